@@ -1,0 +1,35 @@
+// Graph walking: the successors of a node are what it points at (layers, config, manifests, subject).
+import { isIndexMediaType, isManifestMediaType, type Descriptor } from '../model/oci.js';
+import { indexFromJSON, manifestFromJSON } from './descriptor.js';
+import type { Fetcher, OpOptions } from './storage.js';
+import { readAll, DEFAULT_MAX_METADATA_BYTES } from './verify.js';
+
+export interface SuccessorOptions extends OpOptions {
+  /** Largest manifest/index read into memory. Default 4 MiB. */
+  maxMetadataBytes?: number;
+}
+
+/** isGraphNode tells whether a descriptor's content lists successors. */
+export function isGraphNode(desc: Descriptor): boolean {
+  return isManifestMediaType(desc.mediaType) || isIndexMediaType(desc.mediaType);
+}
+
+/** successorsOf parses already-verified manifest/index bytes and lists the children. */
+export function successorsOf(desc: Descriptor, content: Buffer): Descriptor[] {
+  if (isManifestMediaType(desc.mediaType)) {
+    const m = manifestFromJSON(content, desc.digest);
+    return [...(m.subject ? [m.subject] : []), m.config, ...m.layers];
+  }
+  if (isIndexMediaType(desc.mediaType)) {
+    const idx = indexFromJSON(content, desc.digest);
+    return [...(idx.subject ? [idx.subject] : []), ...idx.manifests];
+  }
+  return [];
+}
+
+/** successors fetches (verified, size-bounded) a node and lists its children; leaves have none. */
+export async function successors(fetcher: Fetcher, desc: Descriptor, opts: SuccessorOptions = {}): Promise<Descriptor[]> {
+  if (!isGraphNode(desc)) return [];
+  const body = await readAll(await fetcher.fetch(desc, opts), desc, { limit: opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES });
+  return successorsOf(desc, body);
+}

@@ -1,0 +1,54 @@
+// Content store roles: small verbs composed into bigger roles (after oras-go content/storage.go).
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../model/oci.js';
+
+export type { Descriptor };
+
+/** OpOptions carries cancellation. */
+export type OpOptions = { signal?: AbortSignal };
+
+/** Fetcher fetches content. The stream is unverified; pipe it through verifier(target). */
+export interface Fetcher {
+  fetch(target: Descriptor, opts?: OpOptions): Promise<Readable>;
+}
+
+/** Pusher stores content; it becomes visible only after size and digest match `expected`. */
+export interface Pusher {
+  push(expected: Descriptor, content: Readable, opts?: OpOptions): Promise<void>;
+}
+
+export interface ReadOnlyStorage extends Fetcher {
+  exists(target: Descriptor, opts?: OpOptions): Promise<boolean>;
+}
+
+export interface Storage extends ReadOnlyStorage, Pusher {}
+
+/** Resolver resolves a reference (tag or digest) to a descriptor. */
+export interface Resolver {
+  resolve(reference: string, opts?: OpOptions): Promise<Descriptor>;
+}
+
+/** Tagger attaches a reference to a descriptor. */
+export interface Tagger {
+  tag(desc: Descriptor, reference: string, opts?: OpOptions): Promise<void>;
+}
+
+/** TagLister lists the references known to a target. */
+export interface TagLister {
+  tags(opts?: OpOptions): Promise<string[]>;
+}
+
+/** PredecessorFinder finds nodes pointing at `node` (manifests whose subject is `node`, indexes listing it). */
+export interface PredecessorFinder {
+  predecessors(node: Descriptor, opts?: OpOptions): Promise<Descriptor[]>;
+}
+
+/** ReadOnlyTarget can be read and resolved. */
+export interface ReadOnlyTarget extends ReadOnlyStorage, Resolver {}
+
+/** Target is a full read/write store with references. */
+export interface Target extends Storage, Resolver, Tagger {}
+
+export const canListTags = (s: object): s is TagLister => typeof (s as Partial<TagLister>).tags === 'function';
+export const canFindPredecessors = (s: object): s is PredecessorFinder =>
+  typeof (s as Partial<PredecessorFinder>).predecessors === 'function';

@@ -1,0 +1,71 @@
+// Digest-verifying streams. Every byte read from a bundle, a registry or the store passes through one.
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { ContentError } from '../errors.js';
+import type { Descriptor } from '../model/oci.js';
+
+/** DEFAULT_MAX_METADATA_BYTES bounds manifests, indexes and other JSON read into memory (DESIGN.md §4). */
+export const DEFAULT_MAX_METADATA_BYTES = 4 * 1024 * 1024;
+
+function mismatch(code: 'SIZE_MISMATCH' | 'DIGEST_MISMATCH', expected: Descriptor, seen: number, found?: string): ContentError {
+  if (code === 'SIZE_MISMATCH') {
+    return new ContentError(code, `${expected.digest}: ${expected.mediaType}: size mismatch: expected ${expected.size} bytes, got ${seen}${seen > expected.size ? ' or more' : ''}`, {
+      details: { digest: expected.digest, expected: expected.size, found: seen },
+    });
+  }
+  return new ContentError(code, `${expected.digest}: ${expected.mediaType}: digest mismatch: expected ${expected.digest}, got ${found}`, {
+    details: { digest: expected.digest, expected: expected.digest, found },
+  });
+}
+
+/** verifier passes bytes through; it fails the pipeline on excess bytes or, at EOF, on size/digest mismatch. */
+export function verifier(expected: Descriptor): Transform {
+  const hash = createHash('sha256');
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > expected.size) return done(mismatch('SIZE_MISMATCH', expected, seen));
+      hash.update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      if (seen !== expected.size) return done(mismatch('SIZE_MISMATCH', expected, seen));
+      const found = `sha256:${hash.digest('hex')}`;
+      done(found === expected.digest ? null : mismatch('DIGEST_MISMATCH', expected, seen, found));
+    },
+  });
+}
+
+export interface ReadAllOptions {
+  /** Largest accepted size. Default DEFAULT_MAX_METADATA_BYTES. */
+  limit?: number;
+}
+
+/**
+ * readAll reads a small verified document (manifests, indexes, configs) into memory.
+ * It refuses `desc.size > limit` before reading and never allocates from `desc.size`:
+ * a hostile descriptor may claim any size.
+ */
+export async function readAll(stream: Readable, desc: Descriptor, opts: ReadAllOptions = {}): Promise<Buffer> {
+  const limit = opts.limit ?? DEFAULT_MAX_METADATA_BYTES;
+  if (!Number.isSafeInteger(desc.size) || desc.size < 0 || desc.size > limit) {
+    stream.destroy();
+    throw new ContentError('SIZE_EXCEEDS_LIMIT', `${desc.digest}: ${desc.mediaType}: size ${desc.size} exceeds the limit of ${limit} bytes for documents read into memory`, {
+      details: { digest: desc.digest, expected: `<= ${limit}`, found: desc.size },
+    });
+  }
+  const v = verifier(desc);
+  const chunks: Buffer[] = [];
+  const out = stream.pipe(v);
+  stream.on('error', (e) => v.destroy(e));
+  for await (const chunk of out) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** verifyBuffer checks an in-memory buffer against a descriptor. */
+export function verifyBuffer(data: Buffer, expected: Descriptor): void {
+  if (data.length !== expected.size) throw mismatch('SIZE_MISMATCH', expected, data.length);
+  const found = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  if (found !== expected.digest) throw mismatch('DIGEST_MISMATCH', expected, data.length, found);
+}
