@@ -1,0 +1,65 @@
+// Bundle format v1 (DESIGN.md §3): media types, annotations, predicate and reference naming. Data + guards only.
+
+/** Artifact type and config media type of a per-cluster configuration manifest. */
+export const ARTIFACT_TYPE_CLUSTER = 'application/vnd.projectsveltos.airgap.cluster.v1+json';
+export const MEDIA_TYPE_CLUSTER_CONFIG = ARTIFACT_TYPE_CLUSTER;
+/** One layer per ConfigurationGroup: the group and its bundles as a multi-document YAML stream. */
+export const MEDIA_TYPE_OBJECTS = 'application/vnd.projectsveltos.airgap.objects.v1+yaml';
+/** The bundle root: an image index listing every signed manifest of the bundle. */
+export const ARTIFACT_TYPE_BUNDLE = 'application/vnd.projectsveltos.airgap.bundle.v1+json';
+/** Sigstore bundle v0.3, stored as the single layer of an OCI referrer of the root. */
+export const MEDIA_TYPE_SIGSTORE_BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export const PREDICATE_TYPE_BUNDLE = 'https://projectsveltos.io/airgap/bundle/v1';
+export const IN_TOTO_STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+export const DSSE_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+
+/** Helm chart OCI artifact media types (as `helm push` writes them). */
+export const MEDIA_TYPE_HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json';
+export const MEDIA_TYPE_HELM_CHART = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
+
+export const ANNOTATION_CLUSTER = 'io.projectsveltos.airgap.cluster';
+export const ANNOTATION_ROLE = 'io.projectsveltos.airgap.role';
+export const ANNOTATION_GROUP = 'io.projectsveltos.airgap.group';
+
+/** Repository under which cluster configuration artifacts are named and served. */
+export const CLUSTER_REPOSITORY_PREFIX = 'sveltos-airgap/clusters';
+export const BUNDLE_REPOSITORY = 'sveltos-airgap/bundle';
+
+/** clusterRef names the configuration artifact of cluster `ns/name` at `tag` (default `latest`). */
+export function clusterRepository(namespace: string, name: string): string {
+  return `${CLUSTER_REPOSITORY_PREFIX}/${namespace}/${name}`;
+}
+
+/** The predicate of the in-toto statement that signs a bundle. */
+export interface BundlePredicate {
+  /** Positive integer; must grow from one bundle to the next for a site. */
+  sequence: number;
+  createdAt: string;
+  expiresAt: string;
+  /** Free text naming the exporter (host, tool version). */
+  source: string;
+  /** `namespace/name` of every target cluster. */
+  clusters: string[];
+}
+
+export interface StatementSubject {
+  name: string;
+  digest: { sha256: string };
+}
+
+export interface Statement {
+  _type: typeof IN_TOTO_STATEMENT_TYPE;
+  subject: StatementSubject[];
+  predicateType: typeof PREDICATE_TYPE_BUNDLE;
+  predicate: BundlePredicate;
+}
+
+/** splitReference splits `repo:tag` or `repo@sha256:…` (the tag after the last '/'). */
+export function splitReference(ref: string): { repository: string; tag?: string; digest?: string } {
+  const at = ref.indexOf('@');
+  if (at >= 0) return { repository: ref.slice(0, at), digest: ref.slice(at + 1) };
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  if (colon > slash) return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { repository: ref };
+}
