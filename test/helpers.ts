@@ -1,0 +1,25 @@
+// Shared test helpers: temp dirs cleaned up after each test.
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { onTestFinished } from 'vitest';
+
+/** tempDir makes a directory removed when the current test finishes. */
+export async function tempDir(prefix = 'sveltos-airgap-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  onTestFinished(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** testdir writes a tree of files ({ 'a/b.yaml': '…' }) into a fresh temp dir. */
+export async function testdir(files: Record<string, string | Buffer>): Promise<string> {
+  const dir = await tempDir();
+  for (const [rel, content] of Object.entries(files)) {
+    const p = join(dir, rel);
+    await mkdir(dirname(p), { recursive: true });
+    await writeFile(p, content);
+  }
+  return dir;
+}
