@@ -1,0 +1,146 @@
+// Building the manifests of a bundle (DESIGN.md §3): per-cluster configuration artifacts, the root index
+// and the signature referrer. Pure construction over a Pusher: no file system, no clock.
+import { sha256 } from '../content/digest.js';
+import type { Pusher } from '../content/storage.js';
+import {
+  ANNOTATION_CLUSTER,
+  ANNOTATION_GROUP,
+  ANNOTATION_ROLE,
+  ARTIFACT_TYPE_BUNDLE,
+  ARTIFACT_TYPE_CLUSTER,
+  MEDIA_TYPE_CLUSTER_CONFIG,
+  MEDIA_TYPE_OBJECTS,
+  MEDIA_TYPE_SIGSTORE_BUNDLE,
+  clusterRepository,
+} from '../model/bundle.js';
+import {
+  ANNOTATION_CREATED,
+  ANNOTATION_REF_NAME,
+  EMPTY_JSON_DESCRIPTOR,
+  MEDIA_TYPE_IMAGE_INDEX,
+  MEDIA_TYPE_IMAGE_MANIFEST,
+  type Descriptor,
+  type Index,
+  type Manifest,
+} from '../model/oci.js';
+import { Readable } from 'node:stream';
+
+/** The tag under which a bundle names each cluster's configuration artifact. */
+export const CLUSTER_TAG = 'latest';
+
+/** ClusterArtifactInput is what a bundle carries for one cluster. */
+export interface ClusterArtifactInput {
+  namespace: string;
+  name: string;
+  /** JSON descriptor of the cluster (namespace, name, labels, matched profiles): the config blob. */
+  config: Record<string, unknown>;
+  /** One entry per ConfigurationGroup, in deploy order. */
+  groups: { name: string; feature: string; requestor: string; yaml: string }[];
+}
+
+/** canonicalJSON serialises with sorted keys and no spaces, so equal values give equal bytes. */
+export function canonicalJSON(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const val = (v as Record<string, unknown>)[k];
+      if (val !== undefined) out[k] = sortKeys(val);
+    }
+    return out;
+  }
+  return v;
+}
+
+/** pushBlob computes the descriptor of `data` and pushes it (a no-op when already present). */
+export async function pushBlob(store: Pusher & { exists?(d: Descriptor): Promise<boolean> }, mediaType: string, data: Buffer, extra: Partial<Descriptor> = {}): Promise<Descriptor> {
+  const desc: Descriptor = { mediaType, digest: sha256(data), size: data.length, ...extra };
+  if (store.exists && (await store.exists(desc))) return desc;
+  await store.push(desc, Readable.from([data]));
+  return desc;
+}
+
+/** pushJSON pushes a document as canonical JSON. */
+export function pushJSON(store: Pusher, mediaType: string, doc: unknown, extra: Partial<Descriptor> = {}): Promise<Descriptor> {
+  return pushBlob(store, mediaType, Buffer.from(canonicalJSON(doc)), extra);
+}
+
+/** clusterRef is the reference naming a cluster's artifact inside a bundle. */
+export function clusterRef(namespace: string, name: string, tag = CLUSTER_TAG): string {
+  return `${clusterRepository(namespace, name)}:${tag}`;
+}
+
+/** buildClusterArtifact pushes the config, one layer per group and the manifest; returns the manifest descriptor for index.json. */
+export async function buildClusterArtifact(store: Pusher, input: ClusterArtifactInput, createdAt: string): Promise<Descriptor> {
+  const config = await pushJSON(store, MEDIA_TYPE_CLUSTER_CONFIG, input.config);
+  const layers: Descriptor[] = [];
+  for (const g of input.groups) {
+    layers.push(
+      await pushBlob(store, MEDIA_TYPE_OBJECTS, Buffer.from(g.yaml, 'utf8'), {
+        annotations: {
+          [ANNOTATION_GROUP]: g.name,
+          'io.projectsveltos.airgap.feature': g.feature,
+          'io.projectsveltos.airgap.requestor': g.requestor,
+        },
+      }),
+    );
+  }
+  const cluster = `${input.namespace}/${input.name}`;
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE_IMAGE_MANIFEST,
+    artifactType: ARTIFACT_TYPE_CLUSTER,
+    config,
+    layers,
+    annotations: { [ANNOTATION_CLUSTER]: cluster, [ANNOTATION_CREATED]: createdAt },
+  };
+  const desc = await pushJSON(store, MEDIA_TYPE_IMAGE_MANIFEST, manifest);
+  return {
+    ...desc,
+    artifactType: ARTIFACT_TYPE_CLUSTER,
+    annotations: { [ANNOTATION_CLUSTER]: cluster, [ANNOTATION_REF_NAME]: clusterRef(input.namespace, input.name) },
+  };
+}
+
+/** buildRootIndex lists every manifest of the bundle; the signature referrer points at it. */
+export async function buildRootIndex(store: Pusher, manifests: Descriptor[], sequence: number, createdAt: string): Promise<Descriptor> {
+  const index: Index = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE_IMAGE_INDEX,
+    artifactType: ARTIFACT_TYPE_BUNDLE,
+    manifests,
+    annotations: { [ANNOTATION_CREATED]: createdAt, 'io.projectsveltos.airgap.sequence': String(sequence) },
+  };
+  const desc = await pushJSON(store, MEDIA_TYPE_IMAGE_INDEX, index);
+  return {
+    ...desc,
+    artifactType: ARTIFACT_TYPE_BUNDLE,
+    annotations: { [ANNOTATION_ROLE]: 'root', [ANNOTATION_REF_NAME]: `sveltos-airgap/bundle:${sequence}` },
+  };
+}
+
+/** buildSignatureReferrer stores the Sigstore bundle as an OCI referrer of the root. */
+export async function buildSignatureReferrer(store: Pusher, sigstoreBundle: Buffer, root: Descriptor): Promise<Descriptor> {
+  const layer = await pushBlob(store, MEDIA_TYPE_SIGSTORE_BUNDLE, sigstoreBundle);
+  const subject: Descriptor = { mediaType: root.mediaType, digest: root.digest, size: root.size };
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE_IMAGE_MANIFEST,
+    artifactType: MEDIA_TYPE_SIGSTORE_BUNDLE,
+    config: EMPTY_JSON_DESCRIPTOR,
+    layers: [layer],
+    subject,
+  };
+  await pushBlob(store, EMPTY_JSON_DESCRIPTOR.mediaType, Buffer.from('{}'));
+  const desc = await pushJSON(store, MEDIA_TYPE_IMAGE_MANIFEST, manifest);
+  return { ...desc, artifactType: MEDIA_TYPE_SIGSTORE_BUNDLE, annotations: { [ANNOTATION_ROLE]: 'signature' } };
+}
+
+/** subjectName is the statement subject name of an index.json entry. */
+export function subjectName(desc: Descriptor): string {
+  return desc.annotations?.[ANNOTATION_REF_NAME] ?? desc.annotations?.[ANNOTATION_CLUSTER] ?? desc.digest;
+}

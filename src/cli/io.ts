@@ -1,0 +1,96 @@
+// Output plumbing for commands: results on stdout (text or JSON), logs and progress on stderr.
+import type { Writable } from 'node:stream';
+
+export type OutputFormat = 'text' | 'json';
+
+/** CommandIO is everything a command may touch of the process; tests pass their own. */
+export interface CommandIO {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  /** Progress bars are drawn only on a TTY. */
+  isTTY: boolean;
+}
+
+export interface GlobalOptions {
+  output: OutputFormat;
+  quiet: boolean;
+}
+
+export function processIO(): CommandIO {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, isTTY: Boolean(process.stderr.isTTY) };
+}
+
+/** Reporter writes human logs and progress to stderr; `--quiet` silences them. */
+export class Reporter {
+  #lastDraw = 0;
+  #drawn = false;
+  constructor(
+    private readonly io: CommandIO,
+    private readonly opts: GlobalOptions,
+  ) {}
+
+  /** info logs one line on stderr. */
+  info(message: string): void {
+    if (this.opts.quiet) return;
+    this.#clear();
+    this.io.stderr.write(`${message}\n`);
+  }
+
+  /** warn logs a warning on stderr (even when quiet). */
+  warn(code: string, message: string): void {
+    this.#clear();
+    this.io.stderr.write(`warning: ${code}: ${message}\n`);
+  }
+
+  /** progress draws a throttled progress line (TTY only). */
+  progress(label: string, done: number, total: number, unit: 'bytes' | 'items' = 'bytes'): void {
+    if (this.opts.quiet || !this.io.isTTY) return;
+    const now = Date.now();
+    if (now - this.#lastDraw < 100 && done < total) return;
+    this.#lastDraw = now;
+    const fmt = unit === 'bytes' ? formatBytes : String;
+    const pct = total > 0 ? ` ${Math.floor((done / total) * 100)}%` : '';
+    this.io.stderr.write(`\r${label}: ${fmt(done)}${total > 0 ? ` / ${fmt(total)}` : ''}${pct}\x1b[K`);
+    this.#drawn = true;
+  }
+
+  #clear(): void {
+    if (this.#drawn) {
+      this.io.stderr.write('\r\x1b[K');
+      this.#drawn = false;
+    }
+  }
+
+  /** done ends a progress line. */
+  done(): void {
+    this.#clear();
+  }
+}
+
+/** printResult writes the command result: JSON when asked, else the text rendering. */
+export function printResult(io: CommandIO, opts: GlobalOptions, json: unknown, text: () => string): void {
+  if (opts.output === 'json') io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  else {
+    const t = text();
+    if (t) io.stdout.write(t.endsWith('\n') ? t : `${t}\n`);
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** table renders rows as aligned columns. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,30 @@
+// Reading key files named on the command line, with errors that name the file.
+import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { loadPrivateKey, loadPublicKey } from '../bundle/keys.js';
+import { ValidationError } from '../errors.js';
+
+async function readKeyFile(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ValidationError('USAGE', `${flag} ${path}: cannot read the key file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+}
+
+/** loadTrustedKeys reads one or more public keys (`--key`, repeatable). */
+export async function loadTrustedKeys(paths: string[], flag = '--key'): Promise<KeyObject[]> {
+  if (paths.length === 0) throw new ValidationError('USAGE', `${flag}: a trusted public key (PREFIX.pub from keygen) is required`);
+  return Promise.all(paths.map(async (p) => loadPublicKey(await readKeyFile(p, flag), p)));
+}
+
+/** loadSigningKey reads the private key; the passphrase comes from the env var named by `--passphrase-env`. */
+export async function loadSigningKey(path: string, passphraseEnv: string | undefined, env: NodeJS.ProcessEnv): Promise<KeyObject> {
+  const pem = await readKeyFile(path, '--key');
+  let passphrase: string | undefined;
+  if (passphraseEnv) {
+    passphrase = env[passphraseEnv];
+    if (passphrase === undefined) throw new ValidationError('USAGE', `--passphrase-env ${passphraseEnv}: the environment variable is not set`);
+  }
+  return loadPrivateKey(pem, { source: path, ...(passphrase !== undefined ? { passphrase } : {}) });
+}

@@ -1,0 +1,18 @@
+// In-memory blob helpers: build a descriptor for bytes at hand and push them.
+import { Readable } from 'node:stream';
+import type { Descriptor } from '../model/oci.js';
+import { sha256 } from './digest.js';
+import type { OpOptions, Pusher } from './storage.js';
+
+/** pushBytes computes the descriptor of `data`, pushes it to `store` and returns the descriptor. */
+export async function pushBytes(
+  store: Pusher,
+  mediaType: string,
+  data: Buffer,
+  extra?: Partial<Descriptor>,
+  opts?: OpOptions,
+): Promise<Descriptor> {
+  const desc: Descriptor = { ...extra, mediaType, digest: sha256(data), size: data.length };
+  await store.push(desc, Readable.from([data]), opts);
+  return desc;
+}
