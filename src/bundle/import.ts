@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { link, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isGraphNode } from '../content/graph.js';
 import { OciLayoutStore } from '../content/oci-layout/store.js';
 import { blobPath } from '../content/oci-layout/ingest.js';
 import type { Descriptor, Storage } from '../content/storage.js';
@@ -63,8 +64,10 @@ export async function importBundle(src: LayoutSource, opts: ImportOptions): Prom
     let reused = 0;
     const staged: Descriptor[] = [];
     const sink: Storage = {
+      // Manifests are always walked (they are small) so every reachable blob is accounted for;
+      // leaf blobs the store already holds are not read again.
       exists: async (d) => {
-        if (await layout.exists(d)) {
+        if (!isGraphNode(d) && (await layout.exists(d))) {
           reused++;
           return true;
         }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { OciLayoutStore } from '../content/oci-layout/store.js';
 import { writeFileAtomic } from '../content/oci-layout/ingest.js';
 import { successors } from '../content/graph.js';
-import type { Descriptor, OpOptions, PredecessorFinder, ReadOnlyTarget, TagLister } from '../content/storage.js';
+import type { Descriptor, OpOptions, PredecessorFinder, RangeFetcher, ReadOnlyTarget, TagLister } from '../content/storage.js';
 import { isDigest } from '../content/digest.js';
 import { ContentError, ValidationError } from '../errors.js';
 import { STATE_FILE, emptyState, stateFromJSON, stateToJSON, type SiteState } from './state.js';
@@ -80,7 +80,7 @@ function isAlive(pid: number): boolean {
  * SiteView is what `serve` reads: the layout's blobs, with references from state.json only.
  * It is a snapshot: `serve` opens a new view when state.json changes.
  */
-export class SiteView implements ReadOnlyTarget, TagLister, PredecessorFinder {
+export class SiteView implements ReadOnlyTarget, TagLister, PredecessorFinder, RangeFetcher {
   #predecessors?: Map<string, Descriptor[]>;
   constructor(
     readonly layout: OciLayoutStore,
@@ -94,6 +94,9 @@ export class SiteView implements ReadOnlyTarget, TagLister, PredecessorFinder {
 
   fetch(d: Descriptor, opts?: OpOptions) {
     return this.layout.fetch(d, opts);
+  }
+  fetchRange(d: Descriptor, start: number, end: number, opts?: OpOptions) {
+    return this.layout.fetchRange(d, start, end, opts);
   }
   exists(d: Descriptor, opts?: OpOptions) {
     return this.layout.exists(d, opts);

@@ -8,7 +8,7 @@ import { digestHex } from '../content/digest.js';
 import { indexFromJSON, manifestFromJSON } from '../content/descriptor.js';
 import type { ReadOnlyStorage, Storage } from '../content/storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll, verifier } from '../content/verify.js';
-import { ContentError, VerificationError } from '../errors.js';
+import { ContentError, CopyError, VerificationError } from '../errors.js';
 import {
   ANNOTATION_CLUSTER,
   ARTIFACT_TYPE_BUNDLE,
@@ -41,6 +41,8 @@ export interface VerifyOptions {
   sink?: Storage;
   /** Checked after the signature and before any blob is read (anti-rollback, site policy). */
   policy?: (predicate: BundlePredicate) => void | Promise<void>;
+  /** Fail on soft problems instead of warning. Default false. */
+  strict?: boolean;
   /** Soft problems (unreferenced blobs). */
   warn?: (code: string, message: string) => void;
   onProgress?: (event: { bytes: number; totalBytes: number; blobs: number; totalBlobs: number }) => void;
@@ -60,6 +62,16 @@ export interface VerifiedBundle {
   blobs: Descriptor[];
   totalBytes: number;
 }
+
+// asMissing turns "not found in the bundle" into the trust failure it is: a signed manifest names a blob the bundle lacks.
+function asMissing(err: unknown): unknown {
+  if (err instanceof CopyError && err.origin === 'source' && err.cause instanceof ContentError && err.cause.code === 'NOT_FOUND') {
+    return new VerificationError('BLOB_MISSING', `${err.cause.message}: the bundle lacks a blob its signed manifests reference (incomplete or altered bundle)`, { cause: err, details: err.cause.details });
+  }
+  return err;
+}
+
+const hasBlobList = (s: object): s is { blobs(): { digest: string; size: number }[] } => typeof (s as { blobs?: unknown }).blobs === 'function';
 
 function tampered(message: string, details?: Record<string, unknown>): VerificationError {
   return new VerificationError('TAMPERED', message, details ? { details } : undefined);
@@ -218,10 +230,22 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     },
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
-  await copyGraph(src, sink, root, graphOpts);
-  await copyGraph(src, sink, sigDesc, graphOpts);
+  try {
+    await copyGraph(src, sink, root, graphOpts);
+    await copyGraph(src, sink, sigDesc, graphOpts);
+  } catch (err) {
+    throw asMissing(err);
+  }
 
   const blobs = [...reachable.values()];
+  if (hasBlobList(src)) {
+    for (const b of src.blobs()) {
+      if (reachable.has(b.digest)) continue;
+      const message = `${b.digest}: ${b.size} bytes in the bundle are not referenced by any signed manifest; they are ignored`;
+      if (opts.strict) throw tampered(message, { digest: b.digest });
+      opts.warn?.('UNREFERENCED_BLOB', message);
+    }
+  }
   return {
     statement,
     predicate: statement.predicate,

@@ -1,7 +1,8 @@
 // Output plumbing for commands: results on stdout (text or JSON), logs and progress on stderr.
 import type { Writable } from 'node:stream';
+import { stringify } from 'yaml';
 
-export type OutputFormat = 'text' | 'json';
+export type OutputFormat = 'text' | 'json' | 'yaml';
 
 /** CommandIO is everything a command may touch of the process; tests pass their own. */
 export interface CommandIO {
@@ -71,6 +72,7 @@ export class Reporter {
 /** printResult writes the command result: JSON when asked, else the text rendering. */
 export function printResult(io: CommandIO, opts: GlobalOptions, json: unknown, text: () => string): void {
   if (opts.output === 'json') io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  else if (opts.output === 'yaml') io.stdout.write(stringify(json));
   else {
     const t = text();
     if (t) io.stdout.write(t.endsWith('\n') ? t : `${t}\n`);

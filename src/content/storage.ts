@@ -49,6 +49,12 @@ export interface ReadOnlyTarget extends ReadOnlyStorage, Resolver {}
 /** Target is a full read/write store with references. */
 export interface Target extends Storage, Resolver, Tagger {}
 
+/** RangeFetcher reads part of a blob: bytes `start` to `end` inclusive. The stream is unverified. */
+export interface RangeFetcher {
+  fetchRange(target: Descriptor, start: number, end: number, opts?: OpOptions): Promise<Readable>;
+}
+
+export const canFetchRange = (s: object): s is RangeFetcher => typeof (s as Partial<RangeFetcher>).fetchRange === 'function';
 export const canListTags = (s: object): s is TagLister => typeof (s as Partial<TagLister>).tags === 'function';
 export const canFindPredecessors = (s: object): s is PredecessorFinder =>
   typeof (s as Partial<PredecessorFinder>).predecessors === 'function';

@@ -16,7 +16,7 @@ import { indexFromJSON } from '../descriptor.js';
 import { parseDigest } from '../digest.js';
 import { isGraphNode, successorsOf } from '../graph.js';
 import { alreadyExists, assertReference, checkSize, isDigestReference, notFound, referenceNotFound } from '../memory.js';
-import type { OpOptions, PredecessorFinder, TagLister, Target } from '../storage.js';
+import type { OpOptions, PredecessorFinder, RangeFetcher, TagLister, Target } from '../storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll, verifyBuffer } from '../verify.js';
 import { blobPath, ingest, writeFileAtomic } from './ingest.js';
 
@@ -46,7 +46,7 @@ const OCTET_STREAM = 'application/octet-stream';
  * `index.json` entries; one reference names one entry. Writers are serialized within a process; the
  * store does not lock against other processes writing the same directory.
  */
-export class OciLayoutStore implements Target, TagLister, PredecessorFinder {
+export class OciLayoutStore implements Target, TagLister, PredecessorFinder, RangeFetcher {
   readonly root: string;
   #manifests: Descriptor[];
   #indexAnnotations: Record<string, string> | undefined;
@@ -101,6 +101,16 @@ export class OciLayoutStore implements Target, TagLister, PredecessorFinder {
   /** fetch opens a blob for reading; the stream is unverified. Missing blobs fail with NOT_FOUND. */
   async fetch(target: Descriptor, opts?: OpOptions): Promise<Readable> {
     opts?.signal?.throwIfAborted();
+    return (await this.#openBlob(target)).createReadStream({ highWaterMark: 1 << 20 });
+  }
+
+  /** fetchRange streams bytes `start`..`end` (inclusive) of a blob; the stream is unverified. */
+  async fetchRange(target: Descriptor, start: number, end: number, opts?: OpOptions): Promise<Readable> {
+    opts?.signal?.throwIfAborted();
+    return (await this.#openBlob(target)).createReadStream({ start, end, highWaterMark: 1 << 20 });
+  }
+
+  async #openBlob(target: Descriptor) {
     const path = blobPath(this.root, target.digest);
     let fh;
     try {
@@ -116,7 +126,7 @@ export class OciLayoutStore implements Target, TagLister, PredecessorFinder {
       await fh.close();
       throw err;
     }
-    return fh.createReadStream();
+    return fh;
   }
 
   /** exists tells whether the blob file is present (its content is checked by whoever reads it). */

@@ -1,0 +1,108 @@
+// The command table: each command parses its flags and hands them to a thin function in commands/.
+import { Command, CommanderError, Option } from 'commander';
+import { ValidationError } from '../errors.js';
+import type { CommandIO, GlobalOptions } from './io.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function globals(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals() as { output?: string; quiet?: boolean };
+  return { output: o.output === 'json' || o.output === 'yaml' ? o.output : 'text', quiet: Boolean(o.quiet) };
+}
+
+/** buildCli returns the commander program; `run` receives each command's result for tests. */
+export function buildCli(io: CommandIO, run: (p: Promise<unknown>) => Promise<void>): Command {
+  const program = new Command('sveltos-airgap')
+    .description('Carry Sveltos configuration into air-gapped Kubernetes clusters as signed OCI bundles.')
+    .addOption(new Option('-o, --output <format>', 'result format on stdout').choices(['text', 'json', 'yaml']).default('text'))
+    .option('-q, --quiet', 'no logs or progress on stderr')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Workflow:
+  connected side    sveltos-airgap keygen --out signing
+                    sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 1
+  air-gapped side   sveltos-airgap verify bundle.tar --key signing.pub
+                    sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub
+                    sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000
+
+Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 internal error.`,
+    );
+
+  program
+    .command('keygen')
+    .description('Create an ECDSA P-256 signing key pair: PREFIX.key (PKCS#8 PEM) and PREFIX.pub (SPKI PEM)')
+    .requiredOption('--out <prefix>', 'path prefix of the key files')
+    .option('--passphrase-env <var>', 'encrypt the private key with the passphrase in this environment variable')
+    .option('--force', 'replace existing key files')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap keygen --out signing\n  SIGNING_PASS=… sveltos-airgap keygen --out signing --passphrase-env SIGNING_PASS')
+    .action(async (o: { out: string; passphraseEnv?: string; force?: boolean }, cmd: Command) => {
+      const { keygen } = await import('./commands/keygen.js');
+      await run(keygen({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('inspect')
+    .description('List what a bundle holds: clusters, profiles, groups, charts, images, sizes and signature facts (no trust decision)')
+    .argument('<bundle>', 'bundle tar file')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.tar --output json | jq .clusters')
+    .action(async (bundle: string, _o: unknown, cmd: Command) => {
+      const { inspect } = await import('./commands/inspect.js');
+      await run(inspect({ ...globals(cmd), bundle }, io));
+    });
+
+  program
+    .command('verify')
+    .description('Verify a bundle offline: signature, subjects, expiry and every blob digest')
+    .argument('<bundle>', 'bundle tar file')
+    .option('--key <file>', 'trusted public key (PREFIX.pub); repeat for several', collect, [])
+    .option('--now <time>', 'verify as of this time (RFC 3339 or @epoch seconds) instead of the clock')
+    .option('--strict', 'treat warnings (unreferenced blobs) as failures')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap verify bundle.tar --key signing.pub\n  sveltos-airgap verify bundle.tar --key old.pub --key new.pub --output json')
+    .action(async (bundle: string, o: { key: string[]; now?: string; strict?: boolean }, cmd: Command) => {
+      const { verify } = await import('./commands/verify.js');
+      await run(verify({ ...globals(cmd), bundle, ...o }, io));
+    });
+
+  program
+    .command('import')
+    .description('Verify a bundle, then ingest it atomically into a site store (refuses older or replayed bundles)')
+    .argument('<bundle>', 'bundle tar file')
+    .requiredOption('--store <dir>', 'site store directory (created when missing)')
+    .option('--key <file>', 'trusted public key (PREFIX.pub); repeat for several', collect, [])
+    .option('--allow-downgrade', 'accept a bundle whose sequence is not higher than the last imported one')
+    .option('--require-cluster <ns/name>', 'refuse bundles that do not carry this cluster; repeatable', collect, [])
+    .option('--now <time>', 'import as of this time (RFC 3339 or @epoch seconds) instead of the clock')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub')
+    .action(async (bundle: string, o: { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string }, cmd: Command) => {
+      const { importCommand } = await import('./commands/import.js');
+      await run(importCommand({ ...globals(cmd), bundle, ...o }, io));
+    });
+
+  program
+    .command('serve')
+    .description('Serve a site store: the read-only OCI registry (/v2/) for charts, images and configuration artifacts')
+    .requiredOption('--store <dir>', 'site store directory')
+    .option('--listen <host:port>', 'address to listen on', '127.0.0.1:5000')
+    .option('--tls-cert <file>', 'PEM certificate chain (serve HTTPS)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000\n  skopeo inspect --tls-verify=false docker://127.0.0.1:5000/sveltos-airgap/bundle:1')
+    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string }, cmd: Command) => {
+      const { serve } = await import('./commands/serve.js');
+      await run(serve({ ...globals(cmd), ...o }, io));
+    });
+
+  return program;
+}
+
+/** usageFromCommander turns commander's parse errors into ValidationError (exit 1). */
+export function usageFromCommander(err: unknown): unknown {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return undefined;
+    return new ValidationError('USAGE', err.message.replace(/^error: /, ''), { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,37 @@
+// inspect: list what a bundle holds (no trust decision; use verify for that).
+import { inspectBundle, type Inspection } from '../../bundle/inspect.js';
+import { TarLayoutStore } from '../../content/tarfs.js';
+import { formatBytes, printResult, table, type CommandIO, type GlobalOptions } from '../io.js';
+
+export interface InspectCommandOptions extends GlobalOptions {
+  bundle: string;
+}
+
+export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promise<Inspection> {
+  const src = await TarLayoutStore.open(opts.bundle);
+  const result = await inspectBundle(src);
+  printResult(io, opts, { bundle: opts.bundle, size: src.size, ...result }, () => {
+    const s = result.signature;
+    const lines = [
+      `bundle:    ${opts.bundle} (${formatBytes(src.size)}, ${result.blobs} blobs)`,
+      `signature: ${s ? `key ${s.keyHint ?? '?'}, sequence ${String(s.sequence)}, created ${String(s.createdAt)}, expires ${String(s.expiresAt)} (not verified: run verify)` : 'none'}`,
+      '',
+      table(
+        ['CLUSTER', 'LABELS', 'PROFILES', 'GROUPS', 'SIZE'],
+        result.clusters.map((c) => [
+          c.cluster,
+          Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-',
+          c.profiles.join(', ') || '-',
+          String(c.groups.length),
+          formatBytes(c.bytes),
+        ]),
+      ),
+    ];
+    if (result.artifacts.length) {
+      lines.push('', table(['ARTIFACT', 'KIND', 'DIGEST', 'SIZE'], result.artifacts.map((a) => [a.ref, a.kind, a.digest.slice(0, 19), formatBytes(a.bytes)])));
+    }
+    for (const p of result.problems) lines.push(`problem: ${p}`);
+    return lines.join('\n');
+  });
+  return result;
+}

@@ -1,0 +1,75 @@
+// TarWriter writes a deterministic tar stream: fixed headers (see encodeHeader), data streamed with
+// backpressure, and the exact declared size enforced so a short or long source can never corrupt the archive.
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { ContentError } from '../errors.js';
+import { BLOCK, encodeHeader, padding } from './tar-header.js';
+
+export interface TarWriterOptions {
+  /** Modification time of every entry, in seconds (SOURCE_DATE_EPOCH). Default 0. */
+  mtime?: number;
+}
+
+/** TarWriter appends entries to `out`; call finish() once to write the end-of-archive marker. */
+export class TarWriter {
+  readonly #out: Writable;
+  readonly #mtime: number;
+  #written = 0;
+
+  constructor(out: Writable, opts: TarWriterOptions = {}) {
+    this.#out = out;
+    this.#mtime = opts.mtime ?? 0;
+  }
+
+  /** bytesWritten counts the archive bytes written so far. */
+  get bytesWritten(): number {
+    return this.#written;
+  }
+
+  async #write(chunk: Buffer): Promise<void> {
+    this.#written += chunk.length;
+    if (!this.#out.write(chunk)) {
+      const [err] = await Promise.race([once(this.#out, 'drain'), once(this.#out, 'error')]);
+      if (err instanceof Error) throw err;
+    }
+  }
+
+  /** addDirectory writes a directory entry (the name should end with `/`). */
+  async addDirectory(name: string): Promise<void> {
+    await this.#write(encodeHeader({ name, type: 'directory', size: 0, mtime: this.#mtime }));
+  }
+
+  /** addFile writes a regular file of exactly `size` bytes from `content`. */
+  async addFile(name: string, size: number, content: Readable | Buffer): Promise<void> {
+    await this.#write(encodeHeader({ name, type: 'file', size, mtime: this.#mtime }));
+    let seen = 0;
+    const tooLong = () => new ContentError('SIZE_MISMATCH', `${name}: expected ${size} bytes, the source gave more`, { details: { expected: size, found: seen } });
+    if (Buffer.isBuffer(content)) {
+      seen = content.length;
+      if (seen > size) throw tooLong();
+      await this.#write(content);
+    } else {
+      try {
+        for await (const chunk of content) {
+          const buf = chunk as Buffer;
+          seen += buf.length;
+          if (seen > size) throw tooLong();
+          await this.#write(buf);
+        }
+      } finally {
+        content.destroy();
+      }
+    }
+    if (seen !== size) {
+      throw new ContentError('SIZE_MISMATCH', `${name}: expected ${size} bytes, the source gave ${seen}`, { details: { expected: size, found: seen } });
+    }
+    const pad = padding(size);
+    if (pad) await this.#write(Buffer.alloc(pad));
+  }
+
+  /** finish writes two zero blocks and ends the output stream. */
+  async finish(): Promise<void> {
+    await this.#write(Buffer.alloc(BLOCK * 2));
+    this.#out.end();
+  }
+}
