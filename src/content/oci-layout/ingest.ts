@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { ContentError } from '../../errors.js';
 import type { Descriptor } from '../../model/oci.js';
@@ -84,7 +85,7 @@ export async function ingest(root: string, expected: Descriptor, content: Readab
     const fh = await open(tmp, 'wx', 0o644);
     created = true;
     try {
-      await pipeline(content, verifier(expected), fh.createWriteStream({ autoClose: false }), opts?.signal ? { signal: opts.signal } : {});
+      await pipeline(content, verifier(expected), fileSink(fh), opts?.signal ? { signal: opts.signal } : {});
       await fh.sync();
     } finally {
       await fh.close();
@@ -104,6 +105,19 @@ export async function ingest(root: string, expected: Descriptor, content: Readab
     if (created) await rm(tmp, { force: true }).catch(() => undefined);
     throw mapFsError(err, expected.digest, root);
   }
+}
+
+// fileSink writes to an open handle and leaves closing to the caller, who fsyncs first.
+function fileSink(fh: FileHandle): Writable {
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _enc, done) {
+      fh.write(chunk).then(() => done(), done);
+    },
+    writev(chunks, done) {
+      fh.writev(chunks.map((c) => c.chunk as Buffer)).then(() => done(), done);
+    },
+  });
 }
 
 async function isFile(path: string): Promise<boolean> {
