@@ -187,9 +187,10 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
   }
   const manifests = signedEntries.filter((d) => d !== root);
   const rootIndex = indexFromJSON(await readDoc(src, root, limit), `bundle root ${root.digest}`);
-  const listed = new Set(rootIndex.manifests.map((d) => d.digest));
-  for (const d of manifests) if (!listed.has(d.digest)) throw tampered(`bundle root ${root.digest}: does not list ${subjectName(d)} (${d.digest})`);
-  if (listed.size !== manifests.length) throw tampered(`bundle root ${root.digest}: lists ${listed.size} manifests, index.json has ${manifests.length}`);
+  // Entries are matched by name and digest: the same content may be listed under several names.
+  const listed = new Set(rootIndex.manifests.map((d) => `${subjectName(d)}@${d.digest}`));
+  for (const d of manifests) if (!listed.has(`${subjectName(d)}@${d.digest}`)) throw tampered(`bundle root ${root.digest}: does not list ${subjectName(d)} (${d.digest})`);
+  if (rootIndex.manifests.length !== manifests.length) throw tampered(`bundle root ${root.digest}: lists ${rootIndex.manifests.length} manifests, index.json has ${manifests.length}`);
 
   const clusters: { cluster: string; manifest: Descriptor }[] = [];
   for (const d of manifests) {
