@@ -48,10 +48,11 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .command('inspect')
     .description('List what a bundle holds: clusters, profiles, groups, charts, images, sizes and signature facts (no trust decision)')
     .argument('<bundle>', 'bundle tar file')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.tar --output json | jq .clusters')
-    .action(async (bundle: string, _o: unknown, cmd: Command) => {
+    .option('--images', 'list every image the configuration names, with the clusters, profiles, releases and objects using it, and whether the bundle carries it')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.tar --images\n  sveltos-airgap inspect bundle.tar --output json | jq .clusters')
+    .action(async (bundle: string, o: { images?: boolean }, cmd: Command) => {
       const { inspect } = await import('./commands/inspect.js');
-      await run(inspect({ ...globals(cmd), bundle }, io));
+      await run(inspect({ ...globals(cmd), bundle, images: Boolean(o.images) }, io));
     });
 
   program
@@ -89,8 +90,24 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:5000')
     .option('--tls-cert <file>', 'PEM certificate chain (serve HTTPS)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000\n  skopeo inspect --tls-verify=false docker://127.0.0.1:5000/sveltos-airgap/bundle:1')
-    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string }, cmd: Command) => {
+    .option('--print-mirror-config', 'print the containerd registry mirror configuration (hosts.toml per upstream registry) and exit')
+    .option('--advertise <url>', 'URL the nodes reach this server at, for --print-mirror-config (default: from --listen)')
+    .addHelpText(
+      'after',
+      `
+Charts and images are served under repositories named after their source: the registry host (a port
+joined with "_"), then the path. docker.io/library/nginx:1.25 is <addr>/docker.io/library/nginx:1.25;
+127.0.0.1:5000/team/app is <addr>/127.0.0.1_5000/team/app; an HTTP chart repository
+https://charts.example.com/stable with chart web is <addr>/charts.example.com/stable/web (tag = version,
+"+" written "_"). Images named by digest only are tagged sha256-<hex>.
+
+Examples:
+  sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000
+  helm pull oci://127.0.0.1:5000/charts.example.com/stable/web --version 1.2.3 --plain-http
+  skopeo copy --src-tls-verify=false docker://127.0.0.1:5000/docker.io/library/nginx:1.25 oci:nginx
+  sveltos-airgap serve --store /var/lib/sveltos-airgap --print-mirror-config --advertise http://10.0.0.5:5000`,
+    )
+    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; printMirrorConfig?: boolean; advertise?: string }, cmd: Command) => {
       const { serve } = await import('./commands/serve.js');
       await run(serve({ ...globals(cmd), ...o }, io));
     });

@@ -322,13 +322,34 @@ export function chartYamlFromArchive(tgz: Buffer): Record<string, unknown> {
 // Helm's chart.Metadata fields in the order `helm push` serialises them into the config blob.
 const METADATA_FIELDS = ['name', 'home', 'sources', 'version', 'description', 'keywords', 'maintainers', 'icon', 'apiVersion', 'condition', 'tags', 'appVersion', 'deprecated', 'annotations', 'kubeVersion', 'dependencies', 'type'];
 
-/** helmConfigJSON builds the Helm OCI config blob from Chart.yaml (Helm's field order, empty fields omitted). */
+const isEmpty = (v: unknown) => v === undefined || v === null || v === '' || v === false || v === 0 || (Array.isArray(v) && v.length === 0) || (isPlainObject(v) && Object.keys(v).length === 0);
+
+// pick copies `fields` in order; those in `always` are written even when empty (Go fields without omitempty).
+function pick(v: unknown, fields: string[], always: string[] = []): Record<string, unknown> {
+  const src = isPlainObject(v) ? v : {};
+  const out: Record<string, unknown> = {};
+  for (const f of fields) {
+    if (always.includes(f)) out[f] = src[f] ?? '';
+    else if (!isEmpty(src[f])) out[f] = src[f];
+  }
+  return out;
+}
+
+const sortedKeys = (v: Record<string, unknown>) => Object.fromEntries(Object.keys(v).sort().map((k) => [k, String(v[k])]));
+
+/**
+ * helmConfigJSON builds the Helm OCI config blob from Chart.yaml as `helm push` does (Go's JSON of
+ * chart.Metadata: its field order, empty fields omitted, map keys sorted).
+ */
 export function helmConfigJSON(chart: Record<string, unknown>): Buffer {
   const out: Record<string, unknown> = {};
   for (const f of METADATA_FIELDS) {
     const v = chart[f];
-    if (v === undefined || v === null || v === '' || v === false || (Array.isArray(v) && v.length === 0) || (isPlainObject(v) && Object.keys(v).length === 0)) continue;
-    out[f] = f === 'version' || f === 'appVersion' ? String(v) : v;
+    if (isEmpty(v)) continue;
+    if (f === 'maintainers' && Array.isArray(v)) out[f] = v.map((m) => pick(m, ['name', 'email', 'url']));
+    else if (f === 'dependencies' && Array.isArray(v)) out[f] = v.map((d) => pick(d, ['name', 'version', 'repository', 'condition', 'tags', 'enabled', 'import-values', 'alias'], ['name', 'repository']));
+    else if (f === 'annotations' && isPlainObject(v)) out[f] = sortedKeys(v);
+    else out[f] = f === 'version' || f === 'appVersion' ? String(v) : v;
   }
   return Buffer.from(JSON.stringify(out));
 }

@@ -23,7 +23,7 @@ import { ImageResolver } from '../../src/source/images.js';
 import { chartExtras, imageExtras, imageReport, renderHelmForPlan, type HelmChartInput } from '../../src/export/helm-stage.js';
 import type { KubeObject } from '../../src/model/sveltos.js';
 import type { ClusterArtifactInput } from '../../src/bundle/manifest.js';
-import { exec, helm, helmEnv, helmPath, packageChart } from './helm-env.js';
+import { exec, helm, helmPath, packageChart } from './helm-env.js';
 import { startRegistry, startStaticServer, freePort, type RunningRegistry } from './servers.js';
 import { addIndex, buildImage, pushImage } from './images.js';
 
@@ -179,6 +179,8 @@ describe('helm charts and images end to end', () => {
     const pushed = await new RegistryClient({ registry: plain.host, repository: 'charts/demo', plainHTTP: true }).resolve('1.2.3');
     expect(old.chart.manifest.digest).toBe(pushed.digest);
     expect(web('edge-a').chart.layer.digest).toBe(sha256(await readFile(chartTgz)));
+    // …with the config blob `helm push` wrote for the same archive.
+    expect(web('edge-a').chart.config.digest).toBe(old.chart.config.digest);
     expect(events.some((e) => e.includes('downloaded'))).toBe(true);
 
     // Images: every pod-spec place and the chart annotation, normalised, with their users.
@@ -218,6 +220,12 @@ describe('helm charts and images end to end', () => {
     expect(inspected.images!.find((i) => i.image === `${plain.host}/test/multi:2`)).toMatchObject({ carried: true, platforms: ['linux/arm64'] });
     expect(inspected.images!.find((i) => i.image === 'docker.io/library/busybox:1.36')).toMatchObject({ carried: false });
 
+    // The CLI shows the same through `inspect --images`.
+    const cli = await runCli(['inspect', out, '--images']);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/ARTIFACT\s+KIND\s+VERSION\s+CLUSTERS/);
+    expect(cli.stdout).toMatch(new RegExp(`${plain.host}/test/multi:2\\s+yes \\(linux/arm64\\)`));
+
     const store = join(work, 'store');
     await importBundle(await TarLayoutStore.open(out), { storeDir: store, trusted: [loadPublicKey(keys.publicKeyPem)], now: new Date() });
     const site: RunningServer = await startServer(await createSiteHandler(store), { host: '127.0.0.1', port: await freePort() });
@@ -250,10 +258,23 @@ describe('helm charts and images end to end', () => {
       const mirror = mirrorConfig(await (await SiteView.open(store)).tags(), 'http://10.0.0.5:5000');
       expect(mirror.map((m) => m.registry)).toEqual([basic.host, plain.host, repo.url.replace('http://', ''), token.host].sort());
       expect(mirror.find((m) => m.registry === plain.host)!.hostsToml).toContain(`[host."http://10.0.0.5:5000/v2/127.0.0.1_${plain.host.split(':')[1]}"]`);
+      const printed = await runCli(['serve', '--store', store, '--print-mirror-config', '--advertise', 'http://10.0.0.5:5000', '--output', 'json']);
+      expect(JSON.parse(printed.stdout).mirrors).toEqual(mirror);
     } finally {
       await site.close();
     }
   }, 300_000);
 });
 
-void helmEnv;
+async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../../src/cli/index.js');
+  const { PassThrough } = await import('node:stream');
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const { code } = await main(argv, { stdout, stderr, env: {}, isTTY: false });
+  return { code, stdout: out, stderr: err };
+}

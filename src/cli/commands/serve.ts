@@ -2,6 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import { startServer, type RunningServer } from '../../registry/server/http.js';
 import { createSiteHandler } from '../../serve/site-handler.js';
+import { mirrorConfig, type MirrorEntry } from '../../serve/mirror.js';
+import { SiteView } from '../../bundle/site.js';
 import { ValidationError } from '../../errors.js';
 import { printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { parseListen } from '../options.js';
@@ -11,6 +13,10 @@ export interface ServeCommandOptions extends GlobalOptions {
   listen: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** Print the containerd mirror configuration and exit. */
+  printMirrorConfig?: boolean;
+  /** URL nodes reach the server at (mirror configuration). */
+  advertise?: string;
   /** Resolves to stop the server (tests); default: SIGINT or SIGTERM. */
   until?: Promise<void>;
 }
@@ -35,9 +41,15 @@ function signalled(): Promise<void> {
   });
 }
 
-export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{ url: string }> {
+export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{ url: string; mirrors?: MirrorEntry[] }> {
   const reporter = new Reporter(io, opts);
   const { host, port } = parseListen(opts.listen);
+  if (opts.printMirrorConfig) {
+    const url = opts.advertise ?? `${opts.tlsCert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const mirrors = mirrorConfig(await (await SiteView.open(opts.store)).tags(), url);
+    printResult(io, opts, { url, mirrors }, () => mirrors.map((m) => `# ${m.path}\n${m.hostsToml}`).join('\n') || '# no images or charts from registries in this store');
+    return { url, mirrors };
+  }
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new ValidationError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
   const tls = opts.tlsCert && opts.tlsKey ? { cert: await readPem(opts.tlsCert, '--tls-cert'), key: await readPem(opts.tlsKey, '--tls-key') } : undefined;
   const handler = await createSiteHandler(opts.store, { onInternalError: (e) => reporter.warn('INTERNAL', String((e as Error)?.stack ?? e)) });
