@@ -5,6 +5,7 @@ import { finished } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { MemoryTarget } from '../content/memory.js';
 import { copyGraph } from '../content/copy.js';
+import { isGraphNode } from '../content/graph.js';
 import { digestHex } from '../content/digest.js';
 import type { ReadOnlyStorage, Storage } from '../content/storage.js';
 import { TarWriter } from '../content/tar-writer.js';
@@ -101,16 +102,21 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
   // Carried charts and images: their graphs are recorded (not buffered) so the tar streams them from the source.
   const extraOrigin = new Map<string, ReadOnlyStorage>();
   for (const extra of opts.extras ?? []) {
+    const record = (d: Descriptor) => {
+      extraOrigin.set(d.digest, extra.source);
+      store.pushed.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+    };
+    // Only manifests and indexes are read here (to find their children); layers are recorded without
+    // reading them and stream from the source once, into the tar.
     const recorder: Storage = {
-      exists: async (d) => extraOrigin.has(d.digest),
+      exists: async (d) => extraOrigin.has(d.digest) || !isGraphNode(d),
       fetch: (d) => extra.source.fetch(d),
       push: async (d, content) => {
         content.resume();
-        extraOrigin.set(d.digest, extra.source);
-        store.pushed.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+        record(d);
       },
     };
-    await copyGraph(extra.source, recorder, extra.root);
+    await copyGraph(extra.source, recorder, extra.root, { onCopySkipped: (d) => { if (!isGraphNode(d)) record(d); } });
     manifests.push({ ...extra.root, annotations: { ...extra.root.annotations, [ANNOTATION_REF_NAME]: extra.ref } });
   }
   const root = await buildRootIndex(store, manifests, opts.sequence, createdAt);

@@ -88,18 +88,27 @@ export interface HelmStageResult {
   warnings: string[];
 }
 
-/** mapLimit runs `fn` over `items` with at most `limit` running at once, keeping order. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
+/** limiter returns a function that runs tasks with at most `n` running at once. */
+export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let free = Math.max(1, n);
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (free > 0) free--;
+    else await new Promise<void>((r) => waiting.push(r));
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
+}
+
+/** mapLimit runs `fn` over `items` with at most `limit` running at once, keeping order. */
+export function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const run = limiter(limit);
+  return Promise.all(items.map((x, i) => run(() => fn(x, i))));
 }
 
 const profileName = (p: ProfileIdentity) => `${p.kind}/${p.namespace ? `${p.namespace}/` : ''}${p.name}`;
@@ -149,43 +158,52 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
   const warnings: string[] = [];
   const say = (m: string) => opts.onEvent?.(m);
 
-  // 1. Fetch each distinct chart once.
-  const reqs = inputs.map((i) => request(i, objects));
-  const fetchKey = (r: ChartRequest) => JSON.stringify([r.repositoryURL, r.repositoryName ?? '', r.chartName, r.chartVersion ?? '']);
-  const distinct = [...new Map(reqs.map((r) => [fetchKey(r), r])).values()];
-  const fetched = new Map<string, FetchedChart>();
-  await mapLimit(distinct, opts.concurrency ?? 4, async (r) => {
-    const chart = await fetchChart(r, opts.cache, {
-      ...(opts.offline ? { offline: true } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      onEvent: (e) => say(`chart ${e.chart}${e.version ? ` ${e.version}` : ''}: ${e.event === 'cached' ? 'from cache' : e.event === 'download' ? `downloaded (${e.bytes ?? 0} bytes)` : 'resolving'}`),
-    });
-    fetched.set(fetchKey(r), chart);
-  });
-
-  // 2. Render each distinct (chart, release, values, kube version) once.
+  // Fetch each distinct chart once and render each distinct (chart, release, values, kube version) once;
+  // a chart's renders start as soon as it is fetched (fetches and renders overlap).
+  const fetchLimit = limiter(opts.concurrency ?? 4);
+  const renderLimit = limiter(2);
+  const fetches = new Map<string, Promise<FetchedChart>>();
   const renders = new Map<string, Promise<RenderedRelease>>();
-  const planned = inputs.map((input, i) => {
-    const chart = fetched.get(fetchKey(reqs[i]!))!;
-    const vf = input.valuesFrom ?? valuesFromObjects(input.chart, objects, input.cluster.namespace);
-    const values = mergeHelmValues(input.chart.values ?? '', vf.plain, vf.templated);
-    const status = isPlainObject(input.clusterObject?.status) ? input.clusterObject.status : {};
-    const kubeVersion = opts.kubeVersion ?? (typeof status.version === 'string' && status.version ? status.version : DEFAULT_KUBE_VERSION);
-    const key = createHash('sha256').update(JSON.stringify([chart.manifest.digest, input.chart.releaseName, input.chart.releaseNamespace, values, kubeVersion])).digest('hex');
-    return { input, chart, values, kubeVersion, key };
-  });
-  const order = [...new Map(planned.map((p) => [p.key, p])).values()];
-  await mapLimit(order, 2, async (p) => {
-    say(`render ${p.input.chart.releaseNamespace}/${p.input.chart.releaseName} (${p.chart.name} ${p.chart.version}, kube ${p.kubeVersion})`);
-    const r = renderChart({ helm: opts.helm, chart: p.chart.archive, releaseName: p.input.chart.releaseName, releaseNamespace: p.input.chart.releaseNamespace, values: p.values, kubeVersion: p.kubeVersion, ...(opts.signal ? { signal: opts.signal } : {}) });
-    renders.set(p.key, r);
-    await r;
-  });
+  const fetchKey = (r: ChartRequest) => JSON.stringify([r.repositoryURL, r.repositoryName ?? '', r.chartName, r.chartVersion ?? '']);
+  const fetchOnce = (r: ChartRequest): Promise<FetchedChart> => {
+    const key = fetchKey(r);
+    let p = fetches.get(key);
+    if (!p) {
+      p = fetchLimit(() =>
+        fetchChart(r, opts.cache, {
+          ...(opts.offline ? { offline: true } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          onEvent: (e) => say(`chart ${e.chart}${e.version ? ` ${e.version}` : ''}: ${e.event === 'cached' ? 'from cache' : e.event === 'download' ? `downloaded (${e.bytes ?? 0} bytes)` : 'resolving'}`),
+        }),
+      );
+      fetches.set(key, p);
+    }
+    return p;
+  };
+  const planned = await Promise.all(
+    inputs.map(async (input) => {
+      const chart = await fetchOnce(request(input, objects));
+      const vf = input.valuesFrom ?? valuesFromObjects(input.chart, objects, input.cluster.namespace);
+      const values = mergeHelmValues(input.chart.values ?? '', vf.plain, vf.templated);
+      const status = isPlainObject(input.clusterObject?.status) ? input.clusterObject.status : {};
+      const kubeVersion = opts.kubeVersion ?? (typeof status.version === 'string' && status.version ? status.version : DEFAULT_KUBE_VERSION);
+      const key = createHash('sha256').update(JSON.stringify([chart.manifest.digest, input.chart.releaseName, input.chart.releaseNamespace, values, kubeVersion])).digest('hex');
+      let render = renders.get(key);
+      if (!render) {
+        render = renderLimit(() => {
+          say(`render ${input.chart.releaseNamespace}/${input.chart.releaseName} (${chart.name} ${chart.version}, kube ${kubeVersion})`);
+          return renderChart({ helm: opts.helm, chart: chart.archive, releaseName: input.chart.releaseName, releaseNamespace: input.chart.releaseNamespace, values, kubeVersion, ...(opts.signal ? { signal: opts.signal } : {}) });
+        });
+        renders.set(key, render);
+      }
+      return { input, chart, kubeVersion, release: await render };
+    }),
+  );
 
   // 3. Split per input (bundles are cheap and depend on the action per cluster).
   const results: HelmChartResult[] = [];
   for (const p of planned) {
-    const release = await renders.get(p.key)!;
+    const release = p.release;
     const action = helmActionFor(p.input.chart, p.chart.version, p.input.previousVersion, compareVersions);
     const bundles = helmBundles(p.input.chart, release, { name: p.chart.name, version: p.chart.version, ...(p.chart.icon ? { icon: p.chart.icon } : {}) }, action);
     const cluster = `${p.input.cluster.namespace}/${p.input.cluster.name}`;
@@ -201,7 +219,7 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
     if (action !== 'uninstall') for (const m of chartAnnotationImages(p.chart.annotations)) images.push({ ...base, image: m.image, object: `chart ${p.chart.name}`, path: m.path });
     results.push({ input: p.input, chart: p.chart, action, kubeVersion: p.kubeVersion, bundles, images });
   }
-  return { results, renders: order.length, warnings };
+  return { results, renders: renders.size, warnings };
 }
 
 /** chartExtras lists each distinct chart once, for packBundle's `extras`, annotated with the clusters using it. */

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { ensureHelm } from './helm-binary.js';
+import { ensureHelm } from '../../scripts/helm-binary.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
