@@ -66,3 +66,33 @@ export async function makeBundle(keys: TestKeys, opts: MakeBundleOptions = {}): 
   });
   return { ...result, path: out };
 }
+
+/** readTarEntries reads every file of a (small) layout tar into memory, in archive order. */
+export async function readTarEntries(path: string): Promise<Map<string, Buffer>> {
+  const { readFile } = await import('node:fs/promises');
+  const { scanTarFile } = await import('../src/content/tar-scan.js');
+  const buf = await readFile(path);
+  const scan = await scanTarFile(path);
+  const out = new Map<string, Buffer>();
+  const entries = [...scan.blobs.values(), ...scan.files.values()].sort((a, b) => a.offset - b.offset);
+  for (const e of entries) out.set(e.name, buf.subarray(e.offset, e.offset + e.size));
+  return out;
+}
+
+/** writeTarEntries writes entries as a plain layout tar (no directories), for tampering tests. */
+export async function writeTarEntries(path: string, entries: Map<string, Buffer>): Promise<void> {
+  const { rawTar } = await import('./tar.js');
+  await writeFile(path, rawTar([...entries].map(([name, data]) => ({ name, data }))));
+}
+
+/** tamper rewrites a bundle tar through `mutate` and returns the path of the copy. */
+export async function tamper(path: string, mutate: (entries: Map<string, Buffer>) => void | Promise<void>): Promise<string> {
+  const entries = await readTarEntries(path);
+  await mutate(entries);
+  const out = join(await tempDir('sveltos-airgap-tampered-'), 'bundle.tar');
+  await writeTarEntries(out, entries);
+  return out;
+}
+
+/** blobEntry names the tar entry of a digest. */
+export const blobEntry = (digest: string): string => `blobs/sha256/${digest.slice('sha256:'.length)}`;

@@ -222,11 +222,12 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
-    const route = parseRoute(path);
-    if (!route) return undefined;
+    if (path !== '/v2' && !path.startsWith('/v2/')) return undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return err(405, 'UNSUPPORTED', `${req.method ?? '?'} ${path.slice(0, 200)}: this registry is read-only (only GET and HEAD)`, undefined, { Allow: 'GET, HEAD' });
     }
+    const route = parseRoute(path);
+    if (!route) return err(404, 'UNSUPPORTED', `${path.slice(0, 200)}: not a route of the distribution API`);
     if (route.kind === 'base') return json(200, {}, { 'Docker-Distribution-API-Version': 'registry/2.0' });
     if (route.name.length > MAX_NAME || !NAME_RE.test(route.name)) {
       return err(400, 'NAME_INVALID', `repository name ${JSON.stringify(route.name.slice(0, 200))} is not valid`, { name: route.name.slice(0, 200) });
