@@ -141,7 +141,8 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     };
   };
 
-  const blob = async (req: IncomingMessage, name: string, ref: string): Promise<Reply> => {
+  // digestView parses a digest path segment and finds the repository, or says what is wrong with either.
+  const digestView = async (name: string, ref: string): Promise<Reply | { digest: string; v: RepoView }> => {
     let digest: string;
     try {
       digest = parseDigest(ref, 'digest');
@@ -149,7 +150,13 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
       return err(400, 'DIGEST_INVALID', (e as Error).message, { digest: ref.slice(0, 200) });
     }
     const v = await view(name);
-    if (!v) return nameUnknown(name);
+    return v ? { digest, v } : nameUnknown(name);
+  };
+
+  const blob = async (req: IncomingMessage, name: string, ref: string): Promise<Reply> => {
+    const found = await digestView(name, ref);
+    if ('status' in found) return found;
+    const { digest, v } = found;
     const desc = v.reachable.get(digest);
     if (!desc) return err(404, 'BLOB_UNKNOWN', `blob ${digest} is not in repository ${name}`, { name, digest });
     const base = {
@@ -198,14 +205,9 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
   };
 
   const referrers = async (req: IncomingMessage, name: string, ref: string): Promise<Reply> => {
-    let digest: string;
-    try {
-      digest = parseDigest(ref, 'digest');
-    } catch (e) {
-      return err(400, 'DIGEST_INVALID', (e as Error).message, { digest: ref.slice(0, 200) });
-    }
-    const v = await view(name);
-    if (!v) return nameUnknown(name);
+    const found = await digestView(name, ref);
+    if ('status' in found) return found;
+    const { digest, v } = found;
     const node = v.reachable.get(digest);
     let list = node ? await referrersOf(node) : [];
     const headers: Record<string, string> = {};
