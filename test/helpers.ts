@@ -23,3 +23,21 @@ export async function testdir(files: Record<string, string | Buffer>): Promise<s
   }
   return dir;
 }
+
+/** treeDigest hashes every path, mode and file content under `dir`: equal digests mean an untouched tree. */
+export async function treeDigest(dir: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const { lstat, readdir, readFile } = await import('node:fs/promises');
+  const h = createHash('sha256');
+  const walk = async (p: string, rel: string): Promise<void> => {
+    const st = await lstat(p);
+    h.update(`${rel}\0${st.mode}\0`);
+    if (st.isDirectory()) {
+      for (const name of (await readdir(p)).sort()) await walk(join(p, name), `${rel}/${name}`);
+    } else if (st.isFile()) {
+      h.update(await readFile(p));
+    }
+  };
+  await walk(dir, '.');
+  return h.digest('hex');
+}

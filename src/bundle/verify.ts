@@ -8,7 +8,7 @@ import { digestHex } from '../content/digest.js';
 import { indexFromJSON, manifestFromJSON } from '../content/descriptor.js';
 import type { ReadOnlyStorage, Storage } from '../content/storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll, verifier } from '../content/verify.js';
-import { ContentError, CopyError, VerificationError } from '../errors.js';
+import { BaseError, ContentError, CopyError, VerificationError } from '../errors.js';
 import {
   ANNOTATION_CLUSTER,
   ARTIFACT_TYPE_BUNDLE,
@@ -63,12 +63,14 @@ export interface VerifiedBundle {
   totalBytes: number;
 }
 
-// asMissing turns "not found in the bundle" into the trust failure it is: a signed manifest names a blob the bundle lacks.
+// asMissing reports the typed cause of a copy failure (it names the digest): "not found in the bundle"
+// becomes the trust failure it is, a signed manifest naming a blob the bundle lacks.
 function asMissing(err: unknown): unknown {
-  if (err instanceof CopyError && err.origin === 'source' && err.cause instanceof ContentError && err.cause.code === 'NOT_FOUND') {
+  if (!(err instanceof CopyError) || !(err.cause instanceof BaseError)) return err;
+  if (err.origin === 'source' && err.cause instanceof ContentError && err.cause.code === 'NOT_FOUND') {
     return new VerificationError('BLOB_MISSING', `${err.cause.message}: the bundle lacks a blob its signed manifests reference (incomplete or altered bundle)`, { cause: err, details: err.cause.details });
   }
-  return err;
+  return err.cause;
 }
 
 const hasBlobList = (s: object): s is { blobs(): { digest: string; size: number }[] } => typeof (s as { blobs?: unknown }).blobs === 'function';

@@ -14,8 +14,8 @@ export function isDigest(s: unknown): s is Digest {
 /** parseDigest returns `s` as a Digest or throws INVALID_DIGEST / UNSUPPORTED (other algorithms). */
 export function parseDigest(s: unknown, where = 'digest'): Digest {
   if (isDigest(s)) return s;
-  if (typeof s === 'string' && ANY_DIGEST_RE.test(s)) {
-    const alg = s.slice(0, s.indexOf(':'));
+  const alg = typeof s === 'string' ? s.slice(0, Math.max(0, s.indexOf(':'))) : '';
+  if (typeof s === 'string' && alg !== 'sha256' && ANY_DIGEST_RE.test(s)) {
     throw new ContentError('UNSUPPORTED', `${where}: ${s}: unsupported digest algorithm "${alg}" (expected sha256)`, {
       details: { algorithm: alg, found: s },
     });

@@ -122,6 +122,16 @@ export function checkEntryName(raw: string, type: 'file' | 'directory', source: 
   return { kind: 'blob', digest: `sha256:${m[2]}` };
 }
 
+// named prefixes header-level errors (which know only offsets) with the archive's name.
+function named<T>(source: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ContentError) throw new ContentError(err.code, `${source}: ${err.message}`, { details: { file: source, ...err.details } });
+    throw err;
+  }
+}
+
 /** scanTar reads headers from `src`, skipping data, and returns where each layout file lives. */
 export async function scanTar(src: ByteSource, opts: TarScanOptions = {}): Promise<TarScanResult> {
   const source = opts.source ?? 'bundle';
@@ -155,17 +165,18 @@ export async function scanTar(src: ByteSource, opts: TarScanOptions = {}): Promi
       break;
     }
     if (++entries > maxEntries) fail('SIZE_EXCEEDS_LIMIT', `${source}: more than ${maxEntries} tar entries (raise the limit with --max-entries if this bundle is genuine)`, { file: source, expected: `<= ${maxEntries}` });
-    let h: TarHeader = decodeHeader(block, at);
+    let h: TarHeader = named(source, () => decodeHeader(block, at));
     if (h.type === 'pax') {
       if (pax) fail('INVALID_TAR', `${source}: two PAX headers in a row at offset ${at}`, { file: source, offset: at });
       if (h.size > MAX_PAX_BYTES) fail('SIZE_EXCEEDS_LIMIT', `${source}: PAX header at offset ${at} is ${h.size} bytes, more than ${MAX_PAX_BYTES}`, { file: source, offset: at, found: h.size });
       const data = await need(h.size, 'a PAX header');
       pos += h.size + padding(h.size);
-      pax = parsePax(data, at);
+      pax = named(source, () => parsePax(data, at));
       continue;
     }
     if (pax) {
-      h = applyPax(h, pax, at);
+      const p = pax;
+      h = named(source, () => applyPax(h, p, at));
       pax = undefined;
     }
     if (h.type !== 'file' && h.type !== 'directory') {

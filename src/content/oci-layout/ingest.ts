@@ -120,7 +120,8 @@ function fileSink(fh: FileHandle): Writable {
   });
 }
 
-async function isFile(path: string): Promise<boolean> {
+/** isFile tells whether `path` is a regular file (not following links); a missing path is false. */
+export async function isFile(path: string): Promise<boolean> {
   try {
     return (await lstat(path)).isFile();
   } catch (err) {

@@ -18,7 +18,7 @@ import { isGraphNode, successorsOf } from '../graph.js';
 import { alreadyExists, assertReference, checkSize, isDigestReference, notFound, referenceNotFound } from '../memory.js';
 import type { OpOptions, PredecessorFinder, RangeFetcher, TagLister, Target } from '../storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll, verifyBuffer } from '../verify.js';
-import { blobPath, ingest, writeFileAtomic } from './ingest.js';
+import { blobPath, ingest, isFile, writeFileAtomic } from './ingest.js';
 
 /** OCI_LAYOUT_VERSION is the only `imageLayoutVersion` this store reads and writes. */
 export const OCI_LAYOUT_VERSION = '1.0.0';
@@ -381,14 +381,5 @@ async function readBounded(path: string, limit = DEFAULT_MAX_METADATA_BYTES): Pr
     return buf;
   } finally {
     await fh.close();
-  }
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isFile();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
   }
 }

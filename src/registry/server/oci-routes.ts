@@ -141,7 +141,8 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     };
   };
 
-  const blob = async (req: IncomingMessage, name: string, ref: string): Promise<Reply> => {
+  // digestView parses a digest path segment and finds the repository, or says what is wrong with either.
+  const digestView = async (name: string, ref: string): Promise<Reply | { digest: string; v: RepoView }> => {
     let digest: string;
     try {
       digest = parseDigest(ref, 'digest');
@@ -149,7 +150,13 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
       return err(400, 'DIGEST_INVALID', (e as Error).message, { digest: ref.slice(0, 200) });
     }
     const v = await view(name);
-    if (!v) return nameUnknown(name);
+    return v ? { digest, v } : nameUnknown(name);
+  };
+
+  const blob = async (req: IncomingMessage, name: string, ref: string): Promise<Reply> => {
+    const found = await digestView(name, ref);
+    if ('status' in found) return found;
+    const { digest, v } = found;
     const desc = v.reachable.get(digest);
     if (!desc) return err(404, 'BLOB_UNKNOWN', `blob ${digest} is not in repository ${name}`, { name, digest });
     const base = {
@@ -198,14 +205,9 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
   };
 
   const referrers = async (req: IncomingMessage, name: string, ref: string): Promise<Reply> => {
-    let digest: string;
-    try {
-      digest = parseDigest(ref, 'digest');
-    } catch (e) {
-      return err(400, 'DIGEST_INVALID', (e as Error).message, { digest: ref.slice(0, 200) });
-    }
-    const v = await view(name);
-    if (!v) return nameUnknown(name);
+    const found = await digestView(name, ref);
+    if ('status' in found) return found;
+    const { digest, v } = found;
     const node = v.reachable.get(digest);
     let list = node ? await referrersOf(node) : [];
     const headers: Record<string, string> = {};
@@ -222,11 +224,12 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q >= 0 ? url.slice(0, q) : url;
-    const route = parseRoute(path);
-    if (!route) return undefined;
+    if (path !== '/v2' && !path.startsWith('/v2/')) return undefined;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return err(405, 'UNSUPPORTED', `${req.method ?? '?'} ${path.slice(0, 200)}: this registry is read-only (only GET and HEAD)`, undefined, { Allow: 'GET, HEAD' });
     }
+    const route = parseRoute(path);
+    if (!route) return err(404, 'UNSUPPORTED', `${path.slice(0, 200)}: not a route of the distribution API`);
     if (route.kind === 'base') return json(200, {}, { 'Docker-Distribution-API-Version': 'registry/2.0' });
     if (route.name.length > MAX_NAME || !NAME_RE.test(route.name)) {
       return err(400, 'NAME_INVALID', `repository name ${JSON.stringify(route.name.slice(0, 200))} is not valid`, { name: route.name.slice(0, 200) });

@@ -1,0 +1,86 @@
+// Import (DESIGN.md §5): verify first, ingest atomically, anti-rollback, and a failed import leaves the store as it was.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { blobEntry, clusterInput, DAY, makeBundle, T0, tamper, testKeys, type TestKeys } from '../../test/bundles.js';
+import { tempDir, treeDigest } from '../../test/helpers.js';
+import { OciLayoutStore } from '../content/oci-layout/store.js';
+import { TarLayoutStore } from '../content/tarfs.js';
+import { verifyBuffer } from '../content/verify.js';
+import { importBundle, type ImportOptions } from './import.js';
+import { readState, SiteView } from './site.js';
+
+const NOW = new Date(T0.getTime() + DAY);
+
+async function importFile(path: string, storeDir: string, keys: TestKeys, extra: Partial<ImportOptions> = {}) {
+  return importBundle(await TarLayoutStore.open(path), { storeDir, trusted: [keys.publicKey], now: NOW, ...extra });
+}
+
+async function code(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+  return undefined;
+}
+
+describe('importBundle', () => {
+  it('ingests every blob, commits state.json and serves the clusters by reference', async () => {
+    const keys = await testKeys();
+    const store = join(await tempDir(), 'store');
+    const b = await makeBundle(keys);
+    const r = await importFile(b.path, store, keys);
+    expect(r.added).toBe(b.blobs);
+    const state = await readState(store);
+    expect(state.highestSequence).toBe(1);
+    expect(Object.keys(state.clusters).sort()).toEqual(['edge/c2', 'prod/c1']);
+    const layout = await OciLayoutStore.open(store);
+    for (const d of r.verified.blobs) verifyBuffer(await readFile(join(store, 'blobs', 'sha256', d.digest.slice(7))), d);
+    expect((await layout.tags()).sort()).toContain('sveltos-airgap/clusters/prod/c1:latest');
+    const view = await SiteView.open(store);
+    expect((await view.resolve('sveltos-airgap/clusters/prod/c1:1')).digest).toBe(state.clusters['prod/c1']!.manifest.digest);
+  });
+
+  it('refuses a replayed or older sequence unless allowed, and moves forward on a newer one', async () => {
+    const keys = await testKeys();
+    const store = join(await tempDir(), 'store');
+    await importFile((await makeBundle(keys, { sequence: 5 })).path, store, keys);
+    const before = await treeDigest(store);
+    expect(await code(importFile((await makeBundle(keys, { sequence: 5 })).path, store, keys))).toBe('ROLLBACK');
+    expect(await code(importFile((await makeBundle(keys, { sequence: 4 })).path, store, keys))).toBe('ROLLBACK');
+    expect(await treeDigest(store)).toBe(before);
+    await importFile((await makeBundle(keys, { sequence: 4 })).path, store, keys, { allowDowngrade: true });
+    expect((await readState(store)).highestSequence).toBe(5);
+    const newer = await makeBundle(keys, { sequence: 6, clusters: [clusterInput('prod', 'c1', { env: 'prod' }, ['v: 2\n'])] });
+    const r = await importFile(newer.path, store, keys);
+    expect(r.reused).toBeGreaterThan(0);
+    const state = await readState(store);
+    expect(state.highestSequence).toBe(6);
+    expect(state.clusters['prod/c1']!.sequence).toBe(6);
+    expect(state.clusters['edge/c2']!.sequence).toBe(4);
+    expect(state.history.map((h) => h.sequence)).toEqual([5, 4, 6]);
+  });
+
+  it('leaves the store exactly as it was when verification fails late (a bad blob)', async () => {
+    const keys = await testKeys();
+    const store = join(await tempDir(), 'store');
+    await importFile((await makeBundle(keys, { sequence: 1 })).path, store, keys);
+    const before = await treeDigest(store);
+    const next = await makeBundle(keys, { sequence: 2, clusters: [clusterInput('prod', 'c1', {}, ['new: content\n'.repeat(100)])] });
+    const layer = [...(await TarLayoutStore.open(next.path)).blobs()].find((b) => b.size === 'new: content\n'.length * 100)!;
+    const bad = await tamper(next.path, (e) => {
+      const data = Buffer.from(e.get(blobEntry(layer.digest))!);
+      data[data.length - 1] = 0x21;
+      e.set(blobEntry(layer.digest), data);
+    });
+    expect(await code(importFile(bad, store, keys))).toBe('DIGEST_MISMATCH');
+    expect(await treeDigest(store)).toBe(before);
+  });
+
+  it('refuses bundles that do not carry a required cluster', async () => {
+    const keys = await testKeys();
+    const store = join(await tempDir(), 'store');
+    expect(await code(importFile((await makeBundle(keys)).path, store, keys, { requireClusters: ['prod/other'] }))).toBe('POLICY');
+  });
+});

@@ -1,0 +1,132 @@
+// The read-only registry against real HTTP: headers, ranges, pagination, referrers, errors, isolation.
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../content/digest.js';
+import { MemoryTarget } from '../../content/memory.js';
+import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor } from '../../model/oci.js';
+import { createRegistryHandler } from './handler.js';
+import { startServer, type RunningServer } from './http.js';
+import { parseRange } from './oci-routes.js';
+
+async function put(store: MemoryTarget, mediaType: string, data: Buffer | string): Promise<Descriptor> {
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
+  const d = { mediaType, digest: sha256(buf), size: buf.length };
+  await store.push(d, Readable.from([buf]));
+  return d;
+}
+
+let server: RunningServer;
+let layer: Descriptor;
+let manifest: Descriptor;
+let referrer: Descriptor;
+let other: Descriptor;
+const layerData = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+
+beforeAll(async () => {
+  const store = new MemoryTarget();
+  layer = await put(store, 'application/vnd.oci.image.layer.v1.tar', layerData);
+  const config = await put(store, 'application/vnd.oci.image.config.v1+json', '{}');
+  manifest = await put(store, MEDIA_TYPE_IMAGE_MANIFEST, JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config, layers: [layer] }));
+  referrer = await put(store, MEDIA_TYPE_IMAGE_MANIFEST, JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, artifactType: 'application/x-sig', config, layers: [], subject: manifest }));
+  const otherLayer = await put(store, 'application/octet-stream', 'secret of another repository');
+  other = await put(store, MEDIA_TYPE_IMAGE_MANIFEST, JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config, layers: [otherLayer] }));
+  for (const t of ['a', 'b', 'c']) await store.tag(manifest, `team/app:${t}`);
+  await store.tag(other, 'team/other:v1');
+  server = await startServer(createRegistryHandler(store), { host: '127.0.0.1', port: 0 });
+});
+afterAll(() => server.close());
+
+const get = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field below
+const body = async (r: Response): Promise<any> => r.json();
+
+describe('registry routes', () => {
+  it('answers /v2/ with the API version header', async () => {
+    const r = await get('/v2/');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
+  });
+
+  it('serves manifests by tag and digest with digest, type and length headers; HEAD has no body', async () => {
+    for (const ref of ['a', manifest.digest]) {
+      const r = await get(`/v2/team/app/manifests/${ref}`);
+      expect(r.status).toBe(200);
+      const body = Buffer.from(await r.arrayBuffer());
+      expect(sha256(body)).toBe(manifest.digest);
+      expect(r.headers.get('docker-content-digest')).toBe(manifest.digest);
+      expect(r.headers.get('content-type')).toBe(MEDIA_TYPE_IMAGE_MANIFEST);
+      expect(r.headers.get('content-length')).toBe(String(manifest.size));
+    }
+    const h = await get('/v2/team/app/manifests/a', { method: 'HEAD' });
+    expect(h.status).toBe(200);
+    expect(h.headers.get('content-length')).toBe(String(manifest.size));
+    expect((await h.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('serves blobs whole and by range', async () => {
+    const whole = await get(`/v2/team/app/blobs/${layer.digest}`);
+    expect(Buffer.from(await whole.arrayBuffer())).toEqual(layerData);
+    const part = await get(`/v2/team/app/blobs/${layer.digest}`, { headers: { Range: 'bytes=100-199' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 100-199/${layerData.length}`);
+    expect(Buffer.from(await part.arrayBuffer())).toEqual(layerData.subarray(100, 200));
+    const bad = await get(`/v2/team/app/blobs/${layer.digest}`, { headers: { Range: 'bytes=9000-' } });
+    expect(bad.status).toBe(416);
+    expect((await body(bad)).errors[0].code).toBe('RANGE_INVALID');
+  });
+
+  it('lists tags with pagination', async () => {
+    expect(await body(await get('/v2/team/app/tags/list'))).toEqual({ name: 'team/app', tags: ['a', 'b', 'c'] });
+    const page = await get('/v2/team/app/tags/list?n=2');
+    expect((await body(page)).tags).toEqual(['a', 'b']);
+    expect(page.headers.get('link')).toBe('</v2/team/app/tags/list?n=2&last=b>; rel="next"');
+    expect((await body(await get('/v2/team/app/tags/list?n=2&last=b'))).tags).toEqual(['c']);
+  });
+
+  it('lists referrers, filtered by artifactType', async () => {
+    const idx = await body(await get(`/v2/team/app/referrers/${manifest.digest}`));
+    expect(idx.manifests.map((d: Descriptor) => [d.digest, d.artifactType])).toEqual([[referrer.digest, 'application/x-sig']]);
+    const none = await get(`/v2/team/app/referrers/${manifest.digest}?artifactType=application/other`);
+    expect(none.headers.get('oci-filters-applied')).toBe('artifactType');
+    expect((await body(none)).manifests).toEqual([]);
+  });
+
+  it('does not let one repository name read another repository\'s content', async () => {
+    const r = await get(`/v2/team/app/manifests/${other.digest}`);
+    expect(r.status).toBe(404);
+    expect((await body(r)).errors[0].code).toBe('MANIFEST_UNKNOWN');
+    expect((await get(`/v2/team/other/manifests/${other.digest}`)).status).toBe(200);
+  });
+
+  it.each([
+    ['PUT', '/v2/team/app/manifests/a', 405, 'UNSUPPORTED'],
+    ['DELETE', `/v2/team/app/blobs/${'sha256:' + 'a'.repeat(64)}`, 405, 'UNSUPPORTED'],
+    ['POST', '/v2/team/app/blobs/uploads/', 405, 'UNSUPPORTED'],
+    ['GET', '/v2/nope/manifests/a', 404, 'NAME_UNKNOWN'],
+    ['GET', '/v2/team/app/manifests/zzz', 404, 'MANIFEST_UNKNOWN'],
+    ['GET', '/v2/team/app/manifests/sha256:abc', 400, 'DIGEST_INVALID'],
+    ['GET', `/v2/team/app/blobs/sha256:${'b'.repeat(64)}`, 404, 'BLOB_UNKNOWN'],
+    ['GET', '/v2/Team/App/tags/list', 400, 'NAME_INVALID'],
+    ['GET', '/v2/team/app/manifests/bad%20tag', 400, 'TAG_INVALID'],
+    ['GET', '/elsewhere', 404, 'UNSUPPORTED'],
+  ])('%s %s -> %i %s', async (method, path, status, code) => {
+    const r = await get(path, { method });
+    expect(r.status).toBe(status);
+    expect((await body(r)).errors[0].code).toBe(code);
+  });
+});
+
+describe('parseRange', () => {
+  it.each([
+    ['bytes=0-9', 100, { start: 0, end: 9 }],
+    ['bytes=90-', 100, { start: 90, end: 99 }],
+    ['bytes=-10', 100, { start: 90, end: 99 }],
+    ['bytes=50-500', 100, { start: 50, end: 99 }],
+    ['bytes=100-', 100, 'invalid'],
+    ['bytes=5-1', 100, 'invalid'],
+    ['bytes=0-1,3-4', 100, 'invalid'],
+    ['items=0-1', 100, 'invalid'],
+  ] as const)('%s of %i', (h, size, want) => {
+    expect(parseRange(h, size)).toEqual(want);
+  });
+});
