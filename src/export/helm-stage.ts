@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import type { ExtraArtifact } from '../bundle/pack.js';
 import { ANNOTATION_CLUSTERS, ANNOTATION_KIND, ANNOTATION_SOURCE } from '../model/bundle.js';
-import { ANNOTATION_REF_NAME } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { helmActionFor, helmBundles, type HelmAction, type HelmBundle, type HelmReleaseSpec } from '../resolve/helm-split.js';
 import { chartAnnotationImages, parseImageReference, podSpecImages, type ImageRef } from '../resolve/images.js';
@@ -42,6 +41,10 @@ export interface HelmChartInput {
   profile: ProfileIdentity;
   chart: HelmChartSpec;
   valuesFrom?: { plain: string[]; templated: string[] };
+  /** Values already instantiated and merged with valuesFrom (the profile resolver's plan); wins over `values`/`valuesFrom`. */
+  mergedValues?: Record<string, unknown>;
+  /** Profile patches Sveltos applies to the Helm output with a post-renderer (not applied here: reported). */
+  patches?: unknown[];
   /** Version the cluster last received for this release (from a receipt): decides install/upgrade/downgrade. */
   previousVersion?: string;
 }
@@ -152,6 +155,35 @@ function compareVersions(a: string, b: string): number {
   return x && y ? semver.compare(semver.valid(a, { loose: true }) ?? x, semver.valid(b, { loose: true }) ?? y) : 0;
 }
 
+/** PlannedHelm is what the profile resolver plans per cluster (`ClusterPlan`): the cluster and its helmCharts entries. */
+export interface PlannedHelm {
+  /** `namespace/name`. */
+  cluster: string;
+  object?: KubeObject;
+  helm: { profile: string; chart: Record<string, unknown>; values?: Record<string, unknown>; patches?: unknown[] }[];
+}
+
+/** profileIdentity parses `ClusterProfile/name` or `Profile/namespace/name`. */
+export function profileIdentity(id: string): ProfileIdentity {
+  const [kind, a, b] = id.split('/');
+  return kind === 'Profile' && b !== undefined ? { kind: 'Profile', namespace: a!, name: b } : { kind: 'ClusterProfile', name: a ?? id };
+}
+
+/** helmInputsFromPlan turns the resolver's per-cluster plans into Helm stage inputs, in plan order. */
+export function helmInputsFromPlan(plans: PlannedHelm[]): HelmChartInput[] {
+  return plans.flatMap((p) => {
+    const [namespace, name] = p.cluster.split('/') as [string, string];
+    return p.helm.map((h) => ({
+      cluster: { namespace, name },
+      ...(p.object ? { clusterObject: p.object } : {}),
+      profile: profileIdentity(h.profile),
+      chart: h.chart as unknown as HelmChartSpec,
+      ...(h.values ? { mergedValues: h.values } : {}),
+      ...(h.patches?.length ? { patches: h.patches } : {}),
+    }));
+  });
+}
+
 /** renderHelmForPlan runs the Helm stage over every planned helmCharts entry. */
 export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStageOptions): Promise<HelmStageResult> {
   const objects = opts.objects ?? [];
@@ -183,8 +215,8 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
   const planned = await Promise.all(
     inputs.map(async (input) => {
       const chart = await fetchOnce(request(input, objects));
-      const vf = input.valuesFrom ?? valuesFromObjects(input.chart, objects, input.cluster.namespace);
-      const values = mergeHelmValues(input.chart.values ?? '', vf.plain, vf.templated);
+      const vf = input.mergedValues ? undefined : input.valuesFrom ?? valuesFromObjects(input.chart, objects, input.cluster.namespace);
+      const values = input.mergedValues ? JSON.stringify(input.mergedValues) : mergeHelmValues(input.chart.values ?? '', vf!.plain, vf!.templated);
       const status = isPlainObject(input.clusterObject?.status) ? input.clusterObject.status : {};
       const kubeVersion = opts.kubeVersion ?? (typeof status.version === 'string' && status.version ? status.version : DEFAULT_KUBE_VERSION);
       const key = createHash('sha256').update(JSON.stringify([chart.manifest.digest, input.chart.releaseName, input.chart.releaseNamespace, values, kubeVersion])).digest('hex');
@@ -203,6 +235,9 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
   // 3. Split per input (bundles are cheap and depend on the action per cluster).
   const results: HelmChartResult[] = [];
   for (const p of planned) {
+    if (p.input.patches?.length) {
+      warnings.push(`${profileName(p.input.profile)}: helm release ${p.input.chart.releaseNamespace}/${p.input.chart.releaseName} on ${p.input.cluster.namespace}/${p.input.cluster.name}: spec.patches are not applied to Helm output (Sveltos applies them with a post-renderer)`);
+    }
     const release = p.release;
     const action = helmActionFor(p.input.chart, p.chart.version, p.input.previousVersion, compareVersions);
     const bundles = helmBundles(p.input.chart, release, { name: p.chart.name, version: p.chart.version, ...(p.chart.icon ? { icon: p.chart.icon } : {}) }, action);
@@ -291,6 +326,3 @@ export async function imageExtras(report: ImageReport[], resolver: ImageResolver
   const seen = new Set<string>();
   return carried.filter((c) => (seen.has(c.ref) ? false : (seen.add(c.ref), true))).map((c) => ({ source: c.source, root: c.root, ref: c.ref }));
 }
-
-/** refOf reads the reference a carried artifact is named by. */
-export const refOf = (d: { annotations?: Record<string, string> }): string | undefined => d.annotations?.[ANNOTATION_REF_NAME];
