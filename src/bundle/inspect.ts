@@ -1,5 +1,6 @@
 // Inspecting a bundle: what it holds, read under size limits but with no trust decision.
 // Everything here is informational; `verify` is what decides whether the content may be used.
+import { parseAllDocuments } from 'yaml';
 import { manifestFromJSON } from '../content/descriptor.js';
 import type { ReadOnlyStorage } from '../content/storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../content/verify.js';
@@ -16,7 +17,6 @@ import {
 import { ANNOTATION_REF_NAME, isManifestMediaType, type Descriptor } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { chartAnnotationImages, parseImageReference, podSpecImages } from '../resolve/images.js';
-import { parseAllDocuments } from 'yaml';
 import type { LayoutSource } from './verify.js';
 
 export interface InspectedCluster {

@@ -46,7 +46,6 @@ export function mirrorConfig(refs: string[], advertise: string): MirrorEntry[] {
       `[host."${base}/v2/${prefix}"]`,
       '  capabilities = ["pull", "resolve"]',
       '  override_path = true',
-      ...(base.startsWith('https://') ? [] : ['  skip_verify = true']),
       '',
     ].join('\n');
     return { registry, prefix, path: `/etc/containerd/certs.d/${registry}/hosts.toml`, hostsToml };

@@ -212,7 +212,7 @@ describe('helm charts and images end to end', () => {
     const inspected = await inspectBundle(await TarLayoutStore.open(out), { images: true });
     const demoArt = inspected.artifacts.filter((a) => a.kind === 'chart');
     expect(demoArt.map((a) => [a.ref, a.version, a.clusters])).toEqual([
-      [`127.0.0.1-${repo.url.split(':').at(-1)}/demo:1.2.3`.replace('127.0.0.1-', '127.0.0.1_'), '1.2.3', ['fleet/edge-a', 'fleet/edge-b', 'fleet/edge-c']],
+      [`127.0.0.1_${repo.url.split(':').at(-1)}/demo:1.2.3`, '1.2.3', ['fleet/edge-a', 'fleet/edge-b', 'fleet/edge-c']],
       [`127.0.0.1_${basic.host.split(':')[1]}/private/charts/demo:1.2.3`, '1.2.3', ['fleet/edge-a', 'fleet/edge-b', 'fleet/edge-c']],
       [`127.0.0.1_${plain.host.split(':')[1]}/charts/demo:1.2.3`, '1.2.3', ['fleet/edge-b']],
       [`127.0.0.1_${token.host.split(':')[1]}/private/charts/demo:1.2.3`, '1.2.3', ['fleet/edge-a']],
