@@ -1,11 +1,13 @@
 // Packing a bundle: build the manifests, sign the statement, write a deterministic OCI layout tar.
 import { createWriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { MemoryTarget } from '../content/memory.js';
 import { copyGraph } from '../content/copy.js';
 import { digestHex } from '../content/digest.js';
+import { isGraphNode } from '../content/graph.js';
+import { verifier } from '../content/verify.js';
 import type { ReadOnlyStorage, Storage } from '../content/storage.js';
 import { TarWriter } from '../content/tar-writer.js';
 import { ValidationError } from '../errors.js';
@@ -101,13 +103,22 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
   // Carried charts and images: their graphs are recorded (not buffered) so the tar streams them from the source.
   const extraOrigin = new Map<string, ReadOnlyStorage>();
   for (const extra of opts.extras ?? []) {
+    const record = (d: Descriptor) => {
+      extraOrigin.set(d.digest, extra.source);
+      store.pushed.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+    };
     const recorder: Storage = {
-      exists: async (d) => extraOrigin.has(d.digest),
+      // Leaf blobs are recorded without being read: the tar writer streams them once, verified.
+      exists: async (d) => {
+        if (extraOrigin.has(d.digest)) return true;
+        if (isGraphNode(d)) return false;
+        record(d);
+        return true;
+      },
       fetch: (d) => extra.source.fetch(d),
       push: async (d, content) => {
-        content.resume();
-        extraOrigin.set(d.digest, extra.source);
-        store.pushed.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+        content.destroy();
+        record(d);
       },
     };
     await copyGraph(extra.source, recorder, extra.root);
@@ -139,6 +150,14 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
   return { root, signature, index, statement, blobs: store.pushed.size, bytes };
 }
 
+// verified passes a source stream through a verifier, so a damaged source blob fails the export
+// instead of producing a bundle that every site would reject. Errors of either stream surface to the reader.
+function verified(content: Readable, expected: Descriptor): Readable {
+  const v = verifier(expected);
+  pipeline(content, v).catch(() => undefined);
+  return v;
+}
+
 export const OCI_LAYOUT_FILE = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
 
 /** writeLayoutTar writes an OCI layout tar: entries sorted by name, deterministic headers, blobs streamed. */
@@ -159,7 +178,7 @@ export async function writeLayoutTar(
     await tar.addDirectory('blobs/sha256/');
     let done = 0;
     for (const b of sorted) {
-      await tar.addFile(`blobs/sha256/${digestHex(b.digest)}`, b.size, await source.fetch(b));
+      await tar.addFile(`blobs/sha256/${digestHex(b.digest)}`, b.size, verified(await source.fetch(b), b));
       done += b.size;
       opts.onProgress?.(done, total);
     }
