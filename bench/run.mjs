@@ -11,7 +11,7 @@ import { BENCH_DIR, REPO_ROOT, createContext, externalScenario, formatBytes, par
 const USAGE = `usage: node bench/run.mjs [--quick] [--size 1GiB] [--scale F] [--runs N] [--only a,b] [--seed S] [--keep] [--work DIR]
 
   --quick     small sizes, 3 runs: the smoke run (about 2 minutes on 2 cores)
-  --size S    bytes of blobs for pack/verify/import/serve (default 1GiB, --quick 64MiB)
+  --size S    bytes of blobs for pack/verify/import/serve (default 1GiB, --quick 256MiB)
   --scale F   multiply every size (blob bytes and fleet sizes) by F
   --runs N    rounds per scenario (default 5, --quick 3)
   --only L    comma-separated scenario names (pack, verify, import, serve, resolve, or a script's name)
@@ -119,7 +119,9 @@ async function main() {
     rows,
   };
   mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
-  const file = join(BENCH_DIR, 'results', `${started.toISOString().slice(0, 10)}${opts.quick ? '-quick' : ''}.json`);
+  // Partial runs never replace the day's full or quick results.
+  const suffix = `${opts.quick ? '-quick' : ''}${only ? `-only-${[...only].join('-')}` : ''}`;
+  const file = join(BENCH_DIR, 'results', `${started.toISOString().slice(0, 10)}${suffix}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   const m = result.machine;
   process.stdout.write(`${table(rows)}\n\n${started.toISOString().slice(0, 10)}, ${m.cpus} × ${m.cpuModel}, ${formatBytes(m.memoryBytes)}, Node ${m.node}; ${opts.runs} runs, ratio = median of per-round ours/baseline; results: ${file.slice(REPO_ROOT.length + 1)}\n`);

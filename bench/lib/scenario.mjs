@@ -49,7 +49,7 @@ export function parseOptions(argv) {
   if (!(scale > 0)) throw new Error(`--scale ${values.scale}: expected a positive number`);
   const runs = values.runs === undefined ? (values.quick ? 3 : 5) : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}: expected a positive integer`);
-  const base = values.size !== undefined ? parseSize(values.size) : values.quick ? 64 * 1024 ** 2 : 1024 ** 3;
+  const base = values.size !== undefined ? parseSize(values.size) : values.quick ? 256 * 1024 ** 2 : 1024 ** 3;
   return { ...values, scale, runs, bytes: Math.max(1024 * 1024, Math.round(base * scale)) };
 }
 
@@ -238,7 +238,7 @@ export async function runStandalone(scenario, argv = process.argv.slice(2)) {
   if (error) throw new Error(error.error);
   const byRow = new Map();
   for (const m of raw) {
-    const key = m.row ?? scenario.name;
+    const key = m.row ?? (typeof scenario.title === 'function' ? scenario.title(ctx) : scenario.title ?? scenario.name);
     const r = byRow.get(key) ?? { ...pick(scenario, ['unit', 'better', 'baselineName', 'target']), ...m, row: key, ours: [], baseline: [], oursRss: [], baselineRss: [] };
     byRow.set(key, r);
     r.ours.push(m.ours);
