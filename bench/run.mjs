@@ -38,6 +38,11 @@ const fmtValue = (v, unit) => {
   return `${v >= 100 ? Math.round(v) : +v.toPrecision(3)} ${unit}`;
 };
 const fmtStats = (s, unit) => (s ? `${fmtValue(s.median, unit)} (${fmtValue(s.min, unit).split(' ')[0]}–${fmtValue(s.max, unit)})` : '—');
+// fmtRatio shows a third decimal when two would round onto the target and hide which side it is on.
+const fmtRatio = (v, t) => {
+  const bound = t?.max ?? t?.min;
+  return bound !== undefined && v !== bound && Math.abs(v - bound) < 0.005 ? v.toFixed(3) : v.toFixed(2);
+};
 const fmtTarget = (t) => (!t ? '—' : t.max !== undefined ? `≤ ${t.max}x` : `≥ ${t.min}x`);
 
 /** table renders the rows as Markdown. */
@@ -52,7 +57,7 @@ export function table(rows) {
       lines.push(`| ${cell(r.row)} | ${cell(r.skipped ? r.skipped : `error: ${r.error}`)} | ${cell(r.baselineName ?? '—')} | — | — | ${fmtTarget(r.target)} | — | — |`);
       continue;
     }
-    const ratio = r.ratio ? `${r.ratio.median.toFixed(2)}x` : '—';
+    const ratio = r.ratio ? `${fmtRatio(r.ratio.median, r.target)}x` : '—';
     const met = r.met === undefined ? '—' : r.met ? 'yes' : '**no**';
     lines.push(`| ${cell(r.row)} | ${fmtStats(r.ours, r.unit)} | ${cell(r.baselineName ?? '—')} | ${fmtStats(r.baseline, r.unit)} | ${ratio} | ${fmtTarget(r.target)} | ${met} | ${formatBytes(r.oursRss)} / ${formatBytes(r.baselineRss)} |`);
   }
@@ -128,4 +133,4 @@ async function main() {
   if (rows.some((r) => r.error)) process.exitCode = 1;
 }
 
-await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
