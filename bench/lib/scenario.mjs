@@ -128,8 +128,9 @@ export async function runScenario(scenario, ctx) {
     if (missing.length) throw new ScenarioSkipped(`not available: ${missing.join(', ')} not installed`);
     const reason = await scenario.available?.(ctx);
     if (typeof reason === 'string') throw new ScenarioSkipped(reason);
-    await scenario.setup?.(ctx);
     try {
+      // Inside the try: a setup that fails halfway (one server started) is torn down too.
+      await scenario.setup?.(ctx);
       for (let round = 0; round < ctx.runs; round++) {
         ctx.log(`  ${scenario.name}: round ${round + 1}/${ctx.runs}`);
         const list = normalize(await scenario.run(ctx, round));
