@@ -1,12 +1,13 @@
 // Packing a bundle: build the manifests, sign the statement, write a deterministic OCI layout tar.
 import { createWriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { MemoryTarget } from '../content/memory.js';
 import { copyGraph } from '../content/copy.js';
-import { isGraphNode } from '../content/graph.js';
 import { digestHex } from '../content/digest.js';
+import { isGraphNode } from '../content/graph.js';
+import { verifier } from '../content/verify.js';
 import type { ReadOnlyStorage, Storage } from '../content/storage.js';
 import { TarWriter } from '../content/tar-writer.js';
 import { ValidationError } from '../errors.js';
@@ -145,6 +146,14 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
   return { root, signature, index, statement, blobs: store.pushed.size, bytes };
 }
 
+// verified passes a source stream through a verifier, so a damaged source blob fails the export
+// instead of producing a bundle that every site would reject. Errors of either stream surface to the reader.
+function verified(content: Readable, expected: Descriptor): Readable {
+  const v = verifier(expected);
+  pipeline(content, v).catch(() => undefined);
+  return v;
+}
+
 export const OCI_LAYOUT_FILE = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
 
 /** writeLayoutTar writes an OCI layout tar: entries sorted by name, deterministic headers, blobs streamed. */
@@ -165,7 +174,7 @@ export async function writeLayoutTar(
     await tar.addDirectory('blobs/sha256/');
     let done = 0;
     for (const b of sorted) {
-      await tar.addFile(`blobs/sha256/${digestHex(b.digest)}`, b.size, await source.fetch(b));
+      await tar.addFile(`blobs/sha256/${digestHex(b.digest)}`, b.size, verified(await source.fetch(b), b));
       done += b.size;
       opts.onProgress?.(done, total);
     }
