@@ -558,8 +558,7 @@ export function profileTier(p: AnyProfile): number {
   return p.spec.tier ?? DEFAULT_TIER;
 }
 
-/** isProfilePaused tells whether the profile carries the paused annotation (any value but "false"). */
+/** isProfilePaused tells whether the profile carries the paused annotation; any value pauses, as in addon-controller's `hasAnnotation`. */
 export function isProfilePaused(p: AnyProfile): boolean {
-  const v = p.metadata.annotations?.[ANNOTATION_PAUSED];
-  return v !== undefined && v !== 'false';
+  return p.metadata.annotations?.[ANNOTATION_PAUSED] !== undefined;
 }
