@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeFleet, profilesOf } from '../../test/fake-fleet.js';
 import { selectorMatches } from './select.js';
+import type { LabelSelector } from '../model/sveltos.js';
 
 const cm = { policyRefs: [] };
 
@@ -18,7 +19,7 @@ describe('label selectors', () => {
     { name: 'matchLabels AND matchExpressions', sel: { matchLabels: { env: 'prod' }, matchExpressions: [{ key: 'gpu', operator: 'Exists' as const }] }, labels: { env: 'prod' }, want: false },
     { name: 'empty selector matches nothing (Sveltos GetMatchingClusters)', sel: {}, labels: { env: 'prod' }, want: false },
   ])('$name', ({ sel, labels, want }) => {
-    expect(selectorMatches(sel, labels)).toBe(want);
+    expect(selectorMatches(sel as LabelSelector, labels as Record<string, string>)).toBe(want);
   });
 });
 
