@@ -1,5 +1,6 @@
 // Go's fmt formatting for engine values: %v, Sprint, Sprintln and Sprintf with the common verbs.
-import { GoFloat, GoInt, isMap, kindOf, numValue, sortedKeys, typeName } from './values.js';
+import { timeString, toGoTime } from './gotime.js';
+import { GoInt, GoObject, GoTime, GoUint, kindOf, numValue, sortedKeys, typeName } from './values.js';
 
 /** formatFloat formats a float64 like Go's %v (strconv 'g' with the shortest digits). */
 export function formatFloat(f: number, fmt: 'g' | 'e' | 'f' = 'g', prec = -1): string {
@@ -133,7 +134,8 @@ export function formatValue(v: unknown): string {
       return v ? 'true' : 'false';
     case 'int':
     case 'int64':
-      return typeof v === 'bigint' ? v.toString() : String(numValue(v));
+    case 'uint':
+      return intString(v);
     case 'float64':
       return formatFloat(numValue(v));
     case 'string':
@@ -145,16 +147,19 @@ export function formatValue(v: unknown): string {
       return 'map[' + sortedKeys(m).map((k) => `${k}:${formatValue(m[k])}`).join(' ') + ']';
     }
     case 'time':
-      return formatTimeDefault(v as Date);
+      return timeString(toGoTime(v as GoTime | Date));
+    case 'ptr':
+      return (v as GoObject).string();
     case 'func':
       return '0x0';
   }
 }
 
-function formatTimeDefault(d: Date): string {
-  const iso = d.toISOString();
-  const frac = iso.slice(20, 23).replace(/0+$/, '');
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac ? '.' + frac : ''} +0000 UTC`;
+/** intString prints any Go integer value in decimal. */
+export function intString(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof GoInt || v instanceof GoUint) return v.value.toString();
+  return String(v);
 }
 
 /** sprint is Go's fmt.Sprint: spaces between operands when neither side is a string. */
@@ -295,8 +300,9 @@ function fmtArg(v: unknown, verb: string, spec: Spec): string {
       if (verb === 'v' || verb === 't') return pad(v ? 'true' : 'false', spec);
       return badVerb(verb, v);
     case 'int':
-    case 'int64': {
-      const out = fmtInt(typeof v === 'bigint' ? v : numValue(v), verb, spec);
+    case 'int64':
+    case 'uint': {
+      const out = fmtInt(BigInt(intString(v)), verb, spec);
       if (out === '' || verb === 's' || verb === 't') return badVerb(verb, v);
       return out;
     }
@@ -309,7 +315,6 @@ function fmtArg(v: unknown, verb: string, spec: Spec): string {
       return out === '' ? badVerb(verb, v) : out;
     }
     case 'slice': {
-      if ((verb === 'x' || verb === 'X') && false) return '';
       const items = (v as unknown[]).map((e) => fmtArg(e, verb, { ...spec, width: undefined }));
       return pad('[' + items.join(' ') + ']', spec);
     }
@@ -395,4 +400,3 @@ export function sprintf(format: string, args: unknown[]): string {
   return out;
 }
 
-export { GoFloat, GoInt };
