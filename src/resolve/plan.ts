@@ -474,7 +474,9 @@ class ProfileContext {
       let ns: string;
       let name: string;
       try {
-        ns = this.profile.kind === 'Profile' ? this.profile.metadata.namespace : instantiateReference(String(r.namespace ?? ''), this.tctx);
+        // addon-controller does not force valuesFrom/patchesFrom to a Profile's namespace; an
+        // empty namespace is the cluster's, which for a Profile is its own.
+        ns = instantiateReference(String(r.namespace ?? ''), this.tctx);
         name = instantiateReference(String(r.name ?? ''), this.tctx);
       } catch (err) {
         this.problem('TEMPLATE', `${f}: ${(err as Error).message}`, f);
@@ -662,9 +664,6 @@ class ProfileContext {
       } catch (err) {
         this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
         continue;
-      }
-      if (this.profile.kind === 'Profile' && Array.isArray(chart.valuesFrom)) {
-        chart.valuesFrom = chart.valuesFrom.map((v) => (isPlainObject(v) ? { ...v, namespace: this.profile.metadata.namespace } : v));
       }
       const values = this.helmValues(chart, field);
       if (!values) continue;
