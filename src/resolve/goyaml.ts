@@ -486,21 +486,24 @@ class Emitter {
     if (style === 'literal' && (!a.block || this.#flowLevel > 0 || this.#simpleKeyContext)) style = 'double';
     this.#increaseIndent(true, false);
     const allowBreaks = !this.#simpleKeyContext;
-    if (style === 'plain') this.#writePlain(value, allowBreaks);
-    else if (style === 'single') this.#writeSingle(value, allowBreaks);
+    if (style === 'plain' || style === 'single') this.#writePlainOrSingle(value, allowBreaks, style === 'single');
     else if (style === 'double') this.#writeDouble(value, allowBreaks);
     else this.#writeLiteral(value);
     this.#popIndent();
   }
 
-  #writePlain(value: number[], allowBreaks: boolean): void {
-    if (!this.#whitespace) this.#put(' ');
+  // writePlainOrSingle writes a plain scalar, or a single-quoted one (quotes doubled); both fold
+  // long lines at a single space past the width and keep line breaks as (doubled) breaks.
+  #writePlainOrSingle(value: number[], allowBreaks: boolean, quoted: boolean): void {
+    if (quoted) this.#writeIndicator("'", true, false, false);
+    else if (!this.#whitespace) this.#put(' ');
     let spaces = false;
     let breaks = false;
     for (let i = 0; i < value.length; i++) {
       const c = value[i]!;
       if (isSpace(c)) {
-        if (allowBreaks && !spaces && this.#column > this.#bestWidth && !isSpace(value[i + 1])) this.#writeIndent();
+        const inside = !quoted || (i > 0 && i < value.length - 1);
+        if (allowBreaks && !spaces && this.#column > this.#bestWidth && inside && !isSpace(value[i + 1])) this.#writeIndent();
         else this.#write(c);
         spaces = true;
       } else if (isBreak(c)) {
@@ -510,42 +513,14 @@ class Emitter {
         breaks = true;
       } else {
         if (breaks) this.#writeIndent();
+        if (quoted && c === 0x27) this.#put("'");
         this.#write(c);
         this.#indention = false;
         spaces = false;
         breaks = false;
       }
     }
-    this.#whitespace = false;
-    this.#indention = false;
-  }
-
-  #writeSingle(value: number[], allowBreaks: boolean): void {
-    this.#writeIndicator("'", true, false, false);
-    let spaces = false;
-    let breaks = false;
-    for (let i = 0; i < value.length; i++) {
-      const c = value[i]!;
-      if (isSpace(c)) {
-        if (allowBreaks && !spaces && this.#column > this.#bestWidth && i > 0 && i < value.length - 1 && !isSpace(value[i + 1])) {
-          this.#writeIndent();
-        } else this.#write(c);
-        spaces = true;
-      } else if (isBreak(c)) {
-        if (!breaks && c === 0x0a) this.#putBreak();
-        this.#writeBreak(c);
-        this.#indention = true;
-        breaks = true;
-      } else {
-        if (breaks) this.#writeIndent();
-        if (c === 0x27) this.#put("'");
-        this.#write(c);
-        this.#indention = false;
-        spaces = false;
-        breaks = false;
-      }
-    }
-    this.#writeIndicator("'", false, false, false);
+    if (quoted) this.#writeIndicator("'", false, false, false);
     this.#whitespace = false;
     this.#indention = false;
   }

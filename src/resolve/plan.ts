@@ -26,6 +26,7 @@ import {
   type AnyProfile,
   type ConfigurationBundle,
   type ConfigurationGroup,
+  type Feature,
   type KubeObject,
   type Patch,
   type PolicyRef,
@@ -385,6 +386,11 @@ class ProfileContext {
     this.warnings.push({ code, object: this.what, message: `${this.what} on cluster ${this.plan.cluster}: ${message}`, ...(field ? { field } : {}) });
   }
 
+  // requestor identifies this ClusterSummary's group for one feature.
+  requestor(feature: Feature): Requestor {
+    return { clusterNamespace: this.cluster.metadata.namespace, clusterName: this.cluster.metadata.name, requestorName: this.summary, feature };
+  }
+
   // groupSettings mirrors addon-controller `prepareSetters`.
   groupSettings(): GroupSettings {
     const s = this.profile.spec;
@@ -513,12 +519,7 @@ class ProfileContext {
   planResources(): { group: ConfigurationGroup; bundles: ConfigurationBundle[]; objects: Record<string, unknown>[] } | undefined {
     const refs = this.profile.spec.policyRefs;
     if (refs === undefined) return undefined;
-    const r: Requestor = {
-      clusterNamespace: this.cluster.metadata.namespace,
-      clusterName: this.cluster.metadata.name,
-      requestorName: this.summary,
-      feature: 'Resources',
-    };
+    const r = this.requestor('Resources');
     const patches = this.patches();
     if (!patches) return undefined;
     if (this.profile.spec.extraLabels || this.profile.spec.extraAnnotations) {
@@ -647,12 +648,7 @@ class ProfileContext {
   planHelm(): PlannedHelmChart[] {
     const charts = this.profile.spec.helmCharts ?? [];
     if (charts.length === 0) return [];
-    const r: Requestor = {
-      clusterNamespace: this.cluster.metadata.namespace,
-      clusterName: this.cluster.metadata.name,
-      requestorName: this.summary,
-      feature: 'Helm',
-    };
+    const r = this.requestor('Helm');
     const patches = this.patches();
     if (!patches) return [];
     const out: PlannedHelmChart[] = [];

@@ -12,6 +12,7 @@ import {
   LABEL_REQUESTOR_KIND,
   LIB_API_VERSION,
   type ConfigurationBundle,
+  type ConfigurationBundleSpec,
   type ConfigurationGroup,
   type Feature,
 } from '../model/sveltos.js';
@@ -70,24 +71,8 @@ function labels(r: Requestor): Record<string, string> {
   };
 }
 
-/** BundleInfo is what `WithResourceInfo` / `WithReleaseInfo` put on a bundle's spec. */
-export interface BundleInfo {
-  referencedObjectKind?: string;
-  referencedObjectNamespace?: string;
-  referencedObjectName?: string;
-  referenceTier?: number;
-  skipNamespaceCreation?: boolean;
-  force?: boolean;
-  timeout?: string;
-  helmReleaseNamespace?: string;
-  helmReleaseName?: string;
-  helmChartVersion?: string;
-  helmIcon?: string;
-  helmRepoURL?: string;
-  helmReleaseUninstall?: boolean;
-  isLastHelmReleaseBundle?: boolean;
-  notTracked?: boolean;
-}
+/** BundleInfo is what `WithResourceInfo` / `WithReleaseInfo` (and notTracked) put on a bundle's spec. */
+export type BundleInfo = Omit<ConfigurationBundleSpec, 'resources'>;
 
 /**
  * prepareResource clears what libsveltos clears before staging (managedFields, resourceVersion,
