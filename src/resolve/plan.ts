@@ -281,6 +281,16 @@ function planCluster(
   }
   plan.groups = deployOrder(staged).map(({ group, bundles }) => ({ group, bundles }));
   plan.conflicts = findConflicts(staged, plan.helm, warnings, plan.cluster);
+  // A Helm release is managed by one ClusterSummary; addon-controller's chart manager does not
+  // stage it for the others (canManageChart / determineChartOwnership), so neither do we.
+  const helmOwner = new Map(plan.conflicts.filter((c) => c.resource.startsWith('helm release ')).map((c) => [c.resource, c.owner]));
+  plan.helm = plan.helm.filter((h) => {
+    const res = helmRelease(h);
+    const owner = helmOwner.get(res);
+    if (owner === undefined || owner === h.profile) return true;
+    plan.notCarried.push({ profile: h.profile, ref: res, reason: `the release is managed by ${owner}` });
+    return false;
+  });
   return plan;
 }
 
@@ -328,9 +338,7 @@ function findConflicts(
       note(res, profileId(s.profile), profileTier(s.profile), pos);
     }
   });
-  helm.forEach((h, pos) => {
-    note(`helm release ${String(h.chart.releaseNamespace)}/${String(h.chart.releaseName)}`, h.profile, h.settings.tier, staged.length + pos);
-  });
+  helm.forEach((h, pos) => note(helmRelease(h), h.profile, h.settings.tier, staged.length + pos));
   const out: Conflict[] = [];
   for (const [res, l] of owners) {
     if (l.length < 2) continue;
@@ -343,6 +351,10 @@ function findConflicts(
     });
   }
   return out;
+}
+
+function helmRelease(h: PlannedHelmChart): string {
+  return `helm release ${String(h.chart.releaseNamespace)}/${String(h.chart.releaseName)}`;
 }
 
 /** requestorHash: a deterministic digest of what the group was computed from (the feature's inputs). */

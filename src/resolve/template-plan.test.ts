@@ -110,3 +110,25 @@ describe('templates', () => {
     expect(bundleYAML(plan, 'edge/c2')[0]).toContain('region: us-east');
   });
 });
+
+describe('Helm releases across profiles', () => {
+  const chart = { repositoryURL: 'https://charts.example.com', repositoryName: 'ex', chartName: 'ex/app', chartVersion: '1.0.0', releaseName: 'app', releaseNamespace: 'apps' };
+  it('one profile manages a release: lower tier wins, equal tiers the first; the others are not carried (chart manager)', () => {
+    const plan = fleet()
+      .clusterProfile('a', { ...sel, helmCharts: [chart] })
+      .clusterProfile('b', { ...sel, tier: 5, helmCharts: [{ ...chart, chartVersion: '2.0.0' }] })
+      .plan({ clusters: ['edge/c1'] });
+    const c = plan.clusters[0]!;
+    expect(c.helm.map((h) => [h.profile, h.chart.chartVersion])).toEqual([['ClusterProfile/b', '2.0.0']]);
+    expect(c.notCarried).toEqual([{ profile: 'ClusterProfile/a', ref: 'helm release apps/app', reason: 'the release is managed by ClusterProfile/b' }]);
+  });
+
+  it('a Profile reads valuesFrom with an empty namespace from its own namespace (the cluster namespace)', () => {
+    const plan = fleet()
+      .configMap('edge/vals', { 'v.yaml': 'x: 1\n' })
+      .profile('edge/p', { ...sel, helmCharts: [{ ...chart, valuesFrom: [{ kind: 'ConfigMap', name: 'vals' }] }] })
+      .plan({ clusters: ['edge/c1'] });
+    expect(plan.problems).toEqual([]);
+    expect(plan.clusters[0]!.helm[0]!.values).toEqual({ x: 1 });
+  });
+});
