@@ -23,6 +23,7 @@ import {
   profileTier,
   SECRET_TYPE_CLUSTER_PROFILE,
   sourceOf,
+  withSource,
   type AnyProfile,
   type ConfigurationBundle,
   type ConfigurationGroup,
@@ -211,7 +212,9 @@ function withDefaults(p: AnyProfile): AnyProfile {
       return ref;
     });
   }
-  return { ...p, spec } as AnyProfile;
+  const out = { ...p, spec } as AnyProfile;
+  const loc = sourceOf(p);
+  return loc ? withSource(out, loc) : out;
 }
 
 // profileOrder: ClusterProfiles then Profiles, each by namespace/name (the order `kubectl get` lists them).
@@ -392,10 +395,21 @@ class ProfileContext {
   }
 
   problem(code: string, message: string, field?: string): void {
-    this.problems.push({ code, object: this.what, message: `${this.what} on cluster ${this.plan.cluster}: ${message}`, ...(field ? { field } : {}) });
+    this.problems.push(this.#entry(code, message, field));
   }
   warn(code: string, message: string, field?: string): void {
-    this.warnings.push({ code, object: this.what, message: `${this.what} on cluster ${this.plan.cluster}: ${message}`, ...(field ? { field } : {}) });
+    this.warnings.push(this.#entry(code, message, field));
+  }
+  // #entry names the profile, the cluster, and where the profile was read from.
+  #entry(code: string, message: string, field?: string): PlanProblem {
+    const loc = sourceOf(this.profile);
+    return {
+      code,
+      object: this.what,
+      message: `${this.what} on cluster ${this.plan.cluster}: ${message}`,
+      ...(field ? { field } : {}),
+      ...(loc ? { file: loc.file, line: loc.line } : {}),
+    };
   }
 
   // requestor identifies this ClusterSummary's group for one feature.

@@ -77,7 +77,7 @@ describe('resolve command', () => {
     const v = err as ValidationError;
     expect(v.code).toBe('INVALID');
     expect(v.message).toMatch(/broken\.yaml:6: metadata\.labels\.a: ConfigMap: expected a string, found a list/);
-    expect(v.message).toContain('REFERENCE_NOT_FOUND');
+    expect(v.message).toMatch(/p\.yaml:1: REFERENCE_NOT_FOUND: ClusterProfile p on cluster edge\/c1: spec\.policyRefs\[0\]: ConfigMap default\/missing is not in the input/);
     expect(v.message).toMatch(/^2 problem\(s\)/);
   });
 
