@@ -141,6 +141,11 @@ describe('ClusterSet and Set (setRefs)', () => {
     expect(profilesOf(plan)).toEqual({ 'a/c10': ['a/p'], 'a/c2': [], 'a/c9': ['a/p'], 'b/c1': [] });
   });
 
+  it("a Set's clusterRefs are forced to its namespace (SetReconciler limitReferencesToNamespace)", () => {
+    const plan = fleet().set('a/s', { clusterRefs: [{ namespace: 'b', name: 'c1' }, { namespace: 'b', name: 'c9' }], maxReplicas: 5 }).profile('a/p', { setRefs: ['s'], ...cm }).plan();
+    expect(profilesOf(plan)).toEqual({ 'a/c10': [], 'a/c2': [], 'a/c9': ['a/p'], 'b/c1': [] });
+  });
+
   it('a missing set selects nothing (warning), as addon-controller skips it', () => {
     const plan = fleet().clusterProfile('p', { setRefs: ['nope'], ...cm }).plan();
     expect(plan.warnings.map((w) => w.code)).toEqual(['SET_NOT_FOUND']);

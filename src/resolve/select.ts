@@ -157,7 +157,8 @@ export function selectSetClusters(set: ClusterSet | SveltosSet, index: FleetInde
   const ns = set.kind === 'Set' ? set.metadata.namespace : undefined;
   const matching = dedupe([
     ...matchBySelector(index, set.spec?.clusterSelector, ns),
-    ...refKeys(set.spec?.clusterRefs, undefined, owner, 'spec.clusterRefs', warnings),
+    // A Set's clusterRefs are forced to its namespace (SetReconciler limitReferencesToNamespace).
+    ...refKeys(set.spec?.clusterRefs, ns, owner, 'spec.clusterRefs', warnings),
   ]);
   const max = set.spec?.maxReplicas ?? 0;
   const matchingSet = new Set(matching);
