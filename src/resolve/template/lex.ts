@@ -47,7 +47,7 @@ export interface Item {
   line: number;
 }
 
-const KEYWORDS: Record<string, ItemType> = {
+const KEYWORDS = new Map<string, ItemType>(Object.entries({
   '.': 'dot',
   block: 'block',
   break: 'break',
@@ -60,11 +60,11 @@ const KEYWORDS: Record<string, ItemType> = {
   nil: 'nil',
   template: 'template',
   with: 'with',
-};
+}) as [string, ItemType][]);
 
 /** isKeyword tells whether an item type is a keyword (Go prints those as <word>). */
 export function isKeyword(t: ItemType): boolean {
-  return t === 'dot' || (KEYWORDS as Record<string, ItemType>)[t] === t;
+  return t === 'dot' || KEYWORDS.get(t) === t;
 }
 
 /** itemString renders an item as Go's item.String does, for parse error messages. */
@@ -430,7 +430,7 @@ function lexIdentifier(l: Lexer): StateFn {
     l.backup();
     const word = l.input.slice(l.start, l.pos);
     if (!l.atTerminator()) return l.errorf(`bad character ${formatRune(r)}`);
-    const kw = KEYWORDS[word];
+    const kw = KEYWORDS.get(word);
     if (kw && kw !== 'dot') {
       if ((kw === 'break' && !l.breakOK) || (kw === 'continue' && !l.continueOK)) l.emit('identifier');
       else l.emit(kw);

@@ -1,7 +1,13 @@
-// Sprig v3 (TxtFuncMap) for the engine.
+// Sprig v3 (TxtFuncMap) for the engine. See docs/template-functions.md for what is and is not supported.
 import type { GoFunc } from '../values.js';
+import { DICT_FUNCS, LIST_FUNCS } from './collections.js';
+import { ENCODING_FUNCS } from './encoding.js';
+import { MATH_FUNCS } from './math.js';
+import { MISC_FUNCS } from './misc.js';
+import { REGEX_FUNCS } from './regex.js';
+import { STRING_FUNCS } from './strings.js';
 
 /** sprigFuncs returns a fresh Sprig function map. */
 export function sprigFuncs(): Record<string, GoFunc> {
-  return {};
+  return { ...STRING_FUNCS, ...MATH_FUNCS, ...LIST_FUNCS, ...DICT_FUNCS, ...MISC_FUNCS, ...ENCODING_FUNCS, ...REGEX_FUNCS };
 }
