@@ -77,6 +77,12 @@ spec:
     expect(applyPatches(obj, [{ target: { name: 'we' }, patch: 'metadata:\n  labels:\n    x: y\n' }])).toBe(obj);
   });
 
+  it('target patterns are Go RE2 regular expressions: (?i) flags work, backreferences are invalid', () => {
+    const obj = structuredClone(deploy);
+    expect(applyPatches(obj, [{ target: { kind: '(?i)deployment' }, patch: '- op: replace\n  path: /spec/replicas\n  value: 2\n' }])).not.toBe(obj);
+    expect(() => applyPatches(obj, [{ target: { name: '(w)\\1' }, patch: '- op: remove\n  path: /spec\n' }])).toThrow(/invalid regex/);
+  });
+
   it('label and annotation selectors in the target', () => {
     expect(labelSelectorStringMatches('app=web,tier in (a, b),!gone', { app: 'web', tier: 'b' })).toBe(true);
     expect(labelSelectorStringMatches('app!=web', { app: 'web' })).toBe(false);

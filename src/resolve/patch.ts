@@ -6,6 +6,7 @@
 import { parse } from 'yaml';
 import { apiGroup, describe, isPlainObject, type Patch, type PatchSelector } from '../model/sveltos.js';
 import { goYAMLTags } from '../model/yaml11.js';
+import { GoRegexp } from './template/re2/index.js';
 
 type Obj = Record<string, unknown>;
 
@@ -73,7 +74,8 @@ function parseSMP(text: string, i: number): Obj {
 }
 
 // targetMatches: libsveltos checks every set field as an unanchored Go regexp, then kustomize
-// selects with the same patterns anchored (`^(?:p)$`); both must hold, so anchored wins.
+// selects with the same patterns anchored (`^(?:p)$`); both must hold, so anchored wins. Patterns
+// are RE2 (Go regexp) syntax.
 function targetMatches(t: PatchSelector | undefined, obj: Obj, i: number): boolean {
   if (!t) return true;
   const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : '';
@@ -89,13 +91,13 @@ function targetMatches(t: PatchSelector | undefined, obj: Obj, i: number): boole
   ];
   for (const [pattern, value, field] of fields) {
     if (!pattern) continue;
-    let re: RegExp;
+    let re: GoRegexp;
     try {
-      re = new RegExp(`^(?:${pattern})$`, 'u');
+      re = GoRegexp.compile(`^(?:${pattern})$`);
     } catch (err) {
       throw new PatchFailure(`patches[${i}].target.${field}: invalid regex ${JSON.stringify(pattern)}: ${(err as Error).message}`);
     }
-    if (!re.test(value)) return false;
+    if (!re.matchString(value)) return false;
   }
   if (t.labelSelector && !labelSelectorStringMatches(t.labelSelector, stringMap(meta.labels), i, 'labelSelector')) return false;
   if (t.annotationSelector && !labelSelectorStringMatches(t.annotationSelector, stringMap(meta.annotations), i, 'annotationSelector')) return false;

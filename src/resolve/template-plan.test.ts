@@ -20,6 +20,20 @@ describe('templates', () => {
     expect(c2.data).toEqual({ region: 'us-east', cluster: 'c2' });
   });
 
+  it('Sprig functions are available (sprig.FuncMap in the Sveltos function map)', () => {
+    const plan = fleet()
+      .configMap('edge/info', { 'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Cluster.metadata.name | upper | printf "%s-info" | lower }}\ndata:\n  region: {{ index .Cluster.metadata.labels "region" | replace "-" "_" | quote }}\n  zone: {{ .Cluster.metadata.labels.zone | default "none" }}\n' }, T)
+      .clusterProfile('p', { ...sel, policyRefs: [{ kind: 'ConfigMap', name: 'info' }] })
+      .plan({ clusters: ['edge/c1'] });
+    expect(plan.problems.map((p) => p.message)).toEqual([expect.stringContaining('map has no entry for key')]);
+    const ok = fleet()
+      .configMap('edge/info', { 'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Cluster.metadata.name | upper | printf "%s-info" | lower }}\ndata:\n  region: {{ index .Cluster.metadata.labels "region" | replace "-" "_" | quote }}\n  zone: {{ get .Cluster.metadata.labels "zone" | default "none" }}\n' }, T)
+      .clusterProfile('p', { ...sel, policyRefs: [{ kind: 'ConfigMap', name: 'info' }] })
+      .plan({ clusters: ['edge/c1'] });
+    expect(ok.problems).toEqual([]);
+    expect(parse(bundleYAML(ok, 'edge/c1')[0]!)).toMatchObject({ metadata: { name: 'c1-info' }, data: { region: 'eu_west', zone: 'none' } });
+  });
+
   it('without the annotation the data is carried as written', () => {
     const plan = fleet()
       .configMap('edge/info', { 'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: info\ndata:\n  raw: "{{ .Cluster.metadata.name }}"\n' })
