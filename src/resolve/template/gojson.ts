@@ -43,42 +43,55 @@ export function jsonFloat(f: number): string {
   return formatFloat(f, 'f');
 }
 
+/** JsonNode is a value as encoding/json sees it: numbers keep their encoded text, maps are sorted. */
+export type JsonNode = null | boolean | string | { num: string } | JsonNode[] | { entries: [string, JsonNode][] };
+
+/** jsonTree encodes a value to JSON's data model, as json.Marshal would; it throws GoError on unsupported values. */
+export function jsonTree(v: unknown): JsonNode {
+  switch (kindOf(v)) {
+    case 'nil':
+      return null;
+    case 'bool':
+      return v as boolean;
+    case 'int':
+    case 'int64':
+    case 'uint':
+      return { num: intString(v) };
+    case 'float64':
+      return { num: jsonFloat(numValue(v)) };
+    case 'string':
+      return v as string;
+    case 'slice':
+      return isTypedNil(v) ? null : (v as unknown[]).map(jsonTree);
+    case 'map': {
+      if (isTypedNil(v)) return null;
+      const m = v as Record<string, unknown>;
+      return { entries: sortedKeys(m).map((k) => [k, jsonTree(m[k])] as [string, JsonNode]) };
+    }
+    case 'time':
+      return formatTime(toGoTime(v as GoTime), '2006-01-02T15:04:05.999999999Z07:00');
+    case 'ptr': {
+      const o = v as GoObject;
+      return o.json ? jsonTree(o.json()) : { entries: [] };
+    }
+    default:
+      throw new GoError(`json: unsupported type: ${typeName(v)}`);
+  }
+}
+
+/** encodeJSON writes a JsonNode compactly. */
+export function encodeJSON(n: JsonNode, escapeHTML = true): string {
+  if (n === null) return 'null';
+  if (typeof n === 'boolean') return n ? 'true' : 'false';
+  if (typeof n === 'string') return jsonString(n, escapeHTML);
+  if (Array.isArray(n)) return '[' + n.map((e) => encodeJSON(e, escapeHTML)).join(',') + ']';
+  if ('num' in n) return n.num;
+  return '{' + n.entries.map(([k, e]) => jsonString(k, escapeHTML) + ':' + encodeJSON(e, escapeHTML)).join(',') + '}';
+}
+
 /** marshalJSON is json.Marshal; it throws GoError with Go's message for unsupported values. */
 export function marshalJSON(v: unknown, opts: JsonOptions = {}): string {
-  const esc = opts.escapeHTML ?? true;
-  const enc = (x: unknown): string => {
-    switch (kindOf(x)) {
-      case 'nil':
-        return 'null';
-      case 'bool':
-        return x ? 'true' : 'false';
-      case 'int':
-      case 'int64':
-      case 'uint':
-        return intString(x);
-      case 'float64':
-        return jsonFloat(numValue(x));
-      case 'string':
-        return jsonString(x as string, esc);
-      case 'slice':
-        if (isTypedNil(x)) return 'null';
-        return '[' + (x as unknown[]).map(enc).join(',') + ']';
-      case 'map': {
-        if (isTypedNil(x)) return 'null';
-        const m = x as Record<string, unknown>;
-        return '{' + sortedKeys(m).map((k) => jsonString(k, esc) + ':' + enc(m[k])).join(',') + '}';
-      }
-      case 'time':
-        return jsonString(formatTime(toGoTime(x as GoTime), '2006-01-02T15:04:05.999999999Z07:00'), esc);
-      case 'ptr': {
-        const o = x as GoObject;
-        return o.json ? enc(o.json()) : '{}';
-      }
-      default:
-        throw new GoError(`json: unsupported type: ${typeName(x)}`);
-    }
-  };
-  return enc(v);
+  return encodeJSON(jsonTree(v), opts.escapeHTML ?? true);
 }
 
 /** indentJSON re-indents compact JSON as json.MarshalIndent(v, prefix, indent) does. */

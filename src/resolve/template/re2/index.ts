@@ -126,6 +126,27 @@ export class GoRegexp {
     return out.length === 0 ? undefined : out;
   }
 
+  /** findStringSubmatch is Regexp.FindStringSubmatch ("" for groups that did not take part). */
+  findStringSubmatch(s: string): string[] | undefined {
+    const input = new Input(s);
+    const m = execute(this.prog, input.cps, 0, this.budget());
+    return m ? this.groups(input, m) : undefined;
+  }
+
+  /** findAllStringSubmatch is Regexp.FindAllStringSubmatch. */
+  findAllStringSubmatch(s: string, n: number): string[][] | undefined {
+    const input = new Input(s);
+    const out: string[][] = [];
+    this.allMatches(input, n, (m) => out.push(this.groups(input, m)));
+    return out.length === 0 ? undefined : out;
+  }
+
+  private groups(input: Input, m: number[]): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < m.length; i += 2) out.push(m[i]! >= 0 ? input.slice(m[i]!, m[i + 1]!) : '');
+    return out;
+  }
+
   /** split is Regexp.Split; undefined stands for Go's nil result (n == 0). */
   split(s: string, n: number): string[] | undefined {
     if (n === 0) return undefined;
