@@ -1,5 +1,7 @@
 // Go's encoding/json, for the JSON values Kubernetes objects hold: the bytes Sveltos hashes
 // (libsveltos `pullmode.getHash` = sha256 over json.Marshal of each object) must match to the byte.
+// Kept apart from the template engine's encoder on purpose: objects here are unstructured JSON
+// (every number a float64, so -0 stays -0) and Sveltos is built with Go 1.22+ (\b and \f escapes).
 //
 // Rules followed (Go 1.22+ encoding/json):
 // - map keys are sorted by their UTF-8 bytes (Go sorts map[string] keys as byte strings);
@@ -146,11 +148,4 @@ export function goJSONString(s: string): string {
     }
   }
   return out + s.slice(start) + '"';
-}
-
-/** toValidUnicode replaces lone surrogates by U+FFFD, as Go does when it meets invalid UTF-8. */
-export function toValidUnicode(s: string): string {
-  // String#toWellFormed is Node 20+; keep a fallback for clarity of intent.
-  const f = (s as unknown as { toWellFormed?: () => string }).toWellFormed;
-  return f ? f.call(s) : s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }

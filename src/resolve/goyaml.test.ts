@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { goJSONMarshal, goJSONString } from './gojson.js';
-import { goFormatFloatG, naturalLess, sigsYAMLMarshal, YAMLMarshalError } from './goyaml.js';
+import { sigsYAMLMarshal, YAMLMarshalError } from './goyaml.js';
 
 const dir = new URL('../../test/fixtures/sveltos-oracle/', import.meta.url);
 const casesText = readFileSync(new URL('cases.json', dir), 'utf8');
@@ -67,29 +67,5 @@ describe('Go encoding/json details not covered by the Go 1.19 oracle', () => {
   it('writes -0 as -0 in JSON and 0 in YAML', () => {
     expect(goJSONMarshal({ a: -0 })).toBe('{"a":-0}');
     expect(sigsYAMLMarshal({ a: -0 })).toBe('a: 0\n');
-  });
-});
-
-describe('go-yaml v2 helpers', () => {
-  it.each([
-    [1234567.5, '1.2345675e+06'],
-    [123456.5, '123456.5'],
-    [0.0001, '0.0001'],
-    [0.00001, '1e-05'],
-    [1e21, '1e+21'],
-    [-2.5e-300, '-2.5e-300'],
-    [1.5e300, '1.5e+300'],
-  ])('strconv.FormatFloat(%d, g, -1, 64) = %s', (n, want) => {
-    expect(goFormatFloatG(n)).toBe(want);
-  });
-  it.each([
-    ['a9', 'a10'],
-    ['_x', 'a'],
-    ['A', 'a'],
-    ['x0', 'x00'],
-    ['b2c', 'b10c'],
-  ])('naturalLess(%s, %s)', (a, b) => {
-    expect(naturalLess(a, b)).toBe(true);
-    expect(naturalLess(b, a)).toBe(false);
   });
 });

@@ -82,6 +82,38 @@ describe('templates', () => {
     expect(optional.problems).toEqual([]);
   });
 
+  it('copy "<identifier>" writes a templateResourceRefs object as YAML without uid/resourceVersion (sveltos-pullmode.md §7.4)', () => {
+    const plan = fleet()
+      .object({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'image-pull-secret', namespace: 'default', uid: 'x', resourceVersion: '7' },
+        type: 'kubernetes.io/dockerconfigjson',
+        data: { '.dockerconfigjson': Buffer.from('{"auths":{}}').toString('base64') },
+      })
+      .configMap('default/info', { 'secret.yaml': '{{ copy "ImagePullSecret" }}' }, T)
+      .clusterProfile('deploy-resources', {
+        ...sel,
+        templateResourceRefs: [{ resource: { apiVersion: 'v1', kind: 'Secret', name: 'image-pull-secret', namespace: 'default' }, identifier: 'ImagePullSecret' }],
+        policyRefs: [{ kind: 'ConfigMap', name: 'info', namespace: 'default' }],
+      })
+      .plan({ clusters: ['edge/c1'] });
+    expect(plan.problems).toEqual([]);
+    expect(bundleYAML(plan, 'edge/c1')).toEqual([
+      'apiVersion: v1\ndata:\n  .dockerconfigjson: eyJhdXRocyI6e319\nkind: Secret\nmetadata:\n  name: image-pull-secret\n  namespace: default\ntype: kubernetes.io/dockerconfigjson\n',
+    ]);
+  });
+
+  it('toYaml and getResource: the Sveltos function map', () => {
+    const plan = fleet()
+      .configMap('edge/src', { a: '1' })
+      .configMap('edge/use', { 'x.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: use\ndata:\n  {{- toYaml (getResource "Src").data | nindent 2 }}\n' }, T)
+      .clusterProfile('p', { ...sel, templateResourceRefs: [{ identifier: 'Src', resource: { apiVersion: 'v1', kind: 'ConfigMap', name: 'src' } }], policyRefs: [{ kind: 'ConfigMap', name: 'use' }] })
+      .plan({ clusters: ['edge/c1'] });
+    expect(plan.problems).toEqual([]);
+    expect(parse(bundleYAML(plan, 'edge/c1')[0]!)).toMatchObject({ data: { a: '1' } });
+  });
+
   it('helmCharts fields and values are instantiated for the Helm stage; valuesFrom merges over values', () => {
     const plan = fleet()
       .configMap('edge/extra', { 'v.yaml': 'replicas: 3\nregion: {{ index .Cluster.metadata.labels "region" }}\n' }, T)
