@@ -177,6 +177,20 @@ const defaults: OracleCase[] = [
   { name: 'json round trip', template: '{{ .app | toJson | fromJson | toJson }}' },
 ];
 
+const typed: OracleCase[] = [
+  { name: 'range over []string', template: '{{ range $i, $v := splitList "," "a,b" }}{{ $i }}{{ $v }}{{ end }}' },
+  { name: 'field on []string element', template: '{{ range splitList "," "a" }}{{ .x }}{{ end }}' },
+  { name: 'field on []interface{} element', template: '{{ range list "a" }}{{ .x }}{{ end }}' },
+  { name: 'range over map[string]string', template: '{{ range $k, $v := split "." "x.y" }}{{ $k }}={{ $v }};{{ end }}' },
+  { name: 'index missing in map[string]string', template: '[{{ index (split "." "a") "_9" }}]' },
+  { name: 'zero value of map[string]string', template: '[{{ (split "." "a")._9 }}]', missingkey: 'zero' },
+  { name: 'default of map[string]string', template: '[{{ (split "." "a")._9 }}]', missingkey: 'default' },
+  { name: 'string param from []string element', template: '{{ upper (index (splitList "," "a,b") 1) }}' },
+  { name: 'int param from until element', template: '{{ repeat (index (until 5) 3) "z" }}' },
+  { name: 'printf rounding', template: '{{ printf "%.1f %.1f %.2f %.0f %.0f %.0f %.3e %.3g %g" 0.25 0.35 1.005 0.5 1.5 2.5 12345.6789 0.0001234 100000.0 }}' },
+  { name: 'printf small and large', template: '{{ printf "%v %v %v %.2f %e" 1e-5 123456789.0 1e100 1e22 0.0 }}' },
+];
+
 const reflection: OracleCase[] = [
   { name: 'typeOf', template: '{{ typeOf 1 }} {{ typeOf .n }} {{ typeOf .f }} {{ typeOf .s }} {{ typeOf .list }} {{ typeOf .m }} {{ typeOf .nil }} {{ typeOf true }} {{ typeOf (splitList "," "a") }} {{ typeOf (split "," "a") }}' },
   { name: 'kindOf', template: '{{ kindOf 1 }} {{ kindOf .n }} {{ kindOf .f }} {{ kindOf .list }} {{ kindOf .m }} {{ kindOf .nil }} {{ kindOf (splitList "," "a") }}' },
@@ -205,5 +219,5 @@ const other: OracleCase[] = [
 ];
 
 describe('sprig functions', () => {
-  oracleTable([...strings, ...math, ...lists, ...dicts, ...defaults, ...reflection, ...other].map((c) => ({ data, ...c })));
+  oracleTable([...strings, ...math, ...lists, ...dicts, ...defaults, ...typed, ...reflection, ...other].map((c) => ({ data, ...c })));
 });
