@@ -3,6 +3,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { ValidationError } from '../errors.js';
 import type { CommandIO, GlobalOptions } from './io.js';
 
+type ExportFlags = Omit<import('./commands/export.js').ExportCommandOptions, 'output' | 'quiet'>;
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 function globals(cmd: Command): GlobalOptions {
@@ -42,6 +44,50 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .action(async (o: { out: string; passphraseEnv?: string; force?: boolean }, cmd: Command) => {
       const { keygen } = await import('./commands/keygen.js');
       await run(keygen({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('resolve')
+    .description('Show, per cluster, the matched profiles and the ConfigurationGroups/Bundles that would be carried')
+    .option('--from <dir>', 'directory (or file) of YAML/JSON objects, read recursively; repeatable', collect, [])
+    .option('--cluster <ns/name>', 'only this cluster; repeatable', collect, [])
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap resolve --from fleet/\n  sveltos-airgap resolve --from fleet/ --cluster prod/cluster-a --output yaml')
+    .action(async (o: { from: string[]; cluster: string[] }, cmd: Command) => {
+      const { resolve } = await import('./commands/resolve.js');
+      await run(resolve({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('export')
+    .description('Resolve profiles for the target clusters, render Helm charts and pack everything into a signed bundle')
+    .option('--from <dir>', 'directory (or file) of YAML/JSON objects, read recursively; repeatable', collect, [])
+    .requiredOption('--out <file>', 'bundle tar to write (written to a temp file, then renamed)')
+    .requiredOption('--key <file>', 'signing key (PREFIX.key from keygen)')
+    .option('--passphrase-env <var>', 'environment variable holding the signing key passphrase')
+    .option('--cluster <ns/name>', 'only this cluster; repeatable (default: every eligible cluster)', collect, [])
+    .option('--sequence <n>', 'bundle sequence, must grow from one export to the next (default: creation time in seconds)')
+    .option('--expires <duration>', 'validity, e.g. 30d, 12h, 2w', '30d')
+    .option('--created-at <time>', 'creation and signing time (RFC 3339 or @epoch seconds; default now), for reproducible bundles')
+    .option('--source-date-epoch <seconds>', 'mtime of tar entries (default $SOURCE_DATE_EPOCH or 0)')
+    .option('--source <text>', 'exporter description in the signed predicate (default: tool version and host name)')
+    .option('--signature-out <file>', 'also write the Sigstore bundle beside the tar')
+    .option('--helm <path>', 'helm v3 binary (default $SVELTOS_AIRGAP_HELM, then PATH)')
+    .option('--kube-version <v>', 'Kubernetes version charts are rendered for (default: the cluster\'s status.version, else v1.32.0)')
+    .option('--offline', 'use only the local chart cache; fail on a miss')
+    .option('--cache-dir <dir>', 'chart cache directory')
+    .option('--include-images', 'copy every image the rendered objects and charts name into the bundle')
+    .option('--platform <os/arch>', 'with --include-images: only these platforms of multi-platform images; repeatable', collect, [])
+    .option('--registry-auth <file>', 'Docker config.json with registry credentials for charts and images')
+    .option('--plain-http-registry <host>', 'reach this registry over plain HTTP; repeatable', collect, [])
+    .option('--insecure-registry <host>', 'do not check this registry\'s TLS certificate; repeatable', collect, [])
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',
+    )
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const { exportCommand } = await import('./commands/export.js');
+      const { source, ...rest } = o;
+      await run(exportCommand({ ...globals(cmd), ...(rest as unknown as ExportFlags), ...(typeof source === "string" ? { sourceText: source } : {}) }, io));
     });
 
   program

@@ -3,12 +3,11 @@
 import { ValidationError } from '../../errors.js';
 import { clusterGroupsToYAML, planExport, type ClusterPlan, type ExportPlan, type PlanProblem } from '../../resolve/plan.js';
 import { formatLoadError, loadObjects, type LoadError } from '../../source/kube.js';
-import { printResult, Reporter, table, type CommandIO, type GlobalOptions, type OutputFormat } from '../io.js';
+import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { parseClusterName } from '../options.js';
 
 /** ResolveOptions are the flags of `resolve`; `--output yaml` prints the objects as a YAML stream. */
-export interface ResolveOptions extends Omit<GlobalOptions, 'output'> {
-  output: OutputFormat | 'yaml';
+export interface ResolveOptions extends GlobalOptions {
   /** Directories (or files) to read, recursively. */
   from: string[];
   /** Limit to these clusters (`NAMESPACE/NAME`). */
@@ -17,21 +16,27 @@ export interface ResolveOptions extends Omit<GlobalOptions, 'output'> {
   now?: Date;
 }
 
-/** resolve loads `--from`, plans, prints; input problems throw one ValidationError listing them all. */
-export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<ExportPlan> {
-  if (!opts.from || opts.from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');
-  const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
-  const reporter = new Reporter(io, { output: opts.output === 'json' ? 'json' : 'text', quiet: opts.quiet });
-  const { objects, errors } = await loadObjects(opts.from);
-  reporter.info(`read ${objects.length} object(s) from ${opts.from.join(', ')}`);
-  const plan = planExport({ objects, clusters, now: opts.now ?? new Date() });
+/** loadPlan reads `--from` and plans; every input problem of the run is reported together in one ValidationError. */
+export async function loadPlan(from: string[], clusters: string[], now: Date, reporter: Reporter): Promise<ExportPlan> {
+  if (from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');
+  const { objects, errors } = await loadObjects(from);
+  reporter.info(`read ${objects.length} object(s) from ${from.join(', ')}`);
+  const plan = planExport({ objects, clusters, now });
   if (errors.length > 0 || plan.problems.length > 0) throw inputError(errors, plan.problems);
   for (const w of plan.warnings) reporter.warn(w.code, w.message);
+  return plan;
+}
+
+/** resolve loads `--from`, plans and prints. */
+export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<ExportPlan> {
+  const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
+  const reporter = new Reporter(io, opts);
+  const plan = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
   if (opts.output === 'yaml') {
     io.stdout.write(plan.clusters.flatMap((c) => c.groups.map((g) => clusterGroupsToYAML(g.group, g.bundles))).join(''));
     return plan;
   }
-  printResult(io, { output: opts.output, quiet: opts.quiet }, plan, () => plan.clusters.map(clusterText).join('\n\n') || 'no cluster in the input');
+  printResult(io, opts, plan, () => plan.clusters.map(clusterText).join('\n\n') || 'no cluster in the input');
   return plan;
 }
 
