@@ -2,6 +2,7 @@
 // Reference: Go 1.19 src/text/template/parse/lex.go (behaviour reproduced, including its error texts).
 import { quoteGo as goQuote } from './fmt.js';
 
+/** ItemType is the kind of a lexical item (Go's itemType). */
 export type ItemType =
   | 'error'
   | 'bool'
