@@ -134,9 +134,46 @@ const resourceCases: OracleCase[] = [
   { name: 'resource used with sprig', template: '{{ $r := getResource "secret" }}{{ index $r.data "password" | b64dec }}' },
 ];
 
+const cluster = {
+  Cluster: {
+    apiVersion: 'lib.projectsveltos.io/v1beta1',
+    kind: 'SveltosCluster',
+    metadata: { name: 'edge-1', namespace: 'fleet', labels: { env: 'prod', region: 'eu-west', cni: 'calico' } },
+    spec: { clusterNetwork: { pods: { cidrBlocks: ['192.168.0.0/16', '10.244.0.0/16'] } } },
+    status: { version: 'v1.29.3+k3s1', ready: true },
+  },
+};
+
+const realistic: OracleCase[] = [
+  {
+    name: 'calico values from the addon-controller example',
+    template:
+      'installation:\n  calicoNetwork:\n    ipPools:\n    {{ range $cidr := .Cluster.spec.clusterNetwork.pods.cidrBlocks }}\n      - cidr: {{ $cidr }}\n        encapsulation: VXLAN\n    {{ end }}',
+  },
+  { name: 'label lookup with index', template: 'region: {{ index .Cluster.metadata.labels "region" }}\nname: {{ .Cluster.metadata.name }}-{{ .Cluster.metadata.namespace }}' },
+  { name: 'missing label fails like Sveltos', template: 'zone: {{ .Cluster.metadata.labels.zone }}' },
+  { name: 'missing label with default via index', template: 'zone: {{ index .Cluster.metadata.labels "zone" | default "none" }}' },
+  {
+    name: 'version gate',
+    template: '{{ if semverCompare ">=1.28.0" .Cluster.status.version }}apiVersion: policy/v1{{ else }}apiVersion: policy/v1beta1{{ end }}',
+  },
+  {
+    name: 'copied secret with trimmed metadata',
+    template:
+      '{{ $s := getResource "secret" }}apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ $s.metadata.name }}\n  namespace: {{ .Cluster.metadata.namespace }}\ndata:{{ toYaml $s.data | nindent 2 }}',
+    mgmtResources: resources,
+  },
+  { name: 'escaped template for the target', template: 'value: {{`{{ .Values.x }}`}}\nother: {{ "{{" }}' },
+  {
+    name: 'helm values built with dict and toYaml',
+    template: '{{ $v := dict "replicaCount" 2 "labels" .Cluster.metadata.labels "image" (dict "tag" (trimPrefix "v" .Cluster.status.version)) }}{{ toYaml $v }}',
+  },
+];
+
 describe('sveltos functions', () => {
   oracleTable([
     ...[...yaml, ...json, ...toml].map((c) => ({ data, ...c, funcs: 'sveltos' as const })),
     ...resourceCases.map((c) => ({ ...c, funcs: 'sveltos' as const, mgmtResources: resources })),
+    ...realistic.map((c) => ({ data: cluster, ...c, funcs: 'sveltos' as const })),
   ]);
 });

@@ -278,6 +278,35 @@ function formatZone(code: string, off: number): string {
   return s;
 }
 
+const hour12 = (w: Wall) => (w.hour % 12 === 0 ? 12 : w.hour % 12);
+
+// ELEMENTS format each layout element other than time zones and fractional seconds.
+const ELEMENTS: Record<string, (w: Wall) => string> = {
+  Year: (w) => pad(((w.year % 100) + 100) % 100, 2),
+  LongYear: (w) => pad(w.year, 4),
+  Month: (w) => SHORT_MONTHS[w.month - 1]!,
+  LongMonth: (w) => LONG_MONTHS[w.month - 1]!,
+  NumMonth: (w) => String(w.month),
+  ZeroMonth: (w) => pad(w.month, 2),
+  WeekDay: (w) => SHORT_DAYS[w.weekday]!,
+  LongWeekDay: (w) => LONG_DAYS[w.weekday]!,
+  Day: (w) => String(w.day),
+  UnderDay: (w) => pad(w.day, 2, ' '),
+  ZeroDay: (w) => pad(w.day, 2),
+  UnderYearDay: (w) => pad(w.yday, 3, ' '),
+  ZeroYearDay: (w) => pad(w.yday, 3),
+  Hour: (w) => pad(w.hour, 2),
+  Hour12: (w) => String(hour12(w)),
+  ZeroHour12: (w) => pad(hour12(w), 2),
+  Minute: (w) => String(w.min),
+  ZeroMinute: (w) => pad(w.min, 2),
+  Second: (w) => String(w.sec),
+  ZeroSecond: (w) => pad(w.sec, 2),
+  PM: (w) => (w.hour >= 12 ? 'PM' : 'AM'),
+  pm: (w) => (w.hour >= 12 ? 'pm' : 'am'),
+  TZ: (w) => (w.abbrev !== '' ? w.abbrev : formatZone('NumTZ', w.offsetSec)),
+};
+
 /** formatTime is Time.Format with a Go layout. */
 export function formatTime(t: GoTime, layout: string): string {
   const w = wall(t);
@@ -288,88 +317,14 @@ export function formatTime(t: GoTime, layout: string): string {
     if (c.std.kind === 'none') break;
     layout = c.suffix;
     if (c.std.kind === 'frac') {
-      let digits = pad(w.nsec, 9).slice(0, c.std.digits);
-      if (!c.std.zeros) {
-        digits = pad(w.nsec, 9).slice(0, c.std.digits).replace(/0+$/, '');
-        if (digits === '') continue;
-      }
-      out += c.std.sep + digits;
+      // .000 keeps every digit; .999 drops trailing zeros, and the separator with them.
+      const digits = pad(w.nsec, 9).slice(0, c.std.digits);
+      const shown = c.std.zeros ? digits : digits.replace(/0+$/, '');
+      if (shown !== '') out += c.std.sep + shown;
       continue;
     }
-    const hr12 = w.hour % 12 === 0 ? 12 : w.hour % 12;
-    switch (c.std.code) {
-      case 'Year':
-        out += pad(((w.year % 100) + 100) % 100, 2);
-        break;
-      case 'LongYear':
-        out += pad(w.year, 4);
-        break;
-      case 'Month':
-        out += SHORT_MONTHS[w.month - 1];
-        break;
-      case 'LongMonth':
-        out += LONG_MONTHS[w.month - 1];
-        break;
-      case 'NumMonth':
-        out += w.month;
-        break;
-      case 'ZeroMonth':
-        out += pad(w.month, 2);
-        break;
-      case 'WeekDay':
-        out += SHORT_DAYS[w.weekday];
-        break;
-      case 'LongWeekDay':
-        out += LONG_DAYS[w.weekday];
-        break;
-      case 'Day':
-        out += w.day;
-        break;
-      case 'UnderDay':
-        out += pad(w.day, 2, ' ');
-        break;
-      case 'ZeroDay':
-        out += pad(w.day, 2);
-        break;
-      case 'UnderYearDay':
-        out += pad(w.yday, 3, ' ');
-        break;
-      case 'ZeroYearDay':
-        out += pad(w.yday, 3);
-        break;
-      case 'Hour':
-        out += pad(w.hour, 2);
-        break;
-      case 'Hour12':
-        out += hr12;
-        break;
-      case 'ZeroHour12':
-        out += pad(hr12, 2);
-        break;
-      case 'Minute':
-        out += w.min;
-        break;
-      case 'ZeroMinute':
-        out += pad(w.min, 2);
-        break;
-      case 'Second':
-        out += w.sec;
-        break;
-      case 'ZeroSecond':
-        out += pad(w.sec, 2);
-        break;
-      case 'PM':
-        out += w.hour >= 12 ? 'PM' : 'AM';
-        break;
-      case 'pm':
-        out += w.hour >= 12 ? 'pm' : 'am';
-        break;
-      case 'TZ':
-        out += w.abbrev !== '' ? w.abbrev : formatZone('NumTZ', w.offsetSec);
-        break;
-      default:
-        out += formatZone(c.std.code, w.offsetSec);
-    }
+    const f = ELEMENTS[c.std.code];
+    out += f ? f(w) : formatZone(c.std.code, w.offsetSec);
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // Reference: Go 1.19 src/text/template/parse/lex.go (behaviour reproduced, including its error texts).
 import { quoteGo as goQuote } from './fmt.js';
 
+/** ItemType is the kind of a lexical item (Go's itemType). */
 export type ItemType =
   | 'error'
   | 'bool'
@@ -471,19 +472,24 @@ function lexFieldOrVariable(l: Lexer, typ: 'field' | 'variable'): StateFn {
   return lexInsideAction;
 }
 
-function lexChar(l: Lexer): StateFn {
+// lexEscaped scans a '…' or "…" literal whose opening quote has been read; escapes are checked by the parser.
+function lexEscaped(l: Lexer, quote: number, typ: ItemType, what: string): StateFn {
   for (;;) {
     let r = l.next();
     if (r === 0x5c) {
       r = l.next();
       if (r !== EOF && r !== 0x0a) continue;
-      return l.errorf('unterminated character constant');
+      return l.errorf(`unterminated ${what}`);
     }
-    if (r === EOF || r === 0x0a) return l.errorf('unterminated character constant');
-    if (r === 0x27) break;
+    if (r === EOF || r === 0x0a) return l.errorf(`unterminated ${what}`);
+    if (r === quote) break;
   }
-  l.emit('charConstant');
+  l.emit(typ);
   return lexInsideAction;
+}
+
+function lexChar(l: Lexer): StateFn {
+  return lexEscaped(l, 0x27, 'charConstant', 'character constant');
 }
 
 function lexNumber(l: Lexer): StateFn {
@@ -499,18 +505,7 @@ function lexNumber(l: Lexer): StateFn {
 }
 
 function lexQuote(l: Lexer): StateFn {
-  for (;;) {
-    let r = l.next();
-    if (r === 0x5c) {
-      r = l.next();
-      if (r !== EOF && r !== 0x0a) continue;
-      return l.errorf('unterminated quoted string');
-    }
-    if (r === EOF || r === 0x0a) return l.errorf('unterminated quoted string');
-    if (r === 0x22) break;
-  }
-  l.emit('string');
-  return lexInsideAction;
+  return lexEscaped(l, 0x22, 'string', 'quoted string');
 }
 
 function lexRawQuote(l: Lexer): StateFn {

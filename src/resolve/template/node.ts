@@ -14,6 +14,7 @@ interface Base {
   tree: TreeInfo;
 }
 
+// The node types mirror Go's parse package: one interface per NodeType.
 export interface TextNode extends Base {
   type: 'text';
   text: string;
@@ -115,6 +116,7 @@ export interface ContinueNode extends Base {
   line: number;
 }
 
+/** Node is any parse-tree node. */
 export type Node =
   | TextNode
   | CommentNode

@@ -4,6 +4,7 @@
 /** NumError is a failed strconv parse: 'syntax' for bad input, 'range' for out-of-range values. */
 export type NumError = 'syntax' | 'range';
 
+/** ParseResult is a parsed value, with err set when Go's strconv would return an error. */
 export type ParseResult<T> = { value: T; err?: undefined } | { value: T; err: NumError };
 
 const INT64_MIN = -(1n << 63n);

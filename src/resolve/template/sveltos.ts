@@ -100,36 +100,26 @@ function resetFields(u: Record<string, unknown>): Record<string, unknown> {
   return u;
 }
 
+// decodeInto builds fromYaml/fromJson (errors under "Error") and the …Array forms (the error as the only element).
+function decodeInto(target: 'map' | 'slice', decode: (s: string, target: 'map' | 'slice') => unknown): GoFunc {
+  if (target === 'map') {
+    return goFunc({ in: [S], out: MAP }, (s: string) =>
+      swallow(() => (decode(s, target) as Record<string, unknown> | null) ?? {}, (e) => ({ Error: e.message })),
+    );
+  }
+  return goFunc({ in: [S], out: '[]interface {}' }, (s: string) => swallow(() => (decode(s, target) as unknown[] | null) ?? [], (e) => [e.message]));
+}
+
 /** sveltosFuncs returns the functions Sveltos adds on top of Sprig. */
 export function sveltosFuncs(ctx: SveltosTemplateContext): Record<string, GoFunc> {
   const resource = (id: string) => (hasOwn(ctx.mgmtResources, id) ? ctx.mgmtResources[id] : undefined);
   return {
     toYaml: goFunc({ in: [ANY], out: S }, toYAML),
-    fromYaml: goFunc({ in: [S], out: MAP }, (s: string) =>
-      swallow(
-        () => (unmarshalYAML(s, 'map') as Record<string, unknown> | null) ?? {},
-        (e) => ({ Error: e.message }),
-      ),
-    ),
-    fromYamlArray: goFunc({ in: [S], out: '[]interface {}' }, (s: string) =>
-      swallow(
-        () => (unmarshalYAML(s, 'slice') as unknown[] | null) ?? [],
-        (e) => [e.message],
-      ),
-    ),
+    fromYaml: decodeInto('map', unmarshalYAML),
+    fromYamlArray: decodeInto('slice', unmarshalYAML),
     toJson: goFunc({ in: [ANY], out: S }, (v: unknown) => swallow(() => marshalJSON(v), () => '')),
-    fromJson: goFunc({ in: [S], out: MAP }, (s: string) =>
-      swallow(
-        () => (unmarshalJSON(s, 'map') as Record<string, unknown> | null) ?? {},
-        (e) => ({ Error: e.message }),
-      ),
-    ),
-    fromJsonArray: goFunc({ in: [S], out: '[]interface {}' }, (s: string) =>
-      swallow(
-        () => (unmarshalJSON(s, 'slice') as unknown[] | null) ?? [],
-        (e) => [e.message],
-      ),
-    ),
+    fromJson: decodeInto('map', unmarshalJSON),
+    fromJsonArray: decodeInto('slice', unmarshalJSON),
     ...TOML_FUNCS,
     getResource: goFunc({ in: [S], out: MAP }, (id: string) => {
       const u = resource(id);

@@ -105,6 +105,7 @@ export function int64(n: number | bigint): number | bigint {
   return w >= BigInt(Number.MIN_SAFE_INTEGER) && w <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(w) : w;
 }
 
+/** Kind is how the engine classifies a value (Go's reflect kinds, merged where the engine does not care). */
 export type Kind =
   | 'nil'
   | 'bool'

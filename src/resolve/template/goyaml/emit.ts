@@ -284,10 +284,8 @@ class Emitter {
     const breaks = !this.simpleKeyContext;
     switch (style) {
       case 'plain':
-        this.plain(value, breaks);
-        break;
       case 'single':
-        this.single(value, breaks);
+        this.plainOrSingle(value, breaks, style === 'single');
         break;
       case 'double':
         this.double(value, breaks);
@@ -304,14 +302,17 @@ class Emitter {
     this.column++;
   }
 
-  plain(value: number[], allowBreaks: boolean): void {
-    if (!this.whitespace) this.put(' ');
+  // plainOrSingle writes a plain or a single-quoted scalar, folding long lines at spaces.
+  plainOrSingle(value: number[], allowBreaks: boolean, quoted: boolean): void {
+    if (quoted) this.writeIndicator("'", true, false, false);
+    else if (!this.whitespace) this.put(' ');
     let spaces = false;
     let breaks = false;
     for (let i = 0; i < value.length; i++) {
       const c = value[i]!;
       if (c === 0x20) {
-        if (allowBreaks && !spaces && this.column > BEST_WIDTH && value[i + 1] !== 0x20) this.writeIndent();
+        const inside = !quoted || (i > 0 && i < value.length - 1);
+        if (allowBreaks && !spaces && this.column > BEST_WIDTH && inside && value[i + 1] !== 0x20) this.writeIndent();
         else this.char(c);
         spaces = true;
       } else if (isBreak(c)) {
@@ -321,42 +322,14 @@ class Emitter {
         breaks = true;
       } else {
         if (breaks) this.writeIndent();
+        if (quoted && c === 0x27) this.put("'");
         this.char(c);
         this.indention = false;
         spaces = false;
         breaks = false;
       }
     }
-    this.whitespace = false;
-    this.indention = false;
-  }
-
-  single(value: number[], allowBreaks: boolean): void {
-    this.writeIndicator("'", true, false, false);
-    let spaces = false;
-    let breaks = false;
-    for (let i = 0; i < value.length; i++) {
-      const c = value[i]!;
-      if (c === 0x20) {
-        if (allowBreaks && !spaces && this.column > BEST_WIDTH && i > 0 && i < value.length - 1 && value[i + 1] !== 0x20) {
-          this.writeIndent();
-        } else this.char(c);
-        spaces = true;
-      } else if (isBreak(c)) {
-        if (!breaks && c === 0x0a) this.putBreak();
-        this.writeBreak(c);
-        this.indention = true;
-        breaks = true;
-      } else {
-        if (breaks) this.writeIndent();
-        if (c === 0x27) this.put("'");
-        this.char(c);
-        this.indention = false;
-        spaces = false;
-        breaks = false;
-      }
-    }
-    this.writeIndicator("'", false, false, false);
+    if (quoted) this.writeIndicator("'", false, false, false);
     this.whitespace = false;
     this.indention = false;
   }

@@ -4,6 +4,7 @@
 import { TimeParseError, UTC, parseTime } from '../gotime.js';
 import { parseFloat64, parseInt64, parseUint } from '../strconv.js';
 
+/** Tag is the YAML type a plain scalar resolves to. */
 export type Tag = 'str' | 'bool' | 'null' | 'int' | 'float' | 'timestamp' | 'merge';
 
 const MAP = new Map<string, [Tag, unknown]>();

@@ -26,6 +26,9 @@ interface Flags {
   ungreedy: boolean;
 }
 
+// FLAG_NAMES maps (?flags) letters to flags; (?m) turns multi-line on (Go's OneLine off).
+const FLAG_NAMES: Record<string, keyof Flags> = { i: 'fold', m: 'multiLine', s: 'dotNL', U: 'ungreedy' };
+
 const MAX_NESTING = 1000;
 const MAX_REPEAT = 1000;
 
@@ -182,23 +185,13 @@ class Parser {
       while (t !== '') {
         const ch = String.fromCodePoint(t.codePointAt(0)!);
         t = t.slice(ch.length);
+        const flag = FLAG_NAMES[ch];
+        if (flag) {
+          nf[flag] = sign > 0;
+          sawFlag = true;
+          continue;
+        }
         switch (ch) {
-          case 'i':
-            nf.fold = sign > 0;
-            sawFlag = true;
-            continue;
-          case 'm':
-            nf.multiLine = sign > 0;
-            sawFlag = true;
-            continue;
-          case 's':
-            nf.dotNL = sign > 0;
-            sawFlag = true;
-            continue;
-          case 'U':
-            nf.ungreedy = sign > 0;
-            sawFlag = true;
-            continue;
           case '-':
             if (sign < 0) break;
             sign = -1;
