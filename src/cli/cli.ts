@@ -84,15 +84,36 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
 
   program
     .command('serve')
-    .description('Serve a site store: the read-only OCI registry (/v2/) for charts, images and configuration artifacts')
+    .description('Serve a site store on one port: the agent API (Kubernetes-compatible, for the Sveltos pull agent) and the read-only OCI registry (/v2/)')
     .requiredOption('--store <dir>', 'site store directory')
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:5000')
     .option('--tls-cert <file>', 'PEM certificate chain (serve HTTPS)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000\n  skopeo inspect --tls-verify=false docker://127.0.0.1:5000/sveltos-airgap/bundle:1')
-    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string }, cmd: Command) => {
+    .option('--tls-self-signed', 'serve HTTPS with a site CA and serving certificate kept in the store (made with openssl on first use)')
+    .option('--tls-san <name>', 'extra DNS name or IP address for the self-signed certificate; repeatable', collect, [])
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000 --tls-self-signed --tls-san airgap.example\n  sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --cluster rke2/cluster01 --server https://airgap.example:5000\n  skopeo inspect --tls-verify=false docker://127.0.0.1:5000/sveltos-airgap/bundle:1',
+    )
+    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; tlsSelfSigned?: boolean; tlsSan: string[] }, cmd: Command) => {
       const { serve } = await import('./commands/serve.js');
       await run(serve({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('agent-kubeconfig')
+    .description("Issue a bearer token for a cluster's pull agent and print its kubeconfig (or the Secret <name>-sveltos-kubeconfig in projectsveltos)")
+    .requiredOption('--store <dir>', 'site store directory (the token hash is kept there)')
+    .requiredOption('--cluster <ns/name>', 'the SveltosCluster the agent runs for')
+    .requiredOption('--server <url>', 'URL the agent reaches serve at, e.g. https://airgap.example:5000')
+    .option('--ca-file <file>', "CA certificate of the server (default: the store's CA from serve --tls-self-signed)")
+    .option('--secret', 'print the Secret YAML instead of the kubeconfig')
+    .option('--secret-out <file>', 'also write the Secret YAML to this file')
+    .option('--kubeconfig-out <file>', 'also write the kubeconfig to this file (mode 0600)')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --cluster rke2/cluster01 --server https://airgap.example:5000 --secret | kubectl apply -f -')
+    .action(async (o: { store: string; cluster: string; server: string; caFile?: string; secret?: boolean; secretOut?: string; kubeconfigOut?: string }, cmd: Command) => {
+      const { agentKubeconfigCommand } = await import('./commands/agent-kubeconfig.js');
+      await run(agentKubeconfigCommand({ ...globals(cmd), ...o }, io));
     });
 
   return program;

@@ -9,6 +9,7 @@ import { authorize, grantedVerbs } from '../../agent-api/authz.js';
 import type { Entry, KubeObj, ObjectStore, StoreEvent } from '../../agent-api/objects.js';
 import { entryKey } from '../../agent-api/objects.js';
 import { API_GROUPS, API_VERSION, apiVersionOf, findResource, RESOURCES, type ResourceInfo, type Verb } from '../../agent-api/resources.js';
+import { groupVersionDocument, openapiRoot } from '../../agent-api/openapi.js';
 import { parseFieldSelector, parseLabelSelector } from '../../agent-api/selector.js';
 import type { ApiFailure, ApiResult } from '../../agent-api/status.js';
 import { badRequest, expired, statusBody } from '../../agent-api/status.js';
@@ -380,7 +381,8 @@ export function createAgentApiRoutes(opts: AgentApiRoutesOptions): PartialHandle
     }
     switch (route.kind) {
       case 'api':
-        return jsonReply(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: req.headers.host ?? '' }] });
+        // No core (v1) resources are served; listing the version would make discovery clients fail on an empty list.
+        return jsonReply(200, { kind: 'APIVersions', versions: [], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: req.headers.host ?? '' }] });
       case 'apiv1':
         return jsonReply(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [] });
       case 'apis':
@@ -393,7 +395,12 @@ export function createAgentApiRoutes(opts: AgentApiRoutesOptions): PartialHandle
         return jsonReply(200, resourceList(who, route.group));
       case 'resource':
         return resource(req, route, q, who);
-      case 'openapi':
+      case 'openapi': {
+        if (path === '/openapi/v3' || path === '/openapi/v3/') return jsonReply(200, openapiRoot());
+        const m = /^\/openapi\/v3\/apis\/([^/]+)\/([^/]+)$/.exec(path);
+        if (m && API_GROUPS.includes(m[1]!) && m[2] === API_VERSION) return jsonReply(200, groupVersionDocument(m[1]!), JSON_TYPE, { 'Cache-Control': 'public, immutable' });
+        break;
+      }
       case 'unknown':
         break;
     }
