@@ -116,6 +116,32 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
       await run(agentKubeconfigCommand({ ...globals(cmd), ...o }, io));
     });
 
+  program
+    .command('report')
+    .description('Write a signed receipt of the site: blobs held, highest sequence, per cluster the agent status of each group, heartbeat and drift reports')
+    .requiredOption('--store <dir>', 'site store directory')
+    .requiredOption('--out <file>', 'receipt file to write (a Sigstore bundle)')
+    .requiredOption('--key <file>', 'site signing key (PREFIX.key from keygen)')
+    .option('--passphrase-env <var>', 'environment variable holding the key passphrase')
+    .option('--site <name>', 'name of the site, written into the receipt')
+    .option('--now <time>', 'receipt time (RFC 3339 or @epoch seconds) instead of the clock')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap report --store /var/lib/sveltos-airgap --out receipt.json --key site.key\n  sveltos-airgap export … --since receipt.json --site-key site.pub')
+    .action(async (o: { store: string; out: string; key: string; passphraseEnv?: string; site?: string; now?: string }, cmd: Command) => {
+      const { reportCommand } = await import('./commands/report.js');
+      await run(reportCommand({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('inspect-receipt')
+    .description('Verify a site receipt with the site public key and show it (exit 2 when the signature does not verify)')
+    .argument('<receipt>', 'receipt file from report')
+    .option('--key <file>', 'site public key (PREFIX.pub); repeat for several', collect, [])
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect-receipt receipt.json --key site.pub\n  sveltos-airgap inspect-receipt receipt.json --key site.pub --output json | jq .predicate.clusters')
+    .action(async (receipt: string, o: { key: string[] }, cmd: Command) => {
+      const { inspectReceipt } = await import('./commands/inspect-receipt.js');
+      await run(inspectReceipt({ ...globals(cmd), receipt, ...o }, io));
+    });
+
   return program;
 }
 
