@@ -66,6 +66,9 @@ export class VerificationError extends BaseError<
   | 'TAMPERED'
 > {}
 
+/** RemoteError is a registry or API server that refused or could not be reached. */
+export class RemoteError extends BaseError<'UNAUTHORIZED' | 'DENIED' | 'UNREACHABLE' | 'PROTOCOL' | 'CONFLICT'> {}
+
 /** InternalError is a bug: the CLI asks the user to report it. */
 export class InternalError extends BaseError<'INTERNAL'> {}
 

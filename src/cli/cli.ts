@@ -76,8 +76,16 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--allow-downgrade', 'accept a bundle whose sequence is not higher than the last imported one')
     .option('--require-cluster <ns/name>', 'refuse bundles that do not carry this cluster; repeatable', collect, [])
     .option('--now <time>', 'import as of this time (RFC 3339 or @epoch seconds) instead of the clock')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub')
-    .action(async (bundle: string, o: { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string }, cmd: Command) => {
+    .option('--to-registry <oci://host/prefix>', "also push the carried charts and images into the site's registry under this prefix")
+    .option('--registry-credentials <file>', 'credentials for --to-registry: a Docker auth file (auths) or one line USER:PASSWORD')
+    .option('--plain-http', 'talk http (not https) to --to-registry')
+    .option('--apply', 'also write the served objects into the Kubernetes API server of --kubeconfig (with the Sveltos CRDs)')
+    .option('--kubeconfig <file>', 'kubeconfig of the API server for --apply')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --to-registry oci://harbor.site:443/sveltos --registry-credentials auth.json\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --apply --kubeconfig mgmt.kubeconfig',
+    )
+    .action(async (bundle: string, o: { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string; toRegistry?: string; registryCredentials?: string; plainHttp?: boolean; apply?: boolean; kubeconfig?: string }, cmd: Command) => {
       const { importCommand } = await import('./commands/import.js');
       await run(importCommand({ ...globals(cmd), bundle, ...o }, io));
     });
@@ -114,6 +122,18 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .action(async (o: { store: string; cluster: string; server: string; caFile?: string; secret?: boolean; secretOut?: string; kubeconfigOut?: string }, cmd: Command) => {
       const { agentKubeconfigCommand } = await import('./commands/agent-kubeconfig.js');
       await run(agentKubeconfigCommand({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('apply')
+    .description("Write the store's served objects into a Kubernetes API server (as import --apply does); run again to finish removals the agents reported")
+    .requiredOption('--store <dir>', 'site store directory')
+    .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server (with the Sveltos CRDs)')
+    .option('--cluster <ns/name>', 'only this cluster; repeatable', collect, [])
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap apply --store /var/lib/sveltos-airgap --kubeconfig mgmt.kubeconfig')
+    .action(async (o: { store: string; kubeconfig: string; cluster: string[] }, cmd: Command) => {
+      const { applyCommand } = await import('./commands/apply.js');
+      await run(applyCommand({ ...globals(cmd), ...o }, io));
     });
 
   program
