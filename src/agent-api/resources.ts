@@ -22,8 +22,8 @@ export interface ResourceInfo {
   statusVerbs: readonly Verb[];
 }
 
-function lib(plural: string, kind: string, verbs: Verb[], statusVerbs: Verb[] = [], namespaced = true): ResourceInfo {
-  return { group: LIB_GROUP, version: API_VERSION, plural, singular: kind.toLowerCase(), kind, namespaced, statusSubresource: statusVerbs.length > 0, verbs, statusVerbs };
+function lib(plural: string, kind: string, verbs: Verb[], statusVerbs: Verb[] = [], namespaced = true, statusSubresource = statusVerbs.length > 0): ResourceInfo {
+  return { group: LIB_GROUP, version: API_VERSION, plural, singular: kind.toLowerCase(), kind, namespaced, statusSubresource, verbs, statusVerbs };
 }
 
 function config(plural: string, kind: string, verbs: Verb[], statusVerbs: Verb[] = []): ResourceInfo {
@@ -33,7 +33,8 @@ function config(plural: string, kind: string, verbs: Verb[], statusVerbs: Verb[]
 /** RESOURCES is the complete served surface with the Role's verbs (nothing more is granted to an agent). */
 export const RESOURCES: readonly ResourceInfo[] = [
   lib('configurationgroups', 'ConfigurationGroup', ['get', 'list', 'watch', 'update'], ['get', 'update']),
-  lib('configurationbundles', 'ConfigurationBundle', ['get', 'list', 'watch'], []),
+  // The CRD has a status subresource (the content hash), but the Role grants the agent nothing on it.
+  lib('configurationbundles', 'ConfigurationBundle', ['get', 'list', 'watch'], [], true, true),
   lib('sveltosclusters', 'SveltosCluster', ['get', 'list', 'watch'], ['get', 'list', 'update']),
   lib('resourcesummaries', 'ResourceSummary', ['get', 'list', 'create', 'watch'], ['get', 'update']),
   lib('classifierreports', 'ClassifierReport', ['create', 'get', 'list', 'update', 'watch']),

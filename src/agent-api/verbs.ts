@@ -141,6 +141,8 @@ export function createObject(ctx: VerbContext, r: ResourceInfo, ns: string | und
     }
     for (const f of SYSTEM_META) delete meta[f];
     const now = timestamp(ctx.now());
+    // With a status subresource, create ignores status, as the API server does.
+    if (r.statusSubresource) delete obj.status;
     const object: KubeObj = {
       ...obj,
       metadata: { ...meta, ...(ns ? { namespace: ns } : {}), uid: randomUUID(), generation: 1, creationTimestamp: now },
