@@ -57,8 +57,9 @@ export function isRemoved(obj: KubeObj): boolean {
   return observed === 0 || observed === obj.metadata.generation;
 }
 
-// putImported creates or updates one imported object; returns true when something was staged.
-function putImported(tx: Tx, r: ResourceInfo, owner: string, desired: KubeObj, now: Date): boolean {
+// putImported creates or updates one imported object; returns true when something was staged. An object
+// of the same name that another cluster (or a client) owns is left alone and reported in `conflicts`.
+function putImported(tx: Tx, r: ResourceInfo, owner: string, desired: KubeObj, now: Date, conflicts: string[]): boolean {
   const key = entryKey(r, desired.metadata.namespace, desired.metadata.name);
   const hash = importedHash(desired);
   const cur = tx.get(key);
@@ -70,7 +71,10 @@ function putImported(tx: Tx, r: ResourceInfo, owner: string, desired: KubeObj, n
     tx.put({ resource: r, object, owner, origin: 'bundle', specHash: hash });
     return true;
   }
-  if (cur.origin !== 'bundle' || cur.owner !== owner) return false;
+  if (cur.origin !== 'bundle' || cur.owner !== owner) {
+    conflicts.push(`${r.kind} ${desired.metadata.namespace}/${desired.metadata.name} of cluster ${owner} is not served: the name is taken by ${cur.owner ? `cluster ${cur.owner}` : 'another client'}`);
+    return false;
+  }
   if (cur.specHash === hash || cur.object.metadata.deletionTimestamp) return false;
   const old = cur.object;
   const next: KubeObj = {
@@ -91,22 +95,24 @@ function putImported(tx: Tx, r: ResourceInfo, owner: string, desired: KubeObj, n
 
 /**
  * reconcileCluster stages the writes that make the served objects of `desired.cluster` match its import.
- * Returns how many objects were written or deleted. Idempotent: a second call stages nothing.
+ * Returns how many objects were written or deleted, and the names that could not be served. Idempotent:
+ * a second call stages nothing.
  */
-export function reconcileCluster(tx: Tx, desired: DesiredCluster, now: Date): number {
+export function reconcileCluster(tx: Tx, desired: DesiredCluster, now: Date): { changes: number; conflicts: string[] } {
   const owner = desired.cluster;
+  const conflicts: string[] = [];
   let changes = 0;
-  if (putImported(tx, SVELTOS_CLUSTERS, owner, desired.sveltosCluster, now)) changes++;
+  if (putImported(tx, SVELTOS_CLUSTERS, owner, desired.sveltosCluster, now, conflicts)) changes++;
   const wantGroups = new Set<string>();
   const wantBundles = new Set<string>();
   const requestors = new Set<string>();
   for (const g of desired.groups) {
     wantGroups.add(g.group.metadata.name);
     requestors.add(g.requestor);
-    if (putImported(tx, CONFIGURATION_GROUPS, owner, g.group, now)) changes++;
+    if (putImported(tx, CONFIGURATION_GROUPS, owner, g.group, now, conflicts)) changes++;
     for (const b of g.bundles) {
       wantBundles.add(b.metadata.name);
-      if (putImported(tx, CONFIGURATION_BUNDLES, owner, b, now)) changes++;
+      if (putImported(tx, CONFIGURATION_BUNDLES, owner, b, now, conflicts)) changes++;
     }
   }
   for (const e of tx.owned(owner)) {
@@ -119,7 +125,7 @@ export function reconcileCluster(tx: Tx, desired: DesiredCluster, now: Date): nu
       if (withdrawGroup(tx, e, requestors.has(requestorOf(e.object)), now)) changes++;
     }
   }
-  return changes;
+  return { changes, conflicts };
 }
 
 // withdrawGroup moves a group that is no longer imported one step along the removal protocol.

@@ -19,6 +19,8 @@ const SERVER_FIELDS = ['uid', 'resourceVersion', 'generation', 'creationTimestam
 export interface DesiredGroup {
   group: KubeObj;
   bundles: KubeObj[];
+  /** Digest of the layer it was read from. */
+  layer: string;
   /** `kind|name|feature` of the requestor: groups of the same requestor replace each other. */
   requestor: string;
 }
@@ -53,8 +55,17 @@ export function requestorOf(group: KubeObj, layer?: Descriptor): string {
   return `${kind}|${name}|${feature}`;
 }
 
-/** readDesiredCluster reads a cluster's configuration artifact (every byte digest-verified). */
-export async function readDesiredCluster(src: Fetcher, cluster: string, manifestDesc: Descriptor): Promise<DesiredCluster> {
+/** ParsedLayer is one objects layer, parsed (or why it was skipped); cached by layer digest. */
+export type ParsedLayer = { group: KubeObj; bundles: KubeObj[] } | string;
+
+/** LayerCache keeps parsed layers by digest: most layers of a new import are the previous import's. */
+export type LayerCache = Map<string, ParsedLayer>;
+
+/**
+ * readDesiredCluster reads a cluster's configuration artifact (every byte digest-verified). Layers found
+ * in `cache` are not read or parsed again; every layer read is added to it.
+ */
+export async function readDesiredCluster(src: Fetcher, cluster: string, manifestDesc: Descriptor, cache: LayerCache = new Map()): Promise<DesiredCluster> {
   const [namespace, name] = cluster.split('/') as [string, string];
   const manifest = manifestFromJSON(await readAll(await src.fetch(manifestDesc), manifestDesc), `cluster ${cluster} manifest ${manifestDesc.digest}`);
   const config = JSON.parse((await readAll(await src.fetch(manifest.config), manifest.config, { limit: DEFAULT_MAX_METADATA_BYTES })).toString('utf8')) as unknown;
@@ -70,9 +81,15 @@ export async function readDesiredCluster(src: Fetcher, cluster: string, manifest
   const names = new Set<string>();
   for (const layer of manifest.layers) {
     if (layer.mediaType !== MEDIA_TYPE_OBJECTS) continue;
-    const text = (await readAll(await src.fetch(layer), layer, { limit: MAX_OBJECTS_LAYER_BYTES })).toString('utf8');
     const where = `cluster ${cluster}: layer ${layer.digest}`;
-    const parsed = parseLayer(text, where, namespace, name);
+    // The same bytes parse the same way for the same cluster (the namespace and name are checked).
+    const cacheKey = `${cluster} ${layer.digest}`;
+    let parsed = cache.get(cacheKey);
+    if (parsed === undefined) {
+      const text = (await readAll(await src.fetch(layer), layer, { limit: MAX_OBJECTS_LAYER_BYTES })).toString('utf8');
+      parsed = parseLayer(text, where, namespace, name);
+      cache.set(cacheKey, parsed);
+    }
     if (typeof parsed === 'string') {
       out.warnings.push(parsed);
       continue;
@@ -83,13 +100,13 @@ export async function readDesiredCluster(src: Fetcher, cluster: string, manifest
       continue;
     }
     for (const o of [parsed.group, ...parsed.bundles]) names.add(`${o.kind}/${o.metadata.name}`);
-    out.groups.push({ ...parsed, requestor: requestorOf(parsed.group, layer) });
+    out.groups.push({ ...parsed, layer: layer.digest, requestor: requestorOf(parsed.group, layer) });
   }
   return out;
 }
 
 // parseLayer reads one group and its bundles; a problem skips the whole layer (returned as a warning).
-function parseLayer(text: string, where: string, namespace: string, clusterName: string): { group: KubeObj; bundles: KubeObj[] } | string {
+function parseLayer(text: string, where: string, namespace: string, clusterName: string): ParsedLayer {
   const docs = parseAllDocuments(text, { version: '1.1', uniqueKeys: true });
   if (!Array.isArray(docs)) return `${where}: not a YAML stream`;
   const objs: KubeObj[] = [];

@@ -12,7 +12,7 @@ import { AGENT_DIR, loadLedger, saveCluster } from './ledger.js';
 import { entryKey, ObjectStore, type Entry } from './objects.js';
 import { importedHash, reconcileCluster } from './reconcile.js';
 import { CONFIGURATION_BUNDLES, CONFIGURATION_GROUPS } from './resources.js';
-import { readDesiredCluster, type DesiredCluster } from './served.js';
+import { readDesiredCluster, type DesiredCluster, type LayerCache } from './served.js';
 import { ok } from './status.js';
 import { TokenBook } from './tokens.js';
 
@@ -27,6 +27,7 @@ export interface AgentApiOptions {
 }
 
 const PERSIST_CONCURRENCY = 16;
+const READ_CONCURRENCY = 8;
 
 async function inPool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -126,12 +127,18 @@ export class AgentApi {
   }
 
   async #readDesired(view: SiteView): Promise<void> {
-    for (const [cluster, st] of Object.entries(view.state.clusters)) {
-      if (this.#desired.get(cluster)?.manifest.digest === st.manifest.digest) continue;
-      const desired = await readDesiredCluster(view, cluster, st.manifest);
+    const changed = Object.entries(view.state.clusters).filter(([cluster, st]) => this.#desired.get(cluster)?.manifest.digest !== st.manifest.digest);
+    if (!changed.length) return;
+    // Parsed layers of the current imports seed the cache: unchanged layers are not parsed again.
+    const cache: LayerCache = new Map();
+    for (const d of this.#desired.values()) {
+      for (const g of d.groups) cache.set(`${d.cluster} ${g.layer}`, { group: g.group, bundles: g.bundles });
+    }
+    await inPool(changed, READ_CONCURRENCY, async ([cluster, st]) => {
+      const desired = await readDesiredCluster(view, cluster, st.manifest, cache);
       for (const w of desired.warnings) this.#warn(w);
       this.#desired.set(cluster, desired);
-    }
+    });
   }
 
   // rehydrate puts imported bundle specs back into persisted ConfigurationBundles (not stored twice).
@@ -149,14 +156,20 @@ export class AgentApi {
   }
 
   async #reconcile(clusters: string[]): Promise<number> {
+    const conflicts: string[] = [];
     const res = await this.store.transact((tx) => {
       let n = 0;
+      conflicts.length = 0;
       for (const c of clusters) {
         const d = this.#desired.get(c);
-        if (d) n += reconcileCluster(tx, d, this.#now());
+        if (!d) continue;
+        const r = reconcileCluster(tx, d, this.#now());
+        n += r.changes;
+        conflicts.push(...r.conflicts);
       }
       return ok(n);
     });
+    for (const c of new Set(conflicts)) this.#warn(c);
     return res.ok ? res.value : 0;
   }
 

@@ -163,9 +163,12 @@ async function publishBlob(stagingDir: string, storeDir: string, d: Descriptor):
 
 /** syncLayoutIndex keeps the layout's index.json in step with state.json, for OCI tools (derived data). */
 async function syncLayoutIndex(layout: OciLayoutStore, state: SiteState): Promise<void> {
-  for (const [ref, desc] of Object.entries(state.refs)) {
-    await layout.tag({ ...desc, annotations: { [ANNOTATION_REF_NAME]: ref } }, ref);
-  }
+  const current = new Map<string, string>();
+  for (const ref of await layout.tags()) current.set(ref, (await layout.resolve(ref)).digest);
+  const changed = Object.entries(state.refs)
+    .filter(([ref, desc]) => current.get(ref) !== desc.digest)
+    .map(([reference, desc]) => ({ desc: { ...desc, annotations: { [ANNOTATION_REF_NAME]: reference } }, reference }));
+  await layout.tagAll(changed);
 }
 
 /** stagingLeftovers lists staging directories left by killed imports (removed by the next import or gc). */
