@@ -26,7 +26,7 @@ export interface AgentApiOptions {
   bookmarkIntervalMs?: number;
 }
 
-const PERSIST_CONCURRENCY = 16;
+const PERSIST_CONCURRENCY = 64;
 const READ_CONCURRENCY = 8;
 
 async function inPool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -70,6 +70,7 @@ export class AgentApi {
       store,
       now: this.#now,
       authenticate: (req) => this.authenticate(req),
+      onInternalError: (err) => this.#warn(`agent API request failed: ${(err as Error)?.message ?? String(err)}`),
       afterWrite: (e, who) => {
         // A status write may finish a removal or release a finalizer: reconcile that cluster.
         if (who.kind === 'cluster' && e.resource === CONFIGURATION_GROUPS && e.owner) this.#schedule(e.owner);

@@ -1,7 +1,7 @@
 // agent-kubeconfig: a bearer token for one cluster's pull agent, as a kubeconfig and as the Secret
 // `<name>-sveltos-kubeconfig` in `projectsveltos` that the agent's Deployment mounts (sveltos-pullmode.md §3.1).
 import { readFile, writeFile } from 'node:fs/promises';
-import { readState } from '../../bundle/site.js';
+import { openSiteLayout, readState } from '../../bundle/site.js';
 import { issueToken } from '../../agent-api/tokens.js';
 import { ValidationError } from '../../errors.js';
 import { agentKubeconfig, kubeconfigSecret, toYaml } from '../../kube/kubeconfig.js';
@@ -41,6 +41,7 @@ export async function agentKubeconfigCommand(opts: AgentKubeconfigOptions, io: C
     throw new ValidationError('USAGE', `--server: expected a URL like https://airgap.example:5000, got ${JSON.stringify(opts.server)}`);
   }
   if (server.protocol !== 'https:' && server.protocol !== 'http:') throw new ValidationError('USAGE', `--server: expected an https:// URL, got ${opts.server}`);
+  await openSiteLayout(opts.store, false);
   const state = await readState(opts.store);
   if (!state.clusters[cluster]) reporter.warn('UNKNOWN_CLUSTER', `${cluster} is not in any bundle imported into ${opts.store} yet; its agent will see no objects until one is`);
   let caPem: string | undefined;

@@ -27,6 +27,8 @@ export interface AgentApiRoutesOptions {
   store: ObjectStore;
   authenticate: (req: IncomingMessage) => Promise<AuthResult>;
   now?: () => Date;
+  /** Called with every unexpected error turned into a 500 Status (for logging). */
+  onInternalError?: (error: unknown, req: IncomingMessage) => void;
   /** Called after every committed write, with the written entry. */
   afterWrite?: (entry: Entry, who: Identity) => void;
   /** Interval of BOOKMARK events on watches that allow them. Default 60 s. */
@@ -394,7 +396,13 @@ export function createAgentApiRoutes(opts: AgentApiRoutesOptions): PartialHandle
         if (!API_GROUPS.includes(route.group) || route.version !== API_VERSION) break;
         return jsonReply(200, resourceList(who, route.group));
       case 'resource':
-        return resource(req, route, q, who);
+        try {
+          return await resource(req, route, q, who);
+        } catch (err) {
+          // A failed write (e.g. the disk refused to persist it) changed nothing; say so as a Status.
+          opts.onInternalError?.(err, req);
+          return failureReply({ code: 500, reason: 'InternalError', message: `${method} ${path.slice(0, 200)}: internal error: ${(err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? 'unexpected failure'}` });
+        }
       case 'openapi': {
         if (path === '/openapi/v3' || path === '/openapi/v3/') return jsonReply(200, openapiRoot());
         const m = /^\/openapi\/v3\/apis\/([^/]+)\/([^/]+)$/.exec(path);
