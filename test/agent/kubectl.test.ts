@@ -1,9 +1,11 @@
 // Conformance with the real kubectl, using the kubeconfig `agent-kubeconfig` makes, against `serve`.
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { serve } from '../../src/cli/commands/serve.js';
 import { main } from '../../src/cli/index.js';
 import { demoCluster, kubeconfigFor, kubectl, makeSite, serveSite } from './fixtures.js';
 import { captureIO } from './io.js';
@@ -93,11 +95,11 @@ describe('kubectl against the agent API', () => {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     try {
       const objects = () => parseAllDocuments(out.replace(/}\s*{/g, '}\n---\n{')).map((d) => d.toJS() as { metadata?: { name: string }; spec?: { action: string } } | null).filter((o) => o?.metadata);
-      await until(() => objects().length >= 2, () => `initial objects; stdout=${out} stderr=${err}`);
+      await waitUntil(() => objects().length >= 2, () => `initial objects; stdout=${out} stderr=${err}`);
       // A new import drops the kyverno profile: its group turns into a Remove group.
       await site.importTar(await site.pack(2, [demoCluster('rke2', 'cluster01', ['nginx'])]));
       await served.handler.reload();
-      await until(() => objects().some((o) => o!.metadata!.name === 'config-kyverno-resources' && o!.spec?.action === 'Remove'), () => `Remove event; stdout=${out} stderr=${err}`);
+      await waitUntil(() => objects().some((o) => o!.metadata!.name === 'config-kyverno-resources' && o!.spec?.action === 'Remove'), () => `Remove event; stdout=${out} stderr=${err}`);
     } finally {
       child.kill();
     }
@@ -122,13 +124,41 @@ describe('kubectl against the agent API', () => {
     const secret = parse(io2.out()) as Record<string, any>;
     expect(secret).toMatchObject({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cluster01-sveltos-kubeconfig', namespace: 'projectsveltos' } });
     expect(parse(Buffer.from(secret.data.kubeconfig, 'base64').toString())).toMatchObject({ kind: 'Config' });
-    const written = parse(await import('node:fs/promises').then((fs) => fs.readFile(secretOut, 'utf8'))) as Record<string, any>;
+    const written = parse(await readFile(secretOut, 'utf8')) as Record<string, any>;
     expect(written.metadata.name).toBe('cluster01-sveltos-kubeconfig');
   });
 });
 
-/** until polls a condition driven by a real client (kubectl output); it fails with `what` after 20 s. */
-async function until(cond: () => boolean, what: () => string): Promise<void> {
+describe('serve --tls-self-signed', () => {
+  it('makes a site CA once, and agent-kubeconfig trusts it', async () => {
+    const site = await makeSite();
+    await site.importTar(await site.pack(1, [demoCluster('rke2', 'cluster01')]));
+    let stop!: () => void;
+    const until = new Promise<void>((r) => (stop = r));
+    const io = captureIO();
+    const running = serve({ output: 'json', quiet: true, store: site.store, listen: '127.0.0.1:0', tlsSelfSigned: true, tlsSan: ['airgap.example'], until }, io);
+    try {
+      await waitUntil(() => io.out().includes('"url"'), () => `serve to start: ${io.err()}`);
+      const url = (JSON.parse(io.out()) as { url: string }).url;
+      expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const names = new X509Certificate(await readFile(join(site.store, 'agent', 'tls', 'tls.crt'))).subjectAltName;
+      expect(names).toContain('DNS:airgap.example');
+      expect(names).toContain('IP Address:127.0.0.1');
+      const kcIO = captureIO();
+      expect((await main(['agent-kubeconfig', '--store', site.store, '--cluster', 'rke2/cluster01', '--server', url], kcIO)).code).toBe(0);
+      const path = join(site.dir, 'self-signed.kubeconfig');
+      await writeFile(path, kcIO.out());
+      const got = await kubectl(path, ['get', 'configurationgroups', '-n', 'rke2', '-o', 'name']);
+      expect(got.stdout.trim().split('\n')).toEqual(['configurationgroup.lib.projectsveltos.io/config-kyverno-resources', 'configurationgroup.lib.projectsveltos.io/config-nginx-resources']);
+    } finally {
+      stop();
+      await running;
+    }
+  });
+});
+
+/** waitUntil polls a condition driven by a real client (kubectl output); it fails with `what` after 20 s. */
+async function waitUntil(cond: () => boolean, what: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
