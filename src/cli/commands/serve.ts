@@ -47,20 +47,22 @@ export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{
   if (opts.tlsSelfSigned && opts.tlsCert) throw new ValidationError('USAGE', '--tls-self-signed and --tls-cert exclude each other');
   let tls: { cert: string | Buffer; key: string | Buffer } | undefined;
   if (opts.tlsCert && opts.tlsKey) tls = { cert: await readPem(opts.tlsCert, '--tls-cert'), key: await readPem(opts.tlsKey, '--tls-key') };
-  if (opts.tlsSelfSigned) {
-    const made = await ensureSelfSignedTLS(opts.store, [host, ...(opts.tlsSan ?? [])]);
-    tls = { cert: made.certPem, key: made.keyPem };
-    reporter.info(`serving certificate for ${made.names.join(', ')}, signed by the site CA in ${tlsDir(opts.store)} (agent-kubeconfig puts it into kubeconfigs)`);
-  }
+  // The store is opened first: a wrong --store fails before anything is written into it.
   const handler = await createSiteHandler(opts.store, {
     onInternalError: (e) => reporter.warn('INTERNAL', String((e as Error)?.stack ?? e)),
     warn: (message) => reporter.warn('AGENT_API', message),
   });
   let running: RunningServer;
   try {
+    if (opts.tlsSelfSigned) {
+      const made = await ensureSelfSignedTLS(opts.store, [host, ...(opts.tlsSan ?? [])]);
+      tls = { cert: made.certPem, key: made.keyPem };
+      reporter.info(`serving certificate for ${made.names.join(', ')}, signed by the site CA in ${tlsDir(opts.store)} (agent-kubeconfig puts it into kubeconfigs)`);
+    }
     running = await startServer(handler, { host, port, ...(tls ? { tls } : {}) });
   } catch (err) {
     await handler.close();
+    if (err instanceof ValidationError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new ValidationError('USAGE', `--listen ${opts.listen}: cannot listen (${code ?? (err as Error).message})${code === 'EADDRINUSE' ? ': the port is in use, choose another' : ''}`, { cause: err });
   }
