@@ -27,7 +27,9 @@ Workflow:
                     sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 1
   air-gapped side   sveltos-airgap verify bundle.tar --key signing.pub
                     sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub
-                    sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000
+                    sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000 --tls-self-signed
+                    sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --cluster NS/NAME --server https://HOST:5000 --secret
+  back out          sveltos-airgap report --store /var/lib/sveltos-airgap --out receipt.json --key site.key
 
 Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 internal error.`,
     );
