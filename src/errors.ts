@@ -84,6 +84,8 @@ export class TemplateError extends BaseError<'PARSE' | 'EXEC' | 'MISSING_KEY' | 
     super(code, message, opts);
   }
 }
+/** RemoteError is a registry or API server that refused or could not be reached. */
+export class RemoteError extends BaseError<'UNAUTHORIZED' | 'DENIED' | 'UNREACHABLE' | 'PROTOCOL' | 'CONFLICT'> {}
 
 /** InternalError is a bug: the CLI asks the user to report it. */
 export class InternalError extends BaseError<'INTERNAL'> {}

@@ -13,6 +13,7 @@ import type { BundlePredicate } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME } from '../model/oci.js';
 import { applyImport, type ImportRecord, type SiteState } from './state.js';
 import { openSiteLayout, readState, withImportLock, writeState } from './site.js';
+import { findMissingBlobs } from './delta.js';
 import { verifyBundle, type LayoutSource, type VerifiedBundle, type VerifyOptions } from './verify.js';
 
 export interface ImportOptions {
@@ -52,9 +53,41 @@ export function rollbackPolicy(state: SiteState, opts: Pick<ImportOptions, 'allo
   };
 }
 
-/** importBundle verifies `src` and ingests it into the store at `opts.storeDir`. */
-export async function importBundle(src: LayoutSource, opts: ImportOptions): Promise<ImportResult> {
+const hasBlobList = (s: object): s is { blobs(): { digest: string; size: number }[] } => typeof (s as { blobs?: unknown }).blobs === 'function';
+
+/**
+ * withStoreFallback reads what a bundle leaves out (a delta export) from the store instead. Everything
+ * read still passes the graph walk's digest verification against the signed manifests.
+ */
+function withStoreFallback(src: LayoutSource, layout: OciLayoutStore): LayoutSource {
+  const pick = async (d: Descriptor) => ((await src.exists(d)) ? src : (await layout.exists(d)) ? layout : src);
+  return {
+    index: () => src.index(),
+    exists: async (d) => (await src.exists(d)) || (await layout.exists(d)),
+    fetch: async (d, o) => (await pick(d)).fetch(d, o),
+    ...(hasBlobList(src) ? { blobs: () => src.blobs() } : {}),
+  } as LayoutSource;
+}
+
+// missingBlobsError names every blob that neither the bundle nor the store has.
+async function missingBlobsError(source: LayoutSource, storeDir: string, cause: unknown): Promise<unknown> {
+  const missing = await findMissingBlobs(source, source.index().manifests).catch(() => []);
+  if (!missing.length) return cause;
+  const shown = missing.slice(0, 20).map((d) => d.digest);
+  return new VerificationError(
+    'BLOB_MISSING',
+    `${missing.length} blob(s) the signed manifests reference are neither in the bundle nor in the store ${storeDir}: ${shown.join(', ')}${missing.length > shown.length ? ', …' : ''} (a delta export imports only into the store whose receipt it was made from)`,
+    { cause, details: { missing: missing.map((d) => d.digest) } },
+  );
+}
+
+/**
+ * importBundle verifies `src` and ingests it into the store at `opts.storeDir`. Blobs the bundle leaves
+ * out (a delta export) are taken from the store; when the store lacks some, the import fails naming them.
+ */
+export async function importBundle(bundle: LayoutSource, opts: ImportOptions): Promise<ImportResult> {
   const layout = await openSiteLayout(opts.storeDir, true);
+  const src = withStoreFallback(bundle, layout);
   return withImportLock(opts.storeDir, async () => {
     const state = await readState(opts.storeDir);
     const stagingRoot = join(opts.storeDir, 'staging');
@@ -80,14 +113,19 @@ export async function importBundle(src: LayoutSource, opts: ImportOptions): Prom
       },
     };
     try {
-      const verified = await verifyBundle(src, {
-        trusted: opts.trusted,
-        now: opts.now,
-        sink,
-        policy: rollbackPolicy(state, opts),
-        ...(opts.warn ? { warn: opts.warn } : {}),
-        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      });
+      let verified: VerifiedBundle;
+      try {
+        verified = await verifyBundle(src, {
+          trusted: opts.trusted,
+          now: opts.now,
+          sink,
+          policy: rollbackPolicy(state, opts),
+          ...(opts.warn ? { warn: opts.warn } : {}),
+          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        });
+      } catch (err) {
+        throw err instanceof VerificationError && err.code === 'BLOB_MISSING' ? await missingBlobsError(src, opts.storeDir, err) : err;
+      }
       // Publish: every staged blob is verified; hard-link it into blobs/ (atomic, no copy), then commit state.json.
       for (const d of staged) await publishBlob(stagingDir, opts.storeDir, d);
       const record: ImportRecord = {
@@ -125,9 +163,12 @@ async function publishBlob(stagingDir: string, storeDir: string, d: Descriptor):
 
 /** syncLayoutIndex keeps the layout's index.json in step with state.json, for OCI tools (derived data). */
 async function syncLayoutIndex(layout: OciLayoutStore, state: SiteState): Promise<void> {
-  for (const [ref, desc] of Object.entries(state.refs)) {
-    await layout.tag({ ...desc, annotations: { [ANNOTATION_REF_NAME]: ref } }, ref);
-  }
+  const current = new Map<string, string>();
+  for (const ref of await layout.tags()) current.set(ref, (await layout.resolve(ref)).digest);
+  const changed = Object.entries(state.refs)
+    .filter(([ref, desc]) => current.get(ref) !== desc.digest)
+    .map(([reference, desc]) => ({ desc: { ...desc, annotations: { [ANNOTATION_REF_NAME]: reference } }, reference }));
+  await layout.tagAll(changed);
 }
 
 /** stagingLeftovers lists staging directories left by killed imports (removed by the next import or gc). */

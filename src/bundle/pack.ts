@@ -51,6 +51,11 @@ export interface PackOptions {
   sourceDateEpoch?: number;
   /** Also write the Sigstore bundle here. */
   signatureOut?: string;
+  /**
+   * Digests the receiving site already holds (a delta export, see deltaBaseFromReceipt): these blobs are
+   * left out of the tar but stay in the signed graph; import reads them from the site's store. Unset: none.
+   */
+  omit?: ReadonlySet<string>;
   onProgress?: (event: { phase: 'build' | 'write'; done: number; total: number }) => void;
 }
 
@@ -61,6 +66,8 @@ export interface PackResult {
   statement: Statement;
   blobs: number;
   bytes: number;
+  /** Blobs of the signed graph left out because the site holds them (`omit`). */
+  omitted: Descriptor[];
 }
 
 /** RecordingStore remembers every descriptor pushed, so the tar can list exactly the bundle's blobs. */
@@ -138,12 +145,15 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
   const sigstoreBundle = await signStatement(statement, opts.signer);
   const signature = await buildSignatureReferrer(store, sigstoreBundle, root);
   const index: Index = { schemaVersion: 2, manifests: [...signed, signature] };
-  const bytes = await writeLayoutTar(opts.out, blobSource(memory, extraOrigin), [...store.pushed.values()], index, {
+  const all = [...store.pushed.values()];
+  const omitted = opts.omit ? all.filter((d) => opts.omit!.has(d.digest)) : [];
+  const carried = omitted.length ? all.filter((d) => !opts.omit!.has(d.digest)) : all;
+  const bytes = await writeLayoutTar(opts.out, blobSource(memory, extraOrigin), carried, index, {
     mtime: opts.sourceDateEpoch ?? 0,
     onProgress: (done, total) => opts.onProgress?.({ phase: 'write', done, total }),
   });
   if (opts.signatureOut) await writeFile(opts.signatureOut, sigstoreBundle);
-  return { root, signature, index, statement, blobs: store.pushed.size, bytes };
+  return { root, signature, index, statement, blobs: carried.length, bytes, omitted };
 }
 
 // verified passes a source stream through a verifier, so a damaged source blob fails the export

@@ -8,7 +8,7 @@ import { parseDigest, sha256 } from '../content/digest.js';
 import { alreadyExists, assertReference, isDigestReference, notFound, referenceNotFound } from '../content/memory.js';
 import type { OpOptions, TagLister, Target } from '../content/storage.js';
 import { readAll, verifier } from '../content/verify.js';
-import { BaseError } from '../errors.js';
+import { BaseError, ValidationError } from '../errors.js';
 import {
   MEDIA_TYPE_DOCKER_MANIFEST,
   MEDIA_TYPE_DOCKER_MANIFEST_LIST,
@@ -255,23 +255,39 @@ export class RegistryClient implements Target, TagLister {
     return out;
   }
 
-  /** push uploads a blob (monolithic POST+PUT) or a manifest (PUT by digest); bytes are verified first. */
+  /**
+   * push uploads a manifest (PUT by digest, bytes verified first) or a blob (monolithic POST+PUT, streamed
+   * through a verifier: a blob of any size is never held in memory; the streamed PUT is not retried).
+   */
   async push(expected: Descriptor, content: Readable, opts: OpOptions = {}): Promise<void> {
     parseDigest(expected.digest, 'descriptor.digest');
-    const data = await readAll(content, expected, { limit: Number.MAX_SAFE_INTEGER });
     if (isGraphNode(expected)) {
+      const data = await readAll(content, expected, { limit: MAX_MANIFEST_BYTES });
       await this.#putManifest(expected, data, expected.digest, opts);
       return;
     }
-    if (await this.exists(expected, opts)) throw alreadyExists(expected, this.where);
+    try {
+      if (await this.exists(expected, opts)) throw alreadyExists(expected, this.where);
+    } catch (err) {
+      content.destroy();
+      throw err;
+    }
     const start = await this.#limited(() => this.#request('POST', `${this.#base}/blobs/uploads/`, { 'content-length': '0' }, opts, 'push'));
     await this.#expectStatus(start, [202], `POST upload ${expected.digest}`);
     const location = start.headers.get('location');
     if (!location) throw new RegistryError('REGISTRY', `${this.where}: upload of ${expected.digest}: no Location header`);
     const put = new URL(location, this.#base);
     put.searchParams.set('digest', expected.digest);
-    const res = await this.#limited(() => this.#request('PUT', put.toString(), { 'content-type': 'application/octet-stream' }, opts, 'push', data));
+    const verified = content.pipe(verifier(expected));
+    content.on('error', (e) => verified.destroy(e));
+    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(expected.size) };
+    const res = await this.#limited(() => this.#request('PUT', put.toString(), headers, opts, 'push', verified));
     await this.#expectStatus(res, [201], `PUT blob ${expected.digest}`);
+  }
+
+  /** withRepository is a client for another repository of the same registry, sharing the session and credentials. */
+  withRepository(repository: string): RegistryClient {
+    return new RegistryClient({ ...this.#opts, repository, session: this.#session });
   }
 
   /** tag points `reference` at a manifest already in the repository. */
@@ -296,8 +312,9 @@ export class RegistryClient implements Target, TagLister {
   }
 
   // #request sends one request with auth, answering 401 challenges once and retrying transient failures.
-  async #request(method: string, url: string, headers: Record<string, string>, opts: OpOptions, action: 'pull' | 'push', body?: Buffer): Promise<Response> {
-    const retries = this.#opts.retries ?? 4;
+  async #request(method: string, url: string, headers: Record<string, string>, opts: OpOptions, action: 'pull' | 'push', body?: Buffer | Readable): Promise<Response> {
+    // A streamed body can be sent once only.
+    const retries = body instanceof Readable ? 0 : this.#opts.retries ?? 4;
     const backoff = this.#opts.backoffMs ?? 200;
     let challenged = false;
     for (let attempt = 0; ; attempt++) {
@@ -306,7 +323,7 @@ export class RegistryClient implements Target, TagLister {
       if (this.#auth) h.authorization = this.#auth;
       let res: Response;
       try {
-        res = await fetch(url, { method, headers: h, dispatcher: this.#session.dispatcher, redirect: 'follow', ...(body ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+        res = await fetch(url, { method, headers: h, dispatcher: this.#session.dispatcher, redirect: 'follow', ...(body instanceof Readable ? { body: Readable.toWeb(body) as never, duplex: 'half' } : body ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (err) {
         if ((err as Error)?.name === 'AbortError' || attempt >= retries) {
           if ((err as Error)?.name === 'AbortError') throw err;
@@ -419,4 +436,46 @@ function delay(base: number, attempt: number): number {
 function causeText(err: unknown): string {
   const e = err as { message?: string; cause?: { code?: string; message?: string } };
   return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+}
+/** parseRegistryTarget splits `oci://host[:port]/prefix` (the scheme is optional). */
+export function parseRegistryTarget(value: string): { registry: string; prefix: string } {
+  const rest = value.replace(/^oci:\/\//, '');
+  const slash = rest.indexOf('/');
+  const registry = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+  if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(registry) || (prefix !== '' && !/^[a-z0-9]+([._/-][a-z0-9]+)*$/.test(prefix))) {
+    throw new ValidationError('USAGE', `--to-registry: expected oci://HOST[:PORT]/PREFIX (lowercase repository path), got ${JSON.stringify(value)}`);
+  }
+  return { registry, prefix };
+}
+
+/**
+ * credentialsFromFile reads `--registry-credentials`: a Docker/Podman auth file (`{"auths": {host: {auth |
+ * username+password | identitytoken}}}`) or one line `USER:PASSWORD`.
+ */
+export function credentialsFromFile(text: string, registry: string, source: string): RegistryCredentials {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    let doc: { auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string }> };
+    try {
+      doc = JSON.parse(trimmed) as typeof doc;
+    } catch (err) {
+      throw new ValidationError('USAGE', `${source}: not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+    const auths = doc.auths ?? {};
+    const entry = auths[registry] ?? auths[`https://${registry}`] ?? auths[`http://${registry}`];
+    if (!entry) throw new ValidationError('USAGE', `${source}: no entry for ${registry} under "auths" (found: ${Object.keys(auths).join(', ') || 'none'})`);
+    if (entry.registrytoken) return { token: entry.registrytoken };
+    if (entry.identitytoken) return { token: entry.identitytoken };
+    if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
+    if (entry.auth) {
+      const plain = Buffer.from(entry.auth, 'base64').toString('utf8');
+      const i = plain.indexOf(':');
+      if (i > 0) return { username: plain.slice(0, i), password: plain.slice(i + 1) };
+    }
+    throw new ValidationError('USAGE', `${source}: the entry for ${registry} has no auth, username/password or token`);
+  }
+  const i = trimmed.indexOf(':');
+  if (i <= 0 || trimmed.includes('\n')) throw new ValidationError('USAGE', `${source}: expected a Docker auth file or one line USER:PASSWORD`);
+  return { username: trimmed.slice(0, i), password: trimmed.slice(i + 1) };
 }

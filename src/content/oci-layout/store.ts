@@ -187,6 +187,35 @@ export class OciLayoutStore implements Target, TagLister, PredecessorFinder, Ran
     });
   }
 
+  /**
+   * tagAll points each reference at its descriptor (all stored) with one `index.json` write: tagging
+   * hundreds of references one by one would rewrite the index hundreds of times.
+   */
+  async tagAll(entries: { desc: Descriptor; reference: string }[], opts?: OpOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    for (const { desc, reference } of entries) {
+      assertReference(reference);
+      parseDigest(desc.digest, 'descriptor.digest');
+      checkSize(desc);
+      if (!(await this.exists(desc))) throw notFound(desc, this.root);
+    }
+    if (!entries.length) return;
+    await this.#serial(async () => {
+      const refs = new Set(entries.map((e) => e.reference));
+      const digests = new Set(entries.map((e) => e.desc.digest));
+      const next = this.#manifests.filter((m) => {
+        const ref = m.annotations?.[ANNOTATION_REF_NAME];
+        return ref === undefined ? !digests.has(m.digest) : !refs.has(ref);
+      });
+      for (const { desc, reference } of entries) {
+        const entry = identity(desc);
+        entry.annotations = { ...entry.annotations, [ANNOTATION_REF_NAME]: reference };
+        next.push(entry);
+      }
+      await this.#writeIndex(next);
+    });
+  }
+
   /** untag removes the `index.json` entry named `reference`; unknown references fail with NOT_FOUND. */
   async untag(reference: string, opts?: OpOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
