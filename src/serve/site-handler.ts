@@ -9,6 +9,7 @@ import { STATE_FILE } from '../bundle/state.js';
 import { AgentApi, type AgentApiOptions } from '../agent-api/service.js';
 import { composeHandlers, type Handler, type RegistryHandlerOptions } from '../registry/server/handler.js';
 import { createOciRoutes } from '../registry/server/oci-routes.js';
+import { createConfigGate } from './config-gate.js';
 
 export interface SiteHandlerOptions extends RegistryHandlerOptions, AgentApiOptions {
   /** How often state.json is checked for a new import, in ms. Default 1000. */
@@ -37,7 +38,8 @@ export async function createSiteHandler(storeDir: string, opts: SiteHandlerOptio
   const firstStamp = await stamp();
   const view = await SiteView.open(storeDir);
   const agentApi = opts.agentApi === false ? undefined : await AgentApi.open(storeDir, view, opts);
-  const build = (v: SiteView): Handler => composeHandlers([...(agentApi ? [agentApi.routes] : []), createOciRoutes(v, opts)], opts);
+  const gate = createConfigGate(storeDir);
+  const build = (v: SiteView): Handler => composeHandlers([...(agentApi ? [agentApi.routes] : []), gate, createOciRoutes(v, opts)], opts);
   let current = { stamp: firstStamp, handler: build(view) };
   let checkedAt = Date.now();
   let reloading: Promise<void> | undefined;
