@@ -64,6 +64,41 @@ describe('export', () => {
   });
 });
 
+describe('delta export', () => {
+  it('leaves out what a verified site receipt says the site holds; the delta imports only where those blobs are', async () => {
+    const [keys, site] = [await testKeys(), await testKeys()];
+    const dir = await tempDir();
+    const full = join(dir, 'full.tar');
+    const exp = (out: string, seq: string, extra: string[] = []) => cli(['export', '--from', SAMPLES, '--key', keys.keyPath, '--out', out, '--sequence', seq, ...extra, '--output', 'json']);
+    expect((await exp(full, '1')).code).toBe(0);
+    const store = join(dir, 'store');
+    expect((await cli(['import', full, '--store', store, '--key', keys.pubPath])).code).toBe(0);
+    const receipt = join(dir, 'receipt.json');
+    const rep = await cli(['report', '--store', store, '--out', receipt, '--key', site.keyPath]);
+    expect(rep.code, rep.stderr).toBe(0);
+
+    const delta = join(dir, 'delta.tar');
+    const d = await exp(delta, '2', ['--since', receipt, '--site-key', site.pubPath]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(JSON.parse(d.stdout).omitted).toBeGreaterThan(0);
+    expect((await readFile(delta)).length).toBeLessThan((await readFile(full)).length);
+    const imp = await cli(['import', delta, '--store', store, '--key', keys.pubPath]);
+    expect(imp.code, imp.stderr).toBe(0);
+
+    const fresh = await cli(['import', delta, '--store', join(dir, 'fresh'), '--key', keys.pubPath, '--output', 'json']);
+    expect(fresh.code).toBe(2);
+    expect(JSON.parse(fresh.stdout).error.code).toBe('BLOB_MISSING');
+
+    // A receipt signed by another key, or altered, is refused (exit 2).
+    const wrong = await exp(join(dir, 'x.tar'), '3', ['--since', receipt, '--site-key', keys.pubPath]);
+    expect(wrong.code).toBe(2);
+    const altered = join(dir, 'altered.json');
+    await writeFile(altered, (await readFile(receipt, 'utf8')).replace(/"payload":"(.)/, (_m, c: string) => `"payload":"${c === 'A' ? 'B' : 'A'}`));
+    expect((await exp(join(dir, 'y.tar'), '3', ['--since', altered, '--site-key', site.pubPath])).code).toBe(2);
+    expect((await exp(join(dir, 'z.tar'), '3', ['--since', receipt])).code).toBe(1);
+  });
+});
+
 describe('export with Helm charts', () => {
   let repo: Awaited<ReturnType<typeof startStaticServer>>;
   let fleet: string;

@@ -82,9 +82,11 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--registry-auth <file>', 'Docker config.json with registry credentials for charts and images')
     .option('--plain-http-registry <host>', 'reach this registry over plain HTTP; repeatable', collect, [])
     .option('--insecure-registry <host>', 'do not check this registry\'s TLS certificate; repeatable', collect, [])
+    .option('--since <receipt>', 'a delta bundle: leave out every blob this site receipt (from report) says the site holds')
+    .option('--site-key <file>', 'the site\'s public key that signs its receipts (with --since); repeatable', collect, [])
     .addHelpText(
       'after',
-      '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',
+      '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out delta.tar --since site-receipt.json --site-key site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',
     )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { exportCommand } = await import('./commands/export.js');

@@ -15,7 +15,9 @@ import { loadObjects } from '../../source/kube.js';
 import type { ExtraArtifact } from '../../bundle/pack.js';
 import { loadPlan } from './resolve.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
-import { loadSigningKey } from '../keys.js';
+import { loadSigningKey, loadTrustedKeys } from '../keys.js';
+import { deltaBaseFromReceipt } from '../../bundle/delta.js';
+import { readFile } from 'node:fs/promises';
 import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseTime } from '../options.js';
 
 const VERSION = '0.1.0';
@@ -42,6 +44,28 @@ export interface ExportCommandOptions extends GlobalOptions {
   registryAuth?: string;
   plainHttpRegistry?: string[];
   insecureRegistry?: string[];
+  /** A site receipt (`report`): leave out every blob the site holds (a delta bundle). */
+  since?: string;
+  /** The site's public key(s) that sign its receipts. */
+  siteKey?: string[];
+}
+
+/** readDeltaBase verifies `--since RECEIPT` with `--site-key` and returns the digests to leave out. */
+async function readDeltaBase(opts: ExportCommandOptions, reporter: Reporter): Promise<ReadonlySet<string> | undefined> {
+  if (!opts.since) {
+    if (opts.siteKey?.length) throw new ValidationError('USAGE', '--site-key is used with --since RECEIPT');
+    return undefined;
+  }
+  if (!opts.siteKey?.length) throw new ValidationError('USAGE', '--since: the receipt must be verified: give the site\'s public key with --site-key SITE.pub');
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(opts.since);
+  } catch (err) {
+    throw new ValidationError('USAGE', `--since ${opts.since}: cannot read the receipt (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+  const base = deltaBaseFromReceipt(bytes, await loadTrustedKeys(opts.siteKey, '--site-key'), opts.since);
+  reporter.info(`delta against ${opts.since}: the site holds ${base.omit.size} blobs (sequence ${base.receipt.statement.predicate.highestSequence})`);
+  return base.omit;
 }
 
 /** renderHelm runs the Helm stage for every planned helmCharts entry and puts the Helm groups into the plan. */
@@ -101,6 +125,7 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
   const sourceDateEpoch = epochText ? parseEpochSeconds(epochText, opts.sourceDateEpoch ? '--source-date-epoch' : 'SOURCE_DATE_EPOCH') : 0;
   const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
   const signer = new KeySigner(await loadSigningKey(opts.key, opts.passphraseEnv, io.env));
+  const omit = await readDeltaBase(opts, reporter);
 
   const resolved = await loadPlan(opts.from, clusters, createdAt, reporter);
   const { plan, extras } = await renderHelm(resolved, opts.from, opts, io, reporter);
@@ -114,6 +139,7 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
   const result = await packBundle({
     clusters: plan.clusters.map(clusterArtifact),
     extras,
+    ...(omit ? { omit } : {}),
     signer,
     sequence,
     createdAt,
@@ -125,8 +151,8 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
     onProgress: (e) => reporter.progress(e.phase === 'write' ? 'write' : 'build', e.done, e.total, e.phase === 'write' ? 'bytes' : 'items'),
   });
   reporter.done();
-  printResult(io, opts, { out: opts.out, sequence, root: result.root.digest, clusters: plan.clusters.map((c) => c.cluster), blobs: result.blobs, bytes: result.bytes, keyHint: signer.hint }, () =>
-    `wrote ${opts.out}: sequence ${sequence}, ${plan.clusters.length} cluster(s), ${result.blobs} blobs, ${formatBytes(result.bytes)}; signed with key ${signer.hint.slice(0, 16)}…`,
+  printResult(io, opts, { out: opts.out, sequence, root: result.root.digest, clusters: plan.clusters.map((c) => c.cluster), blobs: result.blobs, bytes: result.bytes, omitted: result.omitted.length, keyHint: signer.hint }, () =>
+    `wrote ${opts.out}: sequence ${sequence}, ${plan.clusters.length} cluster(s), ${result.blobs} blobs, ${formatBytes(result.bytes)}${result.omitted.length ? ` (delta: ${result.omitted.length} blobs the site holds left out)` : ''}; signed with key ${signer.hint.slice(0, 16)}…`,
   );
   return result;
 }
