@@ -26,22 +26,36 @@ function mismatch(code: 'SIZE_MISMATCH' | 'DIGEST_MISMATCH', expected: Descripto
 }
 
 /** verifier passes bytes through; it fails the pipeline on excess bytes or, at EOF, on size/digest mismatch. */
-export function verifier(expected: Descriptor): Transform {
+export function verifier(expected: Descriptor, opts: VerifierOptions = {}): Transform {
   const hash = createHash('sha256');
   let seen = 0;
+  let held: Buffer | undefined;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length;
       if (seen > expected.size) return done(mismatch('SIZE_MISMATCH', expected, seen));
       hash.update(chunk);
-      done(null, chunk);
+      if (!opts.holdLast) return done(null, chunk);
+      const out = held;
+      held = chunk;
+      done(null, out);
     },
     flush(done) {
       if (seen !== expected.size) return done(mismatch('SIZE_MISMATCH', expected, seen));
       const found = `sha256:${hash.digest('hex')}`;
-      done(found === expected.digest ? null : mismatch('DIGEST_MISMATCH', expected, seen, found));
+      if (found !== expected.digest) return done(mismatch('DIGEST_MISMATCH', expected, seen, found));
+      done(null, held);
     },
   });
+}
+
+export interface VerifierOptions {
+  /**
+   * Hold the last chunk back until the digest has been checked. Default false. Set it when the bytes go
+   * to a consumer that cannot be told later (an HTTP response with a Content-Length): on a mismatch it
+   * receives fewer bytes than announced, never the complete wrong content.
+   */
+  holdLast?: boolean;
 }
 
 export interface ReadAllOptions {

@@ -130,3 +130,26 @@ describe('parseRange', () => {
     expect(parseRange(h, size)).toEqual(want);
   });
 });
+
+describe('blob verification while serving', () => {
+  it('cuts the transfer short when stored bytes do not match their digest, every time', async () => {
+    const store = new MemoryTarget();
+    const good = Buffer.alloc(100_000, 1);
+    const d = await put(store, 'application/octet-stream', good);
+    const config = await put(store, 'application/vnd.oci.image.config.v1+json', '{"x":1}');
+    const m = await put(store, MEDIA_TYPE_IMAGE_MANIFEST, JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config, layers: [d] }));
+    await store.tag(m, 'rot/app:v1');
+    // Bit rot after the blob was stored: the store now returns other bytes for the same digest.
+    const fetchOrig = store.fetch.bind(store);
+    store.fetch = async (desc, o) => (desc.digest === d.digest ? Readable.from([Buffer.alloc(100_000, 2)]) : fetchOrig(desc, o));
+    const s = await startServer(createRegistryHandler(store), { host: '127.0.0.1', port: 0 });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await fetch(`${s.url}/v2/rot/app/blobs/${d.digest}`);
+        await expect(r.arrayBuffer()).rejects.toThrow();
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});

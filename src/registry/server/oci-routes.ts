@@ -53,6 +53,7 @@ interface RepoView {
 export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptions = {}): PartialHandler {
   const limit = opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
   const views = new Map<string, Promise<RepoView | undefined>>();
+  const verifiedBlobs = new Set<string>();
 
   const readDoc = async (d: Descriptor): Promise<Buffer> => readAll(await store.fetch(d), d, { limit });
 
@@ -178,9 +179,15 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
         body: part,
       };
     }
-    // Full reads pass a verifier: if the stored bytes were damaged, the response is cut short and the
-    // client sees a failed transfer rather than wrong content.
-    const stream = (await store.fetch(desc)).pipe(verifier(desc));
+    // The first full read of a blob passes a verifier: if the stored bytes were damaged, the response is
+    // cut short and the client sees a failed transfer rather than wrong content. Stored blobs are
+    // content-addressed and read-only, so once one has verified, later reads (many nodes pulling the
+    // same layers) are served without hashing again, until the store is reopened.
+    const raw = await store.fetch(desc);
+    if (verifiedBlobs.has(desc.digest)) return { status: 200, headers: { ...base, 'Content-Length': String(desc.size) }, body: raw };
+    const stream = raw.pipe(verifier(desc, { holdLast: true }));
+    raw.on('error', (e) => stream.destroy(e));
+    stream.once('end', () => verifiedBlobs.add(desc.digest));
     return { status: 200, headers: { ...base, 'Content-Length': String(desc.size) }, body: stream };
   };
 
