@@ -3,7 +3,9 @@
 import { manifestFromJSON } from '../content/descriptor.js';
 import type { ReadOnlyStorage } from '../content/storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../content/verify.js';
-import { ANNOTATION_CLUSTER, ARTIFACT_TYPE_BUNDLE, ARTIFACT_TYPE_CLUSTER, MEDIA_TYPE_HELM_CONFIG, MEDIA_TYPE_SIGSTORE_BUNDLE } from '../model/bundle.js';
+import { ANNOTATION_CLUSTER, ARTIFACT_TYPE_BUNDLE, ARTIFACT_TYPE_CLUSTER, ARTIFACT_TYPE_VOLUMES, MEDIA_TYPE_HELM_CONFIG, MEDIA_TYPE_SIGSTORE_BUNDLE } from '../model/bundle.js';
+import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
+import { volumeTableFromJSON } from './volumes.js';
 import { ANNOTATION_REF_NAME, isManifestMediaType, type Descriptor } from '../model/oci.js';
 import type { LayoutSource } from './verify.js';
 
@@ -12,7 +14,7 @@ export interface InspectedCluster {
   manifest: string;
   labels: Record<string, string>;
   profiles: string[];
-  groups: { name: string; feature: string; requestor: string; size: number }[];
+  groups: { name: string; feature: string; requestor: string; size: number; encrypted: boolean; recipients: string[] }[];
   bytes: number;
 }
 
@@ -30,6 +32,8 @@ export interface Inspection {
   clusters: InspectedCluster[];
   artifacts: InspectedArtifact[];
   signature?: { keyHint?: string; sequence?: unknown; createdAt?: unknown; expiresAt?: unknown; source?: unknown; verified: false };
+  /** A split bundle: how many parts, which were given, and what each part holds (from the volume table, unverified). */
+  volumes?: { parts: number; given: number[]; chunked: number; perPart: { part: number; blobs: number; given: boolean }[] };
   problems: string[];
 }
 
@@ -41,7 +45,7 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
 /** inspectBundle reads the index, cluster configs and signature facts of a layout. Problems are listed, not thrown. */
-export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: string; size: number }[] }): Promise<Inspection> {
+export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: string; size: number }[]; parts?(): { part?: number }[] }): Promise<Inspection> {
   const index = src.index();
   const all = src.blobs?.() ?? [];
   const out: Inspection = { blobs: all.length, bytes: all.reduce((n, b) => n + b.size, 0), clusters: [], artifacts: [], problems: [] };
@@ -49,6 +53,8 @@ export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: st
     try {
       if (d.artifactType === MEDIA_TYPE_SIGSTORE_BUNDLE) {
         out.signature = await signatureFacts(src, d);
+      } else if (d.artifactType === ARTIFACT_TYPE_VOLUMES) {
+        out.volumes = await volumeFacts(src, d);
       } else if (d.artifactType === ARTIFACT_TYPE_CLUSTER) {
         out.clusters.push(await clusterFacts(src, d));
       } else if (d.artifactType !== ARTIFACT_TYPE_BUNDLE) {
@@ -80,6 +86,8 @@ async function clusterFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Inspec
       feature: l.annotations?.['io.projectsveltos.airgap.feature'] ?? '',
       requestor: l.annotations?.['io.projectsveltos.airgap.requestor'] ?? '',
       size: l.size,
+      encrypted: isEncryptedObjects(l),
+      recipients: isEncryptedObjects(l) ? envelopeRecipients(l) : [],
     })),
     bytes: d.size + m.config.size + m.layers.reduce((n, l) => n + l.size, 0),
   };
@@ -106,4 +114,19 @@ async function signatureFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Insp
   const payload = str(rec(bundle.dsseEnvelope).payload);
   const predicate = rec(rec(JSON.parse(Buffer.from(payload, 'base64').toString('utf8') || '{}')).predicate);
   return { keyHint: hint, sequence: predicate.sequence, createdAt: predicate.createdAt, expiresAt: predicate.expiresAt, source: predicate.source, verified: false };
+}
+
+async function volumeFacts(src: ReadOnlyStorage & { parts?(): { part?: number }[] }, d: Descriptor): Promise<Inspection['volumes']> {
+  const m = manifestFromJSON(await readJSON(src, d), d.digest);
+  const layer = m.layers[0];
+  if (!layer) return undefined;
+  const table = volumeTableFromJSON(await readAll(await src.fetch(layer), layer, { limit: DEFAULT_MAX_METADATA_BYTES }));
+  const given = (src.parts?.() ?? []).flatMap((p) => (p.part === undefined ? [] : [p.part]));
+  const chunkCount = (k: number) => table.chunked.reduce((n, c) => n + c.chunks.filter((x) => x.part === k).length, 0);
+  return {
+    parts: table.parts,
+    given,
+    chunked: table.chunked.length,
+    perPart: table.volumes.map((v) => ({ part: v.part, blobs: v.blobs.length + chunkCount(v.part), given: given.includes(v.part) })),
+  };
 }

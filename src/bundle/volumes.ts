@@ -416,6 +416,11 @@ export class BundleParts {
     return this.#parts.reduce((n, p) => n + p.store.size, 0);
   }
 
+  /** blobs lists every blob of the given tars once, with its stored size. */
+  blobs(): { digest: Digest; size: number }[] {
+    return [...new Map(this.#parts.flatMap((p) => p.store.blobs()).map((b) => [b.digest, b])).values()];
+  }
+
   /** holder returns the first part that holds `d`, if any. */
   async holder(d: Descriptor): Promise<BundlePart | undefined> {
     for (const p of this.#parts) if (await p.store.exists(d)) return p;

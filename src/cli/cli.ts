@@ -46,40 +46,51 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
 
   program
     .command('inspect')
-    .description('List what a bundle holds: clusters, profiles, groups, charts, images, sizes and signature facts (no trust decision)')
-    .argument('<bundle>', 'bundle tar file')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.tar --output json | jq .clusters')
-    .action(async (bundle: string, _o: unknown, cmd: Command) => {
+    .description('List what a bundle holds: clusters, profiles, groups (and which are encrypted, to whom), charts, images, sizes, parts and signature facts (no trust decision)')
+    .argument('<bundle...>', 'bundle tar, or parts of a split bundle')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.part1-of-3.tar --output json | jq .clusters')
+    .action(async (bundles: string[], _o: unknown, cmd: Command) => {
       const { inspect } = await import('./commands/inspect.js');
-      await run(inspect({ ...globals(cmd), bundle }, io));
+      await run(inspect({ ...globals(cmd), bundles }, io));
     });
 
-  program
-    .command('verify')
-    .description('Verify a bundle offline: signature, subjects, expiry and every blob digest')
-    .argument('<bundle>', 'bundle tar file')
-    .option('--key <file>', 'trusted public key (PREFIX.pub); repeat for several', collect, [])
-    .option('--now <time>', 'verify as of this time (RFC 3339 or @epoch seconds) instead of the clock')
-    .option('--strict', 'treat warnings (unreferenced blobs) as failures')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap verify bundle.tar --key signing.pub\n  sveltos-airgap verify bundle.tar --key old.pub --key new.pub --output json')
-    .action(async (bundle: string, o: { key: string[]; now?: string; strict?: boolean }, cmd: Command) => {
+  limitOptions(
+    program
+      .command('verify')
+      .description('Verify a bundle offline: signature, subjects, expiry and every blob digest; a split bundle part by part')
+      .argument('<bundle...>', 'bundle tar, or any parts of a split bundle in any order')
+      .option('--key <file>', 'trusted public key (PREFIX.pub); repeat for several', collect, [])
+      .option('--now <time>', 'verify as of this time (RFC 3339 or @epoch seconds) instead of the clock')
+      .option('--strict', 'treat warnings (unreferenced blobs) as failures')
+      .option('--site-key <file>', "the site's private key: also decrypt and check encrypted objects; repeatable", collect, [])
+      .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable'),
+  )
+    .addHelpText('after', `\nExamples:\n  sveltos-airgap verify bundle.tar --key signing.pub\n  sveltos-airgap verify bundle.tar --key old.pub --key new.pub --output json\n  sveltos-airgap verify bundle.part2-of-3.tar --key signing.pub        # one part on its own\n${LIMITS_HELP}`)
+    .action(async (bundles: string[], o: LimitFlags & { key: string[]; now?: string; strict?: boolean; siteKey: string[]; siteKeyPassphraseEnv?: string }, cmd: Command) => {
       const { verify } = await import('./commands/verify.js');
-      await run(verify({ ...globals(cmd), bundle, ...o }, io));
+      await run(verify({ ...globals(cmd), bundles, ...o }, io));
     });
 
-  program
-    .command('import')
-    .description('Verify a bundle, then ingest it atomically into a site store (refuses older or replayed bundles)')
-    .argument('<bundle>', 'bundle tar file')
-    .requiredOption('--store <dir>', 'site store directory (created when missing)')
-    .option('--key <file>', 'trusted public key (PREFIX.pub); repeat for several', collect, [])
-    .option('--allow-downgrade', 'accept a bundle whose sequence is not higher than the last imported one')
-    .option('--require-cluster <ns/name>', 'refuse bundles that do not carry this cluster; repeatable', collect, [])
-    .option('--now <time>', 'import as of this time (RFC 3339 or @epoch seconds) instead of the clock')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub')
-    .action(async (bundle: string, o: { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string }, cmd: Command) => {
+  limitOptions(
+    program
+      .command('import')
+      .description('Verify a bundle, then ingest it atomically into a site store (refuses older or replayed bundles); parts of a split bundle can come in any order, over several runs')
+      .argument('<bundle...>', 'bundle tar, or any parts of a split bundle in any order')
+      .requiredOption('--store <dir>', 'site store directory (created when missing)')
+      .option('--key <file>', 'trusted public key (PREFIX.pub); repeat for several', collect, [])
+      .option('--allow-downgrade', 'accept a bundle whose sequence is not higher than the last imported one')
+      .option('--require-cluster <ns/name>', 'refuse bundles that do not carry this cluster; repeatable', collect, [])
+      .option('--now <time>', 'import as of this time (RFC 3339 or @epoch seconds) instead of the clock')
+      .option('--site-key <file>', "the site's private key: encrypted objects must decrypt with it; repeatable", collect, [])
+      .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable'),
+  )
+    .addHelpText(
+      'after',
+      `\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub\n  sveltos-airgap import bundle.part1-of-3.tar --store /var/lib/sveltos-airgap --key signing.pub   # later: the other parts\n\nAn import that is interrupted (killed, power cut, disk full) keeps what it verified; run it again to continue.\nExit code 1 with "incomplete" means parts are still missing: their verified blobs are kept.\n${LIMITS_HELP}`,
+    )
+    .action(async (bundles: string[], o: LimitFlags & { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string; siteKey: string[]; siteKeyPassphraseEnv?: string }, cmd: Command) => {
       const { importCommand } = await import('./commands/import.js');
-      await run(importCommand({ ...globals(cmd), bundle, ...o }, io));
+      await run(importCommand({ ...globals(cmd), bundles, ...o }, io));
     });
 
   program
@@ -96,6 +107,33 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     });
 
   return program;
+}
+
+/** LimitFlags are the resource limit flags of verify and import, as typed. */
+export interface LimitFlags {
+  maxJsonBytes?: string;
+  maxBlobs?: string;
+  maxTotalSize?: string;
+  maxEntries?: string;
+  maxObjectsBytes?: string;
+}
+
+const LIMITS_HELP = `
+Limits (a bundle over one is refused with exit 2; raise it for a genuine bundle):
+  --max-json-bytes      4MiB     each JSON document read into memory (index.json, manifests, signature, volume table)
+  --max-blobs           100000   blobs and chunks in one bundle
+  --max-total-size      256GiB   sum of the blob sizes the signed manifests declare
+  --max-entries         100000   entries in one tar
+  --max-objects-bytes   16MiB    each objects layer (YAML) read into memory
+Sizes: 4G/4GiB are binary (1024³), 4GB decimal (1000³).`;
+
+function limitOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-json-bytes <size>', 'largest JSON document read into memory (default 4MiB)')
+    .option('--max-blobs <n>', 'most blobs and chunks in one bundle (default 100000)')
+    .option('--max-total-size <size>', 'largest total of declared blob sizes (default 256GiB)')
+    .option('--max-entries <n>', 'most entries in one tar (default 100000)')
+    .option('--max-objects-bytes <size>', 'largest objects layer read into memory (default 16MiB)');
 }
 
 /** usageFromCommander turns commander's parse errors into ValidationError (exit 1). */

@@ -98,3 +98,23 @@ export function parseSplitSize(value: string, flag = '--split-size'): number {
   if (value.trim().toLowerCase() === 'fat32') return FAT32_MAX_FILE;
   return parseSize(value, flag);
 }
+
+/** BundleLimits are the resource limits of verify and import, parsed (unset: the documented defaults). */
+export interface BundleLimits {
+  maxMetadataBytes?: number;
+  maxBlobs?: number;
+  maxTotalBytes?: number;
+  maxEntries?: number;
+  maxObjectsBytes?: number;
+}
+
+/** parseLimits parses the `--max-*` flags of verify and import. */
+export function parseLimits(o: { maxJsonBytes?: string; maxBlobs?: string; maxTotalSize?: string; maxEntries?: string; maxObjectsBytes?: string }): BundleLimits {
+  const out: BundleLimits = {};
+  if (o.maxJsonBytes !== undefined) out.maxMetadataBytes = parseSize(o.maxJsonBytes, '--max-json-bytes');
+  if (o.maxBlobs !== undefined) out.maxBlobs = parsePositiveInt(o.maxBlobs, '--max-blobs');
+  if (o.maxTotalSize !== undefined) out.maxTotalBytes = parseSize(o.maxTotalSize, '--max-total-size');
+  if (o.maxEntries !== undefined) out.maxEntries = parsePositiveInt(o.maxEntries, '--max-entries');
+  if (o.maxObjectsBytes !== undefined) out.maxObjectsBytes = parseSize(o.maxObjectsBytes, '--max-objects-bytes');
+  return out;
+}
