@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, readdir, readFile, rm, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { faultPoint } from '../content/fault.js';
+import { faultMark, faultPoint } from '../content/fault.js';
 import { blobPath, fsyncDir, ingest, INGEST_DIR, isFile, writeFileAtomic } from '../content/oci-layout/ingest.js';
 import type { OciLayoutStore } from '../content/oci-layout/store.js';
 import type { Descriptor } from '../content/storage.js';
@@ -95,9 +95,13 @@ async function removeFile(path: string): Promise<void> {
   await rm(path, { force: true });
 }
 
-// tidyStaging removes what a killed import can leave behind: temp files, and staged blobs the store already
-// holds (the import was killed after publishing them). Staged blobs of an unfinished bundle stay.
-async function tidyStaging(storeDir: string, staging: string): Promise<void> {
+// tidyStore removes what a killed import can leave behind: temp files (of blobs, state.json, index.json), and
+// staged blobs the store already holds (the import was killed after publishing them). Staged blobs of an
+// unfinished bundle stay.
+async function tidyStore(storeDir: string, staging: string): Promise<void> {
+  for (const name of await readdir(storeDir)) {
+    if (/^\..+\.tmp$/.test(name)) await rm(join(storeDir, name), { force: true });
+  }
   await rm(join(staging, INGEST_DIR), { recursive: true, force: true });
   for (const name of await readdir(staging)) {
     if (name !== 'blobs' && name !== INGEST_DIR && name !== JOURNAL_FILE) await rm(join(staging, name), { recursive: true, force: true });
@@ -133,7 +137,7 @@ export async function importBundle(src: LayoutSource, opts: ImportOptions): Prom
   return withImportLock(opts.storeDir, async () => {
     const staging = join(opts.storeDir, STAGING_DIR);
     await mkdir(join(staging, 'blobs', 'sha256'), { recursive: true });
-    await tidyStaging(opts.storeDir, staging);
+    await tidyStore(opts.storeDir, staging);
     let state = await readState(opts.storeDir);
 
     // An import killed after its commit left its journal: finish it. Importing that same bundle again is then
@@ -164,7 +168,11 @@ export async function importBundle(src: LayoutSource, opts: ImportOptions): Prom
       push: async (d, content) => {
         if ((await ingest(staging, d, content)) === 'created') stagedNow.push(d);
       },
-      fetch: async (d) => createReadStream(blobPath(staging, d.digest), { highWaterMark: 1 << 20 }),
+      // What exists() reports is read from staging, or from the store for blobs an earlier run published.
+      fetch: async (d) => {
+        const staged = blobPath(staging, d.digest);
+        return createReadStream((await isFile(staged)) ? staged : blobPath(opts.storeDir, d.digest), { highWaterMark: 1 << 20 });
+      },
       discard: (d) => removeFile(blobPath(staging, d.digest)),
     };
     const policy = rollbackPolicy(state, opts);
@@ -180,6 +188,7 @@ export async function importBundle(src: LayoutSource, opts: ImportOptions): Prom
       if (rerun) return { ...result, state, complete: true, added: 0 };
 
       // Publish: hard-link every staged blob into blobs/ (atomic, no copy), make the links durable, then commit.
+      faultMark('publish');
       let added = 0;
       for (const d of verified.blobs) {
         if (await isFile(blobPath(opts.storeDir, d.digest))) continue;

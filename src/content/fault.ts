@@ -4,7 +4,8 @@
 // configureFaults() selects one mode:
 //   kill-after:N    the process sends itself SIGKILL once N units were written
 //   enospc-after:N  the write that would pass N units fails with ENOSPC (as a full disk does)
-//   count           nothing fails; the total is written to stderr at exit as `fault-count: N`
+//   count           nothing fails; the total is written to stderr at exit as `fault-count: N`, and the
+//                   count at each named phase as `fault-mark NAME: N` (so tests can aim at a phase)
 // A unit is one byte of file data, or one file system operation that publishes or removes something
 // (rename, link, unlink), so points chosen at random over [0, total) fall in every phase of an import.
 // A write that crosses N is torn: its first bytes reach the file, as after a power cut.
@@ -16,6 +17,7 @@ export const FAULT_ENV = 'SVELTOS_AIRGAP_TEST_FAULT';
 let mode: FaultMode | undefined;
 let configured = false;
 let used = 0;
+const marks = new Map<string, number>();
 
 /** parseFaultSpec parses `kill-after:N`, `enospc-after:N` or `count`; anything else is a programming error. */
 export function parseFaultSpec(spec: string): FaultMode {
@@ -30,7 +32,15 @@ export function configureFaults(spec: string | undefined): void {
   mode = spec === undefined ? undefined : parseFaultSpec(spec);
   configured = true;
   used = 0;
-  if (mode?.kind === 'count') process.once('exit', () => process.stderr.write(`fault-count: ${used}\n`));
+  marks.clear();
+  if (mode?.kind === 'count') {
+    process.once('exit', () => process.stderr.write([...[...marks].map(([name, n]) => `fault-mark ${name}: ${n}`), `fault-count: ${used}`].join('\n') + '\n'));
+  }
+}
+
+/** faultMark records the count at the start of a named phase (reported in count mode). */
+export function faultMark(name: string): void {
+  if (current()?.kind === 'count') marks.set(name, used);
 }
 
 /** faultUnits is how many units were counted since the mode was configured. */
