@@ -441,8 +441,8 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     for (const p of parts) {
       await inPart(p, true, async () => {
         for (const d of [...graph.nodes.values(), ...[...graph.metadata].flatMap((m) => graph.leaves.get(m) ?? [])]) {
-          if (d.size <= limit) await readDoc(p.store, d, limit, p.file);
-          else if (!(await p.store.exists(d))) throw missingBlob(d, p.file, 'every part carries the signed metadata (the part is damaged: copy it again)');
+          if (!(await p.store.exists(d))) throw missingBlob(d, p.file, 'every part carries the signed metadata (the part is damaged: copy it again)');
+          await readDoc(p.store, d, limit, p.file);
         }
         const here = [
           ...table!.volumes[p.part! - 1]!.blobs.map((d) => graph.leaves.get(d)!),
