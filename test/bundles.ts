@@ -78,8 +78,11 @@ export function configMapYAML(name: string, bytes: number, seed = name): string 
   return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  blob: ${data.slice(0, bytes)}\n`;
 }
 
-/** chartExtra is a Helm chart artifact of about `bytes` bytes (pseudo-random, so it does not compress), carried as an extra. */
-export async function chartExtra(ref: string, bytes: number): Promise<ExtraArtifact> {
+/**
+ * chartExtra is a Helm chart artifact of about `bytes` bytes (pseudo-random, so it does not compress), carried
+ * as an extra; with `fill`, the chart is that byte repeated instead (equal chunks when split).
+ */
+export async function chartExtra(ref: string, bytes: number, fill?: number): Promise<ExtraArtifact> {
   const { MemoryTarget } = await import('../src/content/memory.js');
   const { pushBytes } = await import('../src/content/bytes.js');
   const { MEDIA_TYPE_HELM_CHART, MEDIA_TYPE_HELM_CONFIG } = await import('../src/model/bundle.js');
@@ -87,7 +90,7 @@ export async function chartExtra(ref: string, bytes: number): Promise<ExtraArtif
   const source = new MemoryTarget();
   const chunks: Buffer[] = [];
   for (let i = 0; chunks.length * 32 < bytes; i++) chunks.push(createHash('sha256').update(`${ref}/${i}`).digest());
-  const layer = await pushBytes(source, MEDIA_TYPE_HELM_CHART, Buffer.concat(chunks).subarray(0, bytes));
+  const layer = await pushBytes(source, MEDIA_TYPE_HELM_CHART, fill === undefined ? Buffer.concat(chunks).subarray(0, bytes) : Buffer.alloc(bytes, fill));
   const config = await pushBytes(source, MEDIA_TYPE_HELM_CONFIG, Buffer.from(JSON.stringify({ name: ref, version: '1.0.0' })));
   const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config, layers: [layer] };
   const root = await pushBytes(source, MEDIA_TYPE_IMAGE_MANIFEST, Buffer.from(JSON.stringify(manifest)));

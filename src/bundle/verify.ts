@@ -462,8 +462,10 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     return undefined;
   };
   const missing: MissingBlob[] = [];
-  type Step = { kind: 'held' } | { kind: 'read'; d: Descriptor; from: PartSource } | { kind: 'join'; d: Descriptor; chunks: { c: Descriptor; from?: PartSource }[] };
+  type Step = { kind: 'held' } | { kind: 'read'; d: Descriptor; from: PartSource } | { kind: 'join'; d: Descriptor; chunks: { c: Descriptor; from?: PartSource; held: boolean }[] };
   const steps: Step[] = [];
+  const users = new Map<string, number>();
+  const staging = new Set<string>();
   let pendingBytes = 0;
   const bundleBlobs = [...graph.nodes.values(), ...graph.leaves.values()].filter((d) => !graph.transport.has(d.digest));
   for (const d of bundleBlobs) {
@@ -491,19 +493,27 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
       const held = await sink.exists(c);
       const from = held ? undefined : await holder(c);
       chunks.push({ c, ...(from ? { from } : {}), held });
-      if (!held && !from) missing.push({ digest: c.digest, size: c.size, mediaType: c.mediaType, part: k.part, chunkOf: d.digest });
+      if (!held && !from && !missing.some((m) => m.digest === c.digest && m.part === k.part)) {
+        missing.push({ digest: c.digest, size: c.size, mediaType: c.mediaType, part: k.part, chunkOf: d.digest });
+      }
     }
     if (chunks.every((k) => k.held || k.from)) {
       steps.push({ kind: 'join', d, chunks });
       pendingBytes += d.size;
+      for (const k of chunks) if (k.held) users.set(k.c.digest, (users.get(k.c.digest) ?? 0) + 1);
     } else {
       for (const k of chunks) {
-        if (!k.from) continue;
+        // Chunks are content: one may serve several places, and is staged once and kept for the join to come.
+        users.set(k.c.digest, Infinity);
+        if (!k.from || staging.has(k.c.digest)) continue;
+        staging.add(k.c.digest);
         steps.push({ kind: 'read', d: k.c, from: k.from });
         pendingBytes += k.c.size;
       }
     }
   }
+  // A staged chunk may also be a whole blob of the bundle (equal content): that one is never dropped.
+  for (const d of bundleBlobs) users.set(d.digest, Infinity);
   const toRead = steps.filter((s) => s.kind !== 'held');
   await opts.beforeBlobs?.({ blobs: toRead.length, bytes: pendingBytes });
   let bytes = 0;
@@ -513,17 +523,31 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     done++;
     opts.onProgress?.({ bytes, totalBytes: pendingBytes, blobs: done, totalBlobs: toRead.length });
   };
-  await pool(toRead, opts.concurrency ?? 3, async (s) => {
-    if (s.kind === 'read') {
-      await inPart(s.from, split, async () => sink.push(s.d, await s.from.store.fetch(s.d)));
-      progress(s.d.size);
-    } else if (s.kind === 'join') {
-      const open = s.chunks.map((k) => () => (k.from ? k.from.store.fetch(k.c) : sink.fetch(k.c)));
-      await sink.push(s.d, joined(open, s.chunks.map((k) => k.c)));
-      for (const k of s.chunks) if (!k.from) await sink.discard?.(k.c);
-      progress(s.d.size);
+  const join = async (s: Extract<Step, { kind: 'join' }>) => {
+    const open = s.chunks.map((k) => () => (k.from ? k.from.store.fetch(k.c) : sink.fetch(k.c)));
+    await sink.push(s.d, joined(open, s.chunks.map((k) => k.c)));
+    // Staged chunks go once the last join that reads them is done.
+    for (const k of s.chunks) {
+      if (!k.held) continue;
+      const left = (users.get(k.c.digest) ?? 1) - 1;
+      users.set(k.c.digest, left);
+      if (left === 0) await sink.discard?.(k.c);
     }
+  };
+  // Joins from staged chunks run one at a time, last: until a join ends, its chunks and the joined blob both take
+  // disk, so at most one blob is held twice. Everything else runs concurrently.
+  const fromStaging = (s: Step) => s.kind === 'join' && s.chunks.some((k) => k.held);
+  await pool(toRead.filter((s) => !fromStaging(s)), opts.concurrency ?? 3, async (s) => {
+    if (s.kind === 'read') await inPart(s.from, split, async () => sink.push(s.d, await s.from.store.fetch(s.d)));
+    else if (s.kind === 'join') await join(s);
+    progress(s.d.size);
   }, opts.signal);
+  for (const s of toRead) {
+    if (s.kind !== 'join' || !fromStaging(s)) continue;
+    opts.signal?.throwIfAborted();
+    await join(s);
+    progress(s.d.size);
+  }
 
   // Blobs in a tar that nothing signed references are ignored, with a warning (an error with strict).
   const known = new Set<string>([...graph.nodes.keys(), ...graph.leaves.keys(), ...(table?.chunked.flatMap((c) => c.chunks.map((k) => k.digest)) ?? [])]);

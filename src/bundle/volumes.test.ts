@@ -31,13 +31,32 @@ async function splitBundle(keys: TestKeys, sequence = 2, out?: string) {
 const open = (files: string[]) => BundleParts.open(files);
 
 describe('planVolumes', () => {
-  it('fills parts largest first and chunks a blob larger than a part', () => {
-    const d = (n: number, size: number) => ({ mediaType: 'x/y', digest: `sha256:${String(n).repeat(64).slice(0, 64)}` as const, size });
-    const plan = planVolumes({ data: [d(1, 3000), d(2, 2000), d(3, 1000), d(4, 9000)], splitSize: 5120, overhead: 1024 });
-    expect(plan.chunked).toHaveLength(1);
-    expect(plan.chunked[0]!.chunks.map((c) => c.chunk.size)).toEqual([3584, 3584, 1832]);
-    for (const p of plan.parts) expect(p.used).toBeLessThanOrEqual(4096);
-    expect(plan.parts.flatMap((p) => p.blobs.map((b) => b.size)).sort()).toEqual([1000, 2000, 3000]);
+  const d = (n: number, size: number) => ({ mediaType: 'x/y', digest: `sha256:${String(n).padStart(64, '0')}` as const, size });
+
+  it('chunks a blob larger than a part into chunks that each fill one', () => {
+    const plan = planVolumes({ data: [d(1, 9000)], splitSize: 5120, overhead: 1024 });
+    expect(plan.chunked[0]!.chunks.map((c) => [c.chunk.offset, c.chunk.size, c.part])).toEqual([
+      [0, 3584, 1],
+      [3584, 3584, 2],
+      [7168, 1832, 3],
+    ]);
+  });
+
+  it('fills media: large blobs are cut to fill free space, small ones stay whole', () => {
+    const MiB = 1024 * 1024;
+    const data = [...Array.from({ length: 6 }, (_, i) => d(i, MiB / 2)), ...Array.from({ length: 20 }, (_, i) => d(100 + i, 10 * 1024))];
+    const plan = planVolumes({ data, splitSize: MiB + 8192, overhead: 8192 });
+    expect(plan.parts.length).toBe(4);
+    for (const p of plan.parts) expect(p.used).toBeLessThanOrEqual(MiB);
+    expect(plan.parts.slice(0, 3).every((p) => p.used > MiB - MiB / 64)).toBe(true);
+    const chunkedDigests = new Set(plan.chunked.map((c) => c.blob.digest));
+    expect(data.filter((b) => b.size < MiB / 16).some((b) => chunkedDigests.has(b.digest))).toBe(false);
+    // Every blob is placed exactly once, whole or as chunks adding up to it.
+    for (const b of data) {
+      const whole = plan.parts.filter((p) => p.blobs.includes(b)).length;
+      const pieces = plan.chunked.find((c) => c.blob === b)?.chunks.reduce((n, c) => n + c.chunk.size, 0) ?? 0;
+      expect(whole === 1 ? pieces : pieces === b.size ? 1 : 0).toBe(whole === 1 ? 0 : 1);
+    }
   });
 
   it('refuses a split size that cannot hold the metadata', () => {
@@ -59,8 +78,8 @@ describe('split bundles', () => {
       expect(store.index().annotations).toMatchObject({ [ANNOTATION_PARTS]: String(n) });
       expect(store.index().manifests.some((m) => m.artifactType === ARTIFACT_TYPE_VOLUMES)).toBe(true);
     }
-    expect(b.volumes!.table.chunked).toHaveLength(1);
-    expect(b.volumes!.table.chunked[0]!.chunks.length).toBeGreaterThanOrEqual(3);
+    const chart = b.volumes!.table.chunked.find((c) => c.size === 250_000)!;
+    expect(chart.chunks.length).toBeGreaterThanOrEqual(3);
     const { stdout } = await run('skopeo', ['inspect', '--raw', `oci-archive:${b.parts![n - 1]!.file}:sveltos-airgap/clusters/prod/c1:latest`]);
     expect(JSON.parse(stdout).artifactType).toBe('application/vnd.projectsveltos.airgap.cluster.v1+json');
   });
@@ -119,6 +138,23 @@ describe('split bundles', () => {
     for (const d of verified.blobs) verifyBuffer(await readFile(join(store, 'blobs', 'sha256', d.digest.slice(7))), d);
     expect(await readdir(join(store, 'staging', 'blobs', 'sha256'))).toEqual([]);
     expect(staged).toBeGreaterThanOrEqual(verified.blobs.length);
+  });
+
+  it('stores equal chunks once and joins every blob that uses them, part by part', async () => {
+    const keys = await testKeys();
+    const store = join(await tempDir(), 'store');
+    // Two zero-filled charts: their full chunks have the same bytes, so the same digest.
+    const b = await makeBundle(keys, { clusters: [clusterInput('prod', 'c1')], extras: [await chartExtra('charts/zero:1', 300_000, 0), await chartExtra('charts/zero:2', 200_000, 0)], splitSize: SPLIT });
+    const digests = b.volumes!.table.chunked.flatMap((c) => c.chunks.map((k) => k.digest));
+    expect(new Set(digests).size).toBeLessThan(digests.length);
+    const files = b.parts!.map((p) => p.file);
+    for (const [i, f] of files.entries()) {
+      const r = await importBundle(await open([f]), { storeDir: store, trusted: [keys.publicKey], now: NOW });
+      expect(r.complete).toBe(i === files.length - 1);
+    }
+    const verified = await verifyBundle(await open(files), { trusted: [keys.publicKey], now: NOW });
+    for (const d of verified.blobs) verifyBuffer(await readFile(join(store, 'blobs', 'sha256', d.digest.slice(7))), d);
+    expect(await readdir(join(store, 'staging', 'blobs', 'sha256'))).toEqual([]);
   });
 
   it('imports all parts in one run, and a rerun of a finished import is refused as a replay', async () => {

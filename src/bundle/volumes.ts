@@ -73,11 +73,16 @@ export function volumeTableFromJSON(buf: Buffer, where = 'volume table'): Volume
   if (!isCount(v.splitSize) || v.splitSize < 1) bad(where, 'splitSize', 'a positive integer', v.splitSize);
   if (!Array.isArray(v.volumes) || v.volumes.length !== parts) bad(where, 'volumes', `an array of ${parts} parts`, v.volumes);
   if (!Array.isArray(v.chunked)) bad(where, 'chunked', 'an array', v.chunked);
+  // A blob is placed once (whole in one part, or chunked); chunks are content and may repeat (equal bytes).
   const placed = new Set<string>();
   const place = (d: unknown, field: string): Digest => {
     if (!isDigest(d)) bad(where, field, 'a sha256 digest', d);
     if (placed.has(d)) bad(where, field, 'a blob placed only once', d);
     placed.add(d);
+    return d;
+  };
+  const chunkDigest = (d: unknown, field: string): Digest => {
+    if (!isDigest(d)) bad(where, field, 'a sha256 digest', d);
     return d;
   };
   const volumes = v.volumes.map((p: unknown, i: number) => {
@@ -101,7 +106,7 @@ export function volumeTableFromJSON(buf: Buffer, where = 'volume table'): Volume
       if (!isCount(size) || size < 1) bad(where, `${kat}.size`, 'a positive byte count', size);
       if (!isCount(k.part) || k.part < 1 || k.part > parts) bad(where, `${kat}.part`, `a part number from 1 to ${parts}`, k.part);
       sum += size;
-      return { digest: place(k.digest, `${kat}.digest`), size, part: k.part };
+      return { digest: chunkDigest(k.digest, `${kat}.digest`), size, part: k.part };
     });
     if (sum !== c.size) bad(where, `${at}.chunks`, `chunk sizes adding up to ${c.size as number}`, sum);
     return { digest, size: c.size, chunks };
@@ -145,8 +150,11 @@ export interface VolumePlan {
 }
 
 /**
- * planVolumes spreads blobs over parts (first fit, largest first: few parts, deterministic) so that no part
- * exceeds `splitSize`; a blob that cannot fit in an empty part is cut into chunks that each fill one.
+ * planVolumes spreads blobs over parts so that no part exceeds `splitSize`, in few parts and deterministically:
+ * largest first, each into the first part with room. A blob larger than a part, or a large one (at least
+ * 1/16 of a part) that no part has room for, is cut into chunks that fill the free space of the parts in
+ * order and then new parts; smaller blobs are never cut. So media are filled (six 512 MiB blobs take three
+ * 1 GiB parts, not six) while most blobs stay whole.
  */
 export function planVolumes(input: VolumePlanInput): VolumePlan {
   const capacity = input.splitSize - input.overhead;
@@ -157,45 +165,34 @@ export function planVolumes(input: VolumePlanInput): VolumePlan {
       details: { expected: `>= ${input.overhead + 4 * BLOCK}`, found: input.splitSize },
     });
   }
-  type Item = { blob?: Descriptor; chunk?: PlannedChunk; size: number; key: string };
+  const large = capacity / 16;
+  // Free space below this is left empty rather than filled with a tiny chunk.
+  const minChunk = Math.max(BLOCK, Math.floor(capacity / 64 / BLOCK) * BLOCK);
   const parts: VolumePlan['parts'] = [];
   const chunked: VolumePlan['chunked'] = [];
-  const items: Item[] = [];
-  const byDigest = [...input.data].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
-  for (const blob of byDigest) {
-    if (tarFootprint(blob.size) <= capacity) {
-      items.push({ blob, size: tarFootprint(blob.size), key: blob.digest });
+  const room = (p: VolumePlan['parts'][number]) => Math.floor((capacity - p.used - BLOCK) / BLOCK) * BLOCK;
+  const blobs = [...input.data].sort((a, b) => b.size - a.size || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  for (const blob of blobs) {
+    const size = tarFootprint(blob.size);
+    const fit = parts.find((p) => p.used + size <= capacity);
+    if (fit || (size <= capacity && blob.size < large)) {
+      const p = fit ?? parts[parts.push({ blobs: [], chunks: [], used: 0 }) - 1]!;
+      p.used += size;
+      p.blobs.push(blob);
       continue;
     }
-    // Full chunks each take a part of their own; the remainder is placed like any blob.
     const entry: VolumePlan['chunked'][number] = { blob, chunks: [] };
     chunked.push(entry);
     let offset = 0;
-    while (blob.size - offset > maxChunk) {
-      const chunk = { of: blob, offset, size: maxChunk };
-      parts.push({ blobs: [], chunks: [chunk], used: tarFootprint(maxChunk) });
-      entry.chunks.push({ chunk, part: parts.length });
-      offset += maxChunk;
-    }
-    const rest = { of: blob, offset, size: blob.size - offset };
-    entry.chunks.push({ chunk: rest, part: 0 });
-    items.push({ chunk: rest, size: tarFootprint(rest.size), key: `${blob.digest}#${offset}` });
-  }
-  items.sort((a, b) => b.size - a.size || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  for (const item of items) {
-    let k = parts.findIndex((p) => p.used + item.size <= capacity);
-    if (k < 0) {
-      parts.push({ blobs: [], chunks: [], used: 0 });
-      k = parts.length - 1;
-    }
-    const p = parts[k]!;
-    p.used += item.size;
-    if (item.blob) p.blobs.push(item.blob);
-    else {
-      p.chunks.push(item.chunk!);
-      const entry = chunked.find((c) => c.blob.digest === item.chunk!.of.digest)!;
-      entry.chunks[entry.chunks.length - 1]!.part = k + 1;
-    }
+    const place = (p: VolumePlan['parts'][number], max: number) => {
+      const chunk = { of: blob, offset, size: Math.min(max, blob.size - offset) };
+      p.chunks.push(chunk);
+      p.used += tarFootprint(chunk.size);
+      entry.chunks.push({ chunk, part: parts.indexOf(p) + 1 });
+      offset += chunk.size;
+    };
+    for (const p of parts) if (offset < blob.size && room(p) >= minChunk) place(p, room(p));
+    while (offset < blob.size) place(parts[parts.push({ blobs: [], chunks: [], used: 0 }) - 1]!, maxChunk);
   }
   if (parts.length === 0) parts.push({ blobs: [], chunks: [], used: 0 });
   return { parts, chunked };
