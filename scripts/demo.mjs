@@ -47,9 +47,10 @@ function startServe(store) {
   });
 }
 
-async function pull(url, repo, ref) {
+async function pull(url, repo, ref, token) {
   const accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
-  const res = await fetch(`${url}/v2/${repo}/manifests/${ref}`, { headers: { Accept: accept } });
+  const auth = { Authorization: `Bearer ${token}` };
+  const res = await fetch(`${url}/v2/${repo}/manifests/${ref}`, { headers: { Accept: accept, ...auth } });
   if (!res.ok) throw new Error(`GET ${repo}:${ref}: HTTP ${res.status}`);
   const body = Buffer.from(await res.arrayBuffer());
   const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
@@ -57,7 +58,7 @@ async function pull(url, repo, ref) {
   const manifest = JSON.parse(body.toString());
   const layers = [];
   for (const d of [manifest.config, ...manifest.layers]) {
-    const b = Buffer.from(await (await fetch(`${url}/v2/${repo}/blobs/${d.digest}`)).arrayBuffer());
+    const b = Buffer.from(await (await fetch(`${url}/v2/${repo}/blobs/${d.digest}`, { headers: auth })).arrayBuffer());
     if (`sha256:${createHash('sha256').update(b).digest('hex')}` !== d.digest) throw new Error(`${d.digest}: digest mismatch`);
     layers.push(b);
   }
@@ -79,15 +80,44 @@ try {
   await cli(['verify', bundle, '--key', `${key}.pub`]);
   await cli(['import', bundle, '--store', store, '--key', `${key}.pub`]);
 
-  step('3. serve the store and check it as a client would');
+  step('3. serve the store; each cluster\'s agent reads its objects with its own token');
   server = await startServe(store);
   const state = JSON.parse(await cli(['inspect', bundle, '--output', 'json'], { capture: true }));
+  const tokens = new Map();
   for (const c of state.clusters) {
-    const art = await pull(server.url, `sveltos-airgap/clusters/${c.cluster}`, 'latest');
-    const objects = art.layers.flatMap((l) => parseAllDocuments(l.toString()).map((d) => d.toJS()));
-    const groups = objects.filter((o) => o?.kind === 'ConfigurationGroup').length;
-    const bundles = objects.filter((o) => o?.kind === 'ConfigurationBundle').length;
-    process.stderr.write(`  ${c.cluster}: ${art.digest.slice(0, 19)}… ${groups} ConfigurationGroups, ${bundles} ConfigurationBundles (digests verified)\n`);
+    const kubeconfig = await cli(['agent-kubeconfig', '--store', store, '--cluster', c.cluster, '--server', server.url], { capture: true });
+    tokens.set(c.cluster, /token: (\S+)/.exec(kubeconfig)[1]);
+  }
+  for (const c of state.clusters) {
+    const [ns, name] = c.cluster.split('/');
+    const token = tokens.get(c.cluster);
+    // What the pull agent does: list its ConfigurationGroups by label, then get each referenced bundle.
+    const api = `${server.url}/apis/lib.projectsveltos.io/v1beta1/namespaces/${ns}`;
+    const get = async (path) => {
+      const res = await fetch(`${api}/${path}`, { headers: { Authorization: `Bearer ${token}` } });
+      if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+      return res.json();
+    };
+    const groups = await get(`configurationgroups?labelSelector=${encodeURIComponent(`pullmode.projectsveltos.io/clustername=${name}`)}`);
+    let objects = 0;
+    for (const g of groups.items) {
+      for (const item of g.spec.configurationItem ?? []) objects += (await get(`configurationbundles/${item.contentRef.name}`)).spec.resources?.length ?? 0;
+    }
+    // The same content through the registry, digests checked.
+    const art = await pull(server.url, `sveltos-airgap/clusters/${c.cluster}`, 'latest', token);
+    const carried = art.layers.flatMap((l) => parseAllDocuments(l.toString()).map((d) => d.toJS())).filter((o) => o?.kind === 'ConfigurationGroup').length;
+    if (carried !== groups.items.length) throw new Error(`${c.cluster}: the agent API serves ${groups.items.length} groups, the bundle carries ${carried}`);
+    process.stderr.write(`  ${c.cluster}: ${groups.items.length} ConfigurationGroups with ${objects} objects via the agent API; artifact ${art.digest.slice(0, 19)}… digests verified\n`);
+  }
+  // Isolation: one cluster's token does not read another cluster's objects.
+  const [first, second] = state.clusters.map((c) => c.cluster);
+  if (first && second) {
+    const [ns] = second.split('/');
+    const res = await fetch(`${server.url}/apis/lib.projectsveltos.io/v1beta1/namespaces/${ns}/configurationgroups?labelSelector=${encodeURIComponent(`pullmode.projectsveltos.io/clustername=${second.split('/')[1]}`)}`, { headers: { Authorization: `Bearer ${tokens.get(first)}` } });
+    const body = await res.json();
+    const leaked = res.ok && body.items?.length > 0;
+    if (leaked) throw new Error(`${first}'s token read ${second}'s groups`);
+    process.stderr.write(`  ${first}'s token cannot read ${second}'s groups (HTTP ${res.status}${res.ok ? ', empty list' : ''})\n`);
   }
   process.stderr.write('\ndemo OK\n');
 } catch (err) {

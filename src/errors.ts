@@ -73,6 +73,27 @@ export class VerificationError extends BaseError<
  */
 export class IncompleteError extends BaseError<'INCOMPLETE'> {}
 
+/** TemplateDetails locate a template failure: the template's name, and a 1-based line and 0-based byte column (0 when unknown). */
+export interface TemplateDetails extends ErrorDetails {
+  template: string;
+  line: number;
+  col: number;
+}
+
+/** TemplateError is a Go text/template failure; the message is Go's own text ("template: NAME:LINE:COL: …"). */
+export class TemplateError extends BaseError<'PARSE' | 'EXEC' | 'MISSING_KEY' | 'LIMIT'> {
+  declare readonly details: TemplateDetails;
+  constructor(
+    code: 'PARSE' | 'EXEC' | 'MISSING_KEY' | 'LIMIT',
+    message: string,
+    opts: ErrorOptions & { details: TemplateDetails },
+  ) {
+    super(code, message, opts);
+  }
+}
+/** RemoteError is a registry or API server that refused or could not be reached. */
+export class RemoteError extends BaseError<'UNAUTHORIZED' | 'DENIED' | 'UNREACHABLE' | 'PROTOCOL' | 'CONFLICT'> {}
+
 /** InternalError is a bug: the CLI asks the user to report it. */
 export class InternalError extends BaseError<'INTERNAL'> {}
 

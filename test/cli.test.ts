@@ -1,15 +1,12 @@
 // The CLI contract (DESIGN.md §7): exit codes, JSON on stdout only, errors naming what failed.
-import { execFile } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { blobEntry, DAY, makeBundle, T0, tamper, testKeys } from './bundles.js';
 import { cli } from './cli.js';
 import { tempDir } from './helpers.js';
 import { ARTIFACT_TYPE_CLUSTER } from '../src/model/bundle.js';
 
-const run = promisify(execFile);
 const NOW = ['--now', new Date(T0.getTime() + DAY).toISOString()];
 
 describe('keygen', () => {
@@ -88,7 +85,7 @@ describe('verify, inspect and import', () => {
     expect(text.stdout).toMatch(/prod\/c1\s+env=prod\s+ClusterProfile p1\s+1/);
   });
 
-  it('imports, refuses a replay with exit 2, and serves the store to skopeo', async () => {
+  it('imports, refuses a replay with exit 2, and serves each cluster its own configuration artifact only', async () => {
     const keys = await testKeys();
     const b = await makeBundle(keys);
     const store = join(await tempDir(), 'store');
@@ -101,17 +98,29 @@ describe('verify, inspect and import', () => {
     let stop!: () => void;
     const until = new Promise<void>((r) => (stop = r));
     const { serve } = await import('../src/cli/commands/serve.js');
-    const out = await tempDir();
     const started = new Promise<string>((resolve) => {
       const io = { stdout: { write: (s: string) => resolve(/on (http:\/\/\S+)/.exec(s)![1]!) }, stderr: { write: () => true }, env: {}, isTTY: false };
       void serve({ store, listen: '127.0.0.1:0', output: 'text', quiet: true, until }, io as never);
     });
     const url = new URL(await started);
+    const kubeconfig = async (cluster: string) => {
+      const k = await cli(['agent-kubeconfig', '--store', store, '--cluster', cluster, '--server', `https://${url.host}`]);
+      expect(k.code, k.stderr).toBe(0);
+      return /token: (\S+)/.exec(k.stdout)![1]!;
+    };
+    const token = await kubeconfig('prod/c1');
+    const other = await kubeconfig('edge/c2');
     try {
-      await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${url.host}/sveltos-airgap/clusters/prod/c1:latest`, `oci:${join(out, 'copy')}:c1`]);
-      const idx = JSON.parse(await readFile(join(out, 'copy', 'index.json'), 'utf8'));
       const served = b.index.manifests.find((d) => d.annotations?.['io.projectsveltos.airgap.cluster'] === 'prod/c1')!;
-      expect(idx.manifests[0].digest).toBe(served.digest);
+      const get = (path: string, tok?: string) => fetch(`${url.origin}${path}`, tok ? { headers: { Authorization: `Bearer ${tok}` } } : {});
+      const res = await get('/v2/sveltos-airgap/clusters/prod/c1/manifests/latest', token);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('docker-content-digest')).toBe(served.digest);
+      // A cluster's configuration is its agent's alone; the bundle root (which lists every cluster) is not served.
+      expect((await get('/v2/sveltos-airgap/clusters/prod/c1/manifests/latest')).status).toBe(401);
+      expect((await get('/v2/sveltos-airgap/clusters/prod/c1/manifests/latest', other)).status).toBe(403);
+      expect((await get('/v2/sveltos-airgap/clusters/prod/c1/manifests/latest', 'sva_forged')).status).toBe(401);
+      expect((await get('/v2/sveltos-airgap/bundle/manifests/1', token)).status).toBe(403);
     } finally {
       stop();
     }

@@ -16,6 +16,7 @@ import { MEDIA_TYPE_SIGSTORE_BUNDLE, type BundlePredicate } from '../model/bundl
 import { ANNOTATION_REF_NAME } from '../model/oci.js';
 import { applyImport, type ImportRecord, type SiteState } from './state.js';
 import { openSiteLayout, readState, withImportLock, writeState } from './site.js';
+import { findMissingBlobs } from './delta.js';
 import { verifyBundle, type BundleSink, type LayoutSource, type MissingBlob, type VerifiedBundle, type VerifyLimits, type VerifyOptions } from './verify.js';
 
 export interface ImportOptions extends VerifyLimits {
@@ -78,6 +79,38 @@ export function rollbackPolicy(state: SiteState, opts: Pick<ImportOptions, 'allo
   };
 }
 
+const hasBlobList = (s: object): s is { blobs(): { digest: string; size: number }[] } => typeof (s as { blobs?: unknown }).blobs === 'function';
+const isPartSet = (s: object): boolean => typeof (s as { parts?: unknown }).parts === 'function';
+
+/**
+ * withStoreFallback reads what a bundle leaves out (a delta export) from the store instead. Everything
+ * read still passes the graph walk's digest verification against the signed manifests. (A split bundle
+ * carries every manifest in every part, and the blobs it leaves out are found in the store by the sink.)
+ */
+function withStoreFallback(src: LayoutSource, layout: OciLayoutStore): LayoutSource {
+  const pick = async (d: Descriptor) => ((await src.exists(d)) ? src : (await layout.exists(d)) ? layout : src);
+  const file = (src as { file?: unknown }).file;
+  return {
+    index: () => src.index(),
+    exists: async (d) => (await src.exists(d)) || (await layout.exists(d)),
+    fetch: async (d, o) => (await pick(d)).fetch(d, o),
+    ...(hasBlobList(src) ? { blobs: () => src.blobs() } : {}),
+    ...(typeof file === 'string' ? { file } : {}),
+  } as LayoutSource;
+}
+
+// missingBlobsError names every blob that neither the bundle nor the store has.
+async function missingBlobsError(source: LayoutSource, storeDir: string, cause: unknown): Promise<unknown> {
+  const missing = await findMissingBlobs(source, source.index().manifests).catch(() => []);
+  if (!missing.length) return cause;
+  const shown = missing.slice(0, 20).map((d) => d.digest);
+  return new VerificationError(
+    'BLOB_MISSING',
+    `${missing.length} blob(s) the signed manifests reference are neither in the bundle nor in the store ${storeDir}: ${shown.join(', ')}${missing.length > shown.length ? ', …' : ''} (a delta export imports only into the store whose receipt it was made from)`,
+    { cause, details: { missing: missing.map((d) => d.digest) } },
+  );
+}
+
 const signatureOf = (src: LayoutSource): string | undefined => src.index().manifests.find((d) => d.artifactType === MEDIA_TYPE_SIGSTORE_BUNDLE)?.digest;
 
 async function readJournal(path: string): Promise<Journal | undefined> {
@@ -128,12 +161,14 @@ async function checkFreeSpace(dir: string, bytes: number): Promise<void> {
 }
 
 /**
- * importBundle verifies `src` and ingests it into the store at `opts.storeDir`. A split bundle given without
- * all its parts keeps its verified blobs staged and returns `complete: false` with what is missing; the
- * bundle is committed by the run that completes it.
+ * importBundle verifies `bundle` and ingests it into the store at `opts.storeDir`. Blobs the bundle leaves
+ * out (a delta export) are taken from the store; when the store lacks some, the import fails naming them.
+ * A split bundle given without all its parts keeps its verified blobs staged and returns `complete: false`
+ * with what is missing; the bundle is committed by the run that completes it.
  */
-export async function importBundle(src: LayoutSource, opts: ImportOptions): Promise<ImportResult> {
+export async function importBundle(bundle: LayoutSource, opts: ImportOptions): Promise<ImportResult> {
   const layout = await openSiteLayout(opts.storeDir, true);
+  const src = isPartSet(bundle) ? bundle : withStoreFallback(bundle, layout);
   return withImportLock(opts.storeDir, async () => {
     const staging = join(opts.storeDir, STAGING_DIR);
     await mkdir(join(staging, 'blobs', 'sha256'), { recursive: true });
@@ -177,12 +212,17 @@ export async function importBundle(src: LayoutSource, opts: ImportOptions): Prom
     };
     const policy = rollbackPolicy(state, opts);
     try {
-      const verified = await verifyBundle(src, {
-        ...opts,
-        sink,
-        policy: (p) => (rerun && p.sequence === journal.sequence ? undefined : policy(p)),
-        ...(opts.checkFreeSpace === false ? {} : { beforeBlobs: (pending) => checkFreeSpace(opts.storeDir, pending.bytes) }),
-      });
+      let verified: VerifiedBundle;
+      try {
+        verified = await verifyBundle(src, {
+          ...opts,
+          sink,
+          policy: (p) => (rerun && p.sequence === journal.sequence ? undefined : policy(p)),
+          ...(opts.checkFreeSpace === false ? {} : { beforeBlobs: (pending) => checkFreeSpace(opts.storeDir, pending.bytes) }),
+        });
+      } catch (err) {
+        throw err instanceof VerificationError && err.code === 'BLOB_MISSING' && !isPartSet(src) ? await missingBlobsError(src, opts.storeDir, err) : err;
+      }
       const result = { verified, missing: verified.missing, reused: inStore, resumed, staged: stagedNow.length };
       if (!verified.complete) return { ...result, state, complete: false, added: 0 };
       if (rerun) return { ...result, state, complete: true, added: 0 };
@@ -240,11 +280,12 @@ async function finishCommit(layout: OciLayoutStore, state: SiteState, staging: s
 
 /** syncLayoutIndex keeps the layout's index.json in step with state.json, for OCI tools (derived data). */
 async function syncLayoutIndex(layout: OciLayoutStore, state: SiteState): Promise<void> {
-  for (const [ref, desc] of Object.entries(state.refs)) {
-    const current = await layout.resolve(ref).catch(() => undefined);
-    if (current?.digest === desc.digest) continue;
-    await layout.tag({ ...desc, annotations: { [ANNOTATION_REF_NAME]: ref } }, ref);
-  }
+  const current = new Map<string, string>();
+  for (const ref of await layout.tags()) current.set(ref, (await layout.resolve(ref)).digest);
+  const changed = Object.entries(state.refs)
+    .filter(([ref, desc]) => current.get(ref) !== desc.digest)
+    .map(([reference, desc]) => ({ desc: { ...desc, annotations: { [ANNOTATION_REF_NAME]: reference } }, reference }));
+  await layout.tagAll(changed);
 }
 
 /** stagingLeftovers lists blobs waiting in staging (an unfinished split bundle, or an interrupted import). */

@@ -3,11 +3,24 @@
 import { manifestFromJSON } from '../content/descriptor.js';
 import type { ReadOnlyStorage } from '../content/storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../content/verify.js';
-import { ANNOTATION_CLUSTER, ARTIFACT_TYPE_BUNDLE, ARTIFACT_TYPE_CLUSTER, ARTIFACT_TYPE_VOLUMES, MEDIA_TYPE_HELM_CONFIG, MEDIA_TYPE_SIGSTORE_BUNDLE } from '../model/bundle.js';
-import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
-import { volumeTableFromJSON } from './volumes.js';
+import {
+  ANNOTATION_CLUSTER,
+  ANNOTATION_CLUSTERS,
+  ANNOTATION_PLATFORMS,
+  ANNOTATION_SOURCE,
+  ARTIFACT_TYPE_BUNDLE,
+  ARTIFACT_TYPE_CLUSTER,
+  ARTIFACT_TYPE_VOLUMES,
+  MEDIA_TYPE_HELM_CONFIG,
+  MEDIA_TYPE_SIGSTORE_BUNDLE,
+} from '../model/bundle.js';
 import { ANNOTATION_REF_NAME, isManifestMediaType, type Descriptor } from '../model/oci.js';
+import { isPlainObject, type KubeObject } from '../model/sveltos.js';
+import { chartAnnotationImages, parseImageReference, podSpecImages } from '../resolve/images.js';
+import { isObjectsLayer, parseObjects } from './objects.js';
+import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import type { LayoutSource } from './verify.js';
+import { volumeTableFromJSON } from './volumes.js';
 
 export interface InspectedCluster {
   cluster: string;
@@ -24,6 +37,32 @@ export interface InspectedArtifact {
   digest: string;
   mediaType: string;
   bytes: number;
+  /** Chart version (charts). */
+  version?: string;
+  /** Clusters whose configuration uses the chart. */
+  clusters?: string[];
+  /** Where it was copied from. */
+  source?: string;
+  /** Platforms carried, when an image index was filtered by platform. */
+  platforms?: string[];
+}
+
+/** InspectedImage is one image the bundle's configuration names, with its users and whether it is carried. */
+export interface InspectedImage {
+  image: string;
+  carried: boolean;
+  /** Reference it is served under, when carried. */
+  ref?: string;
+  platforms?: string[];
+  clusters: string[];
+  profiles: string[];
+  releases: string[];
+  objects: string[];
+}
+
+export interface InspectOptions {
+  /** Also list every image the configuration names (reads every configuration layer). */
+  images?: boolean;
 }
 
 export interface Inspection {
@@ -31,8 +70,9 @@ export interface Inspection {
   bytes: number;
   clusters: InspectedCluster[];
   artifacts: InspectedArtifact[];
+  images?: InspectedImage[];
   signature?: { keyHint?: string; sequence?: unknown; createdAt?: unknown; expiresAt?: unknown; source?: unknown; verified: false };
-  /** A split bundle: how many parts, which were given, and what each part holds (from the volume table, unverified). */
+  /** A split bundle: how many parts, which were given, and how many blobs and chunks each holds (from the volume table, unverified). */
   volumes?: { parts: number; given: number[]; chunked: number; perPart: { part: number; blobs: number; given: boolean }[] };
   problems: string[];
 }
@@ -45,7 +85,7 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
 /** inspectBundle reads the index, cluster configs and signature facts of a layout. Problems are listed, not thrown. */
-export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: string; size: number }[]; parts?(): { part?: number }[] }): Promise<Inspection> {
+export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: string; size: number }[]; parts?(): { part?: number }[] }, opts: InspectOptions = {}): Promise<Inspection> {
   const index = src.index();
   const all = src.blobs?.() ?? [];
   const out: Inspection = { blobs: all.length, bytes: all.reduce((n, b) => n + b.size, 0), clusters: [], artifacts: [], problems: [] };
@@ -66,7 +106,90 @@ export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: st
   }
   out.clusters.sort((a, b) => a.cluster.localeCompare(b.cluster));
   out.artifacts.sort((a, b) => a.ref.localeCompare(b.ref));
+  if (opts.images) out.images = await imageFacts(src, index.manifests, out);
   return out;
+}
+
+async function volumeFacts(src: ReadOnlyStorage & { parts?(): { part?: number }[] }, d: Descriptor): Promise<Inspection['volumes']> {
+  const m = manifestFromJSON(await readJSON(src, d), d.digest);
+  const layer = m.layers[0];
+  if (!layer) return undefined;
+  const table = volumeTableFromJSON(await readAll(await src.fetch(layer), layer, { limit: DEFAULT_MAX_METADATA_BYTES }));
+  const given = (src.parts?.() ?? []).flatMap((p) => (p.part === undefined ? [] : [p.part]));
+  const chunkCount = (k: number) => table.chunked.reduce((n, c) => n + c.chunks.filter((x) => x.part === k).length, 0);
+  return {
+    parts: table.parts,
+    given,
+    chunked: table.chunked.length,
+    perPart: table.volumes.map((v) => ({ part: v.part, blobs: v.blobs.length + chunkCount(v.part), given: given.includes(v.part) })),
+  };
+}
+
+// imageFacts finds the images named by pod specs in every configuration layer and by carried charts'
+// image annotations, and tells which of them the bundle carries.
+async function imageFacts(src: ReadOnlyStorage, entries: Descriptor[], found: Inspection): Promise<InspectedImage[]> {
+  type Acc = { clusters: Set<string>; profiles: Set<string>; releases: Set<string>; objects: Set<string> };
+  const by = new Map<string, Acc>();
+  const add = (image: string, cluster: string, profile: string, release: string | undefined, object: string) => {
+    const key = parseImageReference(image)?.reference ?? image;
+    const a = by.get(key) ?? { clusters: new Set(), profiles: new Set(), releases: new Set(), objects: new Set() };
+    a.clusters.add(cluster);
+    if (profile) a.profiles.add(profile);
+    if (release) a.releases.add(release);
+    a.objects.add(`${cluster}: ${object}`);
+    by.set(key, a);
+  };
+  for (const d of entries) {
+    if (d.artifactType !== ARTIFACT_TYPE_CLUSTER) continue;
+    const cluster = d.annotations?.[ANNOTATION_CLUSTER] ?? d.digest;
+    const m = manifestFromJSON(await readJSON(src, d), d.digest);
+    // Encrypted layers cannot be read here, and a part may not hold every layer; objects are parsed under the
+    // limits of objects.ts (inspect reads untrusted bundles too).
+    for (const layer of m.layers.filter((l) => isObjectsLayer(l) && !isEncryptedObjects(l))) {
+      if (!(await src.exists(layer))) continue;
+      const docs = parseObjects(await readAll(await src.fetch(layer), layer, { limit: 64 * 1024 * 1024 }), `objects layer ${layer.digest}`, { maxObjectsBytes: 64 * 1024 * 1024 });
+      const requestor = layer.annotations?.['io.projectsveltos.airgap.requestor'] ?? '';
+      for (const b of docs) {
+        if (b.kind !== 'ConfigurationBundle') continue;
+        const spec = rec(b.spec);
+        const release = spec.helmReleaseName ? `${str(spec.helmReleaseNamespace)}/${str(spec.helmReleaseName)}` : undefined;
+        for (const r of Array.isArray(spec.resources) ? spec.resources : []) {
+          for (const obj of parseObjects(Buffer.from(String(r)), `objects layer ${layer.digest}: ${str(rec(b.metadata).name)}`)) {
+            if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) continue;
+            const k = obj as KubeObject;
+            const name = `${k.apiVersion} ${k.kind} ${k.metadata.namespace ? `${k.metadata.namespace}/` : ''}${k.metadata.name}`;
+            for (const im of podSpecImages(k)) add(im.image, cluster, requestor, release, name);
+          }
+        }
+      }
+    }
+  }
+  // Images a carried chart declares in its Chart.yaml annotations.
+  for (const a of found.artifacts.filter((x) => x.kind === 'chart')) {
+    const d = entries.find((e) => e.digest === a.digest && e.annotations?.[ANNOTATION_REF_NAME] === a.ref);
+    if (!d) continue;
+    const cm = manifestFromJSON(await readJSON(src, d), d.digest);
+    const meta = rec(await readJSON(src, cm.config));
+    const ann = Object.fromEntries(Object.entries(rec(meta.annotations)).map(([k, v]) => [k, str(v)]));
+    for (const im of chartAnnotationImages(ann)) for (const c of a.clusters ?? []) add(im.image, c, '', undefined, `chart ${str(meta.name)}`);
+  }
+  const carried = new Map(found.artifacts.filter((x) => x.kind === 'image' && x.source).map((x) => [parseImageReference(x.source!)?.reference ?? x.source!, x]));
+  const keys = new Set([...by.keys(), ...carried.keys()]);
+  return [...keys].sort().map((image) => {
+    const a = by.get(image);
+    const c = carried.get(image);
+    const out: InspectedImage = {
+      image,
+      carried: Boolean(c),
+      clusters: [...(a?.clusters ?? [])].sort(),
+      profiles: [...(a?.profiles ?? [])].sort(),
+      releases: [...(a?.releases ?? [])].sort(),
+      objects: [...(a?.objects ?? [])].sort(),
+    };
+    if (c) out.ref = c.ref;
+    if (c?.platforms) out.platforms = c.platforms;
+    return out;
+  });
 }
 
 async function clusterFacts(src: ReadOnlyStorage, d: Descriptor): Promise<InspectedCluster> {
@@ -102,7 +225,13 @@ async function artifactFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Inspe
     else if (m.artifactType) kind = 'other';
     bytes += m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
   }
-  return { ref: d.annotations?.[ANNOTATION_REF_NAME] ?? d.digest, kind, digest: d.digest, mediaType: d.mediaType, bytes };
+  const out: InspectedArtifact = { ref: d.annotations?.[ANNOTATION_REF_NAME] ?? d.digest, kind, digest: d.digest, mediaType: d.mediaType, bytes };
+  const ann = d.annotations ?? {};
+  if (kind === 'chart' && ann['org.opencontainers.image.version']) out.version = ann['org.opencontainers.image.version'];
+  if (ann[ANNOTATION_CLUSTERS]) out.clusters = ann[ANNOTATION_CLUSTERS].split(',');
+  if (ann[ANNOTATION_SOURCE]) out.source = ann[ANNOTATION_SOURCE];
+  if (ann[ANNOTATION_PLATFORMS]) out.platforms = ann[ANNOTATION_PLATFORMS].split(',');
+  return out;
 }
 
 async function signatureFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Inspection['signature']> {
@@ -114,19 +243,4 @@ async function signatureFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Insp
   const payload = str(rec(bundle.dsseEnvelope).payload);
   const predicate = rec(rec(JSON.parse(Buffer.from(payload, 'base64').toString('utf8') || '{}')).predicate);
   return { keyHint: hint, sequence: predicate.sequence, createdAt: predicate.createdAt, expiresAt: predicate.expiresAt, source: predicate.source, verified: false };
-}
-
-async function volumeFacts(src: ReadOnlyStorage & { parts?(): { part?: number }[] }, d: Descriptor): Promise<Inspection['volumes']> {
-  const m = manifestFromJSON(await readJSON(src, d), d.digest);
-  const layer = m.layers[0];
-  if (!layer) return undefined;
-  const table = volumeTableFromJSON(await readAll(await src.fetch(layer), layer, { limit: DEFAULT_MAX_METADATA_BYTES }));
-  const given = (src.parts?.() ?? []).flatMap((p) => (p.part === undefined ? [] : [p.part]));
-  const chunkCount = (k: number) => table.chunked.reduce((n, c) => n + c.chunks.filter((x) => x.part === k).length, 0);
-  return {
-    parts: table.parts,
-    given,
-    chunked: table.chunked.length,
-    perPart: table.volumes.map((v) => ({ part: v.part, blobs: v.blobs.length + chunkCount(v.part), given: given.includes(v.part) })),
-  };
 }

@@ -9,6 +9,7 @@ import { digestHex, sha256 } from '../content/digest.js';
 import { isGraphNode } from '../content/graph.js';
 import { type RangeFetcher, type ReadOnlyStorage, type Storage } from '../content/storage.js';
 import { BLOCK } from '../content/tar-header.js';
+import { verifiedStream } from '../content/verify.js';
 import { TarWriter } from '../content/tar-writer.js';
 import { ValidationError } from '../errors.js';
 import {
@@ -73,6 +74,13 @@ export interface PackOptions {
    * Unset or empty: nothing is encrypted.
    */
   encryptTo?: RecipientKey[];
+  /**
+   * Digests the receiving site already holds (a delta export, see deltaBaseFromReceipt): these blobs are
+   * left out of the tar but stay in the signed graph; import reads them from the site's store. Unset: none.
+   * A split bundle leaves out only blobs other than manifests (every part carries the manifests), and its
+   * volume table lists them as held.
+   */
+  omit?: ReadonlySet<string>;
   onProgress?: (event: { phase: 'build' | 'write'; done: number; total: number }) => void;
 }
 
@@ -89,6 +97,8 @@ export interface PackResult {
   volumes?: { manifest: Descriptor; table: VolumeTable };
   /** Objects layers encrypted with `encryptTo`. */
   encrypted: { layer: Descriptor; recipients: string[] }[];
+  /** Blobs of the signed graph left out because the site holds them (`omit`). */
+  omitted: Descriptor[];
 }
 
 /** RecordingStore remembers every descriptor pushed, so the tar can list exactly the bundle's blobs. */
@@ -144,16 +154,21 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
   // Carried charts and images: their graphs are recorded (not buffered) so the tar streams them from the source.
   const extraOrigin = new Map<string, ReadOnlyStorage>();
   for (const extra of opts.extras ?? []) {
+    const record = (d: Descriptor) => {
+      extraOrigin.set(d.digest, extra.source);
+      store.pushed.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+    };
+    // Only manifests and indexes are read here (to find their children); layers are recorded without
+    // reading them and stream from the source once, into the tar.
     const recorder: Storage = {
-      exists: async (d) => extraOrigin.has(d.digest),
+      exists: async (d) => extraOrigin.has(d.digest) || !isGraphNode(d),
       fetch: (d) => extra.source.fetch(d),
       push: async (d, content) => {
         content.resume();
-        extraOrigin.set(d.digest, extra.source);
-        store.pushed.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+        record(d);
       },
     };
-    await copyGraph(extra.source, recorder, extra.root);
+    await copyGraph(extra.source, recorder, extra.root, { onCopySkipped: (d) => { if (!isGraphNode(d)) record(d); } });
     manifests.push({ ...extra.root, annotations: { ...extra.root.annotations, [ANNOTATION_REF_NAME]: extra.ref } });
   }
   const root = await buildRootIndex(store, manifests, opts.sequence, createdAt);
@@ -172,12 +187,15 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
     predicate,
   });
   const source = blobSource(memory, extraOrigin);
+  // What a delta leaves out; a split bundle keeps its manifests, which every part carries.
+  const omitted = new Set([...store.pushed.values()].filter((d) => opts.omit?.has(d.digest) && !(opts.splitSize !== undefined && isPartMetadata(d))).map((d) => d.digest));
   const volumes =
     opts.splitSize === undefined
       ? undefined
       : await buildVolumeSet(store, source, {
           splitSize: opts.splitSize,
-          blobs: [...store.pushed.values()],
+          blobs: [...store.pushed.values()].filter((d) => !omitted.has(d.digest)),
+          held: [...store.pushed.values()].filter((d) => omitted.has(d.digest)),
           signed,
           statementBytes: Buffer.byteLength(canonicalJSON(statementOf(signed))),
         });
@@ -189,22 +207,28 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
   const mtime = opts.sourceDateEpoch ?? 0;
   const onProgress = (done: number, total: number) => opts.onProgress?.({ phase: 'write', done, total });
   const all = [...store.pushed.values()];
-  const result: PackResult = { root, signature, index, statement, blobs: store.pushed.size, bytes: all.reduce((n, b) => n + b.size, 0), encrypted };
+  const carried = all.filter((d) => !omitted.has(d.digest));
+  const result: PackResult = { root, signature, index, statement, blobs: carried.length, bytes: carried.reduce((n, b) => n + b.size, 0), encrypted, omitted: all.filter((d) => omitted.has(d.digest)) };
   if (volumes) {
     const data = new Set(volumes.data.map((d) => d.digest));
-    result.parts = await writeVolumes({ out: opts.out, source, metadata: all.filter((d) => !data.has(d.digest)), plan: volumes.plan, table: volumes.table, index, layoutFile: OCI_LAYOUT_FILE, mtime, onProgress });
+    result.parts = await writeVolumes({ out: opts.out, source, metadata: carried.filter((d) => !data.has(d.digest)), plan: volumes.plan, table: volumes.table, index, layoutFile: OCI_LAYOUT_FILE, mtime, onProgress });
     result.volumes = { manifest: volumes.manifest, table: volumes.table };
   } else {
-    await writeLayoutTar(opts.out, source, all, index, { mtime, onProgress });
+    await writeLayoutTar(opts.out, source, carried, index, { mtime, onProgress });
   }
   if (opts.signatureOut) await writeFile(opts.signatureOut, sigstoreBundle);
   return result;
 }
 
+// isPartMetadata: what every part of a split bundle carries (of the blobs known before signing).
+const isPartMetadata = (d: Descriptor) => isGraphNode(d) || d.digest === EMPTY_JSON_DESCRIPTOR.digest;
+
 interface VolumeSetInput {
   splitSize: number;
-  /** Every blob of the bundle before the volume set and the signature. */
+  /** Every blob of the bundle before the volume set and the signature (those left out excepted). */
   blobs: Descriptor[];
+  /** Blobs left out because the site holds them (a delta): listed as held in the table. */
+  held: Descriptor[];
   /** The index.json entries so far: the signed manifests and the root. */
   signed: Descriptor[];
   /** Length of the statement's canonical JSON without the volume set's subject. */
@@ -218,9 +242,8 @@ interface VolumeSetInput {
  * writeVolumes checks the real part sizes.
  */
 async function buildVolumeSet(store: RecordingStore, source: ReadOnlyStorage, input: VolumeSetInput): Promise<{ manifest: Descriptor; table: VolumeTable; plan: VolumePlan; data: Descriptor[] }> {
-  const isMetadata = (d: Descriptor) => isGraphNode(d) || d.digest === EMPTY_JSON_DESCRIPTOR.digest;
-  const data = input.blobs.filter((d) => !isMetadata(d));
-  const known = input.blobs.filter(isMetadata).reduce((n, d) => n + tarFootprint(d.size), 0) + tarFootprint(EMPTY_JSON_DESCRIPTOR.size);
+  const data = input.blobs.filter((d) => !isPartMetadata(d));
+  const known = input.blobs.filter(isPartMetadata).reduce((n, d) => n + tarFootprint(d.size), 0) + tarFootprint(EMPTY_JSON_DESCRIPTOR.size);
   const fixed = 4 * BLOCK + tarFootprint(OCI_LAYOUT_FILE.length);
   // The Sigstore bundle holds the statement in base64 plus the signature and key hint; both manifests are under 1 KiB.
   const signature = tarFootprint(Math.ceil(((input.statementBytes + 400) * 4) / 3) + 2048) + 2 * tarFootprint(1024);
@@ -232,13 +255,13 @@ async function buildVolumeSet(store: RecordingStore, source: ReadOnlyStorage, in
   for (;;) {
     plan = planVolumes({ data, splitSize: input.splitSize, overhead: fixed + known + signature + index + reserve });
     const digests = new Map(plan.chunked.map((c) => [c.blob.digest as string, c.chunks.map(() => placeholder)]));
-    const need = tarFootprint(Buffer.byteLength(canonicalJSON(tableOf(plan, digests, input.splitSize))));
+    const need = tarFootprint(Buffer.byteLength(canonicalJSON(tableOf(plan, digests, input.splitSize, input.held))));
     if (need <= reserve) break;
     reserve = need;
   }
   const chunkDigests = new Map<string, Digest[]>();
   for (const c of plan.chunked) chunkDigests.set(c.blob.digest, await hashChunks(source, c.blob, c.chunks.map((k) => k.chunk)));
-  const table = tableOf(plan, chunkDigests, input.splitSize);
+  const table = tableOf(plan, chunkDigests, input.splitSize, input.held);
   const layer = await pushJSON(store, MEDIA_TYPE_VOLUME_TABLE, table);
   await pushBlob(store, EMPTY_JSON_DESCRIPTOR.mediaType, Buffer.from('{}'));
   const manifest: Manifest = {
@@ -272,7 +295,7 @@ export async function writeLayoutTar(
     await tar.addDirectory('blobs/sha256/');
     let done = 0;
     for (const b of sorted) {
-      await tar.addFile(`blobs/sha256/${digestHex(b.digest)}`, b.size, await source.fetch(b));
+      await tar.addFile(`blobs/sha256/${digestHex(b.digest)}`, b.size, verifiedStream(await source.fetch(b), b));
       done += b.size;
       opts.onProgress?.(done, total);
     }

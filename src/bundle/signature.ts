@@ -195,7 +195,6 @@ export function parseStatement(payload: Buffer, source = 'statement', maxBytes =
     bad('subject', 'a non-empty array', json.subject);
   } else {
     const names = new Map<string, number>();
-    const digests = new Map<string, number>();
     json.subject.forEach((s: unknown, i: number) => {
       const at = `subject[${i}]`;
       if (!isObject(s)) return bad(at, 'an object', s);
@@ -214,10 +213,8 @@ export function parseStatement(payload: Buffer, source = 'statement', maxBytes =
       } else if (typeof sha !== 'string' || !HEX64.test(sha)) {
         bad(`${at}.digest.sha256`, '64 lowercase hex characters', sha);
         ok = false;
-      } else if (digests.has(sha)) {
-        bad(`${at}.digest.sha256`, `a digest not already used by subject[${digests.get(sha)}]`, sha);
-        ok = false;
-      } else digests.set(sha, i);
+      }
+      // The same content may be signed under several names (one image from two registries, two tags of a chart).
       if (ok) subjects.push({ name: s.name as string, digest: { sha256: sha as string } });
     });
   }

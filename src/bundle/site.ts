@@ -44,27 +44,36 @@ export async function openSiteLayout(dir: string, create: boolean): Promise<OciL
 
 /** withImportLock runs `fn` holding the store's import lock; a second import fails clearly. */
 export async function withImportLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const lockPath = join(dir, LOCK_FILE);
+  const release = await acquireLock(join(dir, LOCK_FILE), (pid) => new ValidationError('INVALID', `--store ${dir}: another import (pid ${pid}) is running; wait for it to finish`));
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * acquireLock creates `lockPath` holding this process's pid; `busy` builds the error when a live process
+ * holds it. A lock left by a killed process is taken over. Returns the release function.
+ */
+export async function acquireLock(lockPath: string, busy: (pid: number) => Error): Promise<() => Promise<void>> {
   let handle;
   try {
     handle = await open(lockPath, 'wx');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-    if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new ValidationError('INVALID', `--store ${dir}: another import (pid ${pid}) is running; wait for it to finish`);
-    }
-    // A stale lock from a killed import: take it over.
+    if (pid && pid !== process.pid && isAlive(pid)) throw busy(pid);
+    // A stale lock from a killed process: take it over.
     await rm(lockPath, { force: true });
     handle = await open(lockPath, 'wx');
   }
   try {
     await handle.writeFile(String(process.pid));
-    await handle.close();
-    return await fn();
   } finally {
-    await rm(lockPath, { force: true });
+    await handle.close();
   }
+  return () => rm(lockPath, { force: true });
 }
 
 function isAlive(pid: number): boolean {

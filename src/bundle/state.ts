@@ -2,6 +2,7 @@
 // and the history of imports. Replaced atomically; parsed defensively.
 import { descriptorFromJSON } from '../content/descriptor.js';
 import { ContentError } from '../errors.js';
+import { ANNOTATION_PLATFORMS } from '../model/bundle.js';
 import type { Descriptor } from '../model/oci.js';
 
 export const STATE_FILE = 'state.json';
@@ -99,6 +100,9 @@ export function applyImport(state: SiteState, record: ImportRecord, clusterManif
     const ref = m.annotations?.['org.opencontainers.image.ref.name'];
     if (!ref) continue;
     const plain: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.size, ...(m.artifactType ? { artifactType: m.artifactType } : {}) };
+    // An image carried for some platforms only: the registry must not look for the others.
+    const platforms = m.annotations?.[ANNOTATION_PLATFORMS];
+    if (platforms !== undefined) plain.annotations = { [ANNOTATION_PLATFORMS]: platforms };
     next.refs[ref] = plain;
     const cluster = m.annotations?.['io.projectsveltos.airgap.cluster'];
     if (cluster) next.refs[`${ref.slice(0, ref.lastIndexOf(':'))}:${record.sequence}`] = plain;

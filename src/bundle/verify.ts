@@ -242,9 +242,10 @@ async function verifyHeader(src: LayoutSource, opts: VerifyOptions, limit: numbe
   if (volumeSets.length > 1) throw tampered(`index.json: expected at most one volume set, found ${volumeSets.length}: ${volumeSets.map((d) => d.digest).join(', ')}`);
   const manifests = signedEntries.filter((d) => d !== root && d !== volumeSets[0]);
   const rootIndex = indexFromJSON(await readDoc(src, root, limit), `bundle root ${root.digest}`);
-  const listed = new Set(rootIndex.manifests.map((d) => d.digest));
-  for (const d of manifests) if (!listed.has(d.digest)) throw tampered(`bundle root ${root.digest}: does not list ${subjectName(d)} (${d.digest})`);
-  if (listed.size !== manifests.length) throw tampered(`bundle root ${root.digest}: lists ${listed.size} manifests, index.json has ${manifests.length}`);
+  // Entries are matched by name and digest: the same content may be listed under several names.
+  const listed = new Set(rootIndex.manifests.map((d) => `${subjectName(d)}@${d.digest}`));
+  for (const d of manifests) if (!listed.has(`${subjectName(d)}@${d.digest}`)) throw tampered(`bundle root ${root.digest}: does not list ${subjectName(d)} (${d.digest})`);
+  if (rootIndex.manifests.length !== manifests.length) throw tampered(`bundle root ${root.digest}: lists ${rootIndex.manifests.length} manifests, index.json has ${manifests.length}`);
 
   const clusters: { cluster: string; manifest: Descriptor }[] = [];
   for (const d of manifests) {
@@ -479,8 +480,10 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
       if (from) {
         steps.push({ kind: 'read', d, from });
         pendingBytes += d.size;
-      } else if (table) {
+      } else if (table && !table.held?.includes(d.digest)) {
         missing.push({ digest: d.digest, size: d.size, mediaType: d.mediaType, part: partOf(table, d.digest) ?? 0 });
+      } else if (table) {
+        throw missingBlob(d, undefined, 'a delta bundle leaves it out because the site it was made for holds it; this store does not (import into the store whose receipt it was made from)');
       } else {
         throw missingBlob(d, first.file, 'the bundle lacks a blob its signed manifests reference (incomplete or altered bundle)');
       }
@@ -597,7 +600,7 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
 function checkTable(table: VolumeTable, graph: Graph): void {
   const where = 'volume table';
   const data = [...graph.leaves.values()].filter((d) => !graph.metadata.has(d.digest));
-  const placed = new Set<string>([...table.volumes.flatMap((p) => p.blobs), ...table.chunked.map((c) => c.digest)]);
+  const placed = new Set<string>([...table.volumes.flatMap((p) => p.blobs), ...table.chunked.map((c) => c.digest), ...(table.held ?? [])]);
   for (const d of data) {
     if (!placed.has(d.digest)) throw tampered(`${where}: ${d.digest} (${d.mediaType}) is referenced by a signed manifest but placed in no part`, { digest: d.digest });
   }

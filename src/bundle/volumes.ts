@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { isDigest } from '../content/digest.js';
 import { canFetchRange, type ReadOnlyStorage } from '../content/storage.js';
+import { verifiedStream } from '../content/verify.js';
 import { BLOCK, padding } from '../content/tar-header.js';
 import { TarLayoutStore, type TarLayoutOpenOptions } from '../content/tarfs.js';
 import { TarWriter } from '../content/tar-writer.js';
@@ -33,8 +34,10 @@ export interface VolumeTable {
   splitSize: number;
   /** Per part (in order, `part` = 1..parts): the blobs it holds whole. */
   volumes: { part: number; blobs: Digest[] }[];
-  /** Blobs larger than a part: their chunks, in order. */
+  /** Blobs cut into chunks: their chunks, in order. */
   chunked: { digest: Digest; size: number; chunks: VolumeChunk[] }[];
+  /** Blobs left out because the receiving site holds them (a delta export): in no part. */
+  held?: Digest[];
 }
 
 /** partFileName names part `k` of `n` of the bundle `out`: `bundle.tar` gives `bundle.part2-of-3.tar`. */
@@ -111,7 +114,12 @@ export function volumeTableFromJSON(buf: Buffer, where = 'volume table'): Volume
     if (sum !== c.size) bad(where, `${at}.chunks`, `chunk sizes adding up to ${c.size as number}`, sum);
     return { digest, size: c.size, chunks };
   });
-  return { version: 1, parts, splitSize: v.splitSize, volumes, chunked };
+  const table: VolumeTable = { version: 1, parts, splitSize: v.splitSize, volumes, chunked };
+  if (v.held !== undefined) {
+    if (!Array.isArray(v.held)) bad(where, 'held', 'an array of digests', v.held);
+    table.held = v.held.map((d: unknown, i: number) => place(d, `held[${i}]`));
+  }
+  return table;
 }
 
 /** partOf returns the part holding a whole blob, or undefined (chunked, or metadata carried by every part). */
@@ -198,13 +206,13 @@ export function planVolumes(input: VolumePlanInput): VolumePlan {
   return { parts, chunked };
 }
 
-/** hashChunks reads a chunked blob once and returns the digest of each of its chunks, in order. */
+/** hashChunks reads a chunked blob once, verifying it, and returns the digest of each of its chunks, in order. */
 export async function hashChunks(source: ReadOnlyStorage, blob: Descriptor, chunks: PlannedChunk[]): Promise<Digest[]> {
   const out: Digest[] = [];
   let i = 0;
   let left = chunks[0]?.size ?? 0;
   let hash = createHash('sha256');
-  for await (const data of await source.fetch(blob)) {
+  for await (const data of verifiedStream(await source.fetch(blob), blob)) {
     let buf = data as Buffer;
     while (buf.length > 0 && i < chunks.length) {
       const take = Math.min(left, buf.length);
@@ -224,9 +232,9 @@ export async function hashChunks(source: ReadOnlyStorage, blob: Descriptor, chun
   return out;
 }
 
-/** tableOf turns a plan, with the chunk digests, into the volume table. */
-export function tableOf(plan: VolumePlan, chunkDigests: Map<string, Digest[]>, splitSize: number): VolumeTable {
-  return {
+/** tableOf turns a plan, with the chunk digests and the blobs left out as held, into the volume table. */
+export function tableOf(plan: VolumePlan, chunkDigests: Map<string, Digest[]>, splitSize: number, held: Descriptor[] = []): VolumeTable {
+  const table: VolumeTable = {
     version: 1,
     parts: plan.parts.length,
     splitSize,
@@ -237,6 +245,8 @@ export function tableOf(plan: VolumePlan, chunkDigests: Map<string, Digest[]>, s
       chunks: c.chunks.map((k, i) => ({ digest: chunkDigests.get(c.blob.digest)![i]!, size: k.chunk.size, part: k.part })),
     })),
   };
+  if (held.length) table.held = held.map((d) => d.digest).sort();
+  return table;
 }
 
 // ---- Writing ----
@@ -303,8 +313,11 @@ export async function writeVolumes(input: WriteVolumesInput): Promise<{ file: st
       type Entry = { digest: Digest; size: number; open: () => Promise<Readable> };
       const entries: Entry[] = [
         ...input.metadata.map((d) => ({ digest: d.digest, size: d.size, open: () => input.source.fetch(d) })),
-        ...part.blobs.map((d) => ({ digest: d.digest, size: d.size, open: () => input.source.fetch(d) })),
-        ...part.chunks.map((c) => ({ digest: chunkDigest.get(`${c.of.digest}#${c.offset}`)!, size: c.size, open: () => fetchSlice(input.source, c.of, c.offset, c.size) })),
+        ...part.blobs.map((d) => ({ digest: d.digest, size: d.size, open: async () => verifiedStream(await input.source.fetch(d), d) })),
+        ...part.chunks.map((c) => {
+          const chunk = chunkDescriptor({ digest: chunkDigest.get(`${c.of.digest}#${c.offset}`)!, size: c.size });
+          return { digest: chunk.digest, size: c.size, open: async () => verifiedStream(await fetchSlice(input.source, c.of, c.offset, c.size), chunk) };
+        }),
       ];
       const sorted = [...new Map(entries.map((e) => [e.digest, e])).values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
       const index: Index = { ...input.index, annotations: { ...input.index.annotations, [ANNOTATION_PART]: String(i + 1), [ANNOTATION_PARTS]: String(n) } };

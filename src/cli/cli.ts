@@ -3,6 +3,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { ValidationError } from '../errors.js';
 import type { CommandIO, GlobalOptions } from './io.js';
 
+type ExportFlags = Omit<import('./commands/export.js').ExportCommandOptions, 'output' | 'quiet'>;
+
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 function globals(cmd: Command): GlobalOptions {
@@ -27,7 +29,9 @@ Workflow:
                     sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 1
   air-gapped side   sveltos-airgap verify bundle.tar --key signing.pub
                     sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub
-                    sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000
+                    sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000 --tls-self-signed
+                    sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --cluster NS/NAME --server https://HOST:5000 --secret
+  back out          sveltos-airgap report --store /var/lib/sveltos-airgap --out receipt.json --key site.key
 
 Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 internal error.`,
     );
@@ -45,13 +49,60 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     });
 
   program
+    .command('resolve')
+    .description('Show, per cluster, the matched profiles and the ConfigurationGroups/Bundles that would be carried')
+    .option('--from <dir>', 'directory (or file) of YAML/JSON objects, read recursively; repeatable', collect, [])
+    .option('--cluster <ns/name>', 'only this cluster; repeatable', collect, [])
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap resolve --from fleet/\n  sveltos-airgap resolve --from fleet/ --cluster prod/cluster-a --output yaml')
+    .action(async (o: { from: string[]; cluster: string[] }, cmd: Command) => {
+      const { resolve } = await import('./commands/resolve.js');
+      await run(resolve({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('export')
+    .description('Resolve profiles for the target clusters, render Helm charts and pack everything into a signed bundle')
+    .option('--from <dir>', 'directory (or file) of YAML/JSON objects, read recursively; repeatable', collect, [])
+    .requiredOption('--out <file>', 'bundle tar to write (written to a temp file, then renamed)')
+    .requiredOption('--key <file>', 'signing key (PREFIX.key from keygen)')
+    .option('--passphrase-env <var>', 'environment variable holding the signing key passphrase')
+    .option('--cluster <ns/name>', 'only this cluster; repeatable (default: every eligible cluster)', collect, [])
+    .option('--sequence <n>', 'bundle sequence, must grow from one export to the next (default: creation time in seconds)')
+    .option('--expires <duration>', 'validity, e.g. 30d, 12h, 2w', '30d')
+    .option('--created-at <time>', 'creation and signing time (RFC 3339 or @epoch seconds; default now), for reproducible bundles')
+    .option('--source-date-epoch <seconds>', 'mtime of tar entries (default $SOURCE_DATE_EPOCH or 0)')
+    .option('--source <text>', 'exporter description in the signed predicate (default: tool version and host name)')
+    .option('--signature-out <file>', 'also write the Sigstore bundle beside the tar')
+    .option('--helm <path>', 'helm v3 binary (default $SVELTOS_AIRGAP_HELM, then PATH)')
+    .option('--kube-version <v>', 'Kubernetes version charts are rendered for (default: the cluster\'s status.version, else v1.32.0)')
+    .option('--offline', 'use only the local chart cache; fail on a miss')
+    .option('--cache-dir <dir>', 'chart cache directory')
+    .option('--include-images', 'copy every image the rendered objects and charts name into the bundle')
+    .option('--platform <os/arch>', 'with --include-images: only these platforms of multi-platform images; repeatable', collect, [])
+    .option('--registry-auth <file>', 'Docker config.json with registry credentials for charts and images')
+    .option('--plain-http-registry <host>', 'reach this registry over plain HTTP; repeatable', collect, [])
+    .option('--insecure-registry <host>', 'do not check this registry\'s TLS certificate; repeatable', collect, [])
+    .option('--since <receipt>', 'a delta bundle: leave out every blob this site receipt (from report) says the site holds')
+    .option('--site-key <file>', 'the site\'s public key that signs its receipts (with --since); repeatable', collect, [])
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out delta.tar --since site-receipt.json --site-key site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',
+    )
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const { exportCommand } = await import('./commands/export.js');
+      const { source, ...rest } = o;
+      await run(exportCommand({ ...globals(cmd), ...(rest as unknown as ExportFlags), ...(typeof source === "string" ? { sourceText: source } : {}) }, io));
+    });
+
+  program
     .command('inspect')
     .description('List what a bundle holds: clusters, profiles, groups (and which are encrypted, to whom), charts, images, sizes, parts and signature facts (no trust decision)')
     .argument('<bundle...>', 'bundle tar, or parts of a split bundle')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.part1-of-3.tar --output json | jq .clusters')
-    .action(async (bundles: string[], _o: unknown, cmd: Command) => {
+    .option('--images', 'list every image the configuration names, with the clusters, profiles, releases and objects using it, and whether the bundle carries it')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.tar --images\n  sveltos-airgap inspect bundle.part1-of-3.tar --output json | jq .clusters')
+    .action(async (bundles: string[], o: { images?: boolean }, cmd: Command) => {
       const { inspect } = await import('./commands/inspect.js');
-      await run(inspect({ ...globals(cmd), bundles }, io));
+      await run(inspect({ ...globals(cmd), bundles, images: Boolean(o.images) }, io));
     });
 
   limitOptions(
@@ -82,28 +133,107 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
       .option('--require-cluster <ns/name>', 'refuse bundles that do not carry this cluster; repeatable', collect, [])
       .option('--now <time>', 'import as of this time (RFC 3339 or @epoch seconds) instead of the clock')
       .option('--site-key <file>', "the site's private key: encrypted objects must decrypt with it; repeatable", collect, [])
-      .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable'),
+      .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
+      .option('--to-registry <oci://host/prefix>', "also push the carried charts and images into the site's registry under this prefix")
+      .option('--registry-credentials <file>', 'credentials for --to-registry: a Docker auth file (auths) or one line USER:PASSWORD')
+      .option('--plain-http', 'talk http (not https) to --to-registry')
+      .option('--apply', 'also write the served objects into the Kubernetes API server of --kubeconfig (with the Sveltos CRDs)')
+      .option('--kubeconfig <file>', 'kubeconfig of the API server for --apply'),
   )
     .addHelpText(
       'after',
-      `\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub\n  sveltos-airgap import bundle.part1-of-3.tar --store /var/lib/sveltos-airgap --key signing.pub   # later: the other parts\n\nAn import that is interrupted (killed, power cut, disk full) keeps what it verified; run it again to continue.\nExit code 1 with "incomplete" means parts are still missing: their verified blobs are kept.\n${LIMITS_HELP}`,
+      `\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub\n  sveltos-airgap import bundle.part1-of-3.tar --store /var/lib/sveltos-airgap --key signing.pub   # later: the other parts\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --to-registry oci://harbor.site:443/sveltos --registry-credentials auth.json\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --apply --kubeconfig mgmt.kubeconfig\n\nAn import that is interrupted (killed, power cut, disk full) keeps what it verified; run it again to continue.\nExit code 1 with "incomplete" means parts are still missing: their verified blobs are kept.\n${LIMITS_HELP}`,
     )
-    .action(async (bundles: string[], o: LimitFlags & { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string; siteKey: string[]; siteKeyPassphraseEnv?: string }, cmd: Command) => {
+    .action(async (bundles: string[], o: LimitFlags & { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string; siteKey: string[]; siteKeyPassphraseEnv?: string; toRegistry?: string; registryCredentials?: string; plainHttp?: boolean; apply?: boolean; kubeconfig?: string }, cmd: Command) => {
       const { importCommand } = await import('./commands/import.js');
       await run(importCommand({ ...globals(cmd), bundles, ...o }, io));
     });
 
   program
     .command('serve')
-    .description('Serve a site store: the read-only OCI registry (/v2/) for charts, images and configuration artifacts')
+    .description('Serve a site store on one port: the agent API (Kubernetes-compatible, for the Sveltos pull agent) and the read-only OCI registry (/v2/)')
     .requiredOption('--store <dir>', 'site store directory')
     .option('--listen <host:port>', 'address to listen on', '127.0.0.1:5000')
     .option('--tls-cert <file>', 'PEM certificate chain (serve HTTPS)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000\n  skopeo inspect --tls-verify=false docker://127.0.0.1:5000/sveltos-airgap/bundle:1')
-    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string }, cmd: Command) => {
+    .option('--print-mirror-config', 'print the containerd registry mirror configuration (hosts.toml per upstream registry) and exit')
+    .option('--advertise <url>', 'URL the nodes reach this server at, for --print-mirror-config (default: from --listen)')
+    .option('--tls-self-signed', 'serve HTTPS with a site CA and serving certificate kept in the store (made with openssl on first use)')
+    .option('--tls-san <name>', 'extra DNS name or IP address for the self-signed certificate; repeatable', collect, [])
+    .addHelpText(
+      'after',
+      `
+The agent API (Kubernetes-compatible, for the Sveltos pull agent) and the OCI registry (/v2/) share the port.
+Charts and images are served under repositories named after their source: the registry host (a port
+joined with "_"), then the path. docker.io/library/nginx:1.25 is <addr>/docker.io/library/nginx:1.25;
+127.0.0.1:5000/team/app is <addr>/127.0.0.1_5000/team/app; an HTTP chart repository
+https://charts.example.com/stable with chart web is <addr>/charts.example.com/stable/web (tag = version,
+"+" written "_"). Images named by digest only are tagged sha256-<hex>.
+
+Examples:
+  sveltos-airgap serve --store /var/lib/sveltos-airgap --listen 0.0.0.0:5000 --tls-self-signed --tls-san airgap.example
+  sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --cluster rke2/cluster01 --server https://airgap.example:5000
+  helm pull oci://127.0.0.1:5000/charts.example.com/stable/web --version 1.2.3 --plain-http
+  skopeo copy --src-tls-verify=false docker://127.0.0.1:5000/docker.io/library/nginx:1.25 oci:nginx
+  sveltos-airgap serve --store /var/lib/sveltos-airgap --print-mirror-config --advertise http://10.0.0.5:5000`,
+    )
+    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; printMirrorConfig?: boolean; advertise?: string; tlsSelfSigned?: boolean; tlsSan: string[] }, cmd: Command) => {
       const { serve } = await import('./commands/serve.js');
       await run(serve({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('agent-kubeconfig')
+    .description("Issue a bearer token for a cluster's pull agent and print its kubeconfig (or the Secret <name>-sveltos-kubeconfig in projectsveltos)")
+    .requiredOption('--store <dir>', 'site store directory (the token hash is kept there)')
+    .requiredOption('--cluster <ns/name>', 'the SveltosCluster the agent runs for')
+    .requiredOption('--server <url>', 'URL the agent reaches serve at, e.g. https://airgap.example:5000')
+    .option('--ca-file <file>', "CA certificate of the server (default: the store's CA from serve --tls-self-signed)")
+    .option('--secret', 'print the Secret YAML instead of the kubeconfig')
+    .option('--secret-out <file>', 'also write the Secret YAML to this file')
+    .option('--kubeconfig-out <file>', 'also write the kubeconfig to this file (mode 0600)')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --cluster rke2/cluster01 --server https://airgap.example:5000 --secret | kubectl apply -f -')
+    .action(async (o: { store: string; cluster: string; server: string; caFile?: string; secret?: boolean; secretOut?: string; kubeconfigOut?: string }, cmd: Command) => {
+      const { agentKubeconfigCommand } = await import('./commands/agent-kubeconfig.js');
+      await run(agentKubeconfigCommand({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('apply')
+    .description("Write the store's served objects into a Kubernetes API server (as import --apply does); run again to finish removals the agents reported")
+    .requiredOption('--store <dir>', 'site store directory')
+    .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server (with the Sveltos CRDs)')
+    .option('--cluster <ns/name>', 'only this cluster; repeatable', collect, [])
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap apply --store /var/lib/sveltos-airgap --kubeconfig mgmt.kubeconfig')
+    .action(async (o: { store: string; kubeconfig: string; cluster: string[] }, cmd: Command) => {
+      const { applyCommand } = await import('./commands/apply.js');
+      await run(applyCommand({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('report')
+    .description('Write a signed receipt of the site: blobs held, highest sequence, per cluster the agent status of each group, heartbeat and drift reports')
+    .requiredOption('--store <dir>', 'site store directory')
+    .requiredOption('--out <file>', 'receipt file to write (a Sigstore bundle)')
+    .requiredOption('--key <file>', 'site signing key (PREFIX.key from keygen)')
+    .option('--passphrase-env <var>', 'environment variable holding the key passphrase')
+    .option('--site <name>', 'name of the site, written into the receipt')
+    .option('--now <time>', 'receipt time (RFC 3339 or @epoch seconds) instead of the clock')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap report --store /var/lib/sveltos-airgap --out receipt.json --key site.key\n  sveltos-airgap export … --since receipt.json --site-key site.pub')
+    .action(async (o: { store: string; out: string; key: string; passphraseEnv?: string; site?: string; now?: string }, cmd: Command) => {
+      const { reportCommand } = await import('./commands/report.js');
+      await run(reportCommand({ ...globals(cmd), ...o }, io));
+    });
+
+  program
+    .command('inspect-receipt')
+    .description('Verify a site receipt with the site public key and show it (exit 2 when the signature does not verify)')
+    .argument('<receipt>', 'receipt file from report')
+    .option('--key <file>', 'site public key (PREFIX.pub); repeat for several', collect, [])
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect-receipt receipt.json --key site.pub\n  sveltos-airgap inspect-receipt receipt.json --key site.pub --output json | jq .predicate.clusters')
+    .action(async (receipt: string, o: { key: string[] }, cmd: Command) => {
+      const { inspectReceipt } = await import('./commands/inspect-receipt.js');
+      await run(inspectReceipt({ ...globals(cmd), receipt, ...o }, io));
     });
 
   return program;

@@ -1,5 +1,6 @@
 // Graph walking: the successors of a node are what it points at (layers, config, manifests, subject).
-import { isIndexMediaType, isManifestMediaType, type Descriptor } from '../model/oci.js';
+import { ANNOTATION_PLATFORMS } from '../model/bundle.js';
+import { isIndexMediaType, isManifestMediaType, type Descriptor, type Platform } from '../model/oci.js';
 import { indexFromJSON, manifestFromJSON } from './descriptor.js';
 import type { Fetcher, OpOptions } from './storage.js';
 import { readAll, DEFAULT_MAX_METADATA_BYTES } from './verify.js';
@@ -14,7 +15,21 @@ export function isGraphNode(desc: Descriptor): boolean {
   return isManifestMediaType(desc.mediaType) || isIndexMediaType(desc.mediaType);
 }
 
-/** successorsOf parses already-verified manifest/index bytes and lists the children. */
+/** platformString renders a platform as `os/arch[/variant]`. */
+export function platformString(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+/** platformMatches tells whether `p` is one of `wanted` (`os/arch` matches any variant, `os/arch/variant` only that one). */
+export function platformMatches(p: Platform | undefined, wanted: string[]): boolean {
+  if (!p) return false;
+  return wanted.some((w) => w === platformString(p) || w === `${p.os}/${p.architecture}`);
+}
+
+/**
+ * successorsOf parses already-verified manifest/index bytes and lists the children. An index annotated
+ * with ANNOTATION_PLATFORMS (carried for some platforms only) lists only the manifests of those platforms.
+ */
 export function successorsOf(desc: Descriptor, content: Buffer): Descriptor[] {
   if (isManifestMediaType(desc.mediaType)) {
     const m = manifestFromJSON(content, desc.digest);
@@ -22,7 +37,9 @@ export function successorsOf(desc: Descriptor, content: Buffer): Descriptor[] {
   }
   if (isIndexMediaType(desc.mediaType)) {
     const idx = indexFromJSON(content, desc.digest);
-    return [...(idx.subject ? [idx.subject] : []), ...idx.manifests];
+    const only = desc.annotations?.[ANNOTATION_PLATFORMS];
+    const manifests = only === undefined ? idx.manifests : idx.manifests.filter((m) => platformMatches(m.platform, only.split(',')));
+    return [...(idx.subject ? [idx.subject] : []), ...manifests];
   }
   return [];
 }

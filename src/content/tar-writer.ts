@@ -1,6 +1,5 @@
 // TarWriter writes a deterministic tar stream: fixed headers (see encodeHeader), data streamed with
 // backpressure, and the exact declared size enforced so a short or long source can never corrupt the archive.
-import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { ContentError } from '../errors.js';
 import { BLOCK, encodeHeader, padding } from './tar-header.js';
@@ -28,10 +27,7 @@ export class TarWriter {
 
   async #write(chunk: Buffer): Promise<void> {
     this.#written += chunk.length;
-    if (!this.#out.write(chunk)) {
-      const [err] = await Promise.race([once(this.#out, 'drain'), once(this.#out, 'error')]);
-      if (err instanceof Error) throw err;
-    }
+    if (!this.#out.write(chunk)) await drained(this.#out);
   }
 
   /** addDirectory writes a directory entry (the name should end with `/`). */
@@ -72,4 +68,21 @@ export class TarWriter {
     await this.#write(Buffer.alloc(BLOCK * 2));
     this.#out.end();
   }
+}
+
+// drained waits for 'drain' and rejects on 'error', removing both listeners either way: racing two
+// once() promises would leave one listener behind per wait (thousands on a multi-GB archive).
+function drained(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      out.off('error', onError);
+      resolve();
+    };
+    const onError = (err: Error) => {
+      out.off('drain', onDrain);
+      reject(err);
+    };
+    out.once('drain', onDrain);
+    out.once('error', onError);
+  });
 }

@@ -11,7 +11,7 @@ import { parseDigest } from './digest.js';
 import { isDigestReference, notFound, referenceNotFound } from './memory.js';
 import type { OpOptions, RangeFetcher, ReadOnlyTarget, TagLister } from './storage.js';
 import { fileSource, scanTar, type TarEntry, type TarScanOptions } from './tar-scan.js';
-import { DEFAULT_MAX_METADATA_BYTES } from './verify.js';
+import { BLOB_READ_CHUNK, DEFAULT_MAX_METADATA_BYTES } from './verify.js';
 
 export interface TarLayoutOpenOptions extends TarScanOptions {
   /** Largest `index.json` read into memory. Default 4 MiB. */
@@ -77,7 +77,7 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
     if (!entry) throw notFound(target, this.file);
     // A hostile descriptor may claim another size; read the stored bytes and let the verifier judge.
     if (entry.size === 0) return Readable.from([]);
-    return createReadStream(this.file, { start: entry.offset, end: entry.offset + entry.size - 1, highWaterMark: 1 << 20 });
+    return createReadStream(this.file, { start: entry.offset, end: entry.offset + entry.size - 1, highWaterMark: BLOB_READ_CHUNK });
   }
 
   /** fetchRange streams bytes `start`..`end` (inclusive) of a blob; the stream is unverified. */
@@ -85,7 +85,7 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
     const entry = this.#blobs.get(parseDigest(target.digest, 'descriptor.digest'));
     if (!entry) throw notFound(target, this.file);
     if (start < 0 || end >= entry.size || start > end) throw new ContentError('SIZE_MISMATCH', `${target.digest}: range ${start}-${end} is outside the blob's ${entry.size} bytes`, { details: { digest: target.digest, found: `${start}-${end}` } });
-    return createReadStream(this.file, { start: entry.offset + start, end: entry.offset + end, highWaterMark: 1 << 20 });
+    return createReadStream(this.file, { start: entry.offset + start, end: entry.offset + end, highWaterMark: BLOB_READ_CHUNK });
   }
 
   /** exists tells whether the archive holds the blob. */

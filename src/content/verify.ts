@@ -4,6 +4,13 @@ import { Transform, type Readable } from 'node:stream';
 import { ContentError } from '../errors.js';
 import type { Descriptor } from '../model/oci.js';
 
+/**
+ * BLOB_READ_CHUNK is the read size of blob streams from disk: small enough that a chunk is still in the
+ * CPU cache when the verifier hashes it (1 MiB chunks hash about 20% slower), large enough to keep the
+ * per-chunk stream overhead low.
+ */
+export const BLOB_READ_CHUNK = 256 * 1024;
+
 /** DEFAULT_MAX_METADATA_BYTES bounds manifests, indexes and other JSON read into memory (DESIGN.md §4). */
 export const DEFAULT_MAX_METADATA_BYTES = 4 * 1024 * 1024;
 
@@ -35,6 +42,16 @@ export function verifier(expected: Descriptor): Transform {
       done(found === expected.digest ? null : mismatch('DIGEST_MISMATCH', expected, seen, found));
     },
   });
+}
+
+/**
+ * verifiedStream passes `content` through verifier(expected): a reader sees the bytes, and an error instead
+ * of the end when they do not match (a damaged source fails an export instead of producing a bad bundle).
+ */
+export function verifiedStream(content: Readable, expected: Descriptor): Readable {
+  const v = verifier(expected);
+  content.on('error', (err) => v.destroy(err));
+  return content.pipe(v);
 }
 
 export interface ReadAllOptions {

@@ -20,6 +20,17 @@ export const MEDIA_TYPE_HELM_CHART = 'application/vnd.cncf.helm.chart.content.v1
 export const ANNOTATION_CLUSTER = 'io.projectsveltos.airgap.cluster';
 export const ANNOTATION_ROLE = 'io.projectsveltos.airgap.role';
 export const ANNOTATION_GROUP = 'io.projectsveltos.airgap.group';
+/**
+ * On an image index carried for some platforms only (`export --platform`): the `os/arch[/variant]` list
+ * kept. The index keeps its digest; the manifests of other platforms are not in the bundle.
+ */
+export const ANNOTATION_PLATFORMS = 'io.projectsveltos.airgap.platforms';
+/** On a carried chart or image: the reference it was copied from (registry, repository, tag and digest). */
+export const ANNOTATION_SOURCE = 'io.projectsveltos.airgap.source';
+/** On a carried chart or image: `chart` or `image`. */
+export const ANNOTATION_KIND = 'io.projectsveltos.airgap.kind';
+/** On a carried chart: the clusters (`namespace/name`, comma separated) whose configuration uses it. */
+export const ANNOTATION_CLUSTERS = 'io.projectsveltos.airgap.clusters';
 
 /** Repository under which cluster configuration artifacts are named and served. */
 export const CLUSTER_REPOSITORY_PREFIX = 'sveltos-airgap/clusters';

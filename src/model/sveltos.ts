@@ -228,21 +228,32 @@ export interface ConfigurationGroup {
   };
 }
 
+/** ConfigurationBundleSpec is libsveltos's ConfigurationBundleSpec (sveltos-pullmode.md §2.2); `timeout` is a Go duration string. */
+export interface ConfigurationBundleSpec {
+  resources?: string[];
+  notTracked?: boolean;
+  timeout?: string;
+  helmReleaseNamespace?: string;
+  helmReleaseName?: string;
+  helmChartVersion?: string;
+  helmIcon?: string;
+  helmRepoURL?: string;
+  helmReleaseUninstall?: boolean;
+  isLastHelmReleaseBundle?: boolean;
+  referencedObjectKind?: string;
+  referencedObjectNamespace?: string;
+  referencedObjectName?: string;
+  referenceTier?: number;
+  skipNamespaceCreation?: boolean;
+  force?: boolean;
+}
+
 /** ConfigurationBundle as written for the pull agent (sveltos-pullmode.md §2.2). */
 export interface ConfigurationBundle {
   apiVersion: typeof LIB_API_VERSION;
   kind: 'ConfigurationBundle';
   metadata: { name: string; namespace: string; labels: Labels; annotations: Labels };
-  spec: {
-    resources?: string[];
-    referencedObjectKind?: string;
-    referencedObjectNamespace?: string;
-    referencedObjectName?: string;
-    referenceTier?: number;
-    skipNamespaceCreation?: boolean;
-    force?: boolean;
-    [field: string]: unknown;
-  };
+  spec: ConfigurationBundleSpec;
   status: { hash: string };
 }
 
@@ -558,8 +569,7 @@ export function profileTier(p: AnyProfile): number {
   return p.spec.tier ?? DEFAULT_TIER;
 }
 
-/** isProfilePaused tells whether the profile carries the paused annotation (any value but "false"). */
+/** isProfilePaused tells whether the profile carries the paused annotation; any value pauses, as in addon-controller's `hasAnnotation`. */
 export function isProfilePaused(p: AnyProfile): boolean {
-  const v = p.metadata.annotations?.[ANNOTATION_PAUSED];
-  return v !== undefined && v !== 'false';
+  return p.metadata.annotations?.[ANNOTATION_PAUSED] !== undefined;
 }

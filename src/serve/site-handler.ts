@@ -1,41 +1,88 @@
-// The handler `serve` mounts: the read-only registry over the site store, reopened whenever an import
-// commits a new state.json, so a running server picks up new bundles without a restart.
+// The handler `serve` mounts: the agent API and the read-only registry over the site store, on one port.
+// Both are reopened whenever an import commits a new state.json (noticed by a file watch, a poll and on
+// requests), so a running server serves new bundles, and agents see the change as watch events.
+import { watch as watchDir, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SiteView } from '../bundle/site.js';
 import { STATE_FILE } from '../bundle/state.js';
-import { createRegistryHandler, type Handler, type RegistryHandlerOptions } from '../registry/server/handler.js';
+import { AgentApi, type AgentApiOptions } from '../agent-api/service.js';
+import { composeHandlers, type Handler, type RegistryHandlerOptions } from '../registry/server/handler.js';
+import { createOciRoutes } from '../registry/server/oci-routes.js';
+import { createConfigGate } from './config-gate.js';
 
-export interface SiteHandlerOptions extends RegistryHandlerOptions {
+export interface SiteHandlerOptions extends RegistryHandlerOptions, AgentApiOptions {
   /** How often state.json is checked for a new import, in ms. Default 1000. */
   reloadIntervalMs?: number;
+  /** Serve the agent API next to the registry. Default true. */
+  agentApi?: boolean;
 }
 
+/** SiteHandler is the mounted handler plus its controls. */
+export type SiteHandler = Handler & {
+  /** reload picks up a committed import now (it is also noticed by itself). */
+  reload(): Promise<void>;
+  /** close stops watching the store and releases it. */
+  close(): Promise<void>;
+  /** The agent API, when mounted. */
+  agentApi?: AgentApi;
+};
+
 /** createSiteHandler serves the store at `storeDir`; it fails early when the store cannot be opened. */
-export async function createSiteHandler(storeDir: string, opts: SiteHandlerOptions = {}): Promise<Handler & { reload(): Promise<void> }> {
+export async function createSiteHandler(storeDir: string, opts: SiteHandlerOptions = {}): Promise<SiteHandler> {
   const interval = opts.reloadIntervalMs ?? 1000;
   const stamp = async () => {
     const st = await stat(join(storeDir, STATE_FILE)).catch(() => undefined);
     return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : 'none';
   };
-  let current = { stamp: await stamp(), handler: createRegistryHandler(await SiteView.open(storeDir), opts) };
+  const firstStamp = await stamp();
+  const view = await SiteView.open(storeDir);
+  const agentApi = opts.agentApi === false ? undefined : await AgentApi.open(storeDir, view, opts);
+  const gate = createConfigGate(storeDir);
+  const build = (v: SiteView): Handler => composeHandlers([...(agentApi ? [agentApi.routes] : []), gate, createOciRoutes(v, opts)], opts);
+  let current = { stamp: firstStamp, handler: build(view) };
   let checkedAt = Date.now();
   let reloading: Promise<void> | undefined;
 
-  const reload = async () => {
+  const reloadNow = async () => {
     const s = await stamp();
     if (s === current.stamp) return;
-    current = { stamp: s, handler: createRegistryHandler(await SiteView.open(storeDir), opts) };
+    const v = await SiteView.open(storeDir);
+    await agentApi?.sync(v);
+    current = { stamp: s, handler: build(v) };
   };
+  const reload = (): Promise<void> => {
+    checkedAt = Date.now();
+    reloading ??= reloadNow().finally(() => {
+      reloading = undefined;
+    });
+    return reloading;
+  };
+  const background = () => {
+    reload().catch((err: unknown) => opts.warn?.(`reloading ${storeDir}: ${(err as Error).message}`));
+  };
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watchDir(storeDir, (_event, file) => {
+      if (file === null || file === STATE_FILE) background();
+    });
+    watcher.on('error', () => watcher?.close());
+  } catch {
+    watcher = undefined; // the poll below still notices imports
+  }
+  const timer = setInterval(background, interval);
+  timer.unref();
+
   const handler = async (req: Parameters<Handler>[0]) => {
-    if (Date.now() - checkedAt >= interval) {
-      checkedAt = Date.now();
-      reloading ??= reload().finally(() => {
-        reloading = undefined;
-      });
-    }
+    if (Date.now() - checkedAt >= interval) background();
     if (reloading) await reloading.catch(() => undefined);
     return current.handler(req);
   };
-  return Object.assign(handler, { reload });
+  const close = async () => {
+    clearInterval(timer);
+    watcher?.close();
+    await reloading?.catch(() => undefined);
+    await agentApi?.close();
+  };
+  return Object.assign(handler, { reload, close, ...(agentApi ? { agentApi } : {}) });
 }

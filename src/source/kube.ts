@@ -3,7 +3,8 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Document, type Tags } from 'yaml';
+import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { goYAMLTags } from '../model/yaml11.js';
 import { ValidationError } from '../errors.js';
 import { expansionLimit, expansionUnits } from '../model/expansion.js';
 import {
@@ -155,9 +156,6 @@ async function collectFiles(
   }
 }
 
-// YAML 1.1 timestamps stay strings, as sigs.k8s.io/yaml leaves them when decoding into a map.
-const withoutTimestamp = (tags: Tags): Tags => tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp');
-
 /**
  * parseObjects parses one file's text (a YAML stream; JSON is YAML) into objects, pushing problems
  * into `errors`. Empty documents are skipped; `kind: List` documents are expanded into their items.
@@ -167,7 +165,7 @@ export function parseObjects(text: string, file: string, errors: LoadError[], ma
   const out: KubeObject[] = [];
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { version: '1.1', lineCounter: lc, customTags: withoutTimestamp, uniqueKeys: true }) as Document.Parsed[];
+    docs = parseAllDocuments(text, { version: '1.1', lineCounter: lc, customTags: goYAMLTags, uniqueKeys: true }) as Document.Parsed[];
   } catch (err) {
     errors.push({ file, line: 0, message: `not YAML: ${(err as Error).message}` });
     return out;
@@ -254,9 +252,16 @@ function mergeStringData(secret: KubeObject): void {
   delete secret.stringData;
 }
 
+// Deepest nesting accepted in an object (hostile input; Kubernetes objects stay far below).
+const MAX_NESTING = 256;
+
 // normalize turns YAML-only values into JSON ones: `!!binary` becomes its decoded text (as goyaml does),
 // non-finite numbers and other non-JSON values are problems.
 function normalize(v: unknown, path: (string | number)[], problems: { path: (string | number)[]; message: string }[]): unknown {
+  if (path.length > MAX_NESTING) {
+    if (!problems.some((p) => p.message.startsWith('expected at most'))) problems.push({ path: path.slice(0, MAX_NESTING), message: `expected at most ${MAX_NESTING} levels of nesting, found more` });
+    return null;
+  }
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) problems.push({ path, message: `expected a finite number (JSON has no ${String(v)}), found ${String(v)}` });

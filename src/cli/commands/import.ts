@@ -1,7 +1,13 @@
 // import: verify a bundle (or parts of a split bundle), then ingest it atomically into a site store (DESIGN.md §5).
+import { readFile } from 'node:fs/promises';
+import { applyStore, type ApplyResult } from '../../agent-api/apply.js';
 import { importBundle, type ImportResult } from '../../bundle/import.js';
+import { openSiteLayout, SiteView } from '../../bundle/site.js';
 import { BundleParts } from '../../bundle/volumes.js';
-import { IncompleteError } from '../../errors.js';
+import { IncompleteError, ValidationError } from '../../errors.js';
+import { credentialsFromFile, parseRegistryTarget, RegistryClient } from '../../registry/client.js';
+import { pushArtifacts, type PushedArtifact } from '../../registry/push.js';
+import { applyResultsText, kubeClientFromFile } from './apply.js';
 import type { LimitFlags } from '../cli.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadSiteKeys, loadTrustedKeys } from '../keys.js';
@@ -9,18 +15,46 @@ import { parseClusterName, parseLimits, parseTime } from '../options.js';
 import { describeMissing, missingParts, progressHooks, summarizeVerified } from './verify.js';
 
 export interface ImportCommandOptions extends GlobalOptions, LimitFlags {
+  /** A bundle tar, or any parts of a split bundle. */
   bundles: string[];
   store: string;
   key: string[];
   allowDowngrade?: boolean;
   requireCluster?: string[];
   now?: string;
+  /** The site's private keys (decrypt and check encrypted objects). */
   siteKey?: string[];
   siteKeyPassphraseEnv?: string;
+  /** Push the carried charts and images into this registry: `oci://HOST[:PORT]/PREFIX`. */
+  toRegistry?: string;
+  /** Credentials for --to-registry: a Docker auth file or `USER:PASSWORD`. */
+  registryCredentials?: string;
+  /** Talk plain http to --to-registry. */
+  plainHttp?: boolean;
+  /** Write the served objects into the API server of --kubeconfig. */
+  apply?: boolean;
+  kubeconfig?: string;
 }
 
-export async function importCommand(opts: ImportCommandOptions, io: CommandIO): Promise<ImportResult> {
+export interface ImportCommandResult extends ImportResult {
+  pushed?: PushedArtifact[];
+  applied?: ApplyResult[];
+}
+
+export async function importCommand(opts: ImportCommandOptions, io: CommandIO): Promise<ImportCommandResult> {
   const reporter = new Reporter(io, opts);
+  if (opts.apply && !opts.kubeconfig) throw new ValidationError('USAGE', '--apply needs --kubeconfig FILE (the API server to write the objects into)');
+  if (opts.kubeconfig && !opts.apply) throw new ValidationError('USAGE', '--kubeconfig is used with --apply');
+  const target = opts.toRegistry ? parseRegistryTarget(opts.toRegistry) : undefined;
+  const registry = target
+    ? new RegistryClient({
+        registry: target.registry,
+        repository: target.prefix,
+        plainHTTP: Boolean(opts.plainHttp),
+        ...(opts.registryCredentials ? { credentials: credentialsFromFile(await readText(opts.registryCredentials, '--registry-credentials'), target.registry, opts.registryCredentials) } : {}),
+      })
+    : undefined;
+  const kube = opts.apply && opts.kubeconfig ? await kubeClientFromFile(opts.kubeconfig) : undefined;
   const trusted = await loadTrustedKeys(opts.key);
   const siteKeys = await loadSiteKeys(opts.siteKey ?? [], opts.siteKeyPassphraseEnv, io.env);
   const now = opts.now ? parseTime(opts.now, '--now') : new Date();
@@ -51,12 +85,37 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   if (v.encrypted.length && siteKeys.length === 0) {
     reporter.warn('ENCRYPTED', `${v.encrypted.length} objects layer(s) are encrypted to key(s) ${[...new Set(v.encrypted.flatMap((e) => e.recipients))].join(', ')}: they were not opened; serving them needs the site's private key`);
   }
-  printResult(io, opts, { imported: true, ...summarizeVerified(v), added: result.added, reused: result.reused, resumed: result.resumed, store: opts.store }, () =>
-    [
-      `imported sequence ${v.predicate.sequence} into ${opts.store}`,
-      `clusters:  ${v.clusters.map((c) => c.cluster).join(', ') || '(none)'}`,
-      `blobs:     ${result.added} added, ${result.reused} already held${result.resumed ? `, ${result.resumed} kept from an earlier run` : ''}`,
-    ].join('\n'),
+  const out: ImportCommandResult = { ...result };
+  if (registry && target) {
+    const layout = await openSiteLayout(opts.store, false);
+    try {
+      out.pushed = await pushArtifacts(layout, result.verified.manifests, registry, target.prefix, (p) => reporter.info(`pushed ${p.source} -> ${p.target}`));
+    } catch (err) {
+      reporter.warn('PUSH_FAILED', `sequence ${result.verified.predicate.sequence} is imported into ${opts.store}, but pushing to ${opts.toRegistry} failed`);
+      throw err;
+    }
+  }
+  if (kube) {
+    out.applied = await applyStore(await SiteView.open(opts.store), kube, result.verified.clusters.map((c) => c.cluster), (m) => reporter.warn('SKIPPED', m));
+  }
+  printResult(
+    io,
+    opts,
+    { imported: true, ...summarizeVerified(result.verified), added: result.added, reused: result.reused, resumed: result.resumed, store: opts.store, ...(out.pushed ? { pushed: out.pushed } : {}), ...(out.applied ? { applied: out.applied } : {}) },
+    () =>
+      [
+        `imported sequence ${result.verified.predicate.sequence} into ${opts.store}`,
+        `clusters:  ${result.verified.clusters.map((c) => c.cluster).join(', ') || '(none)'}`,
+        `blobs:     ${result.added} added, ${result.reused} already held${result.resumed ? `, ${result.resumed} kept from an earlier run` : ''}`,
+        ...(out.pushed ? [`pushed:    ${out.pushed.length} chart(s)/image(s) to ${opts.toRegistry}`] : []),
+        ...(out.applied ? [`applied to ${kube!.server}:`, applyResultsText(out.applied)] : []),
+      ].join('\n'),
   );
-  return result;
+  return out;
+}
+
+async function readText(path: string, flag: string): Promise<string> {
+  return readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ValidationError('USAGE', `${flag} ${path}: cannot read (${err.code ?? err.message})`, { cause: err });
+  });
 }

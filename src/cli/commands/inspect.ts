@@ -5,11 +5,13 @@ import { formatBytes, printResult, table, type CommandIO, type GlobalOptions } f
 
 export interface InspectCommandOptions extends GlobalOptions {
   bundles: string[];
+  /** List every image the configuration names. */
+  images?: boolean;
 }
 
 export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promise<Inspection> {
   const src = await BundleParts.open(opts.bundles);
-  const result = await inspectBundle(src);
+  const result = await inspectBundle(src, { images: Boolean(opts.images) });
   const name = opts.bundles.join(', ');
   printResult(io, opts, { bundle: name, size: src.size, ...result }, () => {
     const s = result.signature;
@@ -33,7 +35,23 @@ export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promi
     const encrypted = result.clusters.flatMap((c) => c.groups.filter((g) => g.encrypted).map((g) => [c.cluster, g.name, g.recipients.join(', ')]));
     if (encrypted.length) lines.push('', table(['CLUSTER', 'ENCRYPTED GROUP', 'RECIPIENTS (site key ids)'], encrypted));
     if (result.artifacts.length) {
-      lines.push('', table(['ARTIFACT', 'KIND', 'DIGEST', 'SIZE'], result.artifacts.map((a) => [a.ref, a.kind, a.digest.slice(0, 19), formatBytes(a.bytes)])));
+      lines.push('', table(['ARTIFACT', 'KIND', 'VERSION', 'CLUSTERS', 'DIGEST', 'SIZE'], result.artifacts.map((a) => [
+        a.ref,
+        a.kind,
+        a.version ?? (a.platforms ? a.platforms.join(',') : '-'),
+        a.clusters?.join(',') ?? '-',
+        a.digest.slice(0, 19),
+        formatBytes(a.bytes),
+      ])));
+    }
+    if (result.images) {
+      lines.push('', table(['IMAGE', 'CARRIED', 'CLUSTERS', 'PROFILES', 'OBJECTS'], result.images.map((i) => [
+        i.image,
+        i.carried ? (i.platforms ? `yes (${i.platforms.join(',')})` : 'yes') : 'no',
+        i.clusters.join(',') || '-',
+        i.profiles.join(',') || '-',
+        String(i.objects.length),
+      ])));
     }
     for (const p of result.problems) lines.push(`problem: ${p}`);
     return lines.join('\n');

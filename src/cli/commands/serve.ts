@@ -1,7 +1,10 @@
-// serve: the site's registry (and agent API) from a store, until SIGINT/SIGTERM.
+// serve: the site's agent API and registry from a store, on one port, until SIGINT/SIGTERM.
 import { readFile } from 'node:fs/promises';
 import { startServer, type RunningServer } from '../../registry/server/http.js';
 import { createSiteHandler } from '../../serve/site-handler.js';
+import { mirrorConfig, type MirrorEntry } from '../../serve/mirror.js';
+import { SiteView } from '../../bundle/site.js';
+import { ensureSelfSignedTLS, tlsDir } from '../../serve/tls.js';
 import { ValidationError } from '../../errors.js';
 import { printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { parseListen } from '../options.js';
@@ -11,6 +14,14 @@ export interface ServeCommandOptions extends GlobalOptions {
   listen: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** Print the containerd mirror configuration and exit. */
+  printMirrorConfig?: boolean;
+  /** URL nodes reach the server at (mirror configuration). */
+  advertise?: string;
+  /** Generate (once) a site CA and a serving certificate in the store. */
+  tlsSelfSigned?: boolean;
+  /** Extra names or addresses for the self-signed serving certificate. */
+  tlsSan?: string[];
   /** Resolves to stop the server (tests); default: SIGINT or SIGTERM. */
   until?: Promise<void>;
 }
@@ -35,22 +46,42 @@ function signalled(): Promise<void> {
   });
 }
 
-export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{ url: string }> {
+export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{ url: string; mirrors?: MirrorEntry[] }> {
   const reporter = new Reporter(io, opts);
   const { host, port } = parseListen(opts.listen);
+  if (opts.printMirrorConfig) {
+    const url = opts.advertise ?? `${opts.tlsCert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const mirrors = mirrorConfig(await (await SiteView.open(opts.store)).tags(), url);
+    printResult(io, opts, { url, mirrors }, () => mirrors.map((m) => `# ${m.path}\n${m.hostsToml}`).join('\n') || '# no images or charts from registries in this store');
+    return { url, mirrors };
+  }
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new ValidationError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
-  const tls = opts.tlsCert && opts.tlsKey ? { cert: await readPem(opts.tlsCert, '--tls-cert'), key: await readPem(opts.tlsKey, '--tls-key') } : undefined;
-  const handler = await createSiteHandler(opts.store, { onInternalError: (e) => reporter.warn('INTERNAL', String((e as Error)?.stack ?? e)) });
+  if (opts.tlsSelfSigned && opts.tlsCert) throw new ValidationError('USAGE', '--tls-self-signed and --tls-cert exclude each other');
+  let tls: { cert: string | Buffer; key: string | Buffer } | undefined;
+  if (opts.tlsCert && opts.tlsKey) tls = { cert: await readPem(opts.tlsCert, '--tls-cert'), key: await readPem(opts.tlsKey, '--tls-key') };
+  // The store is opened first: a wrong --store fails before anything is written into it.
+  const handler = await createSiteHandler(opts.store, {
+    onInternalError: (e) => reporter.warn('INTERNAL', String((e as Error)?.stack ?? e)),
+    warn: (message) => reporter.warn('AGENT_API', message),
+  });
   let running: RunningServer;
   try {
+    if (opts.tlsSelfSigned) {
+      const made = await ensureSelfSignedTLS(opts.store, [host, ...(opts.tlsSan ?? [])]);
+      tls = { cert: made.certPem, key: made.keyPem };
+      reporter.info(`serving certificate for ${made.names.join(', ')}, signed by the site CA in ${tlsDir(opts.store)} (agent-kubeconfig puts it into kubeconfigs)`);
+    }
     running = await startServer(handler, { host, port, ...(tls ? { tls } : {}) });
   } catch (err) {
+    await handler.close();
+    if (err instanceof ValidationError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new ValidationError('USAGE', `--listen ${opts.listen}: cannot listen (${code ?? (err as Error).message})${code === 'EADDRINUSE' ? ': the port is in use, choose another' : ''}`, { cause: err });
   }
-  printResult(io, opts, { url: running.url, registry: `${running.url}/v2/`, store: opts.store }, () => `serving ${opts.store} on ${running.url} (OCI registry at ${running.url}/v2/)`);
+  printResult(io, opts, { url: running.url, registry: `${running.url}/v2/`, agentApi: running.url, store: opts.store }, () => `serving ${opts.store} on ${running.url} (agent API at ${running.url}, OCI registry at ${running.url}/v2/)`);
   reporter.info('press Ctrl-C to stop');
   await (opts.until ?? signalled());
   await running.close();
+  await handler.close();
   return { url: running.url };
 }

@@ -17,7 +17,7 @@ import { parseDigest } from '../digest.js';
 import { isGraphNode, successorsOf } from '../graph.js';
 import { alreadyExists, assertReference, checkSize, isDigestReference, notFound, referenceNotFound } from '../memory.js';
 import type { OpOptions, PredecessorFinder, RangeFetcher, TagLister, Target } from '../storage.js';
-import { DEFAULT_MAX_METADATA_BYTES, readAll, verifyBuffer } from '../verify.js';
+import { BLOB_READ_CHUNK, DEFAULT_MAX_METADATA_BYTES, readAll, verifyBuffer } from '../verify.js';
 import { blobPath, ingest, isFile, writeFileAtomic } from './ingest.js';
 
 /** OCI_LAYOUT_VERSION is the only `imageLayoutVersion` this store reads and writes. */
@@ -101,13 +101,13 @@ export class OciLayoutStore implements Target, TagLister, PredecessorFinder, Ran
   /** fetch opens a blob for reading; the stream is unverified. Missing blobs fail with NOT_FOUND. */
   async fetch(target: Descriptor, opts?: OpOptions): Promise<Readable> {
     opts?.signal?.throwIfAborted();
-    return (await this.#openBlob(target)).createReadStream({ highWaterMark: 1 << 20 });
+    return (await this.#openBlob(target)).createReadStream({ highWaterMark: BLOB_READ_CHUNK });
   }
 
   /** fetchRange streams bytes `start`..`end` (inclusive) of a blob; the stream is unverified. */
   async fetchRange(target: Descriptor, start: number, end: number, opts?: OpOptions): Promise<Readable> {
     opts?.signal?.throwIfAborted();
-    return (await this.#openBlob(target)).createReadStream({ start, end, highWaterMark: 1 << 20 });
+    return (await this.#openBlob(target)).createReadStream({ start, end, highWaterMark: BLOB_READ_CHUNK });
   }
 
   async #openBlob(target: Descriptor) {
@@ -183,6 +183,35 @@ export class OciLayoutStore implements Target, TagLister, PredecessorFinder, Ran
         return !(ref === undefined && m.digest === desc.digest);
       });
       next.push(entry);
+      await this.#writeIndex(next);
+    });
+  }
+
+  /**
+   * tagAll points each reference at its descriptor (all stored) with one `index.json` write: tagging
+   * hundreds of references one by one would rewrite the index hundreds of times.
+   */
+  async tagAll(entries: { desc: Descriptor; reference: string }[], opts?: OpOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    for (const { desc, reference } of entries) {
+      assertReference(reference);
+      parseDigest(desc.digest, 'descriptor.digest');
+      checkSize(desc);
+      if (!(await this.exists(desc))) throw notFound(desc, this.root);
+    }
+    if (!entries.length) return;
+    await this.#serial(async () => {
+      const refs = new Set(entries.map((e) => e.reference));
+      const digests = new Set(entries.map((e) => e.desc.digest));
+      const next = this.#manifests.filter((m) => {
+        const ref = m.annotations?.[ANNOTATION_REF_NAME];
+        return ref === undefined ? !digests.has(m.digest) : !refs.has(ref);
+      });
+      for (const { desc, reference } of entries) {
+        const entry = identity(desc);
+        entry.annotations = { ...entry.annotations, [ANNOTATION_REF_NAME]: reference };
+        next.push(entry);
+      }
       await this.#writeIndex(next);
     });
   }

@@ -13,6 +13,8 @@ export async function writeReply(res: ServerResponse, reply: Reply): Promise<voi
   } else if (Buffer.isBuffer(reply.body)) {
     res.end(reply.body);
   } else {
+    // Send the headers now: a watch may stay silent for a long time, and clients wait for the status line.
+    res.flushHeaders();
     try {
       await pipeline(reply.body, res);
     } catch {

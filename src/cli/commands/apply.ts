@@ -1,0 +1,44 @@
+// apply: write the store's served objects into a Kubernetes API server (what `import --apply` does after
+// importing); run it again to finish removals once agents have reported Removed.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
+import { applyStore, type ApplyResult } from '../../agent-api/apply.js';
+import { SiteView } from '../../bundle/site.js';
+import { ValidationError } from '../../errors.js';
+import { KubeClient } from '../../kube/client.js';
+import { readKubeconfig } from '../../kube/kubeconfig.js';
+import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
+import { parseClusterName } from '../options.js';
+
+export interface ApplyCommandOptions extends GlobalOptions {
+  store: string;
+  kubeconfig: string;
+  cluster?: string[];
+}
+
+/** kubeClientFromFile reads a kubeconfig named on the command line. */
+export async function kubeClientFromFile(file: string): Promise<KubeClient> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ValidationError('USAGE', `--kubeconfig ${file}: cannot read (${err.code ?? err.message})`, { cause: err });
+  });
+  const rel = (p: string) => (isAbsolute(p) ? p : join(dirname(file), p));
+  return new KubeClient(readKubeconfig(text, file, (p) => readFileSync(rel(p), 'utf8')));
+}
+
+/** applyResults renders apply results for people. */
+export function applyResultsText(results: ApplyResult[]): string {
+  return table(
+    ['CLUSTER', 'CREATED', 'UPDATED', 'REMOVING', 'DELETED'],
+    results.map((r) => [r.cluster, String(r.created.length), String(r.updated.length), r.removing.join(' ') || '0', String(r.deleted.length)]),
+  );
+}
+
+export async function applyCommand(opts: ApplyCommandOptions, io: CommandIO): Promise<ApplyResult[]> {
+  const reporter = new Reporter(io, opts);
+  const client = await kubeClientFromFile(opts.kubeconfig);
+  const clusters = opts.cluster?.length ? opts.cluster.map((c) => parseClusterName(c)) : undefined;
+  const results = await applyStore(await SiteView.open(opts.store), client, clusters, (m) => reporter.warn('SKIPPED', m));
+  printResult(io, opts, { server: client.server, results }, () => applyResultsText(results));
+  return results;
+}

@@ -1,0 +1,158 @@
+// export: resolve profiles for the target clusters, pack the result into a signed bundle.
+import { hostname } from 'node:os';
+import type { ClusterArtifactInput } from '../../bundle/manifest.js';
+import { packBundle, type PackResult } from '../../bundle/pack.js';
+import { KeySigner } from '../../bundle/sign.js';
+import { ValidationError } from '../../errors.js';
+import { LABEL_REQUESTOR_FEATURE, ANNOTATION_REQUESTOR_NAME } from '../../model/sveltos.js';
+import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
+import { withHelmGroups } from '../../resolve/helm-groups.js';
+import { chartExtras, helmInputsFromPlan, imageExtras, imageReport, renderHelmForPlan } from '../../export/helm-stage.js';
+import { ChartCache, defaultCacheDir } from '../../source/helm.js';
+import { findHelm } from '../../source/helm-render.js';
+import { ImageResolver, loadDockerConfig } from '../../source/images.js';
+import { loadObjects } from '../../source/kube.js';
+import type { ExtraArtifact } from '../../bundle/pack.js';
+import { loadPlan } from './resolve.js';
+import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
+import { loadSigningKey, loadTrustedKeys } from '../keys.js';
+import { deltaBaseFromReceipt } from '../../bundle/delta.js';
+import { readFile } from 'node:fs/promises';
+import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseTime } from '../options.js';
+
+const VERSION = '0.1.0';
+
+export interface ExportCommandOptions extends GlobalOptions {
+  from: string[];
+  out: string;
+  key: string;
+  passphraseEnv?: string;
+  cluster?: string[];
+  sequence?: string;
+  expires?: string;
+  createdAt?: string;
+  sourceDateEpoch?: string;
+  signatureOut?: string;
+  /** Free text naming the exporter in the signed predicate. Default: tool version and host name. */
+  sourceText?: string;
+  helm?: string;
+  kubeVersion?: string;
+  offline?: boolean;
+  cacheDir?: string;
+  includeImages?: boolean;
+  platform?: string[];
+  registryAuth?: string;
+  plainHttpRegistry?: string[];
+  insecureRegistry?: string[];
+  /** A site receipt (`report`): leave out every blob the site holds (a delta bundle). */
+  since?: string;
+  /** The site's public key(s) that sign its receipts. */
+  siteKey?: string[];
+}
+
+/** readDeltaBase verifies `--since RECEIPT` with `--site-key` and returns the digests to leave out. */
+async function readDeltaBase(opts: ExportCommandOptions, reporter: Reporter): Promise<ReadonlySet<string> | undefined> {
+  if (!opts.since) {
+    if (opts.siteKey?.length) throw new ValidationError('USAGE', '--site-key is used with --since RECEIPT');
+    return undefined;
+  }
+  if (!opts.siteKey?.length) throw new ValidationError('USAGE', '--since: the receipt must be verified: give the site\'s public key with --site-key SITE.pub');
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(opts.since);
+  } catch (err) {
+    throw new ValidationError('USAGE', `--since ${opts.since}: cannot read the receipt (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+  const base = deltaBaseFromReceipt(bytes, await loadTrustedKeys(opts.siteKey, '--site-key'), opts.since);
+  reporter.info(`delta against ${opts.since}: the site holds ${base.omit.size} blobs (sequence ${base.receipt.statement.predicate.highestSequence})`);
+  return base.omit;
+}
+
+/** renderHelm runs the Helm stage for every planned helmCharts entry and puts the Helm groups into the plan. */
+async function renderHelm(plan: ExportPlan, from: string[], opts: ExportCommandOptions, io: CommandIO, reporter: Reporter): Promise<{ plan: ExportPlan; extras: ExtraArtifact[] }> {
+  const planned = plan.clusters.flatMap((c) => c.helm);
+  if (planned.length === 0) return { plan, extras: [] };
+  const { objects } = await loadObjects(from);
+  const cache = await ChartCache.open(opts.cacheDir ?? defaultCacheDir(io.env));
+  const stage = await renderHelmForPlan(helmInputsFromPlan(plan.clusters), {
+    helm: await findHelm(opts.helm, io.env),
+    cache,
+    objects,
+    ...(opts.kubeVersion ? { kubeVersion: opts.kubeVersion } : {}),
+    ...(opts.offline ? { offline: true } : {}),
+    onEvent: (m) => reporter.info(m),
+  });
+  for (const w of stage.warnings) reporter.warn('HELM', w);
+  // Results come in plan order: one per planned helmCharts entry.
+  let i = 0;
+  const clusters = plan.clusters.map((c) => withHelmGroups(c, c.helm.map((planned) => ({ planned, bundles: stage.results[i++]!.bundles }))));
+  const extras = chartExtras(stage, cache);
+  if (opts.includeImages) {
+    const report = imageReport(stage.results.flatMap((r) => r.images));
+    const access = {
+      ...(opts.registryAuth ? { credentials: await loadDockerConfig(opts.registryAuth) } : {}),
+      plainHTTP: opts.plainHttpRegistry ?? [],
+      insecure: opts.insecureRegistry ?? [],
+    };
+    extras.push(...(await imageExtras(report, new ImageResolver(access), { ...(opts.platform?.length ? { platforms: opts.platform } : {}), onEvent: (m) => reporter.info(m) })));
+  }
+  return { plan: { ...plan, clusters }, extras };
+}
+
+/** clusterArtifact turns one cluster's plan into what the bundle carries for it. */
+export function clusterArtifact(c: ClusterPlan): ClusterArtifactInput {
+  const [namespace, name] = c.cluster.split('/') as [string, string];
+  return {
+    namespace,
+    name,
+    config: { namespace, name, labels: c.labels, profiles: c.profiles, notCarried: c.notCarried },
+    groups: c.groups.map(({ group, bundles }) => ({
+      name: group.metadata.name,
+      feature: group.metadata.labels[LABEL_REQUESTOR_FEATURE] ?? '',
+      requestor: group.metadata.annotations[ANNOTATION_REQUESTOR_NAME] ?? '',
+      yaml: clusterGroupsToYAML(group, bundles),
+    })),
+  };
+}
+
+export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): Promise<PackResult> {
+  const reporter = new Reporter(io, opts);
+  const createdAt = opts.createdAt ? parseTime(opts.createdAt, '--created-at') : new Date();
+  const expiresMs = parseDuration(opts.expires ?? '30d', '--expires');
+  // The default sequence is the creation time in seconds: it grows from one export to the next.
+  const sequence = opts.sequence ? parsePositiveInt(opts.sequence, '--sequence') : Math.floor(createdAt.getTime() / 1000);
+  const epochText = opts.sourceDateEpoch ?? io.env.SOURCE_DATE_EPOCH;
+  const sourceDateEpoch = epochText ? parseEpochSeconds(epochText, opts.sourceDateEpoch ? '--source-date-epoch' : 'SOURCE_DATE_EPOCH') : 0;
+  const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
+  const signer = new KeySigner(await loadSigningKey(opts.key, opts.passphraseEnv, io.env));
+  const omit = await readDeltaBase(opts, reporter);
+
+  const resolved = await loadPlan(opts.from, clusters, createdAt, reporter);
+  const { plan, extras } = await renderHelm(resolved, opts.from, opts, io, reporter);
+  if (plan.clusters.length === 0) {
+    throw new ValidationError('INVALID', `no cluster to export: the input has no eligible SveltosCluster${clusters.length ? ` named ${clusters.join(', ')}` : ''} (paused clusters are skipped)`);
+  }
+  for (const c of plan.clusters) {
+    reporter.info(`${c.cluster}: ${c.profiles.length} profile(s), ${c.groups.length} group(s), ${c.groups.reduce((n, g) => n + g.bundles.length, 0)} bundle(s)`);
+    for (const n of c.notCarried) reporter.warn('NOT_CARRIED', `${c.cluster}: ${n.profile}: ${n.ref}: ${n.reason}`);
+  }
+  const result = await packBundle({
+    clusters: plan.clusters.map(clusterArtifact),
+    extras,
+    ...(omit ? { omit } : {}),
+    signer,
+    sequence,
+    createdAt,
+    expiresAt: new Date(createdAt.getTime() + expiresMs),
+    source: opts.sourceText ?? `sveltos-airgap ${VERSION} on ${hostname()}`,
+    out: opts.out,
+    sourceDateEpoch,
+    ...(opts.signatureOut ? { signatureOut: opts.signatureOut } : {}),
+    onProgress: (e) => reporter.progress(e.phase === 'write' ? 'write' : 'build', e.done, e.total, e.phase === 'write' ? 'bytes' : 'items'),
+  });
+  reporter.done();
+  printResult(io, opts, { out: opts.out, sequence, root: result.root.digest, clusters: plan.clusters.map((c) => c.cluster), blobs: result.blobs, bytes: result.bytes, omitted: result.omitted.length, keyHint: signer.hint }, () =>
+    `wrote ${opts.out}: sequence ${sequence}, ${plan.clusters.length} cluster(s), ${result.blobs} blobs, ${formatBytes(result.bytes)}${result.omitted.length ? ` (delta: ${result.omitted.length} blobs the site holds left out)` : ''}; signed with key ${signer.hint.slice(0, 16)}…`,
+  );
+  return result;
+}

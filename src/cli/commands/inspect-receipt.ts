@@ -1,0 +1,49 @@
+// inspect-receipt: verify a site receipt with the site's public key and show it (exit 2 if altered).
+import { readFile } from 'node:fs/promises';
+import { verifyReceipt, type VerifiedReceipt } from '../../bundle/receipt.js';
+import { ValidationError } from '../../errors.js';
+import type { ReceiptStatement } from '../../model/receipt.js';
+import { printResult, table, type CommandIO, type GlobalOptions } from '../io.js';
+import { loadTrustedKeys } from '../keys.js';
+
+export interface InspectReceiptOptions extends GlobalOptions {
+  receipt: string;
+  key: string[];
+}
+
+/** summarizeReceipt is the receipt's content without the (long) blob list. */
+export function summarizeReceipt(s: ReceiptStatement) {
+  const { blobs, ...rest } = s.predicate;
+  return { ...rest, blobCount: blobs.length };
+}
+
+export async function inspectReceipt(opts: InspectReceiptOptions, io: CommandIO): Promise<VerifiedReceipt> {
+  const trusted = await loadTrustedKeys(opts.key);
+  const bytes = await readFile(opts.receipt).catch((err: NodeJS.ErrnoException) => {
+    throw new ValidationError('USAGE', `${opts.receipt}: cannot read the receipt (${err.code ?? err.message})`, { cause: err });
+  });
+  const verified = verifyReceipt(bytes, trusted, opts.receipt);
+  const p = verified.statement.predicate;
+  printResult(io, opts, { verified: true, keyHint: verified.keyHint, predicate: p }, () => {
+    const rows: string[][] = [];
+    for (const c of p.clusters) {
+      if (!c.groups.length) rows.push([c.cluster, '-', '-', '-', '-']);
+      for (const g of c.groups) {
+        rows.push([c.cluster, g.name, g.action, `${g.status ?? '(none)'}${g.failureMessage ? `: ${g.failureMessage}` : ''}`, `${g.observedGeneration ?? '-'}/${g.generation}`]);
+      }
+    }
+    const beats = p.clusters.map((c) => `  ${c.cluster}: ${c.heartbeat?.agentLastReportTime ?? 'never'}${c.heartbeat?.version ? ` (${c.heartbeat.version})` : ''}, ${c.driftReports.length} drift report(s)`);
+    return [
+      `receipt ${opts.receipt}: signature OK (key ${verified.keyHint})`,
+      `site:             ${p.site || '(unnamed)'}`,
+      `created:          ${p.createdAt}`,
+      `highest sequence: ${p.highestSequence}`,
+      `blobs held:       ${p.blobs.length}`,
+      'heartbeats:',
+      ...beats,
+      '',
+      table(['CLUSTER', 'GROUP', 'ACTION', 'STATUS', 'OBSERVED/GEN'], rows),
+    ].join('\n');
+  });
+  return verified;
+}

@@ -1,0 +1,86 @@
+// resolve: print, per cluster, the matched profiles and the ConfigurationGroups/Bundles Sveltos
+// would stage for it in pull mode.
+import { ValidationError } from '../../errors.js';
+import { clusterGroupsToYAML, planExport, type ClusterPlan, type ExportPlan, type PlanProblem } from '../../resolve/plan.js';
+import { formatLoadError, loadObjects, type LoadError } from '../../source/kube.js';
+import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
+import { parseClusterName } from '../options.js';
+
+/** ResolveOptions are the flags of `resolve`; `--output yaml` prints the objects as a YAML stream. */
+export interface ResolveOptions extends GlobalOptions {
+  /** Directories (or files) to read, recursively. */
+  from: string[];
+  /** Limit to these clusters (`NAMESPACE/NAME`). */
+  cluster?: string[];
+  /** Injected clock for tests; default now. */
+  now?: Date;
+}
+
+/** loadPlan reads `--from` and plans; every input problem of the run is reported together in one ValidationError. */
+export async function loadPlan(from: string[], clusters: string[], now: Date, reporter: Reporter): Promise<ExportPlan> {
+  if (from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');
+  const { objects, errors } = await loadObjects(from);
+  reporter.info(`read ${objects.length} object(s) from ${from.join(', ')}`);
+  const plan = planExport({ objects, clusters, now });
+  if (errors.length > 0 || plan.problems.length > 0) throw inputError(errors, plan.problems);
+  for (const w of plan.warnings) reporter.warn(w.code, w.message);
+  return plan;
+}
+
+/** resolve loads `--from`, plans and prints. */
+export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<ExportPlan> {
+  const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
+  const reporter = new Reporter(io, opts);
+  const plan = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
+  if (opts.output === 'yaml') {
+    io.stdout.write(plan.clusters.flatMap((c) => c.groups.map((g) => clusterGroupsToYAML(g.group, g.bundles))).join(''));
+    return plan;
+  }
+  printResult(io, opts, plan, () => plan.clusters.map(clusterText).join('\n\n') || 'no cluster in the input');
+  return plan;
+}
+
+function inputError(load: LoadError[], problems: PlanProblem[]): ValidationError {
+  const lines = [...load.map(formatLoadError), ...problems.map(formatProblem)];
+  return new ValidationError('INVALID', `${lines.length} problem(s) in the input:\n${lines.join('\n')}`, {
+    details: { loadErrors: load, problems },
+    fields: [...load.map((e) => e.path ?? ''), ...problems.map((p) => p.field ?? '')],
+  });
+}
+
+/** formatProblem renders `file:line: CODE: message` (location when known). */
+export function formatProblem(p: PlanProblem): string {
+  return `${p.file ? `${p.file}:${p.line ?? 0}: ` : ''}${p.code}: ${p.message}`;
+}
+
+function clusterText(c: ClusterPlan): string {
+  const labels = Object.entries(c.labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const out = [`cluster ${c.cluster}${labels ? ` (${labels})` : ''}`];
+  if (c.profiles.length === 0) out.push('  no profile matches');
+  else {
+    const rows = c.profiles.map((p) => [`${p.kind} ${p.namespace ? `${p.namespace}/` : ''}${p.name}`, String(p.tier), p.matchedBy.join(','), p.dependsOn.join(',')]);
+    out.push(indent(table(['PROFILE', 'TIER', 'MATCHED BY', 'DEPENDS ON'], rows)));
+  }
+  if (c.groups.length > 0) {
+    const rows = c.groups.map(({ group, bundles }) => [
+      group.metadata.name,
+      group.metadata.labels['pullmode.projectsveltos.io/requestorfeature'] ?? '',
+      group.metadata.annotations['pullmode.projectsveltos.io/requestorname'] ?? '',
+      bundles.map((b) => `${b.metadata.annotations['pullmode.projectsveltos.io/index']} (${b.spec.resources?.length ?? 0})`).join(', ') || '-',
+    ]);
+    out.push(indent(table(['GROUP', 'FEATURE', 'REQUESTOR', 'BUNDLES (OBJECTS)'], rows)));
+  }
+  for (const h of c.helm) out.push(`  helm: ${String(h.chart.releaseNamespace)}/${String(h.chart.releaseName)} ${String(h.chart.chartName)}@${String(h.chart.chartVersion)} (${h.profile}; rendered at export)`);
+  for (const n of c.notCarried) out.push(`  not carried: ${n.ref} (${n.profile}): ${n.reason}`);
+  for (const x of c.conflicts) out.push(`  conflict: ${x.resource}: owned by ${x.owner}, also in ${x.others.join(', ')}`);
+  return out.join('\n');
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}

@@ -1,0 +1,120 @@
+// RegistryClient against real in-process servers: our registry handler over a MemoryTarget, wrapped by
+// ad-hoc handlers that demand basic or bearer auth, fail transiently, or serve wrong bytes.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryTarget } from '../content/memory.js';
+import { pushBytes } from '../content/bytes.js';
+import { readAll } from '../content/verify.js';
+import { MEDIA_TYPE_IMAGE_MANIFEST, EMPTY_JSON_DESCRIPTOR } from '../model/oci.js';
+import { createRegistryHandler } from './server/handler.js';
+import { toRequestListener } from './server/http.js';
+import { parseChallenge, RegistryClient } from './client.js';
+
+type Wrap = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+const servers: { close(): void }[] = [];
+afterEach(() => servers.splice(0).forEach((s) => s.close()));
+
+async function setup(wrap: Wrap = (_q, _s, next) => next()) {
+  const store = new MemoryTarget();
+  const blob = await pushBytes(store, 'application/octet-stream', Buffer.from('layer bytes'));
+  await pushBytes(store, EMPTY_JSON_DESCRIPTOR.mediaType, Buffer.from('{}'));
+  const manifest = await pushBytes(store, MEDIA_TYPE_IMAGE_MANIFEST, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config: { ...EMPTY_JSON_DESCRIPTOR, data: undefined }, layers: [blob] })));
+  await store.tag(manifest, 'team/app:1.0');
+  const inner = toRequestListener(createRegistryHandler(store));
+  const server = createServer((req, res) => wrap(req, res, () => inner(req, res)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push({ close: () => { server.close(); server.closeAllConnections(); } });
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { host, blob, manifest };
+}
+
+describe('RegistryClient', () => {
+  it('resolves tags, lists tags, fetches verified content', async () => {
+    const { host, blob, manifest } = await setup();
+    const c = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true });
+    const d = await c.resolve('1.0');
+    expect(d).toMatchObject({ digest: manifest.digest, size: manifest.size, mediaType: MEDIA_TYPE_IMAGE_MANIFEST });
+    expect(await c.tags()).toEqual(['1.0']);
+    expect((await readAll(await c.fetch(blob), blob)).toString()).toBe('layer bytes');
+    expect(await c.exists(blob)).toBe(true);
+    expect(await c.exists({ ...blob, digest: `sha256:${'0'.repeat(64)}` })).toBe(false);
+    await expect(c.resolve('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await c.close();
+  });
+
+  it('answers a basic challenge with the credentials and refuses without them', async () => {
+    const { host } = await setup((req, res, next) => {
+      if (req.headers.authorization === `Basic ${Buffer.from('u:p').toString('base64')}`) return next();
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="test"' }).end();
+    });
+    const ok = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true, credentials: { username: 'u', password: 'p' } });
+    expect((await ok.resolve('1.0')).size).toBeGreaterThan(0);
+    const anon = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true });
+    await expect(anon.resolve('1.0')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await Promise.all([ok.close(), anon.close()]);
+  });
+
+  it('gets a bearer token for the repository scope once and reuses it', async () => {
+    let tokens = 0;
+    const scopes: string[] = [];
+    const { host } = await setup((req, res, next) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/token') {
+        tokens++;
+        scopes.push(`${url.searchParams.get('service')} ${url.searchParams.get('scope')}`);
+        if (req.headers.authorization !== `Basic ${Buffer.from('u:p').toString('base64')}`) return void res.writeHead(401).end();
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'tok-1' }));
+      }
+      if (req.headers.authorization === 'Bearer tok-1') return next();
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${req.headers.host}/token",service="reg",scope="repository:team/app:pull"` }).end();
+    });
+    const c = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true, credentials: { username: 'u', password: 'p' } });
+    const d = await c.resolve('1.0');
+    await readAll(await c.fetch(d), d);
+    expect(await c.tags()).toEqual(['1.0']);
+    expect(tokens).toBe(1);
+    expect(scopes).toEqual(['reg repository:team/app:pull']);
+    await c.close();
+  });
+
+  it('retries 503 and 429 with backoff, then succeeds', async () => {
+    let n = 0;
+    const { host } = await setup((_req, res, next) => {
+      n++;
+      if (n === 1) return void res.writeHead(503).end();
+      if (n === 2) return void res.writeHead(429, { 'retry-after': '0' }).end();
+      next();
+    });
+    const c = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true, backoffMs: 5 });
+    expect((await c.resolve('1.0')).size).toBeGreaterThan(0);
+    expect(n).toBeGreaterThanOrEqual(3);
+    await c.close();
+  });
+
+  it('fails a fetch whose bytes do not match the digest', async () => {
+    const { host, blob } = await setup((req, res, next) => {
+      if (req.url?.includes('/blobs/')) return void res.writeHead(200, { 'content-length': String(blob.size) }).end(Buffer.alloc(blob.size, 0x41));
+      next();
+    });
+    const c = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true });
+    await expect(readAll(await c.fetch(blob), blob)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await c.close();
+  });
+
+  it('gives up after the retries on an unreachable registry', async () => {
+    const c = new RegistryClient({ registry: '127.0.0.1:1', repository: 'x', plainHTTP: true, retries: 1, backoffMs: 1 });
+    await expect(c.resolve('1')).rejects.toMatchObject({ code: 'UNREACHABLE' });
+    await c.close();
+  });
+
+  it('parses WWW-Authenticate challenges', () => {
+    expect(parseChallenge('Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push"')).toEqual({
+      scheme: 'bearer',
+      params: { realm: 'https://auth.example.com/token', service: 'registry.example.com', scope: 'repository:a/b:pull,push' },
+    });
+    expect(parseChallenge('Basic realm="x"')?.scheme).toBe('basic');
+    expect(parseChallenge(null)).toBeUndefined();
+  });
+});
+

@@ -1,0 +1,771 @@
+// planExport: for each target cluster, the ConfigurationGroups and ConfigurationBundles Sveltos's
+// addon-controller would stage for it in pull mode, computed offline from the loaded objects.
+// Pure: no fs, no network, no clock (`now` is passed in).
+
+import { createHash } from 'node:crypto';
+import { parse as parseYAML } from 'yaml';
+import { goYAMLTags } from '../model/yaml11.js';
+import {
+  ANNOTATION_LUA,
+  ANNOTATION_TEMPLATE,
+  apiGroup,
+  checkObject,
+  DEFAULT_TIER,
+  formatPath,
+  isAnyProfile,
+  isClusterSet,
+  isConfigMap,
+  isKnownKind,
+  isPlainObject,
+  isSecret,
+  isSet,
+  isSveltosCluster,
+  profileTier,
+  SECRET_TYPE_CLUSTER_PROFILE,
+  sourceOf,
+  withSource,
+  type AnyProfile,
+  type ConfigurationBundle,
+  type ConfigurationGroup,
+  type Feature,
+  type KubeObject,
+  type Patch,
+  type PolicyRef,
+  type SveltosCluster,
+} from '../model/sveltos.js';
+import { decodeSecretData, parseData } from './content.js';
+import { goJSONMarshal } from './gojson.js';
+import { YAMLMarshalError } from './goyaml.js';
+import { instantiate, instantiateFields, instantiateReference, type TemplateContext } from './instantiate.js';
+import { applyPatches, PatchFailure } from './patch.js';
+import {
+  buildBundle,
+  buildGroup,
+  clusterSummaryName,
+  deployedGVK,
+  resourceIndex,
+  sourceRefFor,
+  type GroupSettings,
+  type Requestor,
+} from './pullmode.js';
+import { clusterKey, describeObject, indexFleet, matchProfiles, profileId, type MatchReason, type PlanProblem } from './select.js';
+
+export type { PlanProblem } from './select.js';
+export { clusterGroupsToYAML } from './pullmode.js';
+
+/** ExportPlan is the result of planExport; any `problems` entry means the export must fail. */
+export interface ExportPlan {
+  clusters: ClusterPlan[];
+  problems: PlanProblem[];
+  warnings: PlanProblem[];
+}
+
+/** PlannedProfile is one profile deployed to a cluster. */
+export interface PlannedProfile {
+  kind: 'ClusterProfile' | 'Profile';
+  namespace?: string;
+  name: string;
+  tier: number;
+  /** Why the profile reaches the cluster. */
+  matchedBy: MatchReason[];
+  /** Prerequisites (dependsOn), as profile names of the same kind. */
+  dependsOn: string[];
+}
+
+/** PlannedHelmChart is one templated helmCharts entry, for the Helm stage to render and stage. */
+export interface PlannedHelmChart {
+  /** `ClusterProfile/name` or `Profile/ns/name`. */
+  profile: string;
+  /** Requestor of the Helm group (feature Helm) and the settings its ConfigurationGroup takes. */
+  requestor: Requestor;
+  settings: GroupSettings;
+  /** Position in the profile's helmCharts (deploy order). */
+  index: number;
+  /** The HelmChart with every field instantiated (instantiateStructFields). */
+  chart: Record<string, unknown>;
+  /** Values after instantiation and valuesFrom merging (getHelmChartInstantiatedValues). */
+  values: Record<string, unknown>;
+  /** Profile patches, instantiated, for the post-renderer. */
+  patches: Patch[];
+  extraLabels?: Record<string, string>;
+  extraAnnotations?: Record<string, string>;
+}
+
+/** Conflict is a resource or Helm release more than one profile deploys to the same cluster. */
+export interface Conflict {
+  /** `group/Kind namespace/name` or `helm release namespace/name`. */
+  resource: string;
+  /** The profile that owns it: lowest tier; on equal tiers the first in plan order. */
+  owner: string;
+  /** The other profiles; the agent reports a conflict for them. */
+  others: string[];
+}
+
+/** ClusterPlan is everything planned for one cluster. */
+export interface ClusterPlan {
+  cluster: string;
+  object: SveltosCluster;
+  labels: Record<string, string>;
+  profiles: PlannedProfile[];
+  /** Deploy order: prerequisites first, then by tier, then profile order. */
+  groups: { group: ConfigurationGroup; bundles: ConfigurationBundle[] }[];
+  helm: PlannedHelmChart[];
+  notCarried: { profile: string; ref: string; reason: string }[];
+  conflicts: Conflict[];
+}
+
+/** PlanInput is everything planExport reads. */
+export interface PlanInput {
+  objects: KubeObject[];
+  /** Limit the plan to these clusters (`namespace/name`); all eligible clusters when unset. */
+  clusters?: string[];
+  now: Date;
+  /** Deploy prerequisites to the clusters of their dependents (addon-controller default: true). */
+  autoDeployDependencies?: boolean;
+}
+
+/** planExport computes the plan; it never throws on bad input, it reports problems. */
+export function planExport(input: PlanInput): ExportPlan {
+  const problems: PlanProblem[] = [];
+  const warnings: PlanProblem[] = [];
+  const valid = input.objects.filter((o) => validate(o, problems));
+  const profiles = valid.filter(isAnyProfile).map(withDefaults);
+  const clusters = valid.filter(isSveltosCluster);
+  const index = indexFleet(clusters, valid.filter(isClusterSet), valid.filter(isSet));
+  const lookup = new ObjectLookup(valid);
+
+  const matches = matchProfiles(profiles, index, { autoDeployDependencies: input.autoDeployDependencies ?? true }, problems, warnings);
+  const order = profileOrder(profiles);
+
+  // Clusters a profile reaches, grouped per cluster.
+  const perCluster = new Map<string, { profile: AnyProfile; reasons: MatchReason[] }[]>();
+  for (const p of order) {
+    for (const [key, reasons] of matches.get(profileId(p)) ?? []) {
+      let list = perCluster.get(key);
+      if (!list) perCluster.set(key, (list = []));
+      list.push({ profile: p, reasons: [...reasons].sort() });
+    }
+  }
+
+  let targets = index.clusters.map(clusterKey);
+  if (input.clusters && input.clusters.length > 0) {
+    for (const k of input.clusters) {
+      if (!index.clusterByKey.has(k)) problems.push({ code: 'CLUSTER_NOT_FOUND', message: `--cluster ${k}: no SveltosCluster ${k} in the input` });
+    }
+    const want = new Set(input.clusters);
+    targets = targets.filter((k) => want.has(k));
+  }
+  for (const key of perCluster.keys()) {
+    if (!index.clusterByKey.has(key)) {
+      const who = perCluster.get(key)!.map((m) => describeObject(m.profile)).join(', ');
+      warnings.push({ code: 'CLUSTER_REF_NOT_FOUND', message: `${who} reference${who.includes(',') ? '' : 's'} cluster ${key}, which is not in the input` });
+    }
+  }
+
+  const out: ClusterPlan[] = [];
+  for (const key of targets) {
+    const cluster = index.clusterByKey.get(key)!;
+    if (cluster.spec?.paused === true) {
+      warnings.push({ code: 'CLUSTER_PAUSED', object: describeObject(cluster), message: `${describeObject(cluster)} is paused (spec.paused): Sveltos deploys nothing to it` });
+      continue;
+    }
+    if (cluster.spec?.pullMode !== true) {
+      warnings.push({
+        code: 'CLUSTER_NOT_PULL_MODE',
+        object: describeObject(cluster),
+        message: `${describeObject(cluster)} does not set spec.pullMode: true; its configuration is planned as for a pull-mode cluster`,
+      });
+    }
+    out.push(planCluster(cluster, perCluster.get(key) ?? [], lookup, problems, warnings));
+  }
+  return { clusters: out, problems, warnings };
+}
+
+function validate(o: KubeObject, problems: PlanProblem[]): boolean {
+  if (!isKnownKind(o)) return true;
+  const bad = checkObject(o);
+  const loc = sourceOf(o);
+  for (const p of bad) {
+    problems.push({
+      code: 'INVALID_OBJECT',
+      object: describeObject(o),
+      field: formatPath(p.path),
+      message: `${describeObject(o)}: ${formatPath(p.path)}: ${p.message}`,
+      ...(loc ? { file: loc.file, line: loc.line } : {}),
+    });
+  }
+  return bad.length === 0;
+}
+
+// withDefaults applies the CRD defaults the API server would (tier 100, syncMode Continuous,
+// policyRefs tier 100 and deploymentType Remote) and, for a Profile, forces references to its
+// namespace (addon-controller `limitReferencesToNamespace`).
+function withDefaults(p: AnyProfile): AnyProfile {
+  const spec = { ...p.spec };
+  spec.tier ??= DEFAULT_TIER;
+  spec.syncMode ??= 'Continuous';
+  spec.stopMatchingBehavior ??= 'WithdrawPolicies';
+  if (spec.policyRefs) {
+    spec.policyRefs = spec.policyRefs.map((r) => {
+      const ref: PolicyRef = { ...r, tier: r.tier ?? DEFAULT_TIER, deploymentType: r.deploymentType ?? 'Remote' };
+      if (p.kind === 'Profile') ref.namespace = p.metadata.namespace;
+      return ref;
+    });
+  }
+  const out = { ...p, spec } as AnyProfile;
+  const loc = sourceOf(p);
+  return loc ? withSource(out, loc) : out;
+}
+
+// profileOrder: ClusterProfiles then Profiles, each by namespace/name (the order `kubectl get` lists them).
+function profileOrder(profiles: AnyProfile[]): AnyProfile[] {
+  return [...profiles].sort((a, b) => {
+    if (a.kind !== b.kind) return a.kind === 'ClusterProfile' ? -1 : 1;
+    return clusterKey(a) < clusterKey(b) ? -1 : clusterKey(a) > clusterKey(b) ? 1 : 0;
+  });
+}
+
+/** ObjectLookup finds loaded objects by group, kind, namespace and name. */
+class ObjectLookup {
+  #byKey = new Map<string, KubeObject>();
+  constructor(objects: KubeObject[]) {
+    for (const o of objects) this.#byKey.set(this.#key(apiGroup(o.apiVersion), o.kind, o.metadata.namespace ?? '', o.metadata.name), o);
+  }
+  #key(group: string, kind: string, ns: string, name: string): string {
+    return `${group}\0${kind}\0${ns}\0${name}`;
+  }
+  get(apiVersion: string, kind: string, namespace: string, name: string): KubeObject | undefined {
+    const g = apiGroup(apiVersion);
+    return this.#byKey.get(this.#key(g, kind, namespace, name)) ?? this.#byKey.get(this.#key(g, kind, '', name));
+  }
+}
+
+/** withoutStatus returns the object without `status`, as it is planned and templated. */
+function withoutStatus<T extends KubeObject>(o: T): T {
+  const copy = { ...o };
+  delete (copy as Record<string, unknown>).status;
+  return copy;
+}
+
+function planCluster(
+  cluster: SveltosCluster,
+  matched: { profile: AnyProfile; reasons: MatchReason[] }[],
+  lookup: ObjectLookup,
+  problems: PlanProblem[],
+  warnings: PlanProblem[],
+): ClusterPlan {
+  const object = withoutStatus(cluster);
+  const plan: ClusterPlan = {
+    cluster: clusterKey(cluster),
+    object,
+    labels: { ...(cluster.metadata.labels ?? {}) },
+    profiles: [],
+    groups: [],
+    helm: [],
+    notCarried: [],
+    conflicts: [],
+  };
+  const staged: { profile: AnyProfile; group: ConfigurationGroup; bundles: ConfigurationBundle[]; objects: Record<string, unknown>[] }[] = [];
+  for (const { profile, reasons } of matched) {
+    plan.profiles.push({
+      kind: profile.kind,
+      ...(profile.kind === 'Profile' ? { namespace: profile.metadata.namespace } : {}),
+      name: profile.metadata.name,
+      tier: profileTier(profile),
+      matchedBy: reasons,
+      dependsOn: [...(profile.spec.dependsOn ?? [])],
+    });
+    const ctx = new ProfileContext(cluster, object, profile, lookup, problems, warnings, plan);
+    if (!ctx.ready) continue;
+    const resources = ctx.planResources();
+    if (resources) staged.push({ profile, ...resources });
+    plan.helm.push(...ctx.planHelm());
+    ctx.checkUnsupported();
+  }
+  plan.groups = deployOrder(staged).map(({ group, bundles }) => ({ group, bundles }));
+  plan.conflicts = findConflicts(staged, plan.helm, warnings, plan.cluster);
+  // A Helm release is managed by one ClusterSummary; addon-controller's chart manager does not
+  // stage it for the others (canManageChart / determineChartOwnership), so neither do we.
+  const helmOwner = new Map(plan.conflicts.filter((c) => c.resource.startsWith('helm release ')).map((c) => [c.resource, c.owner]));
+  plan.helm = plan.helm.filter((h) => {
+    const res = helmRelease(h);
+    const owner = helmOwner.get(res);
+    if (owner === undefined || owner === h.profile) return true;
+    plan.notCarried.push({ profile: h.profile, ref: res, reason: `the release is managed by ${owner}` });
+    return false;
+  });
+  return plan;
+}
+
+// deployOrder: a profile's prerequisites (dependsOn) first, then lower tiers, then profile order.
+function deployOrder<T extends { profile: AnyProfile }>(items: T[]): T[] {
+  const rest = items.map((it, i) => ({ it, i }));
+  const done = new Set<string>();
+  const out: T[] = [];
+  while (rest.length > 0) {
+    const ready = rest.filter(({ it }) =>
+      (it.profile.spec.dependsOn ?? []).every((d) => {
+        const id = it.profile.kind === 'ClusterProfile' ? `ClusterProfile/${d}` : `Profile/${it.profile.metadata.namespace}/${d}`;
+        return done.has(id) || !rest.some((r) => profileId(r.it.profile) === id);
+      }),
+    );
+    const pool = ready.length > 0 ? ready : rest; // a dependency cycle: keep the remaining order
+    pool.sort((a, b) => profileTier(a.it.profile) - profileTier(b.it.profile) || a.i - b.i);
+    const next = pool[0]!;
+    out.push(next.it);
+    done.add(profileId(next.it.profile));
+    rest.splice(rest.indexOf(next), 1);
+  }
+  return out;
+}
+
+// findConflicts: a resource (or Helm release) has one owner per cluster. Lower tier wins; on equal
+// tiers the incumbent keeps it, which offline is the first profile in plan order
+// (libsveltos deployer `HasHigherOwnershipPriority`).
+function findConflicts(
+  staged: { profile: AnyProfile; objects: Record<string, unknown>[] }[],
+  helm: PlannedHelmChart[],
+  warnings: PlanProblem[],
+  cluster: string,
+): Conflict[] {
+  const owners = new Map<string, { id: string; tier: number; pos: number }[]>();
+  const note = (res: string, id: string, tier: number, pos: number) => {
+    let l = owners.get(res);
+    if (!l) owners.set(res, (l = []));
+    if (!l.some((x) => x.id === id)) l.push({ id, tier, pos });
+  };
+  staged.forEach((s, pos) => {
+    for (const o of s.objects) {
+      const meta = isPlainObject(o.metadata) ? o.metadata : {};
+      const res = `${apiGroup(String(o.apiVersion))}/${String(o.kind)} ${meta.namespace ? `${String(meta.namespace)}/` : ''}${String(meta.name)}`;
+      note(res, profileId(s.profile), profileTier(s.profile), pos);
+    }
+  });
+  helm.forEach((h, pos) => note(helmRelease(h), h.profile, h.settings.tier, staged.length + pos));
+  const out: Conflict[] = [];
+  for (const [res, l] of owners) {
+    if (l.length < 2) continue;
+    const sorted = [...l].sort((a, b) => a.tier - b.tier || a.pos - b.pos);
+    const c = { resource: res, owner: sorted[0]!.id, others: sorted.slice(1).map((x) => x.id) };
+    out.push(c);
+    warnings.push({
+      code: 'CONFLICT',
+      message: `cluster ${cluster}: ${res} is deployed by ${[c.owner, ...c.others].join(', ')}; ${c.owner} owns it (lower tier wins, equal tiers: the first), the agent reports a conflict for the others`,
+    });
+  }
+  return out;
+}
+
+function helmRelease(h: PlannedHelmChart): string {
+  return `helm release ${String(h.chart.releaseNamespace)}/${String(h.chart.releaseName)}`;
+}
+
+/** requestorHash: a deterministic digest of what the group was computed from (the feature's inputs). */
+function requestorHash(profile: AnyProfile, feature: string, parts: unknown): Buffer {
+  return createHash('sha256').update(goJSONMarshal({ feature, spec: profile.spec, parts })).digest();
+}
+
+// ProfileContext plans one (profile, cluster) pair: one ClusterSummary's worth of staging.
+class ProfileContext {
+  readonly what: string;
+  readonly summary: string;
+  readonly tctx: TemplateContext;
+  readonly settings: GroupSettings;
+  ready = true;
+
+  constructor(
+    readonly cluster: SveltosCluster,
+    clusterObject: SveltosCluster,
+    readonly profile: AnyProfile,
+    readonly lookup: ObjectLookup,
+    readonly problems: PlanProblem[],
+    readonly warnings: PlanProblem[],
+    readonly plan: ClusterPlan,
+  ) {
+    this.what = describeObject(profile);
+    this.summary = clusterSummaryName(profile.kind, profile.metadata.name, cluster.metadata.name);
+    this.tctx = {
+      clusterNamespace: cluster.metadata.namespace,
+      clusterName: cluster.metadata.name,
+      cluster: clusterObject as unknown as Record<string, unknown>,
+      mgmtResources: {},
+    };
+    this.settings = this.groupSettings();
+    this.ready = this.collectTemplateResources();
+  }
+
+  problem(code: string, message: string, field?: string): void {
+    this.problems.push(this.#entry(code, message, field));
+  }
+  warn(code: string, message: string, field?: string): void {
+    this.warnings.push(this.#entry(code, message, field));
+  }
+  // #entry names the profile, the cluster, and where the profile was read from.
+  #entry(code: string, message: string, field?: string): PlanProblem {
+    const loc = sourceOf(this.profile);
+    return {
+      code,
+      object: this.what,
+      message: `${this.what} on cluster ${this.plan.cluster}: ${message}`,
+      ...(field ? { field } : {}),
+      ...(loc ? { file: loc.file, line: loc.line } : {}),
+    };
+  }
+
+  // requestor identifies this ClusterSummary's group for one feature.
+  requestor(feature: Feature): Requestor {
+    return { clusterNamespace: this.cluster.metadata.namespace, clusterName: this.cluster.metadata.name, requestorName: this.summary, feature };
+  }
+
+  // groupSettings mirrors addon-controller `prepareSetters`.
+  groupSettings(): GroupSettings {
+    const s = this.profile.spec;
+    const saNs = this.profile.metadata.labels?.['projectsveltos.io/serviceaccount-namespace'];
+    const saName = this.profile.metadata.labels?.['projectsveltos.io/serviceaccount-name'];
+    const settings: GroupSettings = {
+      sourceRef: sourceRefFor(this.profile.kind, this.profile.metadata.name, this.profile.metadata.namespace, this.profile.metadata.uid as string | undefined),
+      tier: profileTier(this.profile),
+      continueOnConflict: s.continueOnConflict ?? false,
+      continueOnError: s.continueOnError ?? false,
+      dryRun: s.syncMode === 'DryRun',
+      driftDetection: s.syncMode === 'ContinuousWithDriftDetection',
+      reloader: s.reloader ?? false,
+      leavePolicies: s.stopMatchingBehavior === 'LeavePolicies',
+    };
+    if (settings.driftDetection && s.driftExclusions) settings.driftExclusions = s.driftExclusions;
+    if (s.maxConsecutiveFailures !== undefined) settings.maxConsecutiveFailures = s.maxConsecutiveFailures;
+    if (s.preDeployChecks) settings.preDeployChecks = s.preDeployChecks;
+    if (s.validateHealths) settings.validateHealths = s.validateHealths;
+    if (saName) {
+      settings.serviceAccountName = saName;
+      if (saNs) settings.serviceAccountNamespace = saNs;
+    }
+    return settings;
+  }
+
+  // collectTemplateResources fills MgmtResources from templateResourceRefs (names/namespaces are
+  // templates; an empty namespace is the cluster's). A missing object is an error unless optional.
+  collectTemplateResources(): boolean {
+    let ok = true;
+    (this.profile.spec.templateResourceRefs ?? []).forEach((ref, i) => {
+      const field = `spec.templateResourceRefs[${i}]`;
+      let ns: string;
+      let name: string;
+      try {
+        ns = instantiateReference(ref.resource.namespace ?? '', this.tctx);
+        name = instantiateReference(ref.resource.name ?? '', this.tctx);
+      } catch (err) {
+        this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+        ok = false;
+        return;
+      }
+      const found = this.lookup.get(ref.resource.apiVersion ?? 'v1', ref.resource.kind ?? '', ns, name);
+      if (!found) {
+        if (ref.optional) return;
+        this.problem('TEMPLATE_RESOURCE_NOT_FOUND', `${field}: ${ref.resource.kind} ${ns}/${name} (identifier ${ref.identifier}) is not in the input`, field);
+        ok = false;
+        return;
+      }
+      this.tctx.mgmtResources[ref.identifier] = structuredClone(found) as unknown as Record<string, unknown>;
+    });
+    return ok;
+  }
+
+  // patches: spec.patches instantiated, then patchesFrom contents (addon-controller instantiatedPatches).
+  patches(): Patch[] | undefined {
+    const out: Patch[] = [];
+    for (const [i, p] of (this.profile.spec.patches ?? []).entries()) {
+      try {
+        out.push({ patch: instantiate(p.patch, this.tctx, 'patch'), ...(p.target ? { target: p.target } : {}) });
+      } catch (err) {
+        this.problem('TEMPLATE', `spec.patches[${i}]: ${(err as Error).message}`, `spec.patches[${i}]`);
+        return undefined;
+      }
+    }
+    const from = this.valuesFrom(this.profile.spec.patchesFrom ?? [], 'spec.patchesFrom');
+    if (!from) return undefined;
+    for (const text of from) {
+      const v = parseYAMLValue(text);
+      if (!isPlainObject(v) || typeof v.patch !== 'string') {
+        this.problem('INVALID_PATCH', `spec.patchesFrom: expected a mapping with a patch field, found ${JSON.stringify(text.slice(0, 60))}`);
+        return undefined;
+      }
+      out.push({ patch: v.patch, ...(isPlainObject(v.target) ? { target: v.target } : {}) });
+    }
+    return out;
+  }
+
+  // valuesFrom reads referenced ConfigMaps/Secrets (sorted keys, templated when annotated), as
+  // addon-controller's getValuesFrom: non-templated contents first, then instantiated ones.
+  valuesFrom(refs: Record<string, unknown>[], field: string): string[] | undefined {
+    const plain: string[] = [];
+    const templated: string[] = [];
+    for (const [i, r] of refs.entries()) {
+      const f = `${field}[${i}]`;
+      const kind = String(r.kind ?? '');
+      let ns: string;
+      let name: string;
+      try {
+        // addon-controller does not force valuesFrom/patchesFrom to a Profile's namespace; an
+        // empty namespace is the cluster's, which for a Profile is its own.
+        ns = instantiateReference(String(r.namespace ?? ''), this.tctx);
+        name = instantiateReference(String(r.name ?? ''), this.tctx);
+      } catch (err) {
+        this.problem('TEMPLATE', `${f}: ${(err as Error).message}`, f);
+        return undefined;
+      }
+      const obj = this.lookup.get('v1', kind, ns, name);
+      if (!obj || (kind !== 'ConfigMap' && kind !== 'Secret')) {
+        if (r.optional === true) continue;
+        this.problem('REFERENCE_NOT_FOUND', `${f}: ${kind} ${ns}/${name} is not in the input`, f);
+        return undefined;
+      }
+      if (isSecret(obj) && obj.type !== SECRET_TYPE_CLUSTER_PROFILE) {
+        this.problem('SECRET_TYPE', `${f}: Secret ${ns}/${name} has type ${JSON.stringify(obj.type ?? '')}, Sveltos reads only type ${SECRET_TYPE_CLUSTER_PROFILE}`, f);
+        return undefined;
+      }
+      const data = isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? (obj.data ?? {}) : {};
+      const isTemplate = obj.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined;
+      for (const k of Object.keys(data).sort()) {
+        if (!isTemplate) plain.push(data[k]!);
+        else {
+          try {
+            templated.push(instantiate(data[k]!, this.tctx, this.summary));
+          } catch (err) {
+            this.problem('TEMPLATE', `${f}: ${kind} ${ns}/${name} key ${k}: ${(err as Error).message}`, f);
+            return undefined;
+          }
+        }
+      }
+    }
+    return [...plain, ...templated];
+  }
+
+  // planResources stages the policyRefs (feature Resources): one bundle per referenced object.
+  planResources(): { group: ConfigurationGroup; bundles: ConfigurationBundle[]; objects: Record<string, unknown>[] } | undefined {
+    const refs = this.profile.spec.policyRefs;
+    if (refs === undefined) return undefined;
+    const r = this.requestor('Resources');
+    const patches = this.patches();
+    if (!patches) return undefined;
+    if (this.profile.spec.extraLabels || this.profile.spec.extraAnnotations) {
+      this.warn(
+        'EXTRA_METADATA_IGNORED',
+        'spec.extraLabels/extraAnnotations are not applied to policyRefs objects in pull mode (addon-controller stages them before adding extra metadata)',
+      );
+    }
+    const bundles: ConfigurationBundle[] = [];
+    const all: Record<string, unknown>[] = [];
+    const seen = new Set<string>();
+    let failed = false;
+    for (const [i, ref] of refs.entries()) {
+      const field = `spec.policyRefs[${i}]`;
+      const label = ref.remoteURL ? `remoteURL ${String(ref.remoteURL.url ?? '')}` : `${ref.kind} ${ref.namespace ?? ''}/${ref.name}`;
+      if (ref.deploymentType === 'Local') {
+        this.plan.notCarried.push({ profile: profileId(this.profile), ref: label, reason: 'deploymentType Local: deployed to the management cluster, not by the agent' });
+        continue;
+      }
+      if (ref.remoteURL) {
+        this.problem('UNSUPPORTED', `${field}: remoteURL policyRefs are fetched by addon-controller over the network; not supported offline`, field);
+        failed = true;
+        continue;
+      }
+      if (ref.kind !== 'ConfigMap' && ref.kind !== 'Secret') {
+        this.problem('UNSUPPORTED', `${field}: ${ref.kind} (a Flux source) is not supported offline; use a ConfigMap or Secret`, field);
+        failed = true;
+        continue;
+      }
+      let ns: string;
+      let name: string;
+      try {
+        ns = instantiateReference(ref.namespace ?? '', this.tctx);
+        name = instantiateReference(ref.name ?? '', this.tctx);
+      } catch (err) {
+        this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+        failed = true;
+        continue;
+      }
+      const obj = this.lookup.get('v1', ref.kind, ns, name);
+      if (!obj) {
+        if (ref.optional) {
+          this.warn('OPTIONAL_REFERENCE_MISSING', `${field}: optional ${ref.kind} ${ns}/${name} is not in the input, skipped`, field);
+          continue;
+        }
+        this.problem('REFERENCE_NOT_FOUND', `${field}: ${ref.kind} ${ns}/${name} is not in the input`, field);
+        failed = true;
+        continue;
+      }
+      if (isSecret(obj) && obj.type !== SECRET_TYPE_CLUSTER_PROFILE) {
+        this.problem('SECRET_TYPE', `${field}: Secret ${ns}/${name} has type ${JSON.stringify(obj.type ?? '')}, Sveltos reads only type ${SECRET_TYPE_CLUSTER_PROFILE}`, field);
+        failed = true;
+        continue;
+      }
+      const annotations = obj.metadata.annotations ?? {};
+      if (annotations[ANNOTATION_TEMPLATE] === undefined && annotations[ANNOTATION_LUA] !== undefined) {
+        this.problem('UNSUPPORTED', `${field}: ${ref.kind} ${ns}/${name} is a Lua program (annotation ${ANNOTATION_LUA}); not supported offline`, field);
+        failed = true;
+        continue;
+      }
+      let data = isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? { ...(obj.data ?? {}) } : {};
+      if (annotations[ANNOTATION_TEMPLATE] !== undefined) {
+        const rendered: Record<string, string> = {};
+        for (const k of Object.keys(data).sort()) {
+          try {
+            rendered[k] = instantiate(data[k]!, this.tctx, this.summary);
+          } catch (err) {
+            this.problem('TEMPLATE', `${field}: ${ref.kind} ${ns}/${name} key ${k}: ${(err as Error).message}`, field);
+            failed = true;
+          }
+        }
+        data = rendered;
+        if (failed) continue;
+      }
+      const parsed = parseData(data);
+      for (const p of parsed.problems) {
+        this.problem('INVALID_CONTENT', `${field}: ${ref.kind} ${ns}/${name} key ${p.key}: ${p.message}`, field);
+        failed = true;
+      }
+      if (parsed.problems.length > 0) continue;
+      let objects: Record<string, unknown>[];
+      try {
+        objects = parsed.objects.map((o) => applyPatches(o.object, patches));
+      } catch (err) {
+        if (!(err instanceof PatchFailure)) throw err;
+        this.problem('PATCH', `${field}: ${ref.kind} ${ns}/${name}: ${err.message}`, field);
+        failed = true;
+        continue;
+      }
+      const index = resourceIndex(ref.kind, ns, name);
+      if (seen.has(index)) {
+        this.warn('DUPLICATE_REFERENCE', `${field}: ${ref.kind} ${ns}/${name} is referenced more than once; carried once`, field);
+        continue;
+      }
+      seen.add(index);
+      try {
+        bundles.push(
+          buildBundle(r, index, objects, {
+            referencedObjectKind: ref.kind,
+            referencedObjectNamespace: ns,
+            referencedObjectName: name,
+            referenceTier: ref.tier ?? DEFAULT_TIER,
+            skipNamespaceCreation: ref.skipNamespaceCreation ?? false,
+            force: ref.force ?? false,
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof YAMLMarshalError)) throw err;
+        this.problem('INVALID_CONTENT', `${field}: ${ref.kind} ${ns}/${name}: ${err.message}`, field);
+        failed = true;
+        continue;
+      }
+      all.push(...objects);
+    }
+    if (failed) return undefined;
+    if (this.settings.driftDetection) {
+      this.warn('DRIFT_DETECTION_MANAGER', 'syncMode ContinuousWithDriftDetection: the drift-detection-manager bundles addon-controller adds to this group are not carried');
+    }
+    const gvks = [...new Set(all.map((o) => deployedGVK(String(o.apiVersion), String(o.kind))))];
+    const hash = requestorHash(this.profile, 'Resources', bundles.map((b) => [b.metadata.annotations['pullmode.projectsveltos.io/index'], b.status.hash]));
+    const group = buildGroup(r, this.settings, bundles, gvks, hash);
+    return { group, bundles, objects: all };
+  }
+
+  // planHelm instantiates each helmCharts entry for the Helm stage (rendering needs the helm binary).
+  planHelm(): PlannedHelmChart[] {
+    const charts = this.profile.spec.helmCharts ?? [];
+    if (charts.length === 0) return [];
+    const r = this.requestor('Helm');
+    const patches = this.patches();
+    if (!patches) return [];
+    const out: PlannedHelmChart[] = [];
+    for (const [i, raw] of charts.entries()) {
+      const field = `spec.helmCharts[${i}]`;
+      let chart: Record<string, unknown>;
+      try {
+        chart = instantiateFields(raw, this.tctx);
+      } catch (err) {
+        this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+        continue;
+      }
+      const values = this.helmValues(chart, field);
+      if (!values) continue;
+      out.push({
+        profile: profileId(this.profile),
+        requestor: r,
+        settings: this.settings,
+        index: i,
+        chart,
+        values,
+        patches,
+        ...(this.profile.spec.extraLabels ? { extraLabels: this.profile.spec.extraLabels } : {}),
+        ...(this.profile.spec.extraAnnotations ? { extraAnnotations: this.profile.spec.extraAnnotations } : {}),
+      });
+    }
+    return out;
+  }
+
+  // helmValues is getHelmChartInstantiatedValues: values instantiated (a second time, as
+  // addon-controller does after instantiateStructFields), then valuesFrom merged over them.
+  helmValues(chart: Record<string, unknown>, field: string): Record<string, unknown> | undefined {
+    let result: Record<string, unknown> = {};
+    try {
+      const text = instantiate(typeof chart.values === 'string' ? chart.values : '', this.tctx, String(chart.chartName ?? ''));
+      if (text !== '') {
+        const v = parseYAMLValue(text);
+        if (v !== null && !isPlainObject(v)) throw new Error('values are not a YAML mapping');
+        result = (v as Record<string, unknown> | null) ?? {};
+      }
+    } catch (err) {
+      this.problem('HELM_VALUES', `${field}.values: ${(err as Error).message}`, `${field}.values`);
+      return undefined;
+    }
+    const from = this.valuesFrom(Array.isArray(chart.valuesFrom) ? chart.valuesFrom.filter(isPlainObject) : [], `${field}.valuesFrom`);
+    if (!from) return undefined;
+    for (const text of from) {
+      const v = parseYAMLValue(text);
+      if (v === null) continue;
+      if (!isPlainObject(v)) {
+        this.problem('HELM_VALUES', `${field}.valuesFrom: content is not a YAML mapping`, `${field}.valuesFrom`);
+        return undefined;
+      }
+      result = mergeOverride(result, v);
+    }
+    return result;
+  }
+
+  // checkUnsupported reports what this package cannot carry offline.
+  checkUnsupported(): void {
+    const k = this.profile.spec.kustomizationRefs;
+    if (k && k.length > 0) this.problem('UNSUPPORTED', 'kustomizationRefs need a kustomize build in the management cluster; not supported offline', 'spec.kustomizationRefs');
+    for (const f of ['preDeployChecks', 'validateHealths', 'preDeleteChecks', 'postDeleteChecks'] as const) {
+      (this.profile.spec[f] ?? []).forEach((c, i) => {
+        if (isPlainObject(c) && c.jobCheck !== undefined) {
+          this.problem('UNSUPPORTED', `spec.${f}[${i}]: jobCheck needs its Job resolved by addon-controller (${f}Jobs); not supported offline`, `spec.${f}[${i}]`);
+        }
+      });
+    }
+  }
+}
+
+function parseYAMLValue(text: string): unknown {
+  return parseYAML(text, { version: '1.1', customTags: goYAMLTags, maxAliasCount: 1000 }) ?? null;
+}
+
+// mergeOverride is mergo.Merge(dst, src, WithOverride): maps merge recursively, other values are
+// replaced, and empty source values (null, "", 0, false, empty map or list) do not override.
+function mergeOverride(dst: Record<string, unknown>, src: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...dst };
+  for (const [k, v] of Object.entries(src)) {
+    const cur = out[k];
+    if (isPlainObject(cur) && isPlainObject(v)) out[k] = mergeOverride(cur, v);
+    else if (!(k in out) || !isEmptyValue(v)) out[k] = v;
+  }
+  return out;
+}
+
+function isEmptyValue(v: unknown): boolean {
+  if (v === null || v === undefined || v === '' || v === 0 || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (isPlainObject(v)) return Object.keys(v).length === 0;
+  return false;
+}

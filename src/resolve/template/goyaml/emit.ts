@@ -1,0 +1,426 @@
+// YAML output byte-for-byte like sigs.k8s.io/yaml.Marshal: the value goes through encoding/json,
+// is read back as YAML (ints stay ints), and gopkg.in/yaml.v2 (2.4) writes it: keys in its natural
+// order, 2-space indentation, sequences not indented under keys, style rules and 80-column folding.
+// Reference: gopkg.in/yaml.v2 encode.go, emitterc.go, sorter.go.
+import { formatFloat } from '../fmt.js';
+import { GoError } from '../funcs.js';
+import { JsonNode, jsonTree } from '../gojson.js';
+import { isDigit as isUnicodeDigit, isLetter } from '../gostrings.js';
+import { resolvePlain } from './resolve.js';
+
+/** Node is a YAML node as yaml.v2 marshals it. */
+type Node =
+  | { kind: 'scalar'; value: string; style: 'plain' | 'double' | 'literal' }
+  | { kind: 'seq'; items: Node[] }
+  | { kind: 'map'; entries: [Node, Node][] };
+
+const BEST_INDENT = 2;
+const BEST_WIDTH = 80;
+
+// keyLess is yaml.v2's keyList.Less for string keys: letters before others, digit runs numerically.
+function keyLess(a: string, b: string): boolean {
+  const ar = [...a].map((c) => c.codePointAt(0)!);
+  const br = [...b].map((c) => c.codePointAt(0)!);
+  for (let i = 0; i < ar.length && i < br.length; i++) {
+    if (ar[i] === br[i]) continue;
+    const al = isLetter(ar[i]!);
+    const bl = isLetter(br[i]!);
+    if (al && bl) return ar[i]! < br[i]!;
+    if (al || bl) return bl;
+    let an = 0n;
+    let bn = 0n;
+    if (ar[i] === 0x30 || br[i] === 0x30) {
+      for (let j = i - 1; j >= 0 && isUnicodeDigit(ar[j]!); j--) {
+        if (ar[j] !== 0x30) {
+          an = 1n;
+          bn = 1n;
+          break;
+        }
+      }
+    }
+    let ai = i;
+    for (; ai < ar.length && isUnicodeDigit(ar[ai]!); ai++) an = BigInt.asIntN(64, an * 10n + BigInt(ar[ai]! - 0x30));
+    let bi = i;
+    for (; bi < br.length && isUnicodeDigit(br[bi]!); bi++) bn = BigInt.asIntN(64, bn * 10n + BigInt(br[bi]! - 0x30));
+    if (an !== bn) return an < bn;
+    if (ai !== bi) return ai < bi;
+    return ar[i]! < br[i]!;
+  }
+  return ar.length < br.length;
+}
+
+function stringNode(s: string): Node {
+  let style: 'plain' | 'double' | 'literal';
+  if (s.includes('\n')) style = 'literal';
+  else style = resolvePlain(s).tag === 'str' && !isBase60Float(s) ? 'plain' : 'double';
+  return { kind: 'scalar', value: s, style };
+}
+
+function isBase60Float(s: string): boolean {
+  return /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/.test(s);
+}
+
+// foldNEL applies YAML double-quoted line folding to the one line break JSON leaves unescaped
+// (U+0085): a lone break becomes a space, n consecutive breaks n-1 newlines, with blanks around dropped.
+function foldNEL(s: string): string {
+  return s.replace(/[ \t]*\u0085([ \t\u0085]*)/g, (_, rest: string) => {
+    const n = (rest.match(/\u0085/g) ?? []).length;
+    return n === 0 ? ' ' : '\n'.repeat(n);
+  });
+}
+
+// yaml.v2's reader refuses input with characters outside YAML's printable set; encoding/json
+// leaves these unescaped, so values holding them cannot be marshaled.
+const UNREADABLE = /[\u007f-\u0084\u0086-\u009f\ufffe\uffff]/;
+
+function readable(s: string): string {
+  if (UNREADABLE.test(s)) throw new GoError('error converting JSON to YAML: yaml: control characters are not allowed');
+  return s;
+}
+
+// fromJson reads encoding/json output back the way yaml.v2 decodes it into interface{}.
+function fromJson(n: JsonNode): Node {
+  if (n === null) return { kind: 'scalar', value: 'null', style: 'plain' };
+  if (typeof n === 'boolean') return { kind: 'scalar', value: n ? 'true' : 'false', style: 'plain' };
+  if (typeof n === 'string') return stringNode(foldNEL(readable(n)));
+  if (Array.isArray(n)) return { kind: 'seq', items: n.map(fromJson) };
+  if ('num' in n) {
+    const r = resolvePlain(n.num);
+    let text = n.num;
+    if (r.tag === 'int') text = String(r.value);
+    else if (r.tag === 'float') {
+      const f = r.value as number;
+      text = Number.isNaN(f) ? '.nan' : f === Infinity ? '.inf' : f === -Infinity ? '-.inf' : formatFloat(f);
+    }
+    return { kind: 'scalar', value: text, style: 'plain' };
+  }
+  const byKey = new Map(n.entries.map(([k, v]) => [foldNEL(readable(k)), v]));
+  const keys = [...byKey.keys()].sort((a, b) => (keyLess(a, b) ? -1 : keyLess(b, a) ? 1 : 0));
+  return { kind: 'map', entries: keys.map((k) => [stringNode(k), fromJson(byKey.get(k)!)]) };
+}
+
+const isBreak = (c: number) => c === 0x0d || c === 0x0a || c === 0x85 || c === 0x2028 || c === 0x2029;
+const isBlank = (c: number | undefined) => c === 0x20 || c === 0x09;
+const isBlankz = (c: number | undefined) => c === undefined || c === 0 || isBlank(c) || isBreak(c);
+
+function isPrintable(c: number): boolean {
+  return (
+    c === 0x0a ||
+    (c >= 0x20 && c <= 0x7e) ||
+    (c >= 0xa0 && c <= 0xd7ff) ||
+    (c >= 0xe000 && c <= 0xfffd && c !== 0xfeff)
+  );
+}
+
+interface Analysis {
+  multiline: boolean;
+  blockPlain: boolean;
+  singleQuoted: boolean;
+  block: boolean;
+}
+
+// analyze is yaml_emitter_analyze_scalar (block context: only the block-plain result matters).
+function analyze(value: number[]): Analysis {
+  if (value.length === 0) return { multiline: false, blockPlain: true, singleQuoted: true, block: false };
+  let blockInd = false;
+  let lineBreaks = false;
+  let special = false;
+  let leadingSpace = false;
+  let leadingBreak = false;
+  let trailingSpace = false;
+  let trailingBreak = false;
+  let breakSpace = false;
+  let spaceBreak = false;
+  let prevSpace = false;
+  let prevBreak = false;
+  const head = String.fromCodePoint(...value.slice(0, 3));
+  if (head === '---' || head === '...') blockInd = true;
+  let preceded = true;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    const followed = i + 1 >= value.length || isBlank(value[i + 1]);
+    const ch = String.fromCodePoint(c);
+    if (i === 0) {
+      if ('#,[]{}&*!|>\'"%@`'.includes(ch)) blockInd = true;
+      else if ((ch === '?' || ch === ':' || ch === '-') && followed) blockInd = true;
+    } else if (ch === ':' && followed) blockInd = true;
+    else if (ch === '#' && preceded) blockInd = true;
+    if (!isPrintable(c)) special = true;
+    if (c === 0x20) {
+      if (i === 0) leadingSpace = true;
+      if (i === value.length - 1) trailingSpace = true;
+      if (prevBreak) breakSpace = true;
+      prevSpace = true;
+      prevBreak = false;
+    } else if (isBreak(c)) {
+      lineBreaks = true;
+      if (i === 0) leadingBreak = true;
+      if (i === value.length - 1) trailingBreak = true;
+      if (prevSpace) spaceBreak = true;
+      prevSpace = false;
+      prevBreak = true;
+    } else {
+      prevSpace = false;
+      prevBreak = false;
+    }
+    preceded = isBlankz(c);
+  }
+  const a: Analysis = { multiline: lineBreaks, blockPlain: true, singleQuoted: true, block: true };
+  if (leadingSpace || leadingBreak || trailingSpace || trailingBreak) a.blockPlain = false;
+  if (trailingSpace) a.block = false;
+  if (breakSpace) a.blockPlain = a.singleQuoted = false;
+  if (spaceBreak || special) a.blockPlain = a.singleQuoted = a.block = false;
+  if (lineBreaks) a.blockPlain = false;
+  if (blockInd) a.blockPlain = false;
+  return a;
+}
+
+/** Emitter writes nodes while tracking column, indentation and whitespace as yaml.v2 does. */
+class Emitter {
+  out = '';
+  column = 0;
+  whitespace = true;
+  indention = true;
+  indent = -1;
+  indents: number[] = [];
+  rootContext = false;
+  mappingContext = false;
+  simpleKeyContext = false;
+
+  put(s: string): void {
+    this.out += s;
+    this.column++;
+  }
+  putBreak(): void {
+    this.out += '\n';
+    this.column = 0;
+  }
+  writeBreak(c: number): void {
+    if (c === 0x0a) this.putBreak();
+    else {
+      this.out += String.fromCodePoint(c);
+      this.column = 0;
+    }
+  }
+  writeIndent(): void {
+    const indent = Math.max(this.indent, 0);
+    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.putBreak();
+    while (this.column < indent) this.put(' ');
+    this.whitespace = true;
+    this.indention = true;
+  }
+  writeIndicator(ind: string, needWhitespace: boolean, isWhitespace: boolean, isIndention: boolean): void {
+    if (needWhitespace && !this.whitespace) this.put(' ');
+    for (const ch of ind) this.put(ch);
+    this.whitespace = isWhitespace;
+    this.indention = this.indention && isIndention;
+  }
+  increaseIndent(flow: boolean, indentless: boolean): void {
+    this.indents.push(this.indent);
+    if (this.indent < 0) this.indent = flow ? BEST_INDENT : 0;
+    else if (!indentless) this.indent += BEST_INDENT;
+  }
+  popIndent(): void {
+    this.indent = this.indents.pop()!;
+  }
+
+  node(n: Node, root: boolean, sequence: boolean, mapping: boolean, simpleKey: boolean): void {
+    this.rootContext = root;
+    this.mappingContext = mapping;
+    this.simpleKeyContext = simpleKey;
+    void sequence;
+    if (n.kind === 'scalar') return this.scalar(n);
+    if (n.kind === 'seq') {
+      if (n.items.length === 0) return this.emptyFlow('[', ']');
+      this.increaseIndent(false, this.mappingContext && !this.indention);
+      for (const item of n.items) {
+        this.writeIndent();
+        this.writeIndicator('-', true, false, true);
+        this.node(item, false, true, false, false);
+      }
+      this.popIndent();
+      return;
+    }
+    if (n.entries.length === 0) return this.emptyFlow('{', '}');
+    this.increaseIndent(false, false);
+    for (const [k, v] of n.entries) {
+      this.writeIndent();
+      const key = k as Extract<Node, { kind: 'scalar' }>;
+      const a = analyze([...key.value].map((c) => c.codePointAt(0)!));
+      const simple = !a.multiline && Buffer.byteLength(key.value) <= 128;
+      if (simple) {
+        this.node(k, false, false, true, true);
+        this.writeIndicator(':', false, false, false);
+      } else {
+        this.writeIndicator('?', true, false, true);
+        this.node(k, false, false, true, false);
+        this.writeIndent();
+        this.writeIndicator(':', true, false, true);
+      }
+      this.node(v, false, false, true, false);
+    }
+    this.popIndent();
+  }
+
+  emptyFlow(open: string, close: string): void {
+    this.writeIndicator(open, true, true, false);
+    this.increaseIndent(true, false);
+    this.popIndent();
+    this.writeIndicator(close, false, false, false);
+  }
+
+  scalar(n: Extract<Node, { kind: 'scalar' }>): void {
+    const value = [...n.value].map((c) => c.codePointAt(0)!);
+    const a = analyze(value);
+    let style: 'plain' | 'single' | 'double' | 'literal' = n.style;
+    if (this.simpleKeyContext && a.multiline) style = 'double';
+    if (style === 'plain') {
+      if (!a.blockPlain) style = 'single';
+      if (value.length === 0 && this.simpleKeyContext) style = 'single';
+    }
+    if (style === 'single' && !a.singleQuoted) style = 'double';
+    if (style === 'literal' && (!a.block || this.simpleKeyContext)) style = 'double';
+    this.increaseIndent(true, false);
+    const breaks = !this.simpleKeyContext;
+    switch (style) {
+      case 'plain':
+      case 'single':
+        this.plainOrSingle(value, breaks, style === 'single');
+        break;
+      case 'double':
+        this.double(value, breaks);
+        break;
+      case 'literal':
+        this.literal(value);
+        break;
+    }
+    this.popIndent();
+  }
+
+  private char(c: number): void {
+    this.out += String.fromCodePoint(c);
+    this.column++;
+  }
+
+  // plainOrSingle writes a plain or a single-quoted scalar, folding long lines at spaces.
+  plainOrSingle(value: number[], allowBreaks: boolean, quoted: boolean): void {
+    if (quoted) this.writeIndicator("'", true, false, false);
+    else if (!this.whitespace) this.put(' ');
+    let spaces = false;
+    let breaks = false;
+    for (let i = 0; i < value.length; i++) {
+      const c = value[i]!;
+      if (c === 0x20) {
+        const inside = !quoted || (i > 0 && i < value.length - 1);
+        if (allowBreaks && !spaces && this.column > BEST_WIDTH && inside && value[i + 1] !== 0x20) this.writeIndent();
+        else this.char(c);
+        spaces = true;
+      } else if (isBreak(c)) {
+        if (!breaks && c === 0x0a) this.putBreak();
+        this.writeBreak(c);
+        this.indention = true;
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent();
+        if (quoted && c === 0x27) this.put("'");
+        this.char(c);
+        this.indention = false;
+        spaces = false;
+        breaks = false;
+      }
+    }
+    if (quoted) this.writeIndicator("'", false, false, false);
+    this.whitespace = false;
+    this.indention = false;
+  }
+
+  double(value: number[], allowBreaks: boolean): void {
+    this.writeIndicator('"', true, false, false);
+    const bom = value[0] === 0xfeff;
+    let spaces = false;
+    const esc: Record<number, string> = {
+      0x00: '0',
+      0x07: 'a',
+      0x08: 'b',
+      0x09: 't',
+      0x0a: 'n',
+      0x0b: 'v',
+      0x0c: 'f',
+      0x0d: 'r',
+      0x1b: 'e',
+      0x22: '"',
+      0x5c: '\\',
+      0x85: 'N',
+      0xa0: '_',
+      0x2028: 'L',
+      0x2029: 'P',
+    };
+    for (let i = 0; i < value.length; i++) {
+      const c = value[i]!;
+      if (!isPrintable(c) || bom || isBreak(c) || c === 0x22 || c === 0x5c) {
+        this.put('\\');
+        const e = esc[c];
+        if (e !== undefined) this.put(e);
+        else {
+          const [p, w] = c <= 0xff ? ['x', 2] : c <= 0xffff ? ['u', 4] : ['U', 8];
+          this.put(p as string);
+          for (const h of c.toString(16).toUpperCase().padStart(w as number, '0')) this.put(h);
+        }
+        spaces = false;
+      } else if (c === 0x20) {
+        if (allowBreaks && !spaces && this.column > BEST_WIDTH && i > 0 && i < value.length - 1) {
+          this.writeIndent();
+          if (value[i + 1] === 0x20) this.put('\\');
+        } else this.char(c);
+        spaces = true;
+      } else {
+        this.char(c);
+        spaces = false;
+      }
+    }
+    this.writeIndicator('"', false, false, false);
+    this.whitespace = false;
+    this.indention = false;
+  }
+
+  literal(value: number[]): void {
+    this.writeIndicator('|', true, false, false);
+    if (value[0] === 0x20 || (value.length > 0 && isBreak(value[0]!))) this.writeIndicator(String(BEST_INDENT), false, false, false);
+    let chomp = '';
+    if (value.length === 0) chomp = '-';
+    else {
+      const last = value.length - 1;
+      if (!isBreak(value[last]!)) chomp = '-';
+      else if (last === 0) chomp = '+';
+      else if (isBreak(value[last - 1]!)) chomp = '+';
+    }
+    if (chomp) this.writeIndicator(chomp, false, false, false);
+    this.putBreak();
+    this.indention = true;
+    this.whitespace = true;
+    let breaks = true;
+    for (const c of value) {
+      if (isBreak(c)) {
+        this.writeBreak(c);
+        this.indention = true;
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent();
+        this.char(c);
+        this.indention = false;
+        breaks = false;
+      }
+    }
+  }
+}
+
+/** marshalYAML is sigs.k8s.io/yaml.Marshal (output ends with a newline); it throws GoError for values JSON cannot encode. */
+export function marshalYAML(v: unknown): string {
+  const root = fromJson(jsonTree(v));
+  const e = new Emitter();
+  e.node(root, true, false, false, false);
+  // Document end: an implicit document closes with a line break.
+  e.indent = -1;
+  e.writeIndent();
+  return e.out;
+}

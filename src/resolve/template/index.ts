@@ -1,0 +1,98 @@
+// Go text/template for Sveltos templates: parse, execute with Sprig and the Sveltos functions.
+import { TemplateError } from '../../errors.js';
+import { BUILTINS } from './builtins.js';
+import { execute, MissingKey } from './exec.js';
+import { parseTrees, Tree } from './parse.js';
+import { GoFunc, hasOwn } from './values.js';
+
+export { toGoValue } from './convert.js';
+export { GoFloat, GoInt, GoTime } from './values.js';
+
+/** FuncMap maps function names to implementations (see docs/template-functions.md for Go typing). */
+export type FuncMap = Record<string, (...args: unknown[]) => unknown>;
+
+/** TemplateOptions configure parsing and execution. */
+export interface TemplateOptions {
+  /** Template name used in error messages. Default "template". */
+  name?: string;
+  /** What a missing map key does: 'error' (Sveltos' setting, the default), 'zero' or 'default' ("<no value>"). */
+  missingKey?: MissingKey;
+  /** Functions besides the builtins. Default none: pass sveltosTemplateFuncs(ctx) for Sveltos semantics. */
+  funcs?: FuncMap;
+  /** Largest output in bytes; also caps strings and lists functions build. Default 8 MiB. */
+  maxOutputBytes?: number;
+  /** Most evaluation steps (nodes walked plus function calls). Default 5,000,000. */
+  maxSteps?: number;
+  /** Deepest nesting of {{template}} calls. Default 1000 (Go allows 100000). */
+  maxDepth?: number;
+}
+
+/** DEFAULT_TEMPLATE_OPTIONS are the defaults of TemplateOptions. */
+export const DEFAULT_TEMPLATE_OPTIONS = {
+  name: 'template',
+  missingKey: 'error' as MissingKey,
+  maxOutputBytes: 8 * 1024 * 1024,
+  maxSteps: 5_000_000,
+  maxDepth: 1000,
+};
+
+/** ParsedTemplate is a parsed template set, reusable across executions. */
+export class ParsedTemplate {
+  readonly #trees: Map<string, Tree>;
+  readonly #opts: TemplateOptions;
+  /** name is the name of the main template. */
+  readonly name: string;
+
+  constructor(trees: Map<string, Tree>, opts: TemplateOptions) {
+    this.#trees = trees;
+    this.#opts = opts;
+    this.name = opts.name ?? DEFAULT_TEMPLATE_OPTIONS.name;
+  }
+
+  /** templates lists the names of the templates defined (the main one included), sorted. */
+  templates(): string[] {
+    return [...this.#trees.keys()].sort();
+  }
+
+  /** execute renders the main template on data (already Go-typed; see toGoValue). Throws TemplateError. */
+  execute(data: unknown, opts: TemplateOptions = {}): string {
+    const o = { ...DEFAULT_TEMPLATE_OPTIONS, ...definedOnly(this.#opts), ...definedOnly(opts) };
+    const funcs = { ...(this.#opts.funcs ?? {}), ...(opts.funcs ?? {}) } as Record<string, GoFunc>;
+    return execute(this.#trees, this.name, funcs, data, {
+      missingKey: o.missingKey,
+      maxOutputBytes: o.maxOutputBytes,
+      maxSteps: o.maxSteps,
+      maxDepth: o.maxDepth,
+    });
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** parseTemplate parses template text; functions must be known now, as in Go. Throws TemplateError ('PARSE'). */
+export function parseTemplate(text: string, opts: TemplateOptions = {}): ParsedTemplate {
+  const name = opts.name ?? DEFAULT_TEMPLATE_OPTIONS.name;
+  const funcs = opts.funcs ?? {};
+  const hasFunction = (f: string) => (hasOwn(funcs, f) && typeof funcs[f] === 'function') || hasOwn(BUILTINS, f);
+  let trees: Map<string, Tree>;
+  try {
+    trees = parseTrees(name, text, { hasFunction });
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new TemplateError('LIMIT', `template: ${name}: nesting too deep to parse`, { details: { template: name, line: 0, col: 0 } });
+    }
+    throw e;
+  }
+  return new ParsedTemplate(trees, opts);
+}
+
+/** renderTemplate parses and executes text on data in one step. Throws TemplateError. */
+export function renderTemplate(text: string, data: unknown, opts: TemplateOptions = {}): string {
+  return parseTemplate(text, opts).execute(data);
+}
+
+export { sprigFuncs } from './sprig/index.js';
+export { sveltosFuncs, sveltosTemplateFuncs } from './sveltos.js';
+export type { SveltosTemplateContext } from './sveltos.js';

@@ -1,0 +1,183 @@
+// Rendering charts with the real helm v3 binary, the way addon-controller does in pull mode: a client-side
+// install dry run with CRDs included, hooks kept apart, `.Capabilities.KubeVersion` chosen explicitly.
+// `helm template` prints exactly that release: CRDs and manifest first (Helm's install order), then hooks.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { parseAllDocuments, type Tags } from 'yaml';
+import { ValidationError } from '../errors.js';
+import { isPlainObject, type KubeObject } from '../model/sveltos.js';
+import { ANNOTATION_HOOK, type HelmHook, type RenderedRelease } from '../resolve/helm-split.js';
+
+/** Kubernetes version given to `helm template` when neither `--kube-version` nor the cluster's `status.version` says. */
+export const DEFAULT_KUBE_VERSION = 'v1.32.0';
+/** Environment variable naming the helm binary (after `--helm`, before PATH). */
+export const HELM_ENV = 'SVELTOS_AIRGAP_HELM';
+
+/** HelmError is a failure of the helm binary: missing, or refusing to render a chart. */
+export class HelmError extends ValidationError {}
+
+/** findHelm returns the helm binary to use: `explicit`, then `$SVELTOS_AIRGAP_HELM`, then `helm` on PATH. */
+export async function findHelm(explicit?: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const named = explicit ?? env[HELM_ENV];
+  if (named) {
+    if (await executable(named)) return named;
+    throw new HelmError('USAGE', `${explicit ? '--helm' : `$${HELM_ENV}`} ${named}: not an executable file`);
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, 'helm');
+    if (await executable(p)) return p;
+  }
+  throw new HelmError('USAGE', `helm: not found on PATH; install helm v3 or name it with --helm PATH or $${HELM_ENV}`);
+}
+
+async function executable(p: string): Promise<boolean> {
+  return access(p, constants.X_OK).then(() => true, () => false);
+}
+
+export interface RenderOptions {
+  helm: string;
+  /** A chart archive (.tgz) or directory. */
+  chart: string;
+  releaseName: string;
+  releaseNamespace: string;
+  /** Values as YAML or JSON text (already merged); empty for none. */
+  values: string;
+  /** `.Capabilities.KubeVersion`, e.g. `v1.30.2`. */
+  kubeVersion: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * renderChart runs `helm template --include-crds` and returns the release split into manifest and hooks.
+ * helm runs with private HELM_*_HOME directories, so no user repository or plugin configuration leaks in.
+ */
+export async function renderChart(opts: RenderOptions): Promise<RenderedRelease> {
+  const home = await mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
+  try {
+    const valuesFile = join(home, 'values.yaml');
+    await writeFile(valuesFile, opts.values || '{}');
+    const args = [
+      'template', opts.releaseName, opts.chart,
+      '--namespace', opts.releaseNamespace,
+      '--include-crds',
+      '--kube-version', opts.kubeVersion,
+      '--values', valuesFile,
+    ];
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+    };
+    const { stdout, stderr, code } = await run(opts.helm, args, env, opts.signal);
+    if (code !== 0) {
+      throw new HelmError('INVALID', `helm template ${opts.releaseName} (${opts.releaseNamespace}): ${stderr.trim().split('\n').slice(-5).join('\n') || `exit code ${code}`}`, {
+        details: { releaseName: opts.releaseName, releaseNamespace: opts.releaseNamespace, exitCode: code },
+      });
+    }
+    return parseTemplateOutput(stdout, `helm template ${opts.releaseName}`);
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ stdout: string; stderr: string; code: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 }));
+  });
+}
+
+// YAML 1.1 as sigs.k8s.io/yaml reads it; timestamps stay strings (goyaml keeps them so in interface{} values).
+const withoutTimestamp = (tags: Tags): Tags => tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp');
+
+/** parseYamlStream parses a YAML stream as Kubernetes reads it; empty documents are skipped. */
+export function parseYamlStream(text: string, where: string): unknown[] {
+  const docs = parseAllDocuments(text, { version: '1.1', customTags: withoutTimestamp });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const out: unknown[] = [];
+  for (const doc of list) {
+    if (doc.errors.length > 0) throw new HelmError('INVALID', `${where}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+    const v = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    if (v !== null && v !== undefined) out.push(v);
+  }
+  return out;
+}
+
+// asObjects checks a parsed document is an object and expands `v1 List` documents into their items.
+function asObjects(v: unknown, where: string): KubeObject[] {
+  if (!isPlainObject(v) || typeof v.kind !== 'string' || typeof v.apiVersion !== 'string') {
+    throw new HelmError('INVALID', `${where}: expected a Kubernetes object with apiVersion and kind`);
+  }
+  if (v.kind === 'List' && v.apiVersion === 'v1') {
+    return (Array.isArray(v.items) ? v.items : []).flatMap((item, i) => asObjects(item, `${where}: items[${i}]`));
+  }
+  if (!isPlainObject(v.metadata)) v.metadata = {};
+  return [v as KubeObject];
+}
+
+/**
+ * parseTemplateOutput splits `helm template` output into the manifest and the hooks. A document is a
+ * hook when it carries `helm.sh/hook` and does not come from a chart's `crds/` directory (Helm never
+ * treats those as hooks). Hook events are lower-cased and trimmed, as Helm reads them.
+ */
+export function parseTemplateOutput(text: string, where: string): RenderedRelease {
+  const manifest: KubeObject[] = [];
+  const hooks: HelmHook[] = [];
+  let source = '';
+  // Documents are separated by `---` lines; `# Source: <path>` names the template file of what follows.
+  for (const chunk of text.split(/^---[ \t]*$/m)) {
+    const m = /^# Source: (.+)$/m.exec(chunk);
+    if (m) source = m[1]!.trim();
+    for (const doc of parseYamlStream(chunk, `${where}: ${source || 'output'}`)) {
+      const objects = asObjects(doc, `${where}: ${source}`);
+      const head = objects[0];
+      const hook = (doc as KubeObject).metadata?.annotations?.[ANNOTATION_HOOK];
+      if (typeof hook === 'string' && !/(^|\/)crds\//.test(source) && head) {
+        hooks.push({ events: hook.split(',').map((e) => e.trim().toLowerCase()), objects });
+      } else {
+        manifest.push(...objects);
+      }
+    }
+  }
+  return { manifest, hooks };
+}
+
+/**
+ * mergeHelmValues merges chart values as Sveltos does: the `values` text first, then every valuesFrom
+ * entry used as is, then every templated one, each merged over the result (maps merged key by key, any
+ * other value replaced, null included). Returns JSON text (JSON is YAML) ready for `helm --values`.
+ */
+export function mergeHelmValues(values: string, plain: string[] = [], templated: string[] = []): string {
+  const parse = (text: string, where: string): Record<string, unknown> => {
+    const docs = text.trim() === '' ? [] : parseYamlStream(text, where);
+    const v = docs[0];
+    if (v === undefined) return {};
+    if (!isPlainObject(v)) throw new HelmError('INVALID', `${where}: expected a YAML map of values, found ${Array.isArray(v) ? 'a list' : typeof v}`);
+    return v;
+  };
+  let result = parse(values, 'values');
+  [...plain, ...templated].forEach((text, i) => {
+    result = mergeInto(result, parse(text, `valuesFrom[${i}]`));
+  });
+  return JSON.stringify(result);
+}
+
+function mergeInto(dst: Record<string, unknown>, src: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...dst };
+  for (const [k, v] of Object.entries(src)) {
+    const d = out[k];
+    out[k] = isPlainObject(d) && isPlainObject(v) ? mergeInto(d, v) : v;
+  }
+  return out;
+}

@@ -1,0 +1,172 @@
+// export through the CLI: the resolver, the Helm stage and the packer together, on the bundled samples and
+// on a fleet with a chart served by an HTTP chart repository (real helm binary).
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { TarLayoutStore } from '../src/content/tarfs.js';
+import { manifestFromJSON } from '../src/content/descriptor.js';
+import { ARTIFACT_TYPE_CLUSTER } from '../src/model/bundle.js';
+import { testKeys } from './bundles.js';
+import { cli } from './cli.js';
+import { helm, helmEnv, helmPath, packageChart } from './helm/helm-env.js';
+import { startStaticServer } from './helm/servers.js';
+import { tempDir } from './helpers.js';
+
+const SAMPLES = fileURLToPath(new URL('../samples/fleet/', import.meta.url));
+const FIXED = ['--created-at', '2026-11-01T00:00:00Z', '--source-date-epoch', '0', '--source', 'test'];
+
+async function layers(path: string, cluster: string): Promise<Record<string, unknown>[]> {
+  const store = await TarLayoutStore.open(path);
+  const d = store.index().manifests.find((m) => m.artifactType === ARTIFACT_TYPE_CLUSTER && m.annotations?.['io.projectsveltos.airgap.cluster'] === cluster)!;
+  const read = async (x: typeof d) => Buffer.concat(await (await store.fetch(x)).toArray());
+  const m = manifestFromJSON(await read(d));
+  const docs: Record<string, unknown>[] = [];
+  for (const l of m.layers) docs.push(...parseAllDocuments((await read(l)).toString()).map((x) => x.toJS() as Record<string, unknown>));
+  return docs;
+}
+
+describe('export', () => {
+  it('packs the sample fleet reproducibly: fixed times give byte-identical bundles', async () => {
+    const keys = await testKeys();
+    const dir = await tempDir();
+    const a = await cli(['export', '--from', SAMPLES, '--key', keys.keyPath, '--out', join(dir, 'a.tar'), '--sequence', '7', ...FIXED, '--output', 'json']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(a.stdout)).toMatchObject({ sequence: 7, clusters: ['retail/store-berlin', 'retail/store-paris', 'ships/vessel-aurora'] });
+    const b = await cli(['export', '--from', SAMPLES, '--key', keys.keyPath, '--out', join(dir, 'b.tar'), '--sequence', '7', ...FIXED]);
+    expect(b.code).toBe(0);
+    expect((await readFile(join(dir, 'a.tar'))).equals(await readFile(join(dir, 'b.tar')))).toBe(true);
+    // The paused cluster is not exported, and the Local reference is reported, not carried.
+    expect(a.stderr).toMatch(/NOT_CARRIED: ships\/vessel-aurora: .*mgmt-audit: deploymentType Local/);
+    const docs = await layers(join(dir, 'a.tar'), 'retail/store-berlin');
+    expect(docs.filter((d) => d.kind === 'ConfigurationGroup')).toHaveLength(3);
+    const v = await cli(['verify', join(dir, 'a.tar'), '--key', keys.pubPath, '--now', '2026-11-02T00:00:00Z']);
+    expect(v.code).toBe(0);
+  });
+
+  it('limits the export to --cluster and fails clearly on unknown clusters and bad input', async () => {
+    const keys = await testKeys();
+    const dir = await tempDir();
+    const one = await cli(['export', '--from', SAMPLES, '--key', keys.keyPath, '--out', join(dir, 'one.tar'), '--cluster', 'retail/store-paris', '--output', 'json']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout).clusters).toEqual(['retail/store-paris']);
+    const none = await cli(['export', '--from', SAMPLES, '--key', keys.keyPath, '--out', join(dir, 'none.tar'), '--cluster', 'retail/nowhere']);
+    expect(none.code).toBe(1);
+    const bad = join(dir, 'bad');
+    await cp(SAMPLES, bad, { recursive: true });
+    await writeFile(join(bad, 'broken.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: [oops\n');
+    const r = await cli(['export', '--from', bad, '--key', keys.keyPath, '--out', join(dir, 'bad.tar')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/broken\.yaml:\d+/);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+});
+
+describe('delta export', () => {
+  it('leaves out what a verified site receipt says the site holds; the delta imports only where those blobs are', async () => {
+    const [keys, site] = [await testKeys(), await testKeys()];
+    const dir = await tempDir();
+    const full = join(dir, 'full.tar');
+    const exp = (out: string, seq: string, extra: string[] = []) => cli(['export', '--from', SAMPLES, '--key', keys.keyPath, '--out', out, '--sequence', seq, ...extra, '--output', 'json']);
+    expect((await exp(full, '1')).code).toBe(0);
+    const store = join(dir, 'store');
+    expect((await cli(['import', full, '--store', store, '--key', keys.pubPath])).code).toBe(0);
+    const receipt = join(dir, 'receipt.json');
+    const rep = await cli(['report', '--store', store, '--out', receipt, '--key', site.keyPath]);
+    expect(rep.code, rep.stderr).toBe(0);
+
+    const delta = join(dir, 'delta.tar');
+    const d = await exp(delta, '2', ['--since', receipt, '--site-key', site.pubPath]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(JSON.parse(d.stdout).omitted).toBeGreaterThan(0);
+    expect((await readFile(delta)).length).toBeLessThan((await readFile(full)).length);
+    const imp = await cli(['import', delta, '--store', store, '--key', keys.pubPath]);
+    expect(imp.code, imp.stderr).toBe(0);
+
+    const fresh = await cli(['import', delta, '--store', join(dir, 'fresh'), '--key', keys.pubPath, '--output', 'json']);
+    expect(fresh.code).toBe(2);
+    expect(JSON.parse(fresh.stdout).error.code).toBe('BLOB_MISSING');
+
+    // A receipt signed by another key, or altered, is refused (exit 2).
+    const wrong = await exp(join(dir, 'x.tar'), '3', ['--since', receipt, '--site-key', keys.pubPath]);
+    expect(wrong.code).toBe(2);
+    const altered = join(dir, 'altered.json');
+    await writeFile(altered, (await readFile(receipt, 'utf8')).replace(/"payload":"(.)/, (_m, c: string) => `"payload":"${c === 'A' ? 'B' : 'A'}`));
+    expect((await exp(join(dir, 'y.tar'), '3', ['--since', altered, '--site-key', site.pubPath])).code).toBe(2);
+    expect((await exp(join(dir, 'z.tar'), '3', ['--since', receipt])).code).toBe(1);
+  });
+});
+
+describe('export with Helm charts', () => {
+  let repo: Awaited<ReturnType<typeof startStaticServer>>;
+  let fleet: string;
+
+  let work: string;
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'sveltos-airgap-export-'));
+    const site = join(work, 'repo');
+    await mkdir(site, { recursive: true });
+    await copyFile(await packageChart('demo', join(work, 'pkg')), join(site, 'demo-1.2.3.tgz'));
+    await helm(['repo', 'index', site]);
+    repo = await startStaticServer(site);
+    fleet = join(work, 'fleet');
+    await cp(SAMPLES, fleet, { recursive: true });
+    await writeFile(
+      join(fleet, 'profiles', 'web.yaml'),
+      `apiVersion: config.projectsveltos.io/v1beta1
+kind: ClusterProfile
+metadata:
+  name: web
+spec:
+  clusterSelector:
+    matchLabels:
+      site: store
+  policyRefs:
+  - kind: ConfigMap
+    name: region-info
+    namespace: default
+  helmCharts:
+  - repositoryURL: ${repo.url}
+    repositoryName: demo-repo
+    chartName: demo-repo/demo
+    chartVersion: "^1.2"
+    releaseName: web
+    releaseNamespace: web
+    values: |
+      cluster:
+        region: {{ index .Cluster.metadata.labels "region" }}
+      configMapCount: 2
+`,
+    );
+  });
+  afterAll(async () => {
+    await repo?.stop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('renders the chart per cluster and carries it: a Helm group before the Resources group, the chart as an OCI artifact', async () => {
+    const keys = await testKeys();
+    const out = join(await tempDir(), 'b.tar');
+    const env = { ...(await helmEnv()), SVELTOS_AIRGAP_HELM: helmPath() };
+    const r = await cli(['export', '--from', fleet, '--key', keys.keyPath, '--out', out, '--cache-dir', join(await tempDir(), 'cache'), '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const docs = await layers(out, 'retail/store-paris');
+    const groups = docs.filter((d) => d.kind === 'ConfigurationGroup') as { metadata: { labels: Record<string, string>; annotations: Record<string, string> } }[];
+    const web = groups.filter((g) => g.metadata.annotations['pullmode.projectsveltos.io/requestorname'] === 'web-sveltos-store-paris').map((g) => g.metadata.labels['pullmode.projectsveltos.io/requestorfeature']);
+    expect(web).toEqual(['Helm', 'Resources']);
+    const helmBundles = docs.filter((d) => d.kind === 'ConfigurationBundle' && (d.spec as Record<string, unknown>).helmReleaseName === 'web') as { spec: { resources?: string[]; helmChartVersion: string; isLastHelmReleaseBundle?: boolean } }[];
+    expect(helmBundles.length).toBeGreaterThan(1);
+    expect(helmBundles.every((b) => b.spec.helmChartVersion === '1.2.3')).toBe(true);
+    expect(helmBundles.at(-1)!.spec.isLastHelmReleaseBundle).toBe(true);
+    // Values were templated per cluster: the region label reached the rendered objects.
+    const rendered = helmBundles.flatMap((b) => (b.spec.resources ?? []).map((s) => parse(s) as Record<string, unknown>));
+    expect(JSON.stringify(rendered)).toContain('eu-west');
+    const berlin = (await layers(out, 'retail/store-berlin')).filter((d) => d.kind === 'ConfigurationBundle');
+    expect(JSON.stringify(berlin)).toContain('eu-central');
+    const inspect = await cli(['inspect', out, '--output', 'json']);
+    const chart = JSON.parse(inspect.stdout).artifacts.find((a: { kind: string }) => a.kind === 'chart');
+    expect(chart).toBeDefined();
+  });
+});

@@ -1,0 +1,43 @@
+// The helm adapter: finding the binary, failures named clearly, template output split into manifest and hooks.
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findHelm, HELM_ENV, parseTemplateOutput, renderChart } from '../../src/source/helm-render.js';
+import { CHARTS, helmPath } from './helm-env.js';
+import { testdir } from '../helpers.js';
+
+describe('helm adapter', () => {
+  it('finds helm from --helm, then $SVELTOS_AIRGAP_HELM, then PATH', async () => {
+    const helm = helmPath();
+    expect(await findHelm(helm, {})).toBe(helm);
+    expect(await findHelm(undefined, { [HELM_ENV]: helm })).toBe(helm);
+    expect(await findHelm(undefined, { PATH: `/nonexistent:${dirname(helm)}` })).toBe(join(dirname(helm), 'helm'));
+    await expect(findHelm(undefined, { PATH: '/nonexistent' })).rejects.toThrow(/helm: not found on PATH/);
+    await expect(findHelm('/nonexistent/helm', {})).rejects.toThrow(/--helm \/nonexistent\/helm: not an executable file/);
+  });
+
+  it('names the release when helm refuses a chart', async () => {
+    const bad = await testdir({ 'Chart.yaml': 'apiVersion: v2\nname: bad\nversion: 0.1.0\n', 'templates/x.yaml': '{{ fail "boom" }}\n' });
+    await expect(renderChart({ helm: helmPath(), chart: bad, releaseName: 'r', releaseNamespace: 'ns', values: '', kubeVersion: 'v1.30.0' })).rejects.toThrow(/helm template r \(ns\):.*boom/s);
+  });
+
+  it('renders with the values and Kubernetes version given', async () => {
+    const r = await renderChart({ helm: helmPath(), chart: join(CHARTS, 'demo'), releaseName: 'x', releaseNamespace: 'ns', values: '{"configMapCount": 0, "sub": {"enabled": false}}', kubeVersion: 'v1.28.3' });
+    const dep = r.manifest.find((o) => o.kind === 'Deployment') as any;
+    expect(dep.spec.template.spec.containers[0].env[1].value).toBe('v1.28.3');
+    expect(r.manifest.some((o) => o.kind === 'StatefulSet')).toBe(false);
+    expect(r.manifest.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name)).toEqual(['widgets.demo.example.com', 'gadgets.demo.example.com']);
+  });
+
+  it('keeps crds/ documents in the manifest even with a hook annotation; lower-cases hook events', () => {
+    const out = parseTemplateOutput(
+      [
+        '---', '# Source: c/crds/a.yaml', 'apiVersion: apiextensions.k8s.io/v1', 'kind: CustomResourceDefinition', 'metadata: {name: a.b, annotations: {helm.sh/hook: pre-install}}',
+        '---', '# Source: c/templates/j.yaml', 'apiVersion: batch/v1', 'kind: Job', 'metadata: {name: j, annotations: {helm.sh/hook: " Post-Install , pre-upgrade"}}',
+        '---', '# Source: c/templates/empty.yaml', '',
+      ].join('\n'),
+      'test',
+    );
+    expect(out.manifest.map((o) => o.metadata.name)).toEqual(['a.b']);
+    expect(out.hooks).toEqual([{ events: ['post-install', 'pre-upgrade'], objects: [expect.objectContaining({ kind: 'Job' })] }]);
+  });
+});

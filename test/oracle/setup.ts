@@ -1,0 +1,48 @@
+// Vitest global setup: builds the Go template oracle once (cached by the hash of its source) and
+// provides its path to the tests. A missing Go toolchain is reported to the tests that need the
+// oracle, which then fail; tests that do not need it are unaffected.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateOracle: { path?: string; error?: string };
+  }
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** buildOracle builds test/oracle/main.go into a cache directory keyed by its content; returns the binary path. */
+export async function buildOracle(): Promise<string> {
+  const source = await readFile(join(here, 'main.go'));
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), 'sveltos-airgap-oracle');
+  const bin = join(dir, `oracle-${hash}`);
+  if (existsSync(bin)) return bin;
+  await mkdir(dir, { recursive: true });
+  const tmp = `${bin}.${process.pid}.tmp`;
+  await promisify(execFile)(join(here, 'build.sh'), [tmp], {
+    env: { ...process.env, GOCACHE: join(dir, 'gocache') },
+    timeout: 300_000,
+  });
+  await rename(tmp, bin);
+  return bin;
+}
+
+export default async function setup(project: TestProject): Promise<void> {
+  try {
+    project.provide('templateOracle', { path: await buildOracle() });
+  } catch (e) {
+    const err = e as Error & { stderr?: string };
+    project.provide('templateOracle', {
+      error: `cannot build the Go template oracle (needs golang-go, golang-github-masterminds-sprig-dev, golang-k8s-sigs-yaml-dev, golang-github-burntsushi-toml-dev): ${err.message}${err.stderr ? `\n${err.stderr}` : ''}`,
+    });
+  }
+}
