@@ -8,6 +8,7 @@ import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueToken } from '../src/agent-api/tokens.js';
 import { importBundle } from '../src/bundle/import.js';
 import { readState } from '../src/bundle/site.js';
 import { BundleParts } from '../src/bundle/volumes.js';
@@ -87,7 +88,12 @@ describe('import crash safety', () => {
     const previous = await makeBundle(keys, { sequence: 1 });
     const template = join(work, 'template');
     await importBundle(await TarLayoutStore.open(previous.path), { storeDir: template, trusted: [keys.publicKey], now: new Date(NOW) });
-    const prevDigest = await served(template, 'sveltos-airgap/clusters/prod/c1', '1');
+    // The agents' tokens: a cluster's configuration is served to its own agent only.
+    const token = {
+      prod: (await issueToken(template, 'prod/c1', new Date(NOW))).token,
+      edge: (await issueToken(template, 'edge/c2', new Date(NOW))).token,
+    };
+    const prevDigest = await served(template, 'sveltos-airgap/clusters/prod/c1', '1', token.prod);
 
     // The next bundle: 12 blobs of 1-60 KB over several parts, and a 200 KB chart split into chunks.
     const clusters = [
@@ -121,11 +127,11 @@ describe('import crash safety', () => {
       expect(killed.signal, `${where}: ${killed.stderr}`).toBe('SIGKILL');
       expect(await storeProblems(store), where).toEqual([]);
       // The previous bundle is still served, byte for byte.
-      expect(await served(store, 'sveltos-airgap/clusters/prod/c1', '1'), where).toBe(prevDigest);
+      expect(await served(store, 'sveltos-airgap/clusters/prod/c1', '1', token.prod), where).toBe(prevDigest);
       const state = await readState(store);
       if (state.highestSequence === 2) {
         outcomes.killedAfterCommit++;
-        await served(store, 'sveltos-airgap/clusters/prod/c1', '2');
+        await served(store, 'sveltos-airgap/clusters/prod/c1', '2', token.prod);
       } else {
         outcomes.killedBeforeCommit++;
         expect(state.highestSequence, where).toBe(1);
@@ -136,7 +142,7 @@ describe('import crash safety', () => {
       outcomes.resumedBlobs += (JSON.parse(rerun.stdout) as { resumed: number }).resumed;
       expect(await storeProblems(store), where).toEqual([]);
       expect((await readState(store)).highestSequence, where).toBe(2);
-      expect(await served(store, 'sveltos-airgap/clusters/edge/c2', '2'), where).toBe(next.index.manifests.find((m) => m.annotations?.['io.projectsveltos.airgap.cluster'] === 'edge/c2')!.digest);
+      expect(await served(store, 'sveltos-airgap/clusters/edge/c2', '2', token.edge), where).toBe(next.index.manifests.find((m) => m.annotations?.['io.projectsveltos.airgap.cluster'] === 'edge/c2')!.digest);
       expect(await readdir(join(store, 'staging', 'blobs', 'sha256')), where).toEqual([]);
       expect((await readdir(store)).filter((n) => n.startsWith('.')), where).toEqual([]);
       await rm(store, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { readState } from '../src/bundle/site.js';
 import { successorsOf, isGraphNode } from '../src/content/graph.js';
 import type { Descriptor } from '../src/model/oci.js';
-import { createSiteHandler } from '../src/serve/site-handler.js';
+import { createSiteHandler, type SiteHandler } from '../src/serve/site-handler.js';
 
 const HEX = /^[a-f0-9]{64}$/;
 
@@ -56,13 +56,13 @@ export async function storeProblems(store: string): Promise<string[]> {
     if (isGraphNode(d)) queue.push(...successorsOf(d, data));
   }
   for (const name of await readdir(store)) {
-    if (!['blobs', 'staging', 'state.json', 'index.json', 'oci-layout', '.import.lock'].includes(name) && !/^\..+\.tmp$/.test(name)) problems.push(`${name}: unexpected entry in the store`);
+    if (!['blobs', 'staging', 'state.json', 'index.json', 'oci-layout', '.import.lock', 'agent', 'tls'].includes(name) && !/^\..+\.tmp$/.test(name)) problems.push(`${name}: unexpected entry in the store`);
   }
   return problems;
 }
 
-function request(url: string): IncomingMessage {
-  return { method: 'GET', url, headers: {} } as IncomingMessage;
+function request(url: string, token: string): IncomingMessage {
+  return { method: 'GET', url, headers: { authorization: `Bearer ${token}` } } as IncomingMessage;
 }
 
 async function bodyOf(body: Buffer | Readable | undefined): Promise<Buffer> {
@@ -71,19 +71,28 @@ async function bodyOf(body: Buffer | Readable | undefined): Promise<Buffer> {
 }
 
 /**
- * served fetches `repo:tag` from the store's registry handler (as `serve` would answer) with every blob it
- * references, checking each digest; it returns the manifest digest, or throws saying what failed.
+ * served fetches `repo:tag` from the store's registry handler (as `serve` would answer a cluster's agent,
+ * whose `token` it passes) with every blob it references, checking each digest; it returns the manifest
+ * digest, or throws saying what failed.
  */
-export async function served(store: string, repo: string, tag: string): Promise<string> {
-  const handler = await createSiteHandler(store);
-  const m = await handler(request(`/v2/${repo}/manifests/${tag}`));
+export async function served(store: string, repo: string, tag: string, token: string): Promise<string> {
+  const handler = await createSiteHandler(store, { agentApi: false });
+  try {
+    return await fetchChecked(handler, repo, tag, token);
+  } finally {
+    await handler.close();
+  }
+}
+
+async function fetchChecked(handler: SiteHandler, repo: string, tag: string, token: string): Promise<string> {
+  const m = await handler(request(`/v2/${repo}/manifests/${tag}`, token));
   const body = await bodyOf(m.body);
   if (m.status !== 200) throw new Error(`${repo}:${tag}: manifest: HTTP ${m.status}: ${body.toString()}`);
   const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
   if (digest !== m.headers['Docker-Content-Digest']) throw new Error(`${repo}:${tag}: manifest digest ${digest} does not match its header`);
   const manifest = JSON.parse(body.toString()) as { config: Descriptor; layers: Descriptor[] };
   for (const d of [manifest.config, ...manifest.layers]) {
-    const r = await handler(request(`/v2/${repo}/blobs/${d.digest}`));
+    const r = await handler(request(`/v2/${repo}/blobs/${d.digest}`, token));
     const data = await bodyOf(r.body);
     if (r.status !== 200) throw new Error(`${repo}:${tag}: blob ${d.digest}: HTTP ${r.status}`);
     if (`sha256:${createHash('sha256').update(data).digest('hex')}` !== d.digest) throw new Error(`${repo}:${tag}: blob ${d.digest}: wrong content`);

@@ -160,6 +160,8 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--advertise <url>', 'URL the nodes reach this server at, for --print-mirror-config (default: from --listen)')
     .option('--tls-self-signed', 'serve HTTPS with a site CA and serving certificate kept in the store (made with openssl on first use)')
     .option('--tls-san <name>', 'extra DNS name or IP address for the self-signed certificate; repeatable', collect, [])
+    .option('--site-key <file>', "the site's private key: encrypted objects (export --encrypt-to) are decrypted for the agents; repeatable", collect, [])
+    .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
     .addHelpText(
       'after',
       `
@@ -177,7 +179,7 @@ Examples:
   skopeo copy --src-tls-verify=false docker://127.0.0.1:5000/docker.io/library/nginx:1.25 oci:nginx
   sveltos-airgap serve --store /var/lib/sveltos-airgap --print-mirror-config --advertise http://10.0.0.5:5000`,
     )
-    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; printMirrorConfig?: boolean; advertise?: string; tlsSelfSigned?: boolean; tlsSan: string[] }, cmd: Command) => {
+    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; printMirrorConfig?: boolean; advertise?: string; tlsSelfSigned?: boolean; tlsSan: string[]; siteKey: string[]; siteKeyPassphraseEnv?: string }, cmd: Command) => {
       const { serve } = await import('./commands/serve.js');
       await run(serve({ ...globals(cmd), ...o }, io));
     });
@@ -204,8 +206,10 @@ Examples:
     .requiredOption('--store <dir>', 'site store directory')
     .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server (with the Sveltos CRDs)')
     .option('--cluster <ns/name>', 'only this cluster; repeatable', collect, [])
+    .option('--site-key <file>', "the site's private key: encrypted objects (export --encrypt-to) are decrypted; repeatable", collect, [])
+    .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
     .addHelpText('after', '\nExamples:\n  sveltos-airgap apply --store /var/lib/sveltos-airgap --kubeconfig mgmt.kubeconfig')
-    .action(async (o: { store: string; kubeconfig: string; cluster: string[] }, cmd: Command) => {
+    .action(async (o: { store: string; kubeconfig: string; cluster: string[]; siteKey: string[]; siteKeyPassphraseEnv?: string }, cmd: Command) => {
       const { applyCommand } = await import('./commands/apply.js');
       await run(applyCommand({ ...globals(cmd), ...o }, io));
     });

@@ -96,7 +96,7 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
     }
   }
   if (kube) {
-    out.applied = await applyStore(await SiteView.open(opts.store), kube, result.verified.clusters.map((c) => c.cluster), (m) => reporter.warn('SKIPPED', m));
+    out.applied = await applyStore(await SiteView.open(opts.store), kube, result.verified.clusters.map((c) => c.cluster), (m) => reporter.warn('SKIPPED', m), siteKeys);
   }
   printResult(
     io,
