@@ -15,7 +15,7 @@ import { BundleParts } from '../src/bundle/volumes.js';
 import { TarLayoutStore } from '../src/content/tarfs.js';
 import { chartExtra, clusterInput, configMapYAML, DAY, makeBundle, T0, testKeys } from './bundles.js';
 import { cli } from './cli.js';
-import { tempDir } from './helpers.js';
+import { prng, tempDir } from './helpers.js';
 import { served, storeProblems } from './store-check.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -46,18 +46,6 @@ function runCli(args: string[], fault?: string): Promise<Exit> {
   });
 }
 
-// mulberry32: a small seeded generator, so a failing run can be replayed with CRASH_SEED.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 beforeAll(async () => {
   // The CLI as shipped: compiled from src with the build config, into a private directory.
   await mkdir(BUILD, { recursive: true });
@@ -80,7 +68,7 @@ afterAll(async () => {
 describe('import crash safety', () => {
   it(`survives SIGKILL at ${POINTS} random points and finishes on a rerun`, { timeout: 300_000 }, async () => {
     const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
-    const rnd = random(seed);
+    const rnd = prng(seed); // a failing run is replayed with CRASH_SEED
     const keys = await testKeys();
     const work = await tempDir('sveltos-airgap-crash-');
 

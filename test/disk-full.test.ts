@@ -67,6 +67,13 @@ async function withTmpfs(size: string, inodes: number, fn: (mnt: string) => Prom
   }
 }
 
+// storeOn makes a store on `mnt` that serves the previous bundle, and returns it with its tree digest.
+async function storeOn(mnt: string, b: Bundles): Promise<{ store: string; before: string }> {
+  const store = join(mnt, 'store');
+  expect((await importInto(b, store, b.previous)).code).toBe(0);
+  return { store, before: await treeDigest(store) };
+}
+
 // leftovers lists temp files an import could leave: in staging/ingest and dot-temps in the store root.
 async function leftovers(store: string): Promise<string[]> {
   const ingest = await readdir(join(store, 'staging', 'ingest')).catch(() => []);
@@ -77,9 +84,7 @@ async function leftovers(store: string): Promise<string[]> {
 describe('import on a full disk', () => {
   it('fails with ENOSPC injected mid-write: clear message, temp files removed, store unchanged, rerun works', async () => {
     const b = await bundles();
-    const store = join(await tempDir(), 'store');
-    expect((await importInto(b, store, b.previous)).code).toBe(0);
-    const before = await treeDigest(store);
+    const { store, before } = await storeOn(await tempDir(), b);
     configureFaults('enospc-after:700000');
     try {
       const r = await importInto(b, store, b.next);
@@ -100,9 +105,7 @@ describe('import on a full disk', () => {
     if (!canMount) return ctx.skip();
     const b = await bundles();
     await withTmpfs('2m', 1000, async (mnt) => {
-      const store = join(mnt, 'store');
-      expect((await importInto(b, store, b.previous)).code).toBe(0);
-      const before = await treeDigest(store);
+      const { store, before } = await storeOn(mnt, b);
       const r = await importInto(b, store, b.next);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/not enough free space in .*store: the import needs \d+ bytes, \d+ are free: free space or choose another --store \(nothing was written\)/);
@@ -115,8 +118,7 @@ describe('import on a full disk', () => {
     if (!canMount) return ctx.skip();
     const b = await bundles();
     await withTmpfs('16m', 64, async (mnt) => {
-      const store = join(mnt, 'store');
-      expect((await importInto(b, store, b.previous)).code).toBe(0);
+      const { store } = await storeOn(mnt, b);
       // Use up the inodes, then free two: the lock file and one staged blob fit, the next blob does not.
       const fill = join(mnt, 'fill');
       await mkdir(fill);
