@@ -157,6 +157,37 @@ describe('split bundles', () => {
     expect(await readdir(join(store, 'staging', 'blobs', 'sha256'))).toEqual([]);
   });
 
+  it('splits a delta: blobs the site holds are listed as held, in no part, and taken from the store', async () => {
+    const keys = await testKeys();
+    const store = join(await tempDir(), 'store');
+    const chart = await chartExtra('charts/big:1.0.0', 150_000);
+    const first = await makeBundle(keys, { sequence: 1, extras: [chart] });
+    await importBundle(await TarLayoutStore.open(first.path), { storeDir: store, trusted: [keys.publicKey], now: NOW });
+    const held = new Set((await readdir(join(store, 'blobs', 'sha256'))).map((h) => `sha256:${h}`));
+    const { packBundle } = await import('./pack.js');
+    const out = join(await tempDir(), 'delta.tar');
+    const r = await packBundle({
+      clusters: [clusterInput('prod', 'c1', {}, [configMapYAML('new', 40_000)])],
+      extras: [chart],
+      signer: keys.signer,
+      sequence: 2,
+      createdAt: T0,
+      expiresAt: new Date(T0.getTime() + 30 * DAY),
+      source: 'test',
+      out,
+      splitSize: SPLIT,
+      omit: held,
+    });
+    const layer = [...held].find((d) => r.omitted.some((o) => o.digest === d && o.size === 150_000))!;
+    expect(r.volumes!.table.held).toContain(layer);
+    for (const p of r.parts!) expect((await TarLayoutStore.open(p.file)).blobs().some((b) => b.digest === layer)).toBe(false);
+    const files = r.parts!.map((p) => p.file);
+    await expect(verifyBundle(await open(files), { trusted: [keys.publicKey], now: NOW })).rejects.toThrow(/a delta bundle leaves it out because the site it was made for holds it/);
+    const imported = await importBundle(await open(files), { storeDir: store, trusted: [keys.publicKey], now: NOW });
+    expect(imported.complete).toBe(true);
+    expect((await readState(store)).highestSequence).toBe(2);
+  });
+
   it('imports all parts in one run, and a rerun of a finished import is refused as a replay', async () => {
     const keys = await testKeys();
     const store = join(await tempDir(), 'store');
