@@ -296,6 +296,7 @@ export async function writeVolumes(input: WriteVolumesInput): Promise<{ file: st
   const written: { file: string; size: number; blobs: number }[] = [];
   const total = input.plan.parts.reduce((s, p) => s + p.blobs.reduce((t, b) => t + b.size, 0) + p.chunks.reduce((t, c) => t + c.size, 0), 0);
   let done = 0;
+  const metadata = new Set<string>(input.metadata.map((d) => d.digest));
   const chunkDigest = new Map<string, Digest>();
   for (const c of input.table.chunked) {
     let offset = 0;
@@ -312,8 +313,7 @@ export async function writeVolumes(input: WriteVolumesInput): Promise<{ file: st
       const tar = new TarWriter(stream, { mtime: input.mtime });
       type Entry = { digest: Digest; size: number; open: () => Promise<Readable> };
       const entries: Entry[] = [
-        ...input.metadata.map((d) => ({ digest: d.digest, size: d.size, open: () => input.source.fetch(d) })),
-        ...part.blobs.map((d) => ({ digest: d.digest, size: d.size, open: async () => verifiedStream(await input.source.fetch(d), d) })),
+        ...[...input.metadata, ...part.blobs].map((d) => ({ digest: d.digest, size: d.size, open: async () => verifiedStream(await input.source.fetch(d), d) })),
         ...part.chunks.map((c) => {
           const chunk = chunkDescriptor({ digest: chunkDigest.get(`${c.of.digest}#${c.offset}`)!, size: c.size });
           return { digest: chunk.digest, size: c.size, open: async () => verifiedStream(await fetchSlice(input.source, c.of, c.offset, c.size), chunk) };
@@ -327,7 +327,7 @@ export async function writeVolumes(input: WriteVolumesInput): Promise<{ file: st
         await tar.addDirectory('blobs/sha256/');
         for (const e of sorted) {
           await tar.addFile(`blobs/sha256/${e.digest.slice('sha256:'.length)}`, e.size, await e.open());
-          if (!input.metadata.some((m) => m.digest === e.digest)) {
+          if (!metadata.has(e.digest)) {
             done += e.size;
             input.onProgress?.(done, total);
           }
