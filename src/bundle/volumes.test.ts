@@ -59,6 +59,13 @@ describe('planVolumes', () => {
     }
   });
 
+  it('keeps a large blob whole in a new part when no part has room worth filling', () => {
+    const MiB = 1024 * 1024;
+    const plan = planVolumes({ data: [d(1, MiB - 4096), d(2, MiB - 4096), d(3, MiB - 4096)], splitSize: MiB + 8192, overhead: 8192 });
+    expect(plan.chunked).toEqual([]);
+    expect(plan.parts.map((p) => p.blobs.length)).toEqual([1, 1, 1]);
+  });
+
   it('refuses a split size that cannot hold the metadata', () => {
     expect(() => planVolumes({ data: [], splitSize: 2048, overhead: 2000 })).toThrow(/too small: every part carries 2000 bytes of signed metadata/);
   });

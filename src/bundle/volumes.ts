@@ -183,7 +183,9 @@ export function planVolumes(input: VolumePlanInput): VolumePlan {
   for (const blob of blobs) {
     const size = tarFootprint(blob.size);
     const fit = parts.find((p) => p.used + size <= capacity);
-    if (fit || (size <= capacity && blob.size < large)) {
+    // Cut only to fill free space: a blob that fits an empty part and finds no room worth filling opens one.
+    const fillable = parts.some((p) => room(p) >= minChunk);
+    if (fit || (size <= capacity && (blob.size < large || !fillable))) {
       const p = fit ?? parts[parts.push({ blobs: [], chunks: [], used: 0 }) - 1]!;
       p.used += size;
       p.blobs.push(blob);
