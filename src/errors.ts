@@ -64,7 +64,14 @@ export class VerificationError extends BaseError<
   | 'ROLLBACK'
   | 'POLICY'
   | 'TAMPERED'
+  | 'INVALID_OBJECTS'
 > {}
+
+/**
+ * IncompleteError says a split bundle cannot be finished with the parts given: the verified blobs were kept,
+ * and `details` names the missing parts and blobs. Not a trust failure: importing the other parts finishes it.
+ */
+export class IncompleteError extends BaseError<'INCOMPLETE'> {}
 
 /** TemplateDetails locate a template failure: the template's name, and a 1-based line and 0-based byte column (0 when unknown). */
 export interface TemplateDetails extends ErrorDetails {

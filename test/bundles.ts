@@ -1,5 +1,5 @@
 // Test builders for signed bundles: keys, cluster inputs and packed tars in temp dirs.
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPair, loadPrivateKey, loadPublicKey } from '../src/bundle/keys.js';
@@ -48,6 +48,8 @@ export interface MakeBundleOptions {
   createdAt?: Date;
   expiresAt?: Date;
   out?: string;
+  splitSize?: number;
+  encryptTo?: KeyObject[];
 }
 
 /** makeBundle packs a signed bundle into a temp dir (or `out`). */
@@ -63,9 +65,38 @@ export async function makeBundle(keys: TestKeys, opts: MakeBundleOptions = {}): 
     expiresAt: opts.expiresAt ?? new Date(createdAt.getTime() + 30 * DAY),
     source: 'test',
     out,
+    ...(opts.splitSize ? { splitSize: opts.splitSize } : {}),
+    ...(opts.encryptTo ? { encryptTo: opts.encryptTo } : {}),
   });
   return { ...result, path: out };
 }
+
+/** configMapYAML is one ConfigMap of about `bytes` bytes, its data derived from `seed` (distinct seeds, distinct blobs). */
+export function configMapYAML(name: string, bytes: number, seed = name): string {
+  let data = '';
+  for (let i = 0; data.length < bytes; i++) data += createHash('sha256').update(`${seed}/${i}`).digest('hex');
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  blob: ${data.slice(0, bytes)}\n`;
+}
+
+/**
+ * chartExtra is a Helm chart artifact of about `bytes` bytes (pseudo-random, so it does not compress), carried
+ * as an extra; with `fill`, the chart is that byte repeated instead (equal chunks when split).
+ */
+export async function chartExtra(ref: string, bytes: number, fill?: number): Promise<ExtraArtifact> {
+  const { MemoryTarget } = await import('../src/content/memory.js');
+  const { pushBytes } = await import('../src/content/bytes.js');
+  const { MEDIA_TYPE_HELM_CHART, MEDIA_TYPE_HELM_CONFIG } = await import('../src/model/bundle.js');
+  const { MEDIA_TYPE_IMAGE_MANIFEST } = await import('../src/model/oci.js');
+  const source = new MemoryTarget();
+  const chunks: Buffer[] = [];
+  for (let i = 0; chunks.length * 32 < bytes; i++) chunks.push(createHash('sha256').update(`${ref}/${i}`).digest());
+  const layer = await pushBytes(source, MEDIA_TYPE_HELM_CHART, fill === undefined ? Buffer.concat(chunks).subarray(0, bytes) : Buffer.alloc(bytes, fill));
+  const config = await pushBytes(source, MEDIA_TYPE_HELM_CONFIG, Buffer.from(JSON.stringify({ name: ref, version: '1.0.0' })));
+  const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config, layers: [layer] };
+  const root = await pushBytes(source, MEDIA_TYPE_IMAGE_MANIFEST, Buffer.from(JSON.stringify(manifest)));
+  return { source, root, ref };
+}
+
 
 /** readTarEntries reads every file of a (small) layout tar into memory, in archive order. */
 export async function readTarEntries(path: string): Promise<Map<string, Buffer>> {

@@ -1,5 +1,6 @@
 // Running the CLI in-process with captured stdout/stderr.
 import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { main } from '../src/cli/index.js';
 import type { CommandIO } from '../src/cli/io.js';
 
@@ -23,5 +24,9 @@ export async function cli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<
   const err = capture();
   const io: CommandIO = { stdout: out.stream, stderr: err.stream, env, isTTY: false };
   const r = await main(argv, io);
+  // A PassThrough hands written data to its readers a tick later: end both and wait, or the last line is lost.
+  out.stream.end();
+  err.stream.end();
+  await Promise.all([finished(out.stream), finished(err.stream)]);
   return { code: r.code, stdout: out.text(), stderr: err.text(), result: r.result };
 }

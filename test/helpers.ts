@@ -41,3 +41,15 @@ export async function treeDigest(dir: string): Promise<string> {
   await walk(dir, '.');
   return h.digest('hex');
 }
+
+/** prng is mulberry32: a small seeded generator, so a run that fails can be replayed with the same seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

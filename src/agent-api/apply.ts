@@ -3,6 +3,7 @@
 // optimistic concurrency (read, write with resourceVersion, re-read and retry on 409); stale groups go
 // through the same removal protocol as in serve: Remove first, deleted once the agent reports Removed
 // (re-run apply to finish removals). Only objects this tool manages are ever changed or deleted.
+import type { KeyObject } from 'node:crypto';
 import { failure, type KubeClient, type KubeResponse } from '../kube/client.js';
 import type { KubeObj } from './objects.js';
 import { isRemoved, removeSpec } from './reconcile.js';
@@ -130,11 +131,11 @@ export async function applyCluster(client: KubeClient, d: DesiredCluster): Promi
 }
 
 /** applyStore applies the current import of each cluster of the store (or of `clusters` only). */
-export async function applyStore(view: SiteView, client: KubeClient, clusters?: string[], warn?: (message: string) => void): Promise<ApplyResult[]> {
+export async function applyStore(view: SiteView, client: KubeClient, clusters?: string[], warn?: (message: string) => void, siteKeys: KeyObject[] = []): Promise<ApplyResult[]> {
   const out: ApplyResult[] = [];
   for (const [cluster, st] of Object.entries(view.state.clusters).sort(([a], [b]) => a.localeCompare(b))) {
     if (clusters && !clusters.includes(cluster)) continue;
-    const d = await readDesiredCluster(view, cluster, st.manifest);
+    const d = await readDesiredCluster(view, cluster, st.manifest, new Map(), siteKeys);
     for (const w of d.warnings) warn?.(w);
     out.push(await applyCluster(client, d));
   }

@@ -1,10 +1,13 @@
 // What the agent API serves for a cluster, read from the store: the cluster configuration artifact's
 // config blob gives the SveltosCluster, each objects layer one ConfigurationGroup and its bundles.
+import type { KeyObject } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
+import { decryptObjects, envelopeRecipients } from '../bundle/secrets.js';
 import { manifestFromJSON } from '../content/descriptor.js';
 import type { Fetcher } from '../content/storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../content/verify.js';
-import { MEDIA_TYPE_OBJECTS } from '../model/bundle.js';
+import { MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
+import { expansionLimit, expansionUnits } from '../model/expansion.js';
 import type { Descriptor } from '../model/oci.js';
 import { ANNOTATION_REQUESTOR_NAME, LABEL_CLUSTER_NAME, LABEL_REQUESTOR_FEATURE, LABEL_REQUESTOR_KIND, LIB_API_VERSION } from '../model/sveltos.js';
 import type { KubeObj } from './objects.js';
@@ -63,9 +66,11 @@ export type LayerCache = Map<string, ParsedLayer>;
 
 /**
  * readDesiredCluster reads a cluster's configuration artifact (every byte digest-verified). Layers found
- * in `cache` are not read or parsed again; every layer read is added to it.
+ * in `cache` are not read or parsed again; every layer read is added to it. Encrypted objects layers are
+ * decrypted with `siteKeys` (docs/format.md "Encrypted objects"); without a key that opens them they are
+ * skipped with a warning.
  */
-export async function readDesiredCluster(src: Fetcher, cluster: string, manifestDesc: Descriptor, cache: LayerCache = new Map()): Promise<DesiredCluster> {
+export async function readDesiredCluster(src: Fetcher, cluster: string, manifestDesc: Descriptor, cache: LayerCache = new Map(), siteKeys: KeyObject[] = []): Promise<DesiredCluster> {
   const [namespace, name] = cluster.split('/') as [string, string];
   const manifest = manifestFromJSON(await readAll(await src.fetch(manifestDesc), manifestDesc), `cluster ${cluster} manifest ${manifestDesc.digest}`);
   const config = JSON.parse((await readAll(await src.fetch(manifest.config), manifest.config, { limit: DEFAULT_MAX_METADATA_BYTES })).toString('utf8')) as unknown;
@@ -80,14 +85,22 @@ export async function readDesiredCluster(src: Fetcher, cluster: string, manifest
   const out: DesiredCluster = { cluster, namespace, name, manifest: manifestDesc, sveltosCluster, groups: [], warnings: [] };
   const names = new Set<string>();
   for (const layer of manifest.layers) {
-    if (layer.mediaType !== MEDIA_TYPE_OBJECTS) continue;
+    const encrypted = layer.mediaType === MEDIA_TYPE_OBJECTS_ENCRYPTED;
+    if (layer.mediaType !== MEDIA_TYPE_OBJECTS && !encrypted) continue;
     const where = `cluster ${cluster}: layer ${layer.digest}`;
     // The same bytes parse the same way for the same cluster (the namespace and name are checked).
     const cacheKey = `${cluster} ${layer.digest}`;
     let parsed = cache.get(cacheKey);
-    if (parsed === undefined) {
-      const text = (await readAll(await src.fetch(layer), layer, { limit: MAX_OBJECTS_LAYER_BYTES })).toString('utf8');
-      parsed = parseLayer(text, where, namespace, name);
+    if (parsed === undefined && encrypted && siteKeys.length === 0) {
+      parsed = `${where}: encrypted to key(s) ${envelopeRecipients(layer).join(', ')}: serve it with --site-key (the site's private key); the layer is skipped`;
+    } else if (parsed === undefined) {
+      let data = await readAll(await src.fetch(layer), layer, { limit: MAX_OBJECTS_LAYER_BYTES });
+      try {
+        if (encrypted) data = decryptObjects(data, siteKeys, where);
+        parsed = parseLayer(data.toString('utf8'), where, namespace, name);
+      } catch (err) {
+        parsed = `${(err as Error).message}; the layer is skipped`;
+      }
       cache.set(cacheKey, parsed);
     }
     if (typeof parsed === 'string') {
@@ -114,6 +127,8 @@ function parseLayer(text: string, where: string, namespace: string, clusterName:
     if (d.errors.length) return `${where}: document ${i + 1}: ${d.errors[0]!.message}`;
     const v = d.toJS({ maxAliasCount: 100 }) as unknown;
     if (v === null || v === undefined) continue;
+    // Aliases may not make a document bigger than its text (served objects are serialised in full).
+    if (expansionUnits(v, expansionLimit(text.length)) > expansionLimit(text.length)) return `${where}: document ${i + 1}: YAML aliases expand it beyond ${expansionLimit(text.length)} nodes (an alias bomb); the layer is skipped`;
     const obj = checkServedObject(v, namespace, clusterName);
     if (typeof obj === 'string') return `${where}: document ${i + 1}: ${obj}; the layer is skipped`;
     objs.push(obj);

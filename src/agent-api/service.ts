@@ -1,5 +1,6 @@
 // AgentApi ties the agent API together for one site store: the persisted objects, the tokens, the
 // served content of the current imports, and the routes. `sync` is called when an import commits.
+import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ export interface AgentApiOptions {
   historySize?: number;
   /** BOOKMARK interval on watches. Default 60 s. */
   bookmarkIntervalMs?: number;
+  /** The site's private keys, to decrypt encrypted objects layers. Unset: those layers are skipped with a warning. */
+  siteKeys?: KeyObject[];
 }
 
 const PERSIST_CONCURRENCY = 64;
@@ -54,6 +57,7 @@ export class AgentApi {
   readonly #tokens: TokenBook;
   readonly #now: () => Date;
   readonly #warn: (message: string) => void;
+  readonly #siteKeys: KeyObject[];
   readonly #desired = new Map<string, DesiredCluster>();
   readonly #release: () => Promise<void>;
   readonly #pending = new Set<string>();
@@ -66,6 +70,7 @@ export class AgentApi {
     this.#tokens = new TokenBook(dir);
     this.#now = opts.now ?? (() => new Date());
     this.#warn = opts.warn ?? (() => undefined);
+    this.#siteKeys = opts.siteKeys ?? [];
     this.routes = createAgentApiRoutes({
       store,
       now: this.#now,
@@ -136,7 +141,7 @@ export class AgentApi {
       for (const g of d.groups) cache.set(`${d.cluster} ${g.layer}`, { group: g.group, bundles: g.bundles });
     }
     await inPool(changed, READ_CONCURRENCY, async ([cluster, st]) => {
-      const desired = await readDesiredCluster(view, cluster, st.manifest, cache);
+      const desired = await readDesiredCluster(view, cluster, st.manifest, cache, this.#siteKeys);
       for (const w of desired.warnings) this.#warn(w);
       this.#desired.set(cluster, desired);
     });

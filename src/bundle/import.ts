@@ -1,22 +1,25 @@
-// Import (DESIGN.md §5): verify first, stage verified blobs, then publish by rename and commit state.json.
-// A failed import leaves the store exactly as it was; a crash leaves the previous state served.
-import { randomBytes } from 'node:crypto';
+// Import (DESIGN.md §5): verify first, stage verified blobs, then publish by link and commit state.json.
+// The staging area (DIR/staging/blobs/sha256/) is content-addressed and survives a crash: a rerun, or the
+// next parts of a split bundle, find the verified blobs there and do not read them again. Nothing staged is
+// served; replacing state.json is the single switch. A failed import removes what it staged and leaves
+// the store as it was.
 import type { KeyObject } from 'node:crypto';
-import { link, mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { isGraphNode } from '../content/graph.js';
-import { OciLayoutStore } from '../content/oci-layout/store.js';
-import { blobPath } from '../content/oci-layout/ingest.js';
-import type { Descriptor, Storage } from '../content/storage.js';
-import { VerificationError } from '../errors.js';
-import type { BundlePredicate } from '../model/bundle.js';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, readdir, readFile, rm, statfs } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { faultMark, faultPoint } from '../content/fault.js';
+import { blobPath, fsyncDir, ingest, INGEST_DIR, isFile, writeFileAtomic } from '../content/oci-layout/ingest.js';
+import type { OciLayoutStore } from '../content/oci-layout/store.js';
+import type { Descriptor } from '../content/storage.js';
+import { ContentError, VerificationError } from '../errors.js';
+import { MEDIA_TYPE_SIGSTORE_BUNDLE, type BundlePredicate } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME } from '../model/oci.js';
 import { applyImport, type ImportRecord, type SiteState } from './state.js';
 import { openSiteLayout, readState, withImportLock, writeState } from './site.js';
 import { findMissingBlobs } from './delta.js';
-import { verifyBundle, type LayoutSource, type VerifiedBundle, type VerifyOptions } from './verify.js';
+import { verifyBundle, type BundleSink, type LayoutSource, type MissingBlob, type VerifiedBundle, type VerifyLimits, type VerifyOptions } from './verify.js';
 
-export interface ImportOptions {
+export interface ImportOptions extends VerifyLimits {
   storeDir: string;
   trusted: KeyObject[];
   now: Date;
@@ -24,6 +27,10 @@ export interface ImportOptions {
   allowDowngrade?: boolean;
   /** Clusters this site serves: the bundle must name each of them. */
   requireClusters?: string[];
+  /** The site's private keys: encrypted objects layers must open with one of them. Unset: they are not opened. */
+  siteKeys?: KeyObject[];
+  /** Refuse to start when the store's file system has less free space than the blobs to write. Default true. */
+  checkFreeSpace?: boolean;
   warn?: VerifyOptions['warn'];
   onProgress?: VerifyOptions['onProgress'];
 }
@@ -31,10 +38,29 @@ export interface ImportOptions {
 export interface ImportResult {
   verified: VerifiedBundle;
   state: SiteState;
+  /** True when the bundle was committed and is served; false when parts of a split bundle are still missing. */
+  complete: boolean;
+  /** What is still missing (an incomplete split bundle). */
+  missing: MissingBlob[];
   /** Blobs newly added to the store. */
   added: number;
   /** Blobs the store already held. */
   reused: number;
+  /** Blobs found staged by an earlier interrupted or partial import. */
+  resumed: number;
+  /** Verified blobs staged by this run (kept for the next run when incomplete). */
+  staged: number;
+}
+
+/** STAGING_DIR is where verified blobs wait, under the store, until their bundle is complete and committed. */
+export const STAGING_DIR = 'staging';
+// The pending commit: written before state.json is replaced, removed when the import is finished.
+const JOURNAL_FILE = 'commit.json';
+
+interface Journal {
+  sequence: number;
+  root: string;
+  signature: string;
 }
 
 /** rollbackPolicy refuses replays and downgrades (DESIGN.md §3 `sequence`). */
@@ -54,18 +80,22 @@ export function rollbackPolicy(state: SiteState, opts: Pick<ImportOptions, 'allo
 }
 
 const hasBlobList = (s: object): s is { blobs(): { digest: string; size: number }[] } => typeof (s as { blobs?: unknown }).blobs === 'function';
+const isPartSet = (s: object): boolean => typeof (s as { parts?: unknown }).parts === 'function';
 
 /**
  * withStoreFallback reads what a bundle leaves out (a delta export) from the store instead. Everything
- * read still passes the graph walk's digest verification against the signed manifests.
+ * read still passes the graph walk's digest verification against the signed manifests. (A split bundle
+ * carries every manifest in every part, and the blobs it leaves out are found in the store by the sink.)
  */
 function withStoreFallback(src: LayoutSource, layout: OciLayoutStore): LayoutSource {
   const pick = async (d: Descriptor) => ((await src.exists(d)) ? src : (await layout.exists(d)) ? layout : src);
+  const file = (src as { file?: unknown }).file;
   return {
     index: () => src.index(),
     exists: async (d) => (await src.exists(d)) || (await layout.exists(d)),
     fetch: async (d, o) => (await pick(d)).fetch(d, o),
     ...(hasBlobList(src) ? { blobs: () => src.blobs() } : {}),
+    ...(typeof file === 'string' ? { file } : {}),
   } as LayoutSource;
 }
 
@@ -81,53 +111,136 @@ async function missingBlobsError(source: LayoutSource, storeDir: string, cause: 
   );
 }
 
+const signatureOf = (src: LayoutSource): string | undefined => src.index().manifests.find((d) => d.artifactType === MEDIA_TYPE_SIGSTORE_BUNDLE)?.digest;
+
+async function readJournal(path: string): Promise<Journal | undefined> {
+  try {
+    const j = JSON.parse(await readFile(path, 'utf8')) as Partial<Journal>;
+    return typeof j.root === 'string' && typeof j.signature === 'string' && typeof j.sequence === 'number' ? (j as Journal) : undefined;
+  } catch {
+    // Missing, or torn by a crash before its rename (then it was never the commit point).
+    return undefined;
+  }
+}
+
+async function removeFile(path: string): Promise<void> {
+  faultPoint();
+  await rm(path, { force: true });
+}
+
+// tidyStore removes what a killed import can leave behind: temp files (of blobs, state.json, index.json), and
+// staged blobs the store already holds (the import was killed after publishing them). Staged blobs of an
+// unfinished bundle stay.
+async function tidyStore(storeDir: string, staging: string): Promise<void> {
+  for (const name of await readdir(storeDir)) {
+    if (/^\..+\.tmp$/.test(name)) await rm(join(storeDir, name), { force: true });
+  }
+  await rm(join(staging, INGEST_DIR), { recursive: true, force: true });
+  for (const name of await readdir(staging)) {
+    if (name !== 'blobs' && name !== INGEST_DIR && name !== JOURNAL_FILE) await rm(join(staging, name), { recursive: true, force: true });
+  }
+  const dir = join(staging, 'blobs', 'sha256');
+  for (const hex of await readdir(dir)) {
+    if (/^[a-f0-9]{64}$/.test(hex) && (await isFile(blobPath(storeDir, `sha256:${hex}`)))) await removeFile(join(dir, hex));
+  }
+  await mkdir(join(staging, INGEST_DIR), { recursive: true });
+}
+
+// checkFreeSpace fails early, before anything is written, when the blobs cannot fit.
+async function checkFreeSpace(dir: string, bytes: number): Promise<void> {
+  const st = await statfs(dir).catch(() => undefined);
+  if (!st) return;
+  const free = st.bavail * st.bsize;
+  // Room for the blobs, their file system blocks, and state.json / index.json rewrites.
+  const need = bytes + 1024 * 1024;
+  if (free < need) {
+    throw new ContentError('NO_SPACE', `not enough free space in ${dir}: the import needs ${need} bytes, ${free} are free: free space or choose another --store (nothing was written)`, {
+      details: { path: dir, expected: need, found: free },
+    });
+  }
+}
+
 /**
- * importBundle verifies `src` and ingests it into the store at `opts.storeDir`. Blobs the bundle leaves
+ * importBundle verifies `bundle` and ingests it into the store at `opts.storeDir`. Blobs the bundle leaves
  * out (a delta export) are taken from the store; when the store lacks some, the import fails naming them.
+ * A split bundle given without all its parts keeps its verified blobs staged and returns `complete: false`
+ * with what is missing; the bundle is committed by the run that completes it.
  */
 export async function importBundle(bundle: LayoutSource, opts: ImportOptions): Promise<ImportResult> {
   const layout = await openSiteLayout(opts.storeDir, true);
-  const src = withStoreFallback(bundle, layout);
+  const src = isPartSet(bundle) ? bundle : withStoreFallback(bundle, layout);
   return withImportLock(opts.storeDir, async () => {
-    const state = await readState(opts.storeDir);
-    const stagingRoot = join(opts.storeDir, 'staging');
-    await mkdir(stagingRoot, { recursive: true });
-    const stagingDir = join(stagingRoot, randomBytes(8).toString('hex'));
-    const staging = await OciLayoutStore.open(stagingDir, { create: true });
-    let reused = 0;
-    const staged: Descriptor[] = [];
-    const sink: Storage = {
-      // Manifests are always walked (they are small) so every reachable blob is accounted for;
-      // leaf blobs the store already holds are not read again.
+    const staging = join(opts.storeDir, STAGING_DIR);
+    await mkdir(join(staging, 'blobs', 'sha256'), { recursive: true });
+    await tidyStore(opts.storeDir, staging);
+    let state = await readState(opts.storeDir);
+
+    // An import killed after its commit left its journal: finish it. Importing that same bundle again is then
+    // the rerun of the interrupted import, not a replay, and completes without a new commit.
+    const journalPath = join(staging, JOURNAL_FILE);
+    const journal = await readJournal(journalPath);
+    const last = state.history.at(-1);
+    const committed = journal !== undefined && last?.root.digest === journal.root && last.signature.digest === journal.signature;
+    if (journal && committed) await finishCommit(layout, state, staging, journalPath, []);
+    else if (journal) await removeFile(journalPath);
+    const rerun = committed && signatureOf(src) === journal.signature;
+
+    const stagedNow: Descriptor[] = [];
+    let resumed = 0;
+    let inStore = 0;
+    const sink: BundleSink = {
       exists: async (d) => {
-        if (!isGraphNode(d) && (await layout.exists(d))) {
-          reused++;
+        if (await isFile(blobPath(opts.storeDir, d.digest))) {
+          inStore++;
           return true;
         }
-        return staging.exists(d);
+        if (await isFile(blobPath(staging, d.digest))) {
+          resumed++;
+          return true;
+        }
+        return false;
       },
-      fetch: (d) => staging.fetch(d),
       push: async (d, content) => {
-        await staging.push(d, content);
-        staged.push(d);
+        if ((await ingest(staging, d, content)) === 'created') stagedNow.push(d);
       },
+      // What exists() reports is read from staging, or from the store for blobs an earlier run published.
+      fetch: async (d) => {
+        const staged = blobPath(staging, d.digest);
+        return createReadStream((await isFile(staged)) ? staged : blobPath(opts.storeDir, d.digest), { highWaterMark: 1 << 20 });
+      },
+      discard: (d) => removeFile(blobPath(staging, d.digest)),
     };
+    const policy = rollbackPolicy(state, opts);
     try {
       let verified: VerifiedBundle;
       try {
         verified = await verifyBundle(src, {
-          trusted: opts.trusted,
-          now: opts.now,
+          ...opts,
           sink,
-          policy: rollbackPolicy(state, opts),
-          ...(opts.warn ? { warn: opts.warn } : {}),
-          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+          policy: (p) => (rerun && p.sequence === journal.sequence ? undefined : policy(p)),
+          ...(opts.checkFreeSpace === false ? {} : { beforeBlobs: (pending) => checkFreeSpace(opts.storeDir, pending.bytes) }),
         });
       } catch (err) {
-        throw err instanceof VerificationError && err.code === 'BLOB_MISSING' ? await missingBlobsError(src, opts.storeDir, err) : err;
+        throw err instanceof VerificationError && err.code === 'BLOB_MISSING' && !isPartSet(src) ? await missingBlobsError(src, opts.storeDir, err) : err;
       }
-      // Publish: every staged blob is verified; hard-link it into blobs/ (atomic, no copy), then commit state.json.
-      for (const d of staged) await publishBlob(stagingDir, opts.storeDir, d);
+      const result = { verified, missing: verified.missing, reused: inStore, resumed, staged: stagedNow.length };
+      if (!verified.complete) return { ...result, state, complete: false, added: 0 };
+      if (rerun) return { ...result, state, complete: true, added: 0 };
+
+      // Publish: hard-link every staged blob into blobs/ (atomic, no copy), make the links durable, then commit.
+      faultMark('publish');
+      let added = 0;
+      for (const d of verified.blobs) {
+        if (await isFile(blobPath(opts.storeDir, d.digest))) continue;
+        const to = blobPath(opts.storeDir, d.digest);
+        await mkdir(dirname(to), { recursive: true });
+        faultPoint();
+        await link(blobPath(staging, d.digest), to).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+        });
+        added++;
+      }
+      await fsyncDir(join(opts.storeDir, 'blobs', 'sha256'));
       const record: ImportRecord = {
         sequence: verified.predicate.sequence,
         root: verified.root,
@@ -140,25 +253,29 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
         clusters: verified.predicate.clusters,
         manifests: verified.manifests,
       };
-      const next = applyImport(state, record, verified.clusters);
-      await writeState(opts.storeDir, next);
-      await syncLayoutIndex(layout, next);
-      return { verified, state: next, added: staged.length, reused };
-    } finally {
-      await rm(stagingDir, { recursive: true, force: true });
+      state = applyImport(state, record, verified.clusters);
+      const pending: Journal = { sequence: record.sequence, root: record.root.digest, signature: record.signature.digest };
+      await writeFileAtomic(journalPath, `${JSON.stringify(pending)}\n`);
+      await writeState(opts.storeDir, state);
+      await finishCommit(layout, state, staging, journalPath, verified.blobs);
+      return { ...result, state, complete: true, added };
+    } catch (err) {
+      // Nothing of a failed import stays: what this run staged is removed (what earlier runs staged is kept).
+      for (const d of stagedNow) await rm(blobPath(staging, d.digest), { force: true }).catch(() => undefined);
+      throw err;
     }
   });
 }
 
-async function publishBlob(stagingDir: string, storeDir: string, d: Descriptor): Promise<void> {
-  const from = blobPath(stagingDir, d.digest);
-  const to = blobPath(storeDir, d.digest);
-  await mkdir(join(to, '..'), { recursive: true });
-  try {
-    await link(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+// finishCommit does what follows the commit: index.json for OCI tools, the staged names of published blobs,
+// and the journal. Each step can be repeated, so a rerun after a crash here finishes the job.
+async function finishCommit(layout: OciLayoutStore, state: SiteState, staging: string, journalPath: string, published: Descriptor[]): Promise<void> {
+  await syncLayoutIndex(layout, state);
+  for (const d of published) {
+    const staged = blobPath(staging, d.digest);
+    if (await isFile(staged)) await removeFile(staged);
   }
+  await removeFile(journalPath);
 }
 
 /** syncLayoutIndex keeps the layout's index.json in step with state.json, for OCI tools (derived data). */
@@ -171,13 +288,10 @@ async function syncLayoutIndex(layout: OciLayoutStore, state: SiteState): Promis
   await layout.tagAll(changed);
 }
 
-/** stagingLeftovers lists staging directories left by killed imports (removed by the next import or gc). */
+/** stagingLeftovers lists blobs waiting in staging (an unfinished split bundle, or an interrupted import). */
 export async function stagingLeftovers(storeDir: string): Promise<string[]> {
   try {
-    const names = await readdir(join(storeDir, 'staging'));
-    const out: string[] = [];
-    for (const n of names) if ((await stat(join(storeDir, 'staging', n))).isDirectory()) out.push(n);
-    return out;
+    return (await readdir(join(storeDir, STAGING_DIR, 'blobs', 'sha256'))).filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
   } catch {
     return [];
   }

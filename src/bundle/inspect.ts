@@ -1,6 +1,5 @@
 // Inspecting a bundle: what it holds, read under size limits but with no trust decision.
 // Everything here is informational; `verify` is what decides whether the content may be used.
-import { parseAllDocuments } from 'yaml';
 import { manifestFromJSON } from '../content/descriptor.js';
 import type { ReadOnlyStorage } from '../content/storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../content/verify.js';
@@ -11,20 +10,24 @@ import {
   ANNOTATION_SOURCE,
   ARTIFACT_TYPE_BUNDLE,
   ARTIFACT_TYPE_CLUSTER,
+  ARTIFACT_TYPE_VOLUMES,
   MEDIA_TYPE_HELM_CONFIG,
   MEDIA_TYPE_SIGSTORE_BUNDLE,
 } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME, isManifestMediaType, type Descriptor } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { chartAnnotationImages, parseImageReference, podSpecImages } from '../resolve/images.js';
+import { isObjectsLayer, parseObjects } from './objects.js';
+import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import type { LayoutSource } from './verify.js';
+import { volumeTableFromJSON } from './volumes.js';
 
 export interface InspectedCluster {
   cluster: string;
   manifest: string;
   labels: Record<string, string>;
   profiles: string[];
-  groups: { name: string; feature: string; requestor: string; size: number }[];
+  groups: { name: string; feature: string; requestor: string; size: number; encrypted: boolean; recipients: string[] }[];
   bytes: number;
 }
 
@@ -69,6 +72,8 @@ export interface Inspection {
   artifacts: InspectedArtifact[];
   images?: InspectedImage[];
   signature?: { keyHint?: string; sequence?: unknown; createdAt?: unknown; expiresAt?: unknown; source?: unknown; verified: false };
+  /** A split bundle: how many parts, which were given, and how many blobs and chunks each holds (from the volume table, unverified). */
+  volumes?: { parts: number; given: number[]; chunked: number; perPart: { part: number; blobs: number; given: boolean }[] };
   problems: string[];
 }
 
@@ -80,7 +85,7 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
 /** inspectBundle reads the index, cluster configs and signature facts of a layout. Problems are listed, not thrown. */
-export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: string; size: number }[] }, opts: InspectOptions = {}): Promise<Inspection> {
+export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: string; size: number }[]; parts?(): { part?: number }[] }, opts: InspectOptions = {}): Promise<Inspection> {
   const index = src.index();
   const all = src.blobs?.() ?? [];
   const out: Inspection = { blobs: all.length, bytes: all.reduce((n, b) => n + b.size, 0), clusters: [], artifacts: [], problems: [] };
@@ -88,6 +93,8 @@ export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: st
     try {
       if (d.artifactType === MEDIA_TYPE_SIGSTORE_BUNDLE) {
         out.signature = await signatureFacts(src, d);
+      } else if (d.artifactType === ARTIFACT_TYPE_VOLUMES) {
+        out.volumes = await volumeFacts(src, d);
       } else if (d.artifactType === ARTIFACT_TYPE_CLUSTER) {
         out.clusters.push(await clusterFacts(src, d));
       } else if (d.artifactType !== ARTIFACT_TYPE_BUNDLE) {
@@ -101,6 +108,21 @@ export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: st
   out.artifacts.sort((a, b) => a.ref.localeCompare(b.ref));
   if (opts.images) out.images = await imageFacts(src, index.manifests, out);
   return out;
+}
+
+async function volumeFacts(src: ReadOnlyStorage & { parts?(): { part?: number }[] }, d: Descriptor): Promise<Inspection['volumes']> {
+  const m = manifestFromJSON(await readJSON(src, d), d.digest);
+  const layer = m.layers[0];
+  if (!layer) return undefined;
+  const table = volumeTableFromJSON(await readAll(await src.fetch(layer), layer, { limit: DEFAULT_MAX_METADATA_BYTES }));
+  const given = (src.parts?.() ?? []).flatMap((p) => (p.part === undefined ? [] : [p.part]));
+  const chunkCount = (k: number) => table.chunked.reduce((n, c) => n + c.chunks.filter((x) => x.part === k).length, 0);
+  return {
+    parts: table.parts,
+    given,
+    chunked: table.chunked.length,
+    perPart: table.volumes.map((v) => ({ part: v.part, blobs: v.blobs.length + chunkCount(v.part), given: given.includes(v.part) })),
+  };
 }
 
 // imageFacts finds the images named by pod specs in every configuration layer and by carried charts'
@@ -121,17 +143,18 @@ async function imageFacts(src: ReadOnlyStorage, entries: Descriptor[], found: In
     if (d.artifactType !== ARTIFACT_TYPE_CLUSTER) continue;
     const cluster = d.annotations?.[ANNOTATION_CLUSTER] ?? d.digest;
     const m = manifestFromJSON(await readJSON(src, d), d.digest);
-    for (const layer of m.layers) {
-      const text = (await readAll(await src.fetch(layer), layer, { limit: 64 * 1024 * 1024 })).toString('utf8');
+    // Encrypted layers cannot be read here, and a part may not hold every layer; objects are parsed under the
+    // limits of objects.ts (inspect reads untrusted bundles too).
+    for (const layer of m.layers.filter((l) => isObjectsLayer(l) && !isEncryptedObjects(l))) {
+      if (!(await src.exists(layer))) continue;
+      const docs = parseObjects(await readAll(await src.fetch(layer), layer, { limit: 64 * 1024 * 1024 }), `objects layer ${layer.digest}`, { maxObjectsBytes: 64 * 1024 * 1024 });
       const requestor = layer.annotations?.['io.projectsveltos.airgap.requestor'] ?? '';
-      for (const doc of parseAllDocuments(text, { version: '1.1' })) {
-        const b = rec(doc.toJS({ maxAliasCount: 1000 }));
+      for (const b of docs) {
         if (b.kind !== 'ConfigurationBundle') continue;
         const spec = rec(b.spec);
         const release = spec.helmReleaseName ? `${str(spec.helmReleaseNamespace)}/${str(spec.helmReleaseName)}` : undefined;
         for (const r of Array.isArray(spec.resources) ? spec.resources : []) {
-          for (const o of parseAllDocuments(String(r), { version: '1.1' })) {
-            const obj = o.toJS({ maxAliasCount: 1000 }) as unknown;
+          for (const obj of parseObjects(Buffer.from(String(r)), `objects layer ${layer.digest}: ${str(rec(b.metadata).name)}`)) {
             if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) continue;
             const k = obj as KubeObject;
             const name = `${k.apiVersion} ${k.kind} ${k.metadata.namespace ? `${k.metadata.namespace}/` : ''}${k.metadata.name}`;
@@ -186,6 +209,8 @@ async function clusterFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Inspec
       feature: l.annotations?.['io.projectsveltos.airgap.feature'] ?? '',
       requestor: l.annotations?.['io.projectsveltos.airgap.requestor'] ?? '',
       size: l.size,
+      encrypted: isEncryptedObjects(l),
+      recipients: isEncryptedObjects(l) ? envelopeRecipients(l) : [],
     })),
     bytes: d.size + m.config.size + m.layers.reduce((n, l) => n + l.size, 0),
   };

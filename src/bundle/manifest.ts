@@ -74,19 +74,27 @@ export function clusterRef(namespace: string, name: string, tag = CLUSTER_TAG): 
   return `${clusterRepository(namespace, name)}:${tag}`;
 }
 
+/**
+ * LayerSealer turns a group's YAML into an encrypted layer (its media type, bytes and extra annotations), or
+ * returns undefined to carry it in the clear.
+ */
+export type LayerSealer = (yaml: string) => { mediaType: string; data: Buffer; annotations: Record<string, string> } | undefined;
+
 /** buildClusterArtifact pushes the config, one layer per group and the manifest; returns the manifest descriptor for index.json. */
-export async function buildClusterArtifact(store: Pusher, input: ClusterArtifactInput, createdAt: string): Promise<Descriptor> {
+export async function buildClusterArtifact(store: Pusher, input: ClusterArtifactInput, createdAt: string, seal?: LayerSealer): Promise<Descriptor> {
   const config = await pushJSON(store, MEDIA_TYPE_CLUSTER_CONFIG, input.config);
   const layers: Descriptor[] = [];
   for (const g of input.groups) {
+    const annotations = {
+      [ANNOTATION_GROUP]: g.name,
+      'io.projectsveltos.airgap.feature': g.feature,
+      'io.projectsveltos.airgap.requestor': g.requestor,
+    };
+    const sealed = seal?.(g.yaml);
     layers.push(
-      await pushBlob(store, MEDIA_TYPE_OBJECTS, Buffer.from(g.yaml, 'utf8'), {
-        annotations: {
-          [ANNOTATION_GROUP]: g.name,
-          'io.projectsveltos.airgap.feature': g.feature,
-          'io.projectsveltos.airgap.requestor': g.requestor,
-        },
-      }),
+      sealed
+        ? await pushBlob(store, sealed.mediaType, sealed.data, { annotations: { ...annotations, ...sealed.annotations } })
+        : await pushBlob(store, MEDIA_TYPE_OBJECTS, Buffer.from(g.yaml, 'utf8'), { annotations }),
     );
   }
   const cluster = `${input.namespace}/${input.name}`;

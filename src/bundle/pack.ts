@@ -1,33 +1,45 @@
 // Packing a bundle: build the manifests, sign the statement, write a deterministic OCI layout tar.
 import { createWriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { finished, pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { MemoryTarget } from '../content/memory.js';
 import { copyGraph } from '../content/copy.js';
-import { digestHex } from '../content/digest.js';
+import { digestHex, sha256 } from '../content/digest.js';
 import { isGraphNode } from '../content/graph.js';
-import { verifier } from '../content/verify.js';
-import type { ReadOnlyStorage, Storage } from '../content/storage.js';
+import { type RangeFetcher, type ReadOnlyStorage, type Storage } from '../content/storage.js';
+import { BLOCK } from '../content/tar-header.js';
+import { verifiedStream } from '../content/verify.js';
 import { TarWriter } from '../content/tar-writer.js';
 import { ValidationError } from '../errors.js';
 import {
+  ANNOTATION_PART,
+  ANNOTATION_PARTS,
+  ANNOTATION_ROLE,
+  ARTIFACT_TYPE_VOLUMES,
   IN_TOTO_STATEMENT_TYPE,
+  MEDIA_TYPE_OBJECTS_ENCRYPTED,
+  MEDIA_TYPE_VOLUME_TABLE,
   PREDICATE_TYPE_BUNDLE,
   type BundlePredicate,
   type Statement,
 } from '../model/bundle.js';
-import { ANNOTATION_REF_NAME, type Descriptor, type Index } from '../model/oci.js';
+import { ANNOTATION_REF_NAME, EMPTY_JSON_DESCRIPTOR, MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Digest, type Index, type Manifest } from '../model/oci.js';
 import {
   buildClusterArtifact,
   buildRootIndex,
   buildSignatureReferrer,
   canonicalJSON,
+  pushBlob,
+  pushJSON,
   subjectName,
   type ClusterArtifactInput,
+  type LayerSealer,
 } from './manifest.js';
 import type { Signer } from './sign.js';
 import { signStatement } from './sign.js';
+import { fetchSlice, hashChunks, planVolumes, tableOf, tarFootprint, writeVolumes, type VolumePlan, type VolumeTable } from './volumes.js';
+import { carriesSecret, encryptedLayerAnnotations, encryptObjects, type RecipientKey } from './secrets.js';
 
 /** ExtraArtifact is a chart or image graph to carry, read from `source` and named by `ref`. */
 export interface ExtraArtifact {
@@ -52,8 +64,21 @@ export interface PackOptions {
   /** Also write the Sigstore bundle here. */
   signatureOut?: string;
   /**
+   * Write the bundle as parts of at most this many bytes (docs/format.md "Volumes"): `out` = `b.tar`
+   * gives `b.part1-of-N.tar` … instead of `b.tar`. Unset: one tar.
+   */
+  splitSize?: number;
+  /**
+   * Site public keys (X25519 or P-256) to encrypt to: every objects layer that carries a Secret (or a
+   * ConfigurationBundle carrying one) is encrypted to all of them (docs/format.md "Encrypted objects").
+   * Unset or empty: nothing is encrypted.
+   */
+  encryptTo?: RecipientKey[];
+  /**
    * Digests the receiving site already holds (a delta export, see deltaBaseFromReceipt): these blobs are
    * left out of the tar but stay in the signed graph; import reads them from the site's store. Unset: none.
+   * A split bundle leaves out only blobs other than manifests (every part carries the manifests), and its
+   * volume table lists them as held.
    */
   omit?: ReadonlySet<string>;
   onProgress?: (event: { phase: 'build' | 'write'; done: number; total: number }) => void;
@@ -66,6 +91,12 @@ export interface PackResult {
   statement: Statement;
   blobs: number;
   bytes: number;
+  /** The part files, with `splitSize`. */
+  parts?: { file: string; size: number; blobs: number }[];
+  /** The signed volume set manifest and its table, with `splitSize`. */
+  volumes?: { manifest: Descriptor; table: VolumeTable };
+  /** Objects layers encrypted with `encryptTo`. */
+  encrypted: { layer: Descriptor; recipients: string[] }[];
   /** Blobs of the signed graph left out because the site holds them (`omit`). */
   omitted: Descriptor[];
 }
@@ -82,11 +113,14 @@ class RecordingStore implements Storage {
   }
 }
 
-/** blobSource reads the bundle's own blobs from memory and carried artifacts from their sources. */
-function blobSource(memory: MemoryTarget, extraOrigin: Map<string, ReadOnlyStorage>): ReadOnlyStorage {
+/** blobSource reads the bundle's own blobs from memory and carried artifacts from their sources (by range when they can). */
+function blobSource(memory: MemoryTarget, extraOrigin: Map<string, ReadOnlyStorage>): ReadOnlyStorage & RangeFetcher {
   return {
     async exists(d) { return (await memory.exists(d)) || extraOrigin.has(d.digest); },
     async fetch(d) { return (extraOrigin.get(d.digest) ?? memory).fetch(d); },
+    async fetchRange(d, start, end) {
+      return fetchSlice(extraOrigin.get(d.digest) ?? memory, d, start, end - start + 1);
+    },
   };
 }
 
@@ -103,8 +137,18 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
   const store = new RecordingStore(memory);
   const manifests: Descriptor[] = [];
   const clusters = [...opts.clusters].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  const encrypted: PackResult['encrypted'] = [];
+  const encryptTo = opts.encryptTo ?? [];
+  const seal: LayerSealer | undefined = encryptTo.length
+    ? (yaml) => {
+        if (!carriesSecret(yaml)) return undefined;
+        const { envelope, recipients } = encryptObjects(Buffer.from(yaml, 'utf8'), encryptTo);
+        encrypted.push({ layer: { mediaType: MEDIA_TYPE_OBJECTS_ENCRYPTED, digest: sha256(envelope), size: envelope.length }, recipients });
+        return { mediaType: MEDIA_TYPE_OBJECTS_ENCRYPTED, data: envelope, annotations: encryptedLayerAnnotations(recipients) };
+      }
+    : undefined;
   for (const [i, c] of clusters.entries()) {
-    manifests.push(await buildClusterArtifact(store, c, createdAt));
+    manifests.push(await buildClusterArtifact(store, c, createdAt, seal));
     opts.onProgress?.({ phase: 'build', done: i + 1, total: clusters.length });
   }
   // Carried charts and images: their graphs are recorded (not buffered) so the tar streams them from the source.
@@ -136,32 +180,99 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
     source: opts.source,
     clusters: clusters.map((c) => `${c.namespace}/${c.name}`),
   };
-  const statement: Statement = {
+  const statementOf = (subjects: Descriptor[]): Statement => ({
     _type: IN_TOTO_STATEMENT_TYPE,
-    subject: signed.map((d) => ({ name: subjectName(d), digest: { sha256: digestHex(d.digest) } })),
+    subject: subjects.map((d) => ({ name: subjectName(d), digest: { sha256: digestHex(d.digest) } })),
     predicateType: PREDICATE_TYPE_BUNDLE,
     predicate,
-  };
+  });
+  const source = blobSource(memory, extraOrigin);
+  // What a delta leaves out; a split bundle keeps its manifests, which every part carries.
+  const omitted = new Set([...store.pushed.values()].filter((d) => opts.omit?.has(d.digest) && !(opts.splitSize !== undefined && isPartMetadata(d))).map((d) => d.digest));
+  const volumes =
+    opts.splitSize === undefined
+      ? undefined
+      : await buildVolumeSet(store, source, {
+          splitSize: opts.splitSize,
+          blobs: [...store.pushed.values()].filter((d) => !omitted.has(d.digest)),
+          held: [...store.pushed.values()].filter((d) => omitted.has(d.digest)),
+          signed,
+          statementBytes: Buffer.byteLength(canonicalJSON(statementOf(signed))),
+        });
+  const subjects = volumes ? [...signed, volumes.manifest] : signed;
+  const statement = statementOf(subjects);
   const sigstoreBundle = await signStatement(statement, opts.signer);
   const signature = await buildSignatureReferrer(store, sigstoreBundle, root);
-  const index: Index = { schemaVersion: 2, manifests: [...signed, signature] };
+  const index: Index = { schemaVersion: 2, manifests: [...subjects, signature] };
+  const mtime = opts.sourceDateEpoch ?? 0;
+  const onProgress = (done: number, total: number) => opts.onProgress?.({ phase: 'write', done, total });
   const all = [...store.pushed.values()];
-  const omitted = opts.omit ? all.filter((d) => opts.omit!.has(d.digest)) : [];
-  const carried = omitted.length ? all.filter((d) => !opts.omit!.has(d.digest)) : all;
-  const bytes = await writeLayoutTar(opts.out, blobSource(memory, extraOrigin), carried, index, {
-    mtime: opts.sourceDateEpoch ?? 0,
-    onProgress: (done, total) => opts.onProgress?.({ phase: 'write', done, total }),
-  });
+  const carried = all.filter((d) => !omitted.has(d.digest));
+  const result: PackResult = { root, signature, index, statement, blobs: carried.length, bytes: carried.reduce((n, b) => n + b.size, 0), encrypted, omitted: all.filter((d) => omitted.has(d.digest)) };
+  if (volumes) {
+    const data = new Set(volumes.data.map((d) => d.digest));
+    result.parts = await writeVolumes({ out: opts.out, source, metadata: carried.filter((d) => !data.has(d.digest)), plan: volumes.plan, table: volumes.table, index, layoutFile: OCI_LAYOUT_FILE, mtime, onProgress });
+    result.volumes = { manifest: volumes.manifest, table: volumes.table };
+  } else {
+    await writeLayoutTar(opts.out, source, carried, index, { mtime, onProgress });
+  }
   if (opts.signatureOut) await writeFile(opts.signatureOut, sigstoreBundle);
-  return { root, signature, index, statement, blobs: carried.length, bytes, omitted };
+  return result;
 }
 
-// verified passes a source stream through a verifier, so a damaged source blob fails the export
-// instead of producing a bundle that every site would reject. Errors of either stream surface to the reader.
-function verified(content: Readable, expected: Descriptor): Readable {
-  const v = verifier(expected);
-  pipeline(content, v).catch(() => undefined);
-  return v;
+// isPartMetadata: what every part of a split bundle carries (of the blobs known before signing).
+const isPartMetadata = (d: Descriptor) => isGraphNode(d) || d.digest === EMPTY_JSON_DESCRIPTOR.digest;
+
+interface VolumeSetInput {
+  splitSize: number;
+  /** Every blob of the bundle before the volume set and the signature (those left out excepted). */
+  blobs: Descriptor[];
+  /** Blobs left out because the site holds them (a delta): listed as held in the table. */
+  held: Descriptor[];
+  /** The index.json entries so far: the signed manifests and the root. */
+  signed: Descriptor[];
+  /** Length of the statement's canonical JSON without the volume set's subject. */
+  statementBytes: number;
+}
+
+/**
+ * buildVolumeSet plans the parts and pushes the volume table and the volume set manifest. Every part
+ * carries the metadata (manifests, indexes, the empty config, the table, the signature) and a share of
+ * the data blobs. The signature and index.json do not exist yet, so their size is estimated generously;
+ * writeVolumes checks the real part sizes.
+ */
+async function buildVolumeSet(store: RecordingStore, source: ReadOnlyStorage, input: VolumeSetInput): Promise<{ manifest: Descriptor; table: VolumeTable; plan: VolumePlan; data: Descriptor[] }> {
+  const data = input.blobs.filter((d) => !isPartMetadata(d));
+  const known = input.blobs.filter(isPartMetadata).reduce((n, d) => n + tarFootprint(d.size), 0) + tarFootprint(EMPTY_JSON_DESCRIPTOR.size);
+  const fixed = 4 * BLOCK + tarFootprint(OCI_LAYOUT_FILE.length);
+  // The Sigstore bundle holds the statement in base64 plus the signature and key hint; both manifests are under 1 KiB.
+  const signature = tarFootprint(Math.ceil(((input.statementBytes + 400) * 4) / 3) + 2048) + 2 * tarFootprint(1024);
+  const indexJSON = canonicalJSON({ annotations: { [ANNOTATION_PART]: '99999', [ANNOTATION_PARTS]: '99999' }, manifests: input.signed, schemaVersion: 2 });
+  const index = tarFootprint(Buffer.byteLength(indexJSON) + 2 * 1024);
+  const placeholder = `sha256:${'0'.repeat(64)}` as const;
+  let reserve = tarFootprint(1024);
+  let plan: VolumePlan;
+  for (;;) {
+    plan = planVolumes({ data, splitSize: input.splitSize, overhead: fixed + known + signature + index + reserve });
+    const digests = new Map(plan.chunked.map((c) => [c.blob.digest as string, c.chunks.map(() => placeholder)]));
+    const need = tarFootprint(Buffer.byteLength(canonicalJSON(tableOf(plan, digests, input.splitSize, input.held))));
+    if (need <= reserve) break;
+    reserve = need;
+  }
+  const chunkDigests = new Map<string, Digest[]>();
+  for (const c of plan.chunked) chunkDigests.set(c.blob.digest, await hashChunks(source, c.blob, c.chunks.map((k) => k.chunk)));
+  const table = tableOf(plan, chunkDigests, input.splitSize, input.held);
+  const layer = await pushJSON(store, MEDIA_TYPE_VOLUME_TABLE, table);
+  await pushBlob(store, EMPTY_JSON_DESCRIPTOR.mediaType, Buffer.from('{}'));
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE_IMAGE_MANIFEST,
+    artifactType: ARTIFACT_TYPE_VOLUMES,
+    config: EMPTY_JSON_DESCRIPTOR,
+    layers: [layer],
+  };
+  const desc = await pushJSON(store, MEDIA_TYPE_IMAGE_MANIFEST, manifest);
+  return { manifest: { ...desc, artifactType: ARTIFACT_TYPE_VOLUMES, annotations: { [ANNOTATION_ROLE]: 'volumes' } }, table, plan, data };
 }
 
 export const OCI_LAYOUT_FILE = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
@@ -184,7 +295,7 @@ export async function writeLayoutTar(
     await tar.addDirectory('blobs/sha256/');
     let done = 0;
     for (const b of sorted) {
-      await tar.addFile(`blobs/sha256/${digestHex(b.digest)}`, b.size, verified(await source.fetch(b), b));
+      await tar.addFile(`blobs/sha256/${digestHex(b.digest)}`, b.size, verifiedStream(await source.fetch(b), b));
       done += b.size;
       opts.onProgress?.(done, total);
     }

@@ -22,6 +22,8 @@ export const MAX_SIGNATURE_JSON_BYTES = 4 * 1024 * 1024;
 export interface VerifySignedStatementOptions {
   /** Where the bundle came from (file or digest), used in errors. Default `signature`. */
   source?: string;
+  /** Largest Sigstore bundle and statement accepted. Default MAX_SIGNATURE_JSON_BYTES. */
+  maxBytes?: number;
 }
 
 export interface VerifiedStatement {
@@ -51,7 +53,8 @@ const BUNDLE_FIELDS = new Set(['mediaType', 'verificationMaterial', 'dsseEnvelop
  */
 export function verifySignedStatement(bundleJSON: Buffer, trusted: KeyObject[], opts: VerifySignedStatementOptions = {}): VerifiedStatement {
   const source = opts.source ?? 'signature';
-  const raw = parseJSON(bundleJSON, source, 'Sigstore bundle', (msg, details) => new VerificationError('SIGNATURE_INVALID', msg, { details }));
+  const max = opts.maxBytes ?? MAX_SIGNATURE_JSON_BYTES;
+  const raw = parseJSON(bundleJSON, source, 'Sigstore bundle', (msg, details) => new VerificationError('SIGNATURE_INVALID', msg, { details }), max);
   const bundle = toBundle(raw, source);
   const env = bundle.content.$case === 'dsseEnvelope' ? bundle.content.dsseEnvelope : undefined;
   if (!env) throw invalidSig(source, 'content', 'dsseEnvelope', bundle.content.$case);
@@ -91,7 +94,7 @@ export function verifySignedStatement(bundleJSON: Buffer, trusted: KeyObject[], 
     throw new VerificationError('SIGNATURE_INVALID', msg, { cause: err, details: { file: source, keyHint: hint, reason: code } });
   }
   const payload = Buffer.from(env.payload);
-  const statement = parseJSON(payload, source, 'statement payload', (msg, details) => new VerificationError('TAMPERED', msg, { details }));
+  const statement = parseJSON(payload, source, 'statement payload', (msg, details) => new VerificationError('TAMPERED', msg, { details }), max);
   return { statement, payload, keyHint: hint };
 }
 
@@ -137,10 +140,10 @@ function invalidSig(source: string, field: string, expected: unknown, found: unk
 type ErrorFactory = (message: string, details: Record<string, unknown>) => Error;
 
 // parseJSON decodes strict UTF-8 JSON of bounded size; `fail` builds the error for bad text.
-function parseJSON(data: Buffer, source: string, what: string, fail: ErrorFactory): unknown {
-  if (data.length > MAX_SIGNATURE_JSON_BYTES) {
-    throw new ContentError('SIZE_EXCEEDS_LIMIT', `${source}: ${what} is ${data.length} bytes, exceeds the limit of ${MAX_SIGNATURE_JSON_BYTES} bytes`, {
-      details: { file: source, expected: `<= ${MAX_SIGNATURE_JSON_BYTES}`, found: data.length },
+function parseJSON(data: Buffer, source: string, what: string, fail: ErrorFactory, max = MAX_SIGNATURE_JSON_BYTES): unknown {
+  if (data.length > max) {
+    throw new ContentError('SIZE_EXCEEDS_LIMIT', `${source}: ${what} is ${data.length} bytes, exceeds the limit of ${max} bytes`, {
+      details: { file: source, expected: `<= ${max}`, found: data.length },
     });
   }
   let text: string;
@@ -175,8 +178,8 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
  * sveltos-airgap bundle predicate) and returns a clean copy. Every problem is reported at once as TAMPERED,
  * each with its field path and expected vs found.
  */
-export function parseStatement(payload: Buffer, source = 'statement'): Statement {
-  const json = parseJSON(payload, source, 'statement', (msg, details) => new VerificationError('TAMPERED', msg, { details }));
+export function parseStatement(payload: Buffer, source = 'statement', maxBytes = MAX_SIGNATURE_JSON_BYTES): Statement {
+  const json = parseJSON(payload, source, 'statement', (msg, details) => new VerificationError('TAMPERED', msg, { details }), maxBytes);
   const problems: Problem[] = [];
   const bad = (field: string, expected: string, found: unknown) => problems.push({ field, expected, found });
 

@@ -1,46 +1,96 @@
 // Bundle verification (DESIGN.md §4). Pure with respect to the network: nothing here can reach it.
-// Order: signature referrer -> DSSE signature -> subjects vs index.json -> expiry/sequence policy -> every blob.
+// Order: signature referrer -> DSSE signature -> subjects vs index.json -> expiry/sequence policy -> the signed
+// graph (every manifest, under limits, before any other blob is read) -> every blob -> the carried objects.
+// A split bundle (docs/format.md "Volumes") is checked part by part: each part's signature and metadata and
+// every blob the signed volume table puts in it; blobs of parts not given are reported missing, not failed.
 import type { KeyObject } from 'node:crypto';
-import { Writable, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { copyGraph } from '../content/copy.js';
 import { digestHex } from '../content/digest.js';
 import { indexFromJSON, manifestFromJSON } from '../content/descriptor.js';
-import type { ReadOnlyStorage, Storage } from '../content/storage.js';
+import { DEFAULT_MAX_GRAPH_DEPTH } from '../content/copy.js';
+import { isGraphNode, successorsOf } from '../content/graph.js';
+import type { ReadOnlyStorage } from '../content/storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll, verifier } from '../content/verify.js';
-import { BaseError, ContentError, CopyError, VerificationError } from '../errors.js';
+import { ContentError, ValidationError, VerificationError, type BaseError } from '../errors.js';
 import {
   ANNOTATION_CLUSTER,
   ARTIFACT_TYPE_BUNDLE,
   ARTIFACT_TYPE_CLUSTER,
+  ARTIFACT_TYPE_VOLUMES,
   MEDIA_TYPE_SIGSTORE_BUNDLE,
+  MEDIA_TYPE_VOLUME_TABLE,
   type BundlePredicate,
   type Statement,
 } from '../model/bundle.js';
-import { isManifestMediaType, type Descriptor, type Index } from '../model/oci.js';
+import { isManifestMediaType, type Descriptor, type Digest, type Index } from '../model/oci.js';
 import { subjectName } from './manifest.js';
+import { isObjectsLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
+import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import { parseStatement, verifySignedStatement } from './signature.js';
+import { chunkDescriptor, partOf, volumeTableFromJSON, type VolumeTable } from './volumes.js';
 
 /** LayoutSource is a read-only OCI layout whose index.json is already parsed (a bundle tar, a layout dir). */
 export interface LayoutSource extends ReadOnlyStorage {
   index(): Index;
 }
 
-export interface VerifyOptions {
+/** PartSource is one tar of a bundle as verification sees it (see BundleParts in volumes.ts). */
+interface PartSource {
+  file?: string;
+  part?: number;
+  parts?: number;
+  store: LayoutSource & { blobs?(): { digest: string; size: number }[] };
+}
+
+const isPartSet = (s: object): s is LayoutSource & { parts(): PartSource[] } => typeof (s as { parts?: unknown }).parts === 'function';
+
+/** VerifyLimits bound what a bundle may make the verifier read or hold; each has a documented default. */
+export interface VerifyLimits extends ObjectsLimits {
+  /** Largest JSON document (index.json, manifest, index, signature, volume table) read into memory. Default 4 MiB. */
+  maxMetadataBytes?: number;
+  /** Most blobs (manifests, configs, layers, chunks) in one bundle. Default 100,000. */
+  maxBlobs?: number;
+  /** Largest sum of the blob sizes the signed manifests declare. Default 256 GiB. */
+  maxTotalBytes?: number;
+  /** Deepest nesting of indexes and manifests. Default 16. */
+  maxDepth?: number;
+}
+
+export const DEFAULT_MAX_BLOBS = 100_000;
+export const DEFAULT_MAX_TOTAL_BYTES = 256 * 1024 ** 3;
+
+/**
+ * BundleSink receives the verified blobs (import stages them; verify drains them). `push` gets an unverified
+ * stream and must verify it against the descriptor, as every Pusher does.
+ */
+export interface BundleSink {
+  /** exists: blobs the sink already holds are not read again. */
+  exists(d: Descriptor): Promise<boolean>;
+  push(d: Descriptor, content: Readable): Promise<void>;
+  /** fetch reads a blob the sink holds (staged chunks being joined, layers being checked). */
+  fetch(d: Descriptor): Promise<Readable>;
+  /** discard drops a blob the sink holds and no longer needs (chunks once joined). */
+  discard?(d: Descriptor): Promise<void>;
+}
+
+export interface VerifyOptions extends VerifyLimits {
   /** Trusted public keys. */
   trusted: KeyObject[];
   /** The clock, passed in. */
   now: Date;
   /** Tolerated clock skew for `createdAt` in the future. Default 300 s. */
   clockSkewSeconds?: number;
-  /** Largest JSON document read into memory. Default 4 MiB. */
-  maxMetadataBytes?: number;
   /** Concurrent blob verifications. Default 3. */
   concurrency?: number;
   /** When given, verified blobs are pushed here (import) instead of being drained (verify). */
-  sink?: Storage;
+  sink?: BundleSink;
   /** Checked after the signature and before any blob is read (anti-rollback, site policy). */
   policy?: (predicate: BundlePredicate) => void | Promise<void>;
+  /** Called when the blobs to read are known and before any is read (import checks free space here). */
+  beforeBlobs?: (pending: { blobs: number; bytes: number }) => void | Promise<void>;
+  /** The site's private keys: encrypted objects layers are decrypted and checked too. Unset: they are listed only. */
+  siteKeys?: KeyObject[];
   /** Fail on soft problems instead of warning. Default false. */
   strict?: boolean;
   /** Soft problems (unreferenced blobs). */
@@ -49,37 +99,54 @@ export interface VerifyOptions {
   signal?: AbortSignal;
 }
 
+/** MissingBlob is a blob of a split bundle that is in none of the parts given (and not already held). */
+export interface MissingBlob {
+  digest: Digest;
+  size: number;
+  mediaType: string;
+  /** The part the volume table puts it in. */
+  part: number;
+  /** For a chunk: the blob it is a piece of. */
+  chunkOf?: Digest;
+}
+
 export interface VerifiedBundle {
   statement: Statement;
   predicate: BundlePredicate;
   keyHint: string;
   root: Descriptor;
   signature: Descriptor;
-  /** Signed index.json entries except the root: cluster artifacts, charts, images. */
+  /** Signed index.json entries except the root and the volume set: cluster artifacts, charts, images. */
   manifests: Descriptor[];
   clusters: { cluster: string; manifest: Descriptor }[];
   /** Every descriptor reachable from the signed root and the signature referrer. */
   blobs: Descriptor[];
   totalBytes: number;
+  /** True when every blob was verified or is held by the sink; false only for a split bundle missing parts. */
+  complete: boolean;
+  /** What the parts given lack (split bundles). */
+  missing: MissingBlob[];
+  /** Split bundles: the signed volume table and the parts given. */
+  volumes?: { manifest: Descriptor; table: VolumeTable; given: number[] };
+  /** Blobs read from the bundle, and blobs the sink already held. */
+  read: number;
+  reused: number;
+  /** Encrypted objects layers, with the key ids they are encrypted to. */
+  encrypted: { cluster: string; layer: Descriptor; recipients: string[] }[];
 }
-
-// asMissing reports the typed cause of a copy failure (it names the digest): "not found in the bundle"
-// becomes the trust failure it is, a signed manifest naming a blob the bundle lacks.
-function asMissing(err: unknown): unknown {
-  if (!(err instanceof CopyError) || !(err.cause instanceof BaseError)) return err;
-  if (err.origin === 'source' && err.cause instanceof ContentError && err.cause.code === 'NOT_FOUND') {
-    return new VerificationError('BLOB_MISSING', `${err.cause.message}: the bundle lacks a blob its signed manifests reference (incomplete or altered bundle)`, { cause: err, details: err.cause.details });
-  }
-  return err.cause;
-}
-
-const hasBlobList = (s: object): s is { blobs(): { digest: string; size: number }[] } => typeof (s as { blobs?: unknown }).blobs === 'function';
 
 function tampered(message: string, details?: Record<string, unknown>): VerificationError {
   return new VerificationError('TAMPERED', message, details ? { details } : undefined);
 }
 
-async function readDoc(src: ReadOnlyStorage, desc: Descriptor, limit: number): Promise<Buffer> {
+function missingBlob(d: Descriptor, file: string | undefined, why: string): VerificationError {
+  return new VerificationError('BLOB_MISSING', `${d.digest}: ${d.mediaType}: not found${file ? ` in ${file}` : ''}: ${why}`, {
+    details: { digest: d.digest, mediaType: d.mediaType, ...(file ? { file } : {}) },
+  });
+}
+
+async function readDoc(src: ReadOnlyStorage, desc: Descriptor, limit: number, file?: string): Promise<Buffer> {
+  if (!(await src.exists(desc))) throw missingBlob(desc, file, 'the bundle lacks a blob its signed manifests reference (incomplete or altered bundle)');
   return readAll(await src.fetch(desc), desc, { limit });
 }
 
@@ -105,8 +172,8 @@ async function verifySignature(src: ReadOnlyStorage, sigDesc: Descriptor, opts: 
   }
   if (!manifest.subject) throw tampered(`signature manifest ${sigDesc.digest}: subject: expected the bundle root, found none`);
   const bundleJSON = await readDoc(src, layer, limit);
-  const { payload, keyHint } = await verifySignedStatement(bundleJSON, opts.trusted, { source: `signature ${layer.digest}` });
-  return { statement: parseStatement(payload), keyHint, subject: manifest.subject, sigManifest: manifest };
+  const { payload, keyHint } = verifySignedStatement(bundleJSON, opts.trusted, { source: `signature ${layer.digest}`, maxBytes: limit });
+  return { statement: parseStatement(payload, 'statement', limit), keyHint, subject: manifest.subject };
 }
 
 // verifySubjects checks index.json against the signed statement, both ways, by name and digest.
@@ -150,44 +217,30 @@ async function verifyPolicy(predicate: BundlePredicate, opts: VerifyOptions): Pr
   await opts.policy?.(predicate);
 }
 
-// drain is the sink used by `verify`: it reads every blob through a verifier and keeps nothing.
-function drain(onBytes: (n: number) => void): Storage {
-  return {
-    exists: async () => false,
-    fetch: async (d) => {
-      throw new ContentError('NOT_FOUND', `${d.digest}: ${d.mediaType}: not found`);
-    },
-    push: async (d, content: Readable) => {
-      await pipeline(
-        content,
-        verifier(d),
-        new Writable({
-          highWaterMark: 1 << 20,
-          write(chunk: Buffer, _e, done) {
-            onBytes(chunk.length);
-            done();
-          },
-        }),
-      );
-    },
-  };
+interface Header {
+  statement: Statement;
+  keyHint: string;
+  sigDesc: Descriptor;
+  root: Descriptor;
+  volumes?: Descriptor;
+  manifests: Descriptor[];
+  clusters: { cluster: string; manifest: Descriptor }[];
 }
 
-/** verifyBundle performs the full offline verification of DESIGN.md §4 and returns what was verified. */
-export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Promise<VerifiedBundle> {
-  const limit = opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
+// verifyHeader runs steps 1-3 of DESIGN.md §4 on one tar: the signature and the signed index.json entries.
+async function verifyHeader(src: LayoutSource, opts: VerifyOptions, limit: number): Promise<Header> {
   const index = src.index();
   const sigDesc = findSignature(index);
   const { statement, keyHint, subject } = await verifySignature(src, sigDesc, opts, limit);
   const signedEntries = verifySubjects(index, sigDesc, statement);
-  await verifyPolicy(statement.predicate, opts);
-
   const root = signedEntries.find((d) => d.artifactType === ARTIFACT_TYPE_BUNDLE);
   if (!root) throw tampered(`index.json: no bundle root (artifactType ${ARTIFACT_TYPE_BUNDLE})`);
   if (subject.digest !== root.digest) {
     throw tampered(`signature manifest ${sigDesc.digest}: subject: expected the bundle root ${root.digest}, found ${subject.digest}`);
   }
-  const manifests = signedEntries.filter((d) => d !== root);
+  const volumeSets = signedEntries.filter((d) => d.artifactType === ARTIFACT_TYPE_VOLUMES);
+  if (volumeSets.length > 1) throw tampered(`index.json: expected at most one volume set, found ${volumeSets.length}: ${volumeSets.map((d) => d.digest).join(', ')}`);
+  const manifests = signedEntries.filter((d) => d !== root && d !== volumeSets[0]);
   const rootIndex = indexFromJSON(await readDoc(src, root, limit), `bundle root ${root.digest}`);
   // Entries are matched by name and digest: the same content may be listed under several names.
   const listed = new Set(rootIndex.manifests.map((d) => `${subjectName(d)}@${d.digest}`));
@@ -206,58 +259,357 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
   for (const c of statement.predicate.clusters) {
     if (!clusters.some((x) => x.cluster === c)) throw tampered(`index.json: signed cluster ${c} has no configuration artifact`);
   }
+  return { statement, keyHint, sigDesc, root, ...(volumeSets[0] ? { volumes: volumeSets[0] } : {}), manifests, clusters };
+}
 
-  // Walk and verify every reachable blob: copyGraph verifies each push against its descriptor.
-  const reachable = new Map<string, Descriptor>();
-  let bytes = 0;
-  const inner = opts.sink ?? drain((n) => {
-    bytes += n;
-  });
-  // The signature referrer's subject is the root: nodes already verified are not read twice.
-  const sink: Storage = {
-    exists: async (d) => reachable.has(d.digest) || (await inner.exists(d)),
-    fetch: (d) => inner.fetch(d),
-    push: (d, content) => inner.push(d, content),
-  };
-  const record = (d: Descriptor) => {
-    reachable.set(d.digest, d);
-  };
-  const graphOpts = {
-    concurrency: opts.concurrency ?? 3,
-    maxMetadataBytes: limit,
-    onCopySkipped: record,
-    postCopy: (d: Descriptor) => {
-      record(d);
-      if (opts.sink) bytes += d.size;
-      opts.onProgress?.({ bytes, totalBytes: 0, blobs: reachable.size, totalBlobs: 0 });
-    },
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  };
+// inPart names the part file in errors raised while checking it (a split bundle has several tars).
+async function inPart<T>(part: PartSource, named: boolean, fn: () => Promise<T>): Promise<T> {
   try {
-    await copyGraph(src, sink, root, graphOpts);
-    await copyGraph(src, sink, sigDesc, graphOpts);
+    return await fn();
   } catch (err) {
-    throw asMissing(err);
+    const rewrap = err instanceof VerificationError || err instanceof ContentError || err instanceof ValidationError;
+    if (!named || !part.file || !rewrap || err.message.includes(part.file)) throw err;
+    const Ctor = err.constructor as new (code: string, message: string, opts?: ErrorOptions & { details?: Record<string, unknown> }) => BaseError;
+    throw new Ctor(err.code, `${part.file}: ${err.message}`, { cause: err.cause, details: { file: part.file, ...err.details } });
+  }
+}
+
+interface Graph {
+  /** Manifests and indexes, read and parsed. */
+  nodes: Map<Digest, Descriptor>;
+  /** Everything else. */
+  leaves: Map<Digest, Descriptor>;
+  /** Blobs every part carries: the nodes and the leaves of the signature referrer and the volume set. */
+  metadata: Set<Digest>;
+  /** The volume set's own blobs: verified here, never imported. */
+  transport: Set<Digest>;
+}
+
+// walkGraph reads every manifest and index reachable from `roots` (verified, bounded) and lists every blob,
+// enforcing the blob count, total size and depth limits before any large blob is read. A digest declared
+// with two different sizes is refused: a forged size must not decide how much is read.
+async function walkGraph(src: LayoutSource, roots: { desc: Descriptor; metadata: boolean; transport: boolean }[], limits: Required<Pick<VerifyLimits, 'maxMetadataBytes' | 'maxBlobs' | 'maxTotalBytes' | 'maxDepth'>>, file?: string): Promise<Graph> {
+  const g: Graph = { nodes: new Map(), leaves: new Map(), metadata: new Set(), transport: new Set() };
+  const sizes = new Map<Digest, { size: number; by: string }>();
+  // Roots are walked in order and the transport root (the volume set) last: what the bundle itself
+  // references is never transport-only.
+  const inBundle = new Set<Digest>();
+  let total = 0;
+  for (const r of roots) {
+    const queue: { desc: Descriptor; depth: number; by: string }[] = [{ desc: r.desc, depth: 0, by: 'index.json' }];
+    while (queue.length > 0) {
+      const { desc, depth, by } = queue.shift()!;
+      const known = sizes.get(desc.digest);
+      if (known && known.size !== desc.size) {
+        throw tampered(`${desc.digest}: declared as ${known.size} bytes by ${known.by} and as ${desc.size} bytes by ${by}`, { digest: desc.digest, expected: known.size, found: desc.size });
+      }
+      if (r.metadata && !isGraphNode(desc)) g.metadata.add(desc.digest);
+      if (!r.transport) inBundle.add(desc.digest);
+      else if (!inBundle.has(desc.digest)) g.transport.add(desc.digest);
+      if (known && (g.nodes.has(desc.digest) || !isGraphNode(desc))) continue;
+      if (!known) {
+        sizes.set(desc.digest, { size: desc.size, by });
+        total += desc.size;
+        if (sizes.size > limits.maxBlobs) {
+          throw new ContentError('SIZE_EXCEEDS_LIMIT', `bundle: more than ${limits.maxBlobs} blobs (raise the limit with --max-blobs if this bundle is genuine)`, { details: { expected: `<= ${limits.maxBlobs}`, found: sizes.size } });
+        }
+        if (total > limits.maxTotalBytes) {
+          throw new ContentError('SIZE_EXCEEDS_LIMIT', `bundle: its manifests declare more than ${limits.maxTotalBytes} bytes of blobs (raise the limit with --max-total-size if this bundle is genuine)`, { details: { expected: `<= ${limits.maxTotalBytes}`, found: total, digest: desc.digest } });
+        }
+      }
+      if (!isGraphNode(desc)) {
+        g.leaves.set(desc.digest, desc);
+        continue;
+      }
+      g.leaves.delete(desc.digest);
+      g.nodes.set(desc.digest, desc);
+      g.metadata.add(desc.digest);
+      if (depth >= limits.maxDepth) {
+        throw new ContentError('SIZE_EXCEEDS_LIMIT', `${desc.digest}: ${desc.mediaType}: manifests nested deeper than ${limits.maxDepth} levels`, { details: { digest: desc.digest, expected: `<= ${limits.maxDepth}`, found: depth + 1 } });
+      }
+      const children = successorsOf(desc, await readDoc(src, desc, limits.maxMetadataBytes, file));
+      for (const c of children) queue.push({ desc: c, depth: depth + 1, by: desc.digest });
+    }
+  }
+  return g;
+}
+
+// drain is the sink used by `verify`: it reads every blob through a verifier and keeps nothing.
+function drain(): BundleSink {
+  return {
+    exists: async () => false,
+    fetch: async (d) => {
+      throw new ContentError('NOT_FOUND', `${d.digest}: ${d.mediaType}: not found`);
+    },
+    push: async (d, content) => {
+      await pipeline(content, verifier(d), new Writable({ highWaterMark: 1 << 20, write: (_c, _e, done) => done() }));
+    },
+  };
+}
+
+// joined streams the chunks of a blob in order, each through its own verifier: the caller's verifier of the
+// whole blob then checks the assembly.
+function joined(open: (() => Promise<Readable>)[], chunks: Descriptor[]): Readable {
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  void (async () => {
+    for (const [i, o] of open.entries()) await pipeline(await o(), verifier(chunks[i]!), out, { end: false });
+    out.end();
+  })().catch((err: unknown) => out.destroy(err as Error));
+  return out;
+}
+
+// pool runs `fn` over `items` with at most `n` at once; the first failure stops new work and is thrown.
+async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (failed === undefined && next < items.length) {
+      signal?.throwIfAborted();
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+/** verifyBundle performs the full offline verification of DESIGN.md §4 and returns what was verified. */
+export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Promise<VerifiedBundle> {
+  const limits = {
+    maxMetadataBytes: opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES,
+    maxBlobs: opts.maxBlobs ?? DEFAULT_MAX_BLOBS,
+    maxTotalBytes: opts.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
+    maxDepth: opts.maxDepth ?? DEFAULT_MAX_GRAPH_DEPTH,
+  };
+  const limit = limits.maxMetadataBytes;
+  const single = (src as { file?: unknown }).file;
+  const parts: PartSource[] = isPartSet(src) ? src.parts() : [{ store: src, ...(typeof single === 'string' ? { file: single } : {}) }];
+  const split = parts.some((p) => p.part !== undefined);
+  const first = parts[0]!;
+
+  // 1-3: every tar on its own: signature, subjects, root; then the (shared) policy once.
+  const header = await inPart(first, split, () => verifyHeader(first.store, opts, limit));
+  for (const p of parts.slice(1)) {
+    const h = await inPart(p, true, () => verifyHeader(p.store, opts, limit));
+    if (h.sigDesc.digest !== header.sigDesc.digest) {
+      throw new ValidationError('USAGE', `${p.file} belongs to another bundle (sequence ${h.statement.predicate.sequence}, signature ${h.sigDesc.digest}) than ${first.file} (sequence ${header.statement.predicate.sequence}, signature ${header.sigDesc.digest}): give the parts of one bundle`, {
+        details: { files: [first.file, p.file], expected: header.sigDesc.digest, found: h.sigDesc.digest },
+      });
+    }
+  }
+  await verifyPolicy(header.statement.predicate, opts);
+
+  // The volume table of a split bundle, and which part each given tar is.
+  let table: VolumeTable | undefined;
+  if (header.volumes) {
+    const vm = await inPart(first, split, async () => manifestFromJSON(await readDoc(first.store, header.volumes!, limit, first.file), `volume set ${header.volumes!.digest}`));
+    const layer = vm.layers[0];
+    if (vm.layers.length !== 1 || !layer || layer.mediaType !== MEDIA_TYPE_VOLUME_TABLE) {
+      throw tampered(`volume set ${header.volumes.digest}: layers: expected one layer of ${MEDIA_TYPE_VOLUME_TABLE}, found ${vm.layers.map((l) => l.mediaType).join(', ') || 'none'}`);
+    }
+    table = volumeTableFromJSON(await inPart(first, split, () => readDoc(first.store, layer, limit, first.file)), `volume table ${layer.digest}`);
+    for (const p of parts) {
+      if (p.part === undefined) {
+        throw new ContentError('INVALID_LAYOUT', `${p.file ?? 'bundle'}: index.json: a part of a split bundle must name its part number (annotation io.projectsveltos.airgap.part)`, { details: { file: p.file } });
+      }
+      if (p.parts !== table.parts || p.part > table.parts) {
+        throw tampered(`${p.file}: index.json says part ${p.part} of ${p.parts}, the signed volume table has ${table.parts} parts`, { file: p.file, expected: table.parts, found: p.parts });
+      }
+    }
+  } else if (split) {
+    throw tampered(`${first.file}: index.json names a part number, but the signed manifests have no volume set: not a part of a split bundle`, { file: first.file });
   }
 
-  const blobs = [...reachable.values()];
-  if (hasBlobList(src)) {
-    for (const b of src.blobs()) {
-      if (reachable.has(b.digest)) continue;
-      const message = `${b.digest}: ${b.size} bytes in the bundle are not referenced by any signed manifest; they are ignored`;
+  // 4a: the signed graph, from the first tar (every part carries every manifest).
+  const roots = [
+    { desc: header.root, metadata: false, transport: false },
+    { desc: header.sigDesc, metadata: true, transport: false },
+    ...(header.volumes ? [{ desc: header.volumes, metadata: true, transport: true }] : []),
+  ];
+  const graph = await inPart(first, split, () => walkGraph(first.store, roots, limits, first.file));
+  const chunksOf = new Map((table?.chunked ?? []).map((c) => [c.digest as string, c]));
+  if (table) {
+    const chunkCount = table.chunked.reduce((n, c) => n + c.chunks.length, 0);
+    if (graph.nodes.size + graph.leaves.size + chunkCount > limits.maxBlobs) {
+      throw new ContentError('SIZE_EXCEEDS_LIMIT', `bundle: more than ${limits.maxBlobs} blobs and chunks (raise the limit with --max-blobs if this bundle is genuine)`, { details: { expected: `<= ${limits.maxBlobs}`, found: graph.nodes.size + graph.leaves.size + chunkCount } });
+    }
+    checkTable(table, graph);
+    // Every part must hold the metadata and what the table puts in it; checked before any data is read.
+    for (const p of parts) {
+      await inPart(p, true, async () => {
+        for (const d of [...graph.nodes.values(), ...[...graph.metadata].flatMap((m) => graph.leaves.get(m) ?? [])]) {
+          if (!(await p.store.exists(d))) throw missingBlob(d, p.file, 'every part carries the signed metadata (the part is damaged: copy it again)');
+          await readDoc(p.store, d, limit, p.file);
+        }
+        const here = [
+          ...table!.volumes[p.part! - 1]!.blobs.map((d) => graph.leaves.get(d)!),
+          ...table!.chunked.flatMap((c) => c.chunks.filter((k) => k.part === p.part).map(chunkDescriptor)),
+        ];
+        for (const d of here) {
+          if (!(await p.store.exists(d))) throw missingBlob(d, p.file, `the signed volume table puts it in part ${p.part} of ${table!.parts} (the part is damaged: copy it again)`);
+        }
+      });
+    }
+  }
+
+  // 4b: every blob, through the sink.
+  const sink = opts.sink ?? drain();
+  const holder = async (d: Descriptor): Promise<PartSource | undefined> => {
+    for (const p of parts) if (await p.store.exists(d)) return p;
+    return undefined;
+  };
+  const missing: MissingBlob[] = [];
+  type Step = { kind: 'held' } | { kind: 'read'; d: Descriptor; from: PartSource } | { kind: 'join'; d: Descriptor; chunks: { c: Descriptor; from?: PartSource; held: boolean }[] };
+  const steps: Step[] = [];
+  const users = new Map<string, number>();
+  const staging = new Set<string>();
+  let pendingBytes = 0;
+  const bundleBlobs = [...graph.nodes.values(), ...graph.leaves.values()].filter((d) => !graph.transport.has(d.digest));
+  for (const d of bundleBlobs) {
+    if (await sink.exists(d)) {
+      steps.push({ kind: 'held' });
+      continue;
+    }
+    const entry = chunksOf.get(d.digest);
+    if (!entry) {
+      const from = await holder(d);
+      if (from) {
+        steps.push({ kind: 'read', d, from });
+        pendingBytes += d.size;
+      } else if (table && !table.held?.includes(d.digest)) {
+        missing.push({ digest: d.digest, size: d.size, mediaType: d.mediaType, part: partOf(table, d.digest) ?? 0 });
+      } else if (table) {
+        throw missingBlob(d, undefined, 'a delta bundle leaves it out because the site it was made for holds it; this store does not (import into the store whose receipt it was made from)');
+      } else {
+        throw missingBlob(d, first.file, 'the bundle lacks a blob its signed manifests reference (incomplete or altered bundle)');
+      }
+      continue;
+    }
+    // A chunked blob: join it when every chunk is at hand (given or staged), else stage the chunks given.
+    const chunks: { c: Descriptor; from?: PartSource; held: boolean }[] = [];
+    for (const k of entry.chunks) {
+      const c = chunkDescriptor(k);
+      const held = await sink.exists(c);
+      const from = held ? undefined : await holder(c);
+      chunks.push({ c, ...(from ? { from } : {}), held });
+      if (!held && !from && !missing.some((m) => m.digest === c.digest && m.part === k.part)) {
+        missing.push({ digest: c.digest, size: c.size, mediaType: c.mediaType, part: k.part, chunkOf: d.digest });
+      }
+    }
+    if (chunks.every((k) => k.held || k.from)) {
+      steps.push({ kind: 'join', d, chunks });
+      pendingBytes += d.size;
+      for (const k of chunks) if (k.held) users.set(k.c.digest, (users.get(k.c.digest) ?? 0) + 1);
+    } else {
+      for (const k of chunks) {
+        // Chunks are content: one may serve several places, and is staged once and kept for the join to come.
+        users.set(k.c.digest, Infinity);
+        if (!k.from || staging.has(k.c.digest)) continue;
+        staging.add(k.c.digest);
+        steps.push({ kind: 'read', d: k.c, from: k.from });
+        pendingBytes += k.c.size;
+      }
+    }
+  }
+  // A staged chunk may also be a whole blob of the bundle (equal content): that one is never dropped.
+  for (const d of bundleBlobs) users.set(d.digest, Infinity);
+  const toRead = steps.filter((s) => s.kind !== 'held');
+  await opts.beforeBlobs?.({ blobs: toRead.length, bytes: pendingBytes });
+  let bytes = 0;
+  let done = 0;
+  const progress = (n: number) => {
+    bytes += n;
+    done++;
+    opts.onProgress?.({ bytes, totalBytes: pendingBytes, blobs: done, totalBlobs: toRead.length });
+  };
+  const join = async (s: Extract<Step, { kind: 'join' }>) => {
+    const open = s.chunks.map((k) => () => (k.from ? k.from.store.fetch(k.c) : sink.fetch(k.c)));
+    await sink.push(s.d, joined(open, s.chunks.map((k) => k.c)));
+    // Staged chunks go once the last join that reads them is done.
+    for (const k of s.chunks) {
+      if (!k.held) continue;
+      const left = (users.get(k.c.digest) ?? 1) - 1;
+      users.set(k.c.digest, left);
+      if (left === 0) await sink.discard?.(k.c);
+    }
+  };
+  // Joins from staged chunks run one at a time, last: until a join ends, its chunks and the joined blob both take
+  // disk, so at most one blob is held twice. Everything else runs concurrently.
+  const fromStaging = (s: Step) => s.kind === 'join' && s.chunks.some((k) => k.held);
+  await pool(toRead.filter((s) => !fromStaging(s)), opts.concurrency ?? 3, async (s) => {
+    if (s.kind === 'read') await inPart(s.from, split, async () => sink.push(s.d, await s.from.store.fetch(s.d)));
+    else if (s.kind === 'join') await join(s);
+    progress(s.d.size);
+  }, opts.signal);
+  for (const s of toRead) {
+    if (s.kind !== 'join' || !fromStaging(s)) continue;
+    opts.signal?.throwIfAborted();
+    await join(s);
+    progress(s.d.size);
+  }
+
+  // Blobs in a tar that nothing signed references are ignored, with a warning (an error with strict).
+  const known = new Set<string>([...graph.nodes.keys(), ...graph.leaves.keys(), ...(table?.chunked.flatMap((c) => c.chunks.map((k) => k.digest)) ?? [])]);
+  for (const p of parts) {
+    for (const b of p.store.blobs?.() ?? []) {
+      if (known.has(b.digest)) continue;
+      const message = `${split ? `${p.file}: ` : ''}${b.digest}: ${b.size} bytes in the bundle are not referenced by any signed manifest; they are ignored`;
       if (opts.strict) throw tampered(message, { digest: b.digest });
       opts.warn?.('UNREFERENCED_BLOB', message);
     }
   }
+
+  // 5: the carried objects, where their bytes are at hand (a layer of a missing part is checked when it arrives).
+  const encrypted: VerifiedBundle['encrypted'] = [];
+  for (const c of header.clusters) {
+    const m = manifestFromJSON(await readDoc(first.store, c.manifest, limit, first.file), c.manifest.digest);
+    for (const layer of m.layers.filter(isObjectsLayer)) {
+      if (isEncryptedObjects(layer)) encrypted.push({ cluster: c.cluster, layer, recipients: envelopeRecipients(layer) });
+      if (isEncryptedObjects(layer) && !opts.siteKeys?.length) continue;
+      const from = (await holder(layer))?.store ?? ((await sink.exists(layer)) ? sink : undefined);
+      if (from) await readObjectsLayer(from, layer, opts);
+    }
+  }
+
+  const blobs = bundleBlobs;
   return {
-    statement,
-    predicate: statement.predicate,
-    keyHint,
-    root,
-    signature: sigDesc,
-    manifests,
-    clusters,
+    statement: header.statement,
+    predicate: header.statement.predicate,
+    keyHint: header.keyHint,
+    root: header.root,
+    signature: header.sigDesc,
+    manifests: header.manifests,
+    clusters: header.clusters,
     blobs,
     totalBytes: blobs.reduce((n, d) => n + d.size, 0),
+    complete: missing.length === 0,
+    missing,
+    ...(table && header.volumes ? { volumes: { manifest: header.volumes, table, given: parts.map((p) => p.part!) } } : {}),
+    read: toRead.length,
+    reused: steps.length - toRead.length,
+    encrypted,
   };
+}
+
+// checkTable holds the signed volume table to the signed graph: it places every data blob exactly once and
+// nothing else, and chunked blobs add up to their declared size.
+function checkTable(table: VolumeTable, graph: Graph): void {
+  const where = 'volume table';
+  const data = [...graph.leaves.values()].filter((d) => !graph.metadata.has(d.digest));
+  const placed = new Set<string>([...table.volumes.flatMap((p) => p.blobs), ...table.chunked.map((c) => c.digest), ...(table.held ?? [])]);
+  for (const d of data) {
+    if (!placed.has(d.digest)) throw tampered(`${where}: ${d.digest} (${d.mediaType}) is referenced by a signed manifest but placed in no part`, { digest: d.digest });
+  }
+  for (const digest of placed) {
+    const d = graph.leaves.get(digest as Digest);
+    if (!d || graph.metadata.has(d.digest)) throw tampered(`${where}: places ${digest}, which is not a data blob of the signed manifests`, { digest });
+  }
+  for (const c of table.chunked) {
+    const d = graph.leaves.get(c.digest)!;
+    if (d.size !== c.size) throw tampered(`${where}: chunked ${c.digest}: ${c.size} bytes, the signed manifests say ${d.size}`, { digest: c.digest, expected: d.size, found: c.size });
+  }
 }

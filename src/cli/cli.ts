@@ -84,9 +84,11 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--insecure-registry <host>', 'do not check this registry\'s TLS certificate; repeatable', collect, [])
     .option('--since <receipt>', 'a delta bundle: leave out every blob this site receipt (from report) says the site holds')
     .option('--site-key <file>', 'the site\'s public key that signs its receipts (with --since); repeatable', collect, [])
+    .option('--split-size <size>', 'write media-sized parts NAME.partK-of-N.tar of at most SIZE (4G, 4.7GB, 25GB, fat32 = 4 GiB - 1)')
+    .option('--encrypt-to <file>', 'encrypt carried Secrets to this site public key (X25519 or P-256); repeatable', collect, [])
     .addHelpText(
       'after',
-      '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out delta.tar --since site-receipt.json --site-key site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',
+      '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --split-size 4.7GB --encrypt-to site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out delta.tar --since site-receipt.json --site-key site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',
     )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { exportCommand } = await import('./commands/export.js');
@@ -96,49 +98,57 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
 
   program
     .command('inspect')
-    .description('List what a bundle holds: clusters, profiles, groups, charts, images, sizes and signature facts (no trust decision)')
-    .argument('<bundle>', 'bundle tar file')
+    .description('List what a bundle holds: clusters, profiles, groups (and which are encrypted, to whom), charts, images, sizes, parts and signature facts (no trust decision)')
+    .argument('<bundle...>', 'bundle tar, or parts of a split bundle')
     .option('--images', 'list every image the configuration names, with the clusters, profiles, releases and objects using it, and whether the bundle carries it')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.tar --images\n  sveltos-airgap inspect bundle.tar --output json | jq .clusters')
-    .action(async (bundle: string, o: { images?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.tar --images\n  sveltos-airgap inspect bundle.part1-of-3.tar --output json | jq .clusters')
+    .action(async (bundles: string[], o: { images?: boolean }, cmd: Command) => {
       const { inspect } = await import('./commands/inspect.js');
-      await run(inspect({ ...globals(cmd), bundle, images: Boolean(o.images) }, io));
+      await run(inspect({ ...globals(cmd), bundles, images: Boolean(o.images) }, io));
     });
 
-  program
-    .command('verify')
-    .description('Verify a bundle offline: signature, subjects, expiry and every blob digest')
-    .argument('<bundle>', 'bundle tar file')
-    .option('--key <file>', 'trusted public key (PREFIX.pub); repeat for several', collect, [])
-    .option('--now <time>', 'verify as of this time (RFC 3339 or @epoch seconds) instead of the clock')
-    .option('--strict', 'treat warnings (unreferenced blobs) as failures')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap verify bundle.tar --key signing.pub\n  sveltos-airgap verify bundle.tar --key old.pub --key new.pub --output json')
-    .action(async (bundle: string, o: { key: string[]; now?: string; strict?: boolean }, cmd: Command) => {
+  limitOptions(
+    program
+      .command('verify')
+      .description('Verify a bundle offline: signature, subjects, expiry and every blob digest; a split bundle part by part')
+      .argument('<bundle...>', 'bundle tar, or any parts of a split bundle in any order')
+      .option('--key <file>', 'trusted public key (PREFIX.pub); repeat for several', collect, [])
+      .option('--now <time>', 'verify as of this time (RFC 3339 or @epoch seconds) instead of the clock')
+      .option('--strict', 'treat warnings (unreferenced blobs) as failures')
+      .option('--site-key <file>', "the site's private key: also decrypt and check encrypted objects; repeatable", collect, [])
+      .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable'),
+  )
+    .addHelpText('after', `\nExamples:\n  sveltos-airgap verify bundle.tar --key signing.pub\n  sveltos-airgap verify bundle.tar --key old.pub --key new.pub --output json\n  sveltos-airgap verify bundle.part2-of-3.tar --key signing.pub        # one part on its own\n${LIMITS_HELP}`)
+    .action(async (bundles: string[], o: LimitFlags & { key: string[]; now?: string; strict?: boolean; siteKey: string[]; siteKeyPassphraseEnv?: string }, cmd: Command) => {
       const { verify } = await import('./commands/verify.js');
-      await run(verify({ ...globals(cmd), bundle, ...o }, io));
+      await run(verify({ ...globals(cmd), bundles, ...o }, io));
     });
 
-  program
-    .command('import')
-    .description('Verify a bundle, then ingest it atomically into a site store (refuses older or replayed bundles)')
-    .argument('<bundle>', 'bundle tar file')
-    .requiredOption('--store <dir>', 'site store directory (created when missing)')
-    .option('--key <file>', 'trusted public key (PREFIX.pub); repeat for several', collect, [])
-    .option('--allow-downgrade', 'accept a bundle whose sequence is not higher than the last imported one')
-    .option('--require-cluster <ns/name>', 'refuse bundles that do not carry this cluster; repeatable', collect, [])
-    .option('--now <time>', 'import as of this time (RFC 3339 or @epoch seconds) instead of the clock')
-    .option('--to-registry <oci://host/prefix>', "also push the carried charts and images into the site's registry under this prefix")
-    .option('--registry-credentials <file>', 'credentials for --to-registry: a Docker auth file (auths) or one line USER:PASSWORD')
-    .option('--plain-http', 'talk http (not https) to --to-registry')
-    .option('--apply', 'also write the served objects into the Kubernetes API server of --kubeconfig (with the Sveltos CRDs)')
-    .option('--kubeconfig <file>', 'kubeconfig of the API server for --apply')
+  limitOptions(
+    program
+      .command('import')
+      .description('Verify a bundle, then ingest it atomically into a site store (refuses older or replayed bundles); parts of a split bundle can come in any order, over several runs')
+      .argument('<bundle...>', 'bundle tar, or any parts of a split bundle in any order')
+      .requiredOption('--store <dir>', 'site store directory (created when missing)')
+      .option('--key <file>', 'trusted public key (PREFIX.pub); repeat for several', collect, [])
+      .option('--allow-downgrade', 'accept a bundle whose sequence is not higher than the last imported one')
+      .option('--require-cluster <ns/name>', 'refuse bundles that do not carry this cluster; repeatable', collect, [])
+      .option('--now <time>', 'import as of this time (RFC 3339 or @epoch seconds) instead of the clock')
+      .option('--site-key <file>', "the site's private key: encrypted objects must decrypt with it; repeatable", collect, [])
+      .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
+      .option('--to-registry <oci://host/prefix>', "also push the carried charts and images into the site's registry under this prefix")
+      .option('--registry-credentials <file>', 'credentials for --to-registry: a Docker auth file (auths) or one line USER:PASSWORD')
+      .option('--plain-http', 'talk http (not https) to --to-registry')
+      .option('--apply', 'also write the served objects into the Kubernetes API server of --kubeconfig (with the Sveltos CRDs)')
+      .option('--kubeconfig <file>', 'kubeconfig of the API server for --apply'),
+  )
     .addHelpText(
       'after',
-      '\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --to-registry oci://harbor.site:443/sveltos --registry-credentials auth.json\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --apply --kubeconfig mgmt.kubeconfig',
+      `\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub\n  sveltos-airgap import bundle.part1-of-3.tar --store /var/lib/sveltos-airgap --key signing.pub   # later: the other parts\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --to-registry oci://harbor.site:443/sveltos --registry-credentials auth.json\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --apply --kubeconfig mgmt.kubeconfig\n\nAn import that is interrupted (killed, power cut, disk full) keeps what it verified; run it again to continue.\nExit code 1 with "incomplete" means parts are still missing: their verified blobs are kept.\n${LIMITS_HELP}`,
     )
-    .action(async (bundle: string, o: { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string; toRegistry?: string; registryCredentials?: string; plainHttp?: boolean; apply?: boolean; kubeconfig?: string }, cmd: Command) => {
+    .action(async (bundles: string[], o: LimitFlags & { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string; siteKey: string[]; siteKeyPassphraseEnv?: string; toRegistry?: string; registryCredentials?: string; plainHttp?: boolean; apply?: boolean; kubeconfig?: string }, cmd: Command) => {
       const { importCommand } = await import('./commands/import.js');
-      await run(importCommand({ ...globals(cmd), bundle, ...o }, io));
+      await run(importCommand({ ...globals(cmd), bundles, ...o }, io));
     });
 
   program
@@ -152,6 +162,8 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--advertise <url>', 'URL the nodes reach this server at, for --print-mirror-config (default: from --listen)')
     .option('--tls-self-signed', 'serve HTTPS with a site CA and serving certificate kept in the store (made with openssl on first use)')
     .option('--tls-san <name>', 'extra DNS name or IP address for the self-signed certificate; repeatable', collect, [])
+    .option('--site-key <file>', "the site's private key: encrypted objects (export --encrypt-to) are decrypted for the agents; repeatable", collect, [])
+    .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
     .addHelpText(
       'after',
       `
@@ -169,7 +181,7 @@ Examples:
   skopeo copy --src-tls-verify=false docker://127.0.0.1:5000/docker.io/library/nginx:1.25 oci:nginx
   sveltos-airgap serve --store /var/lib/sveltos-airgap --print-mirror-config --advertise http://10.0.0.5:5000`,
     )
-    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; printMirrorConfig?: boolean; advertise?: string; tlsSelfSigned?: boolean; tlsSan: string[] }, cmd: Command) => {
+    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; printMirrorConfig?: boolean; advertise?: string; tlsSelfSigned?: boolean; tlsSan: string[]; siteKey: string[]; siteKeyPassphraseEnv?: string }, cmd: Command) => {
       const { serve } = await import('./commands/serve.js');
       await run(serve({ ...globals(cmd), ...o }, io));
     });
@@ -196,8 +208,10 @@ Examples:
     .requiredOption('--store <dir>', 'site store directory')
     .requiredOption('--kubeconfig <file>', 'kubeconfig of the API server (with the Sveltos CRDs)')
     .option('--cluster <ns/name>', 'only this cluster; repeatable', collect, [])
+    .option('--site-key <file>', "the site's private key: encrypted objects (export --encrypt-to) are decrypted; repeatable", collect, [])
+    .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
     .addHelpText('after', '\nExamples:\n  sveltos-airgap apply --store /var/lib/sveltos-airgap --kubeconfig mgmt.kubeconfig')
-    .action(async (o: { store: string; kubeconfig: string; cluster: string[] }, cmd: Command) => {
+    .action(async (o: { store: string; kubeconfig: string; cluster: string[]; siteKey: string[]; siteKeyPassphraseEnv?: string }, cmd: Command) => {
       const { applyCommand } = await import('./commands/apply.js');
       await run(applyCommand({ ...globals(cmd), ...o }, io));
     });
@@ -229,6 +243,33 @@ Examples:
     });
 
   return program;
+}
+
+/** LimitFlags are the resource limit flags of verify and import, as typed. */
+export interface LimitFlags {
+  maxJsonBytes?: string;
+  maxBlobs?: string;
+  maxTotalSize?: string;
+  maxEntries?: string;
+  maxObjectsBytes?: string;
+}
+
+const LIMITS_HELP = `
+Limits (a bundle over one is refused with exit 2; raise it for a genuine bundle):
+  --max-json-bytes      4MiB     each JSON document read into memory (index.json, manifests, signature, volume table)
+  --max-blobs           100000   blobs and chunks in one bundle
+  --max-total-size      256GiB   sum of the blob sizes the signed manifests declare
+  --max-entries         100000   entries in one tar
+  --max-objects-bytes   16MiB    each objects layer (YAML) read into memory
+Sizes: 4G/4GiB are binary (1024³), 4GB decimal (1000³).`;
+
+function limitOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-json-bytes <size>', 'largest JSON document read into memory (default 4MiB)')
+    .option('--max-blobs <n>', 'most blobs and chunks in one bundle (default 100000)')
+    .option('--max-total-size <size>', 'largest total of declared blob sizes (default 256GiB)')
+    .option('--max-entries <n>', 'most entries in one tar (default 100000)')
+    .option('--max-objects-bytes <size>', 'largest objects layer read into memory (default 16MiB)');
 }
 
 /** usageFromCommander turns commander's parse errors into ValidationError (exit 1). */

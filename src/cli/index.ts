@@ -1,6 +1,6 @@
 // The process entry: parse argv, run one command, map its outcome to an exit code (DESIGN.md §7).
 // This is the only place that decides exit codes; `bin/sveltos-airgap` is the only caller of process.exit.
-import { BaseError, ContentError, CopyError, InternalError, ValidationError, errorMessage, isTrustFailure } from '../errors.js';
+import { BaseError, ContentError, CopyError, IncompleteError, InternalError, ValidationError, errorMessage, isTrustFailure } from '../errors.js';
 import { buildCli, usageFromCommander } from './cli.js';
 import { processIO, type CommandIO } from './io.js';
 
@@ -46,7 +46,7 @@ export async function main(argv: string[], io: CommandIO = processIO()): Promise
     const err = usageFromCommander(raw);
     if (err === undefined) return { code: EXIT_OK };
     const code = exitCodeOf(err);
-    const label = code === EXIT_TRUST ? 'verification failed' : code === EXIT_INTERNAL ? 'internal error' : 'error';
+    const label = code === EXIT_TRUST ? 'verification failed' : code === EXIT_INTERNAL ? 'internal error' : err instanceof IncompleteError ? 'incomplete' : 'error';
     io.stderr.write(`sveltos-airgap: ${label}: ${errorMessage(err)}\n`);
     if (code === EXIT_INTERNAL) {
       io.stderr.write(`${(err as Error)?.stack ?? ''}\nThis is a bug in sveltos-airgap: please report it with the command line and the output above.\n`);

@@ -2,6 +2,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { loadPrivateKey, loadPublicKey } from '../bundle/keys.js';
+import { loadSitePrivateKey, loadSitePublicKeys } from '../bundle/secrets.js';
 import { ValidationError } from '../errors.js';
 
 async function readKeyFile(path: string, flag: string): Promise<string> {
@@ -27,4 +28,19 @@ export async function loadSigningKey(path: string, passphraseEnv: string | undef
     if (passphrase === undefined) throw new ValidationError('USAGE', `--passphrase-env ${passphraseEnv}: the environment variable is not set`);
   }
   return loadPrivateKey(pem, { source: path, ...(passphrase !== undefined ? { passphrase } : {}) });
+}
+
+/** loadSiteKeys reads the site's private keys (`--site-key`, repeatable) for encrypted objects. */
+export async function loadSiteKeys(paths: string[], passphraseEnv: string | undefined, env: NodeJS.ProcessEnv): Promise<KeyObject[]> {
+  let passphrase: string | undefined;
+  if (passphraseEnv) {
+    passphrase = env[passphraseEnv];
+    if (passphrase === undefined) throw new ValidationError('USAGE', `--site-key-passphrase-env ${passphraseEnv}: the environment variable is not set`);
+  }
+  return Promise.all(paths.map(async (p) => loadSitePrivateKey(await readKeyFile(p, '--site-key'), p, passphrase)));
+}
+
+/** loadRecipientKeys reads site public keys (`--encrypt-to SITE.pub`, repeatable; a file may hold several). */
+export async function loadRecipientKeys(paths: string[], flag = '--encrypt-to'): Promise<KeyObject[]> {
+  return (await Promise.all(paths.map(async (p) => loadSitePublicKeys(await readKeyFile(p, flag), p)))).flat();
 }

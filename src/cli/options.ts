@@ -54,3 +54,67 @@ export function parseListen(value: string): { host: string; port: number } {
   if (!/^\d+$/.test(portText) || port > 65535) throw new ValidationError('USAGE', `--listen: expected HOST:PORT, got ${JSON.stringify(value)}`);
   return { host, port };
 }
+
+// Size units: the binary ones (K, M, G, T, KiB, MiB, GiB, TiB) are powers of 1024, as in `split -b 4G`;
+// the decimal ones (kB/KB, MB, GB, TB) are powers of 1000, as media are labelled (a "4.7GB" DVD, a "25GB" disc).
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
+  kb: 1000,
+  mb: 1000 ** 2,
+  gb: 1000 ** 3,
+  tb: 1000 ** 4,
+};
+const SIZE_RE = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/;
+
+/**
+ * parseSize parses a byte count: a number with an optional unit. `4G`, `4GiB` and `512M` are binary
+ * (4 × 1024³ bytes); `4.7GB`, `25GB` and `650MB` are decimal (4.7 × 1000³); a bare number is bytes.
+ * Fractions are rounded down to whole bytes.
+ */
+export function parseSize(value: string, flag: string): number {
+  const m = SIZE_RE.exec(value.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const n = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new ValidationError('USAGE', `${flag}: expected a size like 4G (binary, 1024³), 4.7GB (decimal, 1000³) or a byte count, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** FAT32_MAX_FILE is the largest file FAT32 holds: 4 GiB - 1 byte. */
+export const FAT32_MAX_FILE = 4 * 1024 ** 3 - 1;
+
+/** parseSplitSize parses `--split-size`: a size (see parseSize) or `fat32` (4 GiB - 1, the FAT32 file size limit). */
+export function parseSplitSize(value: string, flag = '--split-size'): number {
+  if (value.trim().toLowerCase() === 'fat32') return FAT32_MAX_FILE;
+  return parseSize(value, flag);
+}
+
+/** BundleLimits are the resource limits of verify and import, parsed (unset: the documented defaults). */
+export interface BundleLimits {
+  maxMetadataBytes?: number;
+  maxBlobs?: number;
+  maxTotalBytes?: number;
+  maxEntries?: number;
+  maxObjectsBytes?: number;
+}
+
+/** parseLimits parses the `--max-*` flags of verify and import. */
+export function parseLimits(o: { maxJsonBytes?: string; maxBlobs?: string; maxTotalSize?: string; maxEntries?: string; maxObjectsBytes?: string }): BundleLimits {
+  const out: BundleLimits = {};
+  if (o.maxJsonBytes !== undefined) out.maxMetadataBytes = parseSize(o.maxJsonBytes, '--max-json-bytes');
+  if (o.maxBlobs !== undefined) out.maxBlobs = parsePositiveInt(o.maxBlobs, '--max-blobs');
+  if (o.maxTotalSize !== undefined) out.maxTotalBytes = parseSize(o.maxTotalSize, '--max-total-size');
+  if (o.maxEntries !== undefined) out.maxEntries = parsePositiveInt(o.maxEntries, '--max-entries');
+  if (o.maxObjectsBytes !== undefined) out.maxObjectsBytes = parseSize(o.maxObjectsBytes, '--max-objects-bytes');
+  return out;
+}

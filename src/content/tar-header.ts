@@ -37,13 +37,15 @@ function invalid(message: string, details: Record<string, unknown> = {}): Conten
   return new ContentError('INVALID_TAR', message, { details });
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 // readString reads a NUL-terminated field; bytes must be valid UTF-8.
 function readString(block: Buffer, off: number, len: number, field: string, at: number): string {
   let end = block.indexOf(0, off);
   if (end < 0 || end > off + len) end = off + len;
   const bytes = block.subarray(off, end);
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return UTF8.decode(bytes);
   } catch {
     throw invalid(`tar header at offset ${at}: ${field}: not valid UTF-8`, { offset: at, field });
   }

@@ -58,6 +58,16 @@ export interface VerifierOptions {
   holdLast?: boolean;
 }
 
+/**
+ * verifiedStream passes `content` through verifier(expected): a reader sees the bytes, and an error instead
+ * of the end when they do not match (a damaged source fails an export instead of producing a bad bundle).
+ */
+export function verifiedStream(content: Readable, expected: Descriptor, opts: VerifierOptions = {}): Readable {
+  const v = verifier(expected, opts);
+  content.on('error', (err) => v.destroy(err));
+  return content.pipe(v);
+}
+
 export interface ReadAllOptions {
   /** Largest accepted size. Default DEFAULT_MAX_METADATA_BYTES. */
   limit?: number;

@@ -74,3 +74,26 @@ export function splitReference(ref: string): { repository: string; tag?: string;
   if (colon > slash) return { repository: ref.slice(0, colon), tag: ref.slice(colon + 1) };
   return { repository: ref };
 }
+
+/**
+ * Split bundles (docs/format.md "Volumes"): every part's index.json lists one more signed manifest, the
+ * volume set, whose single layer is the volume table: which part holds which blob, and the chunks of
+ * blobs too large for one part.
+ */
+export const ARTIFACT_TYPE_VOLUMES = 'application/vnd.projectsveltos.airgap.volumes.v1+json';
+export const MEDIA_TYPE_VOLUME_TABLE = ARTIFACT_TYPE_VOLUMES;
+/** Media type named for a chunk of a blob in messages; chunks are plain blobs in the part's layout. */
+export const MEDIA_TYPE_CHUNK = 'application/vnd.projectsveltos.airgap.chunk.v1';
+/** `index.json` annotations of a part: its number (1-based) and the number of parts. Informational; the volume table decides. */
+export const ANNOTATION_PART = 'io.projectsveltos.airgap.part';
+export const ANNOTATION_PARTS = 'io.projectsveltos.airgap.parts';
+
+/**
+ * An objects layer encrypted to the site's keys (docs/format.md "Encrypted objects"): a JSON envelope
+ * whose plaintext is a MEDIA_TYPE_OBJECTS stream. The signature covers the envelope (the ciphertext).
+ */
+export const MEDIA_TYPE_OBJECTS_ENCRYPTED = 'application/vnd.projectsveltos.airgap.objects.encrypted.v1+json';
+/** Layer annotation: comma-separated key ids (hex SHA-256 of the SPKI DER) of the recipients. */
+export const ANNOTATION_RECIPIENTS = 'io.projectsveltos.airgap.encryption.recipients';
+/** Layer annotation: the key agreement and cipher, `ECDH-HKDF-SHA256+A256GCM`. */
+export const ANNOTATION_ENCRYPTION = 'io.projectsveltos.airgap.encryption.algorithm';

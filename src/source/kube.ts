@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { goYAMLTags } from '../model/yaml11.js';
 import { ValidationError } from '../errors.js';
+import { expansionLimit, expansionUnits } from '../model/expansion.js';
 import {
   CLUSTER_SCOPED_KINDS,
   checkObject,
@@ -184,6 +185,12 @@ export function parseObjects(text: string, file: string, errors: LoadError[], ma
       value = doc.toJS({ maxAliasCount });
     } catch (err) {
       errors.push({ file, line, message: `invalid YAML: ${(err as Error).message}` });
+      continue;
+    }
+    // maxAliasCount alone lets a few aliases of a long list through; bound what they expand to.
+    const limit = expansionLimit(text.length);
+    if (expansionUnits(value, limit) > limit) {
+      errors.push({ file, line, message: `invalid YAML: aliases expand the document beyond ${limit} nodes, more than ${text.length} characters hold without aliases (an alias bomb)` });
       continue;
     }
     if (value === null || value === undefined) continue;

@@ -3,19 +3,9 @@
 // order are exercised far beyond the hand-written cases.
 import { describe } from 'vitest';
 import { GoFloat } from '../../src/resolve/template/index.js';
+import { prng } from '../helpers.js';
 import { OracleCase, oracleTable } from './oracle.js';
 
-// mulberry32: a small deterministic PRNG so that failures reproduce.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   'a', 'b', 'Z', '0', '1', '9', ' ', '  ', ':', ': ', '#', ' #', '-', '- ', '?', ',', '[', ']', '{', '}', '&', '*', '!',

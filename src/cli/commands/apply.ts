@@ -9,12 +9,16 @@ import { ValidationError } from '../../errors.js';
 import { KubeClient } from '../../kube/client.js';
 import { readKubeconfig } from '../../kube/kubeconfig.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
+import { loadSiteKeys } from '../keys.js';
 import { parseClusterName } from '../options.js';
 
 export interface ApplyCommandOptions extends GlobalOptions {
   store: string;
   kubeconfig: string;
   cluster?: string[];
+  /** The site's private keys: encrypted objects are decrypted with them. */
+  siteKey?: string[];
+  siteKeyPassphraseEnv?: string;
 }
 
 /** kubeClientFromFile reads a kubeconfig named on the command line. */
@@ -38,7 +42,8 @@ export async function applyCommand(opts: ApplyCommandOptions, io: CommandIO): Pr
   const reporter = new Reporter(io, opts);
   const client = await kubeClientFromFile(opts.kubeconfig);
   const clusters = opts.cluster?.length ? opts.cluster.map((c) => parseClusterName(c)) : undefined;
-  const results = await applyStore(await SiteView.open(opts.store), client, clusters, (m) => reporter.warn('SKIPPED', m));
+  const siteKeys = await loadSiteKeys(opts.siteKey ?? [], opts.siteKeyPassphraseEnv, io.env);
+  const results = await applyStore(await SiteView.open(opts.store), client, clusters, (m) => reporter.warn('SKIPPED', m), siteKeys);
   printResult(io, opts, { server: client.server, results }, () => applyResultsText(results));
   return results;
 }

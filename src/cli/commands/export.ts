@@ -15,10 +15,10 @@ import { loadObjects } from '../../source/kube.js';
 import type { ExtraArtifact } from '../../bundle/pack.js';
 import { loadPlan } from './resolve.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
-import { loadSigningKey, loadTrustedKeys } from '../keys.js';
+import { loadRecipientKeys, loadSigningKey, loadTrustedKeys } from '../keys.js';
 import { deltaBaseFromReceipt } from '../../bundle/delta.js';
 import { readFile } from 'node:fs/promises';
-import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseTime } from '../options.js';
+import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
 
 const VERSION = '0.1.0';
 
@@ -48,6 +48,10 @@ export interface ExportCommandOptions extends GlobalOptions {
   since?: string;
   /** The site's public key(s) that sign its receipts. */
   siteKey?: string[];
+  /** Write parts of at most this size (`4G`, `4.7GB`, `fat32`). */
+  splitSize?: string;
+  /** Site public keys that carried Secrets are encrypted to. */
+  encryptTo?: string[];
 }
 
 /** readDeltaBase verifies `--since RECEIPT` with `--site-key` and returns the digests to leave out. */
@@ -126,6 +130,8 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
   const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
   const signer = new KeySigner(await loadSigningKey(opts.key, opts.passphraseEnv, io.env));
   const omit = await readDeltaBase(opts, reporter);
+  const splitSize = opts.splitSize ? parseSplitSize(opts.splitSize) : undefined;
+  const encryptTo = opts.encryptTo?.length ? await loadRecipientKeys(opts.encryptTo) : undefined;
 
   const resolved = await loadPlan(opts.from, clusters, createdAt, reporter);
   const { plan, extras } = await renderHelm(resolved, opts.from, opts, io, reporter);
@@ -140,6 +146,8 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
     clusters: plan.clusters.map(clusterArtifact),
     extras,
     ...(omit ? { omit } : {}),
+    ...(splitSize ? { splitSize } : {}),
+    ...(encryptTo ? { encryptTo } : {}),
     signer,
     sequence,
     createdAt,
@@ -151,8 +159,16 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
     onProgress: (e) => reporter.progress(e.phase === 'write' ? 'write' : 'build', e.done, e.total, e.phase === 'write' ? 'bytes' : 'items'),
   });
   reporter.done();
-  printResult(io, opts, { out: opts.out, sequence, root: result.root.digest, clusters: plan.clusters.map((c) => c.cluster), blobs: result.blobs, bytes: result.bytes, omitted: result.omitted.length, keyHint: signer.hint }, () =>
-    `wrote ${opts.out}: sequence ${sequence}, ${plan.clusters.length} cluster(s), ${result.blobs} blobs, ${formatBytes(result.bytes)}${result.omitted.length ? ` (delta: ${result.omitted.length} blobs the site holds left out)` : ''}; signed with key ${signer.hint.slice(0, 16)}…`,
+  const written = result.parts?.map((p) => p.file) ?? [opts.out];
+  printResult(
+    io,
+    opts,
+    { out: opts.out, files: written, parts: result.parts ?? [], sequence, root: result.root.digest, clusters: plan.clusters.map((c) => c.cluster), blobs: result.blobs, bytes: result.bytes, omitted: result.omitted.length, encrypted: result.encrypted.map((e) => ({ layer: e.layer.digest, recipients: e.recipients })), keyHint: signer.hint },
+    () =>
+      [
+        `wrote ${written.join(', ')}: sequence ${sequence}, ${plan.clusters.length} cluster(s), ${result.blobs} blobs, ${formatBytes(result.bytes)}${result.omitted.length ? ` (delta: ${result.omitted.length} blobs the site holds left out)` : ''}; signed with key ${signer.hint.slice(0, 16)}…`,
+        ...(result.encrypted.length ? [`encrypted: ${result.encrypted.length} layer(s) carrying Secrets, to ${[...new Set(result.encrypted.flatMap((e) => e.recipients))].join(', ')}`] : []),
+      ].join('\n'),
   );
   return result;
 }

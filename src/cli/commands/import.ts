@@ -1,25 +1,30 @@
-// import: verify a bundle, then ingest it atomically into a site store (DESIGN.md §5).
+// import: verify a bundle (or parts of a split bundle), then ingest it atomically into a site store (DESIGN.md §5).
 import { readFile } from 'node:fs/promises';
 import { applyStore, type ApplyResult } from '../../agent-api/apply.js';
 import { importBundle, type ImportResult } from '../../bundle/import.js';
 import { openSiteLayout, SiteView } from '../../bundle/site.js';
-import { ValidationError } from '../../errors.js';
+import { BundleParts } from '../../bundle/volumes.js';
+import { IncompleteError, ValidationError } from '../../errors.js';
 import { credentialsFromFile, parseRegistryTarget, RegistryClient } from '../../registry/client.js';
 import { pushArtifacts, type PushedArtifact } from '../../registry/push.js';
 import { applyResultsText, kubeClientFromFile } from './apply.js';
-import { TarLayoutStore } from '../../content/tarfs.js';
+import type { LimitFlags } from '../cli.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
-import { loadTrustedKeys } from '../keys.js';
-import { parseClusterName, parseTime } from '../options.js';
-import { progressHooks, summarizeVerified } from './verify.js';
+import { loadSiteKeys, loadTrustedKeys } from '../keys.js';
+import { parseClusterName, parseLimits, parseTime } from '../options.js';
+import { describeMissing, missingParts, progressHooks, summarizeVerified } from './verify.js';
 
-export interface ImportCommandOptions extends GlobalOptions {
-  bundle: string;
+export interface ImportCommandOptions extends GlobalOptions, LimitFlags {
+  /** A bundle tar, or any parts of a split bundle. */
+  bundles: string[];
   store: string;
   key: string[];
   allowDowngrade?: boolean;
   requireCluster?: string[];
   now?: string;
+  /** The site's private keys (decrypt and check encrypted objects). */
+  siteKey?: string[];
+  siteKeyPassphraseEnv?: string;
   /** Push the carried charts and images into this registry: `oci://HOST[:PORT]/PREFIX`. */
   toRegistry?: string;
   /** Credentials for --to-registry: a Docker auth file or `USER:PASSWORD`. */
@@ -51,19 +56,35 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
     : undefined;
   const kube = opts.apply && opts.kubeconfig ? await kubeClientFromFile(opts.kubeconfig) : undefined;
   const trusted = await loadTrustedKeys(opts.key);
+  const siteKeys = await loadSiteKeys(opts.siteKey ?? [], opts.siteKeyPassphraseEnv, io.env);
   const now = opts.now ? parseTime(opts.now, '--now') : new Date();
   const requireClusters = (opts.requireCluster ?? []).map((c) => parseClusterName(c, '--require-cluster'));
-  const src = await TarLayoutStore.open(opts.bundle);
-  reporter.info(`importing ${opts.bundle} (${formatBytes(src.size)}) into ${opts.store}`);
+  const limits = parseLimits(opts);
+  const src = await BundleParts.open(opts.bundles, limits);
+  reporter.info(`importing ${opts.bundles.join(', ')} (${formatBytes(src.size)}) into ${opts.store}`);
   const result = await importBundle(src, {
     storeDir: opts.store,
     trusted,
     now,
     allowDowngrade: Boolean(opts.allowDowngrade),
     requireClusters,
-    ...progressHooks(reporter, 'import', src.size),
+    siteKeys,
+    ...limits,
+    ...progressHooks(reporter, 'import'),
   });
   reporter.done();
+  const v = result.verified;
+  if (!result.complete) {
+    const kept = result.staged + result.resumed;
+    throw new IncompleteError(
+      'INCOMPLETE',
+      `bundle sequence ${v.predicate.sequence} is incomplete: verified and kept ${kept} blob(s) (${result.staged} new) from part(s) ${v.volumes?.given.join(', ')} of ${v.volumes?.table.parts}; still missing ${describeMissing(result.missing)}: import those parts (in any order) to finish; nothing new is served until then`,
+      { details: { sequence: v.predicate.sequence, given: v.volumes?.given, parts: v.volumes?.table.parts, missingParts: missingParts(result.missing), staged: result.staged, resumed: result.resumed } },
+    );
+  }
+  if (v.encrypted.length && siteKeys.length === 0) {
+    reporter.warn('ENCRYPTED', `${v.encrypted.length} objects layer(s) are encrypted to key(s) ${[...new Set(v.encrypted.flatMap((e) => e.recipients))].join(', ')}: they were not opened; serving them needs the site's private key`);
+  }
   const out: ImportCommandResult = { ...result };
   if (registry && target) {
     const layout = await openSiteLayout(opts.store, false);
@@ -75,17 +96,17 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
     }
   }
   if (kube) {
-    out.applied = await applyStore(await SiteView.open(opts.store), kube, result.verified.clusters.map((c) => c.cluster), (m) => reporter.warn('SKIPPED', m));
+    out.applied = await applyStore(await SiteView.open(opts.store), kube, result.verified.clusters.map((c) => c.cluster), (m) => reporter.warn('SKIPPED', m), siteKeys);
   }
   printResult(
     io,
     opts,
-    { imported: true, ...summarizeVerified(result.verified), added: result.added, reused: result.reused, store: opts.store, ...(out.pushed ? { pushed: out.pushed } : {}), ...(out.applied ? { applied: out.applied } : {}) },
+    { imported: true, ...summarizeVerified(result.verified), added: result.added, reused: result.reused, resumed: result.resumed, store: opts.store, ...(out.pushed ? { pushed: out.pushed } : {}), ...(out.applied ? { applied: out.applied } : {}) },
     () =>
       [
         `imported sequence ${result.verified.predicate.sequence} into ${opts.store}`,
         `clusters:  ${result.verified.clusters.map((c) => c.cluster).join(', ') || '(none)'}`,
-        `blobs:     ${result.added} added, ${result.reused} already held`,
+        `blobs:     ${result.added} added, ${result.reused} already held${result.resumed ? `, ${result.resumed} kept from an earlier run` : ''}`,
         ...(out.pushed ? [`pushed:    ${out.pushed.length} chart(s)/image(s) to ${opts.toRegistry}`] : []),
         ...(out.applied ? [`applied to ${kube!.server}:`, applyResultsText(out.applied)] : []),
       ].join('\n'),

@@ -1,22 +1,25 @@
-// inspect: list what a bundle holds (no trust decision; use verify for that).
+// inspect: list what a bundle (or parts of a split bundle) holds (no trust decision; use verify for that).
 import { inspectBundle, type Inspection } from '../../bundle/inspect.js';
-import { TarLayoutStore } from '../../content/tarfs.js';
+import { BundleParts } from '../../bundle/volumes.js';
 import { formatBytes, printResult, table, type CommandIO, type GlobalOptions } from '../io.js';
 
 export interface InspectCommandOptions extends GlobalOptions {
-  bundle: string;
+  bundles: string[];
   /** List every image the configuration names. */
   images?: boolean;
 }
 
 export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promise<Inspection> {
-  const src = await TarLayoutStore.open(opts.bundle);
+  const src = await BundleParts.open(opts.bundles);
   const result = await inspectBundle(src, { images: Boolean(opts.images) });
-  printResult(io, opts, { bundle: opts.bundle, size: src.size, ...result }, () => {
+  const name = opts.bundles.join(', ');
+  printResult(io, opts, { bundle: name, size: src.size, ...result }, () => {
     const s = result.signature;
+    const v = result.volumes;
     const lines = [
-      `bundle:    ${opts.bundle} (${formatBytes(src.size)}, ${result.blobs} blobs)`,
+      `bundle:    ${name} (${formatBytes(src.size)}, ${result.blobs} blobs)`,
       `signature: ${s ? `key ${s.keyHint ?? '?'}, sequence ${String(s.sequence)}, created ${String(s.createdAt)}, expires ${String(s.expiresAt)} (not verified: run verify)` : 'none'}`,
+      ...(v ? [`parts:     ${v.given.join(', ')} of ${v.parts} given${v.given.length < v.parts ? ` (missing ${v.perPart.filter((p) => !p.given).map((p) => p.part).join(', ')})` : ''}; ${v.chunked} blob(s) split into chunks`] : []),
       '',
       table(
         ['CLUSTER', 'LABELS', 'PROFILES', 'GROUPS', 'SIZE'],
@@ -24,11 +27,13 @@ export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promi
           c.cluster,
           Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-',
           c.profiles.join(', ') || '-',
-          String(c.groups.length),
+          `${c.groups.length}${c.groups.some((g) => g.encrypted) ? ` (${c.groups.filter((g) => g.encrypted).length} encrypted)` : ''}`,
           formatBytes(c.bytes),
         ]),
       ),
     ];
+    const encrypted = result.clusters.flatMap((c) => c.groups.filter((g) => g.encrypted).map((g) => [c.cluster, g.name, g.recipients.join(', ')]));
+    if (encrypted.length) lines.push('', table(['CLUSTER', 'ENCRYPTED GROUP', 'RECIPIENTS (site key ids)'], encrypted));
     if (result.artifacts.length) {
       lines.push('', table(['ARTIFACT', 'KIND', 'VERSION', 'CLUSTERS', 'DIGEST', 'SIZE'], result.artifacts.map((a) => [
         a.ref,

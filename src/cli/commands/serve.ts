@@ -7,6 +7,7 @@ import { SiteView } from '../../bundle/site.js';
 import { ensureSelfSignedTLS, tlsDir } from '../../serve/tls.js';
 import { ValidationError } from '../../errors.js';
 import { printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
+import { loadSiteKeys } from '../keys.js';
 import { parseListen } from '../options.js';
 
 export interface ServeCommandOptions extends GlobalOptions {
@@ -22,6 +23,9 @@ export interface ServeCommandOptions extends GlobalOptions {
   tlsSelfSigned?: boolean;
   /** Extra names or addresses for the self-signed serving certificate. */
   tlsSan?: string[];
+  /** The site's private keys: encrypted objects are decrypted with them for the agents. */
+  siteKey?: string[];
+  siteKeyPassphraseEnv?: string;
   /** Resolves to stop the server (tests); default: SIGINT or SIGTERM. */
   until?: Promise<void>;
 }
@@ -59,10 +63,12 @@ export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{
   if (opts.tlsSelfSigned && opts.tlsCert) throw new ValidationError('USAGE', '--tls-self-signed and --tls-cert exclude each other');
   let tls: { cert: string | Buffer; key: string | Buffer } | undefined;
   if (opts.tlsCert && opts.tlsKey) tls = { cert: await readPem(opts.tlsCert, '--tls-cert'), key: await readPem(opts.tlsKey, '--tls-key') };
+  const siteKeys = await loadSiteKeys(opts.siteKey ?? [], opts.siteKeyPassphraseEnv, io.env);
   // The store is opened first: a wrong --store fails before anything is written into it.
   const handler = await createSiteHandler(opts.store, {
     onInternalError: (e) => reporter.warn('INTERNAL', String((e as Error)?.stack ?? e)),
     warn: (message) => reporter.warn('AGENT_API', message),
+    siteKeys,
   });
   let running: RunningServer;
   try {

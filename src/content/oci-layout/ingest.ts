@@ -12,6 +12,7 @@ import type { Descriptor } from '../../model/oci.js';
 import { parseDigest } from '../digest.js';
 import type { OpOptions } from '../storage.js';
 import { verifier } from '../verify.js';
+import { faultBudget, faultPoint, faultTrip } from '../fault.js';
 
 /** INGEST_DIR is the folder under a layout root that holds blobs being written. */
 export const INGEST_DIR = 'ingest';
@@ -96,6 +97,7 @@ export async function ingest(root: string, expected: Descriptor, content: Readab
       return 'exists';
     }
     await mkdir(dirname(target), { recursive: true });
+    faultPoint();
     await rename(tmp, target);
     created = false;
     await fsyncDir(dirname(target));
@@ -112,12 +114,25 @@ function fileSink(fh: FileHandle): Writable {
   return new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, done) {
-      fh.write(chunk).then(() => done(), done);
+      writeCounted(fh, [chunk]).then(() => done(), done);
     },
     writev(chunks, done) {
-      fh.writev(chunks.map((c) => c.chunk as Buffer)).then(() => done(), done);
+      writeCounted(fh, chunks.map((c) => c.chunk as Buffer)).then(() => done(), done);
     },
   });
+}
+
+// writeCounted writes buffers through the fault seam (see fault.ts): a tripped write is torn, like a power cut.
+async function writeCounted(fh: FileHandle, chunks: Buffer[]): Promise<void> {
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const allowed = faultBudget(total);
+  if (allowed === total) {
+    await fh.writev(chunks);
+    return;
+  }
+  await fh.write(Buffer.concat(chunks).subarray(0, allowed));
+  await fh.sync();
+  faultTrip();
 }
 
 /** isFile tells whether `path` is a regular file (not following links); a missing path is false. */
@@ -142,11 +157,12 @@ export async function writeFileAtomic(path: string, data: Buffer | string): Prom
     const fh = await open(tmp, 'wx', 0o644);
     created = true;
     try {
-      await fh.writeFile(data);
+      await writeCounted(fh, [Buffer.isBuffer(data) ? data : Buffer.from(data)]);
       await fh.sync();
     } finally {
       await fh.close();
     }
+    faultPoint();
     await rename(tmp, path);
     created = false;
     await fsyncDir(dir);

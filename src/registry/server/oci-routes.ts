@@ -8,7 +8,7 @@ import { parseDigest } from '../../content/digest.js';
 import { canFetchRange } from '../../content/storage.js';
 import { manifestFromJSON } from '../../content/descriptor.js';
 import { isGraphNode, successorsOf } from '../../content/graph.js';
-import { DEFAULT_MAX_METADATA_BYTES, readAll, verifier } from '../../content/verify.js';
+import { DEFAULT_MAX_METADATA_BYTES, readAll, verifiedStream } from '../../content/verify.js';
 import { ContentError } from '../../errors.js';
 import { isManifestMediaType, MEDIA_TYPE_IMAGE_INDEX, type Descriptor, type Index } from '../../model/oci.js';
 import { err } from './errors.js';
@@ -185,8 +185,7 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     // same layers) are served without hashing again, until the store is reopened.
     const raw = await store.fetch(desc);
     if (verifiedBlobs.has(desc.digest)) return { status: 200, headers: { ...base, 'Content-Length': String(desc.size) }, body: raw };
-    const stream = raw.pipe(verifier(desc, { holdLast: true }));
-    raw.on('error', (e) => stream.destroy(e));
+    const stream = verifiedStream(raw, desc, { holdLast: true });
     stream.once('end', () => verifiedBlobs.add(desc.digest));
     return { status: 200, headers: { ...base, 'Content-Length': String(desc.size) }, body: stream };
   };

@@ -1,0 +1,93 @@
+// Reading carried objects layers under limits. Import checks every objects layer before committing, and the
+// agent API reads them to serve the objects, so hostile YAML (alias bombs, deep nesting, oversized or
+// non-mapping documents) fails here with the layer's digest, the document number and what is wrong.
+import type { KeyObject } from 'node:crypto';
+import { parseAllDocuments } from 'yaml';
+import type { Fetcher } from '../content/storage.js';
+import { readAll } from '../content/verify.js';
+import { VerificationError } from '../errors.js';
+import { MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
+import { expansionLimit, expansionUnits } from '../model/expansion.js';
+import type { Descriptor } from '../model/oci.js';
+import { decryptObjects } from './secrets.js';
+
+export interface ObjectsLimits {
+  /** Largest objects layer (and decrypted plaintext) read into memory. Default 16 MiB. */
+  maxObjectsBytes?: number;
+  /** Most alias dereferences per document (the `yaml` library's own guard). Default 1000. */
+  maxAliasCount?: number;
+  /** Most documents in one layer. Default 10,000. */
+  maxDocuments?: number;
+}
+
+export const DEFAULT_MAX_OBJECTS_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_ALIAS_COUNT = 1000;
+const DEFAULT_MAX_DOCUMENTS = 10_000;
+
+/** isObjectsLayer tells whether a layer carries objects (in the clear or encrypted). */
+export function isObjectsLayer(layer: Descriptor): boolean {
+  return layer.mediaType === MEDIA_TYPE_OBJECTS || layer.mediaType === MEDIA_TYPE_OBJECTS_ENCRYPTED;
+}
+
+function invalid(where: string, message: string, details: Record<string, unknown> = {}): VerificationError {
+  return new VerificationError('INVALID_OBJECTS', `${where}: ${message}`, { details });
+}
+
+/**
+ * parseObjects parses an objects YAML stream (YAML 1.1, as Kubernetes reads it) into its documents, each a
+ * mapping; empty documents are skipped. `where` names the layer in errors.
+ */
+export function parseObjects(data: Buffer, where: string, limits: ObjectsLimits = {}): Record<string, unknown>[] {
+  const max = limits.maxObjectsBytes ?? DEFAULT_MAX_OBJECTS_BYTES;
+  if (data.length > max) throw invalid(where, `${data.length} bytes of objects, more than the limit of ${max} (--max-objects-bytes)`, { expected: `<= ${max}`, found: data.length });
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    throw invalid(where, 'objects are not valid UTF-8');
+  }
+  const docs = parseAllDocuments(text, { version: '1.1', customTags: (tags) => tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp') });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const maxDocs = limits.maxDocuments ?? DEFAULT_MAX_DOCUMENTS;
+  if (list.length > maxDocs) throw invalid(where, `${list.length} YAML documents, more than the limit of ${maxDocs}`, { expected: `<= ${maxDocs}`, found: list.length });
+  const out: Record<string, unknown>[] = [];
+  const limit = expansionLimit(text.length);
+  for (const [i, doc] of list.entries()) {
+    const at = `document ${i + 1}`;
+    const first = doc.errors[0];
+    if (first) throw invalid(where, `${at}: invalid YAML: ${first.message.split('\n')[0]}`, { document: i + 1 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: limits.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT });
+    } catch (err) {
+      throw invalid(where, `${at}: invalid YAML: ${(err as Error).message}`, { document: i + 1 });
+    }
+    if (expansionUnits(value, limit) > limit) {
+      throw invalid(where, `${at}: YAML aliases expand the document beyond ${limit} nodes (an alias bomb)`, { document: i + 1, expected: `<= ${limit}` });
+    }
+    if (value === null || value === undefined) continue;
+    if (typeof value !== 'object' || Array.isArray(value)) throw invalid(where, `${at}: expected a mapping (a Kubernetes object), found ${Array.isArray(value) ? 'a list' : typeof value}`, { document: i + 1 });
+    out.push(value as Record<string, unknown>);
+  }
+  return out;
+}
+
+export interface ReadObjectsOptions extends ObjectsLimits {
+  /** The site's private keys: needed to read encrypted layers. */
+  siteKeys?: KeyObject[];
+}
+
+/**
+ * readObjectsLayer fetches an objects layer (verified against its digest, bounded), decrypts it when it is
+ * encrypted, and parses it. Encrypted layers need `siteKeys`; without a matching key this fails with POLICY.
+ */
+export async function readObjectsLayer(src: Fetcher, layer: Descriptor, opts: ReadObjectsOptions = {}): Promise<Record<string, unknown>[]> {
+  const where = `objects layer ${layer.digest}`;
+  const max = opts.maxObjectsBytes ?? DEFAULT_MAX_OBJECTS_BYTES;
+  // An encrypted layer is base64 inside JSON: allow for the growth.
+  const limit = layer.mediaType === MEDIA_TYPE_OBJECTS_ENCRYPTED ? Math.ceil((max * 4) / 3) + 64 * 1024 : max;
+  if (layer.size > limit) throw invalid(where, `${layer.size} bytes, more than the limit of ${limit} (--max-objects-bytes)`, { expected: `<= ${limit}`, found: layer.size });
+  let data = await readAll(await src.fetch(layer), layer, { limit });
+  if (layer.mediaType === MEDIA_TYPE_OBJECTS_ENCRYPTED) data = decryptObjects(data, opts.siteKeys ?? [], where);
+  return parseObjects(data, where, opts);
+}
