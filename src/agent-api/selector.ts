@@ -3,14 +3,10 @@
 import type { ApiResult } from './status.js';
 import { badRequest, fail, ok } from './status.js';
 
-export type Requirement =
-  | { key: string; op: 'eq' | 'ne'; value: string }
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | 'notexists' }
-  | { key: string; op: 'gt' | 'lt'; value: number };
+import type { Requirement, Selector } from '../model/labels.js';
 
-/** Selector is a conjunction of requirements; the empty selector matches everything. */
-export type Selector = readonly Requirement[];
+export { matchesLabels } from '../model/labels.js';
+export type { Requirement, Selector };
 
 const KEY_RE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
@@ -77,43 +73,6 @@ function parseRequirement(p: string): Requirement | string {
 
 function checkKey(key: string): string | undefined {
   return KEY_RE.test(key) && key.length <= 317 ? undefined : `invalid label key: ${JSON.stringify(key)}`;
-}
-
-/** matchesLabels tells whether `labels` satisfy every requirement. */
-export function matchesLabels(selector: Selector, labels: Record<string, string> | undefined): boolean {
-  const l = labels ?? {};
-  for (const r of selector) {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
-    const v = l[r.key];
-    switch (r.op) {
-      case 'eq':
-        if (!has || v !== r.value) return false;
-        break;
-      case 'ne':
-        if (has && v === r.value) return false;
-        break;
-      case 'in':
-        if (!has || !r.values.includes(v!)) return false;
-        break;
-      case 'notin':
-        if (has && r.values.includes(v!)) return false;
-        break;
-      case 'exists':
-        if (!has) return false;
-        break;
-      case 'notexists':
-        if (has) return false;
-        break;
-      case 'gt':
-      case 'lt': {
-        if (!has || !/^-?\d+$/.test(v!)) return false;
-        const n = Number(v);
-        if (r.op === 'gt' ? !(n > r.value) : !(n < r.value)) return false;
-        break;
-      }
-    }
-  }
-  return true;
 }
 
 /** FieldSelector supports what custom resources support: metadata.name and metadata.namespace. */

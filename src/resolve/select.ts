@@ -3,6 +3,7 @@
 // setRefs (ClusterSet/Set with maxReplicas) and, for prerequisites, the clusters of the profiles
 // that depend on them. Pure: the caller passes every loaded object.
 
+import { matchesLabels, requirementsOf } from '../model/labels.js';
 import {
   isProfilePaused,
   type AnyProfile,
@@ -51,32 +52,7 @@ export function isSelectorEmpty(sel: LabelSelector | undefined): boolean {
  * Kubernetes where it matches everything.
  */
 export function selectorMatches(sel: LabelSelector | undefined, labels: Labels | undefined): boolean {
-  if (!sel || isSelectorEmpty(sel)) return false;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
-    if (l[k] !== v) return false;
-  }
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !values.includes(l[e.key]!)) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(l[e.key]!)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return !!sel && !isSelectorEmpty(sel) && matchesLabels(requirementsOf(sel), labels);
 }
 
 /** FleetIndex holds the loaded clusters and sets, in the order the Kubernetes API lists them. */
