@@ -1,9 +1,8 @@
 // Label and field selectors in the string form clients send (`?labelSelector=a=b,c in (d,e),!f`).
 // Reference: https://github.com/kubernetes/apimachinery/blob/v0.32.0/pkg/labels/selector.go (Parse)
+import type { Requirement, Selector } from '../model/labels.js';
 import type { ApiResult } from './status.js';
 import { badRequest, fail, ok } from './status.js';
-
-import type { Requirement, Selector } from '../model/labels.js';
 
 export { matchesLabels } from '../model/labels.js';
 export type { Requirement, Selector };
