@@ -52,9 +52,11 @@ describe('resolve command', () => {
     const dir = await testdir(files);
     const { io: cio, out } = io();
     await resolve({ from: [dir], output: 'json', quiet: false, cluster: ['edge/c1'] }, cio);
-    const json = JSON.parse(out.text) as { clusters: { cluster: string; groups: unknown[] }[] };
-    expect(json.clusters.map((c) => c.cluster)).toEqual(['edge/c1']);
-    expect(json.clusters[0]!.groups).toHaveLength(1);
+    const json = JSON.parse(out.text) as { clusters: { namespace: string; name: string; profiles: { kind: string; name: string; tier: number }[]; objects: { kind: string }[]; conflicts: unknown[] }[] };
+    expect(json.clusters.map((c) => `${c.namespace}/${c.name}`)).toEqual(['edge/c1']);
+    expect(json.clusters[0]!.objects.map((o) => o.kind)).toEqual(['ConfigurationGroup', 'ConfigurationBundle']);
+    expect(json.clusters[0]!.profiles[0]).toMatchObject({ kind: 'ClusterProfile', tier: 100 });
+    expect(json.clusters[0]!.conflicts).toEqual([]);
   });
 
   it('--output yaml prints the objects as a YAML stream, group then bundles', async () => {

@@ -36,8 +36,32 @@ export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<Expo
     io.stdout.write(plan.clusters.flatMap((c) => c.groups.map((g) => clusterGroupsToYAML(g.group, g.bundles))).join(''));
     return plan;
   }
-  printResult(io, opts, plan, () => plan.clusters.map(clusterText).join('\n\n') || 'no cluster in the input');
+  printResult(io, opts, planToJSON(plan), () => plan.clusters.map(clusterText).join('\n\n') || 'no cluster in the input');
   return plan;
+}
+
+/**
+ * planToJSON is the machine form of a plan: per cluster its identity and labels, the matched profiles,
+ * the objects it would carry (each group followed by its bundles), the Helm releases to render at
+ * export, what is not carried and the conflicts; then the warnings.
+ */
+export function planToJSON(plan: ExportPlan): Record<string, unknown> {
+  return {
+    clusters: plan.clusters.map((c) => {
+      const [namespace, name] = c.cluster.split('/');
+      return {
+        namespace,
+        name,
+        labels: c.labels,
+        profiles: c.profiles,
+        objects: c.groups.flatMap((g) => [g.group, ...g.bundles]),
+        helm: c.helm.map((h) => ({ profile: h.profile, releaseNamespace: h.chart.releaseNamespace, releaseName: h.chart.releaseName, chartName: h.chart.chartName, chartVersion: h.chart.chartVersion, repositoryURL: h.chart.repositoryURL })),
+        notCarried: c.notCarried,
+        conflicts: c.conflicts,
+      };
+    }),
+    warnings: plan.warnings,
+  };
 }
 
 function inputError(load: LoadError[], problems: PlanProblem[]): ValidationError {
