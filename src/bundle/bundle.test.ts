@@ -91,6 +91,16 @@ describe('verifyBundle', () => {
       msg: /digest mismatch: expected sha256:[a-f0-9]{64}, got sha256:/,
     },
     {
+      name: 'a flipped byte in a cluster config blob',
+      mutate: async (e: Map<string, Buffer>, _layer: string, config: string) => {
+        const data = Buffer.from(e.get(config)!);
+        data[1] = data[1]! ^ 1;
+        e.set(config, data);
+      },
+      code: 'DIGEST_MISMATCH',
+      msg: /application\/vnd\.projectsveltos\.airgap\.cluster\.v1\+json: digest mismatch/,
+    },
+    {
       name: 'a truncated layer',
       mutate: async (e: Map<string, Buffer>, layer: string) => void e.set(layer, e.get(layer)!.subarray(1)),
       code: 'SIZE_MISMATCH',
@@ -138,8 +148,8 @@ describe('verifyBundle', () => {
     const b = await makeBundle(keys);
     const store = await TarLayoutStore.open(b.path);
     const cluster = store.index().manifests.find((d) => d.artifactType === ARTIFACT_TYPE_CLUSTER)!;
-    const layer = manifestFromJSON(Buffer.concat(await (await store.fetch(cluster)).toArray())).layers[0]!;
-    const bad = await tamper(b.path, (e) => mutate(e, blobEntry(layer.digest)));
+    const m = manifestFromJSON(Buffer.concat(await (await store.fetch(cluster)).toArray()));
+    const bad = await tamper(b.path, (e) => mutate(e, blobEntry(m.layers[0]!.digest), blobEntry(m.config.digest)));
     const f = await failure(verifyFile(bad, { trusted: [keys.publicKey] }));
     expect(f.code).toBe(code);
     expect(f.message).toMatch(msg);
@@ -188,5 +198,44 @@ describe('verifyBundle', () => {
     await verifyFile(bad, { trusted: [keys.publicKey], warn: (code, m) => warnings.push(`${code}: ${m}`) });
     expect(warnings).toEqual([expect.stringMatching(new RegExp(`^UNREFERENCED_BLOB: ${sha256(extra)}`))]);
     expect((await failure(verifyFile(bad, { trusted: [keys.publicKey], strict: true }))).code).toBe('TAMPERED');
+  });
+});
+
+describe('real OCI clients', () => {
+  it('skopeo copies from the bundle tar into docker-registry, and from our serve into an OCI layout, digests unchanged', async () => {
+    const { startRegistry } = await import('../../test/helm/servers.js');
+    const { chartExtra } = await import('../../test/bundles.js');
+    const { tempDir } = await import('../../test/helpers.js');
+    const { importBundle } = await import('./import.js');
+    const { startServer } = await import('../registry/server/http.js');
+    const { createSiteHandler } = await import('../serve/site-handler.js');
+    const { join } = await import('node:path');
+    const keys = await testKeys();
+    const chart = await chartExtra('charts.example.com/stable/web:1.2.3', 50_000);
+    const b = await makeBundle(keys, { extras: [chart] });
+    const work = await tempDir();
+    const reg = await startRegistry(join(work, 'registry'));
+    try {
+      // Into a real registry straight from the bundle, skopeo checking every digest on the way.
+      await run('skopeo', ['copy', '--dest-tls-verify=false', `oci-archive:${b.path}:charts.example.com/stable/web:1.2.3`, `docker://${reg.host}/mirror/web:1.2.3`]);
+      const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/mirror/web:1.2.3`]);
+      expect(sha256(Buffer.from(stdout))).toBe(chart.root.digest);
+      // Out of our server after an import.
+      const store = join(work, 'store');
+      await importBundle(await TarLayoutStore.open(b.path), { storeDir: store, trusted: [keys.publicKey], now: new Date(T0.getTime() + DAY) });
+      const handler = await createSiteHandler(store, { agentApi: false });
+      const served = await startServer(handler, { host: '127.0.0.1', port: 0 });
+      try {
+        const host = new URL(served.url).host;
+        await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${host}/charts.example.com/stable/web:1.2.3`, `oci:${join(work, 'out')}:web`]);
+        const idx = JSON.parse(await readFile(join(work, 'out', 'index.json'), 'utf8'));
+        expect(idx.manifests[0].digest).toBe(chart.root.digest);
+      } finally {
+        await served.close();
+        await handler.close();
+      }
+    } finally {
+      await reg.stop();
+    }
   });
 });

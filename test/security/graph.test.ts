@@ -54,6 +54,7 @@ const cases: HostileCase[] = [
   { slug: 'index-digest-path-escape', code: 'INVALID_DIGEST', message: /index\.json\.manifests\[0\]\.digest: invalid digest "sha256:\.\.\/\.\.\/\.\.\/etc\/passwd"/, build: mutateIndex((idx) => void (idx.manifests[0]!.digest = 'sha256:../../../etc/passwd')) },
   { slug: 'index-digest-other-algorithm', code: 'UNSUPPORTED', message: /index\.json\.manifests\[0\]\.digest: sha512:[a-f0-9]+: unsupported digest algorithm "sha512"/, build: mutateIndex((idx) => void (idx.manifests[0]!.digest = `sha512:${hex64(1)}${hex64(2)}`)) },
   { slug: 'index-size-not-safe-integer', code: 'SIZE_EXCEEDS_LIMIT', message: /index\.json\.manifests\[0\]\.size: sha256:[a-f0-9]{64}: expected a non-negative safe integer, got 1152921504606847000/, build: mutateIndex((idx) => void (idx.manifests[0]!.size = 2 ** 60)) },
+  { slug: 'index-size-2-pow-53', code: 'SIZE_EXCEEDS_LIMIT', message: /index\.json\.manifests\[0\]\.size: sha256:[a-f0-9]{64}: expected a non-negative safe integer, got 9007199254740992/, build: mutateIndex((idx) => void (idx.manifests[0]!.size = 2 ** 53)) },
   { slug: 'index-entry-added-after-signing', code: 'TAMPERED', message: /index\.json: evil:1 \(sha256:[a-f0-9]{64}\) is not a subject of the signed statement/, build: mutateIndex((idx) => idx.manifests.push({ ...idx.manifests[0]!, annotations: { 'org.opencontainers.image.ref.name': 'evil:1' } })) },
   {
     slug: 'layer-content-swapped',
