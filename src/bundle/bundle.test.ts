@@ -239,3 +239,22 @@ describe('real OCI clients', () => {
     }
   });
 });
+
+describe('verifying large blobs on every core', () => {
+  it('accepts a bundle with multi-MiB blobs and names a flipped byte in one, as the stream verifier does', async () => {
+    const { chartExtra } = await import('../../test/bundles.js');
+    const keys = await testKeys();
+    const chart = await chartExtra('charts.example.com/big/app:2.0.0', 3 * 1024 * 1024);
+    const b = await makeBundle(keys, { extras: [chart] });
+    await expect(verifyFile(b.path, { trusted: [keys.publicKey] })).resolves.toBeDefined();
+    const big = [...(await TarLayoutStore.open(b.path)).blobs()].find((x) => x.size === 3 * 1024 * 1024)!;
+    const bad = await tamper(b.path, (e) => {
+      const data = Buffer.from(e.get(blobEntry(big.digest))!);
+      data[2_000_000] = data[2_000_000]! ^ 1;
+      e.set(blobEntry(big.digest), data);
+    });
+    const f = await failure(verifyFile(bad, { trusted: [keys.publicKey] }));
+    expect(f.code).toBe('DIGEST_MISMATCH');
+    expect(f.message).toMatch(new RegExp(`^${big.digest}: application/vnd\\.cncf\\.helm\\.chart\\.content\\.v1\\.tar\\+gzip: digest mismatch: expected ${big.digest}, got sha256:`));
+  });
+});

@@ -11,7 +11,8 @@ import { indexFromJSON, manifestFromJSON } from '../content/descriptor.js';
 import { DEFAULT_MAX_GRAPH_DEPTH } from '../content/copy.js';
 import { isGraphNode, successorsOf } from '../content/graph.js';
 import type { ReadOnlyStorage } from '../content/storage.js';
-import { DEFAULT_MAX_METADATA_BYTES, readAll, verifier } from '../content/verify.js';
+import { HashPool } from '../content/hash-pool.js';
+import { checkDigest, DEFAULT_MAX_METADATA_BYTES, readAll, verifier } from '../content/verify.js';
 import { ContentError, ValidationError, VerificationError, type BaseError } from '../errors.js';
 import {
   ANNOTATION_CLUSTER,
@@ -334,6 +335,20 @@ async function walkGraph(src: LayoutSource, roots: { desc: Descriptor; metadata:
   return g;
 }
 
+// Blobs smaller than this are verified as a stream: handing them to a worker costs more than hashing them.
+const POOL_MIN_BYTES = 1 << 20;
+
+type Locatable = { locate(d: Descriptor): { file: string; offset: number; size: number } | undefined };
+const canLocate = (s: object): s is Locatable => typeof (s as Partial<Locatable>).locate === 'function';
+
+// hashInPlace verifies a blob where it lies in the archive, hashed by a worker, failing as a verifier would.
+async function hashInPlace(hashes: HashPool, store: Locatable, d: Descriptor): Promise<void> {
+  const loc = store.locate(d);
+  if (!loc) throw new ContentError('NOT_FOUND', `${d.digest}: ${d.mediaType}: not found`, { details: { digest: d.digest } });
+  if (loc.size !== d.size) return checkDigest(d, loc.size, '');
+  checkDigest(d, loc.size, await hashes.digestRange(loc.file, loc.offset, loc.size));
+}
+
 // drain is the sink used by `verify`: it reads every blob through a verifier and keeps nothing.
 function drain(): BundleSink {
   return {
@@ -458,6 +473,9 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
 
   // 4b: every blob, through the sink.
   const sink = opts.sink ?? drain();
+  // Plain verification of a bundle on disk hashes large blobs where they lie, on every core.
+  const verifyOne = async (s: Extract<Step, { kind: 'read' }>, hashes: HashPool | undefined) =>
+    hashes && canLocate(s.from.store) && s.d.size >= POOL_MIN_BYTES ? hashInPlace(hashes, s.from.store, s.d) : sink.push(s.d, await s.from.store.fetch(s.d));
   const holder = async (d: Descriptor): Promise<PartSource | undefined> => {
     for (const p of parts) if (await p.store.exists(d)) return p;
     return undefined;
@@ -540,11 +558,16 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
   // Joins from staged chunks run one at a time, last: until a join ends, its chunks and the joined blob both take
   // disk, so at most one blob is held twice. Everything else runs concurrently.
   const fromStaging = (s: Step) => s.kind === 'join' && s.chunks.some((k) => k.held);
-  await pool(toRead.filter((s) => !fromStaging(s)), opts.concurrency ?? 3, async (s) => {
-    if (s.kind === 'read') await inPart(s.from, split, async () => sink.push(s.d, await s.from.store.fetch(s.d)));
-    else if (s.kind === 'join') await join(s);
-    progress(s.d.size);
-  }, opts.signal);
+  const hashes = opts.sink ? undefined : new HashPool();
+  try {
+    await pool(toRead.filter((s) => !fromStaging(s)), opts.concurrency ?? 3, async (s) => {
+      if (s.kind === 'read') await inPart(s.from, split, () => verifyOne(s, hashes));
+      else if (s.kind === 'join') await join(s);
+      progress(s.d.size);
+    }, opts.signal);
+  } finally {
+    await hashes?.close();
+  }
   for (const s of toRead) {
     if (s.kind !== 'join' || !fromStaging(s)) continue;
     opts.signal?.throwIfAborted();

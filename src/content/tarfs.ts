@@ -88,6 +88,12 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
     return createReadStream(this.file, { start: entry.offset + start, end: entry.offset + end, highWaterMark: BLOB_READ_CHUNK });
   }
 
+  /** locate says where a blob's bytes are in the archive (for readers that hash by position), or undefined. */
+  locate(target: Descriptor): { file: string; offset: number; size: number } | undefined {
+    const entry = this.#blobs.get(parseDigest(target.digest, 'descriptor.digest'));
+    return entry ? { file: this.file, offset: entry.offset, size: entry.size } : undefined;
+  }
+
   /** exists tells whether the archive holds the blob. */
   async exists(target: Descriptor): Promise<boolean> {
     return this.#blobs.has(parseDigest(target.digest, 'descriptor.digest'));

@@ -25,6 +25,12 @@ function mismatch(code: 'SIZE_MISMATCH' | 'DIGEST_MISMATCH', expected: Descripto
   });
 }
 
+/** checkDigest fails like a verifier would for content of `size` bytes whose digest is `found`. */
+export function checkDigest(expected: Descriptor, size: number, found: string): void {
+  if (size !== expected.size) throw mismatch('SIZE_MISMATCH', expected, size);
+  if (found !== expected.digest) throw mismatch('DIGEST_MISMATCH', expected, size, found);
+}
+
 /** verifier passes bytes through; it fails the pipeline on excess bytes or, at EOF, on size/digest mismatch. */
 export function verifier(expected: Descriptor, opts: VerifierOptions = {}): Transform {
   const hash = createHash('sha256');
