@@ -1,0 +1,65 @@
+// one-blob: verify and import of a bundle whose image is a single blob of the whole size, vs hashing the
+// tar once. Memory must not grow with blob size: peak RSS is the figure to watch here.
+import { join } from 'node:path';
+import { writeImageLayout } from '../lib/data.mjs';
+import { packArgs, signingKeys } from '../lib/fixtures.mjs';
+import { bash, sq, timed } from '../lib/measure.mjs';
+import { formatBytes } from '../lib/scenario.mjs';
+
+let file;
+
+export default {
+  name: 'one-blob',
+  order: 35,
+  title: (ctx) => `verify a bundle with one ${formatBytes(ctx.bytes)} blob`,
+  quick: true,
+  unit: 's',
+  better: 'lower',
+  baselineName: 'openssl dgst -sha256 bundle.tar',
+  // Issue target: verify throughput at least 0.7x of openssl's, i.e. at most 1/0.7 = 1.43x its time.
+  target: { max: 1.43 },
+  requires: ['openssl', 'tar', 'find'],
+  async setup(ctx) {
+    const dir = join(ctx.work, 'data', 'one-blob-layout');
+    writeImageLayout(dir, { seed: `${ctx.seed}/one-blob`, bytes: ctx.bytes, layers: 1 });
+    const { key } = await signingKeys(ctx);
+    file = join(ctx.work, 'data', 'one-blob.tar');
+    await timed(process.execPath, packArgs(dir, file, key), { rss: false });
+  },
+  async run(ctx, round) {
+    const { pub } = await signingKeys(ctx);
+    const v = await ctx.interleave(
+      round,
+      () => timed(process.execPath, [ctx.cli, 'verify', file, '--key', pub, '--quiet']),
+      () => timed('openssl', ['dgst', '-sha256', '-r', file]),
+    );
+    const store = join(ctx.work, 'one-blob-store');
+    const out = join(ctx.work, 'one-blob-extract');
+    ctx.settle(store, out);
+    const i = await ctx.interleave(
+      round,
+      async () => {
+        const res = await timed(process.execPath, [ctx.cli, 'import', file, '--store', store, '--key', pub, '--quiet']);
+        ctx.settle(store);
+        return res;
+      },
+      async () => {
+        const res = await timed(...bash(`mkdir -p ${sq(out)} && tar xf ${sq(file)} -C ${sq(out)} && find ${sq(join(out, 'blobs'))} -type f -exec openssl dgst -sha256 -r {} + >/dev/null`));
+        ctx.settle(out);
+        return res;
+      },
+    );
+    return [
+      { ours: v.ours.seconds, baseline: v.baseline.seconds, oursRss: v.ours.rss, baselineRss: v.baseline.rss },
+      {
+        row: `import a bundle with one ${formatBytes(ctx.bytes)} blob`,
+        // No time target: import fsyncs every blob before it is published, which the baseline does not.
+        baselineName: 'tar xf + openssl dgst -sha256 of every blob',
+        ours: i.ours.seconds,
+        baseline: i.baseline.seconds,
+        oursRss: i.ours.rss,
+        baselineRss: i.baseline.rss,
+      },
+    ];
+  },
+};
