@@ -44,6 +44,11 @@ export interface ExecOptions {
   maxOutputBytes: number;
   maxSteps: number;
   maxDepth: number;
+  /**
+   * The name errors give the template, for a tree set parsed under another name that does not
+   * depend on it (parseTreeSet's nameIndependent). Default: the tree's own name.
+   */
+  displayName?: string;
 }
 
 /** Dot is the cursor; `boxed` marks values read out of interface{} containers (Go names them interface {}). */
@@ -95,8 +100,9 @@ export function execute(
     withAllocLimit(opts.maxOutputBytes, () => state.walk({ v: data, boxed: false }, tree!.root));
   } catch (e) {
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
-      throw new TemplateError('LIMIT', `template: ${name}: nesting too deep to execute`, {
-        details: { template: name, line: 0, col: 0 },
+      const shown = opts.displayName ?? name;
+      throw new TemplateError('LIMIT', `template: ${shown}: nesting too deep to execute`, {
+        details: { template: shown, line: 0, col: 0 },
       });
     }
     throw e;
@@ -119,7 +125,8 @@ class State {
   }
 
   errorf(msg: string, code: TemplateError['code'] = 'EXEC'): never {
-    const name = this.tree.name;
+    const shown = this.shared.opts.displayName;
+    const name = shown ?? this.tree.name;
     let message: string;
     let line = 0;
     let col = 0;
@@ -128,7 +135,8 @@ class State {
       const loc = errorLocation(this.node);
       line = loc.line;
       col = loc.col;
-      message = `template: ${loc.location}: executing ${quoteGo(name)} at <${nodeString(this.node)}>: ${msg}`;
+      const location = shown === undefined ? loc.location : `${shown}:${line}:${col}`;
+      message = `template: ${location}: executing ${quoteGo(name)} at <${nodeString(this.node)}>: ${msg}`;
     }
     throw new TemplateError(code, message, { details: { template: name, line, col } });
   }
