@@ -29,6 +29,7 @@ export function clusterSummaryName(profileKind: 'ClusterProfile' | 'Profile', pr
 }
 
 const NAME_CHARSET = '0123456789abcdefghijklmnopqrstuvwxyz';
+const NAME_PREFIX = [...'config-'].map((c) => c.charCodeAt(0));
 
 /**
  * objectName derives the `config-` + 20 character name libsveltos draws at random
@@ -39,9 +40,10 @@ export function objectName(clusterNamespace: string, clusterName: string, reques
   const h = createHash('sha256')
     .update([clusterNamespace, clusterName, REQUESTOR_KIND, requestorName, feature, index].join('\0'))
     .digest();
-  let s = 'config-';
-  for (let i = 0; i < 20; i++) s += NAME_CHARSET[h[i]! % NAME_CHARSET.length];
-  return s;
+  // One flat string (appending character by character would keep a chain of 20 string pieces).
+  const codes = [...NAME_PREFIX];
+  for (let i = 0; i < 20; i++) codes.push(NAME_CHARSET.charCodeAt(h[i]! % NAME_CHARSET.length));
+  return String.fromCharCode(...codes);
 }
 
 /** resourceIndex is the bundle index of a policyRef: `<Kind>-<Namespace>-<Name>` of the referenced object. */
