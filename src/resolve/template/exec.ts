@@ -69,7 +69,8 @@ interface Shared {
   steps: number;
   opts: ExecOptions;
   set: Map<string, Tree>;
-  funcs: Record<string, GoFunc>;
+  /** Function maps, later ones overriding earlier ones. */
+  funcs: readonly Record<string, GoFunc>[];
 }
 
 const MISSING: unique symbol = Symbol('missing');
@@ -80,11 +81,14 @@ class ContinueSignal {}
 const BREAK = new BreakSignal();
 const CONTINUE = new ContinueSignal();
 
-/** execute runs template `name` of a tree set on data and returns its output. */
+/**
+ * execute runs template `name` of a tree set on data and returns its output. `funcs` are function
+ * maps, a name in a later one overriding the earlier ones (as if merged, without the copy).
+ */
 export function execute(
   set: Map<string, Tree>,
   name: string,
-  funcs: Record<string, GoFunc>,
+  funcs: readonly Record<string, GoFunc>[],
   data: unknown,
   opts: ExecOptions,
 ): string {
@@ -386,7 +390,14 @@ class State {
   private evalFunction(dot: Dot, node: IdentifierNode, cmd: Node, args: Node[] | undefined, final: Final): unknown {
     this.at(node);
     const name = node.ident;
-    const user = hasOwn(this.shared.funcs, name) ? this.shared.funcs[name] : undefined;
+    let user: GoFunc | undefined;
+    for (let i = this.shared.funcs.length - 1; i >= 0; i--) {
+      const layer = this.shared.funcs[i]!;
+      if (hasOwn(layer, name)) {
+        user = layer[name];
+        break;
+      }
+    }
     const fn = user ?? (hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined);
     if (!fn) this.errorf(`${quoteGo(name)} is not a defined function`);
     return this.evalCall(dot, fn, !user, cmd, name, args, final);

@@ -76,7 +76,7 @@ export class ParsedTemplate {
   /** execute renders the main template on data (already Go-typed; see toGoValue). Throws TemplateError. */
   execute(data: unknown, opts: TemplateOptions = {}): string {
     const o = { ...DEFAULT_TEMPLATE_OPTIONS, ...definedOnly(this.#opts), ...definedOnly(opts) };
-    const funcs = { ...(this.#opts.funcs ?? {}), ...(opts.funcs ?? {}) } as Record<string, GoFunc>;
+    const funcs = [this.#opts.funcs ?? {}, opts.funcs ?? {}] as Record<string, GoFunc>[];
     return execute(this.#trees, this.#parsedAs, funcs, data, {
       missingKey: o.missingKey,
       maxOutputBytes: o.maxOutputBytes,
