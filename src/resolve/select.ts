@@ -87,13 +87,30 @@ export interface FleetIndex {
   clusterSets: Map<string, ClusterSet>;
   /** Sets by `namespace/name`. */
   sets: Map<string, SveltosSet>;
+  /** Clusters by label (`key=value` as labelKey gives it), in API order. */
+  byLabel: Map<string, SveltosCluster[]>;
+}
+
+// labelKey is the byLabel key of one label.
+function labelKey(k: string, v: string): string {
+  return `${k}\0${v}`;
 }
 
 /** indexFleet builds a FleetIndex. */
 export function indexFleet(clusters: SveltosCluster[], clusterSets: ClusterSet[], sets: SveltosSet[]): FleetIndex {
   const sorted = [...clusters].sort((a, b) => byteCompare(clusterKey(a), clusterKey(b)));
+  const byLabel = new Map<string, SveltosCluster[]>();
+  for (const c of sorted) {
+    for (const [k, v] of Object.entries(c.metadata.labels ?? {})) {
+      if (typeof v !== 'string') continue;
+      let l = byLabel.get(labelKey(k, v));
+      if (!l) byLabel.set(labelKey(k, v), (l = []));
+      l.push(c);
+    }
+  }
   return {
     clusters: sorted,
+    byLabel,
     clusterByKey: new Map(sorted.map((c) => [clusterKey(c), c])),
     clusterSets: new Map(clusterSets.map((s) => [s.metadata.name, s])),
     sets: new Map(sets.map((s) => [clusterKey(s), s])),
@@ -117,9 +134,15 @@ function isEligible(c: SveltosCluster): boolean {
 // labels the selector matches.
 function matchBySelector(index: FleetIndex, sel: LabelSelector | undefined, namespace: string | undefined): string[] {
   if (!sel) return [];
-  return index.clusters
-    .filter((c) => (namespace === undefined || c.metadata.namespace === namespace) && isEligible(c))
-    .filter((c) => selectorMatches(sel, c.metadata.labels))
+  // A match has every matchLabels pair: only the clusters of its rarest pair can match.
+  let candidates = index.clusters;
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
+    if (typeof v !== 'string') continue;
+    const l = index.byLabel.get(labelKey(k, v)) ?? [];
+    if (l.length < candidates.length) candidates = l;
+  }
+  return candidates
+    .filter((c) => (namespace === undefined || c.metadata.namespace === namespace) && isEligible(c) && selectorMatches(sel, c.metadata.labels))
     .map(clusterKey);
 }
 
