@@ -65,20 +65,53 @@ export function patchesKey(patches: Patch[]): string | undefined {
 }
 
 /**
- * CarryCache shares the Carried of a source object (a ConfigMap or Secret whose data is not a
- * template) among everyone who references it with the same patches.
+ * CarryCache shares Carried results among the clusters of one plan: by source object (a
+ * ConfigMap or Secret whose data is not a template) and by rendered data (a template that renders
+ * the same text for many clusters), each with the same patches. It keeps at most `budget`
+ * characters of keys and content, dropping the least recently used first.
  */
 export class CarryCache {
-  readonly #bySource = new Map<object, Map<string, Carried>>();
+  readonly #entries = new Map<string, { carried: Carried; weight: number }>();
+  readonly #ids = new WeakMap<object, number>();
+  #nextId = 0;
+  #weight = 0;
+  constructor(readonly budget = 16 * 1024 * 1024) {}
 
   /** get returns carry(data(), patches), computed once per source and patches. */
   get(source: object, data: () => Record<string, string>, patches: Patch[]): Carried {
     const key = patchesKey(patches);
     if (key === undefined) return carry(data(), patches);
-    let byPatches = this.#bySource.get(source);
-    if (!byPatches) this.#bySource.set(source, (byPatches = new Map()));
-    let hit = byPatches.get(key);
-    if (!hit) byPatches.set(key, (hit = carry(data(), patches)));
-    return hit;
+    let id = this.#ids.get(source);
+    if (id === undefined) this.#ids.set(source, (id = this.#nextId++));
+    return this.#lookup(`s${id}\n${key}`, () => carry(data(), patches));
+  }
+
+  /** rendered returns carry(data, patches) for data rendered from a template. */
+  rendered(data: Record<string, string>, patches: Patch[]): Carried {
+    const key = patchesKey(patches);
+    if (key === undefined) return carry(data, patches);
+    // Keys in sorted order, as the data was rendered; JSON keeps the pairs apart.
+    const sorted = Object.keys(data).sort().map((k) => [k, data[k]]);
+    return this.#lookup(`r${key}\n${JSON.stringify(sorted)}`, () => carry(data, patches));
+  }
+
+  #lookup(key: string, compute: () => Carried): Carried {
+    const hit = this.#entries.get(key);
+    if (hit) {
+      this.#entries.delete(key);
+      this.#entries.set(key, hit);
+      return hit.carried;
+    }
+    const carried = compute();
+    const content = carried.ok ? (carried.content.resources ?? []).reduce((n, r) => n + r.length, 0) : 0;
+    const entry = { carried, weight: key.length + content + 64 };
+    this.#entries.set(key, entry);
+    this.#weight += entry.weight;
+    for (const [k, e] of this.#entries) {
+      if (this.#weight <= this.budget || k === key) break;
+      this.#entries.delete(k);
+      this.#weight -= e.weight;
+    }
+    return carried;
   }
 }

@@ -33,7 +33,7 @@ import {
   type PolicyRef,
   type SveltosCluster,
 } from '../model/sveltos.js';
-import { carry, CarryCache, type Carried } from './carry.js';
+import { CarryCache, type Carried } from './carry.js';
 import { decodeSecretData } from './content.js';
 import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
@@ -642,7 +642,7 @@ class ProfileContext {
           }
         }
         if (failed) continue;
-        carried = carry(rendered, patches);
+        carried = this.memo.carried.rendered(rendered, patches);
       } else {
         // Not a template: the same for every cluster that references it with these patches.
         carried = this.memo.carried.get(obj, dataOf, patches);
