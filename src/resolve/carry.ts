@@ -59,6 +59,7 @@ export function carry(data: Record<string, string>, patches: Patch[]): Carried {
  * (such lists are not shared).
  */
 export function patchesKey(patches: Patch[]): string | undefined {
+  if (patches.length === 0) return '[]';
   const allStrings = (v: unknown): boolean =>
     v === undefined || typeof v === 'string' || (isPlainObject(v) && Object.values(v).every(allStrings));
   return patches.every((p) => typeof p.patch === 'string' && allStrings(p.target)) ? JSON.stringify(patches) : undefined;

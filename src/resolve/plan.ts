@@ -238,14 +238,25 @@ class ObjectLookup {
 class PlanMemo {
   readonly templates = new TemplateCache();
   readonly carried = new CarryCache();
-  readonly #specJSON = new Map<AnyProfile, string>();
+  readonly #hashes = new Map<AnyProfile, { specJSON: string; byParts: Map<string, Buffer> }>();
   readonly #settings = new Map<AnyProfile, GroupSettings>();
 
-  /** specJSON is goJSONMarshal(profile.spec). */
-  specJSON(profile: AnyProfile): string {
-    let j = this.#specJSON.get(profile);
-    if (j === undefined) this.#specJSON.set(profile, (j = goJSONMarshal(profile.spec)));
-    return j;
+  /**
+   * requestorHash: a deterministic digest of what the group was computed from (the feature's
+   * inputs), sha256 of goJSONMarshal({feature, spec, parts}). The spec's JSON is computed once per
+   * profile, and the digest once per parts for the first few parts a profile has.
+   */
+  requestorHash(profile: AnyProfile, feature: string, parts: unknown): Buffer {
+    let h = this.#hashes.get(profile);
+    if (!h) this.#hashes.set(profile, (h = { specJSON: goJSONMarshal(profile.spec), byParts: new Map() }));
+    const partsJSON = `${goJSONString(feature)},"parts":${goJSONMarshal(parts)}`;
+    let digest = h.byParts.get(partsJSON);
+    if (!digest) {
+      // goJSONMarshal sorts the keys: feature, parts, spec.
+      digest = createHash('sha256').update(`{"feature":${partsJSON},"spec":${h.specJSON}}`).digest();
+      if (h.byParts.size < 64) h.byParts.set(partsJSON, digest);
+    }
+    return digest;
   }
 
   /** settings returns the profile's group settings, computed once. */
@@ -371,17 +382,6 @@ function findConflicts(
 
 function helmRelease(h: PlannedHelmChart): string {
   return `helm release ${String(h.chart.releaseNamespace)}/${String(h.chart.releaseName)}`;
-}
-
-/**
- * requestorHash: a deterministic digest of what the group was computed from (the feature's
- * inputs): sha256 of goJSONMarshal({feature, spec, parts}), the spec's JSON computed once.
- */
-function requestorHash(specJSON: string, feature: string, parts: unknown): Buffer {
-  // goJSONMarshal sorts the keys: feature, parts, spec.
-  return createHash('sha256')
-    .update(`{"feature":${goJSONString(feature)},"parts":${goJSONMarshal(parts)},"spec":${specJSON}}`)
-    .digest();
 }
 
 // ProfileContext plans one (profile, cluster) pair: one ClusterSummary's worth of staging.
@@ -582,8 +582,8 @@ class ProfileContext {
     let failed = false;
     for (const [i, ref] of refs.entries()) {
       const field = `spec.policyRefs[${i}]`;
-      const label = ref.remoteURL ? `remoteURL ${String(ref.remoteURL.url ?? '')}` : `${ref.kind} ${ref.namespace ?? ''}/${ref.name}`;
       if (ref.deploymentType === 'Local') {
+        const label = ref.remoteURL ? `remoteURL ${String(ref.remoteURL.url ?? '')}` : `${ref.kind} ${ref.namespace ?? ''}/${ref.name}`;
         this.plan.notCarried.push({ profile: profileId(this.profile), ref: label, reason: 'deploymentType Local: deployed to the management cluster, not by the agent' });
         continue;
       }
@@ -686,7 +686,7 @@ class ProfileContext {
       this.warn('DRIFT_DETECTION_MANAGER', 'syncMode ContinuousWithDriftDetection: the drift-detection-manager bundles addon-controller adds to this group are not carried');
     }
     const parts = bundles.map((b) => [b.metadata.annotations['pullmode.projectsveltos.io/index'], b.status.hash]);
-    const hash = requestorHash(this.memo.specJSON(this.profile), 'Resources', parts);
+    const hash = this.memo.requestorHash(this.profile, 'Resources', parts);
     const group = buildGroup(r, this.settings, bundles, [...gvks], hash);
     return { group, bundles, resourceKeys };
   }
