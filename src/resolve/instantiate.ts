@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { isPlainObject } from '../model/sveltos.js';
 import { goYAMLTags } from '../model/yaml11.js';
 import { sigsYAMLMarshal } from './goyaml.js';
-import { renderTemplate, sveltosTemplateFuncs, toGoValue } from './template/index.js';
+import { parseTemplate, sveltosFuncs, sveltosTemplateFuncs, toGoValue, type ParsedTemplate } from './template/index.js';
 
 /** TemplateContext is what a template of one (profile, cluster) sees. */
 export interface TemplateContext {
@@ -16,10 +16,40 @@ export interface TemplateContext {
   cluster: Record<string, unknown>;
   /** templateResourceRefs objects by identifier. */
   mgmtResources: Record<string, Record<string, unknown>>;
+  /** Parsed templates shared by the contexts of one plan; each text is parsed anew without it. */
+  templates?: TemplateCache;
 }
 
 /** Bounds of one template execution (hostile input). */
 const LIMITS = { maxOutputBytes: 16 * 1024 * 1024, maxSteps: 5_000_000 };
+
+/**
+ * TemplateCache keeps parsed templates by text, so that a text every cluster renders is parsed
+ * once. It holds at most `max` texts, dropping the oldest first.
+ */
+export class TemplateCache {
+  readonly #parsed = new Map<string, ParsedTemplate>();
+  constructor(readonly max = 4096) {}
+
+  /** parse returns `text` parsed under `name` with the Sveltos functions. Throws TemplateError. */
+  parse(text: string, name: string): ParsedTemplate {
+    const hit = this.#parsed.get(text);
+    if (hit) return hit.withName(name);
+    const t = parseTemplate(text, { name, missingKey: 'error', funcs: sveltosTemplateFuncs({ mgmtResources: {} }), ...LIMITS });
+    if (this.#parsed.size >= this.max) this.#parsed.delete(this.#parsed.keys().next().value!);
+    this.#parsed.set(text, t);
+    return t;
+  }
+}
+
+// render parses (through the context's cache, when it has one) and executes `text`; the
+// functions see `mgmtResources`.
+function render(text: string, data: unknown, name: string, ctx: TemplateContext, mgmtResources: TemplateContext['mgmtResources']): string {
+  if (!ctx.templates) {
+    return parseTemplate(text, { name, missingKey: 'error', funcs: sveltosTemplateFuncs({ mgmtResources }), ...LIMITS }).execute(data);
+  }
+  return ctx.templates.parse(text, name).execute(data, { funcs: sveltosFuncs({ mgmtResources }) });
+}
 
 /** hasTemplate tells whether text holds a template action; text without one renders to itself. */
 export function hasTemplate(text: string): boolean {
@@ -38,12 +68,7 @@ export function instantiate(text: string, ctx: TemplateContext, requestor: strin
     InfrastructureProvider: {},
     MgmtResources: ctx.mgmtResources,
   });
-  return renderTemplate(text, data, {
-    name: `${ctx.clusterNamespace}-${ctx.clusterName}-${requestor}`,
-    missingKey: 'error',
-    funcs: sveltosTemplateFuncs({ mgmtResources: ctx.mgmtResources }),
-    ...LIMITS,
-  });
+  return render(text, data, `${ctx.clusterNamespace}-${ctx.clusterName}-${requestor}`, ctx, ctx.mgmtResources);
 }
 
 /**
@@ -56,12 +81,7 @@ export function instantiateReference(text: string, ctx: TemplateContext): string
   if (text === '') return ctx.clusterNamespace;
   if (!hasTemplate(text)) return text;
   const data = toGoValue({ Cluster: ctx.cluster, ClusterNamespace: ctx.clusterNamespace, ClusterName: ctx.clusterName });
-  return renderTemplate(text, data, {
-    name: `${ctx.clusterNamespace}-${ctx.clusterName}-Sveltos`,
-    missingKey: 'error',
-    funcs: sveltosTemplateFuncs({ mgmtResources: {} }),
-    ...LIMITS,
-  });
+  return render(text, data, `${ctx.clusterNamespace}-${ctx.clusterName}-Sveltos`, ctx, {});
 }
 
 /**

@@ -220,3 +220,57 @@ describe('conflicts and order across profiles', () => {
     expect(plan.warnings.map((w) => w.code)).toEqual(['CONFLICT']);
   });
 });
+
+describe('content shared between clusters', () => {
+  // What is computed once per plan (parsed templates, the bundles of references that are not
+  // templates) must give every cluster exactly what planning it alone gives.
+  const fleet = () =>
+    new FakeFleet()
+      .cluster('edge/c1', { env: 'prod', region: 'eu' })
+      .cluster('edge/c2', { env: 'prod', region: 'us' })
+      .cluster('core/c3', { env: 'prod', region: 'eu' })
+      .configMap('x/plain', { 'a.yaml': deployment('web', 'apps'), 'b.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n  uid: u\n' })
+      .configMap('x/tmpl', { 't.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: info\n  namespace: apps\ndata:\n  region: {{ .Cluster.metadata.labels.region }}\n' }, { annotations: { 'projectsveltos.io/template': 'ok' } })
+      .configMap('x/fails', { 't.yaml': '{{ .Cluster.metadata.labels.zone }}' }, { annotations: { 'projectsveltos.io/template': 'ok' } })
+      .configMap('x/bad', { 'b.yaml': 'kind: [\n' })
+      .configMap('edge/local', { 'l.yaml': deployment('edge-only') })
+      .configMap('core/local', { 'l.yaml': deployment('core-only') })
+      .clusterProfile('a', { ...sel, policyRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'plain' }, { kind: 'ConfigMap', name: 'local' }, { kind: 'ConfigMap', namespace: 'x', name: 'tmpl' }] })
+      .clusterProfile('b', {
+        clusterSelector: { matchLabels: { region: 'eu' } },
+        patches: [{ target: { kind: 'Deployment' }, patch: 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    cluster: "{{ .Cluster.metadata.name }}"\n' }],
+        policyRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'plain' }],
+      })
+      .clusterProfile('c', {
+        ...sel,
+        tier: 50,
+        patches: [{ target: { kind: 'Namespace' }, patch: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n  labels:\n    patched: "yes"\n' }],
+        policyRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'plain' }, { kind: 'ConfigMap', namespace: 'x', name: 'plain' }],
+      })
+      .clusterProfile('d', { clusterSelector: { matchLabels: { region: 'us' } }, policyRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'fails' }, { kind: 'ConfigMap', namespace: 'x', name: 'bad' }] });
+
+  it('gives each cluster what planning it alone gives', () => {
+    const whole = fleet().plan();
+    expect(whole.problems.map((p) => p.code)).toEqual(['TEMPLATE', 'INVALID_CONTENT']);
+    for (const c of whole.clusters) {
+      const alone = fleet().plan({ clusters: [c.cluster] });
+      expect(JSON.stringify(alone.clusters)).toBe(JSON.stringify([c]));
+      const mine = (ps: { message: string }[]) => ps.filter((p) => p.message.includes(` on cluster ${c.cluster}:`));
+      expect(mine(alone.problems)).toEqual(mine(whole.problems));
+      expect(mine(alone.warnings)).toEqual(mine(whole.warnings));
+    }
+    const c1 = whole.clusters.find((c) => c.cluster === 'edge/c1')!;
+    expect(bundleYAML(whole, 'edge/c1').join()).toContain('cluster: c1');
+    expect(bundleYAML(whole, 'core/c3').join()).toContain('cluster: c3');
+    expect(c1.conflicts.map((x) => x.owner)).toContain('ClusterProfile/c');
+  });
+
+  it('bundles of a reference that is not a template share its encoded objects', () => {
+    const plan = fleet().plan();
+    const resourcesOf = (cluster: string, profile: string) =>
+      plan.clusters.find((c) => c.cluster === cluster)!.groups.find((g) => g.group.spec.sourceRef.name === profile)!.bundles[0]!.spec.resources;
+    expect(resourcesOf('edge/c1', 'a')).toBe(resourcesOf('edge/c2', 'a'));
+    expect(resourcesOf('edge/c1', 'a')).not.toBe(resourcesOf('edge/c1', 'c'));
+    expect(resourcesOf('edge/c1', 'a')).toEqual(resourcesOf('core/c3', 'a'));
+  });
+});

@@ -33,21 +33,11 @@ import {
   type PolicyRef,
   type SveltosCluster,
 } from '../model/sveltos.js';
-import { decodeSecretData, parseData } from './content.js';
-import { goJSONMarshal } from './gojson.js';
-import { YAMLMarshalError } from './goyaml.js';
-import { instantiate, instantiateFields, instantiateReference, type TemplateContext } from './instantiate.js';
-import { applyPatches, PatchFailure } from './patch.js';
-import {
-  buildBundle,
-  buildGroup,
-  clusterSummaryName,
-  deployedGVK,
-  resourceIndex,
-  sourceRefFor,
-  type GroupSettings,
-  type Requestor,
-} from './pullmode.js';
+import { CarryCache, type Carried } from './carry.js';
+import { decodeSecretData } from './content.js';
+import { goJSONMarshal, goJSONString } from './gojson.js';
+import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
+import { assembleBundle, buildGroup, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
 import { clusterKey, describeObject, indexFleet, matchProfiles, profileId, type MatchReason, type PlanProblem } from './select.js';
 
 export type { PlanProblem } from './select.js';
@@ -162,6 +152,7 @@ export function planExport(input: PlanInput): ExportPlan {
     }
   }
 
+  const memo = new PlanMemo();
   const out: ClusterPlan[] = [];
   for (const key of targets) {
     const cluster = index.clusterByKey.get(key)!;
@@ -176,7 +167,7 @@ export function planExport(input: PlanInput): ExportPlan {
         message: `${describeObject(cluster)} does not set spec.pullMode: true; its configuration is planned as for a pull-mode cluster`,
       });
     }
-    out.push(planCluster(cluster, perCluster.get(key) ?? [], lookup, problems, warnings));
+    out.push(planCluster(cluster, perCluster.get(key) ?? [], lookup, memo, problems, warnings));
   }
   return { clusters: out, problems, warnings };
 }
@@ -240,6 +231,42 @@ class ObjectLookup {
   }
 }
 
+/**
+ * PlanMemo holds what one plan computes once and every cluster shares: parsed templates, the
+ * carried content of references that are not templates, and per-profile values.
+ */
+class PlanMemo {
+  readonly templates = new TemplateCache();
+  readonly carried = new CarryCache();
+  readonly #hashes = new Map<AnyProfile, { specJSON: string; byParts: Map<string, Buffer> }>();
+  readonly #settings = new Map<AnyProfile, GroupSettings>();
+
+  /**
+   * requestorHash: a deterministic digest of what the group was computed from (the feature's
+   * inputs), sha256 of goJSONMarshal({feature, spec, parts}). The spec's JSON is computed once per
+   * profile, and the digest once per parts for the first few parts a profile has.
+   */
+  requestorHash(profile: AnyProfile, feature: string, parts: unknown): Buffer {
+    let h = this.#hashes.get(profile);
+    if (!h) this.#hashes.set(profile, (h = { specJSON: goJSONMarshal(profile.spec), byParts: new Map() }));
+    const partsJSON = `${goJSONString(feature)},"parts":${goJSONMarshal(parts)}`;
+    let digest = h.byParts.get(partsJSON);
+    if (!digest) {
+      // goJSONMarshal sorts the keys: feature, parts, spec.
+      digest = createHash('sha256').update(`{"feature":${partsJSON},"spec":${h.specJSON}}`).digest();
+      if (h.byParts.size < 64) h.byParts.set(partsJSON, digest);
+    }
+    return digest;
+  }
+
+  /** settings returns the profile's group settings, computed once. */
+  settings(profile: AnyProfile, compute: () => GroupSettings): GroupSettings {
+    let s = this.#settings.get(profile);
+    if (!s) this.#settings.set(profile, (s = compute()));
+    return s;
+  }
+}
+
 /** withoutStatus returns the object without `status`, as it is planned and templated. */
 function withoutStatus<T extends KubeObject>(o: T): T {
   const copy = { ...o };
@@ -251,6 +278,7 @@ function planCluster(
   cluster: SveltosCluster,
   matched: { profile: AnyProfile; reasons: MatchReason[] }[],
   lookup: ObjectLookup,
+  memo: PlanMemo,
   problems: PlanProblem[],
   warnings: PlanProblem[],
 ): ClusterPlan {
@@ -265,7 +293,7 @@ function planCluster(
     notCarried: [],
     conflicts: [],
   };
-  const staged: { profile: AnyProfile; group: ConfigurationGroup; bundles: ConfigurationBundle[]; objects: Record<string, unknown>[] }[] = [];
+  const staged: { profile: AnyProfile; group: ConfigurationGroup; bundles: ConfigurationBundle[]; resourceKeys: string[] }[] = [];
   for (const { profile, reasons } of matched) {
     plan.profiles.push({
       kind: profile.kind,
@@ -275,7 +303,7 @@ function planCluster(
       matchedBy: reasons,
       dependsOn: [...(profile.spec.dependsOn ?? [])],
     });
-    const ctx = new ProfileContext(cluster, object, profile, lookup, problems, warnings, plan);
+    const ctx = new ProfileContext(cluster, object, profile, lookup, memo, problems, warnings, plan);
     if (!ctx.ready) continue;
     const resources = ctx.planResources();
     if (resources) staged.push({ profile, ...resources });
@@ -323,7 +351,7 @@ function deployOrder<T extends { profile: AnyProfile }>(items: T[]): T[] {
 // tiers the incumbent keeps it, which offline is the first profile in plan order
 // (libsveltos deployer `HasHigherOwnershipPriority`).
 function findConflicts(
-  staged: { profile: AnyProfile; objects: Record<string, unknown>[] }[],
+  staged: { profile: AnyProfile; resourceKeys: string[] }[],
   helm: PlannedHelmChart[],
   warnings: PlanProblem[],
   cluster: string,
@@ -335,11 +363,7 @@ function findConflicts(
     if (!l.some((x) => x.id === id)) l.push({ id, tier, pos });
   };
   staged.forEach((s, pos) => {
-    for (const o of s.objects) {
-      const meta = isPlainObject(o.metadata) ? o.metadata : {};
-      const res = `${apiGroup(String(o.apiVersion))}/${String(o.kind)} ${meta.namespace ? `${String(meta.namespace)}/` : ''}${String(meta.name)}`;
-      note(res, profileId(s.profile), profileTier(s.profile), pos);
-    }
+    for (const res of s.resourceKeys) note(res, profileId(s.profile), profileTier(s.profile), pos);
   });
   helm.forEach((h, pos) => note(helmRelease(h), h.profile, h.settings.tier, staged.length + pos));
   const out: Conflict[] = [];
@@ -360,11 +384,6 @@ function helmRelease(h: PlannedHelmChart): string {
   return `helm release ${String(h.chart.releaseNamespace)}/${String(h.chart.releaseName)}`;
 }
 
-/** requestorHash: a deterministic digest of what the group was computed from (the feature's inputs). */
-function requestorHash(profile: AnyProfile, feature: string, parts: unknown): Buffer {
-  return createHash('sha256').update(goJSONMarshal({ feature, spec: profile.spec, parts })).digest();
-}
-
 // ProfileContext plans one (profile, cluster) pair: one ClusterSummary's worth of staging.
 class ProfileContext {
   readonly what: string;
@@ -378,6 +397,7 @@ class ProfileContext {
     clusterObject: SveltosCluster,
     readonly profile: AnyProfile,
     readonly lookup: ObjectLookup,
+    readonly memo: PlanMemo,
     readonly problems: PlanProblem[],
     readonly warnings: PlanProblem[],
     readonly plan: ClusterPlan,
@@ -389,8 +409,9 @@ class ProfileContext {
       clusterName: cluster.metadata.name,
       cluster: clusterObject as unknown as Record<string, unknown>,
       mgmtResources: {},
+      templates: memo.templates,
     };
-    this.settings = this.groupSettings();
+    this.settings = memo.settings(profile, () => this.groupSettings());
     this.ready = this.collectTemplateResources();
   }
 
@@ -542,7 +563,7 @@ class ProfileContext {
   }
 
   // planResources stages the policyRefs (feature Resources): one bundle per referenced object.
-  planResources(): { group: ConfigurationGroup; bundles: ConfigurationBundle[]; objects: Record<string, unknown>[] } | undefined {
+  planResources(): { group: ConfigurationGroup; bundles: ConfigurationBundle[]; resourceKeys: string[] } | undefined {
     const refs = this.profile.spec.policyRefs;
     if (refs === undefined) return undefined;
     const r = this.requestor('Resources');
@@ -555,13 +576,14 @@ class ProfileContext {
       );
     }
     const bundles: ConfigurationBundle[] = [];
-    const all: Record<string, unknown>[] = [];
+    const resourceKeys: string[] = [];
+    const gvks = new Set<string>();
     const seen = new Set<string>();
     let failed = false;
     for (const [i, ref] of refs.entries()) {
       const field = `spec.policyRefs[${i}]`;
-      const label = ref.remoteURL ? `remoteURL ${String(ref.remoteURL.url ?? '')}` : `${ref.kind} ${ref.namespace ?? ''}/${ref.name}`;
       if (ref.deploymentType === 'Local') {
+        const label = ref.remoteURL ? `remoteURL ${String(ref.remoteURL.url ?? '')}` : `${ref.kind} ${ref.namespace ?? ''}/${ref.name}`;
         this.plan.notCarried.push({ profile: profileId(this.profile), ref: label, reason: 'deploymentType Local: deployed to the management cluster, not by the agent' });
         continue;
       }
@@ -606,8 +628,10 @@ class ProfileContext {
         failed = true;
         continue;
       }
-      let data = isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? { ...(obj.data ?? {}) } : {};
+      const dataOf = (): Record<string, string> => (isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? { ...(obj.data ?? {}) } : {});
+      let carried: Carried;
       if (annotations[ANNOTATION_TEMPLATE] !== undefined) {
+        const data = dataOf();
         const rendered: Record<string, string> = {};
         for (const k of Object.keys(data).sort()) {
           try {
@@ -617,21 +641,19 @@ class ProfileContext {
             failed = true;
           }
         }
-        data = rendered;
         if (failed) continue;
+        carried = this.memo.carried.rendered(rendered, patches);
+      } else {
+        // Not a template: the same for every cluster that references it with these patches.
+        carried = this.memo.carried.get(obj, dataOf, patches);
       }
-      const parsed = parseData(data);
-      for (const p of parsed.problems) {
-        this.problem('INVALID_CONTENT', `${field}: ${ref.kind} ${ns}/${name} key ${p.key}: ${p.message}`, field);
+      if (!carried.ok && carried.stage === 'content') {
+        for (const p of carried.problems) this.problem('INVALID_CONTENT', `${field}: ${ref.kind} ${ns}/${name} key ${p.key}: ${p.message}`, field);
         failed = true;
+        continue;
       }
-      if (parsed.problems.length > 0) continue;
-      let objects: Record<string, unknown>[];
-      try {
-        objects = parsed.objects.map((o) => applyPatches(o.object, patches));
-      } catch (err) {
-        if (!(err instanceof PatchFailure)) throw err;
-        this.problem('PATCH', `${field}: ${ref.kind} ${ns}/${name}: ${err.message}`, field);
+      if (!carried.ok && carried.stage === 'patch') {
+        this.problem('PATCH', `${field}: ${ref.kind} ${ns}/${name}: ${carried.message}`, field);
         failed = true;
         continue;
       }
@@ -641,33 +663,32 @@ class ProfileContext {
         continue;
       }
       seen.add(index);
-      try {
-        bundles.push(
-          buildBundle(r, index, objects, {
-            referencedObjectKind: ref.kind,
-            referencedObjectNamespace: ns,
-            referencedObjectName: name,
-            referenceTier: ref.tier ?? DEFAULT_TIER,
-            skipNamespaceCreation: ref.skipNamespaceCreation ?? false,
-            force: ref.force ?? false,
-          }),
-        );
-      } catch (err) {
-        if (!(err instanceof YAMLMarshalError)) throw err;
-        this.problem('INVALID_CONTENT', `${field}: ${ref.kind} ${ns}/${name}: ${err.message}`, field);
+      if (!carried.ok) {
+        this.problem('INVALID_CONTENT', `${field}: ${ref.kind} ${ns}/${name}: ${carried.message}`, field);
         failed = true;
         continue;
       }
-      all.push(...objects);
+      bundles.push(
+        assembleBundle(r, index, carried.content, {
+          referencedObjectKind: ref.kind,
+          referencedObjectNamespace: ns,
+          referencedObjectName: name,
+          referenceTier: ref.tier ?? DEFAULT_TIER,
+          skipNamespaceCreation: ref.skipNamespaceCreation ?? false,
+          force: ref.force ?? false,
+        }),
+      );
+      resourceKeys.push(...carried.resourceKeys);
+      for (const g of carried.gvks) gvks.add(g);
     }
     if (failed) return undefined;
     if (this.settings.driftDetection) {
       this.warn('DRIFT_DETECTION_MANAGER', 'syncMode ContinuousWithDriftDetection: the drift-detection-manager bundles addon-controller adds to this group are not carried');
     }
-    const gvks = [...new Set(all.map((o) => deployedGVK(String(o.apiVersion), String(o.kind))))];
-    const hash = requestorHash(this.profile, 'Resources', bundles.map((b) => [b.metadata.annotations['pullmode.projectsveltos.io/index'], b.status.hash]));
-    const group = buildGroup(r, this.settings, bundles, gvks, hash);
-    return { group, bundles, objects: all };
+    const parts = bundles.map((b) => [b.metadata.annotations['pullmode.projectsveltos.io/index'], b.status.hash]);
+    const hash = this.memo.requestorHash(this.profile, 'Resources', parts);
+    const group = buildGroup(r, this.settings, bundles, [...gvks], hash);
+    return { group, bundles, resourceKeys };
   }
 
   // planHelm instantiates each helmCharts entry for the Helm stage (rendering needs the helm binary).

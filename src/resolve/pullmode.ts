@@ -29,6 +29,7 @@ export function clusterSummaryName(profileKind: 'ClusterProfile' | 'Profile', pr
 }
 
 const NAME_CHARSET = '0123456789abcdefghijklmnopqrstuvwxyz';
+const NAME_PREFIX = [...'config-'].map((c) => c.charCodeAt(0));
 
 /**
  * objectName derives the `config-` + 20 character name libsveltos draws at random
@@ -39,9 +40,10 @@ export function objectName(clusterNamespace: string, clusterName: string, reques
   const h = createHash('sha256')
     .update([clusterNamespace, clusterName, REQUESTOR_KIND, requestorName, feature, index].join('\0'))
     .digest();
-  let s = 'config-';
-  for (let i = 0; i < 20; i++) s += NAME_CHARSET[h[i]! % NAME_CHARSET.length];
-  return s;
+  // One flat string (appending character by character would keep a chain of 20 string pieces).
+  const codes = [...NAME_PREFIX];
+  for (let i = 0; i < 20; i++) codes.push(NAME_CHARSET.charCodeAt(h[i]! % NAME_CHARSET.length));
+  return String.fromCharCode(...codes);
 }
 
 /** resourceIndex is the bundle index of a policyRef: `<Kind>-<Namespace>-<Name>` of the referenced object. */
@@ -104,9 +106,34 @@ export function bundleHash(objects: Record<string, unknown>[]): Buffer {
  * values as Go's `omitempty` does. Throws YAMLMarshalError where sigs.k8s.io/yaml would fail.
  */
 export function buildBundle(r: Requestor, index: string, objects: Record<string, unknown>[], info: BundleInfo = {}): ConfigurationBundle {
+  return assembleBundle(r, index, bundleContent(objects), info);
+}
+
+/** BundleContent is what a bundle carries, whoever stages it: `spec.resources` and `status.hash`. */
+export interface BundleContent {
+  /** One sigs.k8s.io/yaml document per object; undefined when there is none (omitempty). */
+  resources?: string[];
+  /** libsveltos `getHash`, base64. */
+  hash: string;
+}
+
+/**
+ * bundleContent prepares the objects (prepareResource) and encodes them as a bundle carries
+ * them. Throws YAMLMarshalError where sigs.k8s.io/yaml would fail.
+ */
+export function bundleContent(objects: Record<string, unknown>[]): BundleContent {
   const prepared = objects.map(prepareResource);
+  const resources = prepared.length > 0 ? prepared.map((o) => sigsYAMLMarshal(o)) : undefined;
+  return { ...(resources ? { resources } : {}), hash: bundleHash(prepared).toString('base64') };
+}
+
+/**
+ * assembleBundle writes the ConfigurationBundle of `r` at `index` around encoded content. The
+ * content's `resources` list is shared, not copied: bundles of equal content share one.
+ */
+export function assembleBundle(r: Requestor, index: string, content: BundleContent, info: BundleInfo = {}): ConfigurationBundle {
   const spec: ConfigurationBundle['spec'] = {};
-  if (prepared.length > 0) spec.resources = prepared.map((o) => sigsYAMLMarshal(o));
+  if (content.resources) spec.resources = content.resources;
   const set = <K extends keyof BundleInfo>(k: K) => {
     const v = info[k];
     if (v !== undefined && v !== '' && v !== false && v !== 0) (spec as Record<string, unknown>)[k] = v;
@@ -130,7 +157,6 @@ export function buildBundle(r: Requestor, index: string, objects: Record<string,
   ] as const) {
     set(k);
   }
-  const hash = bundleHash(prepared);
   return {
     apiVersion: LIB_API_VERSION,
     kind: 'ConfigurationBundle',
@@ -141,7 +167,7 @@ export function buildBundle(r: Requestor, index: string, objects: Record<string,
       annotations: { [ANNOTATION_REQUESTOR_NAME]: r.requestorName, [ANNOTATION_BUNDLE_INDEX]: index },
     },
     spec,
-    status: { hash: hash.toString('base64') },
+    status: { hash: content.hash },
   };
 }
 

@@ -36,6 +36,16 @@ describe('profile matching', () => {
     expect(plan.problems).toEqual([]);
   });
 
+  it('matchLabels select by every pair, whatever the order; a value that is not a string matches nothing', () => {
+    const f = () => fleet().cluster('west/c4', { env: 'prod', tier: '1' });
+    const both = f().clusterProfile('p', { clusterSelector: { matchLabels: { env: 'prod', tier: '1' } }, ...cm }).plan();
+    expect(profilesOf(both)).toEqual({ 'east/c1': [], 'east/c2': [], 'west/c3': [], 'west/c4': ['p'] });
+    const number = f().clusterProfile('p', { clusterSelector: { matchLabels: { tier: 1 as unknown as string } }, ...cm }).plan();
+    expect(profilesOf(number)).toEqual({ 'east/c1': [], 'east/c2': [], 'west/c3': [], 'west/c4': [] });
+    const unknown = f().clusterProfile('p', { clusterSelector: { matchLabels: { env: 'prod', zone: 'z' } }, ...cm }).plan();
+    expect(profilesOf(unknown)).toEqual({ 'east/c1': [], 'east/c2': [], 'west/c3': [], 'west/c4': [] });
+  });
+
   it('an empty clusterSelector matches no cluster (Sveltos, unlike Kubernetes)', () => {
     const plan = fleet().clusterProfile('p', { clusterSelector: {}, ...cm }).plan();
     expect(profilesOf(plan)).toEqual({ 'east/c1': [], 'east/c2': [], 'west/c3': [] });

@@ -3,7 +3,7 @@
 // setRefs (ClusterSet/Set with maxReplicas) and, for prerequisites, the clusters of the profiles
 // that depend on them. Pure: the caller passes every loaded object.
 
-import { matchesLabels, requirementsOf } from '../model/labels.js';
+import { matchesLabels, requirementsOf, type Requirement } from '../model/labels.js';
 import {
   isProfilePaused,
   type AnyProfile,
@@ -46,13 +46,19 @@ export function isSelectorEmpty(sel: LabelSelector | undefined): boolean {
   return !sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0);
 }
 
+// Selectors are matched against many clusters: their requirements are built once per selector object.
+const requirementCache = new WeakMap<LabelSelector, Requirement[]>();
+
 /**
  * selectorMatches applies a Kubernetes label selector (matchLabels AND every matchExpression).
  * An empty selector matches nothing, as in Sveltos (`clusterproxy.GetMatchingClusters`), unlike
  * Kubernetes where it matches everything.
  */
 export function selectorMatches(sel: LabelSelector | undefined, labels: Labels | undefined): boolean {
-  return !!sel && !isSelectorEmpty(sel) && matchesLabels(requirementsOf(sel), labels);
+  if (!sel || isSelectorEmpty(sel)) return false;
+  let reqs = requirementCache.get(sel);
+  if (!reqs) requirementCache.set(sel, (reqs = requirementsOf(sel)));
+  return matchesLabels(reqs, labels);
 }
 
 /** FleetIndex holds the loaded clusters and sets, in the order the Kubernetes API lists them. */
@@ -63,13 +69,30 @@ export interface FleetIndex {
   clusterSets: Map<string, ClusterSet>;
   /** Sets by `namespace/name`. */
   sets: Map<string, SveltosSet>;
+  /** Clusters by label (`key=value` as labelKey gives it), in API order. */
+  byLabel: Map<string, SveltosCluster[]>;
+}
+
+// labelKey is the byLabel key of one label.
+function labelKey(k: string, v: string): string {
+  return `${k}\0${v}`;
 }
 
 /** indexFleet builds a FleetIndex. */
 export function indexFleet(clusters: SveltosCluster[], clusterSets: ClusterSet[], sets: SveltosSet[]): FleetIndex {
   const sorted = [...clusters].sort((a, b) => byteCompare(clusterKey(a), clusterKey(b)));
+  const byLabel = new Map<string, SveltosCluster[]>();
+  for (const c of sorted) {
+    for (const [k, v] of Object.entries(c.metadata.labels ?? {})) {
+      if (typeof v !== 'string') continue;
+      let l = byLabel.get(labelKey(k, v));
+      if (!l) byLabel.set(labelKey(k, v), (l = []));
+      l.push(c);
+    }
+  }
   return {
     clusters: sorted,
+    byLabel,
     clusterByKey: new Map(sorted.map((c) => [clusterKey(c), c])),
     clusterSets: new Map(clusterSets.map((s) => [s.metadata.name, s])),
     sets: new Map(sets.map((s) => [clusterKey(s), s])),
@@ -93,9 +116,15 @@ function isEligible(c: SveltosCluster): boolean {
 // labels the selector matches.
 function matchBySelector(index: FleetIndex, sel: LabelSelector | undefined, namespace: string | undefined): string[] {
   if (!sel) return [];
-  return index.clusters
-    .filter((c) => (namespace === undefined || c.metadata.namespace === namespace) && isEligible(c))
-    .filter((c) => selectorMatches(sel, c.metadata.labels))
+  // A match has every matchLabels pair: only the clusters of its rarest pair can match.
+  let candidates = index.clusters;
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
+    if (typeof v !== 'string') continue;
+    const l = index.byLabel.get(labelKey(k, v)) ?? [];
+    if (l.length < candidates.length) candidates = l;
+  }
+  return candidates
+    .filter((c) => (namespace === undefined || c.metadata.namespace === namespace) && isEligible(c) && selectorMatches(sel, c.metadata.labels))
     .map(clusterKey);
 }
 

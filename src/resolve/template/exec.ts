@@ -44,6 +44,11 @@ export interface ExecOptions {
   maxOutputBytes: number;
   maxSteps: number;
   maxDepth: number;
+  /**
+   * The name errors give the template, for a tree set parsed under another name that does not
+   * depend on it (parseTreeSet's nameIndependent). Default: the tree's own name.
+   */
+  displayName?: string;
 }
 
 /** Dot is the cursor; `boxed` marks values read out of interface{} containers (Go names them interface {}). */
@@ -64,7 +69,8 @@ interface Shared {
   steps: number;
   opts: ExecOptions;
   set: Map<string, Tree>;
-  funcs: Record<string, GoFunc>;
+  /** Function maps, later ones overriding earlier ones. */
+  funcs: readonly Record<string, GoFunc>[];
 }
 
 const MISSING: unique symbol = Symbol('missing');
@@ -75,11 +81,14 @@ class ContinueSignal {}
 const BREAK = new BreakSignal();
 const CONTINUE = new ContinueSignal();
 
-/** execute runs template `name` of a tree set on data and returns its output. */
+/**
+ * execute runs template `name` of a tree set on data and returns its output. `funcs` are function
+ * maps, a name in a later one overriding the earlier ones (as if merged, without the copy).
+ */
 export function execute(
   set: Map<string, Tree>,
   name: string,
-  funcs: Record<string, GoFunc>,
+  funcs: readonly Record<string, GoFunc>[],
   data: unknown,
   opts: ExecOptions,
 ): string {
@@ -95,8 +104,9 @@ export function execute(
     withAllocLimit(opts.maxOutputBytes, () => state.walk({ v: data, boxed: false }, tree!.root));
   } catch (e) {
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
-      throw new TemplateError('LIMIT', `template: ${name}: nesting too deep to execute`, {
-        details: { template: name, line: 0, col: 0 },
+      const shown = opts.displayName ?? name;
+      throw new TemplateError('LIMIT', `template: ${shown}: nesting too deep to execute`, {
+        details: { template: shown, line: 0, col: 0 },
       });
     }
     throw e;
@@ -119,7 +129,8 @@ class State {
   }
 
   errorf(msg: string, code: TemplateError['code'] = 'EXEC'): never {
-    const name = this.tree.name;
+    const shown = this.shared.opts.displayName;
+    const name = shown ?? this.tree.name;
     let message: string;
     let line = 0;
     let col = 0;
@@ -128,7 +139,8 @@ class State {
       const loc = errorLocation(this.node);
       line = loc.line;
       col = loc.col;
-      message = `template: ${loc.location}: executing ${quoteGo(name)} at <${nodeString(this.node)}>: ${msg}`;
+      const location = shown === undefined ? loc.location : `${shown}:${line}:${col}`;
+      message = `template: ${location}: executing ${quoteGo(name)} at <${nodeString(this.node)}>: ${msg}`;
     }
     throw new TemplateError(code, message, { details: { template: name, line, col } });
   }
@@ -378,7 +390,14 @@ class State {
   private evalFunction(dot: Dot, node: IdentifierNode, cmd: Node, args: Node[] | undefined, final: Final): unknown {
     this.at(node);
     const name = node.ident;
-    const user = hasOwn(this.shared.funcs, name) ? this.shared.funcs[name] : undefined;
+    let user: GoFunc | undefined;
+    for (let i = this.shared.funcs.length - 1; i >= 0; i--) {
+      const layer = this.shared.funcs[i]!;
+      if (hasOwn(layer, name)) {
+        user = layer[name];
+        break;
+      }
+    }
     const fn = user ?? (hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined);
     if (!fn) this.errorf(`${quoteGo(name)} is not a defined function`);
     return this.evalCall(dot, fn, !user, cmd, name, args, final);

@@ -75,6 +75,33 @@ describe('parseTemplate', () => {
     expect(t.execute({}, { missingKey: 'zero' })).toBe('[<no value>]');
   });
 
+  it('withName renders and fails exactly as a parse under the new name', () => {
+    const texts = [
+      'x={{ .a.b }}',
+      '{{ fail "stop" }}',
+      '{{ define "ns-two" }}defined{{ end }}{{ template "ns-two" }}',
+      '{{ block "b" . }}[{{ .a.b }}]{{ end }}',
+      '{{ template "ns-two" }}',
+    ];
+    const outcome = (f: () => string) => {
+      try {
+        return f();
+      } catch (e) {
+        // A name the text defines itself fails to parse.
+        if (!(e instanceof TemplateError)) throw e;
+        return { code: e.code, message: e.message, details: e.details };
+      }
+    };
+    const funcs = sprigFuncs();
+    for (const text of texts) {
+      const once = parseTemplate(text, { name: 'ns-one', funcs });
+      for (const data of [toGoValue({ a: {} }), toGoValue({ a: { b: 1 } })]) {
+        const want = outcome(() => parseTemplate(text, { name: 'ns-two', funcs }).execute(data));
+        expect(outcome(() => once.withName('ns-two').execute(data))).toEqual(want);
+      }
+    }
+  });
+
   it('calls plain JavaScript functions with engine values', () => {
     const calls: unknown[][] = [];
     const funcs = {

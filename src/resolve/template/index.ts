@@ -2,7 +2,7 @@
 import { TemplateError } from '../../errors.js';
 import { BUILTINS } from './builtins.js';
 import { execute, MissingKey } from './exec.js';
-import { parseTrees, Tree } from './parse.js';
+import { parseTreeSet, Tree } from './parse.js';
 import { GoFunc, hasOwn } from './values.js';
 
 export { toGoValue } from './convert.js';
@@ -40,13 +40,32 @@ export const DEFAULT_TEMPLATE_OPTIONS = {
 export class ParsedTemplate {
   readonly #trees: Map<string, Tree>;
   readonly #opts: TemplateOptions;
+  readonly #text: string;
+  readonly #nameIndependent: boolean;
+  // The name the main tree was parsed under (its key in #trees).
+  readonly #parsedAs: string;
   /** name is the name of the main template. */
   readonly name: string;
 
-  constructor(trees: Map<string, Tree>, opts: TemplateOptions) {
+  constructor(trees: Map<string, Tree>, opts: TemplateOptions, text = '', nameIndependent = false, parsedAs?: string) {
     this.#trees = trees;
     this.#opts = opts;
+    this.#text = text;
+    this.#nameIndependent = nameIndependent;
     this.name = opts.name ?? DEFAULT_TEMPLATE_OPTIONS.name;
+    this.#parsedAs = parsedAs ?? this.name;
+  }
+
+  /**
+   * withName returns the template as parseTemplate would have returned it under `name` (Go names
+   * the template in its errors, and define/template clauses may name it). The trees are shared
+   * when nothing in them depends on the name; otherwise the text is parsed again.
+   */
+  withName(name: string): ParsedTemplate {
+    if (name === this.name) return this;
+    const opts = { ...this.#opts, name };
+    if (!this.#nameIndependent) return parseTemplate(this.#text, opts);
+    return new ParsedTemplate(this.#trees, opts, this.#text, true, this.#parsedAs);
   }
 
   /** templates lists the names of the templates defined (the main one included), sorted. */
@@ -57,12 +76,13 @@ export class ParsedTemplate {
   /** execute renders the main template on data (already Go-typed; see toGoValue). Throws TemplateError. */
   execute(data: unknown, opts: TemplateOptions = {}): string {
     const o = { ...DEFAULT_TEMPLATE_OPTIONS, ...definedOnly(this.#opts), ...definedOnly(opts) };
-    const funcs = { ...(this.#opts.funcs ?? {}), ...(opts.funcs ?? {}) } as Record<string, GoFunc>;
-    return execute(this.#trees, this.name, funcs, data, {
+    const funcs = [this.#opts.funcs ?? {}, opts.funcs ?? {}] as Record<string, GoFunc>[];
+    return execute(this.#trees, this.#parsedAs, funcs, data, {
       missingKey: o.missingKey,
       maxOutputBytes: o.maxOutputBytes,
       maxSteps: o.maxSteps,
       maxDepth: o.maxDepth,
+      ...(this.#parsedAs === this.name ? {} : { displayName: this.name }),
     });
   }
 }
@@ -76,16 +96,16 @@ export function parseTemplate(text: string, opts: TemplateOptions = {}): ParsedT
   const name = opts.name ?? DEFAULT_TEMPLATE_OPTIONS.name;
   const funcs = opts.funcs ?? {};
   const hasFunction = (f: string) => (hasOwn(funcs, f) && typeof funcs[f] === 'function') || hasOwn(BUILTINS, f);
-  let trees: Map<string, Tree>;
+  let parsed: { trees: Map<string, Tree>; nameIndependent: boolean };
   try {
-    trees = parseTrees(name, text, { hasFunction });
+    parsed = parseTreeSet(name, text, { hasFunction });
   } catch (e) {
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
       throw new TemplateError('LIMIT', `template: ${name}: nesting too deep to parse`, { details: { template: name, line: 0, col: 0 } });
     }
     throw e;
   }
-  return new ParsedTemplate(trees, opts);
+  return new ParsedTemplate(parsed.trees, opts, text, parsed.nameIndependent);
 }
 
 /** renderTemplate parses and executes text on data in one step. Throws TemplateError. */

@@ -37,9 +37,18 @@ class ParseFailure {
 
 /** parseTrees parses text as template `name` and returns every tree it defines, by name. */
 export function parseTrees(name: string, text: string, opts: ParseOptions): Map<string, Tree> {
+  return parseTreeSet(name, text, opts).trees;
+}
+
+/**
+ * parseTreeSet is parseTrees that also tells whether the trees are independent of `name`: no
+ * define, block or template clause, so that the name appears only in error messages.
+ */
+export function parseTreeSet(name: string, text: string, opts: ParseOptions): { trees: Map<string, Tree>; nameIndependent: boolean } {
   const treeSet = new Map<string, Tree>();
   const lexer = new Lexer(text, !opts.hasFunction('break'), !opts.hasFunction('continue'));
-  const p = new Parser(name, name, text, lexer, treeSet, opts);
+  const names = { used: false };
+  const p = new Parser(name, name, text, lexer, treeSet, opts, names);
   try {
     p.parse();
     p.add();
@@ -49,7 +58,7 @@ export function parseTrees(name: string, text: string, opts: ParseOptions): Map<
     }
     throw e;
   }
-  return treeSet;
+  return { trees: treeSet, nameIndependent: !names.used && treeSet.size === 1 && treeSet.has(name) };
 }
 
 const OPERAND_START: ReadonlySet<ItemType> = new Set<ItemType>([
@@ -83,6 +92,8 @@ class Parser {
     readonly lex: Lexer,
     readonly treeSet: Map<string, Tree>,
     readonly opts: ParseOptions,
+    // Set when a define, block or template clause makes the tree set depend on template names.
+    private readonly names: { used: boolean },
   ) {
     this.info = { name, parseName, text };
   }
@@ -150,7 +161,7 @@ class Parser {
   }
 
   private child(name: string): Parser {
-    const c = new Parser(name, this.parseName, this.text, this.lex, this.treeSet, this.opts);
+    const c = new Parser(name, this.parseName, this.text, this.lex, this.treeSet, this.opts, this.names);
     return c;
   }
 
@@ -174,6 +185,7 @@ class Parser {
       if (this.peek().typ === 'leftDelim') {
         const delim = this.next();
         if (this.nextNonSpace().typ === 'define') {
+          this.names.used = true;
           const def = this.child('definition');
           def.parseDefinition();
           continue;
@@ -354,6 +366,7 @@ class Parser {
 
   private blockControl(): Node {
     const context = 'block clause';
+    this.names.used = true;
     const t = this.nextNonSpace();
     const name = this.parseTemplateName(t, context);
     const pipe = this.pipeline(context, 'rightDelim');
@@ -367,6 +380,7 @@ class Parser {
 
   private templateControl(): Node {
     const context = 'template clause';
+    this.names.used = true;
     const t = this.nextNonSpace();
     const name = this.parseTemplateName(t, context);
     let pipe: PipeNode | undefined;

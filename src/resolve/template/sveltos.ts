@@ -165,6 +165,12 @@ export function sveltosFuncs(ctx: SveltosTemplateContext): Record<string, GoFunc
 
 /** sveltosTemplateFuncs is Sprig plus the Sveltos functions, as the addon-controller builds its FuncMap. */
 export function sveltosTemplateFuncs(ctx: SveltosTemplateContext): Record<string, GoFunc> {
-  return { ...sprigFuncs(), ...sveltosFuncs(ctx) };
+  return { ...sprig(), ...sveltosFuncs(ctx) };
+}
+
+// Sprig's functions hold no state, so one map serves every call (building it is not cheap).
+let sprigMap: Readonly<Record<string, GoFunc>> | undefined;
+function sprig(): Readonly<Record<string, GoFunc>> {
+  return (sprigMap ??= Object.freeze(sprigFuncs()));
 }
 

@@ -275,6 +275,16 @@ export function sortedKeys(m: Record<string, unknown>): string[] {
 /** compareStrings compares like Go's string comparison (UTF-8 byte order). */
 export function compareStrings(a: string, b: string): number {
   if (a === b) return 0;
+  // Without surrogates, UTF-16 code unit order is UTF-8 byte order.
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x >= 0xd800 && x <= 0xdfff) break;
+    if (y >= 0xd800 && y <= 0xdfff) break;
+    if (x !== y) return x < y ? -1 : 1;
+    if (i === n - 1) return a.length < b.length ? -1 : 1;
+  }
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 

@@ -10,17 +10,31 @@ import { resolvePlain } from './resolve.js';
 
 /** Node is a YAML node as yaml.v2 marshals it. */
 type Node =
-  | { kind: 'scalar'; value: string; style: 'plain' | 'double' | 'literal' }
+  | ScalarNode
   | { kind: 'seq'; items: Node[] }
   | { kind: 'map'; entries: [Node, Node][] };
+
+/** ScalarNode is a scalar; its code points and analysis are computed once, when first needed. */
+interface ScalarNode {
+  kind: 'scalar';
+  value: string;
+  style: 'plain' | 'double' | 'literal';
+  cps?: number[];
+  analysis?: Analysis;
+}
+
+function scalarInfo(n: ScalarNode): { cps: number[]; analysis: Analysis } {
+  n.cps ??= codePoints(n.value);
+  n.analysis ??= analyze(n.cps);
+  return { cps: n.cps, analysis: n.analysis };
+}
 
 const BEST_INDENT = 2;
 const BEST_WIDTH = 80;
 
-// keyLess is yaml.v2's keyList.Less for string keys: letters before others, digit runs numerically.
-function keyLess(a: string, b: string): boolean {
-  const ar = [...a].map((c) => c.codePointAt(0)!);
-  const br = [...b].map((c) => c.codePointAt(0)!);
+// keyLess is yaml.v2's keyList.Less for string keys (given as code points): letters before
+// others, digit runs numerically.
+function keyLess(ar: number[], br: number[]): boolean {
   for (let i = 0; i < ar.length && i < br.length; i++) {
     if (ar[i] === br[i]) continue;
     const al = isLetter(ar[i]!);
@@ -63,6 +77,7 @@ function isBase60Float(s: string): boolean {
 // foldNEL applies YAML double-quoted line folding to the one line break JSON leaves unescaped
 // (U+0085): a lone break becomes a space, n consecutive breaks n-1 newlines, with blanks around dropped.
 function foldNEL(s: string): string {
+  if (!s.includes('\u0085')) return s;
   return s.replace(/[ \t]*\u0085([ \t\u0085]*)/g, (_, rest: string) => {
     const n = (rest.match(/\u0085/g) ?? []).length;
     return n === 0 ? ' ' : '\n'.repeat(n);
@@ -95,8 +110,15 @@ function fromJson(n: JsonNode): Node {
     return { kind: 'scalar', value: text, style: 'plain' };
   }
   const byKey = new Map(n.entries.map(([k, v]) => [foldNEL(readable(k)), v]));
-  const keys = [...byKey.keys()].sort((a, b) => (keyLess(a, b) ? -1 : keyLess(b, a) ? 1 : 0));
-  return { kind: 'map', entries: keys.map((k) => [stringNode(k), fromJson(byKey.get(k)!)]) };
+  const keys = [...byKey.keys()].map((k) => ({ k, cps: codePoints(k) }));
+  keys.sort((a, b) => (keyLess(a.cps, b.cps) ? -1 : keyLess(b.cps, a.cps) ? 1 : 0));
+  return { kind: 'map', entries: keys.map(({ k }) => [stringNode(k), fromJson(byKey.get(k)!)]) };
+}
+
+function codePoints(s: string): number[] {
+  const out: number[] = [];
+  for (const c of s) out.push(c.codePointAt(0)!);
+  return out;
 }
 
 const isBreak = (c: number) => c === 0x0d || c === 0x0a || c === 0x85 || c === 0x2028 || c === 0x2029;
@@ -119,6 +141,9 @@ interface Analysis {
   block: boolean;
 }
 
+// Characters that cannot start a plain scalar.
+const INDICATORS = new Set(codePoints('#,[]{}&*!|>\'"%@`'));
+
 // analyze is yaml_emitter_analyze_scalar (block context: only the block-plain result matters).
 function analyze(value: number[]): Analysis {
   if (value.length === 0) return { multiline: false, blockPlain: true, singleQuoted: true, block: false };
@@ -139,12 +164,11 @@ function analyze(value: number[]): Analysis {
   for (let i = 0; i < value.length; i++) {
     const c = value[i]!;
     const followed = i + 1 >= value.length || isBlank(value[i + 1]);
-    const ch = String.fromCodePoint(c);
     if (i === 0) {
-      if ('#,[]{}&*!|>\'"%@`'.includes(ch)) blockInd = true;
-      else if ((ch === '?' || ch === ':' || ch === '-') && followed) blockInd = true;
-    } else if (ch === ':' && followed) blockInd = true;
-    else if (ch === '#' && preceded) blockInd = true;
+      if (INDICATORS.has(c)) blockInd = true;
+      else if ((c === 0x3f || c === 0x3a || c === 0x2d) && followed) blockInd = true; // ? : -
+    } else if (c === 0x3a && followed) blockInd = true; // :
+    else if (c === 0x23 && preceded) blockInd = true; // #
     if (!isPrintable(c)) special = true;
     if (c === 0x20) {
       if (i === 0) leadingSpace = true;
@@ -177,7 +201,9 @@ function analyze(value: number[]): Analysis {
 
 /** Emitter writes nodes while tracking column, indentation and whitespace as yaml.v2 does. */
 class Emitter {
-  out = '';
+  // Output pieces, joined once at the end: a string built by appending is a chain of V8 cons
+  // strings that, kept (as bundle content is), takes over ten times the memory of flat text.
+  readonly out: string[] = [];
   column = 0;
   whitespace = true;
   indention = true;
@@ -188,17 +214,17 @@ class Emitter {
   simpleKeyContext = false;
 
   put(s: string): void {
-    this.out += s;
+    this.out.push(s);
     this.column++;
   }
   putBreak(): void {
-    this.out += '\n';
+    this.out.push('\n');
     this.column = 0;
   }
   writeBreak(c: number): void {
     if (c === 0x0a) this.putBreak();
     else {
-      this.out += String.fromCodePoint(c);
+      this.out.push(String.fromCodePoint(c));
       this.column = 0;
     }
   }
@@ -245,8 +271,8 @@ class Emitter {
     this.increaseIndent(false, false);
     for (const [k, v] of n.entries) {
       this.writeIndent();
-      const key = k as Extract<Node, { kind: 'scalar' }>;
-      const a = analyze([...key.value].map((c) => c.codePointAt(0)!));
+      const key = k as ScalarNode;
+      const a = scalarInfo(key).analysis;
       const simple = !a.multiline && Buffer.byteLength(key.value) <= 128;
       if (simple) {
         this.node(k, false, false, true, true);
@@ -269,9 +295,8 @@ class Emitter {
     this.writeIndicator(close, false, false, false);
   }
 
-  scalar(n: Extract<Node, { kind: 'scalar' }>): void {
-    const value = [...n.value].map((c) => c.codePointAt(0)!);
-    const a = analyze(value);
+  scalar(n: ScalarNode): void {
+    const { cps: value, analysis: a } = scalarInfo(n);
     let style: 'plain' | 'single' | 'double' | 'literal' = n.style;
     if (this.simpleKeyContext && a.multiline) style = 'double';
     if (style === 'plain') {
@@ -298,7 +323,7 @@ class Emitter {
   }
 
   private char(c: number): void {
-    this.out += String.fromCodePoint(c);
+    this.out.push(String.fromCodePoint(c));
     this.column++;
   }
 
@@ -422,5 +447,5 @@ export function marshalYAML(v: unknown): string {
   // Document end: an implicit document closes with a line break.
   e.indent = -1;
   e.writeIndent();
-  return e.out;
+  return e.out.join('');
 }
