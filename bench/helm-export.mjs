@@ -22,10 +22,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (m) => process.stderr.write(`helm-export: ${m}\n`);
 
 function args(argv) {
-  const o = { charts: 20, images: 10, layerMiB: 200, keep: false, child: undefined };
+  const o = { charts: 20, images: 10, layerMiB: 200, keep: false, child: undefined, harness: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--charts') o.charts = Number(argv[++i]);
+    // Run by bench/run.mjs: rows in its format; --quick shrinks the data; its other flags do not apply here.
+    if (a === '--json') o.harness = true;
+    else if (a === '--quick') Object.assign(o, { charts: 5, images: 3, layerMiB: 40 });
+    else if (['--runs', '--size', '--scale', '--seed', '--work'].includes(a)) i++;
+    else if (a === '--charts') o.charts = Number(argv[++i]);
     else if (a === '--images') o.images = Number(argv[++i]);
     else if (a === '--layer-mib') o.layerMiB = Number(argv[++i]);
     else if (a === '--keep') o.keep = true;
@@ -181,6 +185,23 @@ async function main() {
     const ratio = exp.seconds / skopeoSeconds;
     const peakRssMiB = rssKiB ? Math.round((Number(rssKiB) / 1024) * 10) / 10 : null;
     const targets = { ratioMax: 1.2, peakRssMiBMax: 300 };
+    if (o.harness) {
+      process.stdout.write(`${JSON.stringify({
+        rows: [
+          {
+            row: `export of ${o.charts} charts and ${o.images} images (${o.layerMiB} MiB of layers) from a local registry`,
+            unit: 's',
+            better: 'lower',
+            baselineName: 'skopeo copy of the same images into an oci: layout',
+            target: { max: targets.ratioMax },
+            ours: exp.seconds,
+            baseline: skopeoSeconds,
+            ...(rssKiB ? { oursRss: Number(rssKiB) * 1024 } : {}),
+          },
+        ],
+      })}\n`);
+      return;
+    }
     process.stdout.write(`${JSON.stringify({
       scenario: 'helm-export',
       charts: o.charts,

@@ -1,24 +1,22 @@
 // export: resolve profiles for the target clusters, pack the result into a signed bundle.
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { deltaBaseFromReceipt } from '../../bundle/delta.js';
 import type { ClusterArtifactInput } from '../../bundle/manifest.js';
-import { packBundle, type PackResult } from '../../bundle/pack.js';
+import { packBundle, type ExtraArtifact, type PackResult } from '../../bundle/pack.js';
 import { KeySigner } from '../../bundle/sign.js';
 import { ValidationError } from '../../errors.js';
-import { LABEL_REQUESTOR_FEATURE, ANNOTATION_REQUESTOR_NAME } from '../../model/sveltos.js';
-import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
-import { withHelmGroups } from '../../resolve/helm-groups.js';
 import { chartExtras, helmInputsFromPlan, imageExtras, imageReport, renderHelmForPlan } from '../../export/helm-stage.js';
+import { ANNOTATION_REQUESTOR_NAME, LABEL_REQUESTOR_FEATURE, type KubeObject } from '../../model/sveltos.js';
+import { withHelmGroups } from '../../resolve/helm-groups.js';
+import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
 import { ChartCache, defaultCacheDir } from '../../source/helm.js';
 import { findHelm } from '../../source/helm-render.js';
 import { ImageResolver, loadDockerConfig } from '../../source/images.js';
-import { loadObjects } from '../../source/kube.js';
-import type { ExtraArtifact } from '../../bundle/pack.js';
-import { loadPlan } from './resolve.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadRecipientKeys, loadSigningKey, loadTrustedKeys } from '../keys.js';
-import { deltaBaseFromReceipt } from '../../bundle/delta.js';
-import { readFile } from 'node:fs/promises';
 import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
+import { loadPlan } from './resolve.js';
 
 const VERSION = '0.1.0';
 
@@ -73,10 +71,8 @@ async function readDeltaBase(opts: ExportCommandOptions, reporter: Reporter): Pr
 }
 
 /** renderHelm runs the Helm stage for every planned helmCharts entry and puts the Helm groups into the plan. */
-async function renderHelm(plan: ExportPlan, from: string[], opts: ExportCommandOptions, io: CommandIO, reporter: Reporter): Promise<{ plan: ExportPlan; extras: ExtraArtifact[] }> {
-  const planned = plan.clusters.flatMap((c) => c.helm);
-  if (planned.length === 0) return { plan, extras: [] };
-  const { objects } = await loadObjects(from);
+async function renderHelm(plan: ExportPlan, objects: KubeObject[], opts: ExportCommandOptions, io: CommandIO, reporter: Reporter): Promise<{ plan: ExportPlan; extras: ExtraArtifact[] }> {
+  if (!plan.clusters.some((c) => c.helm.length > 0)) return { plan, extras: [] };
   const cache = await ChartCache.open(opts.cacheDir ?? defaultCacheDir(io.env));
   const stage = await renderHelmForPlan(helmInputsFromPlan(plan.clusters), {
     helm: await findHelm(opts.helm, io.env),
@@ -134,7 +130,7 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
   const encryptTo = opts.encryptTo?.length ? await loadRecipientKeys(opts.encryptTo) : undefined;
 
   const resolved = await loadPlan(opts.from, clusters, createdAt, reporter);
-  const { plan, extras } = await renderHelm(resolved, opts.from, opts, io, reporter);
+  const { plan, extras } = await renderHelm(resolved.plan, resolved.objects, opts, io, reporter);
   if (plan.clusters.length === 0) {
     throw new ValidationError('INVALID', `no cluster to export: the input has no eligible SveltosCluster${clusters.length ? ` named ${clusters.join(', ')}` : ''} (paused clusters are skipped)`);
   }

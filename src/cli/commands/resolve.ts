@@ -1,6 +1,7 @@
 // resolve: print, per cluster, the matched profiles and the ConfigurationGroups/Bundles Sveltos
 // would stage for it in pull mode.
 import { ValidationError } from '../../errors.js';
+import type { KubeObject } from '../../model/sveltos.js';
 import { clusterGroupsToYAML, planExport, type ClusterPlan, type ExportPlan, type PlanProblem } from '../../resolve/plan.js';
 import { formatLoadError, loadObjects, type LoadError } from '../../source/kube.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
@@ -17,21 +18,21 @@ export interface ResolveOptions extends GlobalOptions {
 }
 
 /** loadPlan reads `--from` and plans; every input problem of the run is reported together in one ValidationError. */
-export async function loadPlan(from: string[], clusters: string[], now: Date, reporter: Reporter): Promise<ExportPlan> {
+export async function loadPlan(from: string[], clusters: string[], now: Date, reporter: Reporter): Promise<{ plan: ExportPlan; objects: KubeObject[] }> {
   if (from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');
   const { objects, errors } = await loadObjects(from);
   reporter.info(`read ${objects.length} object(s) from ${from.join(', ')}`);
   const plan = planExport({ objects, clusters, now });
   if (errors.length > 0 || plan.problems.length > 0) throw inputError(errors, plan.problems);
   for (const w of plan.warnings) reporter.warn(w.code, w.message);
-  return plan;
+  return { plan, objects };
 }
 
 /** resolve loads `--from`, plans and prints. */
 export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<ExportPlan> {
   const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
   const reporter = new Reporter(io, opts);
-  const plan = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
+  const { plan } = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
   if (opts.output === 'yaml') {
     io.stdout.write(plan.clusters.flatMap((c) => c.groups.map((g) => clusterGroupsToYAML(g.group, g.bundles))).join(''));
     return plan;
