@@ -1,7 +1,6 @@
 // import: verify and ingest a bundle into a fresh site store, vs extracting the tar and hashing every blob.
-import { join } from 'node:path';
 import { bundle, signingKeys } from '../lib/fixtures.mjs';
-import { bash, sq, timed } from '../lib/measure.mjs';
+import { importRound } from '../lib/rounds.mjs';
 import { formatBytes } from '../lib/scenario.mjs';
 
 export default {
@@ -20,22 +19,7 @@ export default {
   async run(ctx, round) {
     const { file } = await bundle(ctx);
     const { pub } = await signingKeys(ctx);
-    const store = join(ctx.work, 'import-ours');
-    const out = join(ctx.work, 'import-baseline');
-    ctx.settle(store, out);
-    const r = await ctx.interleave(
-      round,
-      async () => {
-        const res = await timed(process.execPath, [ctx.cli, 'import', file, '--store', store, '--key', pub, '--quiet']);
-        ctx.settle(store);
-        return res;
-      },
-      async () => {
-        const res = await timed(...bash(`mkdir -p ${sq(out)} && tar xf ${sq(file)} -C ${sq(out)} && find ${sq(join(out, 'blobs'))} -type f -exec openssl dgst -sha256 -r {} + >/dev/null`));
-        ctx.settle(out);
-        return res;
-      },
-    );
+    const r = await importRound(ctx, round, file, pub, 'import');
     return { ours: r.ours.seconds, baseline: r.baseline.seconds, oursRss: r.ours.rss, baselineRss: r.baseline.rss };
   },
 };

@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { writeImageLayout } from '../lib/data.mjs';
 import { packArgs, signingKeys } from '../lib/fixtures.mjs';
-import { bash, sq, timed } from '../lib/measure.mjs';
+import { timed } from '../lib/measure.mjs';
+import { importRound } from '../lib/rounds.mjs';
 import { formatBytes } from '../lib/scenario.mjs';
 
 let file;
@@ -33,28 +34,14 @@ export default {
       () => timed(process.execPath, [ctx.cli, 'verify', file, '--key', pub, '--quiet']),
       () => timed('openssl', ['dgst', '-sha256', '-r', file]),
     );
-    const store = join(ctx.work, 'one-blob-store');
-    const out = join(ctx.work, 'one-blob-extract');
-    ctx.settle(store, out);
-    const i = await ctx.interleave(
-      round,
-      async () => {
-        const res = await timed(process.execPath, [ctx.cli, 'import', file, '--store', store, '--key', pub, '--quiet']);
-        ctx.settle(store);
-        return res;
-      },
-      async () => {
-        const res = await timed(...bash(`mkdir -p ${sq(out)} && tar xf ${sq(file)} -C ${sq(out)} && find ${sq(join(out, 'blobs'))} -type f -exec openssl dgst -sha256 -r {} + >/dev/null`));
-        ctx.settle(out);
-        return res;
-      },
-    );
+    const i = await importRound(ctx, round, file, pub, 'one-blob');
     return [
       { ours: v.ours.seconds, baseline: v.baseline.seconds, oursRss: v.ours.rss, baselineRss: v.baseline.rss },
       {
         row: `import a bundle with one ${formatBytes(ctx.bytes)} blob`,
         // No time target: import fsyncs every blob before it is published, which the baseline does not.
         baselineName: 'tar xf + openssl dgst -sha256 of every blob',
+        target: undefined,
         ours: i.ours.seconds,
         baseline: i.baseline.seconds,
         oursRss: i.ours.rss,
