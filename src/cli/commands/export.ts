@@ -1,5 +1,7 @@
 // export: resolve profiles for the target clusters, pack the result into a signed bundle.
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { hostname } from 'node:os';
 import { deltaBaseFromReceipt } from '../../bundle/delta.js';
 import type { ClusterArtifactInput } from '../../bundle/manifest.js';
@@ -50,6 +52,17 @@ export interface ExportCommandOptions extends GlobalOptions {
   splitSize?: string;
   /** Site public keys that carried Secrets are encrypted to. */
   encryptTo?: string[];
+}
+
+/** checkWritableDir fails early, before any work, when the bundle cannot be written where `--out` says. */
+async function checkWritableDir(out: string): Promise<void> {
+  const dir = dirname(resolvePath(out));
+  try {
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ValidationError('USAGE', `--out ${out}: cannot write into ${dir} (${code === 'ENOENT' ? 'no such directory' : code ?? (err as Error).message})`, { cause: err });
+  }
 }
 
 /** readDeltaBase verifies `--since RECEIPT` with `--site-key` and returns the digests to leave out. */
@@ -124,6 +137,7 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
   const epochText = opts.sourceDateEpoch ?? io.env.SOURCE_DATE_EPOCH;
   const sourceDateEpoch = epochText ? parseEpochSeconds(epochText, opts.sourceDateEpoch ? '--source-date-epoch' : 'SOURCE_DATE_EPOCH') : 0;
   const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
+  await checkWritableDir(opts.out);
   const signer = new KeySigner(await loadSigningKey(opts.key, opts.passphraseEnv, io.env));
   const omit = await readDeltaBase(opts, reporter);
   const splitSize = opts.splitSize ? parseSplitSize(opts.splitSize) : undefined;
