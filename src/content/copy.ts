@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { BaseError, ContentError, CopyError } from '../errors.js';
 import type { Descriptor } from '../model/oci.js';
 import { isGraphNode, successorsOf } from './graph.js';
+import { Limiter } from './limiter.js';
 import type { Fetcher, OpOptions, ReadOnlyStorage, ReadOnlyTarget, Storage, Target } from './storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll } from './verify.js';
 
@@ -28,26 +29,6 @@ export const DEFAULT_COPY_CONCURRENCY = 3;
 export const DEFAULT_MAX_GRAPH_DEPTH = 16;
 export const DEFAULT_MAX_GRAPH_NODES = 1_000_000;
 
-/** Semaphore bounds how many transfers run at once. */
-class Semaphore {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-  constructor(n: number) {
-    this.#free = n;
-  }
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    }
-  }
-}
-
 function wrap(op: string, origin: 'source' | 'destination', node: Descriptor, err: unknown): unknown {
   if (err instanceof CopyError || (err as Error | undefined)?.name === 'AbortError') return err;
   const message = err instanceof BaseError ? err.message : `${node.digest}: ${node.mediaType}: ${op} failed: ${(err as Error)?.message ?? String(err)}`;
@@ -64,7 +45,7 @@ export async function copyGraph(src: ReadOnlyStorage, dst: Storage, root: Descri
   const limit = opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_GRAPH_DEPTH;
   const maxNodes = opts.maxNodes ?? DEFAULT_MAX_GRAPH_NODES;
-  const sem = new Semaphore(opts.concurrency && opts.concurrency > 0 ? opts.concurrency : DEFAULT_COPY_CONCURRENCY);
+  const sem = new Limiter(opts.concurrency && opts.concurrency > 0 ? opts.concurrency : DEFAULT_COPY_CONCURRENCY);
   const started = new Map<string, Promise<void>>();
   const op: OpOptions = opts.signal ? { signal: opts.signal } : {};
 

@@ -3,6 +3,7 @@
 // into ConfigurationBundles like Sveltos, and collect the charts and images the bundle must carry.
 import { createHash } from 'node:crypto';
 import type { ExtraArtifact } from '../bundle/pack.js';
+import { Limiter } from '../content/limiter.js';
 import { ANNOTATION_CLUSTERS, ANNOTATION_KIND, ANNOTATION_SOURCE } from '../model/bundle.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { helmActionFor, helmBundles, type HelmAction, type HelmBundle, type HelmReleaseSpec } from '../resolve/helm-split.js';
@@ -93,19 +94,8 @@ export interface HelmStageResult {
 
 /** limiter returns a function that runs tasks with at most `n` running at once. */
 export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let free = Math.max(1, n);
-  const waiting: (() => void)[] = [];
-  return async (task) => {
-    if (free > 0) free--;
-    else await new Promise<void>((r) => waiting.push(r));
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else free++;
-    }
-  };
+  const l = new Limiter(n);
+  return (task) => l.run(task);
 }
 
 /** mapLimit runs `fn` over `items` with at most `limit` running at once, keeping order. */

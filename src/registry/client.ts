@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { parseDigest, sha256 } from '../content/digest.js';
 import { alreadyExists, assertReference, isDigestReference, notFound, referenceNotFound } from '../content/memory.js';
+import { Limiter } from '../content/limiter.js';
 import type { OpOptions, TagLister, Target } from '../content/storage.js';
 import { readAll, verifier } from '../content/verify.js';
 import { BaseError, ValidationError } from '../errors.js';
@@ -50,27 +51,6 @@ export interface RegistryClientOptions {
 /** The Accept header for manifests: every manifest and index type we can copy. */
 export const MANIFEST_ACCEPT = [MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_MANIFEST, MEDIA_TYPE_DOCKER_MANIFEST_LIST, MEDIA_TYPE_DOCKER_MANIFEST].join(', ');
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
-/** Limiter bounds concurrent work; `acquire` resolves with a release function. */
-class Limiter {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-  constructor(n: number) {
-    this.#free = Math.max(1, n);
-  }
-  async acquire(): Promise<() => void> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((r) => this.#waiting.push(r));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    };
-  }
-}
 
 /**
  * RegistrySession holds what clients of one registry share: the connection pool (TLS settings), the
@@ -302,13 +282,8 @@ export class RegistryClient implements Target, TagLister {
     await this.#expectStatus(res, [201], `PUT manifest ${reference}`);
   }
 
-  async #limited<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await this.#session.limiter.acquire();
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
+  #limited<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#session.limiter.run(fn);
   }
 
   // #request sends one request with auth, answering 401 challenges once and retrying transient failures.
