@@ -3,7 +3,7 @@
 // whose requestor is gone goes through removal (action Remove, no items, deleted once the agent reports
 // Removed); a group replaced by another of the same requestor is deleted. Finalizers hold deletions.
 import { randomUUID } from 'node:crypto';
-import { canonicalJSON } from '../bundle/manifest.js';
+import { canonicalJSON } from '../bundle/sign.js';
 import { sha256 } from '../content/digest.js';
 import { entryKey, type Entry, type KubeObj, type Tx } from './objects.js';
 import { CONFIGURATION_BUNDLES, CONFIGURATION_GROUPS, SVELTOS_CLUSTERS, type ResourceInfo } from './resources.js';

@@ -2,7 +2,7 @@
 // delete. resourceVersion and generation follow the API server: spec changes bump `generation`, status
 // and metadata changes do not; a stale resourceVersion is a 409; finalizers hold a deletion.
 import { randomUUID } from 'node:crypto';
-import { canonicalJSON } from '../bundle/manifest.js';
+import { canonicalJSON } from '../bundle/sign.js';
 import type { Identity } from './authz.js';
 import { canSee, foreignClusterLabel, notYours, CLUSTER_LABELS } from './authz.js';
 import { entryKey, type Entry, type KubeObj, type ObjectMeta, type ObjectStore, type Tx } from './objects.js';

@@ -1,6 +1,8 @@
 // Building the manifests of a bundle (DESIGN.md §3): per-cluster configuration artifacts, the root index
 // and the signature referrer. Pure construction over a Pusher: no file system, no clock.
+import { pushBytes } from '../content/bytes.js';
 import { sha256 } from '../content/digest.js';
+import { canonicalJSON } from './sign.js';
 import type { Pusher } from '../content/storage.js';
 import {
   ANNOTATION_CLUSTER,
@@ -23,7 +25,6 @@ import {
   type Index,
   type Manifest,
 } from '../model/oci.js';
-import { Readable } from 'node:stream';
 
 /** The tag under which a bundle names each cluster's configuration artifact. */
 export const CLUSTER_TAG = 'latest';
@@ -38,30 +39,11 @@ export interface ClusterArtifactInput {
   groups: { name: string; feature: string; requestor: string; yaml: string }[];
 }
 
-/** canonicalJSON serialises with sorted keys and no spaces, so equal values give equal bytes. */
-export function canonicalJSON(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) {
-      const val = (v as Record<string, unknown>)[k];
-      if (val !== undefined) out[k] = sortKeys(val);
-    }
-    return out;
-  }
-  return v;
-}
-
 /** pushBlob computes the descriptor of `data` and pushes it (a no-op when already present). */
 export async function pushBlob(store: Pusher & { exists?(d: Descriptor): Promise<boolean> }, mediaType: string, data: Buffer, extra: Partial<Descriptor> = {}): Promise<Descriptor> {
-  const desc: Descriptor = { mediaType, digest: sha256(data), size: data.length, ...extra };
+  const desc: Descriptor = { ...extra, mediaType, digest: sha256(data), size: data.length };
   if (store.exists && (await store.exists(desc))) return desc;
-  await store.push(desc, Readable.from([data]));
-  return desc;
+  return pushBytes(store, mediaType, data, extra);
 }
 
 /** pushJSON pushes a document as canonical JSON. */

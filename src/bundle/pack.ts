@@ -29,15 +29,13 @@ import {
   buildClusterArtifact,
   buildRootIndex,
   buildSignatureReferrer,
-  canonicalJSON,
   pushBlob,
   pushJSON,
   subjectName,
   type ClusterArtifactInput,
   type LayerSealer,
 } from './manifest.js';
-import type { Signer } from './sign.js';
-import { signStatement } from './sign.js';
+import { canonicalJSON, signStatement, type Signer } from './sign.js';
 import { fetchSlice, hashChunks, planVolumes, tableOf, tarFootprint, writeVolumes, type VolumePlan, type VolumeTable } from './volumes.js';
 import { carriesSecret, encryptedLayerAnnotations, encryptObjects, type RecipientKey } from './secrets.js';
 

@@ -16,7 +16,7 @@ import { TarWriter } from '../content/tar-writer.js';
 import { ContentError, InternalError, ValidationError } from '../errors.js';
 import { ANNOTATION_PART, ANNOTATION_PARTS, MEDIA_TYPE_CHUNK } from '../model/bundle.js';
 import type { Descriptor, Digest, Index } from '../model/oci.js';
-import { canonicalJSON } from './manifest.js';
+import { canonicalJSON } from './sign.js';
 
 /** VolumeChunk is one piece of a chunked blob: its own digest and size, and the part that holds it. */
 export interface VolumeChunk {

@@ -33,7 +33,7 @@ async function split(ctx: Ctx): Promise<Split> {
   const parts = await Promise.all(r.parts!.map((p) => readTarEntries(p.file)));
   const tableLayer = r.volumes!.table;
   const { sha256 } = await import('../../src/content/digest.js');
-  const { canonicalJSON } = await import('../../src/bundle/manifest.js');
+  const { canonicalJSON } = await import('../../src/bundle/sign.js');
   return {
     parts,
     table: tableLayer,
