@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { ContentError } from '../errors.js';
 import { ANNOTATION_REF_NAME, type Descriptor, type Digest, type Index } from '../model/oci.js';
 import { indexFromJSON } from './descriptor.js';
+import { checkLayoutFile } from './oci-layout/store.js';
 import { parseDigest } from './digest.js';
 import { isDigestReference, notFound, referenceNotFound } from './memory.js';
 import type { OpOptions, RangeFetcher, ReadOnlyTarget, TagLister } from './storage.js';
@@ -50,7 +51,7 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
       const limit = opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
       const layout = scan.files.get('oci-layout');
       if (!layout) throw new ContentError('INVALID_LAYOUT', `${file}: no oci-layout entry: not an OCI image layout tar`, { details: { file, entry: 'oci-layout' } });
-      checkLayout(await readEntry(src, layout, 4096, file), file);
+      checkLayoutFile(`${file}: oci-layout`, await readEntry(src, layout, 4096, file));
       const indexEntry = scan.files.get('index.json');
       if (!indexEntry) throw new ContentError('INVALID_LAYOUT', `${file}: no index.json entry: not an OCI image layout tar`, { details: { file, entry: 'index.json' } });
       const index = indexFromJSON(await readEntry(src, indexEntry, limit, file), `${file}: index.json`);
@@ -119,17 +120,4 @@ async function readEntry(src: ReturnType<typeof fileSource>, entry: TarEntry, li
     throw new ContentError('SIZE_EXCEEDS_LIMIT', `${file}: ${entry.name} is ${entry.size} bytes, more than the limit of ${limit}`, { details: { file, entry: entry.name, expected: `<= ${limit}`, found: entry.size } });
   }
   return src.read(entry.offset, entry.size);
-}
-
-function checkLayout(buf: Buffer, file: string): void {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(buf.toString('utf8'));
-  } catch (err) {
-    throw new ContentError('INVALID_LAYOUT', `${file}: oci-layout: not valid JSON`, { cause: err, details: { file, entry: 'oci-layout' } });
-  }
-  const v = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).imageLayoutVersion : undefined;
-  if (v !== '1.0.0') {
-    throw new ContentError('INVALID_LAYOUT', `${file}: oci-layout: imageLayoutVersion: expected "1.0.0", found ${JSON.stringify(v)}`, { details: { file, field: 'imageLayoutVersion', expected: '1.0.0', found: v } });
-  }
 }

@@ -373,17 +373,18 @@ function serializeIndex(manifests: Descriptor[], annotations: Record<string, str
   return `${JSON.stringify(idx, null, 2)}\n`;
 }
 
-function checkLayoutFile(path: string, buf: Buffer): void {
+/** checkLayoutFile checks an `oci-layout` document (`where` names it in errors): JSON with imageLayoutVersion 1.0.0. */
+export function checkLayoutFile(where: string, buf: Buffer): void {
   let doc: unknown;
   try {
     doc = JSON.parse(buf.toString('utf8'));
   } catch (err) {
-    throw new ContentError('INVALID_LAYOUT', `${path}: not valid JSON: ${(err as Error).message}`, { cause: err, details: { path } });
+    throw new ContentError('INVALID_LAYOUT', `${where}: not valid JSON: ${(err as Error).message}`, { cause: err, details: { file: where } });
   }
   const found = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).imageLayoutVersion : undefined;
   if (found !== OCI_LAYOUT_VERSION) {
-    throw new ContentError('INVALID_LAYOUT', `${path}: imageLayoutVersion: expected "${OCI_LAYOUT_VERSION}", got ${JSON.stringify(found)}`, {
-      details: { path, field: 'imageLayoutVersion', expected: OCI_LAYOUT_VERSION, found },
+    throw new ContentError('INVALID_LAYOUT', `${where}: imageLayoutVersion: expected "${OCI_LAYOUT_VERSION}", found ${JSON.stringify(found)}`, {
+      details: { file: where, field: 'imageLayoutVersion', expected: OCI_LAYOUT_VERSION, found },
     });
   }
 }
