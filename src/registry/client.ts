@@ -7,6 +7,7 @@ import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { parseDigest, sha256 } from '../content/digest.js';
 import { alreadyExists, assertReference, isDigestReference, notFound, referenceNotFound } from '../content/memory.js';
 import { Limiter } from '../content/limiter.js';
+import { entryCredentials, findAuthEntry } from './docker-config.js';
 import type { OpOptions, TagLister, Target } from '../content/storage.js';
 import { readAll, verifier } from '../content/verify.js';
 import { BaseError, ValidationError } from '../errors.js';
@@ -431,23 +432,20 @@ export function parseRegistryTarget(value: string): { registry: string; prefix: 
 export function credentialsFromFile(text: string, registry: string, source: string): RegistryCredentials {
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) {
-    let doc: { auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string }> };
+    let doc: unknown;
     try {
-      doc = JSON.parse(trimmed) as typeof doc;
+      doc = JSON.parse(trimmed);
     } catch (err) {
       throw new ValidationError('USAGE', `${source}: not valid JSON: ${(err as Error).message}`, { cause: err });
     }
-    const auths = doc.auths ?? {};
-    const entry = auths[registry] ?? auths[`https://${registry}`] ?? auths[`http://${registry}`];
-    if (!entry) throw new ValidationError('USAGE', `${source}: no entry for ${registry} under "auths" (found: ${Object.keys(auths).join(', ') || 'none'})`);
-    if (entry.registrytoken) return { token: entry.registrytoken };
-    if (entry.identitytoken) return { token: entry.identitytoken };
-    if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
-    if (entry.auth) {
-      const plain = Buffer.from(entry.auth, 'base64').toString('utf8');
-      const i = plain.indexOf(':');
-      if (i > 0) return { username: plain.slice(0, i), password: plain.slice(i + 1) };
+    const found = findAuthEntry(doc, registry);
+    if (!found) {
+      const auths = (doc as { auths?: unknown } | null)?.auths;
+      const keys = typeof auths === 'object' && auths !== null ? Object.keys(auths) : [];
+      throw new ValidationError('USAGE', `${source}: no entry for ${registry} under "auths" (found: ${keys.join(', ') || 'none'})`);
     }
+    const creds = entryCredentials(found.entry);
+    if (creds) return creds;
     throw new ValidationError('USAGE', `${source}: the entry for ${registry} has no auth, username/password or token`);
   }
   const i = trimmed.indexOf(':');

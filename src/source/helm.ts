@@ -21,6 +21,7 @@ import { MEDIA_TYPE_HELM_CHART, MEDIA_TYPE_HELM_CONFIG } from '../model/bundle.j
 import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Manifest } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { RegistryClient, RegistryError, type RegistryCredentials } from '../registry/client.js';
+import { entryCredentials, findAuthEntry } from '../registry/docker-config.js';
 import { parseYamlStream } from './helm-render.js';
 
 /** ChartError is a chart that cannot be found, fetched or read. */
@@ -463,20 +464,11 @@ function dockerConfigAuth(raw: Buffer, host: string, id: string): RegistryCreden
   } catch (err) {
     throw new ChartError('INVALID', `unable to load Docker config from Secret '${id}': ${(err as Error).message}`, { cause: err });
   }
-  const auths = isPlainObject(doc) && isPlainObject(doc.auths) ? doc.auths : {};
-  // Keys may be URLs or host names; compare as Docker does, by host.
-  const toHost = (k: string) => k.replace(/^https?:\/\//, '').split('/')[0]!;
-  const entry = Object.entries(auths).find(([k]) => toHost(k) === host)?.[1];
-  if (!isPlainObject(entry)) throw new ChartError('INVALID', `no auth config for '${host}' in the docker-registry Secret '${id}'`);
-  let username = typeof entry.username === 'string' ? entry.username : '';
-  let password = typeof entry.password === 'string' ? entry.password : '';
-  if (!username && typeof entry.auth === 'string') {
-    const dec = Buffer.from(entry.auth, 'base64').toString('utf8');
-    const i = dec.indexOf(':');
-    username = dec.slice(0, i);
-    password = dec.slice(i + 1);
-  }
-  if (!username || !password) throw new ChartError('INVALID', `invalid '${id}' secret data: required fields 'username' and 'password'`);
-  return { username, password };
+  // Keys may be URLs or host names; they are compared as Docker does, by host.
+  const found = findAuthEntry(doc, host);
+  if (!found || !isPlainObject(found.entry)) throw new ChartError('INVALID', `no auth config for '${host}' in the docker-registry Secret '${id}'`);
+  const creds = entryCredentials(found.entry);
+  if (!creds || !('username' in creds) || !creds.password) throw new ChartError('INVALID', `invalid '${id}' secret data: required fields 'username' and 'password'`);
+  return creds;
 }
 

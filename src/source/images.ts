@@ -10,6 +10,7 @@ import { ANNOTATION_KIND, ANNOTATION_PLATFORMS, ANNOTATION_SOURCE } from '../mod
 import { isIndexMediaType, type Descriptor } from '../model/oci.js';
 import { isPlainObject } from '../model/sveltos.js';
 import { RegistryClient, RegistrySession, type RegistryCredentials } from '../registry/client.js';
+import { authHost, entryCredentials } from '../registry/docker-config.js';
 import type { ImageRef } from '../resolve/images.js';
 import { repositoryFromURL } from './helm.js';
 
@@ -38,15 +39,9 @@ export async function loadDockerConfig(path: string): Promise<Record<string, Reg
   const out: Record<string, RegistryCredentials> = {};
   const auths = isPlainObject(doc) && isPlainObject(doc.auths) ? doc.auths : {};
   for (const [key, v] of Object.entries(auths)) {
-    if (!isPlainObject(v)) continue;
-    const host = key.replace(/^https?:\/\//, '').split('/')[0]!;
-    const registry = host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
-    if (typeof v.username === 'string' && typeof v.password === 'string') out[registry] = { username: v.username, password: v.password };
-    else if (typeof v.auth === 'string') {
-      const dec = Buffer.from(v.auth, 'base64').toString('utf8');
-      const i = dec.indexOf(':');
-      if (i > 0) out[registry] = { username: dec.slice(0, i), password: dec.slice(i + 1) };
-    } else if (typeof v.identitytoken === 'string') out[registry] = { token: v.identitytoken };
+    const host = authHost(key);
+    const creds = entryCredentials(v);
+    if (creds) out[host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host] = creds;
   }
   return out;
 }
