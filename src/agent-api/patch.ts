@@ -1,15 +1,15 @@
 // JSON merge patch (RFC 7386) and JSON patch (RFC 6902) over plain JSON values. Pure.
 import type { ApiResult } from './status.js';
 import { badRequest, fail, ok } from './status.js';
+import { isPlainObject } from '../model/json.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** mergePatch applies an RFC 7386 merge patch: objects merge, null deletes, anything else replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return structuredClone(patch);
-  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  if (!isPlainObject(patch)) return structuredClone(patch);
+  const out: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -38,7 +38,7 @@ export function jsonPatch(doc: unknown, ops: unknown): ApiResult<unknown> {
   if (!Array.isArray(ops)) return fail(badRequest('json patch: expected an array of operations'));
   let root: unknown = structuredClone(doc) as Json;
   for (const [i, raw] of ops.entries()) {
-    if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') return fail(badRequest(`json patch: operation ${i}: expected {op, path}`));
+    if (!isPlainObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') return fail(badRequest(`json patch: operation ${i}: expected {op, path}`));
     const op = raw as unknown as Op;
     const path = pointer(op.path);
     if (!path) return fail(badRequest(`json patch: operation ${i}: invalid path ${JSON.stringify(op.path)}`));
@@ -56,7 +56,7 @@ function get(root: unknown, path: string[]): { found: boolean; value?: unknown }
       const i = Number(seg);
       if (!/^\d+$/.test(seg) || i >= cur.length) return { found: false };
       cur = cur[i];
-    } else if (isObject(cur)) {
+    } else if (isPlainObject(cur)) {
       if (!Object.prototype.hasOwnProperty.call(cur, seg)) return { found: false };
       cur = cur[seg];
     } else return { found: false };
@@ -113,7 +113,7 @@ function set(root: unknown, path: string[], value: unknown, mode: 'add' | 'repla
       if (mode === 'remove') container.splice(i, 1);
       else container[i] = value;
     }
-  } else if (isObject(container)) {
+  } else if (isPlainObject(container)) {
     const has = Object.prototype.hasOwnProperty.call(container, last);
     if (mode !== 'add' && !has) return 'path not found';
     if (mode === 'remove') delete container[last];

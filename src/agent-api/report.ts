@@ -11,6 +11,7 @@ import { loadLedger } from './ledger.js';
 import type { Entry } from './objects.js';
 import { CONFIGURATION_GROUPS, RESOURCE_SUMMARIES, SVELTOS_CLUSTERS } from './resources.js';
 import { requestorOf } from './served.js';
+import { asRecord } from '../model/json.js';
 
 export interface CollectReceiptOptions {
   now: Date;
@@ -18,12 +19,11 @@ export interface CollectReceiptOptions {
   site?: string;
 }
 
-const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function groupOf(e: Entry): ReceiptGroup {
-  const spec = rec(e.object.spec);
-  const status = rec(e.object.status);
+  const spec = asRecord(e.object.spec);
+  const status = asRecord(e.object.status);
   const g: ReceiptGroup = {
     name: e.object.metadata.name,
     requestor: requestorOf(e.object),
@@ -52,7 +52,7 @@ export async function collectReceipt(storeDir: string, opts: CollectReceiptOptio
   for (const [cluster, st] of Object.entries(state.clusters)) {
     const entries = byOwner.get(cluster) ?? [];
     const sc = entries.find((e) => e.resource === SVELTOS_CLUSTERS);
-    const hb = rec(sc?.object.status);
+    const hb = asRecord(sc?.object.status);
     const heartbeat: NonNullable<ReceiptCluster['heartbeat']> = {};
     if (typeof hb.ready === 'boolean') heartbeat.ready = hb.ready;
     if (str(hb.version)) heartbeat.version = str(hb.version)!;
@@ -66,7 +66,7 @@ export async function collectReceipt(storeDir: string, opts: CollectReceiptOptio
       groups: entries.filter((e) => e.resource === CONFIGURATION_GROUPS).map(groupOf).sort((a, b) => a.name.localeCompare(b.name)),
       driftReports: entries
         .filter((e) => e.resource === RESOURCE_SUMMARIES)
-        .map((e) => ({ name: e.object.metadata.name, ...(e.object.metadata.annotations ? { annotations: e.object.metadata.annotations } : {}), ...(e.object.status ? { status: rec(e.object.status) } : {}) }))
+        .map((e) => ({ name: e.object.metadata.name, ...(e.object.metadata.annotations ? { annotations: e.object.metadata.annotations } : {}), ...(e.object.status ? { status: asRecord(e.object.status) } : {}) }))
         .sort((a, b) => a.name.localeCompare(b.name)),
     });
   }

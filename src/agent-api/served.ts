@@ -11,6 +11,7 @@ import { expansionLimit, expansionUnits } from '../model/expansion.js';
 import type { Descriptor } from '../model/oci.js';
 import { ANNOTATION_REQUESTOR_NAME, LABEL_CLUSTER_NAME, LABEL_REQUESTOR_FEATURE, LABEL_REQUESTOR_KIND, LIB_API_VERSION } from '../model/sveltos.js';
 import type { KubeObj } from './objects.js';
+import { isPlainObject } from '../model/json.js';
 
 /** MAX_OBJECTS_LAYER_BYTES bounds one group's YAML stream read into memory (rendered charts can be large). */
 export const MAX_OBJECTS_LAYER_BYTES = 256 * 1024 * 1024;
@@ -40,10 +41,9 @@ export interface DesiredCluster {
   warnings: string[];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function stringMap(v: unknown): Record<string, string> | undefined {
-  if (!isObject(v)) return undefined;
+  if (!isPlainObject(v)) return undefined;
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
   return out;
@@ -74,13 +74,13 @@ export async function readDesiredCluster(src: Fetcher, cluster: string, manifest
   const [namespace, name] = cluster.split('/') as [string, string];
   const manifest = manifestFromJSON(await readAll(await src.fetch(manifestDesc), manifestDesc), `cluster ${cluster} manifest ${manifestDesc.digest}`);
   const config = JSON.parse((await readAll(await src.fetch(manifest.config), manifest.config, { limit: DEFAULT_MAX_METADATA_BYTES })).toString('utf8')) as unknown;
-  const cfg = isObject(config) ? config : {};
+  const cfg = isPlainObject(config) ? config : {};
   const annotations = stringMap(cfg.annotations);
   const sveltosCluster: KubeObj = {
     apiVersion: LIB_API_VERSION,
     kind: 'SveltosCluster',
     metadata: { name, namespace, labels: stringMap(cfg.labels) ?? {}, ...(annotations && Object.keys(annotations).length ? { annotations } : {}) },
-    spec: { ...(isObject(cfg.spec) ? cfg.spec : {}), pullMode: true },
+    spec: { ...(isPlainObject(cfg.spec) ? cfg.spec : {}), pullMode: true },
   };
   const out: DesiredCluster = { cluster, namespace, name, manifest: manifestDesc, sveltosCluster, groups: [], warnings: [] };
   const names = new Set<string>();
@@ -142,7 +142,7 @@ function parseLayer(text: string, where: string, namespace: string, clusterName:
 
 // checkServedObject accepts a group or bundle of this cluster and strips server-managed fields.
 function checkServedObject(v: unknown, namespace: string, clusterName: string): KubeObj | string {
-  if (!isObject(v) || !isObject(v.metadata)) return 'expected a Kubernetes object with metadata';
+  if (!isPlainObject(v) || !isPlainObject(v.metadata)) return 'expected a Kubernetes object with metadata';
   if (v.apiVersion !== LIB_API_VERSION || (v.kind !== 'ConfigurationGroup' && v.kind !== 'ConfigurationBundle')) {
     return `expected ${LIB_API_VERSION} ConfigurationGroup or ConfigurationBundle, found ${String(v.apiVersion)} ${String(v.kind)}`;
   }

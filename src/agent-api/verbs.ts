@@ -12,6 +12,7 @@ import type { FieldSelector, Selector } from './selector.js';
 import { matchesFields, matchesLabels } from './selector.js';
 import type { ApiFailure, ApiResult } from './status.js';
 import { alreadyExists, badRequest, conflict, fail, invalid, notFound, ok } from './status.js';
+import { isPlainObject } from '../model/json.js';
 
 /** VerbContext is who is calling and the clock. */
 export interface VerbContext {
@@ -26,7 +27,6 @@ const SYSTEM_META = ['uid', 'resourceVersion', 'generation', 'creationTimestamp'
 /** FEATURE_STATUSES are the values of ConfigurationGroup status.status (sveltos-pullmode.md §2.1). */
 export const FEATURE_STATUSES = ['Provisioning', 'Provisioned', 'Failed', 'FailedNonRetriable', 'Removing', 'AgentRemoving', 'Removed'];
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** specOf is everything but apiVersion, kind, metadata and status: what `generation` counts. */
@@ -42,11 +42,11 @@ function timestamp(d: Date): string {
 // checkBody validates the shape every write needs and returns the object.
 function checkBody(r: ResourceInfo, body: unknown, namespace: string | undefined, urlName?: string): ApiResult<KubeObj> {
   const name = urlName ?? '';
-  if (!isObject(body)) return fail(badRequest(`the request body must be a JSON object (a ${r.kind})`));
+  if (!isPlainObject(body)) return fail(badRequest(`the request body must be a JSON object (a ${r.kind})`));
   const causes: { field: string; message: string }[] = [];
   if (body.apiVersion !== apiVersionOf(r)) causes.push({ field: 'apiVersion', message: `expected ${apiVersionOf(r)}, found ${JSON.stringify(body.apiVersion)}` });
   if (body.kind !== r.kind) causes.push({ field: 'kind', message: `expected ${r.kind}, found ${JSON.stringify(body.kind)}` });
-  if (!isObject(body.metadata)) return fail(invalid(r, name, [...causes, { field: 'metadata', message: 'Required value' }]));
+  if (!isPlainObject(body.metadata)) return fail(invalid(r, name, [...causes, { field: 'metadata', message: 'Required value' }]));
   const meta = body.metadata;
   if (urlName !== undefined && meta.name !== urlName) {
     return fail(badRequest(`the name of the object (${JSON.stringify(meta.name)}) does not match the name on the URL (${JSON.stringify(urlName)})`));
@@ -56,12 +56,12 @@ function checkBody(r: ResourceInfo, body: unknown, namespace: string | undefined
   }
   for (const f of ['labels', 'annotations'] as const) {
     const m = meta[f];
-    if (m !== undefined && (!isObject(m) || Object.values(m).some((v) => typeof v !== 'string'))) causes.push({ field: `metadata.${f}`, message: 'expected a map of strings' });
+    if (m !== undefined && (!isPlainObject(m) || Object.values(m).some((v) => typeof v !== 'string'))) causes.push({ field: `metadata.${f}`, message: 'expected a map of strings' });
   }
   if (meta.finalizers !== undefined && (!Array.isArray(meta.finalizers) || meta.finalizers.some((f) => typeof f !== 'string'))) {
     causes.push({ field: 'metadata.finalizers', message: 'expected a list of strings' });
   }
-  if (body.status !== undefined && body.status !== null && !isObject(body.status)) causes.push({ field: 'status', message: 'expected an object' });
+  if (body.status !== undefined && body.status !== null && !isPlainObject(body.status)) causes.push({ field: 'status', message: 'expected an object' });
   causes.push(...statusProblems(r, body.status));
   if (causes.length) return fail(invalid(r, typeof meta.name === 'string' ? meta.name : name, causes));
   return ok(structuredClone(body) as unknown as KubeObj);
@@ -69,7 +69,7 @@ function checkBody(r: ResourceInfo, body: unknown, namespace: string | undefined
 
 // statusProblems checks the status fields the report and the management side read.
 function statusProblems(r: ResourceInfo, status: unknown): { field: string; message: string }[] {
-  if (r !== CONFIGURATION_GROUPS || !isObject(status)) return [];
+  if (r !== CONFIGURATION_GROUPS || !isPlainObject(status)) return [];
   const out: { field: string; message: string }[] = [];
   if (status.status !== undefined && !FEATURE_STATUSES.includes(status.status as string)) {
     out.push({ field: 'status.status', message: `Unsupported value: ${JSON.stringify(status.status)}: supported values: ${FEATURE_STATUSES.map((s) => `"${s}"`).join(', ')}` });
@@ -184,7 +184,7 @@ export function patchObject(ctx: VerbContext, r: ResourceInfo, ns: string | unde
     const current = found.value.object;
     let patched: unknown;
     if (type === 'merge') {
-      if (!isObject(patch)) return fail(badRequest('merge patch: expected a JSON object'));
+      if (!isPlainObject(patch)) return fail(badRequest('merge patch: expected a JSON object'));
       patched = mergePatch(current, patch);
     } else {
       const res = jsonPatch(current, patch);
@@ -194,7 +194,7 @@ export function patchObject(ctx: VerbContext, r: ResourceInfo, ns: string | unde
     const checked = checkBody(r, patched, ns, name);
     if (!checked.ok) return checked;
     // A patch applies to the current version unless it names one itself.
-    const patchRV = isObject(patch) && isObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
+    const patchRV = isPlainObject(patch) && isPlainObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
     if (patchRV === undefined) checked.value.metadata.resourceVersion = current.metadata.resourceVersion;
     return writeOver(ctx, tx, found.value, checked.value, mode);
   });

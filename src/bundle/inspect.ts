@@ -21,6 +21,7 @@ import { isObjectsLayer, parseObjects } from './objects.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import type { LayoutSource } from './verify.js';
 import { volumeTableFromJSON } from './volumes.js';
+import { asRecord } from '../model/json.js';
 
 export interface InspectedCluster {
   cluster: string;
@@ -82,7 +83,6 @@ async function readJSON(src: ReadOnlyStorage, d: Descriptor): Promise<unknown> {
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
 /** inspectBundle reads the index, cluster configs and signature facts of a layout. Problems are listed, not thrown. */
 export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: string; size: number }[]; parts?(): { part?: number }[] }, opts: InspectOptions = {}): Promise<Inspection> {
@@ -151,10 +151,10 @@ async function imageFacts(src: ReadOnlyStorage, entries: Descriptor[], found: In
       const requestor = layer.annotations?.['io.projectsveltos.airgap.requestor'] ?? '';
       for (const b of docs) {
         if (b.kind !== 'ConfigurationBundle') continue;
-        const spec = rec(b.spec);
+        const spec = asRecord(b.spec);
         const release = spec.helmReleaseName ? `${str(spec.helmReleaseNamespace)}/${str(spec.helmReleaseName)}` : undefined;
         for (const r of Array.isArray(spec.resources) ? spec.resources : []) {
-          for (const obj of parseObjects(Buffer.from(String(r)), `objects layer ${layer.digest}: ${str(rec(b.metadata).name)}`)) {
+          for (const obj of parseObjects(Buffer.from(String(r)), `objects layer ${layer.digest}: ${str(asRecord(b.metadata).name)}`)) {
             if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) continue;
             const k = obj as KubeObject;
             const name = `${k.apiVersion} ${k.kind} ${k.metadata.namespace ? `${k.metadata.namespace}/` : ''}${k.metadata.name}`;
@@ -169,8 +169,8 @@ async function imageFacts(src: ReadOnlyStorage, entries: Descriptor[], found: In
     const d = entries.find((e) => e.digest === a.digest && e.annotations?.[ANNOTATION_REF_NAME] === a.ref);
     if (!d) continue;
     const cm = manifestFromJSON(await readJSON(src, d), d.digest);
-    const meta = rec(await readJSON(src, cm.config));
-    const ann = Object.fromEntries(Object.entries(rec(meta.annotations)).map(([k, v]) => [k, str(v)]));
+    const meta = asRecord(await readJSON(src, cm.config));
+    const ann = Object.fromEntries(Object.entries(asRecord(meta.annotations)).map(([k, v]) => [k, str(v)]));
     for (const im of chartAnnotationImages(ann)) for (const c of a.clusters ?? []) add(im.image, c, '', undefined, `chart ${str(meta.name)}`);
   }
   const carried = new Map(found.artifacts.filter((x) => x.kind === 'image' && x.source).map((x) => [parseImageReference(x.source!)?.reference ?? x.source!, x]));
@@ -194,15 +194,15 @@ async function imageFacts(src: ReadOnlyStorage, entries: Descriptor[], found: In
 
 async function clusterFacts(src: ReadOnlyStorage, d: Descriptor): Promise<InspectedCluster> {
   const m = manifestFromJSON(await readJSON(src, d), d.digest);
-  const config = rec(await readJSON(src, m.config));
+  const config = asRecord(await readJSON(src, m.config));
   const profiles = Array.isArray(config.profiles) ? config.profiles.map((p) => {
-    const r = rec(p);
+    const r = asRecord(p);
     return `${str(r.kind)} ${r.namespace ? `${str(r.namespace)}/` : ''}${str(r.name)}`;
   }) : [];
   return {
     cluster: d.annotations?.[ANNOTATION_CLUSTER] ?? `${str(config.namespace)}/${str(config.name)}`,
     manifest: d.digest,
-    labels: Object.fromEntries(Object.entries(rec(config.labels)).map(([k, v]) => [k, str(v)])),
+    labels: Object.fromEntries(Object.entries(asRecord(config.labels)).map(([k, v]) => [k, str(v)])),
     profiles,
     groups: m.layers.map((l) => ({
       name: l.annotations?.['io.projectsveltos.airgap.group'] ?? l.digest,
@@ -238,9 +238,9 @@ async function signatureFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Insp
   const m = manifestFromJSON(await readJSON(src, d), d.digest);
   const layer = m.layers[0];
   if (!layer) return { verified: false };
-  const bundle = rec(await readJSON(src, layer));
-  const hint = str(rec(rec(bundle.verificationMaterial).publicKey).hint);
-  const payload = str(rec(bundle.dsseEnvelope).payload);
-  const predicate = rec(rec(JSON.parse(Buffer.from(payload, 'base64').toString('utf8') || '{}')).predicate);
+  const bundle = asRecord(await readJSON(src, layer));
+  const hint = str(asRecord(asRecord(bundle.verificationMaterial).publicKey).hint);
+  const payload = str(asRecord(bundle.dsseEnvelope).payload);
+  const predicate = asRecord(asRecord(JSON.parse(Buffer.from(payload, 'base64').toString('utf8') || '{}')).predicate);
   return { keyHint: hint, sequence: predicate.sequence, createdAt: predicate.createdAt, expiresAt: predicate.expiresAt, source: predicate.source, verified: false };
 }

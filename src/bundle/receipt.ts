@@ -7,6 +7,7 @@ import { IN_TOTO_STATEMENT_TYPE } from '../model/bundle.js';
 import { PREDICATE_TYPE_RECEIPT, type ReceiptCluster, type ReceiptStatement } from '../model/receipt.js';
 import { signStatement, type Signer } from './sign.js';
 import { verifySignedStatement } from './signature.js';
+import { isPlainObject } from '../model/json.js';
 
 /** signReceipt signs a receipt statement; returns the Sigstore bundle JSON bytes (the receipt file). */
 export function signReceipt(statement: ReceiptStatement, signer: Signer): Promise<Buffer> {
@@ -18,7 +19,6 @@ export interface VerifiedReceipt {
   keyHint: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * verifyReceipt checks a receipt's signature against the site's public key(s) and its shape; anything
@@ -31,16 +31,16 @@ export function verifyReceipt(bytes: Buffer, siteKeys: KeyObject[], source = 're
 
 function parseReceipt(v: unknown, source: string): ReceiptStatement {
   const bad = (field: string, expected: string) => new VerificationError('TAMPERED', `${source}: ${field}: expected ${expected}`, { details: { file: source, field } });
-  if (!isObject(v)) throw bad('(root)', 'an in-toto statement');
+  if (!isPlainObject(v)) throw bad('(root)', 'an in-toto statement');
   if (v._type !== IN_TOTO_STATEMENT_TYPE) throw bad('_type', IN_TOTO_STATEMENT_TYPE);
   if (v.predicateType !== PREDICATE_TYPE_RECEIPT) throw bad('predicateType', `${PREDICATE_TYPE_RECEIPT} (is this a bundle signature rather than a receipt?)`);
   if (!Array.isArray(v.subject) || v.subject.length === 0) throw bad('subject', 'a non-empty array');
   const p = v.predicate;
-  if (!isObject(p)) throw bad('predicate', 'an object');
+  if (!isPlainObject(p)) throw bad('predicate', 'an object');
   if (!Array.isArray(p.blobs) || p.blobs.some((b) => !isDigest(b))) throw bad('predicate.blobs', 'an array of sha256 digests');
   if (!Number.isSafeInteger(p.highestSequence) || (p.highestSequence as number) < 0) throw bad('predicate.highestSequence', 'a non-negative integer');
   if (typeof p.createdAt !== 'string' || Number.isNaN(Date.parse(p.createdAt))) throw bad('predicate.createdAt', 'an RFC 3339 time');
-  if (!Array.isArray(p.clusters) || p.clusters.some((c) => !isObject(c) || typeof c.cluster !== 'string' || !Array.isArray(c.groups))) {
+  if (!Array.isArray(p.clusters) || p.clusters.some((c) => !isPlainObject(c) || typeof c.cluster !== 'string' || !Array.isArray(c.groups))) {
     throw bad('predicate.clusters', 'an array of {cluster, groups, …}');
   }
   return v as unknown as ReceiptStatement;

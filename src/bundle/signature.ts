@@ -15,6 +15,7 @@ import {
   type StatementSubject,
 } from '../model/bundle.js';
 import { assertP256, keyHint } from './keys.js';
+import { isPlainObject } from '../model/json.js';
 
 /** MAX_SIGNATURE_JSON_BYTES bounds the Sigstore bundle and the statement read into memory (DESIGN.md §4). */
 export const MAX_SIGNATURE_JSON_BYTES = 4 * 1024 * 1024;
@@ -183,7 +184,7 @@ export function parseStatement(payload: Buffer, source = 'statement', maxBytes =
   const problems: Problem[] = [];
   const bad = (field: string, expected: string, found: unknown) => problems.push({ field, expected, found });
 
-  if (!isObject(json)) {
+  if (!isPlainObject(json)) {
     bad('(root)', 'a JSON object', json);
     throw tampered(source, problems);
   }
@@ -197,7 +198,7 @@ export function parseStatement(payload: Buffer, source = 'statement', maxBytes =
     const names = new Map<string, number>();
     json.subject.forEach((s: unknown, i: number) => {
       const at = `subject[${i}]`;
-      if (!isObject(s)) return bad(at, 'an object', s);
+      if (!isPlainObject(s)) return bad(at, 'an object', s);
       let ok = true;
       if (typeof s.name !== 'string' || s.name === '') {
         bad(`${at}.name`, 'a non-empty string', s.name);
@@ -206,8 +207,8 @@ export function parseStatement(payload: Buffer, source = 'statement', maxBytes =
         bad(`${at}.name`, `a name not already used by subject[${names.get(s.name)}]`, s.name);
         ok = false;
       } else names.set(s.name, i);
-      const sha = isObject(s.digest) ? s.digest.sha256 : undefined;
-      if (!isObject(s.digest)) {
+      const sha = isPlainObject(s.digest) ? s.digest.sha256 : undefined;
+      if (!isPlainObject(s.digest)) {
         bad(`${at}.digest`, 'an object with sha256', s.digest);
         ok = false;
       } else if (typeof sha !== 'string' || !HEX64.test(sha)) {
@@ -221,7 +222,7 @@ export function parseStatement(payload: Buffer, source = 'statement', maxBytes =
 
   const p = json.predicate;
   let predicate: Statement['predicate'] | undefined;
-  if (!isObject(p)) {
+  if (!isPlainObject(p)) {
     bad('predicate', 'an object', p);
   } else {
     const seq = p.sequence;
@@ -288,9 +289,6 @@ function tampered(source: string, problems: Problem[]): VerificationError {
   });
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';

@@ -4,6 +4,7 @@ import { descriptorFromJSON } from '../content/descriptor.js';
 import { ContentError } from '../errors.js';
 import { ANNOTATION_PLATFORMS } from '../model/bundle.js';
 import type { Descriptor } from '../model/oci.js';
+import { isPlainObject } from '../model/json.js';
 
 export const STATE_FILE = 'state.json';
 
@@ -45,9 +46,6 @@ function fail(field: string, message: string): never {
   throw new ContentError('INVALID_LAYOUT', `${STATE_FILE}: ${field}: ${message}`, { details: { field } });
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** stateFromJSON parses state.json; a damaged file is reported with the field, never half-used. */
 export function stateFromJSON(text: string): SiteState {
@@ -57,15 +55,15 @@ export function stateFromJSON(text: string): SiteState {
   } catch (err) {
     throw new ContentError('INVALID_LAYOUT', `${STATE_FILE}: not valid JSON (${(err as Error).message}); the store is damaged: restore it from backup or re-import into a new store`, { cause: err });
   }
-  if (!isRecord(v)) fail('$', 'expected an object');
+  if (!isPlainObject(v)) fail('$', 'expected an object');
   if (v.version !== 1) fail('version', `expected 1, found ${JSON.stringify(v.version)}`);
   if (!Number.isSafeInteger(v.highestSequence) || (v.highestSequence as number) < 0) fail('highestSequence', 'expected a non-negative integer');
-  if (!isRecord(v.clusters)) fail('clusters', 'expected an object');
-  if (!isRecord(v.refs)) fail('refs', 'expected an object');
+  if (!isPlainObject(v.clusters)) fail('clusters', 'expected an object');
+  if (!isPlainObject(v.refs)) fail('refs', 'expected an object');
   if (!Array.isArray(v.history)) fail('history', 'expected an array');
   const clusters: Record<string, ClusterState> = {};
   for (const [k, c] of Object.entries(v.clusters)) {
-    if (!isRecord(c)) fail(`clusters.${k}`, 'expected an object');
+    if (!isPlainObject(c)) fail(`clusters.${k}`, 'expected an object');
     clusters[k] = {
       manifest: descriptorFromJSON(c.manifest, `${STATE_FILE}: clusters.${k}.manifest`),
       sequence: Number(c.sequence),

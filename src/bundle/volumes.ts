@@ -17,6 +17,7 @@ import { ContentError, InternalError, ValidationError } from '../errors.js';
 import { ANNOTATION_PART, ANNOTATION_PARTS, MEDIA_TYPE_CHUNK } from '../model/bundle.js';
 import type { Descriptor, Digest, Index } from '../model/oci.js';
 import { canonicalJSON } from './sign.js';
+import { isPlainObject } from '../model/json.js';
 
 /** VolumeChunk is one piece of a chunked blob: its own digest and size, and the part that holds it. */
 export interface VolumeChunk {
@@ -58,7 +59,6 @@ function bad(where: string, field: string, expected: string, found: unknown): ne
   throw new ContentError('INVALID_LAYOUT', `${where}: ${field}: expected ${expected}, found ${shown}`, { details: { field, expected, found: shown } });
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** volumeTableFromJSON parses a volume table and checks it is self-consistent (each blob placed once, chunk sizes add up). */
@@ -69,7 +69,7 @@ export function volumeTableFromJSON(buf: Buffer, where = 'volume table'): Volume
   } catch (err) {
     throw new ContentError('INVALID_LAYOUT', `${where}: not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  if (!isRecord(v)) bad(where, '(root)', 'an object', v);
+  if (!isPlainObject(v)) bad(where, '(root)', 'an object', v);
   if (v.version !== 1) bad(where, 'version', '1', v.version);
   const parts = v.parts;
   if (!isCount(parts) || parts < 1) bad(where, 'parts', 'a positive integer', parts);
@@ -90,21 +90,21 @@ export function volumeTableFromJSON(buf: Buffer, where = 'volume table'): Volume
   };
   const volumes = v.volumes.map((p: unknown, i: number) => {
     const at = `volumes[${i}]`;
-    if (!isRecord(p)) bad(where, at, 'an object', p);
+    if (!isPlainObject(p)) bad(where, at, 'an object', p);
     if (p.part !== i + 1) bad(where, `${at}.part`, String(i + 1), p.part);
     if (!Array.isArray(p.blobs)) bad(where, `${at}.blobs`, 'an array of digests', p.blobs);
     return { part: i + 1, blobs: p.blobs.map((d: unknown, j: number) => place(d, `${at}.blobs[${j}]`)) };
   });
   const chunked = v.chunked.map((c: unknown, i: number) => {
     const at = `chunked[${i}]`;
-    if (!isRecord(c)) bad(where, at, 'an object', c);
+    if (!isPlainObject(c)) bad(where, at, 'an object', c);
     const digest = place(c.digest, `${at}.digest`);
     if (!isCount(c.size)) bad(where, `${at}.size`, 'a byte count', c.size);
     if (!Array.isArray(c.chunks) || c.chunks.length === 0) bad(where, `${at}.chunks`, 'a non-empty array', c.chunks);
     let sum = 0;
     const chunks = c.chunks.map((k: unknown, j: number) => {
       const kat = `${at}.chunks[${j}]`;
-      if (!isRecord(k)) bad(where, kat, 'an object', k);
+      if (!isPlainObject(k)) bad(where, kat, 'an object', k);
       const size = k.size;
       if (!isCount(size) || size < 1) bad(where, `${kat}.size`, 'a positive byte count', size);
       if (!isCount(k.part) || k.part < 1 || k.part > parts) bad(where, `${kat}.part`, `a part number from 1 to ${parts}`, k.part);

@@ -8,6 +8,7 @@ import {
   type Manifest,
 } from '../model/oci.js';
 import { isDigest, parseDigest } from './digest.js';
+import { isPlainObject } from '../model/json.js';
 
 const MEDIA_TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
 
@@ -15,20 +16,17 @@ function fail(where: string, message: string, found?: unknown): never {
   throw new ContentError('INVALID_LAYOUT', `${where}: ${message}`, { details: { field: where, found } });
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function stringMap(v: unknown, where: string): Record<string, string> | undefined {
   if (v === undefined) return undefined;
-  if (!isRecord(v)) fail(where, 'expected an object of strings', v);
+  if (!isPlainObject(v)) fail(where, 'expected an object of strings', v);
   for (const [k, val] of Object.entries(v)) if (typeof val !== 'string') fail(`${where}.${k}`, 'expected a string', val);
   return v as Record<string, string>;
 }
 
 /** descriptorFromJSON validates one descriptor: media type, sha256 digest, size a safe non-negative integer. */
 export function descriptorFromJSON(v: unknown, where = 'descriptor'): Descriptor {
-  if (!isRecord(v)) fail(where, 'expected an object', v);
+  if (!isPlainObject(v)) fail(where, 'expected an object', v);
   const { mediaType, digest, size, artifactType, annotations, platform, urls, data } = v;
   if (typeof mediaType !== 'string' || !MEDIA_TYPE_RE.test(mediaType)) fail(`${where}.mediaType`, 'expected a media type', mediaType);
   const d = parseDigest(digest, `${where}.digest`);
@@ -45,7 +43,7 @@ export function descriptorFromJSON(v: unknown, where = 'descriptor'): Descriptor
   const ann = stringMap(annotations, `${where}.annotations`);
   if (ann) desc.annotations = ann;
   if (platform !== undefined) {
-    if (!isRecord(platform) || typeof platform.os !== 'string' || typeof platform.architecture !== 'string') fail(`${where}.platform`, 'expected {os, architecture}', platform);
+    if (!isPlainObject(platform) || typeof platform.os !== 'string' || typeof platform.architecture !== 'string') fail(`${where}.platform`, 'expected {os, architecture}', platform);
     desc.platform = platform as unknown as Descriptor['platform'];
   }
   if (urls !== undefined) {
@@ -70,7 +68,7 @@ function parseJSON(buf: Buffer, where: string): unknown {
 /** manifestFromJSON validates an image manifest document. */
 export function manifestFromJSON(buf: Buffer | unknown, where = 'manifest'): Manifest {
   const v = Buffer.isBuffer(buf) ? parseJSON(buf, where) : buf;
-  if (!isRecord(v)) fail(where, 'expected an object', v);
+  if (!isPlainObject(v)) fail(where, 'expected an object', v);
   if (v.schemaVersion !== 2) fail(`${where}.schemaVersion`, 'expected 2', v.schemaVersion);
   if (v.mediaType !== undefined && (typeof v.mediaType !== 'string' || !isManifestMediaType(v.mediaType))) fail(`${where}.mediaType`, 'expected an image manifest media type', v.mediaType);
   if (!Array.isArray(v.layers)) fail(`${where}.layers`, 'expected an array', v.layers);
@@ -93,7 +91,7 @@ export function manifestFromJSON(buf: Buffer | unknown, where = 'manifest'): Man
 /** indexFromJSON validates an image index (also `index.json` of a layout). */
 export function indexFromJSON(buf: Buffer | unknown, where = 'index'): Index {
   const v = Buffer.isBuffer(buf) ? parseJSON(buf, where) : buf;
-  if (!isRecord(v)) fail(where, 'expected an object', v);
+  if (!isPlainObject(v)) fail(where, 'expected an object', v);
   if (v.schemaVersion !== 2) fail(`${where}.schemaVersion`, 'expected 2', v.schemaVersion);
   if (v.mediaType !== undefined && (typeof v.mediaType !== 'string' || !isIndexMediaType(v.mediaType))) fail(`${where}.mediaType`, 'expected an image index media type', v.mediaType);
   if (!Array.isArray(v.manifests)) fail(`${where}.manifests`, 'expected an array', v.manifests);

@@ -2,6 +2,7 @@
 // `sveltos-applier`, context `sveltos-context`), the Secret registration makes of it, and reading one.
 import { parse, stringify } from 'yaml';
 import { ValidationError } from '../errors.js';
+import { isPlainObject } from '../model/json.js';
 
 export const KUBECONFIG_SECRET_NAMESPACE = 'projectsveltos';
 
@@ -54,11 +55,10 @@ export interface KubeTarget {
   namespace?: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function named(list: unknown, name: string, what: string, source: string): Record<string, unknown> {
-  const item = Array.isArray(list) ? list.find((x) => isObject(x) && x.name === name) : undefined;
-  if (!isObject(item) || !isObject(item[what])) throw new ValidationError('USAGE', `${source}: no ${what} named ${JSON.stringify(name)}`);
+  const item = Array.isArray(list) ? list.find((x) => isPlainObject(x) && x.name === name) : undefined;
+  if (!isPlainObject(item) || !isPlainObject(item[what])) throw new ValidationError('USAGE', `${source}: no ${what} named ${JSON.stringify(name)}`);
   return item[what] as Record<string, unknown>;
 }
 
@@ -75,7 +75,7 @@ export function readKubeconfig(text: string, source: string, readFile: (path: st
   } catch (err) {
     throw new ValidationError('USAGE', `${source}: not valid YAML: ${(err as Error).message}`, { cause: err });
   }
-  if (!isObject(doc)) throw new ValidationError('USAGE', `${source}: not a kubeconfig`);
+  if (!isPlainObject(doc)) throw new ValidationError('USAGE', `${source}: not a kubeconfig`);
   const ctxName = doc['current-context'];
   if (typeof ctxName !== 'string' || ctxName === '') throw new ValidationError('USAGE', `${source}: no current-context`);
   const ctx = named(doc.contexts, ctxName, 'context', source);

@@ -1,6 +1,8 @@
 // Sveltos and Kubernetes object shapes read from `--from` directories and written for the pull agent
 // (sveltos-pullmode.md §2, §4, §5). Data + guards only: `checkObject` reports every bad field as a path.
 
+import { isPlainObject } from './json.js';
+
 /** API groups and versions of the kinds this package reads and writes. */
 export const CONFIG_API_VERSION = 'config.projectsveltos.io/v1beta1';
 export const LIB_API_VERSION = 'lib.projectsveltos.io/v1beta1';
@@ -295,10 +297,7 @@ export const isSet = (o: unknown): o is SveltosSet => isKind(o, 'Set');
 export const isConfigMap = (o: unknown): o is ConfigMap => isKind(o, 'ConfigMap');
 export const isSecret = (o: unknown): o is Secret => isKind(o, 'Secret');
 
-/** isPlainObject tells whether `v` is a JSON object (not an array, not null). */
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isPlainObject };
 
 /** isKubeObject checks the envelope: string apiVersion and kind, metadata with a string name. */
 export function isKubeObject(v: unknown): v is KubeObject {
