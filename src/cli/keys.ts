@@ -1,16 +1,12 @@
 // Reading key files named on the command line, with errors that name the file.
 import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { loadPrivateKey, loadPublicKey } from '../bundle/keys.js';
 import { loadSitePrivateKey, loadSitePublicKeys } from '../bundle/secrets.js';
 import { ValidationError } from '../errors.js';
+import { readArgText } from './files.js';
 
-async function readKeyFile(path: string, flag: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ValidationError('USAGE', `${flag} ${path}: cannot read the key file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
+function readKeyFile(path: string, flag: string): Promise<string> {
+  return readArgText(path, flag, 'key file');
 }
 
 /** loadTrustedKeys reads one or more public keys (`--key`, repeatable). */

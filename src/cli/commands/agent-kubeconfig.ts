@@ -1,6 +1,6 @@
 // agent-kubeconfig: a bearer token for one cluster's pull agent, as a kubeconfig and as the Secret
 // `<name>-sveltos-kubeconfig` in `projectsveltos` that the agent's Deployment mounts (sveltos-pullmode.md §3.1).
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { openSiteLayout, readState } from '../../bundle/site.js';
 import { issueToken } from '../../agent-api/tokens.js';
 import { ValidationError } from '../../errors.js';
@@ -8,6 +8,7 @@ import { agentKubeconfig, kubeconfigSecret, toYaml } from '../../kube/kubeconfig
 import { readSiteCA } from '../../serve/tls.js';
 import { printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { parseClusterName } from '../options.js';
+import { readArgText } from '../files.js';
 
 export interface AgentKubeconfigOptions extends GlobalOptions {
   store: string;
@@ -46,9 +47,7 @@ export async function agentKubeconfigCommand(opts: AgentKubeconfigOptions, io: C
   if (!state.clusters[cluster]) reporter.warn('UNKNOWN_CLUSTER', `${cluster} is not in any bundle imported into ${opts.store} yet; its agent will see no objects until one is`);
   let caPem: string | undefined;
   if (opts.caFile) {
-    caPem = await readFile(opts.caFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new ValidationError('USAGE', `--ca-file ${opts.caFile}: cannot read (${err.code ?? err.message})`, { cause: err });
-    });
+    caPem = await readArgText(opts.caFile, '--ca-file');
   } else if (server.protocol === 'https:') {
     caPem = await readSiteCA(opts.store);
   }

@@ -1,16 +1,15 @@
 // apply: write the store's served objects into a Kubernetes API server (what `import --apply` does after
 // importing); run it again to finish removals once agents have reported Removed.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { applyStore, type ApplyResult } from '../../agent-api/apply.js';
 import { SiteView } from '../../bundle/site.js';
-import { ValidationError } from '../../errors.js';
 import { KubeClient } from '../../kube/client.js';
 import { readKubeconfig } from '../../kube/kubeconfig.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadSiteKeys } from '../keys.js';
 import { parseClusterName } from '../options.js';
+import { readArgText } from '../files.js';
 
 export interface ApplyCommandOptions extends GlobalOptions {
   store: string;
@@ -23,9 +22,7 @@ export interface ApplyCommandOptions extends GlobalOptions {
 
 /** kubeClientFromFile reads a kubeconfig named on the command line. */
 export async function kubeClientFromFile(file: string): Promise<KubeClient> {
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new ValidationError('USAGE', `--kubeconfig ${file}: cannot read (${err.code ?? err.message})`, { cause: err });
-  });
+  const text = await readArgText(file, '--kubeconfig');
   const rel = (p: string) => (isAbsolute(p) ? p : join(dirname(file), p));
   return new KubeClient(readKubeconfig(text, file, (p) => readFileSync(rel(p), 'utf8')));
 }

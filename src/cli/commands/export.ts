@@ -1,6 +1,6 @@
 // export: resolve profiles for the target clusters, pack the result into a signed bundle.
 import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { hostname } from 'node:os';
 import { deltaBaseFromReceipt } from '../../bundle/delta.js';
@@ -19,6 +19,7 @@ import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions 
 import { loadRecipientKeys, loadSigningKey, loadTrustedKeys } from '../keys.js';
 import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
 import { loadPlan } from './resolve.js';
+import { readArgFile } from '../files.js';
 
 const VERSION = '0.1.0';
 
@@ -72,12 +73,7 @@ async function readDeltaBase(opts: ExportCommandOptions, reporter: Reporter): Pr
     return undefined;
   }
   if (!opts.siteKey?.length) throw new ValidationError('USAGE', '--since: the receipt must be verified: give the site\'s public key with --site-key SITE.pub');
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(opts.since);
-  } catch (err) {
-    throw new ValidationError('USAGE', `--since ${opts.since}: cannot read the receipt (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
+  const bytes = await readArgFile(opts.since, '--since', 'receipt');
   const base = deltaBaseFromReceipt(bytes, await loadTrustedKeys(opts.siteKey, '--site-key'), opts.since);
   reporter.info(`delta against ${opts.since}: the site holds ${base.omit.size} blobs (sequence ${base.receipt.statement.predicate.highestSequence})`);
   return base.omit;

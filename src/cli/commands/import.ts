@@ -1,5 +1,4 @@
 // import: verify a bundle (or parts of a split bundle), then ingest it atomically into a site store (DESIGN.md §5).
-import { readFile } from 'node:fs/promises';
 import { applyStore, type ApplyResult } from '../../agent-api/apply.js';
 import { importBundle, type ImportResult } from '../../bundle/import.js';
 import { openSiteLayout, SiteView } from '../../bundle/site.js';
@@ -13,6 +12,7 @@ import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions 
 import { loadSiteKeys, loadTrustedKeys } from '../keys.js';
 import { parseClusterName, parseLimits, parseTime } from '../options.js';
 import { describeMissing, missingParts, progressHooks, summarizeVerified } from './verify.js';
+import { readArgText } from '../files.js';
 
 export interface ImportCommandOptions extends GlobalOptions, LimitFlags {
   /** A bundle tar, or any parts of a split bundle. */
@@ -51,7 +51,7 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
         registry: target.registry,
         repository: target.prefix,
         plainHTTP: Boolean(opts.plainHttp),
-        ...(opts.registryCredentials ? { credentials: credentialsFromFile(await readText(opts.registryCredentials, '--registry-credentials'), target.registry, opts.registryCredentials) } : {}),
+        ...(opts.registryCredentials ? { credentials: credentialsFromFile(await readArgText(opts.registryCredentials, '--registry-credentials'), target.registry, opts.registryCredentials) } : {}),
       })
     : undefined;
   const kube = opts.apply && opts.kubeconfig ? await kubeClientFromFile(opts.kubeconfig) : undefined;
@@ -114,8 +114,3 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   return out;
 }
 
-async function readText(path: string, flag: string): Promise<string> {
-  return readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new ValidationError('USAGE', `${flag} ${path}: cannot read (${err.code ?? err.message})`, { cause: err });
-  });
-}

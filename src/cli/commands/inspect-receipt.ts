@@ -1,10 +1,9 @@
 // inspect-receipt: verify a site receipt with the site's public key and show it (exit 2 if altered).
-import { readFile } from 'node:fs/promises';
 import { verifyReceipt, type VerifiedReceipt } from '../../bundle/receipt.js';
-import { ValidationError } from '../../errors.js';
 import type { ReceiptStatement } from '../../model/receipt.js';
 import { printResult, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadTrustedKeys } from '../keys.js';
+import { readArgFile } from '../files.js';
 
 export interface InspectReceiptOptions extends GlobalOptions {
   receipt: string;
@@ -19,9 +18,7 @@ export function summarizeReceipt(s: ReceiptStatement) {
 
 export async function inspectReceipt(opts: InspectReceiptOptions, io: CommandIO): Promise<VerifiedReceipt> {
   const trusted = await loadTrustedKeys(opts.key);
-  const bytes = await readFile(opts.receipt).catch((err: NodeJS.ErrnoException) => {
-    throw new ValidationError('USAGE', `${opts.receipt}: cannot read the receipt (${err.code ?? err.message})`, { cause: err });
-  });
+  const bytes = await readArgFile(opts.receipt, '', 'receipt');
   const verified = verifyReceipt(bytes, trusted, opts.receipt);
   const p = verified.statement.predicate;
   printResult(io, opts, { verified: true, keyHint: verified.keyHint, predicate: p }, () => {

@@ -1,5 +1,4 @@
 // serve: the site's agent API and registry from a store, on one port, until SIGINT/SIGTERM.
-import { readFile } from 'node:fs/promises';
 import { startServer, type RunningServer } from '../../registry/server/http.js';
 import { createSiteHandler } from '../../serve/site-handler.js';
 import { mirrorConfig, type MirrorEntry } from '../../serve/mirror.js';
@@ -9,6 +8,7 @@ import { ValidationError } from '../../errors.js';
 import { printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadSiteKeys } from '../keys.js';
 import { parseListen } from '../options.js';
+import { readArgFile } from '../files.js';
 
 export interface ServeCommandOptions extends GlobalOptions {
   store: string;
@@ -28,14 +28,6 @@ export interface ServeCommandOptions extends GlobalOptions {
   siteKeyPassphraseEnv?: string;
   /** Resolves to stop the server (tests); default: SIGINT or SIGTERM. */
   until?: Promise<void>;
-}
-
-async function readPem(path: string, flag: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new ValidationError('USAGE', `${flag} ${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-  }
 }
 
 function signalled(): Promise<void> {
@@ -62,7 +54,7 @@ export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new ValidationError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
   if (opts.tlsSelfSigned && opts.tlsCert) throw new ValidationError('USAGE', '--tls-self-signed and --tls-cert exclude each other');
   let tls: { cert: string | Buffer; key: string | Buffer } | undefined;
-  if (opts.tlsCert && opts.tlsKey) tls = { cert: await readPem(opts.tlsCert, '--tls-cert'), key: await readPem(opts.tlsKey, '--tls-key') };
+  if (opts.tlsCert && opts.tlsKey) tls = { cert: await readArgFile(opts.tlsCert, '--tls-cert'), key: await readArgFile(opts.tlsKey, '--tls-key') };
   const siteKeys = await loadSiteKeys(opts.siteKey ?? [], opts.siteKeyPassphraseEnv, io.env);
   // The store is opened first: a wrong --store fails before anything is written into it.
   const handler = await createSiteHandler(opts.store, {
