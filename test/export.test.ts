@@ -137,6 +137,9 @@ describe('export with Helm charts', () => {
     repo = await startStaticServer(site);
     fleet = join(work, 'fleet');
     await cp(SAMPLES, fleet, { recursive: true });
+    // store-paris reports its Kubernetes version: its charts render for it (Helm's .Capabilities.KubeVersion).
+    const retail = join(fleet, 'clusters', 'retail.yaml');
+    await writeFile(retail, (await readFile(retail, 'utf8')).replace(/(name: store-paris[\s\S]*?spec:\n  pullMode: true\n)/, '$1status:\n  version: v1.29.4\n'));
     await writeFile(
       join(fleet, 'profiles', 'web.yaml'),
       `apiVersion: config.projectsveltos.io/v1beta1
@@ -189,6 +192,9 @@ spec:
     expect(JSON.stringify(rendered)).toContain('eu-west');
     const berlin = (await layers(out, 'retail/store-berlin')).filter((d) => d.kind === 'ConfigurationBundle');
     expect(JSON.stringify(berlin)).toContain('eu-central');
+    const kube = (objects: Record<string, unknown>[]) => JSON.stringify(objects).match(/"name":"KUBE","value":"([^"]+)"/)?.[1];
+    expect(kube(rendered)).toBe('v1.29.4');
+    expect(kube(berlin.flatMap((b) => ((b.spec as { resources?: string[] }).resources ?? []).map((s) => parse(s) as Record<string, unknown>)))).toBe('v1.32.0');
     const inspect = await cli(['inspect', out, '--output', 'json']);
     const chart = JSON.parse(inspect.stdout).artifacts.find((a: { kind: string }) => a.kind === 'chart');
     expect(chart).toBeDefined();

@@ -7,9 +7,9 @@ import { MemoryTarget } from '../content/memory.js';
 import { copyGraph } from '../content/copy.js';
 import { digestHex, sha256 } from '../content/digest.js';
 import { isGraphNode } from '../content/graph.js';
-import { type RangeFetcher, type ReadOnlyStorage, type Storage } from '../content/storage.js';
+import { hasVerifiedBlobFiles, type RangeFetcher, type ReadOnlyStorage, type Storage, type VerifiedBlobFiles } from '../content/storage.js';
 import { BLOCK } from '../content/tar-header.js';
-import { verifiedStream } from '../content/verify.js';
+import { fetchVerified } from '../content/verify.js';
 import { TarWriter } from '../content/tar-writer.js';
 import { ValidationError } from '../errors.js';
 import {
@@ -111,11 +111,18 @@ class RecordingStore implements Storage {
   }
 }
 
-/** blobSource reads the bundle's own blobs from memory and carried artifacts from their sources (by range when they can). */
-function blobSource(memory: MemoryTarget, extraOrigin: Map<string, ReadOnlyStorage>): ReadOnlyStorage & RangeFetcher {
+/**
+ * blobSource reads the bundle's own blobs from memory and carried artifacts from their sources (by range
+ * when they can); whole blobs come through one digest verifier.
+ */
+function blobSource(memory: MemoryTarget, extraOrigin: Map<string, ReadOnlyStorage>): ReadOnlyStorage & RangeFetcher & VerifiedBlobFiles {
   return {
+    verifiedBlobFile(d) {
+      const origin = extraOrigin.get(d.digest);
+      return origin && hasVerifiedBlobFiles(origin) ? origin.verifiedBlobFile(d) : undefined;
+    },
     async exists(d) { return (await memory.exists(d)) || extraOrigin.has(d.digest); },
-    async fetch(d) { return (extraOrigin.get(d.digest) ?? memory).fetch(d); },
+    fetch: (d) => fetchVerified(extraOrigin.get(d.digest) ?? memory, d),
     async fetchRange(d, start, end) {
       return fetchSlice(extraOrigin.get(d.digest) ?? memory, d, start, end - start + 1);
     },
@@ -293,7 +300,10 @@ export async function writeLayoutTar(
     await tar.addDirectory('blobs/sha256/');
     let done = 0;
     for (const b of sorted) {
-      await tar.addFile(`blobs/sha256/${digestHex(b.digest)}`, b.size, verifiedStream(await source.fetch(b), b));
+      const name = `blobs/sha256/${digestHex(b.digest)}`;
+      const file = hasVerifiedBlobFiles(source) ? source.verifiedBlobFile(b) : undefined;
+      if (file) await tar.addFileFrom(name, b.size, file);
+      else await tar.addFile(name, b.size, await fetchVerified(source, b));
       done += b.size;
       opts.onProgress?.(done, total);
     }

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { isDigest } from '../content/digest.js';
 import { canFetchRange, type ReadOnlyStorage } from '../content/storage.js';
-import { verifiedStream } from '../content/verify.js';
+import { fetchVerified, verifiedStream } from '../content/verify.js';
 import { BLOCK, padding } from '../content/tar-header.js';
 import { TarLayoutStore, type TarLayoutOpenOptions } from '../content/tarfs.js';
 import { TarWriter } from '../content/tar-writer.js';
@@ -214,7 +214,7 @@ export async function hashChunks(source: ReadOnlyStorage, blob: Descriptor, chun
   let i = 0;
   let left = chunks[0]?.size ?? 0;
   let hash = createHash('sha256');
-  for await (const data of verifiedStream(await source.fetch(blob), blob)) {
+  for await (const data of await fetchVerified(source, blob)) {
     let buf = data as Buffer;
     while (buf.length > 0 && i < chunks.length) {
       const take = Math.min(left, buf.length);
@@ -315,7 +315,7 @@ export async function writeVolumes(input: WriteVolumesInput): Promise<{ file: st
       const tar = new TarWriter(stream, { mtime: input.mtime });
       type Entry = { digest: Digest; size: number; open: () => Promise<Readable> };
       const entries: Entry[] = [
-        ...[...input.metadata, ...part.blobs].map((d) => ({ digest: d.digest, size: d.size, open: async () => verifiedStream(await input.source.fetch(d), d) })),
+        ...[...input.metadata, ...part.blobs].map((d) => ({ digest: d.digest, size: d.size, open: () => fetchVerified(input.source, d) })),
         ...part.chunks.map((c) => {
           const chunk = chunkDescriptor({ digest: chunkDigest.get(`${c.of.digest}#${c.offset}`)!, size: c.size });
           return { digest: chunk.digest, size: c.size, open: async () => verifiedStream(await fetchSlice(input.source, c.of, c.offset, c.size), chunk) };

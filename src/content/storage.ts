@@ -54,6 +54,16 @@ export interface RangeFetcher {
   fetchRange(target: Descriptor, start: number, end: number, opts?: OpOptions): Promise<Readable>;
 }
 
+/**
+ * VerifiedBlobFiles is a source that keeps blobs in files of their own and can vouch for some of them: it
+ * verified their content in this process. A writer may copy such a file as is (no stream, no second digest);
+ * for any other blob `verifiedBlobFile` returns undefined and the blob is fetched and verified as usual.
+ */
+export interface VerifiedBlobFiles {
+  verifiedBlobFile(target: Descriptor): string | undefined;
+}
+
+export const hasVerifiedBlobFiles = (s: object): s is VerifiedBlobFiles => typeof (s as Partial<VerifiedBlobFiles>).verifiedBlobFile === 'function';
 export const canFetchRange = (s: object): s is RangeFetcher => typeof (s as Partial<RangeFetcher>).fetchRange === 'function';
 export const canListTags = (s: object): s is TagLister => typeof (s as Partial<TagLister>).tags === 'function';
 export const canFindPredecessors = (s: object): s is PredecessorFinder =>

@@ -2,6 +2,7 @@
 // backpressure, and the exact declared size enforced so a short or long source can never corrupt the archive.
 import type { Readable, Writable } from 'node:stream';
 import { ContentError } from '../errors.js';
+import { forEachChunk } from './file-chunks.js';
 import { BLOCK, encodeHeader, padding } from './tar-header.js';
 
 export interface TarWriterOptions {
@@ -61,6 +62,25 @@ export class TarWriter {
     }
     const pad = padding(size);
     if (pad) await this.#write(Buffer.alloc(pad));
+  }
+
+  /**
+   * addFileFrom writes a regular file entry with the `size` bytes of the file at `path`, read into reused
+   * buffers (no stream, no allocation per chunk). A file of another size fails with SIZE_MISMATCH.
+   */
+  async addFileFrom(name: string, size: number, path: string): Promise<void> {
+    await this.#write(encodeHeader({ name, type: 'file', size, mtime: this.#mtime }));
+    // Each chunk's buffer is reused once its write has completed, so wait for the write itself, not 'drain'.
+    await forEachChunk(path, size, (chunk) => this.#writeThrough(chunk));
+    const pad = padding(size);
+    if (pad) await this.#write(Buffer.alloc(pad));
+  }
+
+  #writeThrough(chunk: Buffer): Promise<void> {
+    this.#written += chunk.length;
+    return new Promise((resolve, reject) => {
+      this.#out.write(chunk, (err) => (err ? reject(err) : resolve()));
+    });
   }
 
   /** finish writes two zero blocks and ends the output stream. */

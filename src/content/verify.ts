@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { ContentError } from '../errors.js';
 import type { Descriptor } from '../model/oci.js';
+import type { Fetcher, OpOptions } from './storage.js';
 
 /**
  * BLOB_READ_CHUNK is the read size of blob streams from disk: small enough that a chunk is still in the
@@ -31,12 +32,20 @@ export function checkDigest(expected: Descriptor, size: number, found: string): 
   if (found !== expected.digest) throw mismatch('DIGEST_MISMATCH', expected, size, found);
 }
 
+// Streams that are verifiers, by the digest they check: a consumer handed one needs no second verifier.
+const checking = new WeakMap<Readable, string>();
+
+/** isVerifying tells whether `stream` is a verifier of `expected` (it fails instead of ending on a mismatch). */
+export function isVerifying(stream: Readable, expected: Descriptor): boolean {
+  return checking.get(stream) === `${expected.digest}/${expected.size}`;
+}
+
 /** verifier passes bytes through; it fails the pipeline on excess bytes or, at EOF, on size/digest mismatch. */
 export function verifier(expected: Descriptor, opts: VerifierOptions = {}): Transform {
   const hash = createHash('sha256');
   let seen = 0;
   let held: Buffer | undefined;
-  return new Transform({
+  const t = new Transform({
     transform(chunk: Buffer, _enc, done) {
       seen += chunk.length;
       if (seen > expected.size) return done(mismatch('SIZE_MISMATCH', expected, seen));
@@ -53,6 +62,8 @@ export function verifier(expected: Descriptor, opts: VerifierOptions = {}): Tran
       done(null, held);
     },
   });
+  checking.set(t, `${expected.digest}/${expected.size}`);
+  return t;
 }
 
 export interface VerifierOptions {
@@ -72,6 +83,12 @@ export function verifiedStream(content: Readable, expected: Descriptor, opts: Ve
   const v = verifier(expected, opts);
   content.on('error', (err) => v.destroy(err));
   return content.pipe(v);
+}
+
+/** fetchVerified fetches `expected` from `source` through exactly one digest verifier. */
+export async function fetchVerified(source: Fetcher, expected: Descriptor, opts?: OpOptions): Promise<Readable> {
+  const stream = await source.fetch(expected, opts);
+  return isVerifying(stream, expected) ? stream : verifiedStream(stream, expected);
 }
 
 export interface ReadAllOptions {

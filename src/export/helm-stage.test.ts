@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { helmInputsFromPlan, imageReport, profileIdentity, valuesFromObjects } from './helm-stage.js';
+import { imageReport } from '../resolve/images.js';
+import { helmInputsFromPlan, profileIdentity, valuesFromObjects } from './helm-stage.js';
 
 describe('helm stage inputs', () => {
   it('maps the resolver plan to inputs, keeping its merged values', () => {

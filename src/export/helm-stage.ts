@@ -2,15 +2,20 @@
 // concurrency), render it once per distinct (chart, release, values, Kubernetes version), split the output
 // into ConfigurationBundles like Sveltos, and collect the charts and images the bundle must carry.
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ExtraArtifact } from '../bundle/pack.js';
 import { Limiter } from '../content/limiter.js';
 import { ANNOTATION_CLUSTERS, ANNOTATION_KIND, ANNOTATION_SOURCE } from '../model/bundle.js';
-import { isPlainObject, type KubeObject } from '../model/sveltos.js';
+import { ValidationError } from '../errors.js';
+import { isPlainObject, type KubeObject, type Patch } from '../model/sveltos.js';
+import { patchManifest, PatchFailure } from '../resolve/patch.js';
 import { helmActionFor, helmBundles, type HelmAction, type HelmBundle, type HelmReleaseSpec } from '../resolve/helm-split.js';
-import { chartAnnotationImages, parseImageReference, podSpecImages, type ImageRef } from '../resolve/images.js';
+import { chartAnnotationImages, objectLabel, podSpecImages, type ImageUse } from '../resolve/images.js';
 import { chartAccess, ChartCache, fetchChart, type ChartRequest, type FetchedChart, type RegistryCredentialsConfig } from '../source/helm.js';
 import { DEFAULT_KUBE_VERSION, mergeHelmValues, renderChart } from '../source/helm-render.js';
-import type { ImageResolver } from '../source/images.js';
+import { RegistrySessions } from '../registry/client.js';
 import type { RenderedRelease } from '../resolve/helm-split.js';
 import semver from 'semver';
 
@@ -39,13 +44,15 @@ export interface HelmChartInput {
   cluster: { namespace: string; name: string };
   /** The SveltosCluster: its `status.version` is the default Kubernetes version. */
   clusterObject?: KubeObject;
+  /** The cluster's Kubernetes version (the resolver reads it from `status.version`); wins over `clusterObject`. */
+  kubeVersion?: string;
   profile: ProfileIdentity;
   chart: HelmChartSpec;
   valuesFrom?: { plain: string[]; templated: string[] };
   /** Values already instantiated and merged with valuesFrom (the profile resolver's plan); wins over `values`/`valuesFrom`. */
   mergedValues?: Record<string, unknown>;
-  /** Profile patches Sveltos applies to the Helm output with a post-renderer (not applied here: reported). */
-  patches?: unknown[];
+  /** Profile patches (instantiated): applied to the rendered manifest as Sveltos's Helm post-renderer does. */
+  patches?: Patch[];
   /** Version the cluster last received for this release (from a receipt): decides install/upgrade/downgrade. */
   previousVersion?: string;
 }
@@ -58,9 +65,11 @@ export interface HelmStageOptions {
   /** `--kube-version`: overrides every cluster's `status.version`. */
   kubeVersion?: string;
   offline?: boolean;
-  /** Concurrent chart fetches. Default 4. Renders run two at a time. */
+  /** Concurrent chart fetches. Default 4. Renders run one per core (at least two) at a time. */
   concurrency?: number;
   onEvent?: (message: string) => void;
+  /** Called with the images of each result as soon as it is rendered and split (to start copying them early). */
+  onImages?: (uses: ImageUse[]) => void;
   signal?: AbortSignal;
 }
 
@@ -75,21 +84,10 @@ export interface HelmChartResult {
   images: ImageUse[];
 }
 
-/** ImageUse is one mention of an image: where, for whom. */
-export interface ImageUse {
-  image: string;
-  cluster: string;
-  profile: string;
-  chart?: string;
-  object: string;
-  path: string;
-}
-
 export interface HelmStageResult {
   results: HelmChartResult[];
   /** Distinct renders done (the rest reused). */
   renders: number;
-  warnings: string[];
 }
 
 /** limiter returns a function that runs tasks with at most `n` running at once. */
@@ -150,7 +148,8 @@ export interface PlannedHelm {
   /** `namespace/name`. */
   cluster: string;
   object?: KubeObject;
-  helm: { profile: string; chart: Record<string, unknown>; values?: Record<string, unknown>; patches?: unknown[] }[];
+  kubeVersion?: string;
+  helm: { profile: string; chart: Record<string, unknown>; values?: Record<string, unknown>; patches?: Patch[] }[];
 }
 
 /** profileIdentity parses `ClusterProfile/name` or `Profile/namespace/name`. */
@@ -166,6 +165,7 @@ export function helmInputsFromPlan(plans: PlannedHelm[]): HelmChartInput[] {
     return p.helm.map((h) => ({
       cluster: { namespace, name },
       ...(p.object ? { clusterObject: p.object } : {}),
+      ...(p.kubeVersion ? { kubeVersion: p.kubeVersion } : {}),
       profile: profileIdentity(h.profile),
       chart: h.chart as unknown as HelmChartSpec,
       ...(h.values ? { mergedValues: h.values } : {}),
@@ -174,18 +174,21 @@ export function helmInputsFromPlan(plans: PlannedHelm[]): HelmChartInput[] {
   });
 }
 
-/** renderHelmForPlan runs the Helm stage over every planned helmCharts entry. */
+/** renderHelmForPlan runs the Helm stage over every planned helmCharts entry; results come in input order. */
 export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStageOptions): Promise<HelmStageResult> {
   const objects = opts.objects ?? [];
-  const warnings: string[] = [];
   const say = (m: string) => opts.onEvent?.(m);
 
   // Fetch each distinct chart once and render each distinct (chart, release, values, kube version) once;
-  // a chart's renders start as soon as it is fetched (fetches and renders overlap).
+  // a chart's renders start as soon as it is fetched, and each input is split (and its images announced)
+  // as soon as its render is done, so fetches, renders and whatever follows overlap.
   const fetchLimit = limiter(opts.concurrency ?? 4);
-  const renderLimit = limiter(2);
+  const renderLimit = limiter(Math.max(2, availableParallelism()));
   const fetches = new Map<string, Promise<FetchedChart>>();
+  const sessions = new RegistrySessions();
   const renders = new Map<string, Promise<RenderedRelease>>();
+  // One private helm home for every render of the stage (helm template writes nothing there).
+  let home: Promise<string> | undefined;
   const fetchKey = (r: ChartRequest) => JSON.stringify([r.repositoryURL, r.repositoryName ?? '', r.chartName, r.chartVersion ?? '']);
   const fetchOnce = (r: ChartRequest): Promise<FetchedChart> => {
     const key = fetchKey(r);
@@ -195,6 +198,7 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
         fetchChart(r, opts.cache, {
           ...(opts.offline ? { offline: true } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
+          sessions,
           onEvent: (e) => say(`chart ${e.chart}${e.version ? ` ${e.version}` : ''}: ${e.event === 'cached' ? 'from cache' : e.event === 'download' ? `downloaded (${e.bytes ?? 0} bytes)` : 'resolving'}`),
         }),
       );
@@ -202,49 +206,70 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
     }
     return p;
   };
-  const planned = await Promise.all(
-    inputs.map(async (input) => {
-      const chart = await fetchOnce(request(input, objects));
-      const vf = input.mergedValues ? undefined : input.valuesFrom ?? valuesFromObjects(input.chart, objects, input.cluster.namespace);
-      const values = input.mergedValues ? JSON.stringify(input.mergedValues) : mergeHelmValues(input.chart.values ?? '', vf!.plain, vf!.templated);
-      const status = isPlainObject(input.clusterObject?.status) ? input.clusterObject.status : {};
-      const kubeVersion = opts.kubeVersion ?? (typeof status.version === 'string' && status.version ? status.version : DEFAULT_KUBE_VERSION);
-      const key = createHash('sha256').update(JSON.stringify([chart.manifest.digest, input.chart.releaseName, input.chart.releaseNamespace, values, kubeVersion])).digest('hex');
-      let render = renders.get(key);
-      if (!render) {
-        render = renderLimit(() => {
-          say(`render ${input.chart.releaseNamespace}/${input.chart.releaseName} (${chart.name} ${chart.version}, kube ${kubeVersion})`);
-          return renderChart({ helm: opts.helm, chart: chart.archive, releaseName: input.chart.releaseName, releaseNamespace: input.chart.releaseNamespace, values, kubeVersion, ...(opts.signal ? { signal: opts.signal } : {}) });
-        });
-        renders.set(key, render);
-      }
-      return { input, chart, kubeVersion, release: await render };
-    }),
-  );
-
-  // 3. Split per input (bundles are cheap and depend on the action per cluster).
-  const results: HelmChartResult[] = [];
-  for (const p of planned) {
-    if (p.input.patches?.length) {
-      warnings.push(`${profileName(p.input.profile)}: helm release ${p.input.chart.releaseNamespace}/${p.input.chart.releaseName} on ${p.input.cluster.namespace}/${p.input.cluster.name}: spec.patches are not applied to Helm output (Sveltos applies them with a post-renderer)`);
+  const renderOnce = (input: HelmChartInput, chart: FetchedChart): { kubeVersion: string; release: Promise<RenderedRelease> } => {
+    const vf = input.mergedValues ? undefined : input.valuesFrom ?? valuesFromObjects(input.chart, objects, input.cluster.namespace);
+    const values = input.mergedValues ? JSON.stringify(input.mergedValues) : mergeHelmValues(input.chart.values ?? '', vf!.plain, vf!.templated);
+    const status = isPlainObject(input.clusterObject?.status) ? input.clusterObject.status : {};
+    const kubeVersion = opts.kubeVersion ?? input.kubeVersion ?? (typeof status.version === 'string' && status.version ? status.version : DEFAULT_KUBE_VERSION);
+    const key = createHash('sha256').update(JSON.stringify([chart.manifest.digest, input.chart.releaseName, input.chart.releaseNamespace, values, kubeVersion])).digest('hex');
+    let release = renders.get(key);
+    if (!release) {
+      release = renderLimit(() => {
+        say(`render ${input.chart.releaseNamespace}/${input.chart.releaseName} (${chart.name} ${chart.version}, kube ${kubeVersion})`);
+        home ??= mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
+        return home.then((h) =>
+          renderChart({ helm: opts.helm, chart: chart.archive, releaseName: input.chart.releaseName, releaseNamespace: input.chart.releaseNamespace, values, kubeVersion, home: h, ...(opts.signal ? { signal: opts.signal } : {}) }),
+        );
+      });
+      renders.set(key, release);
     }
-    const release = p.release;
-    const action = helmActionFor(p.input.chart, p.chart.version, p.input.previousVersion, compareVersions);
-    const bundles = helmBundles(p.input.chart, release, { name: p.chart.name, version: p.chart.version, ...(p.chart.icon ? { icon: p.chart.icon } : {}) }, action);
-    const cluster = `${p.input.cluster.namespace}/${p.input.cluster.name}`;
-    const chartLabel = `${p.chart.repository}:${p.chart.tag}`;
-    const base = { cluster, profile: profileName(p.input.profile), chart: chartLabel };
-    const images: ImageUse[] = [];
-    for (const b of bundles) {
-      for (const o of b.resources) {
-        const object = `${o.apiVersion} ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
-        for (const m of podSpecImages(o)) images.push({ ...base, image: m.image, object, path: m.path });
-      }
-    }
-    if (action !== 'uninstall') for (const m of chartAnnotationImages(p.chart.annotations)) images.push({ ...base, image: m.image, object: `chart ${p.chart.name}`, path: m.path });
-    results.push({ input: p.input, chart: p.chart, action, kubeVersion: p.kubeVersion, bundles, images });
+    return { kubeVersion, release };
+  };
+  try {
+    const results = await Promise.all(
+      inputs.map(async (input): Promise<HelmChartResult> => {
+        const chart = await fetchOnce(request(input, objects));
+        const { kubeVersion, release } = renderOnce(input, chart);
+        const result = splitResult(input, chart, kubeVersion, await release);
+        opts.onImages?.(result.images);
+        return result;
+      }),
+    );
+    return { results, renders: renders.size };
+  } finally {
+    // Renders still running after a failure elsewhere are not waited for; their home goes anyway.
+    await sessions.close();
+    if (home) await rm(await home, { recursive: true, force: true });
   }
-  return { results, renders: renders.size, warnings };
+}
+
+// postRender applies the profile's patches to the release manifest as Helm's post-renderer sees it: the
+// templates' output, not the chart's crds/ files (Helm installs those apart) and not the hooks.
+function postRender(input: HelmChartInput, release: RenderedRelease): RenderedRelease {
+  const crds = release.manifest.filter((o) => release.chartCrds?.has(o));
+  const templated = release.manifest.filter((o) => !release.chartCrds?.has(o));
+  try {
+    const patched = patchManifest(templated as unknown as Record<string, unknown>[], input.patches!) as unknown as KubeObject[];
+    return { ...release, manifest: [...crds, ...patched] };
+  } catch (err) {
+    if (!(err instanceof PatchFailure)) throw err;
+    throw new ValidationError('INVALID', `${profileName(input.profile)}: helm release ${input.chart.releaseNamespace}/${input.chart.releaseName} on ${input.cluster.namespace}/${input.cluster.name}: spec.${err.message}`, { cause: err });
+  }
+}
+
+// splitResult splits one input's render into its bundles (they depend on the action for that cluster) and
+// lists the images they name.
+function splitResult(input: HelmChartInput, chart: FetchedChart, kubeVersion: string, rendered: RenderedRelease): HelmChartResult {
+  const release = input.patches?.length ? postRender(input, rendered) : rendered;
+  const action = helmActionFor(input.chart, chart.version, input.previousVersion, compareVersions);
+  const bundles = helmBundles(input.chart, release, { name: chart.name, version: chart.version, ...(chart.icon ? { icon: chart.icon } : {}) }, action);
+  const base = { cluster: `${input.cluster.namespace}/${input.cluster.name}`, profile: profileName(input.profile), chart: `${chart.repository}:${chart.tag}` };
+  const images: ImageUse[] = [];
+  for (const b of bundles) {
+    for (const o of b.resources) for (const m of podSpecImages(o)) images.push({ ...base, image: m.image, object: objectLabel(o), path: m.path });
+  }
+  if (action !== 'uninstall') for (const m of chartAnnotationImages(chart.annotations)) images.push({ ...base, image: m.image, object: `chart ${chart.name}`, path: m.path });
+  return { input, chart, action, kubeVersion, bundles, images };
 }
 
 /** chartExtras lists each distinct chart once, for packBundle's `extras`, annotated with the clusters using it. */
@@ -269,50 +294,4 @@ export function chartExtras(stage: HelmStageResult, cache: ChartCache): ExtraArt
       },
     },
   }));
-}
-
-/** ImageReport is one image with everything that uses it. */
-export interface ImageReport {
-  image: string;
-  /** Served as `<repository>:<tag>` when carried. */
-  valid: boolean;
-  clusters: string[];
-  profiles: string[];
-  charts: string[];
-  objects: string[];
-}
-
-/** imageReport groups image mentions by normalised reference (invalid references are reported as written). */
-export function imageReport(uses: ImageUse[]): ImageReport[] {
-  const by = new Map<string, { valid: boolean; clusters: Set<string>; profiles: Set<string>; charts: Set<string>; objects: Set<string> }>();
-  for (const u of uses) {
-    const ref = parseImageReference(u.image);
-    const key = ref?.reference ?? u.image;
-    const e = by.get(key) ?? { valid: Boolean(ref), clusters: new Set(), profiles: new Set(), charts: new Set(), objects: new Set() };
-    e.clusters.add(u.cluster);
-    e.profiles.add(u.profile);
-    if (u.chart) e.charts.add(u.chart);
-    e.objects.add(`${u.cluster}: ${u.object}`);
-    by.set(key, e);
-  }
-  return [...by.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([image, e]) => ({
-    image,
-    valid: e.valid,
-    clusters: [...e.clusters].sort(),
-    profiles: [...e.profiles].sort(),
-    charts: [...e.charts].sort(),
-    objects: [...e.objects].sort(),
-  }));
-}
-
-/** imageExtras resolves every valid image of the report and returns them for packBundle's `extras`. */
-export async function imageExtras(report: ImageReport[], resolver: ImageResolver, opts: { platforms?: string[]; concurrency?: number; signal?: AbortSignal; onEvent?: (m: string) => void } = {}): Promise<ExtraArtifact[]> {
-  const refs = report.filter((r) => r.valid).map((r) => parseImageReference(r.image)!) as ImageRef[];
-  const carried = await mapLimit(refs, opts.concurrency ?? 4, async (image) => {
-    const c = await resolver.prepare(image, opts.platforms, opts.signal);
-    opts.onEvent?.(`image ${image.reference}: ${c.root.digest}${c.platforms ? ` (${c.platforms.join(',')})` : ''}`);
-    return c;
-  });
-  const seen = new Set<string>();
-  return carried.filter((c) => (seen.has(c.ref) ? false : (seen.add(c.ref), true))).map((c) => ({ source: c.source, root: c.root, ref: c.ref }));
 }

@@ -102,6 +102,42 @@ describe('RegistryClient', () => {
     await c.close();
   });
 
+  it('follows a blob redirect to another origin without sending the credentials there', async () => {
+    const seen: (string | undefined)[] = [];
+    const storage = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-length': '11' }).end('layer bytes');
+    });
+    await new Promise<void>((r) => storage.listen(0, '127.0.0.1', r));
+    servers.push({ close: () => { storage.close(); storage.closeAllConnections(); } });
+    const storageURL = `http://127.0.0.1:${(storage.address() as AddressInfo).port}/data`;
+    const auth = `Basic ${Buffer.from('u:p').toString('base64')}`;
+    const { host, blob } = await setup((req, res, next) => {
+      if (req.headers.authorization !== auth) return void res.writeHead(401, { 'www-authenticate': 'Basic realm="test"' }).end();
+      if (req.url?.includes('/blobs/')) return void res.writeHead(307, { location: storageURL }).end();
+      next();
+    });
+    const c = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true, credentials: { username: 'u', password: 'p' } });
+    await c.resolve('1.0');
+    expect((await readAll(await c.fetch(blob), blob)).toString()).toBe('layer bytes');
+    expect(seen).toEqual([undefined]);
+    await c.close();
+  });
+
+  it('reads only the head of an endless error body', async () => {
+    const { host } = await setup((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => { while (res.write(chunk)); };
+      res.on('drain', pump);
+      res.on('close', () => res.off('drain', pump));
+      pump();
+    });
+    const c = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true, retries: 0 });
+    await expect(c.tags()).rejects.toMatchObject({ code: 'REGISTRY', message: expect.stringContaining('HTTP 400') });
+    await c.close();
+  });
+
   it('gives up after the retries on an unreachable registry', async () => {
     const c = new RegistryClient({ registry: '127.0.0.1:1', repository: 'x', plainHTTP: true, retries: 1, backoffMs: 1 });
     await expect(c.resolve('1')).rejects.toMatchObject({ code: 'UNREACHABLE' });

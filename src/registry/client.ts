@@ -1,9 +1,9 @@
-// RegistryClient: one repository of a remote OCI registry as a Target (distribution-spec v1.1 over fetch).
+// RegistryClient: one repository of a remote OCI registry as a Target (distribution-spec v1.1 over
+// node:http, see http.ts).
 // Reference: https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md
 // Token auth: https://distribution.github.io/distribution/spec/auth/token/ (WWW-Authenticate Bearer challenge).
 // Every byte returned by fetch() passes a digest verifier; pushes send only bytes already verified.
 import { Readable } from 'node:stream';
-import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { parseDigest, sha256 } from '../content/digest.js';
 import { alreadyExists, assertReference, isDigestReference, notFound, referenceNotFound } from '../content/memory.js';
 import { Limiter } from '../content/limiter.js';
@@ -19,6 +19,7 @@ import {
   type Descriptor,
 } from '../model/oci.js';
 import { isGraphNode } from '../content/graph.js';
+import { HttpPool, readBounded, send, type HttpReply } from './http.js';
 
 /** RegistryError is a registry that answered with an error, could not be reached, or refused credentials. */
 export class RegistryError extends BaseError<'UNAUTHORIZED' | 'DENIED' | 'UNREACHABLE' | 'REGISTRY' | 'NOT_FOUND'> {}
@@ -58,19 +59,39 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
  * concurrency limit and cached bearer tokens per scope.
  */
 export class RegistrySession {
-  readonly dispatcher: Dispatcher;
+  readonly pool: HttpPool;
   readonly limiter: Limiter;
   readonly tokens = new Map<string, Promise<string>>();
   constructor(opts: { insecureSkipTLSVerify?: boolean; ca?: string | Buffer; concurrency?: number } = {}) {
-    const connect: Record<string, unknown> = {};
-    if (opts.insecureSkipTLSVerify) connect.rejectUnauthorized = false;
-    if (opts.ca) connect.ca = opts.ca;
-    this.dispatcher = new Agent({ connect, connections: Math.max(2, opts.concurrency ?? 6), keepAliveTimeout: 10_000 });
+    this.pool = new HttpPool({ ...opts, maxSockets: Math.max(2, opts.concurrency ?? 6) });
     this.limiter = new Limiter(opts.concurrency ?? 6);
   }
   /** close ends pooled connections. */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    this.pool.close();
+  }
+}
+
+/**
+ * RegistrySessions hands out one session per registry and TLS setting, so the clients of many repositories
+ * (charts, images) share connections and bearer tokens. close() ends them all.
+ */
+export class RegistrySessions {
+  readonly #by = new Map<string, RegistrySession>();
+
+  get(registry: string, opts: { insecureSkipTLSVerify?: boolean; ca?: string | Buffer; concurrency?: number } = {}): RegistrySession {
+    const key = JSON.stringify([registry, Boolean(opts.insecureSkipTLSVerify), opts.ca ? sha256(Buffer.from(opts.ca)) : '', opts.concurrency ?? 6]);
+    let s = this.#by.get(key);
+    if (!s) {
+      s = new RegistrySession(opts);
+      this.#by.set(key, s);
+    }
+    return s;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#by.values()].map((s) => s.close()));
+    this.#by.clear();
   }
 }
 
@@ -146,12 +167,11 @@ export class RegistryClient implements Target, TagLister {
     try {
       const res = await this.#request('GET', url, { accept: manifest ? target.mediaType : '*/*' }, opts, 'pull');
       if (res.status === 404) {
-        await res.body?.cancel();
+        await res.discard();
         throw notFound(target, this.where);
       }
       await this.#expectOK(res, `GET ${target.digest}`);
-      if (!res.body) throw new RegistryError('REGISTRY', `${this.where}: ${target.digest}: empty response body`);
-      const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+      const body = res.body;
       const out = body.pipe(verifier(target));
       body.on('error', (e) => out.destroy(e));
       let done = false;
@@ -176,6 +196,7 @@ export class RegistryClient implements Target, TagLister {
   async exists(target: Descriptor, opts: OpOptions = {}): Promise<boolean> {
     const manifest = isGraphNode(target);
     const res = await this.#limited(() => this.#request('HEAD', `${this.#base}/${manifest ? 'manifests' : 'blobs'}/${target.digest}`, { accept: manifest ? MANIFEST_ACCEPT : '*/*' }, opts, 'pull'));
+    if (res.ok || res.status === 404) await res.discard();
     if (res.status === 404) return false;
     await this.#expectOK(res, `HEAD ${target.digest}`);
     return true;
@@ -187,11 +208,12 @@ export class RegistryClient implements Target, TagLister {
     else parseDigest(reference, 'reference');
     const url = `${this.#base}/manifests/${reference}`;
     const head = await this.#limited(() => this.#request('HEAD', url, { accept: MANIFEST_ACCEPT }, opts, 'pull'));
+    await head.discard();
     if (head.status === 404) throw referenceNotFound(`${this.where}:${reference}`);
     if (head.ok) {
-      const digest = head.headers.get('docker-content-digest');
-      const size = Number(head.headers.get('content-length'));
-      const mediaType = (head.headers.get('content-type') ?? '').split(';')[0]!.trim();
+      const digest = head.header('docker-content-digest');
+      const size = Number(head.header('content-length'));
+      const mediaType = (head.header('content-type') ?? '').split(';')[0]!.trim();
       if (digest && Number.isSafeInteger(size) && size > 0 && mediaType && (!isDigestReference(reference) || digest === reference)) {
         return { mediaType, digest: parseDigest(digest, `${this.where}: Docker-Content-Digest`), size };
       }
@@ -200,13 +222,13 @@ export class RegistryClient implements Target, TagLister {
     const res = await this.#limited(() => this.#request('GET', url, { accept: MANIFEST_ACCEPT }, opts, 'pull'));
     if (res.status === 404) throw referenceNotFound(`${this.where}:${reference}`);
     await this.#expectOK(res, `GET manifest ${reference}`);
-    const body = Buffer.from(await res.arrayBuffer());
-    if (body.length > MAX_MANIFEST_BYTES) throw new RegistryError('REGISTRY', `${this.where}:${reference}: manifest of ${body.length} bytes exceeds ${MAX_MANIFEST_BYTES}`);
+    const body = await readBounded(res, MAX_MANIFEST_BYTES + 1);
+    if (body.length > MAX_MANIFEST_BYTES) throw new RegistryError('REGISTRY', `${this.where}:${reference}: manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
     const digest = sha256(body);
     if (isDigestReference(reference) && digest !== reference) {
       throw new RegistryError('REGISTRY', `${this.where}@${reference}: the registry returned a manifest with digest ${digest}`);
     }
-    let mediaType = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+    let mediaType = (res.header('content-type') ?? '').split(';')[0]!.trim();
     try {
       const doc = JSON.parse(body.toString('utf8')) as { mediaType?: unknown; manifests?: unknown };
       if (typeof doc.mediaType === 'string') mediaType = doc.mediaType;
@@ -224,13 +246,20 @@ export class RegistryClient implements Target, TagLister {
     for (let page = 0; url && page < 1000; page++) {
       const res = await this.#limited(() => this.#request('GET', url!, { accept: 'application/json' }, opts, 'pull'));
       if (res.status === 404) {
-        await res.body?.cancel();
+        await res.discard();
         throw new RegistryError('NOT_FOUND', `${this.where}: repository not found`);
       }
       await this.#expectOK(res, 'GET tags');
-      const doc = (await res.json()) as { tags?: unknown };
+      const page = await readBounded(res, MAX_MANIFEST_BYTES + 1);
+      if (page.length > MAX_MANIFEST_BYTES) throw new RegistryError('REGISTRY', `${this.where}: tag list page larger than ${MAX_MANIFEST_BYTES} bytes`);
+      let doc: { tags?: unknown };
+      try {
+        doc = JSON.parse(page.toString('utf8')) as { tags?: unknown };
+      } catch {
+        throw new RegistryError('REGISTRY', `${this.where}: tag list is not JSON`);
+      }
       if (Array.isArray(doc.tags)) out.push(...doc.tags.filter((t): t is string => typeof t === 'string'));
-      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') ?? '');
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.header('link') ?? '');
       url = link ? new URL(link[1]!, url).toString() : undefined;
     }
     return out;
@@ -255,7 +284,7 @@ export class RegistryClient implements Target, TagLister {
     }
     const start = await this.#limited(() => this.#request('POST', `${this.#base}/blobs/uploads/`, { 'content-length': '0' }, opts, 'push'));
     await this.#expectStatus(start, [202], `POST upload ${expected.digest}`);
-    const location = start.headers.get('location');
+    const location = start.header('location');
     if (!location) throw new RegistryError('REGISTRY', `${this.where}: upload of ${expected.digest}: no Location header`);
     const put = new URL(location, this.#base);
     put.searchParams.set('digest', expected.digest);
@@ -288,7 +317,8 @@ export class RegistryClient implements Target, TagLister {
   }
 
   // #request sends one request with auth, answering 401 challenges once and retrying transient failures.
-  async #request(method: string, url: string, headers: Record<string, string>, opts: OpOptions, action: 'pull' | 'push', body?: Buffer | Readable): Promise<Response> {
+  // Redirects are followed (see send); credentials are not sent to another origin.
+  async #request(method: string, url: string, headers: Record<string, string>, opts: OpOptions, action: 'pull' | 'push', body?: Buffer | Readable): Promise<HttpReply> {
     // A streamed body can be sent once only.
     const retries = body instanceof Readable ? 0 : this.#opts.retries ?? 4;
     const backoff = this.#opts.backoffMs ?? 200;
@@ -297,12 +327,12 @@ export class RegistryClient implements Target, TagLister {
       opts.signal?.throwIfAborted();
       const h: Record<string, string> = { 'user-agent': this.#opts.userAgent ?? 'sveltos-airgap', ...headers };
       if (this.#auth) h.authorization = this.#auth;
-      let res: Response;
+      let res: HttpReply;
       try {
-        res = await fetch(url, { method, headers: h, dispatcher: this.#session.dispatcher, redirect: 'follow', ...(body instanceof Readable ? { body: Readable.toWeb(body) as never, duplex: 'half' } : body ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+        res = await send(url, { method, headers: h, pool: this.#session.pool, ...(body ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (err) {
-        if ((err as Error)?.name === 'AbortError' || attempt >= retries) {
-          if ((err as Error)?.name === 'AbortError') throw err;
+        if (isAbort(err) || attempt >= retries) {
+          if (isAbort(err)) throw err;
           throw new RegistryError('UNREACHABLE', `${this.where}: ${method} ${new URL(url).pathname}: ${causeText(err)} (after ${attempt + 1} attempts)`, { cause: err });
         }
         await sleep(delay(backoff, attempt), opts.signal);
@@ -310,16 +340,16 @@ export class RegistryClient implements Target, TagLister {
       }
       if (res.status === 401 && !challenged) {
         challenged = true;
-        const challenge = parseChallenge(res.headers.get('www-authenticate'));
-        await res.body?.cancel();
+        const challenge = parseChallenge(res.header('www-authenticate') ?? null);
+        await res.discard();
         this.#auth = await this.#authorize(challenge, action, opts);
         if (!this.#auth) return res;
         attempt--; // a challenge is not a failure
         continue;
       }
       if ((res.status === 429 || (res.status >= 500 && res.status !== 501)) && attempt < retries) {
-        const after = Number(res.headers.get('retry-after'));
-        await res.body?.cancel();
+        const after = Number(res.header('retry-after'));
+        await res.discard();
         await sleep(Math.max(delay(backoff, attempt), Number.isFinite(after) ? Math.min(after, 60) * 1000 : 0), opts.signal);
         continue;
       }
@@ -354,21 +384,27 @@ export class RegistryClient implements Target, TagLister {
     const creds = this.#opts.credentials;
     const headers: Record<string, string> = { 'user-agent': this.#opts.userAgent ?? 'sveltos-airgap' };
     if (creds && 'username' in creds) headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-    let res: Response;
+    let res: HttpReply;
     try {
-      res = await fetch(u, { headers, dispatcher: this.#session.dispatcher, ...(opts.signal ? { signal: opts.signal } : {}) });
+      res = await send(u, { headers, pool: this.#session.pool, ...(opts.signal ? { signal: opts.signal } : {}) });
     } catch (err) {
+      if (isAbort(err)) throw err;
       throw new RegistryError('UNREACHABLE', `${this.where}: token service ${u.origin}: ${causeText(err)}`, { cause: err });
     }
     if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel();
+      await res.discard();
       throw this.#unauthorized(`the token service ${u.origin} refused the credentials (HTTP ${res.status})`);
     }
     if (!res.ok) {
-      await res.body?.cancel();
+      await res.discard();
       throw new RegistryError('REGISTRY', `${this.where}: token service ${u.origin}: HTTP ${res.status}`);
     }
-    const doc = (await res.json()) as { token?: unknown; access_token?: unknown };
+    let doc: { token?: unknown; access_token?: unknown };
+    try {
+      doc = JSON.parse((await readBounded(res, MAX_MANIFEST_BYTES)).toString('utf8')) as typeof doc;
+    } catch {
+      throw new RegistryError('REGISTRY', `${this.where}: token service ${u.origin}: the answer is not JSON`);
+    }
     const token = typeof doc.token === 'string' ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : undefined;
     if (!token) throw new RegistryError('REGISTRY', `${this.where}: token service ${u.origin}: no token in the answer`);
     return token;
@@ -378,23 +414,23 @@ export class RegistryClient implements Target, TagLister {
     return new RegistryError('UNAUTHORIZED', `${this.where}: ${why}`);
   }
 
-  async #expectOK(res: Response, what: string): Promise<void> {
+  async #expectOK(res: HttpReply, what: string): Promise<void> {
     if (res.ok) return;
     await this.#fail(res, what);
   }
 
-  async #expectStatus(res: Response, ok: number[], what: string): Promise<void> {
+  async #expectStatus(res: HttpReply, ok: number[], what: string): Promise<void> {
     if (ok.includes(res.status)) {
-      await res.body?.cancel();
+      await res.discard();
       return;
     }
     await this.#fail(res, what);
   }
 
-  async #fail(res: Response, what: string): Promise<never> {
+  async #fail(res: HttpReply, what: string): Promise<never> {
     let detail = '';
     try {
-      const text = (await res.text()).slice(0, 2048);
+      const text = (await readBounded(res, 2048)).toString('utf8');
       const doc = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
       detail = doc.errors?.map((e) => `${e.code ?? ''}: ${e.message ?? ''}`).join('; ') ?? '';
     } catch {
@@ -410,9 +446,13 @@ function delay(base: number, attempt: number): number {
 }
 
 function causeText(err: unknown): string {
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
-  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return e?.cause?.code ?? e?.cause?.message ?? e?.code ?? e?.message ?? String(err);
 }
+
+
+const isAbort = (err: unknown): boolean => (err as Error | undefined)?.name === 'AbortError';
+
 /** parseRegistryTarget splits `oci://host[:port]/prefix` (the scheme is optional). */
 export function parseRegistryTarget(value: string): { registry: string; prefix: string } {
   const rest = value.replace(/^oci:\/\//, '');

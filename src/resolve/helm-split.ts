@@ -25,6 +25,8 @@ export interface HelmHook {
 export interface RenderedRelease {
   manifest: KubeObject[];
   hooks: HelmHook[];
+  /** The manifest objects that come from the chart's `crds/` directory (Helm installs them apart; no post-renderer sees them). */
+  chartCrds?: ReadonlySet<KubeObject>;
 }
 
 /** ChartFacts are the rendered chart's metadata the bundles carry. */

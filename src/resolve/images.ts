@@ -1,6 +1,8 @@
 // Container image discovery in rendered objects and reference normalisation (as Docker reads references:
-// `nginx` is `docker.io/library/nginx:latest`). Pure.
-import { isPlainObject, type KubeObject } from '../model/sveltos.js';
+// `nginx` is `docker.io/library/nginx:latest`), and the report of which clusters, profiles, charts and
+// objects use each image. Pure.
+import { parse } from 'yaml';
+import { isPlainObject, LABEL_REQUESTOR_FEATURE, type ConfigurationBundle, type ConfigurationGroup, type KubeObject } from '../model/sveltos.js';
 import { parseYamlList } from './yaml-list.js';
 
 /** ImageRef is a normalised image reference. */
@@ -108,4 +110,95 @@ export function chartAnnotationImages(annotations: Record<string, string>): Imag
     });
   }
   return out;
+}
+
+/** ImageUse is one mention of an image: where, for whom. */
+export interface ImageUse {
+  image: string;
+  /** `namespace/name` of the cluster. */
+  cluster: string;
+  /** `ClusterProfile/name` or `Profile/namespace/name`. */
+  profile: string;
+  /** The chart (`<served repository>:<tag>`) when the object comes from a Helm release. */
+  chart?: string;
+  /** `apiVersion Kind [namespace/]name`, or `chart NAME` for a chart annotation. */
+  object: string;
+  /** Field path of the reference in the object. */
+  path: string;
+}
+
+/** objectLabel names an object in reports: `apiVersion Kind [namespace/]name`. */
+export function objectLabel(o: KubeObject): string {
+  return `${o.apiVersion} ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+}
+
+/** profileLabel names a group's profile as image reports do: `ClusterProfile/name` or `Profile/namespace/name`. */
+export function profileLabel(ref: { kind: string; name: string; namespace?: string }): string {
+  return `${ref.kind}/${ref.kind === 'Profile' && ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+}
+
+// A resource that names no image cannot hold a pod spec with one; most resources are skipped unparsed.
+const MAY_NAME_IMAGE = /\bimage\b/;
+
+/**
+ * groupImageUses lists the images named by the objects a cluster's groups carry, except Helm groups (their
+ * images come from the Helm stage, which knows the chart). Resources are the bundles' YAML strings.
+ */
+export function groupImageUses(cluster: string, groups: { group: ConfigurationGroup; bundles: ConfigurationBundle[] }[]): ImageUse[] {
+  const out: ImageUse[] = [];
+  for (const { group, bundles } of groups) {
+    if (group.metadata.labels[LABEL_REQUESTOR_FEATURE] === 'Helm') continue;
+    const profile = profileLabel(group.spec.sourceRef);
+    for (const b of bundles) {
+      for (const text of b.spec.resources ?? []) {
+        if (!MAY_NAME_IMAGE.test(text)) continue;
+        let obj: unknown;
+        try {
+          obj = parse(text, { version: '1.1', maxAliasCount: 1000 });
+        } catch {
+          continue; // the plan wrote it; a resource that does not parse names no image we can carry
+        }
+        if (!isPlainObject(obj) || typeof obj.kind !== 'string' || !isPlainObject(obj.metadata)) continue;
+        const o = obj as KubeObject;
+        for (const m of podSpecImages(o)) out.push({ image: m.image, cluster, profile, object: objectLabel(o), path: m.path });
+      }
+    }
+  }
+  return out;
+}
+
+/** ImageReport is one image with everything that uses it. */
+export interface ImageReport {
+  /** The normalised reference (`docker.io/library/nginx:1.25`), or the text as written when it is not valid. */
+  image: string;
+  /** False when the text is not an image reference: reported, never copied. */
+  valid: boolean;
+  clusters: string[];
+  profiles: string[];
+  charts: string[];
+  /** `cluster: object` entries. */
+  objects: string[];
+}
+
+/** imageReport groups image mentions by normalised reference, sorted (invalid references are reported as written). */
+export function imageReport(uses: ImageUse[]): ImageReport[] {
+  const by = new Map<string, { valid: boolean; clusters: Set<string>; profiles: Set<string>; charts: Set<string>; objects: Set<string> }>();
+  for (const u of uses) {
+    const ref = parseImageReference(u.image);
+    const key = ref?.reference ?? u.image;
+    const e = by.get(key) ?? { valid: Boolean(ref), clusters: new Set(), profiles: new Set(), charts: new Set(), objects: new Set() };
+    e.clusters.add(u.cluster);
+    e.profiles.add(u.profile);
+    if (u.chart) e.charts.add(u.chart);
+    e.objects.add(`${u.cluster}: ${u.object}`);
+    by.set(key, e);
+  }
+  return [...by.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([image, e]) => ({
+    image,
+    valid: e.valid,
+    clusters: [...e.clusters].sort(),
+    profiles: [...e.profiles].sort(),
+    charts: [...e.charts].sort(),
+    objects: [...e.objects].sort(),
+  }));
 }

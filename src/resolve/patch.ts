@@ -2,6 +2,7 @@
 // through libsveltos's `CustomPatchPostRenderer.RunUnstructured`: per object, the patches whose
 // target matches; JSON6902 `remove` operations on missing paths dropped; the rest applied by
 // kustomize (strategic merge or RFC 6902). An object no patch applies to is left untouched.
+// Helm output is patched as Helm's post-renderer `CustomPatchPostRenderer.Run` does: see patchManifest.
 
 import { parse } from 'yaml';
 import { apiGroup, describe, isPlainObject, type Patch, type PatchSelector } from '../model/sveltos.js';
@@ -38,6 +39,65 @@ export function applyPatches(obj: Obj, patches: Patch[]): Obj {
     else out = applySMP(out, a.body, a.targeted, i);
   }
   return out;
+}
+
+/**
+ * patchManifest applies profile patches to a rendered Helm manifest as libsveltos's CustomPatchPostRenderer.Run
+ * (Helm's post-renderer) does: one kustomize build over all the objects, each patch in order applied to every
+ * object its target selects. A strategic merge patch without a target goes to the object with its own kind,
+ * name and namespace, and fails when there is none; `$patch: delete` removes objects; a JSON6902 operation on
+ * a path that does not exist fails (Run drops nothing, unlike RunUnstructured). Returns new objects where
+ * patched; the input is not changed. Throws PatchFailure where kustomize would fail.
+ */
+export function patchManifest(objects: Obj[], patches: Patch[]): Obj[] {
+  let out = [...objects];
+  for (const [i, p] of patches.entries()) {
+    if (isJSONPatch(p.patch)) {
+      if (!p.target) throw new PatchFailure(`patches[${i}]: a JSON6902 patch needs a target`);
+      const ops = parseOps(p.patch, i);
+      out = out.map((o) => (targetMatches(p.target, o, i) ? applyJSONPatch(structuredClone(o), ops, i) : o));
+      continue;
+    }
+    const body = parseSMP(p.patch, i);
+    const remove = body.$patch === 'delete';
+    if (p.target) {
+      out = out.flatMap((o) => (!targetMatches(p.target, o, i) ? [o] : remove ? [] : [applySMP(structuredClone(o), body, true, i)]));
+      continue;
+    }
+    const at = out.findIndex((o) => sameId(o, body));
+    if (at < 0) {
+      const meta = isPlainObject(body.metadata) ? body.metadata : {};
+      throw new PatchFailure(`patches[${i}] has no target and names ${String(body.kind)} ${nsName(meta)}, which the chart does not render: kustomize finds no resource for it`);
+    }
+    out = remove ? out.filter((_, j) => j !== at) : out.map((o, j) => (j === at ? applySMP(structuredClone(o), body, false, i) : o));
+  }
+  return kustomizeOrder(out);
+}
+
+// Kinds kustomize's legacy sort puts first and last (kyaml resid/gvk.go); other kinds sit between, by GVK.
+const ORDER_FIRST = ['Namespace', 'ResourceQuota', 'StorageClass', 'CustomResourceDefinition', 'ServiceAccount', 'PodSecurityPolicy', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'ConfigMap', 'Secret', 'Endpoints', 'Service', 'LimitRange', 'PriorityClass', 'PersistentVolume', 'PersistentVolumeClaim', 'Deployment', 'StatefulSet', 'CronJob', 'PodDisruptionBudget'];
+const ORDER_LAST = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'];
+const kindRank = (kind: string) => (ORDER_FIRST.includes(kind) ? ORDER_FIRST.indexOf(kind) - ORDER_FIRST.length : ORDER_LAST.includes(kind) ? ORDER_LAST.indexOf(kind) + 1 : 0);
+
+/**
+ * kustomizeOrder sorts objects as a kustomize build outputs them (legacy order): by kind rank, then by
+ * `group_version_kind` (`~G` for the core group), then namespace (none sorts last, as `~X`), then name.
+ */
+export function kustomizeOrder(objects: Obj[]): Obj[] {
+  const key = (o: Obj) => {
+    const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : '';
+    const slash = apiVersion.indexOf('/');
+    const kind = typeof o.kind === 'string' ? o.kind : '';
+    const meta = isPlainObject(o.metadata) ? o.metadata : {};
+    const gvk = [slash < 0 ? '~G' : apiVersion.slice(0, slash) || '~G', (slash < 0 ? apiVersion : apiVersion.slice(slash + 1)) || '~V', kind || '~K'].join('_');
+    const ns = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : '~X';
+    return { rank: kindRank(kind), gvk, ns, name: typeof meta.name === 'string' ? meta.name : '' };
+  };
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return objects
+    .map((o) => ({ o, k: key(o) }))
+    .sort((a, b) => a.k.rank - b.k.rank || cmp(a.k.gvk, b.k.gvk) || cmp(a.k.ns, b.k.ns) || cmp(a.k.name, b.k.name))
+    .map((x) => x.o);
 }
 
 /** isJSONPatch is libsveltos's test: the text starts with `[` or `- `. */
@@ -258,8 +318,14 @@ function remove(root: unknown, toks: string[], what: string): unknown {
   if (toks.length === 0) throw new PatchFailure(`${what}: cannot remove the whole document`);
   const parent = getAt(root, toks.slice(0, -1), what);
   const last = toks[toks.length - 1]!;
-  if (Array.isArray(parent)) parent.splice(Number(last), 1);
-  else if (isPlainObject(parent)) delete parent[last];
+  // RFC 6902: the target location must exist (kustomize's json-patch fails otherwise).
+  if (Array.isArray(parent)) {
+    if (!/^(0|[1-9]\d*)$/.test(last) || Number(last) >= parent.length) throw new PatchFailure(`${what}: path does not exist`);
+    parent.splice(Number(last), 1);
+  } else if (isPlainObject(parent)) {
+    if (!Object.prototype.hasOwnProperty.call(parent, last)) throw new PatchFailure(`${what}: path does not exist`);
+    delete parent[last];
+  } else throw new PatchFailure(`${what}: parent is not a container`);
   return root;
 }
 
@@ -288,12 +354,7 @@ function applySMP(obj: Obj, body: Obj, targeted: boolean, i: number): Obj {
   const pmeta = isPlainObject(body.metadata) ? body.metadata : {};
   if (!targeted) {
     // Without a target kustomize applies the patch to the resource with the patch's own id.
-    const same =
-      body.kind === obj.kind &&
-      body.apiVersion === obj.apiVersion &&
-      pmeta.name === meta.name &&
-      normNs(pmeta.namespace) === normNs(meta.namespace);
-    if (!same) {
+    if (!sameId(obj, body)) {
       throw new PatchFailure(
         `patches[${i}] has no target and names ${String(body.kind)} ${nsName(pmeta)}, not ${String(obj.kind)} ${nsName(meta)}: kustomize finds no resource for it`,
       );
@@ -310,6 +371,13 @@ function applySMP(obj: Obj, body: Obj, targeted: boolean, i: number): Obj {
   else m.namespace = meta.namespace;
   out.metadata = m;
   return out;
+}
+
+// sameId: the patch body names the object (kind, apiVersion, name, namespace; no namespace is "default").
+function sameId(obj: Obj, body: Obj): boolean {
+  const meta = isPlainObject(obj.metadata) ? obj.metadata : {};
+  const pmeta = isPlainObject(body.metadata) ? body.metadata : {};
+  return body.kind === obj.kind && body.apiVersion === obj.apiVersion && pmeta.name === meta.name && normNs(pmeta.namespace) === normNs(meta.namespace);
 }
 
 function normNs(ns: unknown): string {

@@ -94,7 +94,10 @@ export interface Conflict {
 /** ClusterPlan is everything planned for one cluster. */
 export interface ClusterPlan {
   cluster: string;
+  /** The SveltosCluster as planned and templated (without `status`). */
   object: SveltosCluster;
+  /** The cluster's Kubernetes version from its `status.version`, when given: Helm charts render for it. */
+  kubeVersion?: string;
   labels: Record<string, string>;
   profiles: PlannedProfile[];
   /** Deploy order: prerequisites first, then by tier, then profile order. */
@@ -283,9 +286,11 @@ function planCluster(
   warnings: PlanProblem[],
 ): ClusterPlan {
   const object = withoutStatus(cluster);
+  const version = (cluster as { status?: { version?: unknown } }).status?.version;
   const plan: ClusterPlan = {
     cluster: clusterKey(cluster),
     object,
+    ...(typeof version === 'string' && version.trim() ? { kubeVersion: version.trim() } : {}),
     labels: { ...(cluster.metadata.labels ?? {}) },
     profiles: [],
     groups: [],

@@ -1,15 +1,15 @@
 // Rendering charts with the real helm v3 binary, the way addon-controller does in pull mode: a client-side
 // install dry run with CRDs included, hooks kept apart, `.Capabilities.KubeVersion` chosen explicitly.
 // `helm template` prints exactly that release: CRDs and manifest first (Helm's install order), then hooks.
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseAllDocuments, type Tags } from 'yaml';
 import { ValidationError } from '../errors.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { ANNOTATION_HOOK, type HelmHook, type RenderedRelease } from '../resolve/helm-split.js';
+import { defaultRunner, type ProcessRunner } from './process-runner.js';
 
 /** Kubernetes version given to `helm template` when neither `--kube-version` nor the cluster's `status.version` says. */
 export const DEFAULT_KUBE_VERSION = 'v1.32.0';
@@ -48,54 +48,52 @@ export interface RenderOptions {
   values: string;
   /** `.Capabilities.KubeVersion`, e.g. `v1.30.2`. */
   kubeVersion: string;
+  /**
+   * An empty private directory for helm's HOME and HELM_*_HOME (`helm template` writes nothing there);
+   * many renders may share one. Unset: a temporary one for this render.
+   */
+  home?: string;
+  /** Runs helm. Default: the shared runner (see process-runner.ts). */
+  runner?: ProcessRunner;
   signal?: AbortSignal;
 }
 
 /**
  * renderChart runs `helm template --include-crds` and returns the release split into manifest and hooks.
- * helm runs with private HELM_*_HOME directories, so no user repository or plugin configuration leaks in.
+ * helm runs with private HELM_*_HOME directories, so no user repository or plugin configuration leaks in;
+ * the values reach it on stdin.
  */
 export async function renderChart(opts: RenderOptions): Promise<RenderedRelease> {
-  const home = await mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
-  try {
-    const valuesFile = join(home, 'values.yaml');
-    await writeFile(valuesFile, opts.values || '{}');
-    const args = [
-      'template', opts.releaseName, opts.chart,
-      '--namespace', opts.releaseNamespace,
-      '--include-crds',
-      '--kube-version', opts.kubeVersion,
-      '--values', valuesFile,
-    ];
-    const env = {
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      HELM_CACHE_HOME: join(home, 'cache'),
-      HELM_CONFIG_HOME: join(home, 'config'),
-      HELM_DATA_HOME: join(home, 'data'),
-    };
-    const { stdout, stderr, code } = await run(opts.helm, args, env, opts.signal);
-    if (code !== 0) {
-      throw new HelmError('INVALID', `helm template ${opts.releaseName} (${opts.releaseNamespace}): ${stderr.trim().split('\n').slice(-5).join('\n') || `exit code ${code}`}`, {
-        details: { releaseName: opts.releaseName, releaseNamespace: opts.releaseNamespace, exitCode: code },
-      });
+  if (!opts.home) {
+    const home = await mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
+    try {
+      return await renderChart({ ...opts, home });
+    } finally {
+      await rm(home, { recursive: true, force: true });
     }
-    return parseTemplateOutput(stdout, `helm template ${opts.releaseName}`);
-  } finally {
-    await rm(home, { recursive: true, force: true });
   }
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ stdout: string; stderr: string; code: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code: code ?? 1 }));
-  });
+  const home = opts.home;
+  const args = ['template', opts.releaseName, opts.chart, '--namespace', opts.releaseNamespace, '--include-crds', '--kube-version', opts.kubeVersion, '--values', '-'];
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
+  };
+  let result;
+  try {
+    result = await (opts.runner ?? defaultRunner).run(opts.helm, args, { env, input: opts.values || '{}', ...(opts.signal ? { signal: opts.signal } : {}) });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HelmError('USAGE', `${opts.helm}: cannot run helm (not found)`, { cause: err });
+    throw err;
+  }
+  if (result.code !== 0) {
+    throw new HelmError('INVALID', `helm template ${opts.releaseName} (${opts.releaseNamespace}): ${result.stderr.trim().split('\n').slice(-5).join('\n') || `exit code ${result.code}`}`, {
+      details: { releaseName: opts.releaseName, releaseNamespace: opts.releaseNamespace, exitCode: result.code },
+    });
+  }
+  return parseTemplateOutput(result.stdout, `helm template ${opts.releaseName}`);
 }
 
 // YAML 1.1 as sigs.k8s.io/yaml reads it; timestamps stay strings (goyaml keeps them so in interface{} values).
@@ -134,6 +132,7 @@ function asObjects(v: unknown, where: string): KubeObject[] {
 export function parseTemplateOutput(text: string, where: string): RenderedRelease {
   const manifest: KubeObject[] = [];
   const hooks: HelmHook[] = [];
+  const chartCrds = new Set<KubeObject>();
   let source = '';
   // Documents are separated by `---` lines; `# Source: <path>` names the template file of what follows.
   for (const chunk of text.split(/^---[ \t]*$/m)) {
@@ -143,14 +142,17 @@ export function parseTemplateOutput(text: string, where: string): RenderedReleas
       const objects = asObjects(doc, `${where}: ${source}`);
       const head = objects[0];
       const hook = (doc as KubeObject).metadata?.annotations?.[ANNOTATION_HOOK];
-      if (typeof hook === 'string' && !/(^|\/)crds\//.test(source) && head) {
+      // A chart's crds/ directory sits at its root (a subchart's under charts/<name>/); templates/crds/ is a template.
+      const fromCrdsDir = /^[^/]+(?:\/charts\/[^/]+)*\/crds\//.test(source);
+      if (typeof hook === 'string' && !fromCrdsDir && head) {
         hooks.push({ events: hook.split(',').map((e) => e.trim().toLowerCase()), objects });
       } else {
         manifest.push(...objects);
+        if (fromCrdsDir) for (const o of objects) chartCrds.add(o);
       }
     }
   }
-  return { manifest, hooks };
+  return { manifest, hooks, chartCrds };
 }
 
 /**

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import semver from 'semver';
-import { Agent, fetch, type Dispatcher } from 'undici';
 import { copyGraph } from '../content/copy.js';
 import { manifestFromJSON } from '../content/descriptor.js';
 import { sha256 } from '../content/digest.js';
@@ -20,7 +19,8 @@ import { ValidationError } from '../errors.js';
 import { MEDIA_TYPE_HELM_CHART, MEDIA_TYPE_HELM_CONFIG } from '../model/bundle.js';
 import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Manifest } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
-import { RegistryClient, RegistryError, type RegistryCredentials } from '../registry/client.js';
+import { RegistryClient, RegistryError, type RegistryCredentials, type RegistrySessions } from '../registry/client.js';
+import { HttpPool, readBounded, send } from '../registry/http.js';
 import { entryCredentials, findAuthEntry } from '../registry/docker-config.js';
 import { parseYamlStream } from './helm-render.js';
 
@@ -69,6 +69,8 @@ export interface ChartFetchOptions {
   signal?: AbortSignal;
   /** Progress events for stderr. */
   onEvent?: (e: { chart: string; event: 'resolve' | 'download' | 'cached'; version?: string; bytes?: number }) => void;
+  /** Share connections and tokens with other fetches from the same registry. Unset: a session of this fetch's own. */
+  sessions?: RegistrySessions;
 }
 
 /** defaultCacheDir is `$SVELTOS_AIRGAP_CACHE`, else `$XDG_CACHE_HOME/sveltos-airgap`, else `~/.cache/sveltos-airgap`. */
@@ -187,13 +189,14 @@ export async function fetchChart(req: ChartRequest, cache: ChartCache, opts: Cha
 }
 
 async function fetchOci(req: ChartRequest, loc: { registry: string; path: string }, version: string, digestPin: string | undefined, cache: ChartCache, opts: ChartFetchOptions, label: string): Promise<Descriptor> {
+  const tls = { ...(req.ca ? { ca: req.ca } : {}), insecureSkipTLSVerify: Boolean(req.insecureSkipTLSVerify) };
   const client = new RegistryClient({
     registry: loc.registry,
     repository: loc.path,
     ...(req.credentials ? { credentials: req.credentials } : {}),
-    ...(req.ca ? { ca: req.ca } : {}),
+    ...tls,
+    ...(opts.sessions ? { session: opts.sessions.get(loc.registry, tls) } : {}),
     plainHTTP: Boolean(req.plainHTTP),
-    insecureSkipTLSVerify: Boolean(req.insecureSkipTLSVerify),
   });
   try {
     let ref = digestPin;
@@ -234,20 +237,30 @@ interface IndexEntry {
   digest?: string;
 }
 
-async function httpGet(url: string, req: ChartRequest, dispatcher: Dispatcher, opts: ChartFetchOptions, label: string, attempts = 4): Promise<Buffer> {
+// MAX_CHART_FILE_BYTES bounds index.yaml and chart archives read into memory.
+const MAX_CHART_FILE_BYTES = 256 * 1024 * 1024;
+
+async function httpGet(url: string, req: ChartRequest, pool: HttpPool, opts: ChartFetchOptions, label: string, attempts = 4): Promise<Buffer> {
   const headers: Record<string, string> = { 'user-agent': 'sveltos-airgap' };
-  if (req.credentials && 'username' in req.credentials) headers.authorization = `Basic ${Buffer.from(`${req.credentials.username}:${req.credentials.password}`).toString('base64')}`;
+  // As Helm without --pass-credentials: the repository's credentials go to the repository's own origin only
+  // (index.yaml may point chart URLs at another host).
+  if (req.credentials && 'username' in req.credentials && new URL(url).origin === new URL(req.repositoryURL).origin) headers.authorization = `Basic ${Buffer.from(`${req.credentials.username}:${req.credentials.password}`).toString('base64')}`;
   for (let i = 0; ; i++) {
     try {
-      const res = await fetch(url, { headers, dispatcher, ...(opts.signal ? { signal: opts.signal } : {}) });
-      if (res.ok) return Buffer.from(await res.arrayBuffer());
-      await res.body?.cancel();
+      const res = await send(url, { headers, pool, ...(opts.signal ? { signal: opts.signal } : {}) });
+      if (res.ok) {
+        const data = await readBounded(res, MAX_CHART_FILE_BYTES + 1);
+        if (data.length > MAX_CHART_FILE_BYTES) throw new ChartError('INVALID', `${label}: GET ${url}: larger than ${MAX_CHART_FILE_BYTES} bytes`);
+        return data;
+      }
+      await res.discard();
       if ((res.status === 429 || res.status >= 500) && i + 1 < attempts) throw Object.assign(new Error(`HTTP ${res.status}`), { retry: true });
       throw new ChartError('INVALID', `${label}: GET ${url}: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check registryCredentialsConfig)' : ''}`, { details: { status: res.status } });
     } catch (err) {
       if (err instanceof ChartError || (err as Error).name === 'AbortError' || i + 1 >= attempts) {
         if (err instanceof ChartError || (err as Error).name === 'AbortError') throw err;
-        throw new ChartError('INVALID', `${label}: GET ${url}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`, { cause: err });
+        const e = err as { code?: string; cause?: { code?: string }; message?: string };
+        throw new ChartError('INVALID', `${label}: GET ${url}: ${e.cause?.code ?? e.code ?? e.message}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 200 * 2 ** i));
     }
@@ -255,13 +268,10 @@ async function httpGet(url: string, req: ChartRequest, dispatcher: Dispatcher, o
 }
 
 async function fetchHttp(req: ChartRequest, loc: { base: string; name: string }, version: string, cache: ChartCache, opts: ChartFetchOptions, label: string): Promise<Descriptor> {
-  const connect: Record<string, unknown> = {};
-  if (req.insecureSkipTLSVerify) connect.rejectUnauthorized = false;
-  if (req.ca) connect.ca = req.ca;
-  const dispatcher = new Agent({ connect });
+  const pool = new HttpPool({ ...(req.ca ? { ca: req.ca } : {}), ...(req.insecureSkipTLSVerify ? { insecureSkipTLSVerify: true } : {}) });
   try {
     const base = loc.base.endsWith('/') ? loc.base : `${loc.base}/`;
-    const indexText = (await httpGet(new URL('index.yaml', base).toString(), req, dispatcher, opts, label)).toString('utf8');
+    const indexText = (await httpGet(new URL('index.yaml', base).toString(), req, pool, opts, label)).toString('utf8');
     const index = parseYamlStream(indexText, `${base}index.yaml`)[0];
     const entries = isPlainObject(index) && isPlainObject(index.entries) ? index.entries[loc.name] : undefined;
     if (!Array.isArray(entries) || entries.length === 0) throw new ChartError('INVALID', `${label}: chart ${loc.name} not found in ${base}index.yaml`);
@@ -274,7 +284,7 @@ async function fetchHttp(req: ChartRequest, loc: { base: string; name: string },
     const entry = list.find((e) => e.version === pick);
     if (!entry || entry.urls.length === 0) throw new ChartError('INVALID', `${label}: no version matches ${JSON.stringify(version || '(latest)')} in ${base}index.yaml`);
     const url = new URL(entry.urls[0]!, base).toString();
-    const tgz = await httpGet(url, req, dispatcher, opts, label);
+    const tgz = await httpGet(url, req, pool, opts, label);
     opts.onEvent?.({ chart: label, event: 'download', version: entry.version, bytes: tgz.length });
     const layerDigest = sha256(tgz);
     if (entry.digest && `sha256:${entry.digest.replace(/^sha256:/, '')}` !== layerDigest) {
@@ -282,7 +292,7 @@ async function fetchHttp(req: ChartRequest, loc: { base: string; name: string },
     }
     return await wrapChartArchive(cache.store, tgz);
   } finally {
-    await dispatcher.close();
+    pool.close();
   }
 }
 

@@ -1,15 +1,23 @@
-// Container images to carry: each resolved in its registry with the OCI client and handed to the bundle
-// writer as a graph read straight from the registry (nothing is staged on disk). Indexes are kept as
-// published (same digest); with `platforms` only the matching platform manifests are carried.
-import { readFile } from 'node:fs/promises';
+// Container images to carry: each resolved in its registry with the OCI client and copied into the local
+// image cache (an OCI layout keyed by digest, tagged by reference), from which the bundle writer reads it.
+// Indexes are kept as published (same digest); with `platforms` only the matching platform manifests are
+// carried.
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { copyGraph } from '../content/copy.js';
 import { indexFromJSON } from '../content/descriptor.js';
-import { platformMatches, platformString } from '../content/graph.js';
-import { readAll } from '../content/verify.js';
-import { ValidationError } from '../errors.js';
+import { isGraphNode, platformMatches, platformString } from '../content/graph.js';
+import { blobPath } from '../content/oci-layout/ingest.js';
+import { OciLayoutStore } from '../content/oci-layout/store.js';
+import { digestFile } from '../content/file-chunks.js';
+import type { OpOptions, RangeFetcher, ReadOnlyStorage, ReadOnlyTarget, Storage, VerifiedBlobFiles } from '../content/storage.js';
+import { readAll, verifiedStream } from '../content/verify.js';
+import { ContentError, CopyError, ValidationError } from '../errors.js';
 import { ANNOTATION_KIND, ANNOTATION_PLATFORMS, ANNOTATION_SOURCE } from '../model/bundle.js';
 import { isIndexMediaType, type Descriptor } from '../model/oci.js';
 import { isPlainObject } from '../model/sveltos.js';
-import { RegistryClient, RegistrySession, type RegistryCredentials } from '../registry/client.js';
+import { RegistryClient, RegistrySessions, type RegistryCredentials } from '../registry/client.js';
 import { authHost, entryCredentials } from '../registry/docker-config.js';
 import type { ImageRef } from '../resolve/images.js';
 import { repositoryFromURL } from './helm.js';
@@ -49,13 +57,36 @@ export async function loadDockerConfig(path: string): Promise<Record<string, Reg
 /** CarriedImage is an image ready for packBundle's `extras`. */
 export interface CarriedImage {
   image: ImageRef;
-  source: RegistryClient;
+  source: ReadOnlyStorage;
   /** The root (index or manifest) as published, annotated for the bundle. */
   root: Descriptor;
   /** Reference under which the bundle names it and `serve` serves it: `<repository>:<tag>`. */
   ref: string;
   /** Platforms carried when the root is an index filtered by platform. */
   platforms?: string[];
+}
+
+/**
+ * describeImage resolves `image` in `source` (by digest when it has one, else by `reference`) and returns
+ * what the bundle carries. With `platforms`, an index keeps its digest and is annotated with the platforms
+ * kept; an image offering none of them is an error.
+ */
+export async function describeImage(image: ImageRef, source: ReadOnlyTarget, reference: string, platforms?: string[], signal?: AbortSignal): Promise<CarriedImage> {
+  const root = await source.resolve(image.digest ?? reference, signal ? { signal } : {});
+  const annotations: Record<string, string> = { [ANNOTATION_KIND]: 'image', [ANNOTATION_SOURCE]: image.reference };
+  const out: CarriedImage = { image, source, root: { mediaType: root.mediaType, digest: root.digest, size: root.size, annotations }, ref: servedReference(image) };
+  if (platforms?.length && isIndexMediaType(root.mediaType)) {
+    const index = indexFromJSON(await readAll(await source.fetch(root, signal ? { signal } : {}), root), `${image.reference}@${root.digest}`);
+    const kept = index.manifests.filter((m) => platformMatches(m.platform, platforms));
+    if (kept.length === 0) {
+      const offered = index.manifests.map((m) => (m.platform ? platformString(m.platform) : '?')).join(', ');
+      throw new ValidationError('INVALID', `${image.reference}: no manifest for --platform ${platforms.join(',')} (the image offers ${offered || 'none'})`);
+    }
+    const keptNames = [...new Set(kept.map((m) => platformString(m.platform!)))].sort();
+    annotations[ANNOTATION_PLATFORMS] = keptNames.join(',');
+    out.platforms = keptNames;
+  }
+  return out;
 }
 
 /** servedRepository maps an image to its repository at the site: `docker.io/library/nginx`, `127.0.0.1_5000/x`. */
@@ -70,54 +101,127 @@ export function servedReference(image: ImageRef): string {
 
 /** ImageResolver opens one client per repository over shared sessions (one per registry). */
 export class ImageResolver {
-  readonly #sessions = new Map<string, RegistrySession>();
-  readonly #clients: RegistryClient[] = [];
+  readonly #sessions = new RegistrySessions();
   constructor(private readonly access: RegistryAccess = {}) {}
 
   client(image: Pick<ImageRef, 'registry' | 'repository'>): RegistryClient {
     const host = image.registry;
-    let session = this.#sessions.get(host);
-    const insecure = this.access.insecure?.includes(host) ?? false;
-    if (!session) {
-      session = new RegistrySession({ insecureSkipTLSVerify: insecure, ...(this.access.ca ? { ca: this.access.ca } : {}), concurrency: this.access.concurrency ?? 6 });
-      this.#sessions.set(host, session);
-    }
+    const session = this.#sessions.get(host, { insecureSkipTLSVerify: this.access.insecure?.includes(host) ?? false, ...(this.access.ca ? { ca: this.access.ca } : {}), concurrency: this.access.concurrency ?? 6 });
     const creds = this.access.credentials?.[host];
-    const c = new RegistryClient({
+    return new RegistryClient({
       registry: host,
       repository: image.repository,
       session,
       plainHTTP: this.access.plainHTTP?.includes(host) ?? false,
       ...(creds ? { credentials: creds } : {}),
     });
-    this.#clients.push(c);
-    return c;
   }
 
-  /**
-   * prepare resolves an image and returns what the bundle carries. With `platforms`, an index keeps its
-   * digest and is annotated with the platforms kept; an image offering none of them is an error.
-   */
-  async prepare(image: ImageRef, platforms?: string[], signal?: AbortSignal): Promise<CarriedImage> {
-    const source = this.client(image);
-    const root = await source.resolve(image.digest ?? image.tag!, signal ? { signal } : {});
-    const annotations: Record<string, string> = { [ANNOTATION_KIND]: 'image', [ANNOTATION_SOURCE]: image.reference };
-    const out: CarriedImage = { image, source, root: { ...root, annotations }, ref: servedReference(image) };
-    if (platforms?.length && isIndexMediaType(root.mediaType)) {
-      const index = indexFromJSON(await readAll(await source.fetch(root), root), `${image.reference}@${root.digest}`);
-      const kept = index.manifests.filter((m) => platformMatches(m.platform, platforms));
-      if (kept.length === 0) {
-        const offered = index.manifests.map((m) => (m.platform ? platformString(m.platform) : '?')).join(', ');
-        throw new ValidationError('INVALID', `${image.reference}: no manifest for --platform ${platforms.join(',')} (the image offers ${offered || 'none'})`);
-      }
-      const keptNames = [...new Set(kept.map((m) => platformString(m.platform!)))].sort();
-      annotations[ANNOTATION_PLATFORMS] = keptNames.join(',');
-      out.platforms = keptNames;
-    }
-    return out;
+  /** prepare resolves an image in its registry (see describeImage). */
+  prepare(image: ImageRef, platforms?: string[], signal?: AbortSignal): Promise<CarriedImage> {
+    return describeImage(image, this.client(image), image.tag ?? image.digest!, platforms, signal);
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#sessions.values()].map((s) => s.close()));
+    await this.#sessions.close();
+  }
+}
+
+/**
+ * ImageCache is the local image store under the export cache directory (`<cache>/images`, an OCI layout):
+ * blobs by digest, each image tagged with its canonical reference. A second export of the same images
+ * copies no layer again, and `--offline` exports take images from it alone. Deleting it is always safe.
+ *
+ * Every blob handed to the bundle writer was verified in this process: copied in through a digest verifier,
+ * or, when already cached, hashed again (a damaged file is removed and fetched anew). The writer then
+ * copies those files as they are (`source.verifiedBlobFile`).
+ */
+export class ImageCache {
+  /** source reads the cache for the bundle writer. */
+  readonly source: ReadOnlyStorage & RangeFetcher & VerifiedBlobFiles;
+  readonly #verified = new Set<string>();
+
+  private constructor(readonly store: OciLayoutStore) {
+    this.source = {
+        exists: (d) => store.exists(d),
+      fetch: async (d, o) => verifiedStream(await store.fetch(d, o), d),
+      fetchRange: (d, start, end, o) => store.fetchRange(d, start, end, o),
+      verifiedBlobFile: (d) => (this.#verified.has(d.digest) ? blobPath(store.root, d.digest) : undefined),
+    };
+  }
+
+  static async open(dir: string): Promise<ImageCache> {
+    return new ImageCache(await OciLayoutStore.open(join(dir, 'images'), { create: true }));
+  }
+
+  /**
+   * add copies a resolved image's graph (only the platforms it carries) from its registry into the cache,
+   * tags it, and returns it read from the cache. Blobs the cache holds (and that still match their digest)
+   * are not copied again; manifests and indexes are always read anew, since an index held for other
+   * platforms may lack these ones. `onCopy` hears of each node copied or found in the cache.
+   */
+  async add(image: CarriedImage, opts: OpOptions & { concurrency?: number; onCopy?: (d: Descriptor, skipped: boolean) => void } = {}): Promise<CarriedImage> {
+    const store = this.store;
+    const writer: Storage = {
+      exists: async (d) => !isGraphNode(d) && (await this.#holds(d)),
+      fetch: (d) => store.fetch(d),
+      push: async (d, content, o) => {
+        await store.push(d, content, o);
+        this.#verified.add(d.digest);
+      },
+    };
+    await copyGraph(image.source, writer, image.root, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.onCopy ? { postCopy: (d: Descriptor) => opts.onCopy!(d, false), onCopySkipped: (d: Descriptor) => opts.onCopy!(d, true) } : {}),
+    });
+    await store.tag(image.root, image.image.reference);
+    return { ...image, source: this.source };
+  }
+
+  /** lookup describes an image from the cache alone (for --offline); a miss or a partial graph is an error that says so. */
+  async lookup(image: ImageRef, platforms?: string[], signal?: AbortSignal): Promise<CarriedImage> {
+    const miss = (why: string, cause?: unknown) =>
+      new ValidationError('INVALID', `${image.reference}: ${why} and --offline forbids fetching it; run the export once online (cache: ${this.store.root})`, {
+        ...(cause ? { cause } : {}),
+        details: { image: image.reference },
+      });
+    let found: CarriedImage;
+    try {
+      found = await describeImage(image, this.store, image.reference, platforms, signal);
+    } catch (err) {
+      if (err instanceof ContentError && err.code === 'NOT_FOUND') throw miss('not in the image cache', err);
+      throw err;
+    }
+    // Every blob of the graph must be here and intact: walk it without copying anything.
+    const probe: Storage = {
+      exists: async (d) => !isGraphNode(d) && (await this.#holds(d)),
+      fetch: (d) => this.store.fetch(d),
+      push: async (_d, content: Readable) => {
+        content.resume();
+      },
+    };
+    try {
+      await copyGraph(this.store, probe, found.root, signal ? { signal } : {});
+    } catch (err) {
+      if (err instanceof CopyError && (err.cause as { code?: string } | undefined)?.code === 'NOT_FOUND') throw miss(`only partly in the image cache (${(err.details as { digest?: string } | undefined)?.digest ?? 'a blob'} is missing)`, err);
+      throw err;
+    }
+    return { ...found, source: this.source };
+  }
+
+  // #holds tells whether the cache holds `d` intact, hashing the file once per process; a damaged file is
+  // removed (it is then fetched anew, or reported missing when offline).
+  async #holds(d: Descriptor): Promise<boolean> {
+    if (this.#verified.has(d.digest)) return true;
+    const path = blobPath(this.store.root, d.digest);
+    if (!(await this.store.exists(d))) return false;
+    const ok = await digestFile(path, d.size).then((found) => found === d.digest, () => false);
+    if (!ok) {
+      await rm(path, { force: true });
+      return false;
+    }
+    this.#verified.add(d.digest);
+    return true;
   }
 }

@@ -19,8 +19,10 @@ import { startServer, type RunningServer } from '../../src/registry/server/http.
 import { createSiteHandler } from '../../src/serve/site-handler.js';
 import { mirrorConfig } from '../../src/serve/mirror.js';
 import { ChartCache } from '../../src/source/helm.js';
-import { ImageResolver } from '../../src/source/images.js';
-import { chartExtras, imageExtras, imageReport, renderHelmForPlan, type HelmChartInput } from '../../src/export/helm-stage.js';
+import { ImageCache, ImageResolver } from '../../src/source/images.js';
+import { chartExtras, renderHelmForPlan, type HelmChartInput } from '../../src/export/helm-stage.js';
+import { ImageStage, type ImageStageEvent } from '../../src/export/image-stage.js';
+import { imageReport } from '../../src/resolve/images.js';
 import type { KubeObject } from '../../src/model/sveltos.js';
 import type { ClusterArtifactInput } from '../../src/bundle/manifest.js';
 import { exec, helm, helmPath, packageChart } from './helm-env.js';
@@ -202,7 +204,32 @@ describe('helm charts and images end to end', () => {
     // Pack: charts plus our registries' images (one filtered to linux/arm64), sign, import, serve.
     const ours = report.filter((r) => r.image.startsWith(plain.host) || r.image.startsWith(token.host));
     const resolver = new ImageResolver({ plainHTTP: [plain.host, token.host], credentials: { [token.host]: { username: token.username!, password: token.password! } } });
-    const extras = [...chartExtras(stage, cache), ...(await imageExtras(ours, resolver, { platforms: ['linux/arm64'] }))];
+    const imageCache = await ImageCache.open(cacheDir);
+    const staged = async (offline: boolean) => {
+      const seen: ImageStageEvent[] = [];
+      const images = new ImageStage({ resolver, cache: imageCache, platforms: ['linux/arm64'], offline, onEvent: (e) => seen.push(e) });
+      images.add(ours.slice(0, 1)); // started early, as the Helm stage does; extras() finds it started
+      try {
+        return { extras: await images.extras(ours), events: seen };
+      } finally {
+        await images.close();
+      }
+    };
+    const first = await staged(false);
+    expect(first.events.map((e) => e.image).sort()).toEqual(ours.map((r) => r.image).sort());
+    expect(first.events.every((e) => e.copied > 0 && e.held === 0)).toBe(true);
+    // Again: every layer is already in the image cache, and offline the cache alone answers.
+    expect((await staged(false)).events.every((e) => e.copied === 0 && e.held > 0)).toBe(true);
+    const offline = await staged(true);
+    expect(offline.extras.map((x) => [x.ref, x.root.digest])).toEqual(first.extras.map((x) => [x.ref, x.root.digest]));
+    const missing = new ImageStage({ resolver, cache: imageCache, offline: true });
+    await expect(missing.extras(imageReport([{ image: `${plain.host}/test/absent:1`, cluster: 'fleet/edge-a', profile: 'ClusterProfile/web', object: 'v1 Pod x/y', path: 'spec' }]))).rejects.toThrow(/test\/absent:1: not in the image cache and --offline forbids fetching it/);
+    await missing.close();
+    // Offline with another platform: the cache holds the index but not the amd64 image.
+    const partial = new ImageStage({ resolver, cache: imageCache, offline: true, platforms: ['linux/amd64'] });
+    await expect(partial.extras(ours.filter((r) => r.image.endsWith('/test/multi:2')))).rejects.toThrow(/only partly in the image cache/);
+    await partial.close();
+    const extras = [...chartExtras(stage, cache), ...first.extras];
     const keys = generateKeyPair();
     const out = join(work, 'bundle.tar');
     const now = new Date();

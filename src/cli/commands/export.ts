@@ -8,13 +8,13 @@ import type { ClusterArtifactInput } from '../../bundle/manifest.js';
 import { packBundle, type ExtraArtifact, type PackResult } from '../../bundle/pack.js';
 import { KeySigner } from '../../bundle/sign.js';
 import { ValidationError } from '../../errors.js';
-import { chartExtras, helmInputsFromPlan, imageExtras, imageReport, renderHelmForPlan } from '../../export/helm-stage.js';
+import { ImageStage } from '../../export/image-stage.js';
 import { ANNOTATION_REQUESTOR_NAME, LABEL_REQUESTOR_FEATURE, type KubeObject } from '../../model/sveltos.js';
-import { withHelmGroups } from '../../resolve/helm-groups.js';
+import { imageReport } from '../../resolve/images.js';
 import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
-import { ChartCache, defaultCacheDir } from '../../source/helm.js';
-import { findHelm } from '../../source/helm-render.js';
-import { ImageResolver, loadDockerConfig } from '../../source/images.js';
+import { defaultCacheDir } from '../../source/helm.js';
+import { ImageCache, ImageResolver, loadDockerConfig } from '../../source/images.js';
+import { renderPlan } from '../helm.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadRecipientKeys, loadSigningKey, loadTrustedKeys } from '../keys.js';
 import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
@@ -79,33 +79,37 @@ async function readDeltaBase(opts: ExportCommandOptions, reporter: Reporter): Pr
   return base.omit;
 }
 
-/** renderHelm runs the Helm stage for every planned helmCharts entry and puts the Helm groups into the plan. */
-async function renderHelm(plan: ExportPlan, objects: KubeObject[], opts: ExportCommandOptions, io: CommandIO, reporter: Reporter): Promise<{ plan: ExportPlan; extras: ExtraArtifact[] }> {
-  if (!plan.clusters.some((c) => c.helm.length > 0)) return { plan, extras: [] };
-  const cache = await ChartCache.open(opts.cacheDir ?? defaultCacheDir(io.env));
-  const stage = await renderHelmForPlan(helmInputsFromPlan(plan.clusters), {
-    helm: await findHelm(opts.helm, io.env),
-    cache,
-    objects,
-    ...(opts.kubeVersion ? { kubeVersion: opts.kubeVersion } : {}),
-    ...(opts.offline ? { offline: true } : {}),
-    onEvent: (m) => reporter.info(m),
-  });
-  for (const w of stage.warnings) reporter.warn('HELM', w);
-  // Results come in plan order: one per planned helmCharts entry.
-  let i = 0;
-  const clusters = plan.clusters.map((c) => withHelmGroups(c, c.helm.map((planned) => ({ planned, bundles: stage.results[i++]!.bundles }))));
-  const extras = chartExtras(stage, cache);
-  if (opts.includeImages) {
-    const report = imageReport(stage.results.flatMap((r) => r.images));
-    const access = {
-      ...(opts.registryAuth ? { credentials: await loadDockerConfig(opts.registryAuth) } : {}),
-      plainHTTP: opts.plainHttpRegistry ?? [],
-      insecure: opts.insecureRegistry ?? [],
-    };
-    extras.push(...(await imageExtras(report, new ImageResolver(access), { ...(opts.platform?.length ? { platforms: opts.platform } : {}), onEvent: (m) => reporter.info(m) })));
+/**
+ * renderAndCarry renders the plan's charts and, with --include-images, copies every image the configuration
+ * names into the image cache: each as soon as it is known, while charts still render.
+ */
+async function renderAndCarry(plan: ExportPlan, objects: KubeObject[], opts: ExportCommandOptions, io: CommandIO, reporter: Reporter): Promise<{ plan: ExportPlan; extras: ExtraArtifact[] }> {
+  if (!opts.includeImages) {
+    const rendered = await renderPlan(plan, objects, opts, io, reporter);
+    return { plan: rendered.plan, extras: rendered.charts };
   }
-  return { plan: { ...plan, clusters }, extras };
+  const resolver = new ImageResolver({
+    ...(opts.registryAuth ? { credentials: await loadDockerConfig(opts.registryAuth) } : {}),
+    plainHTTP: opts.plainHttpRegistry ?? [],
+    insecure: opts.insecureRegistry ?? [],
+  });
+  const images = new ImageStage({
+    resolver,
+    cache: await ImageCache.open(opts.cacheDir ?? defaultCacheDir(io.env)),
+    ...(opts.platform?.length ? { platforms: opts.platform } : {}),
+    ...(opts.offline ? { offline: true } : {}),
+    onEvent: (e) =>
+      reporter.info(`image ${e.image}: ${e.digest}${e.platforms ? ` (${e.platforms.join(',')})` : ''}: ${e.offline ? 'from cache' : `${formatBytes(e.copied)} copied${e.held ? `, ${formatBytes(e.held)} already cached` : ''}`}`),
+  });
+  try {
+    const rendered = await renderPlan(plan, objects, opts, io, reporter, (uses) => images.add(uses));
+    const report = imageReport(rendered.images);
+    for (const r of report.filter((x) => !x.valid)) reporter.warn('IMAGE', `${JSON.stringify(r.image)} (${r.objects.join('; ')}): not an image reference; not carried`);
+    return { plan: rendered.plan, extras: [...rendered.charts, ...(await images.extras(report))] };
+  } finally {
+    await images.close();
+    await resolver.close();
+  }
 }
 
 /** clusterArtifact turns one cluster's plan into what the bundle carries for it. */
@@ -140,7 +144,7 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
   const encryptTo = opts.encryptTo?.length ? await loadRecipientKeys(opts.encryptTo) : undefined;
 
   const resolved = await loadPlan(opts.from, clusters, createdAt, reporter);
-  const { plan, extras } = await renderHelm(resolved.plan, resolved.objects, opts, io, reporter);
+  const { plan, extras } = await renderAndCarry(resolved.plan, resolved.objects, opts, io, reporter);
   if (plan.clusters.length === 0) {
     throw new ValidationError('INVALID', `no cluster to export: the input has no eligible SveltosCluster${clusters.length ? ` named ${clusters.join(', ')}` : ''} (paused clusters are skipped)`);
   }

@@ -11,7 +11,7 @@ import { ContentError } from '../../errors.js';
 import type { Descriptor } from '../../model/oci.js';
 import { parseDigest } from '../digest.js';
 import type { OpOptions } from '../storage.js';
-import { verifier } from '../verify.js';
+import { isVerifying, verifier } from '../verify.js';
 import { faultBudget, faultPoint, faultTrip } from '../fault.js';
 
 /** INGEST_DIR is the folder under a layout root that holds blobs being written. */
@@ -86,7 +86,9 @@ export async function ingest(root: string, expected: Descriptor, content: Readab
     const fh = await open(tmp, 'wx', 0o644);
     created = true;
     try {
-      await pipeline(content, verifier(expected), fileSink(fh), opts?.signal ? { signal: opts.signal } : {});
+      // Content that is already a verifier of `expected` (a registry download) is not hashed twice.
+      const checked = isVerifying(content, expected) ? [content] : [content, verifier(expected)];
+      await pipeline([...checked, fileSink(fh)], opts?.signal ? { signal: opts.signal } : {});
       await fh.sync();
     } finally {
       await fh.close();

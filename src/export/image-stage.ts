@@ -1,0 +1,106 @@
+// The image stage of export: every image the configuration names is resolved in its registry and copied
+// into the local image cache as soon as it is known (policyRefs images at once, Helm images while other
+// charts still render), a few images at a time. The bundle writer then reads the images from the cache.
+import type { ExtraArtifact } from '../bundle/pack.js';
+import { Limiter } from '../content/limiter.js';
+import { isGraphNode } from '../content/graph.js';
+import { parseImageReference, type ImageRef, type ImageReport } from '../resolve/images.js';
+import type { CarriedImage, ImageCache, ImageResolver } from '../source/images.js';
+
+export interface ImageStageOptions {
+  /** Where images come from (unused with `offline`). */
+  resolver: ImageResolver;
+  cache: ImageCache;
+  /** Carry only these platforms of multi-platform images (`os/arch[/variant]`). Unset: all. */
+  platforms?: string[];
+  /** Take images from the cache alone; an image not in it fails the export. */
+  offline?: boolean;
+  /** Images staged at once. Default 4. */
+  concurrency?: number;
+  onEvent?: (event: ImageStageEvent) => void;
+}
+
+/** ImageStageEvent reports one image staged: bytes copied from its registry and bytes the cache already held. */
+export interface ImageStageEvent {
+  image: string;
+  digest: string;
+  platforms?: string[];
+  copied: number;
+  held: number;
+  /** True with `offline`: taken from the cache alone. */
+  offline: boolean;
+}
+
+/** ImageStage stages images as they become known and hands them to packBundle once all are in. */
+export class ImageStage {
+  readonly #started = new Map<string, Promise<CarriedImage>>();
+  readonly #limit: Limiter;
+  readonly #abort = new AbortController();
+  #failure: unknown;
+
+  constructor(private readonly opts: ImageStageOptions) {
+    this.#limit = new Limiter(opts.concurrency ?? 4);
+  }
+
+  /** add starts staging every valid image of `uses` not started yet; invalid references are left to the report. */
+  add(uses: Iterable<{ image: string }>): void {
+    for (const u of uses) {
+      const image = parseImageReference(u.image);
+      if (!image || this.#started.has(image.reference)) continue;
+      const staged = this.#limit.run(() => this.#stage(image));
+      // The first failure stops the others: the export fails anyway, and it should fail fast.
+      staged.catch((err: unknown) => {
+        this.#failure ??= err;
+        this.#abort.abort();
+      });
+      this.#started.set(image.reference, staged);
+    }
+  }
+
+  /** extras stages what `report` names and is not started yet, waits for every image and returns them for packBundle. */
+  async extras(report: ImageReport[]): Promise<ExtraArtifact[]> {
+    const wanted = report.filter((r) => r.valid);
+    this.add(wanted);
+    const carried = await Promise.allSettled(wanted.map((r) => this.#started.get(r.image)!));
+    if (this.#failure !== undefined) throw this.#failure;
+    const seen = new Set<string>();
+    const out: ExtraArtifact[] = [];
+    for (const c of carried) {
+      const image = (c as PromiseFulfilledResult<CarriedImage>).value;
+      if (seen.has(image.ref)) continue;
+      seen.add(image.ref);
+      out.push({ source: image.source, root: image.root, ref: image.ref });
+    }
+    return out;
+  }
+
+  /** close stops staging (after a failure elsewhere) and waits until nothing runs. */
+  async close(): Promise<void> {
+    this.#abort.abort();
+    await Promise.allSettled(this.#started.values());
+  }
+
+  async #stage(image: ImageRef): Promise<CarriedImage> {
+    const signal = this.#abort.signal;
+    signal.throwIfAborted();
+    const { cache, platforms, offline } = this.opts;
+    if (offline) {
+      const found = await cache.lookup(image, platforms, signal);
+      this.opts.onEvent?.({ image: image.reference, digest: found.root.digest, ...(found.platforms ? { platforms: found.platforms } : {}), copied: 0, held: 0, offline: true });
+      return found;
+    }
+    const remote = await this.opts.resolver.prepare(image, platforms, signal);
+    let copied = 0;
+    let held = 0;
+    const staged = await cache.add(remote, {
+      signal,
+      onCopy: (d, skipped) => {
+        if (isGraphNode(d)) return;
+        if (skipped) held += d.size;
+        else copied += d.size;
+      },
+    });
+    this.opts.onEvent?.({ image: image.reference, digest: remote.root.digest, ...(remote.platforms ? { platforms: remote.platforms } : {}), copied, held, offline: false });
+    return staged;
+  }
+}
