@@ -199,4 +199,30 @@ spec:
     const chart = JSON.parse(inspect.stdout).artifacts.find((a: { kind: string }) => a.kind === 'chart');
     expect(chart).toBeDefined();
   });
+
+  it('resolve --images lists the images of policyRefs objects and of rendered charts, with who uses them', async () => {
+    const env = { ...(await helmEnv()), SVELTOS_AIRGAP_HELM: helmPath() };
+    const cache = join(await tempDir(), 'cache');
+    const r = await cli(['resolve', '--from', fleet, '--images', '--cache-dir', cache, '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const images = JSON.parse(r.stdout).images as { image: string; valid: boolean; clusters: string[]; profiles: string[]; charts: string[]; objects: string[] }[];
+    const by = new Map(images.map((i) => [i.image, i]));
+    // From a Deployment in a policyRefs ConfigMap (samples/fleet/config/store-apps.yaml).
+    expect(by.get('registry.example.com/retail/pos:4.2.1')).toMatchObject({ valid: true, clusters: ['retail/store-berlin', 'retail/store-paris'], profiles: ['Profile/retail/store-apps'], charts: [] });
+    // From the chart: nginx from values (normalised), the init image, and the CronJob's digest-pinned image.
+    const nginx = by.get('docker.io/library/nginx:1.25')!;
+    expect(nginx.profiles).toEqual(['ClusterProfile/web']);
+    expect(nginx.charts).toHaveLength(1);
+    expect(nginx.objects).toContain('retail/store-paris: apps/v1 Deployment web/web-web');
+    expect(by.has('registry.k8s.io/pause@sha256:7031c1b283388d2c2e09b57badb803c05ebed362dc88d84b480cc47f72a21097')).toBe(true);
+    // Text output is a table; offline, the chart comes from the cache just filled.
+    const text = await cli(['resolve', '--from', fleet, '--images', '--cache-dir', cache, '--offline'], env);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/IMAGE\s+CLUSTERS\s+PROFILES\s+CHARTS\s+OBJECTS/);
+    expect(text.stdout).toContain('registry.example.com/retail/pos:4.2.1');
+    // Helm flags without --images are a usage error, not silently ignored.
+    const misuse = await cli(['resolve', '--from', fleet, '--offline']);
+    expect(misuse.code).toBe(1);
+    expect(misuse.stderr).toContain('--offline is used with --images');
+  });
 });

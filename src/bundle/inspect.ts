@@ -16,7 +16,7 @@ import {
 } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME, isManifestMediaType, type Descriptor } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
-import { chartAnnotationImages, parseImageReference, podSpecImages } from '../resolve/images.js';
+import { chartAnnotationImages, objectLabel, parseImageReference, podSpecImages, profileLabel } from '../resolve/images.js';
 import { isObjectsLayer, parseObjects } from './objects.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import type { LayoutSource } from './verify.js';
@@ -148,7 +148,12 @@ async function imageFacts(src: ReadOnlyStorage, entries: Descriptor[], found: In
     for (const layer of m.layers.filter((l) => isObjectsLayer(l) && !isEncryptedObjects(l))) {
       if (!(await src.exists(layer))) continue;
       const docs = parseObjects(await readAll(await src.fetch(layer), layer, { limit: 64 * 1024 * 1024 }), `objects layer ${layer.digest}`, { maxObjectsBytes: 64 * 1024 * 1024 });
-      const requestor = layer.annotations?.['io.projectsveltos.airgap.requestor'] ?? '';
+      // The layer's ConfigurationGroup names the profile (its sourceRef); the requestor annotation is the fallback.
+      const group = docs.find((d) => d.kind === 'ConfigurationGroup');
+      const sourceRef = asRecord(asRecord(group?.spec).sourceRef);
+      const requestor = typeof sourceRef.kind === 'string' && typeof sourceRef.name === 'string'
+        ? profileLabel({ kind: sourceRef.kind, name: sourceRef.name, ...(typeof sourceRef.namespace === 'string' ? { namespace: sourceRef.namespace } : {}) })
+        : layer.annotations?.['io.projectsveltos.airgap.requestor'] ?? '';
       for (const b of docs) {
         if (b.kind !== 'ConfigurationBundle') continue;
         const spec = asRecord(b.spec);
@@ -157,7 +162,7 @@ async function imageFacts(src: ReadOnlyStorage, entries: Descriptor[], found: In
           for (const obj of parseObjects(Buffer.from(String(r)), `objects layer ${layer.digest}: ${str(asRecord(b.metadata).name)}`)) {
             if (!isPlainObject(obj) || !isPlainObject(obj.metadata)) continue;
             const k = obj as KubeObject;
-            const name = `${k.apiVersion} ${k.kind} ${k.metadata.namespace ? `${k.metadata.namespace}/` : ''}${k.metadata.name}`;
+            const name = objectLabel(k);
             for (const im of podSpecImages(k)) add(im.image, cluster, requestor, release, name);
           }
         }

@@ -1,7 +1,7 @@
 // Export -> import -> serve with real parts: charts from an HTTP chart repository (basic auth) and from
 // docker-registry (plain, htpasswd and token auth; charts pushed with `helm push`), images built with umoci
 // and pushed with skopeo (one multi-platform index); afterwards `helm pull` and `skopeo copy` from `serve`.
-import { mkdtemp, mkdir, readFile, rm, copyFile, readdir } from 'node:fs/promises';
+import { chmod, mkdtemp, mkdir, readFile, rm, copyFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,9 @@ import { imageReport } from '../../src/resolve/images.js';
 import type { KubeObject } from '../../src/model/sveltos.js';
 import type { ClusterArtifactInput } from '../../src/bundle/manifest.js';
 import { exec, helm, helmPath, packageChart } from './helm-env.js';
+import { testKeys } from '../bundles.js';
+import { tempDir, testdir } from '../helpers.js';
+import { readAll } from '../../src/content/verify.js';
 import { startRegistry, startStaticServer, freePort, type RunningRegistry } from './servers.js';
 import { addIndex, buildImage, pushImage } from './images.js';
 
@@ -291,6 +294,66 @@ describe('helm charts and images end to end', () => {
       await site.close();
     }
   }, 300_000);
+});
+
+describe('export --include-images from the command line', () => {
+  it('carries the images of policyRefs objects, keeps them in the image cache, heals a damaged cache file and works offline', async () => {
+    const appsCM = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'apps', namespace: 'fleet' },
+      data: {
+        'apps.yaml': stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app', namespace: 'apps' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'app', image: `${plain.host}/test/app:1` }] } } } }),
+        'job.yaml': stringify({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'job', namespace: 'apps' }, spec: { schedule: '@daily', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', initContainers: [{ name: 'i', image: `${plain.host}/test/multi:2` }], containers: [{ name: 'j', image: `${plain.host}/test/app:1` }] } } } } } }),
+      },
+    };
+    const fleetDir = await testdir({
+      'cluster.yaml': stringify({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name: 'edge-a', namespace: 'fleet', labels: { tier: 'apps' } }, spec: { pullMode: true } }),
+      'profile.yaml': stringify({ apiVersion: 'config.projectsveltos.io/v1beta1', kind: 'ClusterProfile', metadata: { name: 'apps' }, spec: { clusterSelector: { matchLabels: { tier: 'apps' } }, policyRefs: [{ kind: 'ConfigMap', name: 'apps', namespace: 'fleet' }] } }),
+      'apps.yaml': stringify(appsCM),
+    });
+    const keys = await testKeys();
+    const dir = await tempDir();
+    const cache = join(dir, 'cache');
+    const exportTo = (out: string, ...extra: string[]) =>
+      runCli(['export', '--from', fleetDir, '--key', keys.keyPath, '--out', join(dir, out), '--include-images', '--plain-http-registry', plain.host, '--platform', 'linux/arm64', '--cache-dir', cache, ...extra]);
+
+    const first = await exportTo('a.tar');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(new RegExp(`image ${plain.host}/test/app:1: sha256:[0-9a-f]{64}: [0-9.]+ \\w+ copied`));
+    const listed = await runCli(['inspect', join(dir, 'a.tar'), '--images', '--output', 'json']);
+    const images = JSON.parse(listed.stdout).images as { image: string; carried: boolean; platforms?: string[]; profiles: string[] }[];
+    expect(images.map((i) => [i.image, i.carried, i.platforms ?? []])).toEqual([
+      [`${plain.host}/test/app:1`, true, []],
+      [`${plain.host}/test/multi:2`, true, ['linux/arm64']],
+    ]);
+    expect(images[0]!.profiles).toEqual(['ClusterProfile/apps']);
+
+    // Damage the app layer in the image cache: the next export notices, fetches it again, and the bundle verifies.
+    const upstream = new RegistryClient({ registry: plain.host, repository: 'test/app', plainHTTP: true });
+    const manifest = JSON.parse((await readAll(await upstream.fetch(await upstream.resolve('1')), await upstream.resolve('1'))).toString());
+    await upstream.close();
+    const layerFile = join(cache, 'images', 'blobs', 'sha256', manifest.layers[0].digest.slice(7));
+    await chmod(layerFile, 0o644);
+    const bytes = await readFile(layerFile);
+    bytes[0] = bytes[0]! ^ 0xff;
+    await writeFile(layerFile, bytes);
+    const second = await exportTo('b.tar');
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(new RegExp(`image ${plain.host}/test/app:1: .*copied, .*already cached`));
+    const verified = await runCli(['verify', join(dir, 'b.tar'), '--key', keys.pubPath]);
+    expect(verified.code, verified.stderr).toBe(0);
+
+    // Offline: everything from the cache; an image it lacks is named.
+    const offline = await exportTo('c.tar', '--offline');
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(offline.stderr).toContain(`image ${plain.host}/test/app:1: `);
+    expect(offline.stderr).toContain('from cache');
+    await rm(join(cache, 'images'), { recursive: true });
+    const miss = await exportTo('d.tar', '--offline');
+    expect(miss.code).toBe(1);
+    expect(miss.stderr).toMatch(/not in the image cache and --offline forbids fetching it/);
+  }, 120_000);
 });
 
 async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -2,17 +2,24 @@
 // would stage for it in pull mode.
 import { ValidationError } from '../../errors.js';
 import type { KubeObject } from '../../model/sveltos.js';
+import { imageReport, type ImageReport } from '../../resolve/images.js';
 import { clusterGroupsToYAML, planExport, type ClusterPlan, type ExportPlan, type PlanProblem } from '../../resolve/plan.js';
 import { formatLoadError, loadObjects, type LoadError } from '../../source/kube.js';
+import { renderPlan, type HelmFlags } from '../helm.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { parseClusterName } from '../options.js';
 
 /** ResolveOptions are the flags of `resolve`; `--output yaml` prints the objects as a YAML stream. */
-export interface ResolveOptions extends GlobalOptions {
+export interface ResolveOptions extends GlobalOptions, HelmFlags {
   /** Directories (or files) to read, recursively. */
   from: string[];
   /** Limit to these clusters (`NAMESPACE/NAME`). */
   cluster?: string[];
+  /**
+   * Report every image the configuration names instead of the plan: charts are fetched (cached) and
+   * rendered as export renders them, so their images count too.
+   */
+  images?: boolean;
   /** Injected clock for tests; default now. */
   now?: Date;
 }
@@ -28,11 +35,21 @@ export async function loadPlan(from: string[], clusters: string[], now: Date, re
   return { plan, objects };
 }
 
-/** resolve loads `--from`, plans and prints. */
+/** resolve loads `--from`, plans and prints (with `images`, the image report). */
 export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<ExportPlan> {
   const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
+  const helmFlags = (['helm', 'kubeVersion', 'offline', 'cacheDir'] as const).filter((f) => opts[f] !== undefined && opts[f] !== false);
+  if (!opts.images && helmFlags.length > 0) {
+    throw new ValidationError('USAGE', `--${helmFlags[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is used with --images (resolve renders charts only to list their images)`);
+  }
   const reporter = new Reporter(io, opts);
-  const { plan } = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
+  const { plan, objects } = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
+  if (opts.images) {
+    const rendered = await renderPlan(plan, objects, opts, io, reporter);
+    const images = imageReport(rendered.images);
+    printResult(io, opts, { images }, () => imagesText(images));
+    return rendered.plan;
+  }
   if (opts.output === 'yaml') {
     io.stdout.write(plan.clusters.flatMap((c) => c.groups.map((g) => clusterGroupsToYAML(g.group, g.bundles))).join(''));
     return plan;
@@ -101,6 +118,22 @@ function clusterText(c: ClusterPlan): string {
   for (const n of c.notCarried) out.push(`  not carried: ${n.ref} (${n.profile}): ${n.reason}`);
   for (const x of c.conflicts) out.push(`  conflict: ${x.resource}: owned by ${x.owner}, also in ${x.others.join(', ')}`);
   return out.join('\n');
+}
+
+function imagesText(images: ImageReport[]): string {
+  if (images.length === 0) return 'no image is named by the configuration';
+  const lines = [
+    table(['IMAGE', 'CLUSTERS', 'PROFILES', 'CHARTS', 'OBJECTS'], images.map((i) => [
+      i.valid ? i.image : `${i.image} (not an image reference)`,
+      i.clusters.join(',') || '-',
+      i.profiles.join(',') || '-',
+      i.charts.join(',') || '-',
+      String(i.objects.length),
+    ])),
+  ];
+  const invalid = images.filter((i) => !i.valid).length;
+  if (invalid) lines.push(`${invalid} reference(s) are not image references: export cannot carry them (see --output json for where they are)`);
+  return lines.join('\n');
 }
 
 function indent(s: string): string {
