@@ -3,6 +3,7 @@
 // charts still render), a few images at a time. The bundle writer then reads the images from the cache.
 import type { ExtraArtifact } from '../bundle/pack.js';
 import { Limiter } from '../content/limiter.js';
+import { CopyError } from '../errors.js';
 import { isGraphNode } from '../content/graph.js';
 import { parseImageReference, type ImageRef, type ImageReport } from '../resolve/images.js';
 import type { CarriedImage, ImageCache, ImageResolver } from '../source/images.js';
@@ -34,6 +35,8 @@ export interface ImageStageEvent {
 /** ImageStage stages images as they become known and hands them to packBundle once all are in. */
 export class ImageStage {
   readonly #started = new Map<string, Promise<CarriedImage>>();
+  /** Where each image was first seen, for error messages. */
+  readonly #usedBy = new Map<string, string>();
   readonly #limit: Limiter;
   readonly #abort = new AbortController();
   #failure: unknown;
@@ -43,11 +46,12 @@ export class ImageStage {
   }
 
   /** add starts staging every valid image of `uses` not started yet; invalid references are left to the report. */
-  add(uses: Iterable<{ image: string }>): void {
+  add(uses: Iterable<{ image: string; cluster?: string; object?: string }>): void {
     for (const u of uses) {
       const image = parseImageReference(u.image);
       if (!image || this.#started.has(image.reference)) continue;
-      const staged = this.#limit.run(() => this.#stage(image));
+      if (u.cluster && u.object) this.#usedBy.set(image.reference, `${u.cluster}: ${u.object}`);
+      const staged = this.#limit.run(() => this.#stage(image).catch((err: unknown) => Promise.reject(this.#explain(image, err))));
       // The first failure stops the others: the export fails anyway, and it should fail fast.
       staged.catch((err: unknown) => {
         this.#failure ??= err;
@@ -78,6 +82,14 @@ export class ImageStage {
   async close(): Promise<void> {
     this.#abort.abort();
     await Promise.allSettled(this.#started.values());
+  }
+
+  // #explain names the image and one object using it; the cause keeps its code (and so the exit code).
+  #explain(image: ImageRef, err: unknown): unknown {
+    if ((err as Error | undefined)?.name === 'AbortError') return err;
+    const who = this.#usedBy.get(image.reference);
+    const message = `image ${image.reference}${who ? ` (used by ${who})` : ''}: cannot be carried: ${(err as Error)?.message ?? String(err)}`;
+    return new CopyError('image', 'source', message, { cause: err, details: { image: image.reference } });
   }
 
   async #stage(image: ImageRef): Promise<CarriedImage> {

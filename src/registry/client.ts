@@ -331,9 +331,10 @@ export class RegistryClient implements Target, TagLister {
       try {
         res = await send(url, { method, headers: h, pool: this.#session.pool, ...(body ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (err) {
-        if (isAbort(err) || attempt >= retries) {
+        // A host name that does not resolve will not resolve on the next attempt either.
+        if (isAbort(err) || attempt >= retries || (err as { code?: string }).code === 'ENOTFOUND') {
           if (isAbort(err)) throw err;
-          throw new RegistryError('UNREACHABLE', `${this.where}: ${method} ${new URL(url).pathname}: ${causeText(err)} (after ${attempt + 1} attempts)`, { cause: err });
+          throw new RegistryError('UNREACHABLE', `${this.where}: ${method} ${new URL(url).pathname}: ${causeText(err)} (after ${attempt + 1} attempt${attempt ? 's' : ''})`, { cause: err });
         }
         await sleep(delay(backoff, attempt), opts.signal);
         continue;
