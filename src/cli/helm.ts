@@ -1,6 +1,6 @@
 // The Helm stage as export and `resolve --images` run it: charts fetched (cached) and rendered, the Helm
 // groups put into the plan, and the images every carried object names.
-import { chartExtras, helmInputsFromPlan, renderHelmForPlan, type HelmStageResult } from '../export/helm-stage.js';
+import { chartExtras, helmInputsFromPlan, renderHelmForPlan } from '../export/helm-stage.js';
 import type { KubeObject } from '../model/sveltos.js';
 import { withHelmGroups } from '../resolve/helm-groups.js';
 import { groupImageUses, type ImageUse } from '../resolve/images.js';
@@ -24,7 +24,6 @@ export interface RenderedPlan {
   charts: ExtraArtifact[];
   /** Every image mention of the plan's objects: policyRefs content and rendered charts. */
   images: ImageUse[];
-  stage?: HelmStageResult;
 }
 
 /**
@@ -48,5 +47,5 @@ export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags:
   // Results come in plan order: one per planned helmCharts entry.
   let i = 0;
   const clusters = plan.clusters.map((c) => withHelmGroups(c, c.helm.map((planned) => ({ planned, bundles: stage.results[i++]!.bundles }))));
-  return { plan: { ...plan, clusters }, charts: chartExtras(stage, cache), images: [...resourceImages, ...stage.results.flatMap((r) => r.images)], stage };
+  return { plan: { ...plan, clusters }, charts: chartExtras(stage, cache), images: [...resourceImages, ...stage.results.flatMap((r) => r.images)] };
 }

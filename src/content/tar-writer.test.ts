@@ -1,6 +1,25 @@
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/helpers.js';
+import { digestFile, FILE_CHUNK } from './file-chunks.js';
+import { sha256 } from './digest.js';
 import { TarWriter } from './tar-writer.js';
+
+// collect is a Writable that keeps everything written (copies: writers may reuse their buffers).
+function collect(): { out: Writable; bytes: () => Buffer } {
+  const parts: Buffer[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      parts.push(Buffer.from(chunk));
+      setImmediate(done);
+    },
+  });
+  return { out, bytes: () => Buffer.concat(parts) };
+}
 
 describe('TarWriter', () => {
   it('leaves no listeners behind when it waits for drain', async () => {
@@ -26,5 +45,34 @@ describe('TarWriter', () => {
     expect(out.listenerCount('error')).toBeLessThanOrEqual(1);
     expect(maxErrorListeners).toBeLessThanOrEqual(2);
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
+  it('writes a file entry from a path byte for byte as from a stream, over reused buffers', async () => {
+    const dir = await tempDir();
+    const data = randomBytes(FILE_CHUNK * 2 + 777);
+    const path = join(dir, 'blob');
+    await writeFile(path, data);
+    const viaStream = collect();
+    const a = new TarWriter(viaStream.out, { mtime: 7 });
+    await a.addFile('blobs/sha256/x', data.length, Readable.from([data.subarray(0, 1000), data.subarray(1000)]));
+    await a.finish();
+    await finished(viaStream.out);
+    const viaFile = collect();
+    const b = new TarWriter(viaFile.out, { mtime: 7 });
+    await b.addFileFrom('blobs/sha256/x', data.length, path);
+    await b.finish();
+    await finished(viaFile.out);
+    expect(sha256(viaFile.bytes())).toBe(sha256(viaStream.bytes()));
+    expect(b.bytesWritten).toBe(a.bytesWritten);
+    expect(await digestFile(path, data.length)).toBe(sha256(data));
+  });
+
+  it('refuses a file whose size is not the declared one, naming it', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'short');
+    await writeFile(path, Buffer.alloc(100));
+    const tar = new TarWriter(collect().out);
+    await expect(tar.addFileFrom('blobs/sha256/x', 101, path)).rejects.toMatchObject({ code: 'SIZE_MISMATCH', message: expect.stringContaining(path) });
+    await expect(digestFile(path, 99)).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
   });
 });

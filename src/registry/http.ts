@@ -103,7 +103,9 @@ function once(target: URL, method: string, headers: Record<string, string>, body
     const h: Record<string, string> = { ...headers };
     if (Buffer.isBuffer(body)) h['content-length'] = String(body.length);
     const req = (secure ? https : http).request(target, { method, headers: h, agent: secure ? opts.pool.https : opts.pool.http });
-    const onAbort = () => req.destroy(abortError(opts.signal!));
+    let response: IncomingMessage | undefined;
+    // Once the answer has come, an abort must reach whoever reads its body.
+    const onAbort = () => (response ?? req).destroy(abortError(opts.signal!));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const detach = () => opts.signal?.removeEventListener('abort', onAbort);
     req.setTimeout(opts.idleTimeoutMs ?? 120_000, () => req.destroy(new HttpTimeoutError(`no answer from ${target.host} for ${Math.round((opts.idleTimeoutMs ?? 120_000) / 1000)} s`)));
@@ -113,6 +115,7 @@ function once(target: URL, method: string, headers: Record<string, string>, body
     });
     req.once('response', (res) => {
       // The body may still be streaming: keep the abort wired until it ends.
+      response = res;
       res.once('close', detach);
       resolve(res);
     });

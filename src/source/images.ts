@@ -143,7 +143,7 @@ export class ImageCache {
 
   private constructor(readonly store: OciLayoutStore) {
     this.source = {
-        exists: (d) => store.exists(d),
+      exists: (d) => store.exists(d),
       fetch: async (d, o) => verifiedStream(await store.fetch(d, o), d),
       fetchRange: (d, start, end, o) => store.fetchRange(d, start, end, o),
       verifiedBlobFile: (d) => (this.#verified.has(d.digest) ? blobPath(store.root, d.digest) : undefined),
@@ -161,21 +161,16 @@ export class ImageCache {
    * platforms may lack these ones. `onCopy` hears of each node copied or found in the cache.
    */
   async add(image: CarriedImage, opts: OpOptions & { concurrency?: number; onCopy?: (d: Descriptor, skipped: boolean) => void } = {}): Promise<CarriedImage> {
-    const store = this.store;
-    const writer: Storage = {
-      exists: async (d) => !isGraphNode(d) && (await this.#holds(d)),
-      fetch: (d) => store.fetch(d),
-      push: async (d, content, o) => {
-        await store.push(d, content, o);
-        this.#verified.add(d.digest);
-      },
-    };
+    const writer = this.#walker(async (d, content, o) => {
+      await this.store.push(d, content, o);
+      this.#verified.add(d.digest);
+    });
     await copyGraph(image.source, writer, image.root, {
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       ...(opts.onCopy ? { postCopy: (d: Descriptor) => opts.onCopy!(d, false), onCopySkipped: (d: Descriptor) => opts.onCopy!(d, true) } : {}),
     });
-    await store.tag(image.root, image.image.reference);
+    await this.store.tag(image.root, image.image.reference);
     return { ...image, source: this.source };
   }
 
@@ -194,13 +189,9 @@ export class ImageCache {
       throw err;
     }
     // Every blob of the graph must be here and intact: walk it without copying anything.
-    const probe: Storage = {
-      exists: async (d) => !isGraphNode(d) && (await this.#holds(d)),
-      fetch: (d) => this.store.fetch(d),
-      push: async (_d, content: Readable) => {
-        content.resume();
-      },
-    };
+    const probe = this.#walker(async (_d, content: Readable) => {
+      content.resume();
+    });
     try {
       await copyGraph(this.store, probe, found.root, signal ? { signal } : {});
     } catch (err) {
@@ -208,6 +199,12 @@ export class ImageCache {
       throw err;
     }
     return { ...found, source: this.source };
+  }
+
+  // #walker is the cache as a copyGraph destination: a blob counts as present only when intact, and
+  // manifests and indexes are always walked (their children are checked one by one).
+  #walker(push: Storage['push']): Storage {
+    return { exists: async (d) => !isGraphNode(d) && (await this.#holds(d)), fetch: (d) => this.store.fetch(d), push };
   }
 
   // #holds tells whether the cache holds `d` intact, hashing the file once per process; a damaged file is
