@@ -1,27 +1,15 @@
 // The HTTP client on real loopback servers: redirects (303 becomes a GET), an abort mid-body, a silent
 // server timing out, and a bounded read of an endless body.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { loopbackServer } from '../../test/helpers.js';
 import { HttpPool, HttpTimeoutError, readBounded, send } from './http.js';
 
-const closers: (() => void)[] = [];
-afterEach(() => closers.splice(0).forEach((c) => c()));
 
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const server = createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(() => {
-    server.close();
-    server.closeAllConnections();
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 describe('send', () => {
   it('follows a 303 with a GET and no body, and keeps credentials on the same origin', async () => {
     const seen: string[] = [];
-    const url = await serve((req, res) => {
+    const url = await loopbackServer((req, res) => {
       seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? '-'} ${req.headers['content-length'] ?? '-'}`);
       if (req.url === '/start') return void res.writeHead(303, { location: '/done' }).end();
       res.writeHead(200).end('ok');
@@ -35,7 +23,7 @@ describe('send', () => {
   });
 
   it('stops following after the redirect limit and hands back the redirect', async () => {
-    const url = await serve((_req, res) => void res.writeHead(302, { location: '/again' }).end());
+    const url = await loopbackServer((_req, res) => void res.writeHead(302, { location: '/again' }).end());
     const pool = new HttpPool();
     const res = await send(`${url}/x`, { pool, maxRedirects: 2 });
     expect(res.status).toBe(302);
@@ -44,7 +32,7 @@ describe('send', () => {
   });
 
   it('aborts while the body streams', async () => {
-    const url = await serve((_req, res) => {
+    const url = await loopbackServer((_req, res) => {
       res.writeHead(200);
       res.write(Buffer.alloc(1024));
     });
@@ -59,7 +47,7 @@ describe('send', () => {
   });
 
   it('fails a silent server after the idle timeout', async () => {
-    const url = await serve(() => undefined);
+    const url = await loopbackServer(() => undefined);
     const pool = new HttpPool();
     await expect(send(url, { pool, idleTimeoutMs: 200 })).rejects.toBeInstanceOf(HttpTimeoutError);
     pool.close();

@@ -1,7 +1,5 @@
 // HTTP chart repositories whose index.yaml points chart URLs at another host (a CDN): the repository's
 // credentials go to the repository only, as Helm does without --pass-credentials.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,20 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChartCache, fetchChart } from '../../src/source/helm.js';
 import { sha256 } from '../../src/content/digest.js';
 import { packageChart } from './helm-env.js';
+import { loopbackServer } from '../helpers.js';
 
 let work: string;
 let tgz: Buffer;
-const closers: (() => void)[] = [];
 
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const server = createServer(handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(() => {
-    server.close();
-    server.closeAllConnections();
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'http-repo-'));
@@ -30,20 +19,19 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  closers.forEach((c) => c());
   await rm(work, { recursive: true, force: true });
 });
 
 describe('HTTP chart repository', () => {
   it('sends the repository credentials to the repository, not to a chart URL on another host', async () => {
     const cdnAuth: (string | undefined)[] = [];
-    const cdn = await serve((req, res) => {
+    const cdn = await loopbackServer((req, res) => {
       cdnAuth.push(req.headers.authorization);
       res.writeHead(200, { 'content-length': String(tgz.length) }).end(tgz);
     });
     const expected = `Basic ${Buffer.from('reader:secret').toString('base64')}`;
     const repoAuth: (string | undefined)[] = [];
-    const repo = await serve((req, res) => {
+    const repo = await loopbackServer((req, res) => {
       repoAuth.push(req.headers.authorization);
       if (req.headers.authorization !== expected) return void res.writeHead(401).end();
       const index = `apiVersion: v1\nentries:\n  demo:\n    - name: demo\n      version: 1.2.3\n      digest: ${sha256(tgz).slice(7)}\n      urls: [${cdn}/files/demo-1.2.3.tgz]\n`;
