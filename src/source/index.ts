@@ -5,5 +5,7 @@ export { ChartCache, ChartError, chartAccess, defaultCacheDir, fetchChart, pickV
 export type { ChartFetchOptions, ChartRequest, FetchedChart, RegistryCredentialsConfig } from './helm.js';
 export { DEFAULT_KUBE_VERSION, HELM_ENV, HelmError, findHelm, mergeHelmValues, renderChart } from './helm-render.js';
 export type { RenderOptions } from './helm-render.js';
-export { ImageResolver, loadDockerConfig, servedReference, servedRepository } from './images.js';
+export { describeImage, ImageCache, ImageResolver, loadDockerConfig, servedReference, servedRepository } from './images.js';
+export { ProcessRunner } from './process-runner.js';
+export type { ProcessResult, RunOptions } from './process-runner.js';
 export type { CarriedImage, RegistryAccess } from './images.js';
