@@ -109,3 +109,13 @@ export function isTrustFailure(err: unknown): boolean {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** isAbortError tells whether `err` is a cancellation (an AbortSignal fired), not a failure. */
+export const isAbortError = (err: unknown): boolean => (err as Error | undefined)?.name === 'AbortError';
+
+/** abortError is what an operation cancelled by `signal` rejects with: its reason when that is an AbortError. */
+export function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason as unknown;
+  if (reason instanceof Error && isAbortError(reason)) return reason;
+  return Object.assign(new Error('the operation was aborted', { cause: reason }), { name: 'AbortError' });
+}

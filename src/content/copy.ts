@@ -1,7 +1,7 @@
 // Copying content graphs between stores (after oras-go copy.go): children before parents, every byte
 // verified by the destination's push, shared nodes copied once, bounded concurrency and depth.
 import { Readable } from 'node:stream';
-import { BaseError, ContentError, CopyError } from '../errors.js';
+import { BaseError, ContentError, CopyError, isAbortError } from '../errors.js';
 import type { Descriptor } from '../model/oci.js';
 import { isGraphNode, successorsOf } from './graph.js';
 import { Limiter } from './limiter.js';
@@ -30,7 +30,7 @@ export const DEFAULT_MAX_GRAPH_DEPTH = 16;
 export const DEFAULT_MAX_GRAPH_NODES = 1_000_000;
 
 function wrap(op: string, origin: 'source' | 'destination', node: Descriptor, err: unknown): unknown {
-  if (err instanceof CopyError || (err as Error | undefined)?.name === 'AbortError') return err;
+  if (err instanceof CopyError || isAbortError(err)) return err;
   const message = err instanceof BaseError ? err.message : `${node.digest}: ${node.mediaType}: ${op} failed: ${(err as Error)?.message ?? String(err)}`;
   return new CopyError(op, origin, message, { cause: err, details: { digest: node.digest, mediaType: node.mediaType } });
 }

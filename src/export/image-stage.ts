@@ -3,7 +3,7 @@
 // charts still render), a few images at a time. The bundle writer then reads the images from the cache.
 import type { ExtraArtifact } from '../bundle/pack.js';
 import { Limiter } from '../content/limiter.js';
-import { CopyError } from '../errors.js';
+import { CopyError, isAbortError } from '../errors.js';
 import { isGraphNode } from '../content/graph.js';
 import { parseImageReference, type ImageRef, type ImageReport } from '../resolve/images.js';
 import type { CarriedImage, ImageCache, ImageResolver } from '../source/images.js';
@@ -86,7 +86,7 @@ export class ImageStage {
 
   // #explain names the image and one object using it; the cause keeps its code (and so the exit code).
   #explain(image: ImageRef, err: unknown): unknown {
-    if ((err as Error | undefined)?.name === 'AbortError') return err;
+    if (isAbortError(err)) return err;
     const who = this.#usedBy.get(image.reference);
     const message = `image ${image.reference}${who ? ` (used by ${who})` : ''}: cannot be carried: ${(err as Error)?.message ?? String(err)}`;
     return new CopyError('image', 'source', message, { cause: err, details: { image: image.reference } });

@@ -10,7 +10,7 @@ import { Limiter } from '../content/limiter.js';
 import { entryCredentials, findAuthEntry } from './docker-config.js';
 import type { OpOptions, TagLister, Target } from '../content/storage.js';
 import { readAll, verifier } from '../content/verify.js';
-import { BaseError, ValidationError } from '../errors.js';
+import { BaseError, isAbortError, ValidationError } from '../errors.js';
 import {
   MEDIA_TYPE_DOCKER_MANIFEST,
   MEDIA_TYPE_DOCKER_MANIFEST_LIST,
@@ -332,8 +332,8 @@ export class RegistryClient implements Target, TagLister {
         res = await send(url, { method, headers: h, pool: this.#session.pool, ...(body ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (err) {
         // A host name that does not resolve will not resolve on the next attempt either.
-        if (isAbort(err) || attempt >= retries || (err as { code?: string }).code === 'ENOTFOUND') {
-          if (isAbort(err)) throw err;
+        if (isAbortError(err) || attempt >= retries || (err as { code?: string }).code === 'ENOTFOUND') {
+          if (isAbortError(err)) throw err;
           throw new RegistryError('UNREACHABLE', `${this.where}: ${method} ${new URL(url).pathname}: ${causeText(err)} (after ${attempt + 1} attempt${attempt ? 's' : ''})`, { cause: err });
         }
         await sleep(delay(backoff, attempt), opts.signal);
@@ -389,7 +389,7 @@ export class RegistryClient implements Target, TagLister {
     try {
       res = await send(u, { headers, pool: this.#session.pool, ...(opts.signal ? { signal: opts.signal } : {}) });
     } catch (err) {
-      if (isAbort(err)) throw err;
+      if (isAbortError(err)) throw err;
       throw new RegistryError('UNREACHABLE', `${this.where}: token service ${u.origin}: ${causeText(err)}`, { cause: err });
     }
     if (res.status === 401 || res.status === 403) {
@@ -452,7 +452,6 @@ function causeText(err: unknown): string {
 }
 
 
-const isAbort = (err: unknown): boolean => (err as Error | undefined)?.name === 'AbortError';
 
 /** parseRegistryTarget splits `oci://host[:port]/prefix` (the scheme is optional). */
 export function parseRegistryTarget(value: string): { registry: string; prefix: string } {

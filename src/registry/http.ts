@@ -4,6 +4,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import { abortError } from '../errors.js';
 
 /** HttpPoolOptions say how connections are made: TLS trust and how many at once per host. */
 export interface HttpPoolOptions {
@@ -148,11 +149,6 @@ function reply(res: IncomingMessage, url: URL): HttpReply {
   };
 }
 
-function abortError(signal: AbortSignal): Error {
-  const reason = signal.reason as unknown;
-  if (reason instanceof Error && reason.name === 'AbortError') return reason;
-  return Object.assign(new Error('the operation was aborted', { cause: reason }), { name: 'AbortError' });
-}
 
 /**
  * readBounded reads at most `limit` bytes of a body and drops the rest: a hostile server cannot make us

@@ -15,7 +15,7 @@ import { OciLayoutStore } from '../content/oci-layout/store.js';
 import { blobPath } from '../content/oci-layout/ingest.js';
 import { readAll } from '../content/verify.js';
 import { applyPax, BLOCK, decodeHeader, isZeroBlock, parsePax, padding } from '../content/tar-header.js';
-import { ValidationError } from '../errors.js';
+import { isAbortError, ValidationError } from '../errors.js';
 import { MEDIA_TYPE_HELM_CHART, MEDIA_TYPE_HELM_CONFIG } from '../model/bundle.js';
 import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Manifest } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
@@ -257,8 +257,8 @@ async function httpGet(url: string, req: ChartRequest, pool: HttpPool, opts: Cha
       if ((res.status === 429 || res.status >= 500) && i + 1 < attempts) throw Object.assign(new Error(`HTTP ${res.status}`), { retry: true });
       throw new ChartError('INVALID', `${label}: GET ${url}: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check registryCredentialsConfig)' : ''}`, { details: { status: res.status } });
     } catch (err) {
-      if (err instanceof ChartError || (err as Error).name === 'AbortError' || i + 1 >= attempts) {
-        if (err instanceof ChartError || (err as Error).name === 'AbortError') throw err;
+      if (err instanceof ChartError || isAbortError(err) || i + 1 >= attempts) {
+        if (err instanceof ChartError || isAbortError(err)) throw err;
         const e = err as { code?: string; cause?: { code?: string }; message?: string };
         throw new ChartError('INVALID', `${label}: GET ${url}: ${e.cause?.code ?? e.code ?? e.message}`, { cause: err });
       }

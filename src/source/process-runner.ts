@@ -4,6 +4,7 @@
 // helper is tiny and idle, so its forks are cheap; it is started on first use and never keeps the process
 // alive while idle.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { abortError } from '../errors.js';
 
 /** ProcessResult is what a finished program left: its exit code and its output as text. */
 export interface ProcessResult {
@@ -66,7 +67,7 @@ export class ProcessRunner {
     return new Promise<ProcessResult>((resolve, reject) => {
       const onAbort = () => {
         helper.send({ kill: id });
-        settle(() => reject(opts.signal!.reason instanceof Error ? opts.signal!.reason : Object.assign(new Error('the operation was aborted'), { name: 'AbortError' })));
+        settle(() => reject(abortError(opts.signal!)));
       };
       const settle = (fn: () => void) => {
         if (!this.#pending.delete(id)) return;

@@ -3,7 +3,7 @@
 import { lstat, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ContentError } from '../../errors.js';
+import { ContentError, isAbortError } from '../../errors.js';
 import {
   ANNOTATION_REF_NAME,
   MEDIA_TYPE_IMAGE_INDEX,
@@ -316,7 +316,7 @@ export class OciLayoutStore implements Target, TagLister, PredecessorFinder, Ran
         const body = await readAll(await this.fetch(node, opts), node, { limit: DEFAULT_MAX_METADATA_BYTES });
         children = successorsOf(node, body);
       } catch (err) {
-        if ((err as Error).name === 'AbortError') throw err;
+        if (isAbortError(err)) throw err;
         continue;
       }
       for (const child of children) {
