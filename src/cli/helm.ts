@@ -22,17 +22,18 @@ export interface HelmFlags {
 export interface RenderedPlan {
   plan: ExportPlan;
   charts: ExtraArtifact[];
-  /** Every image mention of the plan's objects: policyRefs content and rendered charts. */
+  /** Every image mention of the plan's objects (policyRefs content and rendered charts), when asked for. */
   images: ImageUse[];
 }
 
 /**
- * renderPlan runs the Helm stage for every planned helmCharts entry (nothing when there is none) and lists
- * the images the configuration names. `onImages` hears of each image as soon as it is known.
+ * renderPlan runs the Helm stage for every planned helmCharts entry (nothing when there is none). With
+ * `images`, it also lists the images the configuration names, each use handed to `images.onImages` as soon
+ * as it is known; without, `images` in the result is empty (policyRefs objects are not parsed for them).
  */
-export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags: HelmFlags, io: CommandIO, reporter: Reporter, onImages?: (uses: ImageUse[]) => void): Promise<RenderedPlan> {
-  const resourceImages = plan.clusters.flatMap((c) => groupImageUses(c.cluster, c.groups));
-  onImages?.(resourceImages);
+export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags: HelmFlags, io: CommandIO, reporter: Reporter, images?: { onImages?: (uses: ImageUse[]) => void }): Promise<RenderedPlan> {
+  const resourceImages = images ? plan.clusters.flatMap((c) => groupImageUses(c.cluster, c.groups)) : [];
+  images?.onImages?.(resourceImages);
   if (!plan.clusters.some((c) => c.helm.length > 0)) return { plan, charts: [], images: resourceImages };
   const cache = await ChartCache.open(flags.cacheDir ?? defaultCacheDir(io.env));
   const stage = await renderHelmForPlan(helmInputsFromPlan(plan.clusters), {
@@ -42,10 +43,10 @@ export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags:
     ...(flags.kubeVersion ? { kubeVersion: flags.kubeVersion } : {}),
     ...(flags.offline ? { offline: true } : {}),
     onEvent: (m) => reporter.info(m),
-    ...(onImages ? { onImages } : {}),
+    ...(images?.onImages ? { onImages: images.onImages } : {}),
   });
   // Results come in plan order: one per planned helmCharts entry.
   let i = 0;
   const clusters = plan.clusters.map((c) => withHelmGroups(c, c.helm.map((planned) => ({ planned, bundles: stage.results[i++]!.bundles }))));
-  return { plan: { ...plan, clusters }, charts: chartExtras(stage, cache), images: [...resourceImages, ...stage.results.flatMap((r) => r.images)] };
+  return { plan: { ...plan, clusters }, charts: chartExtras(stage, cache), images: images ? [...resourceImages, ...stage.results.flatMap((r) => r.images)] : [] };
 }

@@ -12,7 +12,7 @@ import { ValidationError } from '../errors.js';
 import { isPlainObject, type KubeObject, type Patch } from '../model/sveltos.js';
 import { patchManifest, PatchFailure } from '../resolve/patch.js';
 import { helmActionFor, helmBundles, type HelmAction, type HelmBundle, type HelmReleaseSpec } from '../resolve/helm-split.js';
-import { chartAnnotationImages, objectLabel, podSpecImages, type ImageUse } from '../resolve/images.js';
+import { chartAnnotationImages, objectLabel, podSpecImages, profileLabel, type ImageUse } from '../resolve/images.js';
 import { chartAccess, ChartCache, fetchChart, type ChartRequest, type FetchedChart, type RegistryCredentialsConfig } from '../source/helm.js';
 import { DEFAULT_KUBE_VERSION, mergeHelmValues, renderChart } from '../source/helm-render.js';
 import { RegistrySessions } from '../registry/client.js';
@@ -95,14 +95,6 @@ export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
   const l = new Limiter(n);
   return (task) => l.run(task);
 }
-
-/** mapLimit runs `fn` over `items` with at most `limit` running at once, keeping order. */
-export function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const run = limiter(limit);
-  return Promise.all(items.map((x, i) => run(() => fn(x, i))));
-}
-
-const profileName = (p: ProfileIdentity) => `${p.kind}/${p.namespace ? `${p.namespace}/` : ''}${p.name}`;
 
 function request(input: HelmChartInput, objects: KubeObject[]): ChartRequest {
   const c = input.chart;
@@ -253,7 +245,7 @@ function postRender(input: HelmChartInput, release: RenderedRelease): RenderedRe
     return { ...release, manifest: [...crds, ...patched] };
   } catch (err) {
     if (!(err instanceof PatchFailure)) throw err;
-    throw new ValidationError('INVALID', `${profileName(input.profile)}: helm release ${input.chart.releaseNamespace}/${input.chart.releaseName} on ${input.cluster.namespace}/${input.cluster.name}: spec.${err.message}`, { cause: err });
+    throw new ValidationError('INVALID', `${profileLabel(input.profile)}: helm release ${input.chart.releaseNamespace}/${input.chart.releaseName} on ${input.cluster.namespace}/${input.cluster.name}: spec.${err.message}`, { cause: err });
   }
 }
 
@@ -263,7 +255,7 @@ function splitResult(input: HelmChartInput, chart: FetchedChart, kubeVersion: st
   const release = input.patches?.length ? postRender(input, rendered) : rendered;
   const action = helmActionFor(input.chart, chart.version, input.previousVersion, compareVersions);
   const bundles = helmBundles(input.chart, release, { name: chart.name, version: chart.version, ...(chart.icon ? { icon: chart.icon } : {}) }, action);
-  const base = { cluster: `${input.cluster.namespace}/${input.cluster.name}`, profile: profileName(input.profile), chart: `${chart.repository}:${chart.tag}` };
+  const base = { cluster: `${input.cluster.namespace}/${input.cluster.name}`, profile: profileLabel(input.profile), chart: `${chart.repository}:${chart.tag}` };
   const images: ImageUse[] = [];
   for (const b of bundles) {
     for (const o of b.resources) for (const m of podSpecImages(o)) images.push({ ...base, image: m.image, object: objectLabel(o), path: m.path });

@@ -451,8 +451,6 @@ function causeText(err: unknown): string {
   return e?.cause?.code ?? e?.cause?.message ?? e?.code ?? e?.message ?? String(err);
 }
 
-
-
 /** parseRegistryTarget splits `oci://host[:port]/prefix` (the scheme is optional). */
 export function parseRegistryTarget(value: string): { registry: string; prefix: string } {
   const rest = value.replace(/^oci:\/\//, '');

@@ -102,7 +102,7 @@ async function renderAndCarry(plan: ExportPlan, objects: KubeObject[], opts: Exp
       reporter.info(`image ${e.image}: ${e.digest}${e.platforms ? ` (${e.platforms.join(',')})` : ''}: ${e.offline ? 'from cache' : `${formatBytes(e.copied)} copied${e.held ? `, ${formatBytes(e.held)} already cached` : ''}`}`),
   });
   try {
-    const rendered = await renderPlan(plan, objects, opts, io, reporter, (uses) => images.add(uses));
+    const rendered = await renderPlan(plan, objects, opts, io, reporter, { onImages: (uses) => images.add(uses) });
     const report = imageReport(rendered.images);
     for (const r of report.filter((x) => !x.valid)) reporter.warn('IMAGE', `${JSON.stringify(r.image)} (${r.objects.join('; ')}): not an image reference; not carried`);
     return { plan: rendered.plan, extras: [...rendered.charts, ...(await images.extras(report))] };

@@ -45,7 +45,7 @@ export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<Expo
   const reporter = new Reporter(io, opts);
   const { plan, objects } = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
   if (opts.images) {
-    const rendered = await renderPlan(plan, objects, opts, io, reporter);
+    const rendered = await renderPlan(plan, objects, opts, io, reporter, {});
     const images = imageReport(rendered.images);
     printResult(io, opts, { images }, () => imagesText(images));
     return rendered.plan;
