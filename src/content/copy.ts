@@ -6,7 +6,7 @@ import type { Descriptor } from '../model/oci.js';
 import { isGraphNode, successorsOf } from './graph.js';
 import { Limiter } from './limiter.js';
 import type { Fetcher, OpOptions, ReadOnlyStorage, ReadOnlyTarget, Storage, Target } from './storage.js';
-import { DEFAULT_MAX_METADATA_BYTES, readAll } from './verify.js';
+import { DEFAULT_MAX_METADATA_BYTES, readAll, verifyDocument } from './verify.js';
 
 export interface CopyGraphOptions extends OpOptions {
   /** Concurrent blob copies. If <= 0 or unset, DEFAULT_COPY_CONCURRENCY is used. */
@@ -19,6 +19,8 @@ export interface CopyGraphOptions extends OpOptions {
   maxNodes?: number;
   /** Lists the children of a node. Default: the config, layers, manifests and subject it names. */
   findSuccessors?: (fetcher: Fetcher, node: Descriptor, content: Buffer) => Promise<Descriptor[]> | Descriptor[];
+  /** The root's bytes when the caller already read them (a manifest or index): checked against the root, not fetched again. */
+  rootContent?: Buffer;
   /** Called for a node the destination already holds (its subgraph is not walked). */
   onCopySkipped?: (node: Descriptor) => void | Promise<void>;
   /** Called after a node and everything under it were copied. */
@@ -81,7 +83,7 @@ export async function copyGraph(src: ReadOnlyStorage, dst: Storage, root: Descri
       let content: Buffer;
       let children: Descriptor[];
       try {
-        content = await sem.run(async () => readAll(await src.fetch(node, op), node, { limit }));
+        content = node.digest === root.digest && opts.rootContent ? verifyDocument(opts.rootContent, node, { limit }) : await sem.run(async () => readAll(await src.fetch(node, op), node, { limit }));
         children = opts.findSuccessors ? await opts.findSuccessors(src, node, content) : successorsOf(node, content);
       } catch (err) {
         throw wrap('fetch', 'source', node, err);

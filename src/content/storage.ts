@@ -28,6 +28,17 @@ export interface Resolver {
   resolve(reference: string, opts?: OpOptions): Promise<Descriptor>;
 }
 
+/** ResolvedContent is a resolved manifest or index with its bytes (checked against the descriptor). */
+export interface ResolvedContent {
+  descriptor: Descriptor;
+  content: Buffer;
+}
+
+/** ContentResolver resolves a reference and reads the document in one step (one request to a registry instead of two). */
+export interface ContentResolver {
+  resolveContent(reference: string, opts?: OpOptions): Promise<ResolvedContent>;
+}
+
 /** Tagger attaches a reference to a descriptor. */
 export interface Tagger {
   tag(desc: Descriptor, reference: string, opts?: OpOptions): Promise<void>;
@@ -65,6 +76,7 @@ export interface VerifiedBlobFiles {
 
 export const hasVerifiedBlobFiles = (s: object): s is VerifiedBlobFiles => typeof (s as Partial<VerifiedBlobFiles>).verifiedBlobFile === 'function';
 export const canFetchRange = (s: object): s is RangeFetcher => typeof (s as Partial<RangeFetcher>).fetchRange === 'function';
+export const canResolveContent = (s: object): s is ContentResolver => typeof (s as Partial<ContentResolver>).resolveContent === 'function';
 export const canListTags = (s: object): s is TagLister => typeof (s as Partial<TagLister>).tags === 'function';
 export const canFindPredecessors = (s: object): s is PredecessorFinder =>
   typeof (s as Partial<PredecessorFinder>).predecessors === 'function';

@@ -102,12 +102,11 @@ export interface ReadAllOptions {
  * a hostile descriptor may claim any size.
  */
 export async function readAll(stream: Readable, desc: Descriptor, opts: ReadAllOptions = {}): Promise<Buffer> {
-  const limit = opts.limit ?? DEFAULT_MAX_METADATA_BYTES;
-  if (!Number.isSafeInteger(desc.size) || desc.size < 0 || desc.size > limit) {
+  try {
+    checkDocumentSize(desc, opts);
+  } catch (err) {
     stream.destroy();
-    throw new ContentError('SIZE_EXCEEDS_LIMIT', `${desc.digest}: ${desc.mediaType}: size ${desc.size} exceeds the limit of ${limit} bytes for documents read into memory`, {
-      details: { digest: desc.digest, expected: `<= ${limit}`, found: desc.size },
-    });
+    throw err;
   }
   const v = verifier(desc);
   const chunks: Buffer[] = [];
@@ -115,6 +114,23 @@ export async function readAll(stream: Readable, desc: Descriptor, opts: ReadAllO
   stream.on('error', (e) => v.destroy(e));
   for await (const chunk of out) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+// checkDocumentSize refuses a document whose descriptor claims more than the limit for documents held in memory.
+function checkDocumentSize(desc: Descriptor, opts: ReadAllOptions): void {
+  const limit = opts.limit ?? DEFAULT_MAX_METADATA_BYTES;
+  if (!Number.isSafeInteger(desc.size) || desc.size < 0 || desc.size > limit) {
+    throw new ContentError('SIZE_EXCEEDS_LIMIT', `${desc.digest}: ${desc.mediaType}: size ${desc.size} exceeds the limit of ${limit} bytes for documents read into memory`, {
+      details: { digest: desc.digest, expected: `<= ${limit}`, found: desc.size },
+    });
+  }
+}
+
+/** verifyDocument checks a document already in memory as readAll checks one it reads: size limit, then size and digest. */
+export function verifyDocument(data: Buffer, desc: Descriptor, opts: ReadAllOptions = {}): Buffer {
+  checkDocumentSize(desc, opts);
+  verifyBuffer(data, desc);
+  return data;
 }
 
 /** verifyBuffer checks an in-memory buffer against a descriptor. */

@@ -92,6 +92,35 @@ describe('RegistryClient', () => {
     await c.close();
   });
 
+  it('resolves a reference and reads its manifest in one request', async () => {
+    const seen: string[] = [];
+    const { host, manifest } = await setup((req, _res, next) => {
+      seen.push(`${req.method} ${req.url}`);
+      next();
+    });
+    const c = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true });
+    const byTag = await c.resolveContent('1.0');
+    expect(byTag.descriptor).toEqual({ mediaType: MEDIA_TYPE_IMAGE_MANIFEST, digest: manifest.digest, size: manifest.size });
+    expect(JSON.parse(byTag.content.toString('utf8'))).toMatchObject({ schemaVersion: 2 });
+    expect(seen).toEqual(['GET /v2/team/app/manifests/1.0']);
+    expect((await c.resolveContent(manifest.digest)).descriptor.digest).toBe(manifest.digest);
+    await expect(c.resolveContent('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await c.close();
+  });
+
+  it('refuses a manifest whose bytes disagree with the digest asked for or announced', async () => {
+    const other = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config: EMPTY_JSON_DESCRIPTOR, layers: [] }));
+    const { host, manifest } = await setup((req, res, next) => {
+      if (!req.url?.includes('/manifests/')) return next();
+      // The announced digest is the real manifest's; the body is another document.
+      res.writeHead(200, { 'content-type': MEDIA_TYPE_IMAGE_MANIFEST, 'docker-content-digest': manifest.digest, 'content-length': String(other.length) }).end(other);
+    });
+    const c = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true });
+    await expect(c.resolveContent('1.0')).rejects.toMatchObject({ code: 'REGISTRY', message: expect.stringContaining(`names digest ${manifest.digest}`) });
+    await expect(c.resolveContent(manifest.digest)).rejects.toMatchObject({ code: 'REGISTRY', details: { expected: manifest.digest } });
+    await c.close();
+  });
+
   it('fails a fetch whose bytes do not match the digest', async () => {
     const { host, blob } = await setup((req, res, next) => {
       if (req.url?.includes('/blobs/')) return void res.writeHead(200, { 'content-length': String(blob.size) }).end(Buffer.alloc(blob.size, 0x41));

@@ -8,7 +8,7 @@ import { parseDigest, sha256 } from '../content/digest.js';
 import { alreadyExists, assertReference, isDigestReference, notFound, referenceNotFound } from '../content/memory.js';
 import { Limiter } from '../content/limiter.js';
 import { entryCredentials, findAuthEntry } from './docker-config.js';
-import type { OpOptions, TagLister, Target } from '../content/storage.js';
+import type { ContentResolver, OpOptions, ResolvedContent, TagLister, Target } from '../content/storage.js';
 import { readAll, verifier } from '../content/verify.js';
 import { BaseError, isAbortError, ValidationError } from '../errors.js';
 import {
@@ -130,7 +130,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * RegistryClient is a Target over one remote repository. References are tags or `sha256:` digests.
  * fetch() streams are already verified against the descriptor (size and digest); a mismatch fails the stream.
  */
-export class RegistryClient implements Target, TagLister {
+export class RegistryClient implements Target, TagLister, ContentResolver {
   readonly registry: string;
   readonly repository: string;
   readonly #base: string;
@@ -219,14 +219,31 @@ export class RegistryClient implements Target, TagLister {
       }
     }
     // No usable HEAD answer: read the manifest and digest it ourselves.
-    const res = await this.#limited(() => this.#request('GET', url, { accept: MANIFEST_ACCEPT }, opts, 'pull'));
-    if (res.status === 404) throw referenceNotFound(`${this.where}:${reference}`);
+    return (await this.resolveContent(reference, opts)).descriptor;
+  }
+
+  /**
+   * resolveContent reads the manifest or index a tag or digest names, in one GET, and returns it with its
+   * descriptor (digest computed from the bytes; a digest reference, or a Docker-Content-Digest header, that
+   * disagrees is an error). What `resolve` then `fetch` would do in two requests.
+   */
+  async resolveContent(reference: string, opts: OpOptions = {}): Promise<ResolvedContent> {
+    if (!isDigestReference(reference)) assertReference(reference);
+    else parseDigest(reference, 'reference');
+    const res = await this.#limited(() => this.#request('GET', `${this.#base}/manifests/${reference}`, { accept: MANIFEST_ACCEPT }, opts, 'pull'));
+    if (res.status === 404) {
+      await res.discard();
+      throw referenceNotFound(`${this.where}:${reference}`);
+    }
     await this.#expectOK(res, `GET manifest ${reference}`);
     const body = await readBounded(res, MAX_MANIFEST_BYTES + 1);
     if (body.length > MAX_MANIFEST_BYTES) throw new RegistryError('REGISTRY', `${this.where}:${reference}: manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
     const digest = sha256(body);
-    if (isDigestReference(reference) && digest !== reference) {
-      throw new RegistryError('REGISTRY', `${this.where}@${reference}: the registry returned a manifest with digest ${digest}`);
+    const claimed = isDigestReference(reference) ? reference : res.header('docker-content-digest')?.trim();
+    if (claimed && digest !== claimed) {
+      throw new RegistryError('REGISTRY', `${this.where}:${reference}: the registry names digest ${claimed} but returned a manifest with digest ${digest}`, {
+        details: { expected: claimed, found: digest },
+      });
     }
     let mediaType = (res.header('content-type') ?? '').split(';')[0]!.trim();
     try {
@@ -236,7 +253,7 @@ export class RegistryClient implements Target, TagLister {
     } catch {
       throw new RegistryError('REGISTRY', `${this.where}:${reference}: manifest is not JSON`);
     }
-    return { mediaType, digest, size: body.length };
+    return { descriptor: { mediaType, digest, size: body.length }, content: body };
   }
 
   /** tags lists the repository's tags (following `Link` pagination). */

@@ -210,21 +210,21 @@ async function fetchOci(req: ChartRequest, loc: { registry: string; path: string
       }
     }
     let root: Descriptor;
+    let body: Buffer;
     try {
-      root = await client.resolve(ref, opts);
+      ({ descriptor: root, content: body } = await client.resolveContent(ref, opts));
     } catch (err) {
       if (err instanceof RegistryError || (err as { code?: string }).code === 'NOT_FOUND') {
         throw new ChartError('INVALID', `${label} ${version || ref}: ${(err as Error).message}`, { cause: err });
       }
       throw err;
     }
-    const body = await readAll(await client.fetch(root, opts), root);
     const m = manifestFromJSON(body, `${label}@${root.digest}`);
     if (m.config.mediaType !== MEDIA_TYPE_HELM_CONFIG || !m.layers.some((l) => l.mediaType === MEDIA_TYPE_HELM_CHART)) {
       throw new ChartError('INVALID', `${label}@${root.digest}: not a Helm chart artifact (config ${m.config.mediaType})`);
     }
     opts.onEvent?.({ chart: label, event: 'download', version: ref, bytes: m.layers.reduce((n, l) => n + l.size, 0) });
-    await copyGraph(client, cache.store, root, opts.signal ? { signal: opts.signal } : {});
+    await copyGraph(client, cache.store, root, { rootContent: body, ...(opts.signal ? { signal: opts.signal } : {}) });
     return root;
   } finally {
     await client.close();

@@ -11,7 +11,7 @@ import { isGraphNode, platformMatches, platformString } from '../content/graph.j
 import { blobPath } from '../content/oci-layout/ingest.js';
 import { OciLayoutStore } from '../content/oci-layout/store.js';
 import { digestFile } from '../content/file-chunks.js';
-import type { OpOptions, RangeFetcher, ReadOnlyStorage, ReadOnlyTarget, Storage, VerifiedBlobFiles } from '../content/storage.js';
+import { canResolveContent, type OpOptions, type RangeFetcher, type ReadOnlyStorage, type ReadOnlyTarget, type Storage, type VerifiedBlobFiles } from '../content/storage.js';
 import { readAll, verifiedStream } from '../content/verify.js';
 import { ContentError, CopyError, ValidationError } from '../errors.js';
 import { ANNOTATION_KIND, ANNOTATION_PLATFORMS, ANNOTATION_SOURCE } from '../model/bundle.js';
@@ -64,6 +64,8 @@ export interface CarriedImage {
   ref: string;
   /** Platforms carried when the root is an index filtered by platform. */
   platforms?: string[];
+  /** The root document's bytes when resolving read them (a registry answers both in one request). */
+  rootContent?: Buffer;
 }
 
 /**
@@ -72,11 +74,14 @@ export interface CarriedImage {
  * kept; an image offering none of them is an error.
  */
 export async function describeImage(image: ImageRef, source: ReadOnlyTarget, reference: string, platforms?: string[], signal?: AbortSignal): Promise<CarriedImage> {
-  const root = await source.resolve(image.digest ?? reference, signal ? { signal } : {});
+  const op = signal ? { signal } : {};
+  const resolved = canResolveContent(source) ? await source.resolveContent(image.digest ?? reference, op) : { descriptor: await source.resolve(image.digest ?? reference, op) };
+  const root = resolved.descriptor;
   const annotations: Record<string, string> = { [ANNOTATION_KIND]: 'image', [ANNOTATION_SOURCE]: image.reference };
   const out: CarriedImage = { image, source, root: { mediaType: root.mediaType, digest: root.digest, size: root.size, annotations }, ref: servedReference(image) };
+  if ('content' in resolved) out.rootContent = resolved.content;
   if (platforms?.length && isIndexMediaType(root.mediaType)) {
-    const index = indexFromJSON(await readAll(await source.fetch(root, signal ? { signal } : {}), root), `${image.reference}@${root.digest}`);
+    const index = indexFromJSON(out.rootContent ?? (await readAll(await source.fetch(root, op), root)), `${image.reference}@${root.digest}`);
     const kept = index.manifests.filter((m) => platformMatches(m.platform, platforms));
     if (kept.length === 0) {
       const offered = index.manifests.map((m) => (m.platform ? platformString(m.platform) : '?')).join(', ');
@@ -166,6 +171,7 @@ export class ImageCache {
       this.#verified.add(d.digest);
     });
     await copyGraph(image.source, writer, image.root, {
+      ...(image.rootContent ? { rootContent: image.rootContent } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       ...(opts.onCopy ? { postCopy: (d: Descriptor) => opts.onCopy!(d, false), onCopySkipped: (d: Descriptor) => opts.onCopy!(d, true) } : {}),
