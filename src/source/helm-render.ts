@@ -59,6 +59,16 @@ export interface RenderOptions {
 }
 
 /**
+ * goRuntimeEnv tunes the Go runtime of a `helm template` process, which lives about 0.1 s and spends close to
+ * a tenth of its CPU in garbage collection and idle threads: collections 5x less often (the heap may grow to
+ * five times what is live) and one thread (renders already run one per core). Values the user set win.
+ */
+export function goRuntimeEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const defaults: Record<string, string> = { GOGC: '400', GOMAXPROCS: '1' };
+  return Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, env[k] || v]));
+}
+
+/**
  * renderChart runs `helm template --include-crds` and returns the release split into manifest and hooks.
  * helm runs with private HELM_*_HOME directories, so no user repository or plugin configuration leaks in;
  * the values reach it on stdin.
@@ -80,6 +90,7 @@ export async function renderChart(opts: RenderOptions): Promise<RenderedRelease>
     HELM_CACHE_HOME: join(home, 'cache'),
     HELM_CONFIG_HOME: join(home, 'config'),
     HELM_DATA_HOME: join(home, 'data'),
+    ...goRuntimeEnv(process.env),
   };
   let result;
   try {
