@@ -9,6 +9,17 @@ import { ARTIFACT_TYPE_CLUSTER } from '../src/model/bundle.js';
 
 const NOW = ['--now', new Date(T0.getTime() + DAY).toISOString()];
 
+describe('version', () => {
+  it('prints the package version', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await cli([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe(version);
+    }
+  });
+});
+
 describe('keygen', () => {
   it('writes a 0600 private key and a public key, and never overwrites them', async () => {
     const dir = await tempDir();

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ValidationError } from '../errors.js';
 import type { CommandIO, GlobalOptions } from './io.js';
+import { VERSION } from '../version.js';
 
 type ExportFlags = Omit<import('./commands/export.js').ExportCommandOptions, 'output' | 'quiet'>;
 
@@ -18,6 +19,7 @@ export function buildCli(io: CommandIO, run: (p: Promise<unknown>) => Promise<vo
     .description('Carry Sveltos configuration into air-gapped Kubernetes clusters as signed OCI bundles.')
     .addOption(new Option('-o, --output <format>', 'result format on stdout').choices(['text', 'json', 'yaml']).default('text'))
     .option('-q, --quiet', 'no logs or progress on stderr')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()

@@ -20,8 +20,8 @@ import { loadRecipientKeys, loadSigningKey, loadTrustedKeys } from '../keys.js';
 import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
 import { loadPlan } from './resolve.js';
 import { readArgFile } from '../files.js';
+import { VERSION } from '../../version.js';
 
-const VERSION = '0.1.0';
 
 export interface ExportCommandOptions extends GlobalOptions {
   from: string[];
