@@ -3,20 +3,22 @@
 // `skopeo copy` of the same images into an `oci:` layout in the same run.
 //
 // The measured export is the real CLI (`sveltos-airgap export --include-images` on a generated profile set,
-// whole process, cold cache), run with the baseline and two reference rows in interleaved rounds:
-// the same export with warm caches, and `helm template` of the charts alone (what rendering costs here).
+// whole process, cold cache), run with the baseline and reference rows in interleaved rounds: the same export
+// with warm caches; its two halves apart, cold (the images alone, named by a policyRefs Deployment, and the
+// charts alone, without --include-images); and `helm template` of the charts alone (what rendering costs here).
 //
 // Usage: npm run build && node bench/helm-export.mjs [--charts 20] [--images 10] [--layer-mib 200] [--runs 3] [--keep]
 // Needs: docker-registry, skopeo, umoci (Debian packages); /usr/bin/time (package `time`) for peak RSS.
 // Prints one JSON object on stdout (logs on stderr), times per round:
 //   { scenario, charts, images, rounds, layerBytes, bundleBytes, exportSeconds, warmExportSeconds,
-//     renderFloorSeconds, skopeoSeconds, ratio, warmRatio, renderFloorRatio, peakRssMiB, targets, ok }
+//     imagesAloneSeconds, chartsAloneSeconds, renderFloorSeconds, skopeoSeconds, ratio, warmRatio,
+//     imagesAloneRatio, chartsAloneRatio, renderFloorRatio, peakRssMiB, targets, ok }
 // Exit code 0 when the run completed (whether or not the targets were met), 1 when it could not run.
 // BENCH_LAPS=1 also prints the export's log lines on stderr, each with the seconds since it started.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -137,18 +139,37 @@ async function writeFleet(dir, o, registry) {
   ].join('\n'));
 }
 
+// writeImagesFleet writes the images-alone profile set: the same cluster, one ClusterProfile whose policyRefs
+// ConfigMap holds one Deployment per image, no charts.
+async function writeImagesFleet(dir, o, registry) {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'cluster.yaml'), await readFile(join(dir, '..', 'fleet', 'cluster.yaml')));
+  const deployments = Array.from({ length: o.images }, (_, i) => [
+    'apiVersion: apps/v1', 'kind: Deployment', `metadata: {name: img-${i}, namespace: bench}`, 'spec:', `  selector: {matchLabels: {app: img-${i}}}`, '  template:',
+    `    metadata: {labels: {app: img-${i}}}`, '    spec:', '      containers:', '      - name: main', `        image: ${registry}/bench/img-${i}:1`,
+  ].map((l) => `    ${l}`).join('\n')).join('\n    ---\n');
+  await writeFile(join(dir, 'profile.yaml'), [
+    'apiVersion: config.projectsveltos.io/v1beta1', 'kind: ClusterProfile', 'metadata:', '  name: images', 'spec:', '  clusterSelector:', '    matchLabels: {env: bench}',
+    '  policyRefs:', '  - {kind: ConfigMap, namespace: default, name: images}', '---', 'apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: images', '  namespace: default', 'data:',
+    '  deployments.yaml: |', deployments, '',
+  ].join('\n'));
+}
+
 // exportArgs is the measured command: the real CLI, as a user runs it, with a cold cache.
-function exportArgs(work, registry) {
+// `what` picks the profile set and whether images are carried: 'both' (the measured row), 'images' or 'charts'.
+function exportArgs(work, registry, what = 'both') {
   return [
-    join(root, 'bin', 'sveltos-airgap'), 'export', '--from', join(work, 'fleet'), '--key', join(work, 'signing.key'), '--out', join(work, 'bundle.tar'),
-    '--sequence', '1', '--include-images', '--plain-http-registry', registry, '--cache-dir', join(work, 'cache'), ...(process.env.BENCH_LAPS ? [] : ['--quiet']),
+    join(root, 'bin', 'sveltos-airgap'), 'export', '--from', join(work, what === 'images' ? 'fleet-images' : 'fleet'), '--key', join(work, 'signing.key'), '--out', join(work, 'bundle.tar'),
+    '--sequence', '1', ...(what === 'charts' ? [] : ['--include-images']), '--plain-http-registry', registry, '--cache-dir', join(work, 'cache'), ...(process.env.BENCH_LAPS ? [] : ['--quiet']),
   ];
 }
 
 // renderFloor runs `helm template` for every chart package, one per core at a time, straight from this
-// process: what the renders alone cost on this machine, whatever the exporter does around them.
+// process and with the Go runtime settings the exporter gives helm: what the renders alone cost on this
+// machine, whatever the exporter does around them.
 async function renderFloor(work, o, helm) {
-  const env = { ...process.env, HOME: join(work, 'helm-floor'), HELM_CACHE_HOME: join(work, 'helm-floor', 'c'), HELM_CONFIG_HOME: join(work, 'helm-floor', 'g'), HELM_DATA_HOME: join(work, 'helm-floor', 'd') };
+  const { goRuntimeEnv } = await import('../dist/source/helm-render.js');
+  const env = { ...process.env, ...goRuntimeEnv(process.env), HOME: join(work, 'helm-floor'), HELM_CACHE_HOME: join(work, 'helm-floor', 'c'), HELM_CONFIG_HOME: join(work, 'helm-floor', 'g'), HELM_DATA_HOME: join(work, 'helm-floor', 'd') };
   const t0 = process.hrtime.bigint();
   let next = 0;
   await Promise.all(Array.from({ length: Math.max(2, availableParallelism()) }, async () => {
@@ -161,14 +182,14 @@ async function renderFloor(work, o, helm) {
 }
 
 // measureExport runs the real CLI once (a cold cache unless `warm`) and returns its wall time and peak RSS.
-async function measureExport(work, registry, helm, warm) {
+async function measureExport(work, registry, helm, warm, what = 'both') {
   if (!warm) await rm(join(work, 'cache'), { recursive: true, force: true });
   await rm(join(work, 'bundle.tar'), { force: true });
   const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
   const env = { ...process.env, SVELTOS_AIRGAP_HELM: helm };
   const laps = Boolean(process.env.BENCH_LAPS);
   const t0 = process.hrtime.bigint();
-  const r = timeBin ? await run(timeBin, ['-v', process.execPath, ...exportArgs(work, registry.host)], { env, laps }) : await run(process.execPath, exportArgs(work, registry.host), { env, laps });
+  const r = timeBin ? await run(timeBin, ['-v', process.execPath, ...exportArgs(work, registry.host, what)], { env, laps }) : await run(process.execPath, exportArgs(work, registry.host, what), { env, laps });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const rssKiB = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1];
   return { seconds, rss: rssKiB ? Number(rssKiB) * 1024 : undefined, bytes: (await stat(join(work, 'bundle.tar'))).size };
@@ -195,17 +216,20 @@ async function main() {
     log(`preparing ${o.charts} charts and ${o.images} images (${o.layerMiB} MiB of layers) in ${registry.host}`);
     const layerBytes = await prepare(work, o, helm, registry);
     await writeFleet(join(work, 'fleet'), o, registry.host);
+    await writeImagesFleet(join(work, 'fleet-images'), o, registry.host);
     await run(process.execPath, [join(root, 'bin', 'sveltos-airgap'), 'keygen', '--out', join(work, 'signing'), '--quiet']);
 
     // Rounds interleave the four measurements, so a busy moment on a shared machine hits all of them.
-    const m = { cold: [], warm: [], floor: [], skopeo: [] };
+    const m = { cold: [], warm: [], images: [], charts: [], floor: [], skopeo: [] };
     let bytes = 0;
     for (let round = 0; round < o.runs; round++) {
-      log(`round ${round + 1}/${o.runs}: export (cold cache), export (warm cache), helm template alone, skopeo copy`);
+      log(`round ${round + 1}/${o.runs}: export (cold cache), export (warm cache), images alone, charts alone, helm template alone, skopeo copy`);
       const cold = await measureExport(work, registry, helm, false);
       bytes = cold.bytes;
       m.cold.push(cold);
       m.warm.push(await measureExport(work, registry, helm, true));
+      m.images.push(await measureExport(work, registry, helm, false, 'images'));
+      m.charts.push(await measureExport(work, registry, helm, false, 'charts'));
       m.floor.push(await renderFloor(work, o, helm));
       m.skopeo.push(await measureSkopeo(work, o, registry));
     }
@@ -214,6 +238,8 @@ async function main() {
     const rows = [
       { row: `export of ${what}`, unit: 's', better: 'lower', baselineName, target: { max: 1.2 }, ours: m.cold.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.cold.map((x) => x.rss) },
       { row: `export again, nothing to fetch (warm chart and image caches): ${what}`, unit: 's', better: 'lower', baselineName, ours: m.warm.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.warm.map((x) => x.rss) },
+      { row: `export of the ${o.images} images alone (a policyRefs Deployment names them; cold cache)`, unit: 's', better: 'lower', baselineName, ours: m.images.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.images.map((x) => x.rss) },
+      { row: `export of the ${o.charts} charts alone (no --include-images; cold cache)`, unit: 's', better: 'lower', baselineName, ours: m.charts.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.charts.map((x) => x.rss) },
       // No RSS of its own: an empty list keeps the harness from reporting this script's.
       { row: `helm template of the ${o.charts} charts alone, one per core at a time (the render floor)`, unit: 's', better: 'lower', baselineName, ours: m.floor, baseline: m.skopeo, oursRss: [] },
     ];
@@ -235,10 +261,14 @@ async function main() {
       bundleBytes: bytes,
       exportSeconds: m.cold.map((x) => Math.round(x.seconds * 1000) / 1000),
       warmExportSeconds: m.warm.map((x) => Math.round(x.seconds * 1000) / 1000),
+      imagesAloneSeconds: m.images.map((x) => Math.round(x.seconds * 1000) / 1000),
+      chartsAloneSeconds: m.charts.map((x) => Math.round(x.seconds * 1000) / 1000),
       renderFloorSeconds: m.floor.map((x) => Math.round(x * 1000) / 1000),
       skopeoSeconds: m.skopeo.map((x) => Math.round(x * 1000) / 1000),
       ratio: ratio(m.cold.map((x) => x.seconds)),
       warmRatio: ratio(m.warm.map((x) => x.seconds)),
+      imagesAloneRatio: ratio(m.images.map((x) => x.seconds)),
+      chartsAloneRatio: ratio(m.charts.map((x) => x.seconds)),
       renderFloorRatio: ratio(m.floor),
       peakRssMiB,
       targets,
