@@ -4,7 +4,7 @@
 // matches its digest, state.json parses and references only complete content, the previous bundle is still
 // served, and a rerun completes (reusing what the killed run verified).
 import { spawn } from 'node:child_process';
-import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,8 @@ beforeAll(async () => {
     child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: '' }));
   });
   if (r.code !== 0) throw new Error(`build failed: ${r.stdout}`);
+  // As in the package: package.json beside dist/ (the CLI reads its version there).
+  await copyFile(join(ROOT, 'package.json'), join(BUILD, 'package.json'));
   await writeFile(BIN, "import { main } from './dist/cli/index.js';\nconst { code } = await main(process.argv.slice(2));\nprocess.exitCode = code;\n");
 });
 
