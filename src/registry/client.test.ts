@@ -116,7 +116,7 @@ describe('RegistryClient', () => {
       res.writeHead(200, { 'content-type': MEDIA_TYPE_IMAGE_MANIFEST, 'docker-content-digest': manifest.digest, 'content-length': String(other.length) }).end(other);
     });
     const c = new RegistryClient({ registry: host, repository: 'team/app', plainHTTP: true });
-    await expect(c.resolveContent('1.0')).rejects.toMatchObject({ code: 'REGISTRY', message: expect.stringContaining(`names digest ${manifest.digest}`) });
+    await expect(c.resolveContent('1.0')).rejects.toMatchObject({ code: 'REGISTRY', message: expect.stringContaining(`announced digest ${manifest.digest} (Docker-Content-Digest) but returned a manifest with digest sha256:`) });
     await expect(c.resolveContent(manifest.digest)).rejects.toMatchObject({ code: 'REGISTRY', details: { expected: manifest.digest } });
     await c.close();
   });

@@ -239,11 +239,11 @@ export class RegistryClient implements Target, TagLister, ContentResolver {
     const body = await readBounded(res, MAX_MANIFEST_BYTES + 1);
     if (body.length > MAX_MANIFEST_BYTES) throw new RegistryError('REGISTRY', `${this.where}:${reference}: manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
     const digest = sha256(body);
-    const claimed = isDigestReference(reference) ? reference : res.header('docker-content-digest')?.trim();
+    const byDigest = isDigestReference(reference);
+    const claimed = byDigest ? reference : res.header('docker-content-digest')?.trim();
     if (claimed && digest !== claimed) {
-      throw new RegistryError('REGISTRY', `${this.where}:${reference}: the registry names digest ${claimed} but returned a manifest with digest ${digest}`, {
-        details: { expected: claimed, found: digest },
-      });
+      const what = byDigest ? `${this.where}@${reference}: the registry returned` : `${this.where}:${reference}: the registry announced digest ${claimed} (Docker-Content-Digest) but returned`;
+      throw new RegistryError('REGISTRY', `${what} a manifest with digest ${digest}`, { details: { expected: claimed, found: digest } });
     }
     let mediaType = (res.header('content-type') ?? '').split(';')[0]!.trim();
     try {

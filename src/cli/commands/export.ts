@@ -22,7 +22,6 @@ import { loadPlan } from './resolve.js';
 import { readArgFile } from '../files.js';
 import { VERSION } from '../../version.js';
 
-
 export interface ExportCommandOptions extends GlobalOptions {
   from: string[];
   out: string;
