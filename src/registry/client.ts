@@ -117,13 +117,20 @@ export function parseChallenge(header: string | null): Challenge | undefined {
   return { scheme: m[1]!.toLowerCase(), params };
 }
 
+// sleep waits `ms`, or fails at once with the abort reason; its abort listener goes when the time is up
+// (a signal shared by a whole export must not collect one per retry).
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
       clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
+      reject(signal!.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 /**
