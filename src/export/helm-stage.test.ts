@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { loopbackServer, tempDir } from '../../test/helpers.js';
 import { imageReport } from '../resolve/images.js';
-import { helmInputsFromPlan, profileIdentity, valuesFromObjects } from './helm-stage.js';
+import { ChartCache } from '../source/helm.js';
+import { helmInputsFromPlan, profileIdentity, renderHelmForPlan, valuesFromObjects, type HelmChartInput } from './helm-stage.js';
 
 describe('helm stage inputs', () => {
   it('maps the resolver plan to inputs, keeping its merged values', () => {
@@ -33,5 +35,29 @@ describe('helm stage inputs', () => {
       ['docker.io/library/nginx:1.25', true, ['ns/a', 'ns/b']],
       ['{{ bad }}', false, ['ns/a']],
     ]);
+  });
+});
+
+describe('helm stage failures', () => {
+  it('stops at the first failure: queued charts are not fetched, and the error is the first cause', async () => {
+    const asked = new Set<string>();
+    const base = await loopbackServer((req, res) => {
+      asked.add(/\/v2\/charts\/([^/]+)\//.exec(req.url ?? '')?.[1] ?? req.url ?? '');
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}');
+    });
+    const registry = new URL(base).host;
+    const inputs: HelmChartInput[] = Array.from({ length: 12 }, (_, i) => ({
+      cluster: { namespace: 'fleet', name: 'edge' },
+      profile: { kind: 'ClusterProfile', name: 'apps' },
+      chart: { repositoryURL: `oci://${registry}/charts`, repositoryName: 'apps', chartName: `app-${i}`, chartVersion: '1.0.0', releaseName: `app-${i}`, releaseNamespace: 'apps', registryCredentialsConfig: { plainHTTP: true } },
+    }));
+    const cache = await ChartCache.open(await tempDir());
+    const err = await renderHelmForPlan(inputs, { helm: '/nonexistent/helm', cache, concurrency: 4 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INVALID', message: expect.stringMatching(/^oci:\/\/127\.0\.0\.1:\d+\/charts\/app-\d+ 1\.0\.0: .*: not found$/) });
+    // Four fetches run at once; after the first 404 the rest never reach the registry, not even once the
+    // stage has given up (a stage that returned at the first failure left them running behind it).
+    await new Promise((r) => setTimeout(r, 300));
+    expect(asked.size).toBeGreaterThan(0);
+    expect(asked.size).toBeLessThanOrEqual(5);
   });
 });

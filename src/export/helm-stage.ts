@@ -2,6 +2,7 @@
 // concurrency), render it once per distinct (chart, release, values, Kubernetes version), split the output
 // into ConfigurationBundles like Sveltos, and collect the charts and images the bundle must carry.
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,6 +175,12 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
   // Fetch each distinct chart once and render each distinct (chart, release, values, kube version) once;
   // a chart's renders start as soon as it is fetched, and each input is split (and its images announced)
   // as soon as its render is done, so fetches, renders and whatever follows overlap.
+  // The first failure stops the rest (queued fetches and renders, retries waiting to run): the stage fails
+  // anyway, and it should fail fast.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  // Every request, retry wait and render in flight listens on it; each removes its listener when done.
+  setMaxListeners(0, signal);
   const fetchLimit = limiter(opts.concurrency ?? 4);
   const renderLimit = limiter(Math.max(2, availableParallelism()));
   const fetches = new Map<string, Promise<FetchedChart>>();
@@ -189,7 +196,7 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
       p = fetchLimit(() =>
         fetchChart(r, opts.cache, {
           ...(opts.offline ? { offline: true } : {}),
-          ...(opts.signal ? { signal: opts.signal } : {}),
+          signal,
           sessions,
           onEvent: (e) => say(`chart ${e.chart}${e.version ? ` ${e.version}` : ''}: ${e.event === 'cached' ? 'from cache' : e.event === 'download' ? `downloaded (${e.bytes ?? 0} bytes)` : 'resolving'}`),
         }),
@@ -207,29 +214,38 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
     let release = renders.get(key);
     if (!release) {
       release = renderLimit(() => {
+        signal.throwIfAborted();
         say(`render ${input.chart.releaseNamespace}/${input.chart.releaseName} (${chart.name} ${chart.version}, kube ${kubeVersion})`);
         home ??= mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
         return home.then((h) =>
-          renderChart({ helm: opts.helm, chart: chart.archive, releaseName: input.chart.releaseName, releaseNamespace: input.chart.releaseNamespace, values, kubeVersion, home: h, ...(opts.signal ? { signal: opts.signal } : {}) }),
+          renderChart({ helm: opts.helm, chart: chart.archive, releaseName: input.chart.releaseName, releaseNamespace: input.chart.releaseNamespace, values, kubeVersion, home: h, signal }),
         );
       });
       renders.set(key, release);
     }
     return { kubeVersion, release };
   };
+  let failure: { err: unknown } | undefined;
   try {
-    const results = await Promise.all(
+    const settled = await Promise.allSettled(
       inputs.map(async (input): Promise<HelmChartResult> => {
-        const chart = await fetchOnce(request(input, objects));
-        const { kubeVersion, release } = renderOnce(input, chart);
-        const result = splitResult(input, chart, kubeVersion, await release);
-        opts.onImages?.(result.images);
-        return result;
+        try {
+          const chart = await fetchOnce(request(input, objects));
+          const { kubeVersion, release } = renderOnce(input, chart);
+          const result = splitResult(input, chart, kubeVersion, await release);
+          opts.onImages?.(result.images);
+          return result;
+        } catch (err) {
+          // The first cause is what the user needs; the aborts it set off are not.
+          failure ??= { err };
+          stop.abort();
+          throw err;
+        }
       }),
     );
-    return { results, renders: renders.size };
+    if (failure) throw failure.err;
+    return { results: settled.map((r) => (r as PromiseFulfilledResult<HelmChartResult>).value), renders: renders.size };
   } finally {
-    // Renders still running after a failure elsewhere are not waited for; their home goes anyway.
     await sessions.close();
     if (home) await rm(await home, { recursive: true, force: true });
   }

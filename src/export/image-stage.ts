@@ -1,6 +1,7 @@
 // The image stage of export: every image the configuration names is resolved in its registry and copied
 // into the local image cache as soon as it is known (policyRefs images at once, Helm images while other
 // charts still render), a few images at a time. The bundle writer then reads the images from the cache.
+import { setMaxListeners } from 'node:events';
 import type { ExtraArtifact } from '../bundle/pack.js';
 import { Limiter } from '../content/limiter.js';
 import { CopyError, isAbortError } from '../errors.js';
@@ -43,6 +44,8 @@ export class ImageStage {
 
   constructor(private readonly opts: ImageStageOptions) {
     this.#limit = new Limiter(opts.concurrency ?? 4);
+    // Every request and retry wait in flight listens on it; each removes its listener when done.
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** add starts staging every valid image of `uses` not started yet; invalid references are left to the report. */
