@@ -30,8 +30,9 @@ export interface RenderedPlan {
  * renderPlan runs the Helm stage for every planned helmCharts entry (nothing when there is none). With
  * `images`, it also lists the images the configuration names, each use handed to `images.onImages` as soon
  * as it is known; without, `images` in the result is empty (policyRefs objects are not parsed for them).
+ * `images.signal` stops the Helm stage (the images being carried alongside have failed).
  */
-export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags: HelmFlags, io: CommandIO, reporter: Reporter, images?: { onImages?: (uses: ImageUse[]) => void }): Promise<RenderedPlan> {
+export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags: HelmFlags, io: CommandIO, reporter: Reporter, images?: { onImages?: (uses: ImageUse[]) => void; signal?: AbortSignal }): Promise<RenderedPlan> {
   const resourceImages = images ? plan.clusters.flatMap((c) => groupImageUses(c.cluster, c.groups)) : [];
   images?.onImages?.(resourceImages);
   if (!plan.clusters.some((c) => c.helm.length > 0)) return { plan, charts: [], images: resourceImages };
@@ -44,6 +45,7 @@ export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags:
     ...(flags.offline ? { offline: true } : {}),
     onEvent: (m) => reporter.info(m),
     ...(images?.onImages ? { onImages: images.onImages } : {}),
+    ...(images?.signal ? { signal: images.signal } : {}),
   });
   // Results come in plan order: one per planned helmCharts entry.
   let i = 0;

@@ -64,6 +64,16 @@ export class ImageStage {
     }
   }
 
+  /** signal is aborted at the first image that cannot be carried (and by close): work alongside can stop with it. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** failure is the first image that could not be carried, if one could not. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
   /** extras stages what `report` names and is not started yet, waits for every image and returns them for packBundle. */
   async extras(report: ImageReport[]): Promise<ExtraArtifact[]> {
     const wanted = report.filter((r) => r.valid);

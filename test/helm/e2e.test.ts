@@ -1,7 +1,7 @@
 // Export -> import -> serve with real parts: charts from an HTTP chart repository (basic auth) and from
 // docker-registry (plain, htpasswd and token auth; charts pushed with `helm push`), images built with umoci
 // and pushed with skopeo (one multi-platform index); afterwards `helm pull` and `skopeo copy` from `serve`.
-import { chmod, mkdtemp, mkdir, readFile, rm, copyFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, mkdir, readFile, rm, copyFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -353,6 +353,41 @@ describe('export --include-images from the command line', () => {
     const miss = await exportTo('d.tar', '--offline');
     expect(miss.code).toBe(1);
     expect(miss.stderr).toMatch(/not in the image cache and --offline forbids fetching it/);
+  }, 120_000);
+});
+
+describe('export --include-images failures', () => {
+  it('stops rendering at the first image that cannot be carried and reports that image', async () => {
+    const releases = 12;
+    const fleetDir = await testdir({
+      'cluster.yaml': stringify({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name: 'edge-a', namespace: 'fleet', labels: { tier: 'apps' } }, spec: { pullMode: true } }),
+      'profile.yaml': stringify({
+        apiVersion: 'config.projectsveltos.io/v1beta1',
+        kind: 'ClusterProfile',
+        metadata: { name: 'apps' },
+        spec: {
+          clusterSelector: { matchLabels: { tier: 'apps' } },
+          policyRefs: [{ kind: 'ConfigMap', name: 'apps', namespace: 'fleet' }],
+          helmCharts: Array.from({ length: releases }, (_, i) => ({
+            repositoryURL: `oci://${plain.host}/charts`, repositoryName: 'plain', chartName: 'demo', chartVersion: '1.2.3', releaseName: `web-${i}`, releaseNamespace: 'web', registryCredentialsConfig: { plainHTTP: true },
+          })),
+        },
+      }),
+      'apps.yaml': stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'apps', namespace: 'fleet' },
+        data: { 'pod.yaml': stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'gone', namespace: 'apps' }, spec: { containers: [{ name: 'c', image: `${plain.host}/test/missing:1` }] } }) },
+      }),
+    });
+    const keys = await testKeys();
+    const dir = await tempDir();
+    const r = await runCli(['export', '--from', fleetDir, '--key', keys.keyPath, '--out', join(dir, 'x.tar'), '--include-images', '--plain-http-registry', plain.host, '--cache-dir', join(dir, 'cache'), '--helm', helmPath()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: image ${plain.host}/test/missing:1 (used by fleet/edge-a: v1 Pod apps/gone): cannot be carried: `);
+    // The policyRefs image fails at once; the renders queued behind the first ones never start.
+    expect((r.stderr.match(/^render /gm) ?? []).length).toBeLessThan(releases);
+    await expect(stat(join(dir, 'x.tar'))).rejects.toMatchObject({ code: 'ENOENT' });
   }, 120_000);
 });
 

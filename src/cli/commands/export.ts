@@ -101,7 +101,10 @@ async function renderAndCarry(plan: ExportPlan, objects: KubeObject[], opts: Exp
       reporter.info(`image ${e.image}: ${e.digest}${e.platforms ? ` (${e.platforms.join(',')})` : ''}: ${e.offline ? 'from cache' : `${formatBytes(e.copied)} copied${e.held ? `, ${formatBytes(e.held)} already cached` : ''}`}`),
   });
   try {
-    const rendered = await renderPlan(plan, objects, opts, io, reporter, { onImages: (uses) => images.add(uses) });
+    // An image that cannot be carried stops the renders too; it is then the error to report.
+    const rendered = await renderPlan(plan, objects, opts, io, reporter, { onImages: (uses) => images.add(uses), signal: images.signal }).catch((err: unknown) => {
+      throw images.failure ?? err;
+    });
     const report = imageReport(rendered.images);
     for (const r of report.filter((x) => !x.valid)) reporter.warn('IMAGE', `${JSON.stringify(r.image)} (${r.objects.join('; ')}): not an image reference; not carried`);
     return { plan: rendered.plan, extras: [...rendered.charts, ...(await images.extras(report))] };
