@@ -2,6 +2,7 @@
 // ad-hoc handlers that demand basic or bearer auth, fail transiently, or serve wrong bytes.
 import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryTarget } from '../content/memory.js';
@@ -11,6 +12,8 @@ import { MEDIA_TYPE_IMAGE_MANIFEST, EMPTY_JSON_DESCRIPTOR } from '../model/oci.j
 import { createRegistryHandler } from './server/handler.js';
 import { toRequestListener } from './server/http.js';
 import { parseChallenge, RegistryClient } from './client.js';
+import { ensureSelfSignedTLS } from '../serve/tls.js';
+import { tempDir } from '../../test/helpers.js';
 
 type Wrap = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 const servers: { close(): void }[] = [];
@@ -175,6 +178,39 @@ describe('RegistryClient', () => {
     const c = new RegistryClient({ registry: '127.0.0.1:1', repository: 'x', plainHTTP: true, retries: 1, backoffMs: 1 });
     await expect(c.resolve('1')).rejects.toMatchObject({ code: 'UNREACHABLE' });
     await c.close();
+  });
+
+  it('fails at once with what to do when TLS cannot work: a plain-HTTP registry, an untrusted certificate', async () => {
+    // https:// to a registry that speaks plain HTTP.
+    const { host } = await setup();
+    let n = 0;
+    const plainAsTLS = new RegistryClient({ registry: host, repository: 'team/app', backoffMs: 5 });
+    await expect(plainAsTLS.resolve('1.0')).rejects.toMatchObject({
+      code: 'UNREACHABLE',
+      message: expect.stringMatching(new RegExp(`\\(after 1 attempt\\); the TLS handshake failed: if ${host} serves plain HTTP, say so \\(export: --plain-http-registry ${host}`)),
+    });
+    await plainAsTLS.close();
+
+    // A TLS registry whose certificate comes from a CA this client was not given.
+    const tls = await ensureSelfSignedTLS(await tempDir(), ['127.0.0.1']);
+    const server = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, (_req, res) => {
+      n++;
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    servers.push({ close: () => { server.close(); server.closeAllConnections(); } });
+    const tlsHost = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const untrusted = new RegistryClient({ registry: tlsHost, repository: 'team/app', backoffMs: 5 });
+    await expect(untrusted.resolve('1.0')).rejects.toMatchObject({
+      code: 'UNREACHABLE',
+      message: expect.stringContaining(`(after 1 attempt); the TLS certificate of ${tlsHost} is not trusted here: give its CA`),
+    });
+    await untrusted.close();
+    // Given the CA, the same registry answers.
+    const trusted = new RegistryClient({ registry: tlsHost, repository: 'team/app', ca: tls.caPem });
+    await expect(trusted.resolve('1.0')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await trusted.close();
+    expect(n).toBeGreaterThan(0);
   });
 
   it('parses WWW-Authenticate challenges', () => {

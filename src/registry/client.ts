@@ -19,7 +19,7 @@ import {
   type Descriptor,
 } from '../model/oci.js';
 import { isGraphNode } from '../content/graph.js';
-import { HttpPool, readBounded, send, type HttpReply } from './http.js';
+import { connectionHint, HttpPool, isPermanentFailure, readBounded, send, sleep, type HttpReply } from './http.js';
 
 /** RegistryError is a registry that answered with an error, could not be reached, or refused credentials. */
 export class RegistryError extends BaseError<'UNAUTHORIZED' | 'DENIED' | 'UNREACHABLE' | 'REGISTRY' | 'NOT_FOUND'> {}
@@ -116,22 +116,6 @@ export function parseChallenge(header: string | null): Challenge | undefined {
   while ((p = re.exec(m[2]!)) !== null) params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]!;
   return { scheme: m[1]!.toLowerCase(), params };
 }
-
-// sleep waits `ms`, or fails at once with the abort reason; its abort listener goes when the time is up
-// (a signal shared by a whole export must not collect one per retry).
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /**
  * RegistryClient is a Target over one remote repository. References are tags or `sha256:` digests.
@@ -355,10 +339,10 @@ export class RegistryClient implements Target, TagLister, ContentResolver {
       try {
         res = await send(url, { method, headers: h, pool: this.#session.pool, ...(body ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (err) {
-        // A host name that does not resolve will not resolve on the next attempt either.
-        if (isAbortError(err) || attempt >= retries || (err as { code?: string }).code === 'ENOTFOUND') {
+        // A host name that does not resolve, or a TLS handshake that cannot succeed, fails the next attempt too.
+        if (isAbortError(err) || attempt >= retries || isPermanentFailure(err)) {
           if (isAbortError(err)) throw err;
-          throw new RegistryError('UNREACHABLE', `${this.where}: ${method} ${new URL(url).pathname}: ${causeText(err)} (after ${attempt + 1} attempt${attempt ? 's' : ''})`, { cause: err });
+          throw new RegistryError('UNREACHABLE', `${this.where}: ${method} ${new URL(url).pathname}: ${causeText(err)} (after ${attempt + 1} attempt${attempt ? 's' : ''})${registryHint(err, this.registry)}`, { cause: err });
         }
         await sleep(delay(backoff, attempt), opts.signal);
         continue;
@@ -468,6 +452,15 @@ export class RegistryClient implements Target, TagLister, ContentResolver {
 
 function delay(base: number, attempt: number): number {
   return base * 2 ** attempt * (0.75 + Math.random() * 0.5);
+}
+
+// registryHint words connectionHint for a registry reached by export, a chart, or import --to-registry.
+function registryHint(err: unknown, registry: string): string {
+  return connectionHint(err, registry, {
+    plainHTTP: `say so (export: --plain-http-registry ${registry}; a chart: registryCredentialsConfig.plainHTTP: true; import --to-registry: --plain-http)`,
+    trust: `give its CA (a chart: registryCredentialsConfig.ca; otherwise NODE_EXTRA_CA_CERTS=ca.pem) or, on a trusted network only, skip the check (export: --insecure-registry ${registry}; a chart: registryCredentialsConfig.insecureSkipTLSVerify: true)`,
+    address: 'the host and port',
+  });
 }
 
 function causeText(err: unknown): string {

@@ -165,3 +165,79 @@ export async function readBounded(res: HttpReply, limit: number): Promise<Buffer
   res.body.destroy();
   return Buffer.concat(chunks).subarray(0, limit);
 }
+
+/**
+ * sleep waits `ms`, or fails at once with the abort reason; its abort listener goes when the time is up
+ * (a signal shared by a whole export must not collect one per retry).
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** ConnectionFailure is why a request got no answer, as far as the error tells. */
+export type ConnectionFailure = 'tls-protocol' | 'tls-trust' | 'refused' | 'dns' | 'network';
+
+// TLS failures by cause: the peer does not speak TLS (a plain-HTTP server), or its certificate is not trusted.
+const TLS_PROTOCOL = new Set(['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
+const TLS_TRUST = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** connectionFailure classifies a failed request by its error code (undefined: nothing known). */
+export function connectionFailure(err: unknown): ConnectionFailure | undefined {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  const code = e?.cause?.code ?? e?.code ?? '';
+  if (TLS_PROTOCOL.has(code)) return 'tls-protocol';
+  if (TLS_TRUST.has(code)) return 'tls-trust';
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'dns';
+  if (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'network';
+  return undefined;
+}
+
+/** isPermanentFailure tells the failures no retry can mend: a name that does not resolve, a TLS handshake that cannot succeed. */
+export function isPermanentFailure(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  const kind = connectionFailure(err);
+  return kind === 'tls-protocol' || kind === 'tls-trust' || (e?.cause?.code ?? e?.code) === 'ENOTFOUND';
+}
+
+/** HintWords are what a caller tells its user to change, in the caller's terms (flags, fields). */
+export interface HintWords {
+  /** How to say that the server speaks plain HTTP. */
+  plainHTTP: string;
+  /** How to trust the server's certificate (or skip the check). */
+  trust: string;
+  /** What names the address: "the host and port", "the repositoryURL". */
+  address: string;
+}
+
+/** connectionHint says what to do about a request that got no answer, by its cause (empty when nothing is known). */
+export function connectionHint(err: unknown, host: string, words: HintWords): string {
+  switch (connectionFailure(err)) {
+    case 'tls-protocol':
+      return `; the TLS handshake failed: if ${host} serves plain HTTP, ${words.plainHTTP}`;
+    case 'tls-trust':
+      return `; the TLS certificate of ${host} is not trusted here: ${words.trust}`;
+    case 'refused':
+      return `; nothing accepts connections at ${host}: check ${words.address}, and that the server runs`;
+    case 'dns':
+      return `; the host name does not resolve here: check ${words.address}, or the DNS of this machine`;
+    case 'network':
+      return `; check the network path to ${host} (proxy, firewall)`;
+    default:
+      return '';
+  }
+}

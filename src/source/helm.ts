@@ -20,7 +20,7 @@ import { MEDIA_TYPE_HELM_CHART, MEDIA_TYPE_HELM_CONFIG } from '../model/bundle.j
 import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Manifest } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { RegistryClient, RegistryError, type RegistryCredentials, type RegistrySessions } from '../registry/client.js';
-import { HttpPool, readBounded, send } from '../registry/http.js';
+import { connectionHint, HttpPool, isPermanentFailure, readBounded, send, sleep } from '../registry/http.js';
 import { entryCredentials, findAuthEntry } from '../registry/docker-config.js';
 import { parseYamlStream } from './helm-render.js';
 
@@ -240,6 +240,13 @@ interface IndexEntry {
 // MAX_CHART_FILE_BYTES bounds index.yaml and chart archives read into memory.
 const MAX_CHART_FILE_BYTES = 256 * 1024 * 1024;
 
+// What to change when a chart repository cannot be reached (see connectionHint).
+const REPOSITORY_HINTS = {
+  plainHTTP: 'use an http:// repositoryURL',
+  trust: 'give its CA (registryCredentialsConfig.ca) or, on a trusted network only, set registryCredentialsConfig.insecureSkipTLSVerify: true',
+  address: 'the repositoryURL',
+};
+
 async function httpGet(url: string, req: ChartRequest, pool: HttpPool, opts: ChartFetchOptions, label: string, attempts = 4): Promise<Buffer> {
   const headers: Record<string, string> = { 'user-agent': 'sveltos-airgap' };
   // As Helm without --pass-credentials: the repository's credentials go to the repository's own origin only
@@ -257,12 +264,12 @@ async function httpGet(url: string, req: ChartRequest, pool: HttpPool, opts: Cha
       if ((res.status === 429 || res.status >= 500) && i + 1 < attempts) throw Object.assign(new Error(`HTTP ${res.status}`), { retry: true });
       throw new ChartError('INVALID', `${label}: GET ${url}: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check registryCredentialsConfig)' : ''}`, { details: { status: res.status } });
     } catch (err) {
-      if (err instanceof ChartError || isAbortError(err) || i + 1 >= attempts) {
-        if (err instanceof ChartError || isAbortError(err)) throw err;
+      if (err instanceof ChartError || isAbortError(err)) throw err;
+      if (i + 1 >= attempts || isPermanentFailure(err)) {
         const e = err as { code?: string; cause?: { code?: string }; message?: string };
-        throw new ChartError('INVALID', `${label}: GET ${url}: ${e.cause?.code ?? e.code ?? e.message}`, { cause: err });
+        throw new ChartError('INVALID', `${label}: GET ${url}: ${e.cause?.code ?? e.code ?? e.message} (after ${i + 1} attempt${i ? 's' : ''})${connectionHint(err, new URL(url).host, REPOSITORY_HINTS)}`, { cause: err });
       }
-      await new Promise((r) => setTimeout(r, 200 * 2 ** i));
+      await sleep(200 * 2 ** i, opts.signal);
     }
   }
 }

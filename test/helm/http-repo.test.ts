@@ -43,4 +43,19 @@ describe('HTTP chart repository', () => {
     expect(repoAuth).toEqual([expected]);
     expect(cdnAuth).toEqual([undefined]);
   });
+
+  it('fails at once with what to do when the repository URL says https:// and the server speaks plain HTTP', async () => {
+    let asked = 0;
+    const repo = await loopbackServer((_req, res) => {
+      asked++;
+      res.writeHead(404).end();
+    });
+    const cache = await ChartCache.open(join(work, 'cache-tls'));
+    const url = repo.replace('http://', 'https://');
+    await expect(fetchChart({ repositoryURL: url, repositoryName: 'r', chartName: 'r/demo', chartVersion: '1.2.3' }, cache)).rejects.toMatchObject({
+      code: 'INVALID',
+      message: expect.stringContaining(`/index.yaml: EPROTO (after 1 attempt); the TLS handshake failed: if ${new URL(url).host} serves plain HTTP, use an http:// repositoryURL`),
+    });
+    expect(asked).toBe(0);
+  });
 });
