@@ -146,6 +146,21 @@ export function pickVersion(requested: string | undefined, available: string[]):
   return best?.v;
 }
 
+// noVersion is the error for a chartVersion nothing matches: it shows what there is (newest first) and
+// says when the request is no version or semver range at all.
+function noVersion(label: string, requested: string, available: string[], where: string): ChartError {
+  const versions = available
+    .map((v) => ({ v, s: semver.valid(v, { loose: true }) }))
+    .filter((x): x is { v: string; s: string } => x.s !== null)
+    .sort((a, b) => semver.rcompare(a.s, b.s))
+    .map((x) => x.v);
+  const shown = versions.length === 0 ? 'none' : `${versions.slice(0, 8).join(', ')}${versions.length > 8 ? `, … (${versions.length} in all)` : ''}`;
+  const bad = requested && !available.includes(requested) && !semver.validRange(requested.replaceAll(',', ' '), { loose: true }) ? ' (not a version or semver range)' : '';
+  return new ChartError('INVALID', `${label}: no version matches ${JSON.stringify(requested || '(latest)')}${bad} in ${where}; versions there: ${shown}`, {
+    details: { chart: label, version: requested },
+  });
+}
+
 const isExactVersion = (v: string) => semver.valid(v, { loose: true }) !== null && !/^[~^<>=*]/.test(v);
 
 /** fetchChart returns the requested chart from the cache, fetching it first when needed. */
@@ -203,9 +218,9 @@ async function fetchOci(req: ChartRequest, loc: { registry: string; path: string
     if (!ref) {
       if (version && isExactVersion(version)) ref = ociTag(version);
       else {
-        const tags = await client.tags(opts);
-        const pick = pickVersion(version, tags.map((t) => t.replaceAll('_', '+')));
-        if (!pick) throw new ChartError('INVALID', `${label}: no version matches ${JSON.stringify(version || '(latest)')} among ${tags.length} tags`, { details: { chart: label, version } });
+        const tags = (await client.tags(opts)).map((t) => t.replaceAll('_', '+'));
+        const pick = pickVersion(version, tags);
+        if (!pick) throw noVersion(label, version, tags, `its ${tags.length} tags`);
         ref = ociTag(pick);
       }
     }
@@ -214,7 +229,13 @@ async function fetchOci(req: ChartRequest, loc: { registry: string; path: string
     try {
       ({ descriptor: root, content: body } = await client.resolveContent(ref, opts));
     } catch (err) {
-      if (err instanceof RegistryError || (err as { code?: string }).code === 'NOT_FOUND') {
+      const notFound = (err as { code?: string }).code === 'NOT_FOUND';
+      // An exact version the registry lacks: say which versions it has (the tag list is asked for only now).
+      if (notFound && !digestPin) {
+        const tags = (await client.tags(opts).catch(() => undefined))?.map((t) => t.replaceAll('_', '+'));
+        if (tags) throw noVersion(label, version, tags, `its ${tags.length} tags`);
+      }
+      if (err instanceof RegistryError || notFound) {
         throw new ChartError('INVALID', `${label} ${version || ref}: ${(err as Error).message}`, { cause: err });
       }
       throw err;
@@ -289,7 +310,8 @@ async function fetchHttp(req: ChartRequest, loc: { base: string; name: string },
     }));
     const pick = pickVersion(version, list.map((e) => e.version));
     const entry = list.find((e) => e.version === pick);
-    if (!entry || entry.urls.length === 0) throw new ChartError('INVALID', `${label}: no version matches ${JSON.stringify(version || '(latest)')} in ${base}index.yaml`);
+    if (!entry) throw noVersion(label, version, list.map((e) => e.version), `${base}index.yaml`);
+    if (entry.urls.length === 0) throw new ChartError('INVALID', `${label} ${entry.version}: ${base}index.yaml lists no URL for it`);
     const url = new URL(entry.urls[0]!, base).toString();
     const tgz = await httpGet(url, req, pool, opts, label);
     opts.onEvent?.({ chart: label, event: 'download', version: entry.version, bytes: tgz.length });

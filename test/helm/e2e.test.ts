@@ -18,7 +18,7 @@ import { RegistryClient } from '../../src/registry/client.js';
 import { startServer, type RunningServer } from '../../src/registry/server/http.js';
 import { createSiteHandler } from '../../src/serve/site-handler.js';
 import { mirrorConfig } from '../../src/serve/mirror.js';
-import { ChartCache } from '../../src/source/helm.js';
+import { ChartCache, fetchChart } from '../../src/source/helm.js';
 import { ImageCache, ImageResolver } from '../../src/source/images.js';
 import { chartExtras, renderHelmForPlan, type HelmChartInput } from '../../src/export/helm-stage.js';
 import { ImageStage, type ImageStageEvent } from '../../src/export/image-stage.js';
@@ -354,6 +354,16 @@ describe('export --include-images from the command line', () => {
     expect(miss.code).toBe(1);
     expect(miss.stderr).toMatch(/not in the image cache and --offline forbids fetching it/);
   }, 120_000);
+});
+
+describe('chart versions that do not exist', () => {
+  it('names the versions the registry has, for an exact version and for a range', async () => {
+    const cache = await ChartCache.open(await tempDir());
+    const req = { repositoryURL: `oci://${plain.host}/charts`, repositoryName: 'plain', chartName: 'demo', plainHTTP: true };
+    await expect(fetchChart({ ...req, chartVersion: '9.9.9' }, cache)).rejects.toThrow(`oci://${plain.host}/charts/demo: no version matches "9.9.9" in its 1 tags; versions there: 1.2.3`);
+    await expect(fetchChart({ ...req, chartVersion: '>=2.0.0' }, cache)).rejects.toThrow('no version matches ">=2.0.0" in its 1 tags; versions there: 1.2.3');
+    await expect(fetchChart({ ...req, chartVersion: 'v1..x' }, cache)).rejects.toThrow('no version matches "v1..x" (not a version or semver range)');
+  });
 });
 
 describe('export --include-images failures', () => {

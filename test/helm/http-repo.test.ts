@@ -58,4 +58,15 @@ describe('HTTP chart repository', () => {
     });
     expect(asked).toBe(0);
   });
+
+  it('names the versions index.yaml has when none matches', async () => {
+    const repo = await loopbackServer((_req, res) => {
+      const entries = ['1.0.0', '1.10.0', '1.2.0', '0.9.1'].map((v) => `    - {name: demo, version: ${v}, urls: [demo-${v}.tgz]}`).join('\n');
+      res.writeHead(200, { 'content-type': 'text/yaml' }).end(`apiVersion: v1\nentries:\n  demo:\n${entries}\n`);
+    });
+    const cache = await ChartCache.open(join(work, 'cache-versions'));
+    await expect(fetchChart({ repositoryURL: repo, repositoryName: 'r', chartName: 'r/demo', chartVersion: '^2.0' }, cache)).rejects.toThrow(
+      `no version matches "^2.0" in ${repo}/index.yaml; versions there: 1.10.0, 1.2.0, 1.0.0, 0.9.1`,
+    );
+  });
 });
