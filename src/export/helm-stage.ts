@@ -15,7 +15,7 @@ import { patchManifest, PatchFailure } from '../resolve/patch.js';
 import { helmActionFor, helmBundles, type HelmAction, type HelmBundle, type HelmReleaseSpec } from '../resolve/helm-split.js';
 import { chartAnnotationImages, objectLabel, podSpecImages, profileLabel, type ImageUse } from '../resolve/images.js';
 import { chartAccess, ChartCache, fetchChart, type ChartRequest, type FetchedChart, type RegistryCredentialsConfig } from '../source/helm.js';
-import { DEFAULT_KUBE_VERSION, mergeHelmValues, renderChart } from '../source/helm-render.js';
+import { DEFAULT_KUBE_VERSION, HelmError, mergeHelmValues, renderChart } from '../source/helm-render.js';
 import { RegistrySessions } from '../registry/client.js';
 import type { RenderedRelease } from '../resolve/helm-split.js';
 import semver from 'semver';
@@ -217,9 +217,9 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
         signal.throwIfAborted();
         say(`render ${input.chart.releaseNamespace}/${input.chart.releaseName} (${chart.name} ${chart.version}, kube ${kubeVersion})`);
         home ??= mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
-        return home.then((h) =>
-          renderChart({ helm: opts.helm, chart: chart.archive, releaseName: input.chart.releaseName, releaseNamespace: input.chart.releaseNamespace, values, kubeVersion, home: h, signal }),
-        );
+        return home
+          .then((h) => renderChart({ helm: opts.helm, chart: chart.archive, releaseName: input.chart.releaseName, releaseNamespace: input.chart.releaseNamespace, values, kubeVersion, home: h, signal }))
+          .catch((err: unknown) => Promise.reject(renderFailure(err, input, chart, kubeVersion)));
       });
       renders.set(key, release);
     }
@@ -249,6 +249,14 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
     await sessions.close();
     if (home) await rm(await home, { recursive: true, force: true });
   }
+}
+
+// renderFailure names where a failed render comes from: profile, release, chart and cluster (helm names only
+// the template); the code stays, and so does the exit code.
+function renderFailure(err: unknown, input: HelmChartInput, chart: FetchedChart, kubeVersion: string): unknown {
+  if (!(err instanceof HelmError) || err.code !== 'INVALID') return err;
+  const where = `${profileLabel(input.profile)}: helm release ${input.chart.releaseNamespace}/${input.chart.releaseName} (chart ${chart.name} ${chart.version} from ${input.chart.repositoryURL}, kube ${kubeVersion}) for ${input.cluster.namespace}/${input.cluster.name}`;
+  return new HelmError(err.code, `${where}: ${err.message}`, { cause: err, ...(err.details ? { details: err.details } : {}) });
 }
 
 // postRender applies the profile's patches to the release manifest as Helm's post-renderer sees it: the

@@ -100,7 +100,9 @@ export async function renderChart(opts: RenderOptions): Promise<RenderedRelease>
     throw err;
   }
   if (result.code !== 0) {
-    throw new HelmError('INVALID', `helm template ${opts.releaseName} (${opts.releaseNamespace}): ${result.stderr.trim().split('\n').slice(-5).join('\n') || `exit code ${result.code}`}`, {
+    // helm's own advice about its --debug flag does not apply to the user of this tool.
+    const said = result.stderr.split('\n').filter((l) => l.trim() && !/^Use --debug flag/.test(l)).slice(-5).join('\n');
+    throw new HelmError('INVALID', `helm template ${opts.releaseName} (${opts.releaseNamespace}): ${said || `exit code ${result.code}`}`, {
       details: { releaseName: opts.releaseName, releaseNamespace: opts.releaseNamespace, exitCode: result.code },
     });
   }

@@ -2,8 +2,11 @@
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findHelm, HELM_ENV, parseTemplateOutput, renderChart } from '../../src/source/helm-render.js';
-import { CHARTS, helmPath } from './helm-env.js';
-import { testdir } from '../helpers.js';
+import { readFile } from 'node:fs/promises';
+import { renderHelmForPlan, type HelmChartInput } from '../../src/export/helm-stage.js';
+import { ChartCache } from '../../src/source/helm.js';
+import { CHARTS, helm, helmPath } from './helm-env.js';
+import { loopbackServer, tempDir, testdir } from '../helpers.js';
 
 describe('helm adapter', () => {
   it('finds helm from --helm, then $SVELTOS_AIRGAP_HELM, then PATH', async () => {
@@ -18,6 +21,26 @@ describe('helm adapter', () => {
   it('names the release when helm refuses a chart', async () => {
     const bad = await testdir({ 'Chart.yaml': 'apiVersion: v2\nname: bad\nversion: 0.1.0\n', 'templates/x.yaml': '{{ fail "boom" }}\n' });
     await expect(renderChart({ helm: helmPath(), chart: bad, releaseName: 'r', releaseNamespace: 'ns', values: '', kubeVersion: 'v1.30.0' })).rejects.toThrow(/helm template r \(ns\):.*boom/s);
+  });
+
+  it('names the profile, release, chart and cluster when a render fails in the Helm stage', async () => {
+    const bad = await testdir({ 'Chart.yaml': 'apiVersion: v2\nname: bad\nversion: 0.1.0\n', 'templates/x.yaml': '{{ required "image.tag is required" .Values.image.tag }}\n' });
+    const out = await tempDir();
+    await helm(['package', bad, '--destination', out]);
+    const tgz = await readFile(join(out, 'bad-0.1.0.tgz'));
+    const repo = await loopbackServer((req, res) => {
+      if (req.url === '/index.yaml') return void res.writeHead(200).end('apiVersion: v1\nentries:\n  bad:\n  - {name: bad, version: 0.1.0, urls: [bad-0.1.0.tgz]}\n');
+      res.writeHead(200).end(tgz);
+    });
+    const input: HelmChartInput = {
+      cluster: { namespace: 'fleet', name: 'edge' },
+      profile: { kind: 'ClusterProfile', name: 'apps' },
+      chart: { repositoryURL: repo, repositoryName: 'r', chartName: 'r/bad', chartVersion: '0.1.0', releaseName: 'web', releaseNamespace: 'apps', values: 'image: {repository: x}' },
+    };
+    const err = (await renderHelmForPlan([input], { helm: helmPath(), cache: await ChartCache.open(await tempDir()) }).catch((e: unknown) => e)) as Error & { code?: string };
+    expect(err.code).toBe('INVALID');
+    expect(err.message).toMatch(new RegExp(`^ClusterProfile/apps: helm release apps/web \\(chart bad 0\\.1\\.0 from ${repo}, kube v[0-9.]+\\) for fleet/edge: helm template web \\(apps\\): .*image\\.tag is required$`));
+    expect(err.message).not.toContain('--debug');
   });
 
   it('renders with the values and Kubernetes version given', async () => {
