@@ -40,7 +40,7 @@ export interface InspectedArtifact {
   bytes: number;
   /** Chart version (charts). */
   version?: string;
-  /** Clusters whose configuration uses the chart. */
+  /** Clusters whose configuration uses the chart or image. */
   clusters?: string[];
   /** Where it was copied from. */
   source?: string;

@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import type { ExtraArtifact } from '../bundle/pack.js';
 import { Limiter } from '../content/limiter.js';
 import { CopyError, isAbortError } from '../errors.js';
+import { ANNOTATION_CLUSTERS } from '../model/bundle.js';
 import { isGraphNode } from '../content/graph.js';
 import { parseImageReference, type ImageRef, type ImageReport } from '../resolve/images.js';
 import type { CarriedImage, ImageCache, ImageResolver } from '../source/images.js';
@@ -80,15 +81,19 @@ export class ImageStage {
     this.add(wanted);
     const carried = await Promise.allSettled(wanted.map((r) => this.#started.get(r.image)!));
     if (this.#failure !== undefined) throw this.#failure;
-    const seen = new Set<string>();
-    const out: ExtraArtifact[] = [];
-    for (const c of carried) {
+    // One artifact per served reference, annotated with every cluster using it (as charts are).
+    const byRef = new Map<string, { image: CarriedImage; clusters: Set<string> }>();
+    carried.forEach((c, i) => {
       const image = (c as PromiseFulfilledResult<CarriedImage>).value;
-      if (seen.has(image.ref)) continue;
-      seen.add(image.ref);
-      out.push({ source: image.source, root: image.root, ref: image.ref });
-    }
-    return out;
+      const entry = byRef.get(image.ref) ?? { image, clusters: new Set<string>() };
+      for (const cluster of wanted[i]!.clusters) entry.clusters.add(cluster);
+      byRef.set(image.ref, entry);
+    });
+    return [...byRef.values()].map(({ image, clusters }) => ({
+      source: image.source,
+      root: { ...image.root, annotations: { ...image.root.annotations, ...(clusters.size ? { [ANNOTATION_CLUSTERS]: [...clusters].sort().join(',') } : {}) } },
+      ref: image.ref,
+    }));
   }
 
   /** close stops staging (after a failure elsewhere) and waits until nothing runs. */

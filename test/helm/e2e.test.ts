@@ -328,6 +328,9 @@ describe('export --include-images from the command line', () => {
       [`${plain.host}/test/multi:2`, true, ['linux/arm64']],
     ]);
     expect(images[0]!.profiles).toEqual(['ClusterProfile/apps']);
+    // The artifact list names the clusters using each image, as it does for charts.
+    const summary = JSON.parse((await runCli(['inspect', join(dir, 'a.tar'), '--output', 'json'])).stdout) as { artifacts: { kind: string; clusters?: string[] }[] };
+    expect(summary.artifacts.filter((a) => a.kind === 'image').map((a) => a.clusters)).toEqual([['fleet/edge-a'], ['fleet/edge-a']]);
 
     // Damage the app layer in the image cache: the next export notices, fetches it again, and the bundle verifies.
     const upstream = new RegistryClient({ registry: plain.host, repository: 'test/app', plainHTTP: true });
