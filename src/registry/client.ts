@@ -231,7 +231,10 @@ export class RegistryClient implements Target, TagLister, ContentResolver {
     if (body.length > MAX_MANIFEST_BYTES) throw new RegistryError('REGISTRY', `${this.where}:${reference}: manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
     const digest = sha256(body);
     const byDigest = isDigestReference(reference);
-    const claimed = byDigest ? reference : res.header('docker-content-digest')?.trim();
+    // The header is checked when it is a sha256 digest; another algorithm cannot be compared, and the bytes
+    // carry their own sha256 anyway.
+    const announced = res.header('docker-content-digest')?.trim();
+    const claimed = byDigest ? reference : announced?.startsWith('sha256:') ? announced : undefined;
     if (claimed && digest !== claimed) {
       const what = byDigest ? `${this.where}@${reference}: the registry returned` : `${this.where}:${reference}: the registry announced digest ${claimed} (Docker-Content-Digest) but returned`;
       throw new RegistryError('REGISTRY', `${what} a manifest with digest ${digest}`, { details: { expected: claimed, found: digest } });
