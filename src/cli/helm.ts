@@ -7,6 +7,7 @@ import { groupImageUses, type ImageUse } from '../resolve/images.js';
 import type { ExportPlan } from '../resolve/plan.js';
 import { ChartCache, defaultCacheDir } from '../source/helm.js';
 import { findHelm } from '../source/helm-render.js';
+import { RenderCache } from '../source/render-cache.js';
 import type { ExtraArtifact } from '../bundle/pack.js';
 import type { CommandIO, Reporter } from './io.js';
 
@@ -36,10 +37,12 @@ export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags:
   const resourceImages = images ? plan.clusters.flatMap((c) => groupImageUses(c.cluster, c.groups)) : [];
   images?.onImages?.(resourceImages);
   if (!plan.clusters.some((c) => c.helm.length > 0)) return { plan, charts: [], images: resourceImages };
-  const cache = await ChartCache.open(flags.cacheDir ?? defaultCacheDir(io.env));
+  const cacheDir = flags.cacheDir ?? defaultCacheDir(io.env);
+  const cache = await ChartCache.open(cacheDir);
   const stage = await renderHelmForPlan(helmInputsFromPlan(plan.clusters), {
     helm: await findHelm(flags.helm, io.env),
     cache,
+    renderCache: await RenderCache.open(cacheDir),
     objects,
     ...(flags.kubeVersion ? { kubeVersion: flags.kubeVersion } : {}),
     ...(flags.offline ? { offline: true } : {}),

@@ -15,7 +15,8 @@ import { patchManifest, PatchFailure } from '../resolve/patch.js';
 import { helmActionFor, helmBundles, type HelmAction, type HelmBundle, type HelmReleaseSpec } from '../resolve/helm-split.js';
 import { chartAnnotationImages, objectLabel, podSpecImages, profileLabel, type ImageUse } from '../resolve/images.js';
 import { chartAccess, ChartCache, fetchChart, type ChartRequest, type FetchedChart, type RegistryCredentialsConfig } from '../source/helm.js';
-import { DEFAULT_KUBE_VERSION, HelmError, mergeHelmValues, renderChart } from '../source/helm-render.js';
+import { DEFAULT_KUBE_VERSION, HelmError, helmTemplate, mergeHelmValues, parseTemplateOutput, TEMPLATE_FLAGS } from '../source/helm-render.js';
+import type { RenderCache } from '../source/render-cache.js';
 import { RegistrySessions } from '../registry/client.js';
 import type { RenderedRelease } from '../resolve/helm-split.js';
 import semver from 'semver';
@@ -66,6 +67,8 @@ export interface HelmStageOptions {
   /** `--kube-version`: overrides every cluster's `status.version`. */
   kubeVersion?: string;
   offline?: boolean;
+  /** Where renders are kept between exports (a hit runs no helm); unset: every render runs helm. */
+  renderCache?: RenderCache;
   /** Concurrent chart fetches. Default 4. Renders run one per core (at least two) at a time. */
   concurrency?: number;
   onEvent?: (message: string) => void;
@@ -213,13 +216,20 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
     const key = createHash('sha256').update(JSON.stringify([chart.manifest.digest, input.chart.releaseName, input.chart.releaseNamespace, values, kubeVersion])).digest('hex');
     let release = renders.get(key);
     if (!release) {
-      release = renderLimit(() => {
+      const { releaseName, releaseNamespace } = input.chart;
+      release = renderLimit(async () => {
         signal.throwIfAborted();
-        say(`render ${input.chart.releaseNamespace}/${input.chart.releaseName} (${chart.name} ${chart.version}, kube ${kubeVersion})`);
+        const cache = opts.renderCache;
+        const cacheKey = cache ? await cache.key({ helm: opts.helm, flags: TEMPLATE_FLAGS, chart: chart.manifest.digest, releaseName, releaseNamespace, kubeVersion, values }) : undefined;
+        const hit = cacheKey ? await cache!.get(cacheKey) : undefined;
+        say(`render ${releaseNamespace}/${releaseName} (${chart.name} ${chart.version}, kube ${kubeVersion})${hit === undefined ? '' : ': from the render cache'}`);
+        if (hit !== undefined) return parseTemplateOutput(hit, `helm template ${releaseName}`);
         home ??= mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
-        return home
-          .then((h) => renderChart({ helm: opts.helm, chart: chart.archive, releaseName: input.chart.releaseName, releaseNamespace: input.chart.releaseNamespace, values, kubeVersion, home: h, signal }))
-          .catch((err: unknown) => Promise.reject(renderFailure(err, input, chart, kubeVersion)));
+        const text = await helmTemplate({ helm: opts.helm, chart: chart.archive, releaseName, releaseNamespace, values, kubeVersion, home: await home, signal }).catch((err: unknown) =>
+          Promise.reject(renderFailure(err, input, chart, kubeVersion)),
+        );
+        if (cacheKey) await cache!.put(cacheKey, text);
+        return parseTemplateOutput(text, `helm template ${releaseName}`);
       });
       renders.set(key, release);
     }

@@ -68,22 +68,33 @@ export function goRuntimeEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, env[k] || v]));
 }
 
+/** TEMPLATE_FLAGS are the flags of every render besides release, namespace, Kubernetes version and values. */
+export const TEMPLATE_FLAGS: readonly string[] = ['--include-crds'];
+
 /**
- * renderChart runs `helm template --include-crds` and returns the release split into manifest and hooks.
- * helm runs with private HELM_*_HOME directories, so no user repository or plugin configuration leaks in;
- * the values reach it on stdin.
+ * renderChart runs `helm template --include-crds` and returns the release split into manifest and hooks
+ * (see helmTemplate).
  */
 export async function renderChart(opts: RenderOptions): Promise<RenderedRelease> {
+  return parseTemplateOutput(await helmTemplate(opts), `helm template ${opts.releaseName}`);
+}
+
+/**
+ * helmTemplate runs `helm template --include-crds` and returns what it printed. helm runs with private
+ * HELM_*_HOME directories, so no user repository or plugin configuration leaks in; the values reach it on
+ * stdin.
+ */
+export async function helmTemplate(opts: RenderOptions): Promise<string> {
   if (!opts.home) {
     const home = await mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
     try {
-      return await renderChart({ ...opts, home });
+      return await helmTemplate({ ...opts, home });
     } finally {
       await rm(home, { recursive: true, force: true });
     }
   }
   const home = opts.home;
-  const args = ['template', opts.releaseName, opts.chart, '--namespace', opts.releaseNamespace, '--include-crds', '--kube-version', opts.kubeVersion, '--values', '-'];
+  const args = ['template', opts.releaseName, opts.chart, '--namespace', opts.releaseNamespace, ...TEMPLATE_FLAGS, '--kube-version', opts.kubeVersion, '--values', '-'];
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: home,
@@ -106,7 +117,7 @@ export async function renderChart(opts: RenderOptions): Promise<RenderedRelease>
       details: { releaseName: opts.releaseName, releaseNamespace: opts.releaseNamespace, exitCode: result.code },
     });
   }
-  return parseTemplateOutput(result.stdout, `helm template ${opts.releaseName}`);
+  return result.stdout;
 }
 
 // YAML 1.1 as sigs.k8s.io/yaml reads it; timestamps stay strings (goyaml keeps them so in interface{} values).

@@ -2,10 +2,11 @@
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findHelm, HELM_ENV, parseTemplateOutput, renderChart } from '../../src/source/helm-render.js';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { renderHelmForPlan, type HelmChartInput } from '../../src/export/helm-stage.js';
 import { ChartCache } from '../../src/source/helm.js';
-import { CHARTS, helm, helmPath } from './helm-env.js';
+import { RenderCache } from '../../src/source/render-cache.js';
+import { CHARTS, helm, helmPath, packageChart } from './helm-env.js';
 import { loopbackServer, tempDir, testdir } from '../helpers.js';
 
 describe('helm adapter', () => {
@@ -41,6 +42,39 @@ describe('helm adapter', () => {
     expect(err.code).toBe('INVALID');
     expect(err.message).toMatch(new RegExp(`^ClusterProfile/apps: helm release apps/web \\(chart bad 0\\.1\\.0 from ${repo}, kube v[0-9.]+\\) for fleet/edge: helm template web \\(apps\\): .*image\\.tag is required$`));
     expect(err.message).not.toContain('--debug');
+  });
+
+  it('keeps renders between exports: the same inputs run no helm again, other values do', async () => {
+    const tgz = await readFile(await packageChart('demo', await tempDir()));
+    const repo = await loopbackServer((req, res) => {
+      if (req.url === '/index.yaml') return void res.writeHead(200).end('apiVersion: v1\nentries:\n  demo:\n  - {name: demo, version: 1.2.3, urls: [demo-1.2.3.tgz]}\n');
+      res.writeHead(200).end(tgz);
+    });
+    // helm behind a wrapper that counts its runs.
+    const dir = await tempDir();
+    const wrapper = join(dir, 'helm');
+    await writeFile(wrapper, `#!/bin/sh\necho run >> ${join(dir, 'runs')}\nexec ${helmPath()} "$@"\n`);
+    await chmod(wrapper, 0o755);
+    const runs = async () => (await readFile(join(dir, 'runs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    const input = (values: string): HelmChartInput => ({
+      cluster: { namespace: 'fleet', name: 'edge' },
+      profile: { kind: 'ClusterProfile', name: 'apps' },
+      chart: { repositoryURL: repo, repositoryName: 'r', chartName: 'r/demo', chartVersion: '1.2.3', releaseName: 'web', releaseNamespace: 'apps', values },
+    });
+    const cacheDir = await tempDir();
+    const stage = async (values: string) => {
+      const events: string[] = [];
+      const r = await renderHelmForPlan([input(values)], { helm: wrapper, cache: await ChartCache.open(cacheDir), renderCache: await RenderCache.open(cacheDir), onEvent: (m) => events.push(m) });
+      return { bundles: r.results[0]!.bundles, events };
+    };
+    const first = await stage('configMapCount: 1');
+    expect(await runs()).toBe(1);
+    const second = await stage('configMapCount: 1');
+    expect(await runs()).toBe(1);
+    expect(second.events).toContain('render apps/web (demo 1.2.3, kube v1.32.0): from the render cache');
+    expect(second.bundles).toEqual(first.bundles);
+    await stage('configMapCount: 2');
+    expect(await runs()).toBe(2);
   });
 
   it('renders with the values and Kubernetes version given', async () => {
