@@ -4,7 +4,7 @@
 //
 // The measured export is the real CLI (`sveltos-airgap export --include-images` on a generated profile set,
 // whole process, cold cache), run with the baseline and reference rows in interleaved rounds: the same export
-// with warm caches; its two halves apart, cold (the images alone, named by a policyRefs Deployment, and the
+// with warm caches (charts, images, renders); its two halves apart, cold (the images alone, named by a policyRefs Deployment, and the
 // charts alone, without --include-images); and `helm template` of the charts alone (what rendering costs here).
 //
 // Usage: npm run build && node bench/helm-export.mjs [--charts 20] [--images 10] [--layer-mib 200] [--runs 3] [--keep]
@@ -237,7 +237,7 @@ async function main() {
     const baselineName = 'skopeo copy of the same images into an oci: layout';
     const rows = [
       { row: `export of ${what}`, unit: 's', better: 'lower', baselineName, target: { max: 1.2 }, ours: m.cold.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.cold.map((x) => x.rss) },
-      { row: `export again, nothing to fetch (warm chart and image caches): ${what}`, unit: 's', better: 'lower', baselineName, ours: m.warm.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.warm.map((x) => x.rss) },
+      { row: `export again, nothing to fetch or render (warm chart, image and render caches): ${what}`, unit: 's', better: 'lower', baselineName, ours: m.warm.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.warm.map((x) => x.rss) },
       { row: `export of the ${o.images} images alone (a policyRefs Deployment names them; cold cache)`, unit: 's', better: 'lower', baselineName, ours: m.images.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.images.map((x) => x.rss) },
       { row: `export of the ${o.charts} charts alone (no --include-images; cold cache)`, unit: 's', better: 'lower', baselineName, ours: m.charts.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.charts.map((x) => x.rss) },
       // No RSS of its own: an empty list keeps the harness from reporting this script's.
