@@ -19,7 +19,7 @@ import {
   type Descriptor,
 } from '../model/oci.js';
 import { isGraphNode } from '../content/graph.js';
-import { connectionHint, HttpPool, isPermanentFailure, readBounded, send, sleep, type HttpReply } from './http.js';
+import { connectionHint, failureText, HttpPool, isPermanentFailure, readBounded, send, sleep, type HttpReply } from './http.js';
 
 /** RegistryError is a registry that answered with an error, could not be reached, or refused credentials. */
 export class RegistryError extends BaseError<'UNAUTHORIZED' | 'DENIED' | 'UNREACHABLE' | 'REGISTRY' | 'NOT_FOUND'> {}
@@ -345,7 +345,7 @@ export class RegistryClient implements Target, TagLister, ContentResolver {
         // A host name that does not resolve, or a TLS handshake that cannot succeed, fails the next attempt too.
         if (isAbortError(err) || attempt >= retries || isPermanentFailure(err)) {
           if (isAbortError(err)) throw err;
-          throw new RegistryError('UNREACHABLE', `${this.where}: ${method} ${new URL(url).pathname}: ${causeText(err)} (after ${attempt + 1} attempt${attempt ? 's' : ''})${registryHint(err, this.registry)}`, { cause: err });
+          throw new RegistryError('UNREACHABLE', `${this.where}: ${method} ${new URL(url).pathname}: ${failureText(err)} (after ${attempt + 1} attempt${attempt ? 's' : ''})${registryHint(err, this.registry)}`, { cause: err });
         }
         await sleep(delay(backoff, attempt), opts.signal);
         continue;
@@ -401,7 +401,7 @@ export class RegistryClient implements Target, TagLister, ContentResolver {
       res = await send(u, { headers, pool: this.#session.pool, ...(opts.signal ? { signal: opts.signal } : {}) });
     } catch (err) {
       if (isAbortError(err)) throw err;
-      throw new RegistryError('UNREACHABLE', `${this.where}: token service ${u.origin}: ${causeText(err)}`, { cause: err });
+      throw new RegistryError('UNREACHABLE', `${this.where}: token service ${u.origin}: ${failureText(err)}`, { cause: err });
     }
     if (res.status === 401 || res.status === 403) {
       await res.discard();
@@ -466,10 +466,6 @@ function registryHint(err: unknown, registry: string): string {
   });
 }
 
-function causeText(err: unknown): string {
-  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  return e?.cause?.code ?? e?.cause?.message ?? e?.code ?? e?.message ?? String(err);
-}
 
 /** parseRegistryTarget splits `oci://host[:port]/prefix` (the scheme is optional). */
 export function parseRegistryTarget(value: string): { registry: string; prefix: string } {

@@ -195,10 +195,21 @@ const TLS_TRUST = new Set([
   'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+// errorCode is the code of a failed request: its cause's (a wrapped error), else its own.
+function errorCode(err: unknown): string {
+  const e = err as { code?: string; cause?: { code?: string } } | undefined;
+  return e?.cause?.code ?? e?.code ?? '';
+}
+
+/** failureText names why a request failed, shortly: the code of the error or its cause, else the message. */
+export function failureText(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return e?.cause?.code ?? e?.cause?.message ?? e?.code ?? e?.message ?? String(err);
+}
+
 /** connectionFailure classifies a failed request by its error code (undefined: nothing known). */
 export function connectionFailure(err: unknown): ConnectionFailure | undefined {
-  const e = err as { code?: string; cause?: { code?: string } } | undefined;
-  const code = e?.cause?.code ?? e?.code ?? '';
+  const code = errorCode(err);
   if (TLS_PROTOCOL.has(code)) return 'tls-protocol';
   if (TLS_TRUST.has(code)) return 'tls-trust';
   if (code === 'ECONNREFUSED') return 'refused';
@@ -209,9 +220,8 @@ export function connectionFailure(err: unknown): ConnectionFailure | undefined {
 
 /** isPermanentFailure tells the failures no retry can mend: a name that does not resolve, a TLS handshake that cannot succeed. */
 export function isPermanentFailure(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } } | undefined;
   const kind = connectionFailure(err);
-  return kind === 'tls-protocol' || kind === 'tls-trust' || (e?.cause?.code ?? e?.code) === 'ENOTFOUND';
+  return kind === 'tls-protocol' || kind === 'tls-trust' || errorCode(err) === 'ENOTFOUND';
 }
 
 /** HintWords are what a caller tells its user to change, in the caller's terms (flags, fields). */

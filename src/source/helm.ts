@@ -20,7 +20,7 @@ import { MEDIA_TYPE_HELM_CHART, MEDIA_TYPE_HELM_CONFIG } from '../model/bundle.j
 import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Manifest } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { RegistryClient, RegistryError, type RegistryCredentials, type RegistrySessions } from '../registry/client.js';
-import { connectionHint, HttpPool, isPermanentFailure, readBounded, send, sleep } from '../registry/http.js';
+import { connectionHint, failureText, HttpPool, isPermanentFailure, readBounded, send, sleep } from '../registry/http.js';
 import { entryCredentials, findAuthEntry } from '../registry/docker-config.js';
 import { parseYamlStream } from './helm-render.js';
 
@@ -287,8 +287,7 @@ async function httpGet(url: string, req: ChartRequest, pool: HttpPool, opts: Cha
     } catch (err) {
       if (err instanceof ChartError || isAbortError(err)) throw err;
       if (i + 1 >= attempts || isPermanentFailure(err)) {
-        const e = err as { code?: string; cause?: { code?: string }; message?: string };
-        throw new ChartError('INVALID', `${label}: GET ${url}: ${e.cause?.code ?? e.code ?? e.message} (after ${i + 1} attempt${i ? 's' : ''})${connectionHint(err, new URL(url).host, REPOSITORY_HINTS)}`, { cause: err });
+        throw new ChartError('INVALID', `${label}: GET ${url}: ${failureText(err)} (after ${i + 1} attempt${i ? 's' : ''})${connectionHint(err, new URL(url).host, REPOSITORY_HINTS)}`, { cause: err });
       }
       await sleep(200 * 2 ** i, opts.signal);
     }
