@@ -119,7 +119,9 @@ export class AgentApi {
   /** sync reconciles every cluster with the imports in `view` (after an import committed). */
   async sync(view: SiteView): Promise<number> {
     await this.#readDesired(view);
-    return this.#reconcile([...this.#desired.keys()]);
+    // In name order: where a store holds clusters that claim one name (imported before names were checked,
+    // or inside layers import could not open), the same cluster keeps it on every start.
+    return this.#reconcile([...this.#desired.keys()].sort());
   }
 
   /** close releases the store's serve lock. */

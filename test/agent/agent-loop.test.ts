@@ -2,8 +2,10 @@
 // `serve`: watch groups, fetch bundles, add a finalizer, report Provisioned for the observed generation,
 // heartbeat the SveltosCluster; then an import drops a profile and the agent sees and completes the Remove.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { demoCluster, kubeconfigFor, makeSite, serveSite } from './fixtures.js';
+import { demoCluster, groupNameOf, kubeconfigFor, makeSite, serveSite } from './fixtures.js';
 import { customApi, LIB, startInformer, waitFor, type Obj } from './kube-client.js';
+
+const groupOf = (profile: string) => groupNameOf('rke2/cluster01', profile);
 
 const NS = 'rke2';
 const FINALIZER = 'configurationgroup.projectsveltos.io/finalizer';
@@ -70,9 +72,9 @@ describe('the pull agent loop against serve', () => {
       const g = groups.get(name, NS);
       return g?.status?.status === 'Provisioned' && g.status.observedGeneration === g.metadata!.generation && g.metadata!.finalizers?.includes(FINALIZER);
     };
-    await waitFor([groups], () => provisioned('config-nginx-resources') && provisioned('config-kyverno-resources'), 'both groups Provisioned');
-    expect([...applied.keys()].sort()).toEqual(['config-kyverno-resources', 'config-nginx-resources']);
-    expect(applied.get('config-nginx-resources')![0]).toContain('name: nginx');
+    await waitFor([groups], () => provisioned(groupOf('nginx')) && provisioned(groupOf('kyverno')), 'both groups Provisioned');
+    expect([...applied.keys()].sort()).toEqual([groupOf('kyverno'), groupOf('nginx')].sort());
+    expect(applied.get(groupOf('nginx'))![0]).toContain('name: nginx');
 
     // Heartbeat.
     const scArgs = { ...LIB, namespace: NS, plural: 'sveltosclusters', name: 'cluster01' };
@@ -86,16 +88,16 @@ describe('the pull agent loop against serve', () => {
     // reports Removed, the group is deleted (after the agent releases its finalizer).
     await site.importTar(await site.pack(2, [demoCluster(NS, 'cluster01', ['nginx'], { env: 'prod', tier: 'edge' })]));
     await served.handler.reload();
-    await waitFor([groups], () => seen.some((g) => g.metadata!.name === 'config-kyverno-resources' && g.spec?.action === 'Remove'), 'the Remove group');
-    await waitFor([groups], () => !groups.get('config-kyverno-resources', NS), 'the removed group to be deleted');
-    const removing = seen.find((g) => g.metadata!.name === 'config-kyverno-resources' && g.spec?.action === 'Remove')!;
+    await waitFor([groups], () => seen.some((g) => g.metadata!.name === groupOf('kyverno') && g.spec?.action === 'Remove'), 'the Remove group');
+    await waitFor([groups], () => !groups.get(groupOf('kyverno'), NS), 'the removed group to be deleted');
+    const removing = seen.find((g) => g.metadata!.name === groupOf('kyverno') && g.spec?.action === 'Remove')!;
     expect(removing.spec!.configurationItem).toBeUndefined();
-    expect(seen.some((g) => g.metadata!.name === 'config-kyverno-resources' && g.status?.status === 'Removed' && g.metadata!.deletionTimestamp)).toBe(true);
-    expect(applied.has('config-kyverno-resources')).toBe(false);
+    expect(seen.some((g) => g.metadata!.name === groupOf('kyverno') && g.status?.status === 'Removed' && g.metadata!.deletionTimestamp)).toBe(true);
+    expect(applied.has(groupOf('kyverno'))).toBe(false);
     await expect(api.getNamespacedCustomObject({ ...LIB, namespace: NS, plural: 'configurationbundles', name: 'config-kyverno-b1' })).rejects.toMatchObject({ code: 404 });
 
     // What the agent wrote survived the import: nginx is still Provisioned, the heartbeat is kept, labels are the bundle's.
-    expect(provisioned('config-nginx-resources')).toBe(true);
+    expect(provisioned(groupOf('nginx'))).toBe(true);
     const after = (await api.getNamespacedCustomObject(scArgs)) as Obj;
     expect(after.status).toEqual(beat.status);
     expect(after.metadata!.labels).toEqual({ env: 'prod', tier: 'edge' });

@@ -15,9 +15,11 @@ import { createAgentApiRoutes } from '../../src/registry/server/api-routes.js';
 import { composeHandlers } from '../../src/registry/server/handler.js';
 import { startServer } from '../../src/registry/server/http.js';
 import { ensureSelfSignedTLS } from '../../src/serve/tls.js';
-import { demoCluster, makeSite, NOW } from './fixtures.js';
+import { demoCluster, groupNameOf, makeSite, NOW } from './fixtures.js';
 import { captureIO } from './io.js';
 import { customApi, LIB, type Obj } from './kube-client.js';
+
+const groupOf = (profile: string) => groupNameOf('rke2/cluster01', profile);
 
 async function managementServer(dir: string) {
   const store = new ObjectStore();
@@ -47,20 +49,20 @@ describe('import --apply --kubeconfig', () => {
     expect(applied.created).toEqual([
       'sveltoscluster/cluster01',
       'configurationbundle/config-nginx-b1',
-      'configurationgroup/config-nginx-resources',
+      `configurationgroup/${groupOf('nginx')}`,
       'configurationbundle/config-kyverno-b1',
-      'configurationgroup/config-kyverno-resources',
+      `configurationgroup/${groupOf('kyverno')}`,
     ]);
 
     // The agent, with its own token, sees what serve would serve, and reports.
     const { api } = customApi(kc.agent);
     const groups = (await api.listNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', labelSelector: 'pullmode.projectsveltos.io/clustername=cluster01' })) as { items: Obj[] };
-    expect(groups.items.map((g) => g.metadata!.name)).toEqual(['config-kyverno-resources', 'config-nginx-resources']);
+    expect(groups.items.map((g) => g.metadata!.name)).toEqual([groupOf('kyverno'), groupOf('nginx')].sort());
     expect(groups.items[0]!.metadata!.labels![MANAGED_BY.key]).toBe(MANAGED_BY.value);
     const bundle = (await api.getNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationbundles', name: 'config-nginx-b1' })) as Obj;
     expect(bundle.status!.hash).toBeTruthy();
     const nginx = groups.items[1]!;
-    await api.replaceNamespacedCustomObjectStatus({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: 'config-nginx-resources', body: { ...nginx, status: { status: 'Provisioned', observedGeneration: 1 } } });
+    await api.replaceNamespacedCustomObjectStatus({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: groupOf('nginx'), body: { ...nginx, status: { status: 'Provisioned', observedGeneration: 1 } } });
 
     // Re-applying the same import changes nothing.
     const again = captureIO();
@@ -70,20 +72,20 @@ describe('import --apply --kubeconfig', () => {
     // A new import drops kyverno: Remove first; deleted by the next apply after the agent reports Removed.
     const io2 = captureIO();
     expect((await main(['import', await site.pack(2, [demoCluster('rke2', 'cluster01', ['nginx'])]), ...base, '--apply', '--kubeconfig', kc.admin, '--output', 'json'], io2)).code, io2.err()).toBe(0);
-    expect((JSON.parse(io2.out()) as { applied: { removing: string[]; deleted: string[] }[] }).applied[0]).toMatchObject({ removing: ['configurationgroup/config-kyverno-resources'], deleted: ['configurationbundle/config-kyverno-b1'] });
-    const removing = (await api.getNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: 'config-kyverno-resources' })) as Obj;
+    expect((JSON.parse(io2.out()) as { applied: { removing: string[]; deleted: string[] }[] }).applied[0]).toMatchObject({ removing: [`configurationgroup/${groupOf('kyverno')}`], deleted: ['configurationbundle/config-kyverno-b1'] });
+    const removing = (await api.getNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: groupOf('kyverno') })) as Obj;
     expect(removing.spec).toMatchObject({ action: 'Remove' });
     expect(removing.spec!.configurationItem).toBeUndefined();
-    expect(((await api.getNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: 'config-nginx-resources' })) as Obj).status).toEqual({ status: 'Provisioned', observedGeneration: 1 });
+    expect(((await api.getNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: groupOf('nginx') })) as Obj).status).toEqual({ status: 'Provisioned', observedGeneration: 1 });
 
     const pending = captureIO();
     expect((await main(['apply', '--store', site.store, '--kubeconfig', kc.admin, '--output', 'json'], pending)).code).toBe(0);
-    expect((JSON.parse(pending.out()) as { results: { removing: string[]; deleted: string[] }[] }).results[0]).toMatchObject({ removing: ['configurationgroup/config-kyverno-resources'], deleted: [] });
-    await api.replaceNamespacedCustomObjectStatus({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: 'config-kyverno-resources', body: { ...removing, status: { status: 'Removed', observedGeneration: removing.metadata!.generation } } });
+    expect((JSON.parse(pending.out()) as { results: { removing: string[]; deleted: string[] }[] }).results[0]).toMatchObject({ removing: [`configurationgroup/${groupOf('kyverno')}`], deleted: [] });
+    await api.replaceNamespacedCustomObjectStatus({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: groupOf('kyverno'), body: { ...removing, status: { status: 'Removed', observedGeneration: removing.metadata!.generation } } });
     const done = captureIO();
     expect((await main(['apply', '--store', site.store, '--kubeconfig', kc.admin, '--output', 'json'], done)).code).toBe(0);
-    expect((JSON.parse(done.out()) as { results: { deleted: string[] }[] }).results[0]!.deleted).toEqual(['configurationgroup/config-kyverno-resources']);
-    await expect(api.getNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: 'config-kyverno-resources' })).rejects.toMatchObject({ code: 404 });
+    expect((JSON.parse(done.out()) as { results: { deleted: string[] }[] }).results[0]!.deleted).toEqual([`configurationgroup/${groupOf('kyverno')}`]);
+    await expect(api.getNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: groupOf('kyverno') })).rejects.toMatchObject({ code: 404 });
   });
 
   it('needs --kubeconfig with --apply and reports an API server that refuses', async () => {

@@ -1,7 +1,9 @@
 // Conformance with @kubernetes/client-node: list, informer watch, replaceNamespacedCustomObjectStatus.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { demoCluster, kubeconfigFor, makeSite, serveSite } from './fixtures.js';
+import { demoCluster, groupNameOf, kubeconfigFor, makeSite, serveSite } from './fixtures.js';
 import { customApi, LIB, startInformer, waitFor, type Obj } from './kube-client.js';
+
+const groupOf = (profile: string) => groupNameOf('rke2/cluster01', profile);
 
 const SELECTOR = 'pullmode.projectsveltos.io/clustername=cluster01';
 
@@ -18,12 +20,12 @@ describe('@kubernetes/client-node against the agent API', () => {
     const { api } = await setup();
     const list = (await api.listNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', labelSelector: SELECTOR })) as { kind: string; items: Obj[]; metadata: { resourceVersion: string } };
     expect(list.kind).toBe('ConfigurationGroupList');
-    expect(list.items.map((i) => i.metadata!.name)).toEqual(['config-kyverno-resources', 'config-nginx-resources']);
+    expect(list.items.map((i) => i.metadata!.name)).toEqual([groupOf('kyverno'), groupOf('nginx')].sort());
     const page1 = (await api.listNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', limit: 1 })) as { items: Obj[]; metadata: { continue?: string; remainingItemCount?: number } };
     expect(page1.items).toHaveLength(1);
     expect(page1.metadata.remainingItemCount).toBe(1);
     const page2 = (await api.listNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'configurationgroups', limit: 1, _continue: page1.metadata.continue! })) as { items: Obj[]; metadata: { continue?: string } };
-    expect(page2.items.map((i) => i.metadata!.name)).toEqual(['config-nginx-resources']);
+    expect(page2.items.map((i) => i.metadata!.name)).toEqual([groupOf('nginx')]);
     expect(page2.metadata.continue).toBeUndefined();
   });
 
@@ -34,16 +36,16 @@ describe('@kubernetes/client-node against the agent API', () => {
     await waitFor([informer], () => informer.list('rke2').length === 2, 'two groups in the informer');
     await site.importTar(await site.pack(2, [demoCluster('rke2', 'cluster01', ['nginx', 'cilium'])]));
     await served.handler.reload();
-    const cilium = await waitFor([informer], () => informer.get('config-cilium-resources', 'rke2'), 'the new group');
+    const cilium = await waitFor([informer], () => informer.get(groupOf('cilium'), 'rke2'), 'the new group');
     expect(cilium.spec!.action).toBe('Deploy');
-    const kyverno = await waitFor([informer], () => informer.get('config-kyverno-resources', 'rke2')?.spec?.action === 'Remove' && informer.get('config-kyverno-resources', 'rke2'), 'the Remove group');
+    const kyverno = await waitFor([informer], () => informer.get(groupOf('kyverno'), 'rke2')?.spec?.action === 'Remove' && informer.get(groupOf('kyverno'), 'rke2'), 'the Remove group');
     expect(kyverno.spec!.configurationItem).toBeUndefined();
     expect(kyverno.metadata!.generation).toBe(2);
   });
 
   it('replaces status with replaceNamespacedCustomObjectStatus; generation stays, resourceVersion moves, stale versions conflict', async () => {
     const { api } = await setup();
-    const args = { ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: 'config-nginx-resources' };
+    const args = { ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: groupOf('nginx') };
     const cg = (await api.getNamespacedCustomObject(args)) as Obj;
     const body = { ...cg, status: { status: 'Provisioned', observedGeneration: cg.metadata!.generation, lastAppliedTime: '2026-09-01T12:00:00Z' } };
     const written = (await api.replaceNamespacedCustomObjectStatus({ ...args, body })) as Obj;

@@ -14,6 +14,7 @@ import { packBundle, type PackOptions } from '../../src/bundle/pack.js';
 import { KeySigner } from '../../src/bundle/sign.js';
 import { TarLayoutStore } from '../../src/content/tarfs.js';
 import { issueToken } from '../../src/agent-api/tokens.js';
+import { clusterSummaryName, objectName } from '../../src/resolve/pullmode.js';
 import { agentKubeconfig, toYaml } from '../../src/kube/kubeconfig.js';
 import { startServer, type RunningServer } from '../../src/registry/server/http.js';
 import { createSiteHandler, type SiteHandler, type SiteHandlerOptions } from '../../src/serve/site-handler.js';
@@ -28,7 +29,7 @@ export interface ProfileSpec {
   feature?: 'Resources' | 'Helm' | 'Kustomize';
   /** Bundle name -> rendered objects (YAML strings). */
   bundles: Record<string, string[]>;
-  /** Group name; default derived from the profile and feature. */
+  /** Group name; default derived from the cluster, the profile and the feature as the resolver derives it (groupNameOf). */
   group?: string;
 }
 
@@ -41,11 +42,20 @@ export interface ClusterSpec {
 
 const hashOf = (s: string) => createHash('sha256').update(s).digest('base64');
 
+/**
+ * groupNameOf is the name of the group a ClusterProfile `profile` stages for `cluster` (NS/NAME): derived from
+ * the cluster, the requestor and the feature as the resolver derives it, so it is unique per cluster.
+ */
+export function groupNameOf(cluster: string, profile: string, feature: ProfileSpec['feature'] = 'Resources'): string {
+  const [namespace, name] = cluster.split('/') as [string, string];
+  return objectName(namespace, name, clusterSummaryName('ClusterProfile', profile, name), feature, '');
+}
+
 /** groupYaml renders a group and its bundles as sveltos-pullmode.md §2.6 shows them. */
 export function groupYaml(c: ClusterSpec, p: ProfileSpec): { name: string; feature: string; requestor: string; yaml: string } {
   const feature = p.feature ?? 'Resources';
-  const requestor = `${p.profile}-sveltos-${c.name}`;
-  const name = p.group ?? `config-${p.profile}-${feature.toLowerCase()}`;
+  const requestor = clusterSummaryName('ClusterProfile', p.profile, c.name);
+  const name = p.group ?? groupNameOf(`${c.namespace}/${c.name}`, p.profile, feature);
   const labels = {
     'pullmode.projectsveltos.io/clustername': c.name,
     'pullmode.projectsveltos.io/requestorkind': 'ClusterSummary',

@@ -1,7 +1,7 @@
 // A cluster's token reaches its own namespace and its own cluster's objects only (403 otherwise, 401
 // without a token), for every verb, including the Secrets that bundles carry inside ConfigurationBundles.
 import { describe, expect, it } from 'vitest';
-import { kubeconfigFor, makeSite, serveSite, type ClusterSpec } from './fixtures.js';
+import { groupNameOf, kubeconfigFor, makeSite, serveSite, type ClusterSpec } from './fixtures.js';
 import { customApi, LIB, type Obj } from './kube-client.js';
 
 const secretYaml = (cluster: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: pull-secret\n  namespace: default\nstringData:\n  password: ${cluster}-secret-value\n`;
@@ -19,7 +19,10 @@ async function setup() {
   return { site, served, a };
 }
 
-const groupName = 'config-secrets-resources';
+// Each cluster's group has its own name, derived from the cluster as the resolver derives it.
+const groupName = groupNameOf('shared/a', 'secrets');
+const groupOfB = groupNameOf('shared/b', 'secrets');
+const groupOfC = groupNameOf('other/c', 'secrets');
 
 describe('isolation between clusters', () => {
   it("cannot read another cluster's objects in a shared namespace", async () => {
@@ -40,7 +43,9 @@ describe('isolation between clusters', () => {
     const own = (await a.getNamespacedCustomObject({ ...LIB, namespace: 'shared', plural: 'sveltosclusters', name: 'a' })) as Obj;
     const asB = { ...own, metadata: { name: 'b', namespace: 'shared' }, status: { ready: true } };
     await expect(a.replaceNamespacedCustomObjectStatus({ ...LIB, namespace: 'shared', plural: 'sveltosclusters', name: 'b', body: asB })).rejects.toMatchObject({ code: 403 });
-    await expect(a.replaceNamespacedCustomObjectStatus({ ...LIB, namespace: 'shared', plural: 'configurationgroups', name: groupName, body: { apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'ConfigurationGroup', metadata: { name: groupName, namespace: 'shared' }, status: { status: 'Provisioned' } } })).resolves.toBeDefined();
+    const groupStatus = (name: string) => ({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'ConfigurationGroup', metadata: { name, namespace: 'shared' }, status: { status: 'Provisioned' } });
+    await expect(a.replaceNamespacedCustomObjectStatus({ ...LIB, namespace: 'shared', plural: 'configurationgroups', name: groupOfB, body: groupStatus(groupOfB) })).rejects.toMatchObject({ code: 403 });
+    await expect(a.replaceNamespacedCustomObjectStatus({ ...LIB, namespace: 'shared', plural: 'configurationgroups', name: groupName, body: groupStatus(groupName) })).resolves.toBeDefined();
     const report = (name: string, cluster: string) => ({
       apiVersion: 'lib.projectsveltos.io/v1beta1',
       kind: 'ClassifierReport',
@@ -55,9 +60,9 @@ describe('isolation between clusters', () => {
     const { a } = await setup();
     const args = { ...LIB, namespace: 'other', plural: 'configurationgroups' };
     await expect(a.listNamespacedCustomObject(args)).rejects.toMatchObject({ code: 403 });
-    await expect(a.getNamespacedCustomObject({ ...args, name: groupName })).rejects.toMatchObject({ code: 403 });
+    await expect(a.getNamespacedCustomObject({ ...args, name: groupOfC })).rejects.toMatchObject({ code: 403 });
     await expect(a.listNamespacedCustomObject({ ...args, watch: true })).rejects.toMatchObject({ code: 403 });
-    await expect(a.replaceNamespacedCustomObject({ ...args, name: groupName, body: { apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'ConfigurationGroup', metadata: { name: groupName } } })).rejects.toMatchObject({ code: 403 });
+    await expect(a.replaceNamespacedCustomObject({ ...args, name: groupOfC, body: { apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'ConfigurationGroup', metadata: { name: groupOfC } } })).rejects.toMatchObject({ code: 403 });
     await expect(a.getNamespacedCustomObject({ ...LIB, namespace: 'other', plural: 'configurationbundles', name: 'config-c-secret' })).rejects.toMatchObject({ code: 403 });
     await expect(a.listClusterCustomObject({ ...LIB, plural: 'configurationbundles' })).rejects.toMatchObject({ code: 403 });
   });

@@ -7,8 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { serve } from '../../src/cli/commands/serve.js';
 import { main } from '../../src/cli/index.js';
-import { demoCluster, kubeconfigFor, kubectl, makeSite, serveSite } from './fixtures.js';
+import { demoCluster, groupNameOf, kubeconfigFor, kubectl, makeSite, serveSite } from './fixtures.js';
 import { captureIO } from './io.js';
+
+const groupOf = (profile: string) => groupNameOf('rke2/cluster01', profile);
 
 const SELECTOR = 'pullmode.projectsveltos.io/clustername=cluster01';
 
@@ -25,7 +27,7 @@ describe('kubectl against the agent API', () => {
     const { kubeconfig } = await servedSite();
     const { stdout } = await kubectl(kubeconfig, ['get', 'configurationgroups', '-n', 'rke2', '-l', SELECTOR, '-o', 'yaml']);
     const list = parse(stdout) as { items: { metadata: { name: string; labels: Record<string, string>; generation: number; resourceVersion: string }; spec: { action: string } }[] };
-    expect(list.items.map((i) => i.metadata.name)).toEqual(['config-kyverno-resources', 'config-nginx-resources']);
+    expect(list.items.map((i) => i.metadata.name)).toEqual([groupOf('kyverno'), groupOf('nginx')].sort());
     for (const i of list.items) {
       expect(i.metadata.labels['pullmode.projectsveltos.io/clustername']).toBe('cluster01');
       expect(i.metadata.generation).toBe(1);
@@ -67,7 +69,7 @@ describe('kubectl against the agent API', () => {
 
   it('replaces a group\'s status through the status subresource without bumping generation', async () => {
     const { kubeconfig, site } = await servedSite();
-    const got = parse((await kubectl(kubeconfig, ['get', 'configurationgroup', 'config-nginx-resources', '-n', 'rke2', '-o', 'yaml'])).stdout) as Record<string, any>;
+    const got = parse((await kubectl(kubeconfig, ['get', 'configurationgroup', groupOf('nginx'), '-n', 'rke2', '-o', 'yaml'])).stdout) as Record<string, any>;
     got.status = { status: 'Provisioned', observedGeneration: got.metadata.generation, lastAppliedTime: '2026-09-01T12:00:00Z' };
     const file = join(site.dir, 'cg.yaml');
     await writeFile(file, JSON.stringify(got));
@@ -81,7 +83,7 @@ describe('kubectl against the agent API', () => {
     expect(stale.code).not.toBe(0);
     expect(stale.stderr).toContain('the object has been modified');
     // Status is not writable through the main resource, and the agent may not patch groups at all.
-    const patch = await kubectl(kubeconfig, ['patch', 'configurationgroup', 'config-nginx-resources', '-n', 'rke2', '--type', 'merge', '-p', '{"metadata":{"labels":{"x":"y"}}}'], { allowFail: true });
+    const patch = await kubectl(kubeconfig, ['patch', 'configurationgroup', groupOf('nginx'), '-n', 'rke2', '--type', 'merge', '-p', '{"metadata":{"labels":{"x":"y"}}}'], { allowFail: true });
     expect(patch.code).not.toBe(0);
     expect(patch.stderr).toMatch(/forbidden.*cannot patch/);
   });
@@ -99,7 +101,7 @@ describe('kubectl against the agent API', () => {
       // A new import drops the kyverno profile: its group turns into a Remove group.
       await site.importTar(await site.pack(2, [demoCluster('rke2', 'cluster01', ['nginx'])]));
       await served.handler.reload();
-      await waitUntil(() => objects().some((o) => o!.metadata!.name === 'config-kyverno-resources' && o!.spec?.action === 'Remove'), () => `Remove event; stdout=${out} stderr=${err}`);
+      await waitUntil(() => objects().some((o) => o!.metadata!.name === groupOf('kyverno') && o!.spec?.action === 'Remove'), () => `Remove event; stdout=${out} stderr=${err}`);
     } finally {
       child.kill();
     }
@@ -149,7 +151,7 @@ describe('serve --tls-self-signed', () => {
       const path = join(site.dir, 'self-signed.kubeconfig');
       await writeFile(path, kcIO.out());
       const got = await kubectl(path, ['get', 'configurationgroups', '-n', 'rke2', '-o', 'name']);
-      expect(got.stdout.trim().split('\n')).toEqual(['configurationgroup.lib.projectsveltos.io/config-kyverno-resources', 'configurationgroup.lib.projectsveltos.io/config-nginx-resources']);
+      expect(got.stdout.trim().split('\n')).toEqual([groupOf('kyverno'), groupOf('nginx')].sort().map((n) => `configurationgroup.lib.projectsveltos.io/${n}`));
     } finally {
       stop();
       await running;

@@ -2,8 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { demoCluster, kubeconfigFor, makeSite, serveSite } from './fixtures.js';
+import { demoCluster, groupNameOf, kubeconfigFor, makeSite, serveSite } from './fixtures.js';
 import { customApi, LIB, type Obj } from './kube-client.js';
+
+const groupOf = (profile: string) => groupNameOf('rke2/cluster01', profile);
 
 describe('persistence of agent writes', () => {
   it('keeps status, finalizers, heartbeats and reports across restarts and imports', async () => {
@@ -12,7 +14,7 @@ describe('persistence of agent writes', () => {
     let served = await serveSite(site.store);
     const { path } = await kubeconfigFor(site, 'rke2/cluster01', served);
     let { api } = customApi(path);
-    const cgArgs = { ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: 'config-nginx-resources' };
+    const cgArgs = { ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: groupOf('nginx') };
     const cg = (await api.getNamespacedCustomObject(cgArgs)) as Obj;
     const withFinalizer = (await api.replaceNamespacedCustomObject({ ...cgArgs, body: { ...cg, metadata: { ...cg.metadata, finalizers: ['agent/f'] } } })) as Obj;
     const status = { status: 'Provisioned', observedGeneration: 1, lastAppliedTime: '2026-09-01T12:00:00Z' };

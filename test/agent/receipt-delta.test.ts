@@ -11,9 +11,11 @@ import { TarLayoutStore } from '../../src/content/tarfs.js';
 import { VerificationError } from '../../src/errors.js';
 import { main } from '../../src/cli/index.js';
 import { tempDir } from '../helpers.js';
-import { clusterInput, demoCluster, kubeconfigFor, makeSite, NOW, serveSite, type ClusterSpec } from './fixtures.js';
+import { clusterInput, type ClusterSpec, demoCluster, groupNameOf, kubeconfigFor, makeSite, NOW, serveSite } from './fixtures.js';
 import { captureIO } from './io.js';
 import { customApi, LIB, type Obj } from './kube-client.js';
+
+const groupOf = (profile: string) => groupNameOf('rke2/cluster01', profile);
 
 const big = (n: number) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n  namespace: default\ndata:\n  blob: "${'x'.repeat(n)}"\n`;
 
@@ -30,7 +32,7 @@ async function siteWithReceipt() {
   // The agent reports through serve, so the receipt has something to carry.
   const served = await serveSite(site.store);
   const { api } = customApi((await kubeconfigFor(site, 'rke2/cluster01', served)).path);
-  const args = { ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: 'config-nginx-resources' };
+  const args = { ...LIB, namespace: 'rke2', plural: 'configurationgroups', name: groupOf('nginx') };
   const cg = (await api.getNamespacedCustomObject(args)) as Obj;
   await api.replaceNamespacedCustomObjectStatus({ ...args, body: { ...cg, status: { status: 'Provisioned', observedGeneration: 1, lastAppliedTime: '2026-09-01T12:00:00Z' } } });
   const sc = (await api.getNamespacedCustomObject({ ...LIB, namespace: 'rke2', plural: 'sveltosclusters', name: 'cluster01' })) as Obj;
@@ -56,11 +58,11 @@ describe('receipts and delta exports', () => {
     expect(out.predicate.blobs.length).toBeGreaterThan(5);
     const c = out.predicate.clusters[0];
     expect(c).toMatchObject({ cluster: 'rke2/cluster01', sequence: 1, heartbeat: { ready: true, agentLastReportTime: '2026-09-01T12:05:00Z' } });
-    expect(c.groups.find((g: { name: string }) => g.name === 'config-nginx-resources')).toMatchObject({ action: 'Deploy', status: 'Provisioned', observedGeneration: 1, generation: 1, lastAppliedTime: '2026-09-01T12:00:00Z' });
+    expect(c.groups.find((g: { name: string }) => g.name === groupOf('nginx'))).toMatchObject({ action: 'Deploy', status: 'Provisioned', observedGeneration: 1, generation: 1, lastAppliedTime: '2026-09-01T12:00:00Z' });
     const text = captureIO();
     expect((await main(['inspect-receipt', receipt, '--key', sitePub], text)).code).toBe(0);
     expect(text.out()).toContain('signature OK');
-    expect(text.out()).toMatch(/rke2\/cluster01\s+config-nginx-resources\s+Deploy\s+Provisioned\s+1\/1/);
+    expect(text.out()).toMatch(new RegExp(`rke2/cluster01\\s+${groupOf('nginx')}\\s+Deploy\\s+Provisioned\\s+1/1`));
   });
 
   it('a delta export leaves out what the site holds, imports there, and names what another store lacks', async () => {
