@@ -65,6 +65,7 @@ export class VerificationError extends BaseError<
   | 'POLICY'
   | 'TAMPERED'
   | 'INVALID_OBJECTS'
+  | 'NAME_COLLISION'
 > {}
 
 /**

@@ -17,6 +17,7 @@ import { ANNOTATION_REF_NAME } from '../model/oci.js';
 import { applyImport, type ImportRecord, type SiteState } from './state.js';
 import { openSiteLayout, readState, withImportLock, writeState } from './site.js';
 import { findMissingBlobs } from './delta.js';
+import { assertNoCollisions, readServedNames } from './served-names.js';
 import { verifyBundle, type BundleSink, type LayoutSource, type MissingBlob, type VerifiedBundle, type VerifyLimits, type VerifyOptions } from './verify.js';
 
 export interface ImportOptions extends VerifyLimits {
@@ -226,6 +227,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       const result = { verified, missing: verified.missing, reused: inStore, resumed, staged: stagedNow.length };
       if (!verified.complete) return { ...result, state, complete: false, added: 0 };
       if (rerun) return { ...result, state, complete: true, added: 0 };
+      await checkKeptNames(layout, state, verified, opts);
 
       // Publish: hard-link every staged blob into blobs/ (atomic, no copy), make the links durable, then commit.
       faultMark('publish');
@@ -265,6 +267,17 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       throw err;
     }
   });
+}
+
+// checkKeptNames refuses a bundle that would serve a name one of the clusters the store keeps serving (those the
+// bundle does not carry) already serves.
+async function checkKeptNames(layout: OciLayoutStore, state: SiteState, verified: VerifiedBundle, opts: ImportOptions): Promise<void> {
+  const carried = new Set(verified.clusters.map((c) => c.cluster));
+  const kept = Object.entries(state.clusters).filter(([cluster]) => !carried.has(cluster));
+  if (!kept.length) return;
+  const names = [...verified.served];
+  for (const [cluster, st] of kept) names.push(...(await readServedNames(layout, cluster, st.manifest, opts)));
+  assertNoCollisions(names, `bundle sequence ${verified.predicate.sequence} with the clusters ${opts.storeDir} keeps serving`);
 }
 
 // finishCommit does what follows the commit: index.json for OCI tools, the staged names of published blobs,

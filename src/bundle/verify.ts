@@ -28,6 +28,7 @@ import { isManifestMediaType, type Descriptor, type Digest, type Index } from '.
 import { subjectName } from './manifest.js';
 import { isObjectsLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
+import { assertNoCollisions, servedNames, type ServedName } from './served-names.js';
 import { parseStatement, verifySignedStatement } from './signature.js';
 import { chunkDescriptor, partOf, volumeTableFromJSON, type VolumeTable } from './volumes.js';
 
@@ -134,6 +135,8 @@ export interface VerifiedBundle {
   reused: number;
   /** Encrypted objects layers, with the key ids they are encrypted to. */
   encrypted: { cluster: string; layer: Descriptor; recipients: string[] }[];
+  /** What the objects layers at hand serve (unique: a bundle that would serve a name twice is refused). */
+  served: ServedName[];
 }
 
 function tampered(message: string, details?: Record<string, unknown>): VerificationError {
@@ -587,16 +590,22 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
   }
 
   // 5: the carried objects, where their bytes are at hand (a layer of a missing part is checked when it arrives).
+  // Every name they serve must be unique (served-names.ts).
   const encrypted: VerifiedBundle['encrypted'] = [];
+  const served: ServedName[] = [];
   for (const c of header.clusters) {
     const m = manifestFromJSON(await readDoc(first.store, c.manifest, limit, first.file), c.manifest.digest);
     for (const layer of m.layers.filter(isObjectsLayer)) {
       if (isEncryptedObjects(layer)) encrypted.push({ cluster: c.cluster, layer, recipients: envelopeRecipients(layer) });
-      if (isEncryptedObjects(layer) && !opts.siteKeys?.length) continue;
+      if (isEncryptedObjects(layer) && !opts.siteKeys?.length) {
+        served.push(...servedNames(c.cluster, layer, undefined));
+        continue;
+      }
       const from = (await holder(layer))?.store ?? ((await sink.exists(layer)) ? sink : undefined);
-      if (from) await readObjectsLayer(from, layer, opts);
+      if (from) served.push(...servedNames(c.cluster, layer, await readObjectsLayer(from, layer, opts)));
     }
   }
+  assertNoCollisions(served, 'bundle');
 
   const blobs = bundleBlobs;
   return {
@@ -615,6 +624,7 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     read: toRead.length,
     reused: steps.length - toRead.length,
     encrypted,
+    served,
   };
 }
 
