@@ -60,10 +60,15 @@ export function clusterRef(namespace: string, name: string, tag = CLUSTER_TAG): 
  * LayerSealer turns a group's YAML into an encrypted layer (its media type, bytes and extra annotations), or
  * returns undefined to carry it in the clear.
  */
-export type LayerSealer = (yaml: string) => { mediaType: string; data: Buffer; annotations: Record<string, string> } | undefined;
+export type LayerSealer = (yaml: string) => Promise<{ mediaType: string; data: Buffer; annotations: Record<string, string> } | undefined>;
 
-/** buildClusterArtifact pushes the config, one layer per group and the manifest; returns the manifest descriptor for index.json. */
-export async function buildClusterArtifact(store: Pusher, input: ClusterArtifactInput, createdAt: string, seal?: LayerSealer): Promise<Descriptor> {
+/**
+ * buildClusterArtifact pushes the config, one layer per group and the manifest; returns the manifest descriptor
+ * for index.json. The artifact is a function of the cluster's content only (no creation time), so a cluster
+ * that did not change keeps its digest from one export to the next: the site, a delta export and the agent
+ * API all see "no change". Only the bundle root and the signature carry the export time.
+ */
+export async function buildClusterArtifact(store: Pusher, input: ClusterArtifactInput, seal?: LayerSealer): Promise<Descriptor> {
   const config = await pushJSON(store, MEDIA_TYPE_CLUSTER_CONFIG, input.config);
   const layers: Descriptor[] = [];
   for (const g of input.groups) {
@@ -72,7 +77,7 @@ export async function buildClusterArtifact(store: Pusher, input: ClusterArtifact
       'io.projectsveltos.airgap.feature': g.feature,
       'io.projectsveltos.airgap.requestor': g.requestor,
     };
-    const sealed = seal?.(g.yaml);
+    const sealed = await seal?.(g.yaml);
     layers.push(
       sealed
         ? await pushBlob(store, sealed.mediaType, sealed.data, { annotations: { ...annotations, ...sealed.annotations } })
@@ -86,7 +91,7 @@ export async function buildClusterArtifact(store: Pusher, input: ClusterArtifact
     artifactType: ARTIFACT_TYPE_CLUSTER,
     config,
     layers,
-    annotations: { [ANNOTATION_CLUSTER]: cluster, [ANNOTATION_CREATED]: createdAt },
+    annotations: { [ANNOTATION_CLUSTER]: cluster },
   };
   const desc = await pushJSON(store, MEDIA_TYPE_IMAGE_MANIFEST, manifest);
   return {

@@ -37,7 +37,7 @@ import {
 } from './manifest.js';
 import { canonicalJSON, signStatement, type Signer } from './sign.js';
 import { fetchSlice, hashChunks, planVolumes, tableOf, tarFootprint, writeVolumes, type VolumePlan, type VolumeTable } from './volumes.js';
-import { carriesSecret, encryptedLayerAnnotations, encryptObjects, type RecipientKey } from './secrets.js';
+import { carriesSecret, encryptedLayerAnnotations, encryptObjects, sealSeed, type RecipientKey } from './secrets.js';
 
 /** ExtraArtifact is a chart or image graph to carry, read from `source` and named by `ref`. */
 export interface ExtraArtifact {
@@ -145,15 +145,17 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
   const encrypted: PackResult['encrypted'] = [];
   const encryptTo = opts.encryptTo ?? [];
   const seal: LayerSealer | undefined = encryptTo.length
-    ? (yaml) => {
+    ? async (yaml) => {
         if (!carriesSecret(yaml)) return undefined;
-        const { envelope, recipients } = encryptObjects(Buffer.from(yaml, 'utf8'), encryptTo);
+        // Sealed deterministically (sealSeed): an unchanged cluster keeps its artifact's digest.
+        const plaintext = Buffer.from(yaml, 'utf8');
+        const { envelope, recipients } = encryptObjects(plaintext, encryptTo, await sealSeed(opts.signer, plaintext, encryptTo));
         encrypted.push({ layer: { mediaType: MEDIA_TYPE_OBJECTS_ENCRYPTED, digest: sha256(envelope), size: envelope.length }, recipients });
         return { mediaType: MEDIA_TYPE_OBJECTS_ENCRYPTED, data: envelope, annotations: encryptedLayerAnnotations(recipients) };
       }
     : undefined;
   for (const [i, c] of clusters.entries()) {
-    manifests.push(await buildClusterArtifact(store, c, createdAt, seal));
+    manifests.push(await buildClusterArtifact(store, c, seal));
     opts.onProgress?.({ phase: 'build', done: i + 1, total: clusters.length });
   }
   // Carried charts and images: their graphs are recorded (not buffered) so the tar streams them from the source.

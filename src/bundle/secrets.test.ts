@@ -13,7 +13,7 @@ import { TarLayoutStore } from '../content/tarfs.js';
 import { ANNOTATION_RECIPIENTS, MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
 import { manifestFromJSON } from '../content/descriptor.js';
 import { readObjectsLayer } from './objects.js';
-import { carriesSecret, decryptObjects, encryptObjects, loadSitePrivateKey, loadSitePublicKeys, recipientId } from './secrets.js';
+import { carriesSecret, decryptObjects, encryptObjects, loadSitePrivateKey, loadSitePublicKeys, recipientId, sealSeed } from './secrets.js';
 
 const run = promisify(execFile);
 const NOW = ['--now', new Date(T0.getTime() + DAY).toISOString()];
@@ -69,6 +69,27 @@ describe('encryptObjects / decryptObjects', () => {
     const f = await failure(() => decryptObjects(envelope, [other.privateKey], 'layer sha256:x'));
     expect(f.code).toBe('POLICY');
     expect(f.message).toContain(`layer sha256:x: encrypted to key(s) ${recipients.join(', ')}; this site's key is ${recipientId(other.privateKey)}`);
+  });
+
+  it('seals the same plaintext to the same recipients identically under one seed, and differently under another', async () => {
+    const [x, p] = [x25519(), p256()];
+    const keys = await testKeys();
+    const plain = Buffer.from(secretYAML);
+    const seed = await sealSeed(keys.signer, plain, [x.publicKey, p.publicKey]);
+    expect(seed.equals(await sealSeed(keys.signer, plain, [x.publicKey, p.publicKey]))).toBe(true);
+    const one = encryptObjects(plain, [x.publicKey, p.publicKey], seed).envelope;
+    expect(one.equals(encryptObjects(plain, [x.publicKey, p.publicKey], seed).envelope)).toBe(true);
+    expect(decryptObjects(one, [x.privateKey], 'layer').equals(plain)).toBe(true);
+    expect(decryptObjects(one, [p.privateKey], 'layer').equals(plain)).toBe(true);
+    // Another signing key, other content or other recipients give another seed; nothing is shared between them.
+    const seeds = [seed, await sealSeed((await testKeys()).signer, plain, [x.publicKey, p.publicKey]), await sealSeed(keys.signer, Buffer.from(`${secretYAML}#`), [x.publicKey, p.publicKey]), await sealSeed(keys.signer, plain, [x.publicKey])];
+    expect(new Set(seeds.map((s) => s.toString('hex'))).size).toBe(4);
+    const other = JSON.parse(encryptObjects(plain, [x.publicKey, p.publicKey], seeds[1]).envelope.toString());
+    const first = JSON.parse(one.toString());
+    expect(other.iv).not.toBe(first.iv);
+    expect(other.recipients.map((r: { epk: string }) => r.epk)).not.toContain(first.recipients[0].epk);
+    // Without a seed every envelope is fresh.
+    expect(encryptObjects(plain, [x.publicKey]).envelope.equals(encryptObjects(plain, [x.publicKey]).envelope)).toBe(false);
   });
 
   it('refuses altered ciphertext and wrapped keys as TAMPERED', async () => {

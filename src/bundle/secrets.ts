@@ -18,6 +18,7 @@ import { parseAllDocuments } from 'yaml';
 import { ContentError, ValidationError, VerificationError } from '../errors.js';
 import { ANNOTATION_ENCRYPTION, ANNOTATION_RECIPIENTS, MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
 import type { Descriptor } from '../model/oci.js';
+import type { Signer } from './sign.js';
 
 /** RecipientKey is a site public key: X25519 or ECDH P-256 (an ECDSA P-256 key pair works for both). */
 export type RecipientKey = KeyObject;
@@ -97,8 +98,7 @@ function aad(kids: string[]): Buffer {
   return Buffer.from(`${ENCRYPTION_ALGORITHM}\n${MEDIA_TYPE_OBJECTS}\n${kids.join(',')}`);
 }
 
-function seal(key: Buffer, plaintext: Buffer, extra: Buffer): { iv: Buffer; sealed: Buffer } {
-  const iv = randomBytes(12);
+function seal(key: Buffer, iv: Buffer, plaintext: Buffer, extra: Buffer): { iv: Buffer; sealed: Buffer } {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(extra);
   return { iv, sealed: Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]) };
@@ -121,21 +121,51 @@ function keyEncryptionKey(shared: Buffer, epk: Buffer, recipient: Buffer): Buffe
   return Buffer.from(hkdfSync('sha256', shared, Buffer.concat([epk, recipient]), HKDF_INFO, 32));
 }
 
-/** encryptObjects seals an objects YAML stream to every recipient; returns the envelope bytes and the recipient ids. */
-export function encryptObjects(plaintext: Buffer, recipients: RecipientKey[]): { envelope: Buffer; recipients: string[] } {
+// Draw gives the secret bytes one encryption needs, each under its own label: random, or derived from a seed.
+type Draw = (label: string, bytes: number) => Buffer;
+
+const drawRandom: Draw = (_label, bytes) => randomBytes(bytes);
+
+function drawFrom(seed: Buffer): Draw {
+  return (label, bytes) => Buffer.from(hkdfSync('sha256', seed, Buffer.alloc(0), `sveltos-airgap seal v1 ${label}`, bytes));
+}
+
+// PKCS#8 DER prefixes of a raw X25519 private key and of a P-256 private scalar (the public key is derived).
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const P256_PKCS8 = Buffer.from('308141020100301306072a8648ce3d020106082a8648ce3d030107042730250201010420', 'hex');
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+// ephemeralKey makes recipient `i`'s ephemeral private key from drawn bytes (a P-256 scalar is drawn again until it is in range).
+function ephemeralKey(curve: Curve, draw: Draw, i: number): KeyObject {
+  if (draw === drawRandom) return (curve === 'X25519' ? generateKeyPairSync('x25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' })).privateKey;
+  if (curve === 'X25519') return createPrivateKey({ key: Buffer.concat([X25519_PKCS8, draw(`ephemeral ${i}`, 32)]), format: 'der', type: 'pkcs8' });
+  for (let attempt = 0; ; attempt++) {
+    const d = draw(`ephemeral ${i} ${attempt}`, 32);
+    const n = BigInt(`0x${d.toString('hex')}`);
+    if (n > 0n && n < P256_ORDER) return createPrivateKey({ key: Buffer.concat([P256_PKCS8, d]), format: 'der', type: 'pkcs8' });
+  }
+}
+
+/**
+ * encryptObjects seals an objects YAML stream to every recipient; returns the envelope bytes and the recipient
+ * ids. With `seed` (32 secret bytes, see sealSeed) every key and IV is derived from it, so the same seed and
+ * plaintext give the same envelope; without, they are random.
+ */
+export function encryptObjects(plaintext: Buffer, recipients: RecipientKey[], seed?: Buffer): { envelope: Buffer; recipients: string[] } {
   if (recipients.length === 0) throw new ValidationError('USAGE', '--encrypt-to: at least one site public key is needed');
-  const cek = randomBytes(32);
+  const draw = seed ? drawFrom(seed) : drawRandom;
+  const cek = draw('content key', 32);
   const kids = recipients.map(recipientId);
   const wrapped = recipients.map((pub, i) => {
     const curve = curveOf(pub)!;
-    const eph = curve === 'X25519' ? generateKeyPairSync('x25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const shared = diffieHellman({ privateKey: eph.privateKey, publicKey: pub });
-    const epk = spki(eph.publicKey);
+    const eph = ephemeralKey(curve, draw, i);
+    const shared = diffieHellman({ privateKey: eph, publicKey: pub });
+    const epk = spki(eph);
     const kek = keyEncryptionKey(shared, epk, spki(pub));
-    const { iv, sealed } = seal(kek, cek, Buffer.from(kids[i]!));
+    const { iv, sealed } = seal(kek, draw(`wrap iv ${i}`, 12), cek, Buffer.from(kids[i]!));
     return { kid: kids[i]!, curve, epk: epk.toString('base64'), iv: iv.toString('base64'), wrappedKey: sealed.toString('base64') };
   });
-  const { iv, sealed } = seal(cek, plaintext, aad(kids));
+  const { iv, sealed } = seal(cek, draw('content iv', 12), plaintext, aad(kids));
   const env: EncryptedEnvelope = {
     version: 1,
     algorithm: ENCRYPTION_ALGORITHM,
@@ -145,6 +175,22 @@ export function encryptObjects(plaintext: Buffer, recipients: RecipientKey[]): {
     ciphertext: sealed.toString('base64'),
   };
   return { envelope: Buffer.from(JSON.stringify(env)), recipients: kids };
+}
+
+const SEAL_DOMAIN = 'sveltos-airgap seal seed v1\n';
+
+/**
+ * sealSeed derives the secret that fixes one encryption of `plaintext` to `recipients`: a hash of the exporter's
+ * signature over a hash of both. The deterministic signer makes it the same from one export to the next for
+ * the same content, signing key and site keys (so an unchanged cluster keeps its digest), and nobody without
+ * the signing key can compute it. The signature itself is never written anywhere; its message cannot be taken
+ * for a signed statement (DSSE signs "DSSEv1 …" only).
+ */
+export async function sealSeed(signer: Signer, plaintext: Buffer, recipients: RecipientKey[]): Promise<Buffer> {
+  const content = createHash('sha256').update(plaintext).digest('hex');
+  const message = Buffer.from(`${SEAL_DOMAIN}${content}\n${recipients.map(recipientId).join(',')}\n`);
+  const { signature } = await signer.sign(message);
+  return createHash('sha256').update(SEAL_DOMAIN).update(signature).digest();
 }
 
 function envelopeFromJSON(buf: Buffer, where: string): EncryptedEnvelope {

@@ -70,7 +70,7 @@ export class Forge {
       config: { namespace: ns, name, labels: {}, profiles: [] },
       groups: groups.map((yaml, i) => ({ name: `g${i}`, feature: 'Resources', requestor: 'p', yaml })),
     };
-    return buildClusterArtifact(this.store, input, T0.toISOString());
+    return buildClusterArtifact(this.store, input);
   }
 
   /** manifest stores an image manifest over `layers` (descriptors used as given) with an empty JSON config. */
