@@ -1,6 +1,6 @@
 // export through the CLI: the resolver, the Helm stage and the packer together, on the bundled samples and
 // on a fleet with a chart served by an HTTP chart repository (real helm binary).
-import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import { testKeys } from './bundles.js';
 import { cli } from './cli.js';
 import { helm, helmEnv, helmPath, packageChart } from './helm/helm-env.js';
 import { startStaticServer } from './helm/servers.js';
-import { tempDir } from './helpers.js';
+import { tempDir, treeDigest } from './helpers.js';
 
 const SAMPLES = fileURLToPath(new URL('../samples/fleet/', import.meta.url));
 const FIXED = ['--created-at', '2026-11-01T00:00:00Z', '--source-date-epoch', '0', '--source', 'test'];
@@ -64,6 +64,40 @@ describe('export', () => {
   });
 });
 
+describe('reproducible cluster artifacts', () => {
+  it('without --created-at, only the bundle root and signature change between exports: every cluster artifact keeps its digest, encrypted ones too', async () => {
+    const [keys, site] = [await testKeys(), await testKeys()];
+    const dir = await tempDir();
+    const exp = (out: string, extra: string[], env: NodeJS.ProcessEnv = {}) => cli(['export', '--from', SAMPLES, '--key', keys.keyPath, '--out', out, '--encrypt-to', site.pubPath, '--source', 'test', ...extra, '--output', 'json'], env);
+    const a = await exp(join(dir, 'a.tar'), ['--sequence', '5', '--source-date-epoch', '1700000000']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(a.stdout).encrypted.length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 20));
+    const b = await exp(join(dir, 'b.tar'), ['--sequence', '5'], { SOURCE_DATE_EPOCH: '1700000000' });
+    expect(b.code, b.stderr).toBe(0);
+    const entries = async (f: string) => (await TarLayoutStore.open(f)).index().manifests;
+    const clusters = async (f: string) => Object.fromEntries((await entries(f)).filter((m) => m.artifactType === ARTIFACT_TYPE_CLUSTER).map((m) => [m.annotations!['io.projectsveltos.airgap.cluster'], m.digest]));
+    expect(Object.keys(await clusters(join(dir, 'a.tar')))).toHaveLength(3);
+    expect(await clusters(join(dir, 'b.tar'))).toEqual(await clusters(join(dir, 'a.tar')));
+    // The export time is in the root (and the signature): the two roots differ.
+    const root = async (f: string) => (await entries(f)).find((m) => m.annotations?.['io.projectsveltos.airgap.role'] === 'root')!.digest;
+    expect(await root(join(dir, 'b.tar'))).not.toBe(await root(join(dir, 'a.tar')));
+
+    // So the next delta for a site that imported the first carries no cluster artifact again.
+    const store = join(dir, 'store');
+    expect((await cli(['import', join(dir, 'a.tar'), '--store', store, '--key', keys.pubPath])).code).toBe(0);
+    const receipt = join(dir, 'receipt.json');
+    expect((await cli(['report', '--store', store, '--out', receipt, '--key', site.keyPath])).code).toBe(0);
+    const d = await exp(join(dir, 'delta.tar'), ['--sequence', '6', '--since', receipt, '--site-key', site.pubPath]);
+    expect(d.code, d.stderr).toBe(0);
+    const carried = (await TarLayoutStore.open(join(dir, 'delta.tar'))).blobs().map((x) => x.digest);
+    for (const digest of Object.values(await clusters(join(dir, 'a.tar')))) expect(carried).not.toContain(digest);
+    const imp = await cli(['import', join(dir, 'delta.tar'), '--store', store, '--key', keys.pubPath, '--output', 'json']);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(JSON.parse(imp.stdout).clusters).toEqual((await entries(join(dir, 'a.tar'))).filter((m) => m.artifactType === ARTIFACT_TYPE_CLUSTER).map((m) => ({ cluster: m.annotations!['io.projectsveltos.airgap.cluster'], manifest: m.digest })));
+  });
+});
+
 describe('delta export', () => {
   it('leaves out what a verified site receipt says the site holds; the delta imports only where those blobs are', async () => {
     const [keys, site] = [await testKeys(), await testKeys()];
@@ -82,6 +116,27 @@ describe('delta export', () => {
     expect(d.code, d.stderr).toBe(0);
     expect(JSON.parse(d.stdout).omitted).toBeGreaterThan(0);
     expect((await readFile(delta)).length).toBeLessThan((await readFile(full)).length);
+    // verify needs the store for what the delta leaves out: it reads those blobs (verified) and writes nothing.
+    const alone = await cli(['verify', delta, '--key', keys.pubPath, '--output', 'json']);
+    expect(alone.code).toBe(2);
+    expect(JSON.parse(alone.stdout).error.code).toBe('BLOB_MISSING');
+    const before = await treeDigest(store);
+    const withStore = await cli(['verify', delta, '--key', keys.pubPath, '--store', store, '--output', 'json']);
+    expect(withStore.code, withStore.stderr).toBe(0);
+    expect(JSON.parse(withStore.stdout)).toMatchObject({ verified: true, complete: true, fromStore: JSON.parse(d.stdout).omitted });
+    expect(await treeDigest(store)).toBe(before);
+    // A damaged blob in the store fails the delta's verification as if it were in the bundle.
+    const scratch = join(dir, 'scratch');
+    await cp(store, scratch, { recursive: true });
+    const held = JSON.parse((await readFile(join(scratch, 'state.json'), 'utf8'))).history[0].manifests[0].digest.slice(7) as string;
+    const victim = join(scratch, 'blobs', 'sha256', held);
+    await chmod(victim, 0o644);
+    const bytes = await readFile(victim);
+    bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 1;
+    await writeFile(victim, bytes);
+    const damaged = await cli(['verify', delta, '--key', keys.pubPath, '--store', scratch, '--output', 'json']);
+    expect(damaged.code).toBe(2);
+    expect(damaged.stderr).toContain(`sha256:${held}`);
     const imp = await cli(['import', delta, '--store', store, '--key', keys.pubPath]);
     expect(imp.code, imp.stderr).toBe(0);
 

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { faultMark, faultPoint } from '../content/fault.js';
 import { blobPath, fsyncDir, ingest, INGEST_DIR, isFile, writeFileAtomic } from '../content/oci-layout/ingest.js';
 import type { OciLayoutStore } from '../content/oci-layout/store.js';
-import type { Descriptor } from '../content/storage.js';
+import type { Descriptor, ReadOnlyStorage } from '../content/storage.js';
 import { ContentError, VerificationError } from '../errors.js';
 import { MEDIA_TYPE_SIGSTORE_BUNDLE, type BundlePredicate } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME } from '../model/oci.js';
@@ -80,29 +80,15 @@ export function rollbackPolicy(state: SiteState, opts: Pick<ImportOptions, 'allo
   };
 }
 
-const hasBlobList = (s: object): s is { blobs(): { digest: string; size: number }[] } => typeof (s as { blobs?: unknown }).blobs === 'function';
 const isPartSet = (s: object): boolean => typeof (s as { parts?: unknown }).parts === 'function';
 
-/**
- * withStoreFallback reads what a bundle leaves out (a delta export) from the store instead. Everything
- * read still passes the graph walk's digest verification against the signed manifests. (A split bundle
- * carries every manifest in every part, and the blobs it leaves out are found in the store by the sink.)
- */
-function withStoreFallback(src: LayoutSource, layout: OciLayoutStore): LayoutSource {
-  const pick = async (d: Descriptor) => ((await src.exists(d)) ? src : (await layout.exists(d)) ? layout : src);
-  const file = (src as { file?: unknown }).file;
-  return {
-    index: () => src.index(),
-    exists: async (d) => (await src.exists(d)) || (await layout.exists(d)),
-    fetch: async (d, o) => (await pick(d)).fetch(d, o),
-    ...(hasBlobList(src) ? { blobs: () => src.blobs() } : {}),
-    ...(typeof file === 'string' ? { file } : {}),
-  } as LayoutSource;
-}
-
 // missingBlobsError names every blob that neither the bundle nor the store has.
-async function missingBlobsError(source: LayoutSource, storeDir: string, cause: unknown): Promise<unknown> {
-  const missing = await findMissingBlobs(source, source.index().manifests).catch(() => []);
+async function missingBlobsError(bundle: LayoutSource, layout: OciLayoutStore, storeDir: string, cause: unknown): Promise<unknown> {
+  const either: ReadOnlyStorage = {
+    exists: async (d) => (await bundle.exists(d)) || layout.exists(d),
+    fetch: async (d) => ((await bundle.exists(d)) ? bundle : layout).fetch(d),
+  };
+  const missing = await findMissingBlobs(either, bundle.index().manifests).catch(() => []);
   if (!missing.length) return cause;
   const shown = missing.slice(0, 20).map((d) => d.digest);
   return new VerificationError(
@@ -169,7 +155,6 @@ async function checkFreeSpace(dir: string, bytes: number): Promise<void> {
  */
 export async function importBundle(bundle: LayoutSource, opts: ImportOptions): Promise<ImportResult> {
   const layout = await openSiteLayout(opts.storeDir, true);
-  const src = isPartSet(bundle) ? bundle : withStoreFallback(bundle, layout);
   return withImportLock(opts.storeDir, async () => {
     const staging = join(opts.storeDir, STAGING_DIR);
     await mkdir(join(staging, 'blobs', 'sha256'), { recursive: true });
@@ -184,7 +169,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
     const committed = journal !== undefined && last?.root.digest === journal.root && last.signature.digest === journal.signature;
     if (journal && committed) await finishCommit(layout, state, staging, journalPath, []);
     else if (journal) await removeFile(journalPath);
-    const rerun = committed && signatureOf(src) === journal.signature;
+    const rerun = committed && signatureOf(bundle) === journal.signature;
 
     const stagedNow: Descriptor[] = [];
     let resumed = 0;
@@ -215,14 +200,16 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
     try {
       let verified: VerifiedBundle;
       try {
-        verified = await verifyBundle(src, {
+        verified = await verifyBundle(bundle, {
           ...opts,
           sink,
+          // What a delta leaves out is read from the store, verified against the signed manifests.
+          held: layout,
           policy: (p) => (rerun && p.sequence === journal.sequence ? undefined : policy(p)),
           ...(opts.checkFreeSpace === false ? {} : { beforeBlobs: (pending) => checkFreeSpace(opts.storeDir, pending.bytes) }),
         });
       } catch (err) {
-        throw err instanceof VerificationError && err.code === 'BLOB_MISSING' && !isPartSet(src) ? await missingBlobsError(src, opts.storeDir, err) : err;
+        throw err instanceof VerificationError && err.code === 'BLOB_MISSING' && !isPartSet(bundle) ? await missingBlobsError(bundle, layout, opts.storeDir, err) : err;
       }
       const result = { verified, missing: verified.missing, reused: inStore, resumed, staged: stagedNow.length };
       if (!verified.complete) return { ...result, state, complete: false, added: 0 };

@@ -45,6 +45,9 @@ interface PartSource {
   store: LayoutSource & { blobs?(): { digest: string; size: number }[] };
 }
 
+/** BlobHolder is where a blob is read from: a part of the bundle, or the site's store (`held`). */
+type BlobHolder = Pick<PartSource, 'file' | 'part'> & { store: ReadOnlyStorage };
+
 const isPartSet = (s: object): s is LayoutSource & { parts(): PartSource[] } => typeof (s as { parts?: unknown }).parts === 'function';
 
 /** VerifyLimits bound what a bundle may make the verifier read or hold; each has a documented default. */
@@ -87,6 +90,11 @@ export interface VerifyOptions extends VerifyLimits {
   concurrency?: number;
   /** When given, verified blobs are pushed here (import) instead of being drained (verify). */
   sink?: BundleSink;
+  /**
+   * The site's store: what the bundle leaves out (a delta export) is read from here, through the same digest
+   * verification as the bundle's own blobs. Unset: every blob must be in the bundle (or held by the sink).
+   */
+  held?: ReadOnlyStorage;
   /** Checked after the signature and before any blob is read (anti-rollback, site policy). */
   policy?: (predicate: BundlePredicate) => void | Promise<void>;
   /** Called when the blobs to read are known and before any is read (import checks free space here). */
@@ -130,9 +138,11 @@ export interface VerifiedBundle {
   missing: MissingBlob[];
   /** Split bundles: the signed volume table and the parts given. */
   volumes?: { manifest: Descriptor; table: VolumeTable; given: number[] };
-  /** Blobs read from the bundle, and blobs the sink already held. */
+  /** Blobs read (from the bundle, or from `held`), and blobs the sink already held. */
   read: number;
   reused: number;
+  /** Blobs read from `held` (the site's store) because the bundle leaves them out. */
+  fromStore: number;
   /** Encrypted objects layers, with the key ids they are encrypted to. */
   encrypted: { cluster: string; layer: Descriptor; recipients: string[] }[];
   /** What the objects layers at hand serve (unique: a bundle that would serve a name twice is refused). */
@@ -149,9 +159,21 @@ function missingBlob(d: Descriptor, file: string | undefined, why: string): Veri
   });
 }
 
-async function readDoc(src: ReadOnlyStorage, desc: Descriptor, limit: number, file?: string): Promise<Buffer> {
-  if (!(await src.exists(desc))) throw missingBlob(desc, file, 'the bundle lacks a blob its signed manifests reference (incomplete or altered bundle)');
+const LACKS = 'the bundle lacks a blob its signed manifests reference (incomplete or altered bundle)';
+const LACKS_HELD = `${LACKS}; the store does not hold it either (a delta bundle is verified and imported with the store whose receipt it was made from)`;
+
+async function readDoc(src: ReadOnlyStorage, desc: Descriptor, limit: number, file?: string, why = LACKS): Promise<Buffer> {
+  if (!(await src.exists(desc))) throw missingBlob(desc, file, why);
   return readAll(await src.fetch(desc), desc, { limit });
+}
+
+// orHeld reads what `src` lacks from `held` (the site's store of a delta export), when given.
+function orHeld(src: ReadOnlyStorage, held: ReadOnlyStorage | undefined): ReadOnlyStorage {
+  if (!held) return src;
+  return {
+    exists: async (d, o) => (await src.exists(d, o)) || held.exists(d, o),
+    fetch: async (d, o) => ((await src.exists(d, o)) ? src : held).fetch(d, o),
+  };
 }
 
 // findSignature locates the single signature referrer listed in index.json.
@@ -267,7 +289,7 @@ async function verifyHeader(src: LayoutSource, opts: VerifyOptions, limit: numbe
 }
 
 // inPart names the part file in errors raised while checking it (a split bundle has several tars).
-async function inPart<T>(part: PartSource, named: boolean, fn: () => Promise<T>): Promise<T> {
+async function inPart<T>(part: Pick<PartSource, 'file'>, named: boolean, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
@@ -292,7 +314,7 @@ interface Graph {
 // walkGraph reads every manifest and index reachable from `roots` (verified, bounded) and lists every blob,
 // enforcing the blob count, total size and depth limits before any large blob is read. A digest declared
 // with two different sizes is refused: a forged size must not decide how much is read.
-async function walkGraph(src: LayoutSource, roots: { desc: Descriptor; metadata: boolean; transport: boolean }[], limits: Required<Pick<VerifyLimits, 'maxMetadataBytes' | 'maxBlobs' | 'maxTotalBytes' | 'maxDepth'>>, file?: string): Promise<Graph> {
+async function walkGraph(src: ReadOnlyStorage, roots: { desc: Descriptor; metadata: boolean; transport: boolean }[], limits: Required<Pick<VerifyLimits, 'maxMetadataBytes' | 'maxBlobs' | 'maxTotalBytes' | 'maxDepth'>>, file?: string, why = LACKS): Promise<Graph> {
   const g: Graph = { nodes: new Map(), leaves: new Map(), metadata: new Set(), transport: new Set() };
   const sizes = new Map<Digest, { size: number; by: string }>();
   // Roots are walked in order and the transport root (the volume set) last: what the bundle itself
@@ -331,7 +353,7 @@ async function walkGraph(src: LayoutSource, roots: { desc: Descriptor; metadata:
       if (depth >= limits.maxDepth) {
         throw new ContentError('SIZE_EXCEEDS_LIMIT', `${desc.digest}: ${desc.mediaType}: manifests nested deeper than ${limits.maxDepth} levels`, { details: { digest: desc.digest, expected: `<= ${limits.maxDepth}`, found: depth + 1 } });
       }
-      const children = successorsOf(desc, await readDoc(src, desc, limits.maxMetadataBytes, file));
+      const children = successorsOf(desc, await readDoc(src, desc, limits.maxMetadataBytes, file, why));
       for (const c of children) queue.push({ desc: c, depth: depth + 1, by: desc.digest });
     }
   }
@@ -448,7 +470,10 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     { desc: header.sigDesc, metadata: true, transport: false },
     ...(header.volumes ? [{ desc: header.volumes, metadata: true, transport: true }] : []),
   ];
-  const graph = await inPart(first, split, () => walkGraph(first.store, roots, limits, first.file));
+  // A delta leaves out what the site holds, manifests included: those are read from the store (`held`).
+  const meta = orHeld(first.store, opts.held);
+  const lacks = opts.held ? LACKS_HELD : LACKS;
+  const graph = await inPart(first, split, () => walkGraph(meta, roots, limits, first.file, lacks));
   const chunksOf = new Map((table?.chunked ?? []).map((c) => [c.digest as string, c]));
   if (table) {
     const chunkCount = table.chunked.reduce((n, c) => n + c.chunks.length, 0);
@@ -483,8 +508,9 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     for (const p of parts) if (await p.store.exists(d)) return p;
     return undefined;
   };
+  const store: BlobHolder | undefined = opts.held ? { store: opts.held, file: 'the store' } : undefined;
   const missing: MissingBlob[] = [];
-  type Step = { kind: 'held' } | { kind: 'read'; d: Descriptor; from: PartSource } | { kind: 'join'; d: Descriptor; chunks: { c: Descriptor; from?: PartSource; held: boolean }[] };
+  type Step = { kind: 'held' } | { kind: 'read'; d: Descriptor; from: BlobHolder } | { kind: 'join'; d: Descriptor; chunks: { c: Descriptor; from?: PartSource; held: boolean }[] };
   const steps: Step[] = [];
   const users = new Map<string, number>();
   const staging = new Set<string>();
@@ -497,7 +523,8 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     }
     const entry = chunksOf.get(d.digest);
     if (!entry) {
-      const from = await holder(d);
+      // The bundle's own copy first; what a delta leaves out, from the store (a sink that holds it reads nothing).
+      const from = (await holder(d)) ?? (store && (await store.store.exists(d)) ? store : undefined);
       if (from) {
         steps.push({ kind: 'read', d, from });
         pendingBytes += d.size;
@@ -506,7 +533,7 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
       } else if (table) {
         throw missingBlob(d, undefined, 'a delta bundle leaves it out because the site it was made for holds it; this store does not (import into the store whose receipt it was made from)');
       } else {
-        throw missingBlob(d, first.file, 'the bundle lacks a blob its signed manifests reference (incomplete or altered bundle)');
+        throw missingBlob(d, first.file, lacks);
       }
       continue;
     }
@@ -594,14 +621,14 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
   const encrypted: VerifiedBundle['encrypted'] = [];
   const served: ServedName[] = [];
   for (const c of header.clusters) {
-    const m = manifestFromJSON(await readDoc(first.store, c.manifest, limit, first.file), c.manifest.digest);
+    const m = manifestFromJSON(await readDoc(meta, c.manifest, limit, first.file, lacks), c.manifest.digest);
     for (const layer of m.layers.filter(isObjectsLayer)) {
       if (isEncryptedObjects(layer)) encrypted.push({ cluster: c.cluster, layer, recipients: envelopeRecipients(layer) });
       if (isEncryptedObjects(layer) && !opts.siteKeys?.length) {
         served.push(...servedNames(c.cluster, layer, undefined));
         continue;
       }
-      const from = (await holder(layer))?.store ?? ((await sink.exists(layer)) ? sink : undefined);
+      const from = (await holder(layer))?.store ?? ((await sink.exists(layer)) ? sink : (await opts.held?.exists(layer)) ? opts.held : undefined);
       if (from) served.push(...servedNames(c.cluster, layer, await readObjectsLayer(from, layer, opts)));
     }
   }
@@ -623,6 +650,7 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     ...(table && header.volumes ? { volumes: { manifest: header.volumes, table, given: parts.map((p) => p.part!) } } : {}),
     read: toRead.length,
     reused: steps.length - toRead.length,
+    fromStore: toRead.filter((s) => s.kind === 'read' && s.from === store).length,
     encrypted,
     served,
   };

@@ -123,10 +123,11 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
       .option('--now <time>', 'verify as of this time (RFC 3339 or @epoch seconds) instead of the clock')
       .option('--strict', 'treat warnings (unreferenced blobs) as failures')
       .option('--site-key <file>', "the site's private key: also decrypt and check encrypted objects; repeatable", collect, [])
-      .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable'),
+      .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
+      .option('--store <dir>', 'site store: blobs a delta bundle (export --since) leaves out are read from it, digest-verified (nothing is written)'),
   )
-    .addHelpText('after', `\nExamples:\n  sveltos-airgap verify bundle.tar --key signing.pub\n  sveltos-airgap verify bundle.tar --key old.pub --key new.pub --output json\n  sveltos-airgap verify bundle.part2-of-3.tar --key signing.pub        # one part on its own\n${LIMITS_HELP}`)
-    .action(async (bundles: string[], o: LimitFlags & { key: string[]; now?: string; strict?: boolean; siteKey: string[]; siteKeyPassphraseEnv?: string }, cmd: Command) => {
+    .addHelpText('after', `\nExamples:\n  sveltos-airgap verify bundle.tar --key signing.pub\n  sveltos-airgap verify bundle.tar --key old.pub --key new.pub --output json\n  sveltos-airgap verify bundle.part2-of-3.tar --key signing.pub        # one part on its own\n  sveltos-airgap verify delta.tar --key signing.pub --store /var/lib/sveltos-airgap   # a delta, with the blobs the site holds\n${LIMITS_HELP}`)
+    .action(async (bundles: string[], o: LimitFlags & { key: string[]; now?: string; strict?: boolean; siteKey: string[]; siteKeyPassphraseEnv?: string; store?: string }, cmd: Command) => {
       const { verify } = await import('./commands/verify.js');
       await run(verify({ ...globals(cmd), bundles, ...o }, io));
     });

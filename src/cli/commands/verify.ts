@@ -1,5 +1,6 @@
 // verify: full offline verification of a bundle (DESIGN.md §4), or of any parts of a split bundle.
 import { verifyBundle, type MissingBlob, type VerifiedBundle } from '../../bundle/verify.js';
+import { openSiteLayout } from '../../bundle/site.js';
 import { BundleParts } from '../../bundle/volumes.js';
 import type { LimitFlags } from '../cli.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
@@ -13,6 +14,8 @@ export interface VerifyCommandOptions extends GlobalOptions, LimitFlags {
   strict?: boolean;
   siteKey?: string[];
   siteKeyPassphraseEnv?: string;
+  /** A site store: blobs a delta bundle leaves out are read from it (verified, read-only). */
+  store?: string;
 }
 
 /** missingParts groups missing blobs by the part that holds them. */
@@ -43,6 +46,7 @@ export function summarizeVerified(v: VerifiedBundle): Record<string, unknown> {
     manifests: v.manifests.length,
     blobs: v.blobs.length,
     bytes: v.totalBytes,
+    fromStore: v.fromStore,
     complete: v.complete,
     ...(v.volumes ? { parts: v.volumes.table.parts, partsGiven: v.volumes.given, missingParts: missingParts(v.missing) } : {}),
     encrypted: v.encrypted.map((e) => ({ cluster: e.cluster, layer: e.layer.digest, recipients: e.recipients })),
@@ -64,9 +68,10 @@ export async function verify(opts: VerifyCommandOptions, io: CommandIO): Promise
   const now = opts.now ? parseTime(opts.now, '--now') : new Date();
   const limits = parseLimits(opts);
   const src = await BundleParts.open(opts.bundles, limits);
+  const held = opts.store ? await openSiteLayout(opts.store, false) : undefined;
   const name = opts.bundles.join(', ');
-  reporter.info(`verifying ${name} (${formatBytes(src.size)})`);
-  const verified = await verifyBundle(src, { trusted, now, strict: Boolean(opts.strict), siteKeys, ...limits, ...progressHooks(reporter, 'verify') });
+  reporter.info(`verifying ${name} (${formatBytes(src.size)})${held ? `, reading what it leaves out from ${opts.store}` : ''}`);
+  const verified = await verifyBundle(src, { trusted, now, strict: Boolean(opts.strict), siteKeys, ...(held ? { held } : {}), ...limits, ...progressHooks(reporter, 'verify') });
   reporter.done();
   if (!verified.complete) reporter.warn('INCOMPLETE', `the bundle is not complete without ${describeMissing(verified.missing)}`);
   printResult(io, opts, { verified: true, ...summarizeVerified(verified) }, () => {
@@ -77,7 +82,7 @@ export async function verify(opts: VerifyCommandOptions, io: CommandIO): Promise
       `created:   ${verified.predicate.createdAt}`,
       `expires:   ${verified.predicate.expiresAt}`,
       `clusters:  ${verified.clusters.map((c) => c.cluster).join(', ') || '(none)'}`,
-      `content:   ${verified.blobs.length} blobs, ${formatBytes(verified.totalBytes)}`,
+      `content:   ${verified.blobs.length} blobs, ${formatBytes(verified.totalBytes)}${held ? `, ${verified.fromStore} of them read from ${opts.store}` : ''}`,
       ...(v ? [`parts:     ${verified.complete ? `complete (${v.given.length} of ${v.table.parts} given)` : `missing ${describeMissing(verified.missing)}`}`] : []),
       ...(verified.encrypted.length ? [`encrypted: ${verified.encrypted.length} objects layer(s)${siteKeys.length ? ', decrypted and checked with the site key' : ' (not opened: no --site-key)'}`] : []),
     ].join('\n');
