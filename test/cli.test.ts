@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blobEntry, DAY, makeBundle, T0, tamper, testKeys } from './bundles.js';
 import { cli } from './cli.js';
-import { tempDir } from './helpers.js';
+import { tempDir, treeDigest } from './helpers.js';
 import { ARTIFACT_TYPE_CLUSTER } from '../src/model/bundle.js';
 
 const NOW = ['--now', new Date(T0.getTime() + DAY).toISOString()];
@@ -96,15 +96,24 @@ describe('verify, inspect and import', () => {
     expect(text.stdout).toMatch(/prod\/c1\s+env=prod\s+ClusterProfile p1\s+1/);
   });
 
-  it('imports, refuses a replay with exit 2, and serves each cluster its own configuration artifact only', async () => {
+  it('imports, takes the same bundle again as already imported, refuses a replay with exit 2, and serves each cluster its own configuration artifact only', async () => {
     const keys = await testKeys();
     const b = await makeBundle(keys);
     const store = join(await tempDir(), 'store');
     const first = await cli(['import', b.path, '--store', store, '--key', keys.pubPath, ...NOW]);
     expect(first.code, first.stderr).toBe(0);
-    const replay = await cli(['import', b.path, '--store', store, '--key', keys.pubPath, ...NOW]);
+    const before = await treeDigest(store);
+    const same = await cli(['import', b.path, '--store', store, '--key', keys.pubPath, ...NOW]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toMatch(/^already imported: sequence 1 into .* at .*; nothing was written/);
+    expect(same.stderr).toMatch(/already imported: sequence 1 \(root sha256:[a-f0-9]{64}\) was imported into .*its signature checks out and nothing was written/);
+    const json = await cli(['import', b.path, '--store', store, '--key', keys.pubPath, ...NOW, '--output', 'json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ imported: false, alreadyImported: { sequence: 1, current: true }, sequence: 1, root: b.root.digest });
+    expect(await treeDigest(store)).toBe(before);
+    const replay = await cli(['import', (await makeBundle(keys, { createdAt: new Date(T0.getTime() + 1000) })).path, '--store', store, '--key', keys.pubPath, ...NOW]);
     expect(replay.code).toBe(2);
     expect(replay.stderr).toMatch(/sequence 1 is not newer than the highest imported sequence 1/);
+    expect(await treeDigest(store)).toBe(before);
 
     let stop!: () => void;
     const until = new Promise<void>((r) => (stop = r));

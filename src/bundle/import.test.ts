@@ -47,7 +47,10 @@ describe('importBundle', () => {
     const store = join(await tempDir(), 'store');
     await importFile((await makeBundle(keys, { sequence: 5 })).path, store, keys);
     const before = await treeDigest(store);
-    expect(await code(importFile((await makeBundle(keys, { sequence: 5 })).path, store, keys))).toBe('ROLLBACK');
+    // The same bundle again (same signed root) is no replay: nothing to do.
+    expect((await importFile((await makeBundle(keys, { sequence: 5 })).path, store, keys)).alreadyImported).toEqual({ sequence: 5, importedAt: NOW.toISOString(), current: true });
+    expect(await treeDigest(store)).toBe(before);
+    expect(await code(importFile((await makeBundle(keys, { sequence: 5, createdAt: new Date(T0.getTime() + 1000) })).path, store, keys))).toBe('ROLLBACK');
     expect(await code(importFile((await makeBundle(keys, { sequence: 4 })).path, store, keys))).toBe('ROLLBACK');
     expect(await treeDigest(store)).toBe(before);
     await importFile((await makeBundle(keys, { sequence: 4 })).path, store, keys, { allowDowngrade: true });
@@ -60,6 +63,26 @@ describe('importBundle', () => {
     expect(state.clusters['prod/c1']!.sequence).toBe(6);
     expect(state.clusters['edge/c2']!.sequence).toBe(4);
     expect(state.history.map((h) => h.sequence)).toEqual([5, 4, 6]);
+  });
+
+  it('takes the very bundle it imported before as "already imported" only once its signature checks out; --allow-downgrade serves an older one again', async () => {
+    const keys = await testKeys();
+    const store = join(await tempDir(), 'store');
+    const first = await makeBundle(keys, { sequence: 1 });
+    await importFile(first.path, store, keys);
+    const second = await makeBundle(keys, { sequence: 2, clusters: [clusterInput('prod', 'c1', { env: 'prod' }, ['v: 2\n']), clusterInput('edge', 'c2', { env: 'edge' })] });
+    await importFile(second.path, store, keys);
+    const before = await treeDigest(store);
+    expect((await importFile(first.path, store, keys)).alreadyImported).toMatchObject({ sequence: 1, current: false });
+    expect(await treeDigest(store)).toBe(before);
+    // Not from a trusted key: refused like any bundle, although the store holds its root.
+    expect(await code(importFile(first.path, store, await testKeys()))).toBe('UNTRUSTED_SIGNER');
+    expect(await code(importFile(first.path, store, keys, { requireClusters: ['prod/c9'] }))).toBe('POLICY');
+    expect(await treeDigest(store)).toBe(before);
+    // With --allow-downgrade the older bundle is imported again, and served.
+    const again = await importFile(first.path, store, keys, { allowDowngrade: true });
+    expect(again.alreadyImported).toBeUndefined();
+    expect((await readState(store)).clusters['prod/c1']!.root).toBe(first.root.digest);
   });
 
   it('leaves the store exactly as it was when verification fails late (a bad blob)', async () => {

@@ -12,13 +12,13 @@ import { blobPath, fsyncDir, ingest, INGEST_DIR, isFile, writeFileAtomic } from 
 import type { OciLayoutStore } from '../content/oci-layout/store.js';
 import type { Descriptor, ReadOnlyStorage } from '../content/storage.js';
 import { ContentError, VerificationError } from '../errors.js';
-import { MEDIA_TYPE_SIGSTORE_BUNDLE, type BundlePredicate } from '../model/bundle.js';
+import { ARTIFACT_TYPE_BUNDLE, type BundlePredicate } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME } from '../model/oci.js';
 import { applyImport, type ImportRecord, type SiteState } from './state.js';
 import { openSiteLayout, readState, withImportLock, writeState } from './site.js';
 import { findMissingBlobs } from './delta.js';
 import { assertNoCollisions, readServedNames } from './served-names.js';
-import { verifyBundle, type BundleSink, type LayoutSource, type MissingBlob, type VerifiedBundle, type VerifyLimits, type VerifyOptions } from './verify.js';
+import { verifyBundle, verifyBundleHeader, type BundleSink, type LayoutSource, type MissingBlob, type VerifiedBundle, type VerifyLimits, type VerifyOptions } from './verify.js';
 
 export interface ImportOptions extends VerifyLimits {
   storeDir: string;
@@ -51,6 +51,12 @@ export interface ImportResult {
   resumed: number;
   /** Verified blobs staged by this run (kept for the next run when incomplete). */
   staged: number;
+  /**
+   * Set when the store had already imported this very bundle (the same signed root): its signature was
+   * verified, nothing was read beyond the signed manifests, nothing was written, and `verified` lists no blobs.
+   * `current` tells whether the store still serves it (false: a newer bundle came since).
+   */
+  alreadyImported?: { sequence: number; importedAt: string; current: boolean };
 }
 
 /** STAGING_DIR is where verified blobs wait, under the store, until their bundle is complete and committed. */
@@ -97,8 +103,6 @@ async function missingBlobsError(bundle: LayoutSource, layout: OciLayoutStore, s
     { cause, details: { missing: missing.map((d) => d.digest) } },
   );
 }
-
-const signatureOf = (src: LayoutSource): string | undefined => src.index().manifests.find((d) => d.artifactType === MEDIA_TYPE_SIGSTORE_BUNDLE)?.digest;
 
 async function readJournal(path: string): Promise<Journal | undefined> {
   try {
@@ -169,7 +173,27 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
     const committed = journal !== undefined && last?.root.digest === journal.root && last.signature.digest === journal.signature;
     if (journal && committed) await finishCommit(layout, state, staging, journalPath, []);
     else if (journal) await removeFile(journalPath);
-    const rerun = committed && signatureOf(bundle) === journal.signature;
+
+    // The very bundle this store imported before (a rerun, or the same media again) is no replay: once its
+    // signature checks out, there is nothing to do. With --allow-downgrade, one the store has moved on from is
+    // imported again, to serve it once more.
+    const claimed = bundle.index().manifests.find((d) => d.artifactType === ARTIFACT_TYPE_BUNDLE)?.digest;
+    const earlier = claimed === undefined ? undefined : state.history.findLast((r) => r.root.digest === claimed);
+    const current = earlier !== undefined && earlier.clusters.every((c) => state.clusters[c]?.root === earlier.root.digest);
+    if (earlier && (current || !opts.allowDowngrade)) {
+      const header = await verifyBundleHeader(bundle, { ...opts, policy: rollbackPolicy(state, { ...opts, allowDowngrade: true }) });
+      return {
+        verified: { ...header, blobs: [], totalBytes: 0, complete: true, missing: [], read: 0, reused: 0, fromStore: 0, encrypted: [], served: [] },
+        state,
+        complete: true,
+        missing: [],
+        added: 0,
+        reused: 0,
+        resumed: 0,
+        staged: 0,
+        alreadyImported: { sequence: earlier.sequence, importedAt: earlier.importedAt, current },
+      };
+    }
 
     const stagedNow: Descriptor[] = [];
     let resumed = 0;
@@ -205,7 +229,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
           sink,
           // What a delta leaves out is read from the store, verified against the signed manifests.
           held: layout,
-          policy: (p) => (rerun && p.sequence === journal.sequence ? undefined : policy(p)),
+          policy,
           ...(opts.checkFreeSpace === false ? {} : { beforeBlobs: (pending) => checkFreeSpace(opts.storeDir, pending.bytes) }),
         });
       } catch (err) {
@@ -213,7 +237,6 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       }
       const result = { verified, missing: verified.missing, reused: inStore, resumed, staged: stagedNow.length };
       if (!verified.complete) return { ...result, state, complete: false, added: 0 };
-      if (rerun) return { ...result, state, complete: true, added: 0 };
       await checkKeptNames(layout, state, verified, opts);
 
       // Publish: hard-link every staged blob into blobs/ (atomic, no copy), make the links durable, then commit.

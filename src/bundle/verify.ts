@@ -417,21 +417,12 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>, si
   if (failed !== undefined) throw failed;
 }
 
-/** verifyBundle performs the full offline verification of DESIGN.md §4 and returns what was verified. */
-export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Promise<VerifiedBundle> {
-  const limits = {
-    maxMetadataBytes: opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES,
-    maxBlobs: opts.maxBlobs ?? DEFAULT_MAX_BLOBS,
-    maxTotalBytes: opts.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
-    maxDepth: opts.maxDepth ?? DEFAULT_MAX_GRAPH_DEPTH,
-  };
-  const limit = limits.maxMetadataBytes;
+// verifyHeaders runs steps 1-3 on every tar given (signature, subjects, root), then the policy once.
+async function verifyHeaders(src: LayoutSource, opts: VerifyOptions, limit: number): Promise<{ parts: PartSource[]; split: boolean; first: PartSource; header: Header }> {
   const single = (src as { file?: unknown }).file;
   const parts: PartSource[] = isPartSet(src) ? src.parts() : [{ store: src, ...(typeof single === 'string' ? { file: single } : {}) }];
   const split = parts.some((p) => p.part !== undefined);
   const first = parts[0]!;
-
-  // 1-3: every tar on its own: signature, subjects, root; then the (shared) policy once.
   const header = await inPart(first, split, () => verifyHeader(first.store, opts, limit));
   for (const p of parts.slice(1)) {
     const h = await inPart(p, true, () => verifyHeader(p.store, opts, limit));
@@ -442,6 +433,33 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     }
   }
   await verifyPolicy(header.statement.predicate, opts);
+  return { parts, split, first, header };
+}
+
+/** SignedHeader is what steps 1-3 establish: who signed what, and the signed manifests. */
+export type SignedHeader = Pick<VerifiedBundle, 'statement' | 'predicate' | 'keyHint' | 'root' | 'signature' | 'manifests' | 'clusters'>;
+
+/**
+ * verifyBundleHeader runs steps 1-3 of DESIGN.md §4 and the policy on every tar given, and reads no other blob:
+ * enough to know that a bundle is the signed one a store already imported (its root digest).
+ */
+export async function verifyBundleHeader(src: LayoutSource, opts: VerifyOptions): Promise<SignedHeader> {
+  const { header } = await verifyHeaders(src, opts, opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES);
+  const { statement, keyHint, root, sigDesc, manifests, clusters } = header;
+  return { statement, predicate: statement.predicate, keyHint, root, signature: sigDesc, manifests, clusters };
+}
+
+/** verifyBundle performs the full offline verification of DESIGN.md §4 and returns what was verified. */
+export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Promise<VerifiedBundle> {
+  const limits = {
+    maxMetadataBytes: opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES,
+    maxBlobs: opts.maxBlobs ?? DEFAULT_MAX_BLOBS,
+    maxTotalBytes: opts.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES,
+    maxDepth: opts.maxDepth ?? DEFAULT_MAX_GRAPH_DEPTH,
+  };
+  const limit = limits.maxMetadataBytes;
+  // 1-3: every tar on its own: signature, subjects, root; then the (shared) policy once.
+  const { parts, split, first, header } = await verifyHeaders(src, opts, limit);
 
   // The volume table of a split bundle, and which part each given tar is.
   let table: VolumeTable | undefined;

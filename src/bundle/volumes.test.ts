@@ -20,12 +20,12 @@ const NOW = new Date(T0.getTime() + DAY);
 const SPLIT = 96 * 1024;
 
 // splitBundle: two clusters with layers of 10-60 KiB, and a 250 KiB chart that must be chunked.
-async function splitBundle(keys: TestKeys, sequence = 2, out?: string) {
+async function splitBundle(keys: TestKeys, sequence = 2, out?: string, createdAt?: Date) {
   const clusters = [
     clusterInput('prod', 'c1', { env: 'prod' }, [configMapYAML('a', 60_000), configMapYAML('b', 10_000)]),
     clusterInput('edge', 'c2', { env: 'edge' }, [configMapYAML('c', 40_000), configMapYAML('d', 30_000), configMapYAML('e', 20_000)]),
   ];
-  return makeBundle(keys, { clusters, extras: [await chartExtra('charts/big:1.0.0', 250_000)], splitSize: SPLIT, sequence, ...(out ? { out } : {}) });
+  return makeBundle(keys, { clusters, extras: [await chartExtra('charts/big:1.0.0', 250_000)], splitSize: SPLIT, sequence, ...(out ? { out } : {}), ...(createdAt ? { createdAt } : {}) });
 }
 
 const open = (files: string[]) => BundleParts.open(files);
@@ -195,7 +195,7 @@ describe('split bundles', () => {
     expect((await readState(store)).highestSequence).toBe(2);
   });
 
-  it('imports all parts in one run, and a rerun of a finished import is refused as a replay', async () => {
+  it('imports all parts in one run; a rerun of the finished import is "already imported", and changes nothing', async () => {
     const keys = await testKeys();
     const store = join(await tempDir(), 'store');
     const b = await splitBundle(keys, 3);
@@ -203,7 +203,12 @@ describe('split bundles', () => {
     const r = await importBundle(await open(files), { storeDir: store, trusted: [keys.publicKey], now: NOW });
     expect(r.complete).toBe(true);
     const before = await treeDigest(store);
-    await expect(importBundle(await open(files), { storeDir: store, trusted: [keys.publicKey], now: NOW })).rejects.toMatchObject({ code: 'ROLLBACK' });
+    const again = await importBundle(await open(files.slice(1)), { storeDir: store, trusted: [keys.publicKey], now: NOW });
+    expect(again).toMatchObject({ complete: true, added: 0, staged: 0, alreadyImported: { sequence: 3, current: true } });
+    expect(await treeDigest(store)).toBe(before);
+    // Another bundle of the same sequence is a replay.
+    const other = await splitBundle(keys, 3, undefined, new Date(T0.getTime() + 1000));
+    await expect(importBundle(await open(other.parts!.map((p) => p.file)), { storeDir: store, trusted: [keys.publicKey], now: NOW })).rejects.toMatchObject({ code: 'ROLLBACK' });
     expect(await treeDigest(store)).toBe(before);
   });
 

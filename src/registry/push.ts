@@ -13,6 +13,9 @@ export interface PushedArtifact {
   /** Where it went: `host/prefix/repo:tag`. */
   target: string;
   digest: string;
+  /** Blobs and manifests copied, and those the registry already had (and, for a manifest, all below it). */
+  copied: number;
+  present: number;
 }
 
 /** artifactsToPush picks the carried charts and images (named manifests that are not cluster artifacts or roots). */
@@ -24,7 +27,10 @@ export function artifactsToPush(manifests: Descriptor[]): { desc: Descriptor; re
   });
 }
 
-/** pushArtifacts copies each artifact's graph to `<prefix>/<repository>` and tags it; returns what was pushed. */
+/**
+ * pushArtifacts copies each artifact's graph to `<prefix>/<repository>` and tags it; returns what was pushed.
+ * What the registry already holds is not sent again, so after a failed push a second run sends only the rest.
+ */
 export async function pushArtifacts(src: ReadOnlyStorage, manifests: Descriptor[], registry: RegistryClient, prefix: string, onPushed?: (p: PushedArtifact) => void): Promise<PushedArtifact[]> {
   const out: PushedArtifact[] = [];
   for (const { desc, ref } of artifactsToPush(manifests)) {
@@ -32,9 +38,11 @@ export async function pushArtifacts(src: ReadOnlyStorage, manifests: Descriptor[
     const repo = prefix ? `${prefix}/${repository}` : repository;
     const client = registry.withRepository(repo);
     const plain: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
-    await copyGraph(src, client, plain);
+    let copied = 0;
+    let present = 0;
+    await copyGraph(src, client, plain, { postCopy: () => void copied++, onCopySkipped: () => void present++ });
     if (tag) await client.tag(plain, tag);
-    const p: PushedArtifact = { source: ref, target: `${registry.registry}/${repo}${tag ? `:${tag}` : `@${digest ?? desc.digest}`}`, digest: desc.digest };
+    const p: PushedArtifact = { source: ref, target: `${registry.registry}/${repo}${tag ? `:${tag}` : `@${digest ?? desc.digest}`}`, digest: desc.digest, copied, present };
     onPushed?.(p);
     out.push(p);
   }

@@ -48,13 +48,22 @@ export async function startRegistry(user?: { name: string; password: string }): 
   return { host };
 }
 
+/** TokenFront is a running token-auth front; `readOnly` names repositories it grants no push to (changeable). */
+export interface TokenFront {
+  host: string;
+  scopes: string[];
+  readOnly: Set<string>;
+}
+
 /**
  * startTokenFront puts distribution-spec token authentication in front of a plain registry: /v2/ asks for
- * a Bearer token from /token, which is granted for `user` with the requested scope. As in distribution,
- * a token only allows the actions of its scope: writes need a `push` scope.
+ * a Bearer token from /token, which is granted for `user` with the requested scope, except push to the
+ * repositories in `readOnly`. As in distribution, a token only allows the actions of its scope: writes need a
+ * `push` scope.
  */
-export async function startTokenFront(upstream: string, user: { name: string; password: string }): Promise<{ host: string; scopes: string[] }> {
+export async function startTokenFront(upstream: string, user: { name: string; password: string }): Promise<TokenFront> {
   const scopes: string[] = [];
+  const readOnly = new Set<string>();
   const tokens = new Map<string, string>();
   let self = '';
   const server: Server = createHttpServer((req: IncomingMessage, res) => {
@@ -65,8 +74,10 @@ export async function startTokenFront(upstream: string, user: { name: string; pa
         res.writeHead(401).end();
         return;
       }
-      const scope = url.searchParams.get('scope') ?? '';
+      let scope = url.searchParams.get('scope') ?? '';
       scopes.push(scope);
+      const repo = /^repository:([^:]+):/.exec(scope)?.[1];
+      if (repo && readOnly.has(repo)) scope = `repository:${repo}:pull`;
       const token = `tok-${tokens.size}-${Buffer.from(scope).toString('base64url')}`;
       tokens.set(token, scope);
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token }));
@@ -93,7 +104,7 @@ export async function startTokenFront(upstream: string, user: { name: string; pa
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   self = `127.0.0.1:${(server.address() as { port: number }).port}`;
   onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
-  return { host: self, scopes };
+  return { host: self, scopes, readOnly };
 }
 
 /** fakeChart builds a small Helm chart OCI artifact in memory. */

@@ -74,6 +74,10 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   });
   reporter.done();
   const v = result.verified;
+  const again = result.alreadyImported;
+  if (again) {
+    reporter.info(`already imported: sequence ${again.sequence} (root ${v.root.digest}) was imported into ${opts.store} at ${again.importedAt}; its signature checks out and nothing was written${again.current ? '' : ` (the store has since moved on to sequence ${result.state.highestSequence}; import it with --allow-downgrade to serve it again)`}`);
+  }
   if (!result.complete) {
     const kept = result.staged + result.resumed;
     throw new IncompleteError(
@@ -89,9 +93,11 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   if (registry && target) {
     const layout = await openSiteLayout(opts.store, false);
     try {
-      out.pushed = await pushArtifacts(layout, result.verified.manifests, registry, target.prefix, (p) => reporter.info(`pushed ${p.source} -> ${p.target}`));
+      out.pushed = await pushArtifacts(layout, result.verified.manifests, registry, target.prefix, (p) =>
+        reporter.info(`pushed ${p.source} -> ${p.target}${p.copied ? '' : ' (the registry had it already)'}`),
+      );
     } catch (err) {
-      reporter.warn('PUSH_FAILED', `sequence ${result.verified.predicate.sequence} is imported into ${opts.store}, but pushing to ${opts.toRegistry} failed`);
+      reporter.warn('PUSH_FAILED', `sequence ${result.verified.predicate.sequence} is imported into ${opts.store}, but pushing to ${opts.toRegistry} failed: run the same import again to push what is missing (the store is not changed again)`);
       throw err;
     }
   }
@@ -101,13 +107,23 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   printResult(
     io,
     opts,
-    { imported: true, ...summarizeVerified(result.verified), added: result.added, reused: result.reused, resumed: result.resumed, store: opts.store, ...(out.pushed ? { pushed: out.pushed } : {}), ...(out.applied ? { applied: out.applied } : {}) },
+    {
+      imported: !again,
+      ...(again ? { alreadyImported: again } : {}),
+      ...summarizeVerified(result.verified),
+      added: result.added,
+      reused: result.reused,
+      resumed: result.resumed,
+      store: opts.store,
+      ...(out.pushed ? { pushed: out.pushed } : {}),
+      ...(out.applied ? { applied: out.applied } : {}),
+    },
     () =>
       [
-        `imported sequence ${result.verified.predicate.sequence} into ${opts.store}`,
+        again ? `already imported: sequence ${again.sequence} into ${opts.store} at ${again.importedAt}; nothing was written` : `imported sequence ${result.verified.predicate.sequence} into ${opts.store}`,
         `clusters:  ${result.verified.clusters.map((c) => c.cluster).join(', ') || '(none)'}`,
-        `blobs:     ${result.added} added, ${result.reused} already held${result.resumed ? `, ${result.resumed} kept from an earlier run` : ''}`,
-        ...(out.pushed ? [`pushed:    ${out.pushed.length} chart(s)/image(s) to ${opts.toRegistry}`] : []),
+        ...(again ? [] : [`blobs:     ${result.added} added, ${result.reused} already held${result.resumed ? `, ${result.resumed} kept from an earlier run` : ''}`]),
+        ...(out.pushed ? [`pushed:    ${out.pushed.length} chart(s)/image(s) to ${opts.toRegistry} (${out.pushed.filter((p) => p.copied === 0).length} already there)`] : []),
         ...(out.applied ? [`applied to ${kube!.server}:`, applyResultsText(out.applied)] : []),
       ].join('\n'),
   );
