@@ -4,7 +4,7 @@
 // matches its digest, state.json parses and references only complete content, the previous bundle is still
 // served, and a rerun completes (reusing what the killed run verified).
 import { spawn } from 'node:child_process';
-import { copyFile, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,4 +151,94 @@ describe('import crash safety', () => {
     expect((await cli(['verify', ...parts, '--key', keys.pubPath, '--now', NOW])).code).toBe(0);
     await BundleParts.open(parts);
   });
+
+  it('joins chunks that earlier runs staged as it appends them: killed anywhere in the last run, staging holds at most one chunk more than the blobs it keeps, and a rerun finishes', { timeout: 300_000 }, async () => {
+    const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+    const rnd = prng(seed);
+    const keys = await testKeys();
+    const work = await tempDir('sveltos-airgap-join-');
+    const previous = await makeBundle(keys, { sequence: 1 });
+    const template = join(work, 'template');
+    const now = new Date(NOW);
+    await importBundle(await TarLayoutStore.open(previous.path), { storeDir: template, trusted: [keys.publicKey], now });
+    const token = (await issueToken(template, 'prod/c1', now)).token;
+
+    // A 600 KB chart cut into chunks of about one part each; every part but the one with its last chunk is
+    // imported first (each in its own run), so most chunks wait in staging when the last run joins them.
+    const next = await makeBundle(keys, { sequence: 2, clusters: [clusterInput('prod', 'c1', { env: 'prod' }, [configMapYAML('a', 2_000)])], extras: [await chartExtra('charts/big:1.0.0', 600_000)], splitSize: 160 * 1024, out: join(work, 'next.tar') });
+    const table = next.volumes!.table;
+    const chunks = table.chunked[0]!.chunks;
+    const lastPart = chunks.at(-1)!.part;
+    const files = next.parts!.map((p) => p.file);
+    for (const [i, f] of files.entries()) {
+      if (i + 1 === lastPart) continue;
+      const r = await importBundle(await BundleParts.open([f]), { storeDir: template, trusted: [keys.publicKey], now });
+      expect(r.complete).toBe(false);
+    }
+    const stagedChunks = chunks.filter((k) => k.part !== lastPart);
+    expect(stagedChunks.length).toBeGreaterThanOrEqual(3);
+    const before = await bytesUnder(join(template, 'staging'));
+    const lastTar = files[lastPart - 1]!;
+    const lastPartBytes = (await TarLayoutStore.open(lastTar)).blobs().reduce((n, b) => n + b.size, 0);
+    const maxChunk = Math.max(...chunks.map((k) => k.size));
+    // What a run may add to staging: the blobs of its part, and one chunk joined but not yet let go.
+    const bound = before + lastPartBytes + maxChunk;
+    const args = (store: string) => ['import', lastTar, '--store', store, '--key', keys.pubPath, '--now', NOW, '--output', 'json', '--quiet'];
+
+    const counted = join(work, 'counted');
+    await cp(template, counted, { recursive: true });
+    const count = await runCli(args(counted), 'count');
+    expect(count.code, count.stderr).toBe(0);
+    const total = Number(/fault-count: (\d+)/.exec(count.stderr)![1]);
+    const joinStart = Number(/fault-mark join: (\d+)/.exec(count.stderr)![1]);
+    const joinEnd = Number(/fault-mark joined: (\d+)/.exec(count.stderr)![1]);
+    expect(joinEnd - joinStart).toBeGreaterThan(600_000 - maxChunk);
+    // Points at random in the join, every unit around its end (the publish, the last chunks let go), and a few after.
+    const points = [
+      ...Array.from({ length: 16 }, () => joinStart + Math.floor(rnd() * (joinEnd - joinStart))),
+      ...Array.from({ length: 12 }, (_, i) => joinEnd - 8 + i),
+      ...Array.from({ length: 4 }, () => joinEnd + Math.floor(rnd() * (total - joinEnd))),
+    ];
+    let peak = 0;
+    const check = async (point: number, i: number) => {
+      const where = `seed ${seed}, point ${i} (kill after ${point} of ${total} units; join ${joinStart}-${joinEnd})`;
+      const store = join(work, `s${i}`);
+      await cp(template, store, { recursive: true });
+      const killed = await runCli(args(store), `kill-after:${point}`);
+      expect(killed.signal, `${where}: ${killed.stderr}`).toBe('SIGKILL');
+      const held = await bytesUnder(join(store, 'staging'));
+      peak = Math.max(peak, held);
+      expect(held, `${where}: staging holds ${held} bytes, bound ${bound}`).toBeLessThanOrEqual(bound);
+      expect(await storeProblems(store), where).toEqual([]);
+      expect(await served(store, 'sveltos-airgap/clusters/prod/c1', '1', token), where).toBeDefined();
+      const rerun = await cli(args(store));
+      expect(rerun.code, `${where}: ${rerun.stderr}`).toBe(0);
+      expect(await storeProblems(store), where).toEqual([]);
+      expect((await readState(store)).highestSequence, where).toBe(2);
+      expect(await readdir(join(store, 'staging', 'blobs', 'sha256')), where).toEqual([]);
+      expect(await readdir(join(store, 'staging', 'joins')), where).toEqual([]);
+      const chart = (await readState(store)).refs['charts/big:1.0.0']!;
+      expect(chart.digest, where).toBe(next.index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'charts/big:1.0.0')!.digest);
+      await rm(store, { recursive: true, force: true });
+    };
+    let nextPoint = 0;
+    await Promise.all([0, 1].map(async () => {
+      while (nextPoint < points.length) {
+        const i = nextPoint++;
+        await check(points[i]!, i);
+      }
+    }));
+    // Without letting chunks go as they are appended, the end of the join would hold the whole blob twice.
+    expect(peak).toBeGreaterThan(before);
+    expect(before + 600_000).toBeGreaterThan(bound);
+  });
 });
+
+/** bytesUnder sums the sizes of the files under `dir`. */
+async function bytesUnder(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) n += (await stat(join(e.parentPath, e.name))).size;
+  }
+  return n;
+}

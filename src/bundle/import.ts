@@ -9,6 +9,7 @@ import { link, mkdir, readdir, readFile, rm, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { faultMark, faultPoint } from '../content/fault.js';
 import { blobPath, fsyncDir, ingest, INGEST_DIR, isFile, writeFileAtomic } from '../content/oci-layout/ingest.js';
+import { JOIN_DIR, joinChunks, joinedCount, removeStaleJoins } from '../content/oci-layout/join.js';
 import type { OciLayoutStore } from '../content/oci-layout/store.js';
 import type { Descriptor, ReadOnlyStorage } from '../content/storage.js';
 import { ContentError, VerificationError } from '../errors.js';
@@ -128,13 +129,15 @@ async function tidyStore(storeDir: string, staging: string): Promise<void> {
   }
   await rm(join(staging, INGEST_DIR), { recursive: true, force: true });
   for (const name of await readdir(staging)) {
-    if (name !== 'blobs' && name !== INGEST_DIR && name !== JOURNAL_FILE) await rm(join(staging, name), { recursive: true, force: true });
+    if (name !== 'blobs' && name !== INGEST_DIR && name !== JOURNAL_FILE && name !== JOIN_DIR) await rm(join(staging, name), { recursive: true, force: true });
   }
+  await removeStaleJoins(staging, (digest) => isFile(blobPath(storeDir, digest)));
   const dir = join(staging, 'blobs', 'sha256');
   for (const hex of await readdir(dir)) {
     if (/^[a-f0-9]{64}$/.test(hex) && (await isFile(blobPath(storeDir, `sha256:${hex}`)))) await removeFile(join(dir, hex));
   }
   await mkdir(join(staging, INGEST_DIR), { recursive: true });
+  await mkdir(join(staging, JOIN_DIR), { recursive: true });
 }
 
 // checkFreeSpace fails early, before anything is written, when the blobs cannot fit.
@@ -196,6 +199,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
     }
 
     const stagedNow: Descriptor[] = [];
+    let joinedNow = 0;
     let resumed = 0;
     let inStore = 0;
     const sink: BundleSink = {
@@ -219,6 +223,23 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
         return createReadStream((await isFile(staged)) ? staged : blobPath(opts.storeDir, d.digest), { highWaterMark: 1 << 20 });
       },
       discard: (d) => removeFile(blobPath(staging, d.digest)),
+      // A blob joined from chunks that earlier runs staged is kept if this import fails later (those chunks are
+      // gone by then); one joined from the parts of this run only goes, like any blob this run staged.
+      join: async (d, chunks) => {
+        let kept = (await joinedCount(staging, d, chunks.map((c) => c.desc))) > 0;
+        const watched = chunks.map((c) => ({
+          ...c,
+          appended: async () => {
+            const removed = (await c.appended?.()) ?? false;
+            kept ||= removed;
+            return removed;
+          },
+        }));
+        if ((await joinChunks(staging, d, watched)) !== 'created') return;
+        if (kept) joinedNow++;
+        else stagedNow.push(d);
+      },
+      joinedCount: (d, chunks) => joinedCount(staging, d, chunks),
     };
     const policy = rollbackPolicy(state, opts);
     try {
@@ -235,7 +256,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       } catch (err) {
         throw err instanceof VerificationError && err.code === 'BLOB_MISSING' && !isPartSet(bundle) ? await missingBlobsError(bundle, layout, opts.storeDir, err) : err;
       }
-      const result = { verified, missing: verified.missing, reused: inStore, resumed, staged: stagedNow.length };
+      const result = { verified, missing: verified.missing, reused: inStore, resumed, staged: stagedNow.length + joinedNow };
       if (!verified.complete) return { ...result, state, complete: false, added: 0 };
       await checkKeptNames(layout, state, verified, opts);
 

@@ -31,6 +31,7 @@ import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import { assertNoCollisions, servedNames, type ServedName } from './served-names.js';
 import { parseStatement, verifySignedStatement } from './signature.js';
 import { chunkDescriptor, partOf, volumeTableFromJSON, type VolumeTable } from './volumes.js';
+import type { JoinChunk } from '../content/oci-layout/join.js';
 
 /** LayoutSource is a read-only OCI layout whose index.json is already parsed (a bundle tar, a layout dir). */
 export interface LayoutSource extends ReadOnlyStorage {
@@ -77,6 +78,14 @@ export interface BundleSink {
   fetch(d: Descriptor): Promise<Readable>;
   /** discard drops a blob the sink holds and no longer needs (chunks once joined). */
   discard?(d: Descriptor): Promise<void>;
+  /**
+   * join stores blob `d` from its chunks, in order, verifying each and the whole, calling each chunk's
+   * `appended` once it no longer needs the chunk (so a staged chunk can go before the next is read). Unset:
+   * the chunks are pushed as one stream and discarded when it is stored.
+   */
+  join?(d: Descriptor, chunks: JoinChunk[]): Promise<void>;
+  /** joinedCount: how many leading chunks of `d` an interrupted join kept (they need not be at hand). */
+  joinedCount?(d: Descriptor, chunks: Descriptor[]): Promise<number>;
 }
 
 export interface VerifyOptions extends VerifyLimits {
@@ -555,11 +564,13 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
       }
       continue;
     }
-    // A chunked blob: join it when every chunk is at hand (given or staged), else stage the chunks given.
+    // A chunked blob: join it when every chunk is at hand (given, staged, or joined by an interrupted run), else
+    // stage the chunks given.
+    const joinedBefore = (await sink.joinedCount?.(d, entry.chunks.map(chunkDescriptor))) ?? 0;
     const chunks: { c: Descriptor; from?: PartSource; held: boolean }[] = [];
-    for (const k of entry.chunks) {
+    for (const [i, k] of entry.chunks.entries()) {
       const c = chunkDescriptor(k);
-      const held = await sink.exists(c);
+      const held = i < joinedBefore || (await sink.exists(c));
       const from = held ? undefined : await holder(c);
       chunks.push({ c, ...(from ? { from } : {}), held });
       if (!held && !from && !missing.some((m) => m.digest === c.digest && m.part === k.part)) {
@@ -593,18 +604,25 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     opts.onProgress?.({ bytes, totalBytes: pendingBytes, blobs: done, totalBlobs: toRead.length });
   };
   const join = async (s: Extract<Step, { kind: 'join' }>) => {
-    const open = s.chunks.map((k) => () => (k.from ? k.from.store.fetch(k.c) : sink.fetch(k.c)));
-    await sink.push(s.d, joined(open, s.chunks.map((k) => k.c)));
-    // Staged chunks go once the last join that reads them is done.
-    for (const k of s.chunks) {
-      if (!k.held) continue;
+    // A staged chunk goes once the last join that reads it no longer needs it.
+    const release = async (k: (typeof s.chunks)[number]): Promise<boolean> => {
+      if (!k.held) return false;
       const left = (users.get(k.c.digest) ?? 1) - 1;
       users.set(k.c.digest, left);
-      if (left === 0) await sink.discard?.(k.c);
+      if (left !== 0 || !sink.discard) return false;
+      await sink.discard(k.c);
+      return true;
+    };
+    const open = (k: (typeof s.chunks)[number]) => (k.from ? k.from.store.fetch(k.c) : sink.fetch(k.c));
+    if (sink.join) {
+      await sink.join(s.d, s.chunks.map((k) => ({ desc: k.c, open: () => open(k), appended: () => release(k) })));
+      return;
     }
+    await sink.push(s.d, joined(s.chunks.map((k) => () => open(k)), s.chunks.map((k) => k.c)));
+    for (const k of s.chunks) await release(k);
   };
-  // Joins from staged chunks run one at a time, last: until a join ends, its chunks and the joined blob both take
-  // disk, so at most one blob is held twice. Everything else runs concurrently.
+  // Joins from staged chunks run one at a time, last: a sink without `join` holds a joined blob and its chunks
+  // until the join ends (one blob held twice at most); one with it, one chunk. Everything else runs concurrently.
   const fromStaging = (s: Step) => s.kind === 'join' && s.chunks.some((k) => k.held);
   const hashes = opts.sink ? undefined : new HashPool();
   try {

@@ -37,7 +37,7 @@ function tempName(base: string): string {
 }
 
 /** mapFsError maps ENOSPC/EDQUOT to NO_SPACE with a message that says what to do; other errors pass through. */
-function mapFsError(err: unknown, what: string, dir: string): unknown {
+export function mapFsError(err: unknown, what: string, dir: string): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new ContentError('NO_SPACE', `no space left on device while writing ${what} to ${dir}: free space or choose another --store`, {
