@@ -73,14 +73,18 @@ export function findCollisions(names: Iterable<ServedName>): NameCollision[] {
     .map(([, c]) => c);
 }
 
+// At most this many collisions, and holders of each, are named in the message (all are in the details).
 const SHOWN = 10;
+const SHOWN_HOLDERS = 3;
 
 function describeCollision(c: NameCollision): string {
   const clusters = [...new Set(c.holders.map((h) => h.cluster))];
+  const more = c.holders.length > SHOWN_HOLDERS ? ` and ${c.holders.length - SHOWN_HOLDERS} more` : '';
+  const shown = c.holders.slice(0, SHOWN_HOLDERS);
   const where =
     clusters.length === 1
-      ? `twice for cluster ${clusters[0]} (layers ${c.holders.map((h) => h.layer).join(' and ')})`
-      : `for clusters ${c.holders.map((h) => `${h.cluster} (layer ${h.layer})`).join(' and ')}`;
+      ? `${c.holders.length === 2 ? 'twice' : `${c.holders.length} times`} for cluster ${clusters[0]} (layers ${shown.map((h) => h.layer).join(' and ')}${more})`
+      : `for clusters ${shown.map((h) => `${h.cluster} (layer ${h.layer})`).join(' and ')}${more}`;
   return `${c.kind} ${c.namespace}/${c.name} is served ${where}`;
 }
 

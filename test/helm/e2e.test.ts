@@ -25,6 +25,7 @@ import { ImageStage, type ImageStageEvent } from '../../src/export/image-stage.j
 import { imageReport } from '../../src/resolve/images.js';
 import type { KubeObject } from '../../src/model/sveltos.js';
 import type { ClusterArtifactInput } from '../../src/bundle/manifest.js';
+import { clusterSummaryName, objectName } from '../../src/resolve/pullmode.js';
 import { exec, helm, helmPath, packageChart } from './helm-env.js';
 import { testKeys } from '../bundles.js';
 import { tempDir, testdir } from '../helpers.js';
@@ -143,16 +144,20 @@ function inputs(clusters: KubeObject[]): HelmChartInput[] {
   return out;
 }
 
-// clusterArtifacts stands in for the resolver's ConfigurationGroup/Bundle builders: one layer per release.
+// clusterArtifacts stands in for the resolver's ConfigurationGroup/Bundle builders: one layer per release, named
+// as the resolver names them (unique per cluster: several clusters share the namespace).
 function clusterArtifacts(stage: Awaited<ReturnType<typeof renderHelmForPlan>>): ClusterArtifactInput[] {
   const by = new Map<string, ClusterArtifactInput>();
   for (const r of stage.results) {
-    const key = `${r.input.cluster.namespace}/${r.input.cluster.name}`;
-    const c = by.get(key) ?? { namespace: r.input.cluster.namespace, name: r.input.cluster.name, config: { namespace: r.input.cluster.namespace, name: r.input.cluster.name }, groups: [] };
+    const { namespace, name } = r.input.cluster;
+    const key = `${namespace}/${name}`;
+    const c = by.get(key) ?? { namespace, name, config: { namespace, name }, groups: [] };
+    const requestor = clusterSummaryName(r.input.profile.kind, r.input.profile.name, name);
+    const index = (i: string) => `${r.input.chart.releaseName}/${i}`;
     const yaml = r.bundles
-      .map((b) => stringify({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'ConfigurationBundle', metadata: { name: b.index, namespace: r.input.cluster.namespace, annotations: { 'pullmode.projectsveltos.io/index': b.index } }, spec: { ...b.spec, resources: b.resources.map((o) => stringify(o, { sortMapEntries: true })) } }))
+      .map((b) => stringify({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'ConfigurationBundle', metadata: { name: objectName(namespace, name, requestor, 'Helm', index(b.index)), namespace, annotations: { 'pullmode.projectsveltos.io/index': b.index } }, spec: { ...b.spec, resources: b.resources.map((o) => stringify(o, { sortMapEntries: true })) } }))
       .join('---\n');
-    c.groups.push({ name: `${r.input.profile.name}-${r.input.chart.releaseName}`, feature: 'Helm', requestor: r.input.profile.name, yaml });
+    c.groups.push({ name: objectName(namespace, name, requestor, 'Helm', index('')), feature: 'Helm', requestor, yaml });
     by.set(key, c);
   }
   return [...by.values()];
