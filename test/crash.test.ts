@@ -96,12 +96,8 @@ describe('import crash safety', () => {
     const args = (store: string) => ['import', ...parts, '--store', store, '--key', keys.pubPath, '--now', NOW, '--output', 'json', '--quiet'];
 
     // Count the units one import writes, and where publishing starts.
-    const counted = join(work, 'counted');
-    await cp(template, counted, { recursive: true });
-    const count = await runCli(args(counted), 'count');
-    expect(count.code, count.stderr).toBe(0);
-    const total = Number(/fault-count: (\d+)/.exec(count.stderr)![1]);
-    const publish = Number(/fault-mark publish: (\d+)/.exec(count.stderr)![1]);
+    const { total, marks } = await countUnits(template, work, args);
+    const publish = marks.publish!;
     expect(publish).toBeGreaterThan(200_000);
     expect(total).toBeGreaterThan(publish);
 
@@ -137,14 +133,7 @@ describe('import crash safety', () => {
       expect((await readdir(store)).filter((n) => n.startsWith('.')), where).toEqual([]);
       await rm(store, { recursive: true, force: true });
     };
-    // Two at a time: each point is a process start, a killed import and an in-process rerun.
-    let nextPoint = 0;
-    await Promise.all([0, 1].map(async () => {
-      while (nextPoint < points.length) {
-        const i = nextPoint++;
-        await check(points[i]!, i);
-      }
-    }));
+    await twoAtATime(points, check);
     expect(outcomes.killedBeforeCommit + outcomes.killedAfterCommit).toBe(POINTS);
     expect(outcomes.resumedBlobs).toBeGreaterThan(0);
     // The parts verify as they are after all this (the import never writes to them).
@@ -185,13 +174,8 @@ describe('import crash safety', () => {
     const bound = before + lastPartBytes + maxChunk;
     const args = (store: string) => ['import', lastTar, '--store', store, '--key', keys.pubPath, '--now', NOW, '--output', 'json', '--quiet'];
 
-    const counted = join(work, 'counted');
-    await cp(template, counted, { recursive: true });
-    const count = await runCli(args(counted), 'count');
-    expect(count.code, count.stderr).toBe(0);
-    const total = Number(/fault-count: (\d+)/.exec(count.stderr)![1]);
-    const joinStart = Number(/fault-mark join: (\d+)/.exec(count.stderr)![1]);
-    const joinEnd = Number(/fault-mark joined: (\d+)/.exec(count.stderr)![1]);
+    const { total, marks } = await countUnits(template, work, args);
+    const [joinStart, joinEnd] = [marks.join!, marks.joined!];
     expect(joinEnd - joinStart).toBeGreaterThan(600_000 - maxChunk);
     // Points at random in the join, every unit around its end (the publish, the last chunks let go), and a few after.
     const points = [
@@ -221,18 +205,35 @@ describe('import crash safety', () => {
       expect(chart.digest, where).toBe(next.index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'charts/big:1.0.0')!.digest);
       await rm(store, { recursive: true, force: true });
     };
-    let nextPoint = 0;
-    await Promise.all([0, 1].map(async () => {
-      while (nextPoint < points.length) {
-        const i = nextPoint++;
-        await check(points[i]!, i);
-      }
-    }));
+    await twoAtATime(points, check);
     // Without letting chunks go as they are appended, the end of the join would hold the whole blob twice.
     expect(peak).toBeGreaterThan(before);
     expect(before + 600_000).toBeGreaterThan(bound);
   });
 });
+
+/** countUnits runs the import of `args` once on a copy of `template`, counting the units it writes (fault.ts): the total and the named marks. */
+async function countUnits(template: string, work: string, args: (store: string) => string[]): Promise<{ total: number; marks: Record<string, number> }> {
+  const counted = join(work, 'counted');
+  await cp(template, counted, { recursive: true });
+  const count = await runCli(args(counted), 'count');
+  expect(count.code, count.stderr).toBe(0);
+  const marks = Object.fromEntries([...count.stderr.matchAll(/fault-mark (\S+): (\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  return { total: Number(/fault-count: (\d+)/.exec(count.stderr)![1]), marks };
+}
+
+/** twoAtATime checks the kill points two at a time: each is a process start, a killed import and an in-process rerun. */
+async function twoAtATime(points: number[], check: (point: number, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < points.length) {
+        const i = next++;
+        await check(points[i]!, i);
+      }
+    }),
+  );
+}
 
 /** bytesUnder sums the sizes of the files under `dir`. */
 async function bytesUnder(dir: string): Promise<number> {
