@@ -11,7 +11,7 @@ import { faultMark, faultPoint } from '../content/fault.js';
 import { blobPath, fsyncDir, ingest, INGEST_DIR, isFile, writeFileAtomic } from '../content/oci-layout/ingest.js';
 import { JOIN_DIR, joinChunks, joinedCount, removeStaleJoins } from '../content/oci-layout/join.js';
 import type { OciLayoutStore } from '../content/oci-layout/store.js';
-import type { Descriptor, ReadOnlyStorage } from '../content/storage.js';
+import type { Descriptor } from '../content/storage.js';
 import { ContentError, VerificationError } from '../errors.js';
 import { ARTIFACT_TYPE_BUNDLE, type BundlePredicate } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME } from '../model/oci.js';
@@ -19,7 +19,7 @@ import { applyImport, type ImportRecord, type SiteState } from './state.js';
 import { openSiteLayout, readState, withImportLock, writeState } from './site.js';
 import { findMissingBlobs } from './delta.js';
 import { assertNoCollisions, readServedNames } from './served-names.js';
-import { verifyBundle, verifyBundleHeader, type BundleSink, type LayoutSource, type MissingBlob, type VerifiedBundle, type VerifyLimits, type VerifyOptions } from './verify.js';
+import { orHeld, verifyBundle, verifyBundleHeader, type BundleSink, type LayoutSource, type MissingBlob, type VerifiedBundle, type VerifyLimits, type VerifyOptions } from './verify.js';
 
 export interface ImportOptions extends VerifyLimits {
   storeDir: string;
@@ -91,11 +91,7 @@ const isPartSet = (s: object): boolean => typeof (s as { parts?: unknown }).part
 
 // missingBlobsError names every blob that neither the bundle nor the store has.
 async function missingBlobsError(bundle: LayoutSource, layout: OciLayoutStore, storeDir: string, cause: unknown): Promise<unknown> {
-  const either: ReadOnlyStorage = {
-    exists: async (d) => (await bundle.exists(d)) || layout.exists(d),
-    fetch: async (d) => ((await bundle.exists(d)) ? bundle : layout).fetch(d),
-  };
-  const missing = await findMissingBlobs(either, bundle.index().manifests).catch(() => []);
+  const missing = await findMissingBlobs(orHeld(bundle, layout), bundle.index().manifests).catch(() => []);
   if (!missing.length) return cause;
   const shown = missing.slice(0, 20).map((d) => d.digest);
   return new VerificationError(

@@ -1,6 +1,7 @@
 // Bundle verification (DESIGN.md §4). Pure with respect to the network: nothing here can reach it.
 // Order: signature referrer -> DSSE signature -> subjects vs index.json -> expiry/sequence policy -> the signed
-// graph (every manifest, under limits, before any other blob is read) -> every blob -> the carried objects.
+// graph (every manifest, under limits, before any other blob is read) -> every blob -> the carried objects (parsed,
+// and no name served twice).
 // A split bundle (docs/format.md "Volumes") is checked part by part: each part's signature and metadata and
 // every blob the signed volume table puts in it; blobs of parts not given are reported missing, not failed.
 import type { KeyObject } from 'node:crypto';
@@ -176,8 +177,8 @@ async function readDoc(src: ReadOnlyStorage, desc: Descriptor, limit: number, fi
   return readAll(await src.fetch(desc), desc, { limit });
 }
 
-// orHeld reads what `src` lacks from `held` (the site's store of a delta export), when given.
-function orHeld(src: ReadOnlyStorage, held: ReadOnlyStorage | undefined): ReadOnlyStorage {
+/** orHeld reads what `src` lacks from `held` (the site's store, for a delta export), when given. */
+export function orHeld(src: ReadOnlyStorage, held: ReadOnlyStorage | undefined): ReadOnlyStorage {
   if (!held) return src;
   return {
     exists: async (d, o) => (await src.exists(d, o)) || held.exists(d, o),
