@@ -4,6 +4,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OciLayoutStore } from '../content/oci-layout/store.js';
 import { writeFileAtomic } from '../content/oci-layout/ingest.js';
+import { isAlive } from '../content/file-lock.js';
 import { successors } from '../content/graph.js';
 import type { Descriptor, OpOptions, PredecessorFinder, RangeFetcher, ReadOnlyTarget, TagLister } from '../content/storage.js';
 import { isDigest } from '../content/digest.js';
@@ -74,15 +75,6 @@ export async function acquireLock(lockPath: string, busy: (pid: number) => Error
     await handle.close();
   }
   return () => rm(lockPath, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
