@@ -7,11 +7,19 @@ import { forbidden } from './status.js';
 
 /** Identity is the authenticated caller. */
 export type Identity =
-  | { kind: 'cluster'; cluster: string; namespace: string; name: string; username: string }
+  | {
+      kind: 'cluster';
+      cluster: string;
+      namespace: string;
+      name: string;
+      username: string;
+      /** Aborted when the credential is revoked: open watches end then (the client's next request gets 401). */
+      revoked?: AbortSignal;
+    }
   | { kind: 'management'; username: string };
 
 /** clusterIdentity is the identity of cluster `namespace/name`'s agent (named like its ServiceAccount). */
-export function clusterIdentity(cluster: string): Identity {
+export function clusterIdentity(cluster: string): Extract<Identity, { kind: 'cluster' }> {
   const [namespace, name] = cluster.split('/') as [string, string];
   return { kind: 'cluster', cluster, namespace, name, username: `system:serviceaccount:${namespace}:${name}` };
 }

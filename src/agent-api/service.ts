@@ -27,6 +27,8 @@ export interface AgentApiOptions {
   bookmarkIntervalMs?: number;
   /** The site's private keys, to decrypt encrypted objects layers. Unset: those layers are skipped with a warning. */
   siteKeys?: KeyObject[];
+  /** The agent tokens, shared with other handlers of the store. Default: a book of its own over `dir`. */
+  tokens?: TokenBook;
 }
 
 const PERSIST_CONCURRENCY = 64;
@@ -67,7 +69,7 @@ export class AgentApi {
     this.#dir = dir;
     this.store = store;
     this.#release = release;
-    this.#tokens = new TokenBook(dir);
+    this.#tokens = opts.tokens ?? new TokenBook(dir);
     this.#now = opts.now ?? (() => new Date());
     this.#warn = opts.warn ?? (() => undefined);
     this.#siteKeys = opts.siteKeys ?? [];
@@ -107,13 +109,13 @@ export class AgentApi {
     }
   }
 
-  /** authenticate maps a bearer token to its cluster's identity. */
+  /** authenticate maps a bearer token to its cluster's identity, which says when the token is revoked. */
   async authenticate(req: IncomingMessage): Promise<AuthResult> {
     const token = bearerToken(req);
     if (token === undefined) return 'anonymous';
     if (token === '') return 'invalid';
-    const cluster = await this.#tokens.clusterOf(token);
-    return cluster ? clusterIdentity(cluster) : 'invalid';
+    const holder = await this.#tokens.holderOf(token);
+    return holder ? { ...clusterIdentity(holder.cluster), revoked: holder.revoked } : 'invalid';
   }
 
   /** sync reconciles every cluster with the imports in `view` (after an import committed). */

@@ -3,7 +3,7 @@
 // as the agent API does. The bundle root lists every cluster's configuration, so it is not served at all.
 import type { IncomingMessage } from 'node:http';
 import { bearerToken } from '../agent-api/service.js';
-import { TokenBook } from '../agent-api/tokens.js';
+import type { TokenBook } from '../agent-api/tokens.js';
 import { BUNDLE_REPOSITORY, CLUSTER_REPOSITORY_PREFIX } from '../model/bundle.js';
 import { err } from '../registry/server/errors.js';
 import type { PartialHandler } from '../registry/server/handler.js';
@@ -15,8 +15,7 @@ function clusterOfPath(path: string): string | undefined {
 }
 
 /** createConfigGate answers requests for configuration repositories that the caller may not read. */
-export function createConfigGate(storeDir: string): PartialHandler {
-  const tokens = new TokenBook(storeDir);
+export function createConfigGate(tokens: TokenBook): PartialHandler {
   return async (req: IncomingMessage) => {
     const url = req.url ?? '/';
     const path = url.split('?')[0]!;
@@ -34,7 +33,7 @@ export function createConfigGate(storeDir: string): PartialHandler {
     }
     const owner = await tokens.clusterOf(token);
     if (owner !== cluster) {
-      return err(owner ? 403 : 401, owner ? 'DENIED' : 'UNAUTHORIZED', `${CLUSTER_REPOSITORY_PREFIX}/${cluster}: ${owner ? `the token belongs to cluster ${owner}` : 'unknown token'}`);
+      return err(owner ? 403 : 401, owner ? 'DENIED' : 'UNAUTHORIZED', `${CLUSTER_REPOSITORY_PREFIX}/${cluster}: ${owner ? `the token belongs to cluster ${owner}` : 'unknown or revoked token'}`);
     }
     return undefined;
   };

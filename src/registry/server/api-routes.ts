@@ -232,6 +232,9 @@ export function createAgentApiRoutes(opts: AgentApiRoutesOptions): PartialHandle
     const rvParam = q.get('resourceVersion');
     const from = rvParam && rvParam !== '0' ? Number(rvParam) : undefined;
     if (from !== undefined && !Number.isSafeInteger(from)) return failureReply(badRequest(`resourceVersion: ${JSON.stringify(rvParam)} is not a version this server issued`));
+    // A watch lasts no longer than its token: revoking it ends the stream, and the client's next request gets 401.
+    const revoked = ctx.who.kind === 'cluster' ? ctx.who.revoked : undefined;
+    if (revoked?.aborted) return unauthorized();
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
     const initial = q.get('sendInitialEvents') === 'true';
     const timeoutText = q.get('timeoutSeconds');
@@ -266,11 +269,14 @@ export function createAgentApiRoutes(opts: AgentApiRoutesOptions): PartialHandle
       return failureReply(sub.failure);
     }
     if (initial) bookmark({ 'k8s.io/initial-events-end': 'true' });
-    const timers = [setTimeout(() => out.end(), seconds * 1000)];
+    const end = () => out.end();
+    const timers = [setTimeout(end, seconds * 1000)];
     if (bookmarks) timers.push(setInterval(() => bookmark(), bookmarkMs));
+    revoked?.addEventListener('abort', end, { once: true });
     const stop = () => {
       sub.value();
       for (const t of timers) clearTimeout(t);
+      revoked?.removeEventListener('abort', end);
     };
     out.on('close', stop);
     out.on('finish', stop);
