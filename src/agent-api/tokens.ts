@@ -164,7 +164,7 @@ function holding(r: TokenRecord): Held {
 /**
  * TokenBook answers "whose token is this?" from memory. tokens.json is checked (one stat, re-read only when it
  * changed) at most once per interval, and again for a token not yet known, so a new token works at once and a
- * revoked one is refused within the interval.
+ * request that starts one interval after a revocation is refused.
  */
 export class TokenBook {
   readonly #storeDir: string;
@@ -188,7 +188,9 @@ export class TokenBook {
 
   /** holderOf returns whose `token` is (undefined: nobody's, or revoked). A damaged tokens.json throws. */
   async holderOf(token: string): Promise<TokenHolder | undefined> {
-    if (performance.now() - this.#checkedAt >= this.#intervalMs) await this.#check();
+    // A request waits for a check under way, so none is answered from a list checked before the interval began.
+    if (performance.now() - this.#checkedAt >= this.#intervalMs) await this.refresh();
+    else if (this.#loading) await this.#loading;
     const hash = hashToken(token);
     let held = this.#byHash.get(hash);
     if (!held) {
