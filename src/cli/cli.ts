@@ -196,16 +196,31 @@ Examples:
 
   program
     .command('agent-kubeconfig')
-    .description("Issue a bearer token for a cluster's pull agent and print its kubeconfig (or the Secret <name>-sveltos-kubeconfig in projectsveltos)")
-    .requiredOption('--store <dir>', 'site store directory (the token hash is kept there)')
-    .requiredOption('--cluster <ns/name>', 'the SveltosCluster the agent runs for')
-    .requiredOption('--server <url>', 'URL the agent reaches serve at, e.g. https://airgap.example:5000')
+    .description("Issue a bearer token for a cluster's pull agent and print its kubeconfig (or the Secret <name>-sveltos-kubeconfig in projectsveltos); list or revoke issued tokens")
+    .requiredOption('--store <dir>', 'site store directory (the token hashes are kept there)')
+    .option('--cluster <ns/name>', 'the SveltosCluster the agent runs for (required to issue); with --list: only its tokens')
+    .option('--server <url>', 'URL the agent reaches serve at, e.g. https://airgap.example:5000 (required to issue)')
     .option('--ca-file <file>', "CA certificate of the server (default: the store's CA from serve --tls-self-signed)")
     .option('--secret', 'print the Secret YAML instead of the kubeconfig')
     .option('--secret-out <file>', 'also write the Secret YAML to this file')
     .option('--kubeconfig-out <file>', 'also write the kubeconfig to this file (mode 0600)')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --cluster rke2/cluster01 --server https://airgap.example:5000 --secret | kubectl apply -f -')
-    .action(async (o: { store: string; cluster: string; server: string; caFile?: string; secret?: boolean; secretOut?: string; kubeconfigOut?: string }, cmd: Command) => {
+    .option('--list', 'list the issued tokens (id, cluster, creation time) instead of issuing one; tokens and their hashes are never shown')
+    .option('--revoke <id|ns/name>', 'revoke the token with this id (from --list), or every token of cluster NS/NAME; repeatable', collect, [])
+    .addHelpText(
+      'after',
+      `
+Only a token's SHA-256 is kept in the store; the token itself is printed once, in the kubeconfig or Secret.
+--revoke changes nothing when any id or cluster it names has no token. A running serve refuses a revoked
+token within a second and ends its watches.
+
+Examples:
+  sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --cluster rke2/cluster01 --server https://airgap.example:5000 --secret | kubectl apply -f -
+  sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --list
+  sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --list --cluster rke2/cluster01 --output json
+  sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --revoke 3f9a61c0d2b7
+  sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --revoke rke2/cluster01 --revoke edge/store-07`,
+    )
+    .action(async (o: { store: string; cluster?: string; server?: string; caFile?: string; secret?: boolean; secretOut?: string; kubeconfigOut?: string; list?: boolean; revoke: string[] }, cmd: Command) => {
       const { agentKubeconfigCommand } = await import('./commands/agent-kubeconfig.js');
       await run(agentKubeconfigCommand({ ...globals(cmd), ...o }, io));
     });

@@ -13,10 +13,14 @@ export function parseDuration(value: string, flag: string): number {
   return Number(m[1]) * UNIT_SECONDS[m[2]!]! * 1000;
 }
 
+const CLUSTER_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/;
+
+/** isClusterName tells whether `value` is `namespace/name` (lowercase DNS names). */
+export const isClusterName = (value: string): boolean => CLUSTER_NAME.test(value);
+
 /** parseClusterName accepts `namespace/name`. */
 export function parseClusterName(value: string, flag = '--cluster'): string {
-  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(value);
-  if (!m) throw new ValidationError('USAGE', `${flag}: expected NAMESPACE/NAME (lowercase DNS names), got ${JSON.stringify(value)}`);
+  if (!isClusterName(value)) throw new ValidationError('USAGE', `${flag}: expected NAMESPACE/NAME (lowercase DNS names), got ${JSON.stringify(value)}`);
   return value;
 }
 
