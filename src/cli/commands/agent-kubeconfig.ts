@@ -50,6 +50,7 @@ export interface TokenRevokeResult {
 // The flags that only issuing takes, by option name.
 const ISSUE_FLAGS = { server: '--server', caFile: '--ca-file', secret: '--secret', secretOut: '--secret-out', kubeconfigOut: '--kubeconfig-out' } as const;
 
+/** agentKubeconfigCommand issues a token and prints its kubeconfig, or with --list / --revoke lists or revokes tokens. */
 export async function agentKubeconfigCommand(opts: AgentKubeconfigOptions, io: CommandIO): Promise<AgentKubeconfigResult | TokenListResult | TokenRevokeResult> {
   const revoke = opts.revoke ?? [];
   if (!opts.list && !revoke.length) return issueCommand(opts, io);
