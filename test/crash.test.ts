@@ -3,10 +3,8 @@
 // operations (the SVELTOS_AIRGAP_TEST_FAULT seam, src/content/fault.ts). After each kill: every visible blob
 // matches its digest, state.json parses and references only complete content, the previous bundle is still
 // served, and a rerun completes (reusing what the killed run verified).
-import { spawn } from 'node:child_process';
-import { copyFile, cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/agent-api/tokens.js';
 import { importBundle } from '../src/bundle/import.js';
@@ -14,53 +12,28 @@ import { readState } from '../src/bundle/site.js';
 import { BundleParts } from '../src/bundle/volumes.js';
 import { TarLayoutStore } from '../src/content/tarfs.js';
 import { chartExtra, clusterInput, configMapYAML, DAY, makeBundle, T0, testKeys } from './bundles.js';
+import { buildPackage, runNode, type NodeExit } from './built-package.js';
 import { cli } from './cli.js';
 import { prng, tempDir } from './helpers.js';
 import { served, storeProblems } from './store-check.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BUILD = join(ROOT, '.tmp', `crash-build-${process.pid}`);
-const BIN = join(BUILD, 'bin.mjs');
+let BUILD = '';
+let BIN = '';
 const NOW = new Date(T0.getTime() + DAY).toISOString();
 const POINTS = 50;
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], fault?: string): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env.SVELTOS_AIRGAP_TEST_FAULT;
-    if (fault) env.SVELTOS_AIRGAP_TEST_FAULT = fault;
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-  });
+// runCli runs the built CLI with the fault seam set to `fault` (or unset).
+function runCli(args: string[], fault?: string): Promise<NodeExit> {
+  const env = { ...process.env };
+  delete env.SVELTOS_AIRGAP_TEST_FAULT;
+  if (fault) env.SVELTOS_AIRGAP_TEST_FAULT = fault;
+  return runNode([BIN, ...args], { env });
 }
 
 beforeAll(async () => {
   // The CLI as shipped: compiled from src with the build config, into a private directory.
-  await mkdir(BUILD, { recursive: true });
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = await new Promise<Exit>((resolve) => {
-    const child = spawn(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(BUILD, 'dist'), '--sourceMap', 'false', '--declaration', 'false'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => out.push(c));
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: '' }));
-  });
-  if (r.code !== 0) throw new Error(`build failed: ${r.stdout}`);
-  // As in the package: package.json beside dist/ (the CLI reads its version there).
-  await copyFile(join(ROOT, 'package.json'), join(BUILD, 'package.json'));
-  await writeFile(BIN, "import { main } from './dist/cli/index.js';\nconst { code } = await main(process.argv.slice(2));\nprocess.exitCode = code;\n");
+  BUILD = await buildPackage('crash-build');
+  BIN = join(BUILD, 'bin.mjs');
 });
 
 afterAll(async () => {
