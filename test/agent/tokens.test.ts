@@ -12,7 +12,7 @@ import { hashToken, tokensPath } from '../../src/agent-api/tokens.js';
 import { buildPackage, runNode } from '../built-package.js';
 import { cli } from '../cli.js';
 import { tempDir } from '../helpers.js';
-import { demoCluster, kubectl, makeSite, serveSite, type ServedSite } from './fixtures.js';
+import { demoCluster, groupNameOf, kubectl, makeSite, serveSite, type ServedSite } from './fixtures.js';
 
 const INTERVAL = 300;
 const GROUPS = (ns: string) => `/apis/lib.projectsveltos.io/v1beta1/namespaces/${ns}/configurationgroups`;
@@ -154,7 +154,7 @@ describe('agent-kubeconfig --list and --revoke', () => {
       expect((await get(served, GROUPS('edge'), b.token)).status).toBe(200);
       expect((await get(served, ARTIFACT(b.cluster), b.token)).status).toBe(200);
       const works = await kubectl(b.kubeconfig, ['get', 'configurationgroups', '-n', 'edge', '-o', 'name']);
-      expect(works.stdout).toContain('configurationgroup.lib.projectsveltos.io/config-nginx-resources');
+      expect(works.stdout).toContain(`configurationgroup.lib.projectsveltos.io/${groupNameOf('edge/store07', 'nginx')}`);
     } finally {
       watch.close();
     }
