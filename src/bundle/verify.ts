@@ -616,7 +616,7 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     };
     const open = (k: (typeof s.chunks)[number]) => (k.from ? k.from.store.fetch(k.c) : sink.fetch(k.c));
     if (sink.join) {
-      await sink.join(s.d, s.chunks.map((k) => ({ desc: k.c, open: () => open(k), appended: () => release(k) })));
+      await sink.join(s.d, s.chunks.map((k) => ({ desc: k.c, open: () => open(k), ...(k.held ? { appended: () => release(k) } : {}) })));
       return;
     }
     await sink.push(s.d, joined(s.chunks.map((k) => () => open(k)), s.chunks.map((k) => k.c)));

@@ -27,6 +27,7 @@ export interface JoinChunk {
   /**
    * appended is called once the chunk is durably part of the join: a staged copy may be removed then. It
    * returns true when it removed the only other copy, so that a join failing later keeps what it joined.
+   * Unset (a chunk read from the medium, which stays): the chunk is not synced on its own.
    */
   appended?(): Promise<boolean>;
 }
@@ -123,8 +124,11 @@ async function joinAll(root: string, expected: Descriptor, chunks: JoinChunk[]):
         throw err;
       }
       position += chunk.desc.size;
-      await fh.sync();
-      if (await chunk.appended?.()) irreplaceable = true;
+      // Durable before its staged copy may go; a chunk that stays where it is waits for the final sync.
+      if (chunk.appended) {
+        await fh.sync();
+        if (await chunk.appended()) irreplaceable = true;
+      }
     }
     const found = `sha256:${whole.digest('hex')}`;
     if (found !== expected.digest) {
@@ -132,6 +136,7 @@ async function joinAll(root: string, expected: Descriptor, chunks: JoinChunk[]):
       await rm(path, { force: true });
       throw new ContentError('DIGEST_MISMATCH', `${expected.digest}: its signed chunks, joined, hash to ${found}`, { details: { digest: expected.digest, expected: expected.digest, found } });
     }
+    await fh.sync();
     closed = true;
     await fh.close();
     await chmod(path, 0o444);
@@ -177,23 +182,29 @@ async function rehash(fh: FileHandle, done: Descriptor[], whole: Hash, expected:
 }
 
 // appender writes at `start` and on (the partial file is opened for update), hashing what it writes; writes go
-// through the fault seam like every other store write.
+// through the fault seam like every other store write (a tripped write is torn, as after a power cut).
 function appender(fh: FileHandle, start: number, whole: Hash): Writable {
   let position = start;
-  const write = async (data: Buffer) => {
-    whole.update(data);
-    const allowed = faultBudget(data.length);
-    await fh.write(data, 0, allowed, position);
-    position += allowed;
-    if (allowed < data.length) {
-      await fh.sync();
-      faultTrip();
+  const write = async (data: Buffer[]) => {
+    for (const d of data) whole.update(d);
+    const total = data.reduce((n, d) => n + d.length, 0);
+    const allowed = faultBudget(total);
+    if (allowed === total) {
+      await fh.writev(data, position);
+      position += total;
+      return;
     }
+    await fh.write(Buffer.concat(data).subarray(0, allowed), 0, allowed, position);
+    await fh.sync();
+    faultTrip();
   };
   return new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, done) {
-      write(chunk).then(() => done(), done);
+      write([chunk]).then(() => done(), done);
+    },
+    writev(chunks, done) {
+      write(chunks.map((c) => c.chunk as Buffer)).then(() => done(), done);
     },
   });
 }
