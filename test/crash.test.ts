@@ -150,9 +150,16 @@ describe('import crash safety', () => {
     const { total, marks } = await countUnits(template, work, args);
     const [joinStart, joinEnd] = [marks.join!, marks.joined!];
     expect(joinEnd - joinStart).toBeGreaterThan(600_000 - maxChunk);
-    // Points at random in the join, every unit around its end (the publish, the last chunks let go), and a few after.
+    // Points at random in the join, around each staged chunk's removal (its bytes appended, then one unit for the
+    // unlink), every unit around the join's end (the publish), and a few after.
+    let appended = 0;
+    const removals = chunks.flatMap((k, j) => {
+      appended += k.size;
+      return k.part === lastPart ? [] : [-1, 0, 1].map((d) => joinStart + appended + j + d);
+    });
     const points = [
-      ...Array.from({ length: 16 }, () => joinStart + Math.floor(rnd() * (joinEnd - joinStart))),
+      ...Array.from({ length: 10 }, () => joinStart + Math.floor(rnd() * (joinEnd - joinStart))),
+      ...removals,
       ...Array.from({ length: 12 }, (_, i) => joinEnd - 8 + i),
       ...Array.from({ length: 4 }, () => joinEnd + Math.floor(rnd() * (total - joinEnd))),
     ];

@@ -60,9 +60,12 @@ describe('joinChunks', () => {
     await mkdir(join(root, JOIN_DIR), { recursive: true });
     await writeFile(partial, Buffer.concat([f.pieces[0]!, f.pieces[1]!.subarray(0, 700)]));
     expect(await joinedCount(root, f.blob, f.chunks)).toBe(1);
-    // The first chunk's bytes are gone (its staged copy was removed once joined): it must not be needed.
-    const chunks = [chunk(f.chunks[0]!, undefined), chunk(f.chunks[1]!, f.pieces[1]), chunk(f.chunks[2]!, f.pieces[2])];
+    // The first chunk's bytes are gone (its staged copy was removed once joined): it must not be needed. It is
+    // still let go, in case the interrupted run was killed before it removed its staged copy.
+    const released: number[] = [];
+    const chunks = [chunk(f.chunks[0]!, undefined, async () => (released.push(0), true)), chunk(f.chunks[1]!, f.pieces[1]), chunk(f.chunks[2]!, f.pieces[2])];
     expect(await joinChunks(root, f.blob, chunks)).toBe('created');
+    expect(released).toEqual([0]);
     expect((await readFile(join(root, 'blobs', 'sha256', f.blob.digest.slice(7)))).equals(f.whole)).toBe(true);
   });
 

@@ -114,6 +114,8 @@ async function joinAll(root: string, expected: Descriptor, chunks: JoinChunk[]):
       await rm(path, { force: true });
       throw err;
     }
+    // Chunks an interrupted run joined are let go too: that run may have been killed before it let them go.
+    for (const chunk of chunks.slice(0, resumeAt)) await chunk.appended?.();
     let position = end;
     for (const chunk of chunks.slice(resumeAt)) {
       try {
