@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { BaseError, ContentError, CopyError, isAbortError } from '../errors.js';
 import type { Descriptor } from '../model/oci.js';
 import { isGraphNode, successorsOf } from './graph.js';
+import { pushTolerant } from './bytes.js';
 import { Limiter } from './limiter.js';
 import type { Fetcher, OpOptions, ReadOnlyStorage, ReadOnlyTarget, Storage, Target } from './storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll, verifyDocument } from './verify.js';
@@ -123,16 +124,6 @@ export async function copyGraph(src: ReadOnlyStorage, dst: Storage, root: Descri
     await all;
   } finally {
     await Promise.allSettled(started.values());
-  }
-}
-
-// pushTolerant treats ALREADY_EXISTS as success: content addressing makes a concurrent push of the same bytes harmless.
-async function pushTolerant(dst: Storage, node: Descriptor, content: Readable, op: OpOptions): Promise<void> {
-  try {
-    await dst.push(node, content, op);
-  } catch (err) {
-    if (err instanceof ContentError && err.code === 'ALREADY_EXISTS') return;
-    throw err;
   }
 }
 

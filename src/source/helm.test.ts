@@ -1,5 +1,10 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chartAccess, chartLocation, pickVersion, repositoryFromURL } from './helm.js';
+import { packageChart } from '../../test/helm/helm-env.js';
+import { tempDir } from '../../test/helpers.js';
+import { OciLayoutStore } from '../content/oci-layout/store.js';
+import { chartAccess, chartLocation, pickVersion, repositoryFromURL, wrapChartArchive } from './helm.js';
 import { mirrorConfig, upstreamOf } from '../serve/mirror.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -50,5 +55,20 @@ describe('chart sources', () => {
       ['docker.io', '/etc/containerd/certs.d/docker.io/hosts.toml'],
     ]);
     expect(m[1]!.hostsToml).toBe('server = "https://registry-1.docker.io"\n\n[host."https://site.example:5000/v2/docker.io"]\n  capabilities = ["pull", "resolve"]\n  override_path = true\n');
+  });
+});
+
+describe('the chart cache', () => {
+  it('stores one chart archive from several fetches at once (the same blobs, pushed concurrently)', async () => {
+    const store = await OciLayoutStore.open(join(await tempDir(), 'charts'), { create: true });
+    const tgz = await readFile(await packageChart('demo'));
+    const stored = await Promise.all(Array.from({ length: 8 }, () => wrapChartArchive(store, tgz)));
+    expect(new Set(stored.map((d) => d.digest)).size).toBe(1);
+    expect(await store.exists(stored[0]!)).toBe(true);
+    // A fetch that looked before another one stored the chart finds it stored when it pushes: that is no error.
+    const late = new Proxy(store, {
+      get: (target, p) => (p === 'exists' ? async () => false : typeof Reflect.get(target, p) === 'function' ? (Reflect.get(target, p) as (...a: unknown[]) => unknown).bind(target) : Reflect.get(target, p)),
+    });
+    expect((await wrapChartArchive(late, tgz)).digest).toBe(stored[0]!.digest);
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import semver from 'semver';
+import { pushTolerant } from '../content/bytes.js';
 import { copyGraph } from '../content/copy.js';
 import { manifestFromJSON } from '../content/descriptor.js';
 import { sha256 } from '../content/digest.js';
@@ -403,7 +404,8 @@ export async function wrapChartArchive(store: OciLayoutStore, tgz: Buffer): Prom
   const config = helmConfigJSON(chart);
   const put = async (mediaType: string, data: Buffer): Promise<Descriptor> => {
     const d: Descriptor = { mediaType, digest: sha256(data), size: data.length };
-    if (!(await store.exists(d))) await store.push(d, Readable.from([data]));
+    // Two exports (or two clusters of one) may store the same chart at once.
+    if (!(await store.exists(d))) await pushTolerant(store, d, Readable.from([data]));
     return d;
   };
   const configDesc = await put(MEDIA_TYPE_HELM_CONFIG, config);
