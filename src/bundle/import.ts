@@ -222,16 +222,8 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       // A blob joined from chunks that earlier runs staged is kept if this import fails later (those chunks are
       // gone by then); one joined from the parts of this run only goes, like any blob this run staged.
       join: async (d, chunks) => {
-        let kept = (await joinedCount(staging, d, chunks.map((c) => c.desc))) > 0;
-        const watched = chunks.map((c) => ({
-          ...c,
-          appended: async () => {
-            const removed = (await c.appended?.()) ?? false;
-            kept ||= removed;
-            return removed;
-          },
-        }));
-        if ((await joinChunks(staging, d, watched)) !== 'created') return;
+        const { result, kept } = await joinChunks(staging, d, chunks);
+        if (result !== 'created') return;
         if (kept) joinedNow++;
         else stagedNow.push(d);
       },

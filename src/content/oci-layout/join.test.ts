@@ -46,11 +46,11 @@ describe('joinChunks', () => {
       seen.push((await stat(partial)).size);
       return true;
     }));
-    expect(await joinChunks(root, f.blob, chunks)).toBe('created');
+    expect((await joinChunks(root, f.blob, chunks)).result).toBe('created');
     expect(seen).toEqual([3000, 5000, 6000]);
     expect((await readFile(join(root, 'blobs', 'sha256', f.blob.digest.slice(7)))).equals(f.whole)).toBe(true);
     expect(await isFile(partial)).toBe(false);
-    expect(await joinChunks(root, f.blob, chunks)).toBe('exists');
+    expect((await joinChunks(root, f.blob, chunks)).result).toBe('exists');
   });
 
   it('continues an interrupted join: a torn append is cut off, joined chunks are not read again', async () => {
@@ -64,7 +64,7 @@ describe('joinChunks', () => {
     // still let go, in case the interrupted run was killed before it removed its staged copy.
     const released: number[] = [];
     const chunks = [chunk(f.chunks[0]!, undefined, async () => (released.push(0), true)), chunk(f.chunks[1]!, f.pieces[1]), chunk(f.chunks[2]!, f.pieces[2])];
-    expect(await joinChunks(root, f.blob, chunks)).toBe('created');
+    expect((await joinChunks(root, f.blob, chunks)).result).toBe('created');
     expect(released).toEqual([0]);
     expect((await readFile(join(root, 'blobs', 'sha256', f.blob.digest.slice(7)))).equals(f.whole)).toBe(true);
   });

@@ -73,9 +73,10 @@ export async function joinedCount(root: string, expected: Descriptor, chunks: De
  * partial join of an earlier, interrupted run holds is checked (each chunk's digest) and kept; a torn append is
  * cut off. Each chunk is verified as it is appended, then the partial file is synced and `appended` called.
  * The whole blob is verified before it is published at `blobPath(root, digest)` by rename. A damaged partial
- * join is removed, and the error says which chunk must be supplied again.
+ * join is removed, and the error says which chunk must be supplied again. `kept` tells whether the blob holds
+ * bytes that exist nowhere else now (a partial join resumed, or a staged chunk let go for it).
  */
-export async function joinChunks(root: string, expected: Descriptor, chunks: JoinChunk[]): Promise<IngestResult> {
+export async function joinChunks(root: string, expected: Descriptor, chunks: JoinChunk[]): Promise<{ result: IngestResult; kept: boolean }> {
   try {
     return await joinAll(root, expected, chunks);
   } catch (err) {
@@ -83,12 +84,12 @@ export async function joinChunks(root: string, expected: Descriptor, chunks: Joi
   }
 }
 
-async function joinAll(root: string, expected: Descriptor, chunks: JoinChunk[]): Promise<IngestResult> {
+async function joinAll(root: string, expected: Descriptor, chunks: JoinChunk[]): Promise<{ result: IngestResult; kept: boolean }> {
   const target = blobPath(root, expected.digest);
   const path = partialPath(root, expected);
   if (await isFile(target)) {
     await rm(path, { force: true });
-    return 'exists';
+    return { result: 'exists', kept: false };
   }
   const descs = chunks.map((c) => c.desc);
   const total = descs.reduce((n, d) => n + d.size, 0);
@@ -147,7 +148,7 @@ async function joinAll(root: string, expected: Descriptor, chunks: JoinChunk[]):
     await rename(path, target);
     await fsyncDir(dirname(target));
     faultMark('joined');
-    return 'created';
+    return { result: 'created', kept: irreplaceable };
   } catch (err) {
     if (!closed) await fh.close().catch(() => undefined);
     closed = true;
