@@ -120,6 +120,9 @@ describe('delta export', () => {
     const alone = await cli(['verify', delta, '--key', keys.pubPath, '--output', 'json']);
     expect(alone.code).toBe(2);
     expect(JSON.parse(alone.stdout).error.code).toBe('BLOB_MISSING');
+    const nowhere = await cli(['verify', delta, '--key', keys.pubPath, '--store', join(dir, 'no-store')]);
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toMatch(/--store .*no-store: not a sveltos-airgap store \(no oci-layout\); run import first/);
     const before = await treeDigest(store);
     const withStore = await cli(['verify', delta, '--key', keys.pubPath, '--store', store, '--output', 'json']);
     expect(withStore.code, withStore.stderr).toBe(0);

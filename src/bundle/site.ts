@@ -36,7 +36,8 @@ export async function openSiteLayout(dir: string, create: boolean): Promise<OciL
   try {
     return await OciLayoutStore.open(dir, { create });
   } catch (err) {
-    if (!create && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+    // The layout store says NOT_FOUND for a missing directory (a ContentError, not an errno).
+    if (!create && ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err instanceof ContentError && err.code === 'NOT_FOUND'))) {
       throw new ValidationError('INVALID', `--store ${dir}: not a sveltos-airgap store (no oci-layout); run import first`, { cause: err });
     }
     throw err;
