@@ -3,8 +3,7 @@
 // The encoder is the template engine's (it serves `toYaml` too); the golden tests in
 // goyaml.test.ts hold it to the go-yaml v2 oracle for the objects bundles carry.
 
-import { GoError } from './template/funcs.js';
-import { marshalYAML } from './template/goyaml/emit.js';
+import { GoError, marshalYAML } from '../gotemplate/index.js';
 
 /** YAMLMarshalError is a value sigs.k8s.io/yaml.Marshal refuses; Sveltos fails the deployment on it. */
 export class YAMLMarshalError extends Error {

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { isPlainObject } from '../model/sveltos.js';
 import { goYAMLTags } from '../model/yaml11.js';
 import { sigsYAMLMarshal } from './goyaml.js';
-import { parseTemplate, sveltosFuncs, sveltosTemplateFuncs, toGoValue, type ParsedTemplate } from './template/index.js';
+import { parseTemplate, sveltosFuncs, sveltosTemplateFuncs, toGoValue, type ParsedTemplate } from '../gotemplate/index.js';
 
 /** TemplateContext is what a template of one (profile, cluster) sees. */
 export interface TemplateContext {

@@ -7,7 +7,7 @@
 import { parse } from 'yaml';
 import { apiGroup, describe, isPlainObject, type Patch, type PatchSelector } from '../model/sveltos.js';
 import { goYAMLTags } from '../model/yaml11.js';
-import { GoRegexp } from './template/re2/index.js';
+import { GoRegexp } from '../gotemplate/index.js';
 
 type Obj = Record<string, unknown>;
 

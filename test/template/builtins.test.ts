@@ -1,6 +1,6 @@
 // text/template builtin functions and fmt formatting, checked against the Go oracle.
 import { describe } from 'vitest';
-import { GoFloat } from '../../src/resolve/template/index.js';
+import { GoFloat } from '../../src/gotemplate/index.js';
 import { OracleCase, oracleTable } from './oracle.js';
 
 const data = {

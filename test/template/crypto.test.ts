@@ -2,8 +2,8 @@
 // Go's hashes (random salts) with the engine's bcrypt, and the functions the engine refuses.
 import { describe, expect, it } from 'vitest';
 import { TemplateError } from '../../src/errors.js';
-import { renderTemplate, sprigFuncs } from '../../src/resolve/template/index.js';
-import { bcryptHash } from '../../src/resolve/template/sprig/bcrypt.js';
+import { renderTemplate, sprigFuncs } from '../../src/gotemplate/index.js';
+import { bcryptHash } from '../../src/gotemplate/sprig/bcrypt.js';
 import { lazyOracle, OracleCase, oracleTable } from './oracle.js';
 
 const derive: OracleCase[] = [

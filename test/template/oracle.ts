@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { expect, inject, it } from 'vitest';
 import { TemplateError } from '../../src/errors.js';
-import { formatFloat } from '../../src/resolve/template/fmt.js';
+import { formatFloat } from '../../src/gotemplate/fmt.js';
 import {
   FuncMap,
   GoFloat,
@@ -11,7 +11,7 @@ import {
   sprigFuncs,
   sveltosTemplateFuncs,
   toGoValue,
-} from '../../src/resolve/template/index.js';
+} from '../../src/gotemplate/index.js';
 
 /** OracleCase is one template run on both engines. */
 export interface OracleCase {

@@ -1,8 +1,8 @@
 // Sprig regex functions on the RE2 engine, checked against Go's regexp through the oracle.
 import { describe, expect, it } from 'vitest';
 import { TemplateError } from '../../src/errors.js';
-import { renderTemplate, sprigFuncs } from '../../src/resolve/template/index.js';
-import { GoRegexp } from '../../src/resolve/template/re2/index.js';
+import { renderTemplate, sprigFuncs } from '../../src/gotemplate/index.js';
+import { GoRegexp } from '../../src/gotemplate/re2/index.js';
 import { OracleCase, oracleTable } from './oracle.js';
 
 // Each [pattern, input] pair is checked with regexFindAll (all matches), regexReplaceAll with a

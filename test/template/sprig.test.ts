@@ -1,7 +1,7 @@
 // Sprig functions (strings, math, lists, dicts, defaults, JSON, reflection, paths, hashes),
 // checked against the Go oracle running sprig.TxtFuncMap.
 import { describe } from 'vitest';
-import { GoFloat } from '../../src/resolve/template/index.js';
+import { GoFloat } from '../../src/gotemplate/index.js';
 import { OracleCase, oracleTable } from './oracle.js';
 
 const data = {

@@ -1,7 +1,7 @@
 // The functions Sveltos adds to Sprig, checked against the Go oracle built with libsveltos' funcmap
 // semantics (sigs.k8s.io/yaml, BurntSushi/toml, encoding/json) and the addon-controller's resource helpers.
 import { describe } from 'vitest';
-import { GoFloat } from '../../src/resolve/template/index.js';
+import { GoFloat } from '../../src/gotemplate/index.js';
 import { OracleCase, oracleTable } from './oracle.js';
 
 const deployment = {

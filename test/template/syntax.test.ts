@@ -1,6 +1,6 @@
 // Go text/template syntax and execution semantics, checked against the Go oracle (builtins only).
 import { describe } from 'vitest';
-import { GoFloat } from '../../src/resolve/template/index.js';
+import { GoFloat } from '../../src/gotemplate/index.js';
 import { OracleCase, oracleTable } from './oracle.js';
 
 const data = {

@@ -2,7 +2,7 @@
 // and lists of awkward strings, numbers and keys, so the YAML emitter's quoting, folding and key
 // order are exercised far beyond the hand-written cases.
 import { describe } from 'vitest';
-import { GoFloat } from '../../src/resolve/template/index.js';
+import { GoFloat } from '../../src/gotemplate/index.js';
 import { prng } from '../helpers.js';
 import { OracleCase, oracleTable } from './oracle.js';
 

@@ -1,6 +1,6 @@
 // Parser for Go text/template: builds a tree set (the main template plus every {{define}}/{{block}}).
 // Reference: Go 1.19 src/text/template/parse/parse.go; error texts and lines follow it.
-import { TemplateError } from '../../errors.js';
+import { TemplateError } from '../errors.js';
 import { Item, itemString, ItemType, Lexer } from './lex.js';
 import {
   BranchNode,

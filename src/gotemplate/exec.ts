@@ -1,6 +1,6 @@
 // Executor for Go text/template trees over the engine's Go value model.
 // Reference: Go 1.19 src/text/template/exec.go; error texts, locations and nil handling follow it.
-import { TemplateError } from '../../errors.js';
+import { TemplateError } from '../errors.js';
 import { BUILTINS, truthOf } from './builtins.js';
 import { formatValue, quoteGo } from './fmt.js';
 import { GoError, GoType, fromResult, paramType, signatureOf, toCallArg } from './funcs.js';

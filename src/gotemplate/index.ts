@@ -1,5 +1,7 @@
 // Go text/template for Sveltos templates: parse, execute with Sprig and the Sveltos functions.
-import { TemplateError } from '../../errors.js';
+// This file is the module's one public entry: the Go engines under it (text/template, Sprig, RE2,
+// TOML, go-yaml, encoding/json, time) are reached from the rest of the tool only through it.
+import { TemplateError } from '../errors.js';
 import { BUILTINS } from './builtins.js';
 import { execute, MissingKey } from './exec.js';
 import { parseTreeSet, Tree } from './parse.js';
@@ -116,3 +118,6 @@ export function renderTemplate(text: string, data: unknown, opts: TemplateOption
 export { sprigFuncs } from './sprig/index.js';
 export { sveltosFuncs, sveltosTemplateFuncs } from './sveltos.js';
 export type { SveltosTemplateContext } from './sveltos.js';
+export { GoError } from './funcs.js';
+export { marshalYAML } from './goyaml/emit.js';
+export { GoRegexp } from './re2/index.js';

@@ -1,7 +1,7 @@
 // Public API of the template engine: errors, options, limits, data conversion and the behaviours
 // of Sveltos' functions that the Go oracle cannot show (shared state, newer library versions).
 import { describe, expect, it } from 'vitest';
-import { TemplateError } from '../../errors.js';
+import { TemplateError } from '../errors.js';
 import {
   DEFAULT_TEMPLATE_OPTIONS,
   GoFloat,
