@@ -1,6 +1,9 @@
 // Output plumbing for commands: results on stdout (text or JSON), logs and progress on stderr.
 import type { Writable } from 'node:stream';
 import { stringify } from 'yaml';
+import { formatBytes } from '../model/size.js';
+
+export { formatBytes };
 
 export type OutputFormat = 'text' | 'json' | 'yaml';
 
@@ -77,17 +80,6 @@ export function printResult(io: CommandIO, opts: GlobalOptions, json: unknown, t
     const t = text();
     if (t) io.stdout.write(t.endsWith('\n') ? t : `${t}\n`);
   }
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** table renders rows as aligned columns. */

@@ -1,11 +1,10 @@
 // resolve: print, per cluster, the matched profiles and the ConfigurationGroups/Bundles Sveltos
 // would stage for it in pull mode.
 import { ValidationError } from '../../errors.js';
-import type { KubeObject } from '../../model/sveltos.js';
+import { loadPlan } from '../../export/plan.js';
+import { renderPlan, type HelmFlags } from '../../export/render.js';
 import { imageReport, type ImageReport } from '../../resolve/images.js';
-import { clusterGroupsToYAML, planExport, type ClusterPlan, type ExportPlan, type PlanProblem } from '../../resolve/plan.js';
-import { formatLoadError, loadObjects, type LoadError } from '../../source/kube.js';
-import { renderPlan, type HelmFlags } from '../helm.js';
+import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { parseClusterName } from '../options.js';
 
@@ -24,17 +23,6 @@ export interface ResolveOptions extends GlobalOptions, HelmFlags {
   now?: Date;
 }
 
-/** loadPlan reads `--from` and plans; every input problem of the run is reported together in one ValidationError. */
-export async function loadPlan(from: string[], clusters: string[], now: Date, reporter: Reporter): Promise<{ plan: ExportPlan; objects: KubeObject[] }> {
-  if (from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');
-  const { objects, errors } = await loadObjects(from);
-  reporter.info(`read ${objects.length} object(s) from ${from.join(', ')}`);
-  const plan = planExport({ objects, clusters, now });
-  if (errors.length > 0 || plan.problems.length > 0) throw inputError(errors, plan.problems);
-  for (const w of plan.warnings) reporter.warn(w.code, w.message);
-  return { plan, objects };
-}
-
 /** resolve loads `--from`, plans and prints (with `images`, the image report). */
 export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<ExportPlan> {
   const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
@@ -45,7 +33,7 @@ export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<Expo
   const reporter = new Reporter(io, opts);
   const { plan, objects } = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
   if (opts.images) {
-    const rendered = await renderPlan(plan, objects, opts, io, reporter, {});
+    const rendered = await renderPlan(plan, objects, opts, io.env, reporter, {});
     const images = imageReport(rendered.images);
     printResult(io, opts, { images }, () => imagesText(images));
     return rendered.plan;
@@ -80,19 +68,6 @@ export function planToJSON(plan: ExportPlan): Record<string, unknown> {
     }),
     warnings: plan.warnings,
   };
-}
-
-function inputError(load: LoadError[], problems: PlanProblem[]): ValidationError {
-  const lines = [...load.map(formatLoadError), ...problems.map(formatProblem)];
-  return new ValidationError('INVALID', `${lines.length} problem(s) in the input:\n${lines.join('\n')}`, {
-    details: { loadErrors: load, problems },
-    fields: [...load.map((e) => e.path ?? ''), ...problems.map((p) => p.field ?? '')],
-  });
-}
-
-/** formatProblem renders `file:line: CODE: message` (location when known). */
-export function formatProblem(p: PlanProblem): string {
-  return `${p.file ? `${p.file}:${p.line ?? 0}: ` : ''}${p.code}: ${p.message}`;
 }
 
 function clusterText(c: ClusterPlan): string {

@@ -1,0 +1,106 @@
+// The Helm stage as export and `resolve --images` run it: charts fetched (cached) and rendered, the Helm
+// groups put into the plan, and the images every carried object names; with images asked for, each image
+// is copied into the image cache as soon as it is known.
+import type { ExtraArtifact } from '../bundle/pack.js';
+import type { KubeObject } from '../model/sveltos.js';
+import { withHelmGroups } from '../resolve/helm-groups.js';
+import { groupImageUses, imageReport, type ImageUse } from '../resolve/images.js';
+import type { ExportPlan } from '../resolve/plan.js';
+import { ChartCache, defaultCacheDir } from '../source/helm.js';
+import { findHelm } from '../source/helm-render.js';
+import { ImageCache, ImageResolver, loadDockerConfig } from '../source/images.js';
+import { RenderCache } from '../source/render-cache.js';
+import { formatBytes } from '../model/size.js';
+import { chartExtras, helmInputsFromPlan, renderHelmForPlan } from './helm-stage.js';
+import { ImageStage } from './image-stage.js';
+import type { ExportLog } from './log.js';
+
+/** HelmFlags are the flags that say how charts are fetched and rendered. */
+export interface HelmFlags {
+  helm?: string;
+  kubeVersion?: string;
+  offline?: boolean;
+  cacheDir?: string;
+}
+
+/** RenderedPlan is a plan with its Helm groups in place, the charts to carry and the images named. */
+export interface RenderedPlan {
+  plan: ExportPlan;
+  charts: ExtraArtifact[];
+  /** Every image mention of the plan's objects (policyRefs content and rendered charts), when asked for. */
+  images: ImageUse[];
+}
+
+/**
+ * renderPlan runs the Helm stage for every planned helmCharts entry (nothing when there is none). With
+ * `images`, it also lists the images the configuration names, each use handed to `images.onImages` as soon
+ * as it is known; without, `images` in the result is empty (policyRefs objects are not parsed for them).
+ * `images.signal` stops the Helm stage (the images being carried alongside have failed).
+ */
+export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags: HelmFlags, env: NodeJS.ProcessEnv, log: ExportLog, images?: { onImages?: (uses: ImageUse[]) => void; signal?: AbortSignal }): Promise<RenderedPlan> {
+  const resourceImages = images ? plan.clusters.flatMap((c) => groupImageUses(c.cluster, c.groups)) : [];
+  images?.onImages?.(resourceImages);
+  if (!plan.clusters.some((c) => c.helm.length > 0)) return { plan, charts: [], images: resourceImages };
+  const cacheDir = flags.cacheDir ?? defaultCacheDir(env);
+  const cache = await ChartCache.open(cacheDir);
+  const stage = await renderHelmForPlan(helmInputsFromPlan(plan.clusters), {
+    helm: await findHelm(flags.helm, env),
+    cache,
+    renderCache: await RenderCache.open(cacheDir),
+    objects,
+    ...(flags.kubeVersion ? { kubeVersion: flags.kubeVersion } : {}),
+    ...(flags.offline ? { offline: true } : {}),
+    onEvent: (m) => log.info(m),
+    ...(images?.onImages ? { onImages: images.onImages } : {}),
+    ...(images?.signal ? { signal: images.signal } : {}),
+  });
+  // Results come in plan order: one per planned helmCharts entry.
+  let i = 0;
+  const clusters = plan.clusters.map((c) => withHelmGroups(c, c.helm.map((planned) => ({ planned, bundles: stage.results[i++]!.bundles }))));
+  return { plan: { ...plan, clusters }, charts: chartExtras(stage, cache), images: images ? [...resourceImages, ...stage.results.flatMap((r) => r.images)] : [] };
+}
+
+/** CarryFlags say how charts are rendered and whether, and how, the images they name are carried. */
+export interface CarryFlags extends HelmFlags {
+  includeImages?: boolean;
+  platform?: string[];
+  registryAuth?: string;
+  plainHttpRegistry?: string[];
+  insecureRegistry?: string[];
+}
+
+/**
+ * renderAndCarry renders the plan's charts and, with `includeImages`, copies every image the configuration
+ * names into the image cache: each as soon as it is known, while charts still render.
+ */
+export async function renderAndCarry(plan: ExportPlan, objects: KubeObject[], flags: CarryFlags, env: NodeJS.ProcessEnv, log: ExportLog): Promise<{ plan: ExportPlan; extras: ExtraArtifact[] }> {
+  if (!flags.includeImages) {
+    const rendered = await renderPlan(plan, objects, flags, env, log);
+    return { plan: rendered.plan, extras: rendered.charts };
+  }
+  const resolver = new ImageResolver({
+    ...(flags.registryAuth ? { credentials: await loadDockerConfig(flags.registryAuth) } : {}),
+    plainHTTP: flags.plainHttpRegistry ?? [],
+    insecure: flags.insecureRegistry ?? [],
+  });
+  const images = new ImageStage({
+    resolver,
+    cache: await ImageCache.open(flags.cacheDir ?? defaultCacheDir(env)),
+    ...(flags.platform?.length ? { platforms: flags.platform } : {}),
+    ...(flags.offline ? { offline: true } : {}),
+    onEvent: (e) =>
+      log.info(`image ${e.image}: ${e.digest}${e.platforms ? ` (${e.platforms.join(',')})` : ''}: ${e.offline ? 'from cache' : `${formatBytes(e.copied)} copied${e.held ? `, ${formatBytes(e.held)} already cached` : ''}`}`),
+  });
+  try {
+    // An image that cannot be carried stops the renders too; it is then the error to report.
+    const rendered = await renderPlan(plan, objects, flags, env, log, { onImages: (uses) => images.add(uses), signal: images.signal }).catch((err: unknown) => {
+      throw images.failure ?? err;
+    });
+    const report = imageReport(rendered.images);
+    for (const r of report.filter((x) => !x.valid)) log.warn('IMAGE', `${JSON.stringify(r.image)} (${r.objects.join('; ')}): not an image reference; not carried`);
+    return { plan: rendered.plan, extras: [...rendered.charts, ...(await images.extras(report))] };
+  } finally {
+    await images.close();
+    await resolver.close();
+  }
+}
