@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireLock, type SiteView } from '../bundle/site.js';
 import { ValidationError } from '../errors.js';
-import { createAgentApiRoutes, type AuthResult } from '../registry/server/api-routes.js';
+import { createAgentApiRoutes, type AuthResult } from './routes.js';
 import type { PartialHandler } from '../registry/server/handler.js';
 import { clusterIdentity, type Identity } from './authz.js';
 import { AGENT_DIR, loadLedger, saveCluster } from './ledger.js';

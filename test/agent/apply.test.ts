@@ -11,7 +11,7 @@ import { ObjectStore } from '../../src/agent-api/objects.js';
 import { bearerToken } from '../../src/agent-api/service.js';
 import { main } from '../../src/cli/index.js';
 import { agentKubeconfig, toYaml } from '../../src/kube/kubeconfig.js';
-import { createAgentApiRoutes } from '../../src/registry/server/api-routes.js';
+import { createAgentApiRoutes } from '../../src/agent-api/routes.js';
 import { composeHandlers } from '../../src/registry/server/handler.js';
 import { startServer } from '../../src/registry/server/http.js';
 import { ensureSelfSignedTLS } from '../../src/serve/tls.js';

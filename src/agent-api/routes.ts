@@ -4,18 +4,18 @@
 // Reference: https://kubernetes.io/docs/reference/using-api/api-concepts/ (v1.32)
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
-import type { Identity } from '../../agent-api/authz.js';
-import { authorize, grantedVerbs } from '../../agent-api/authz.js';
-import type { Entry, KubeObj, ObjectStore, StoreEvent } from '../../agent-api/objects.js';
-import { entryKey } from '../../agent-api/objects.js';
-import { API_GROUPS, API_VERSION, apiVersionOf, findResource, RESOURCES, type ResourceInfo, type Verb } from '../../agent-api/resources.js';
-import { groupVersionDocument, openapiRoot } from '../../agent-api/openapi.js';
-import { parseFieldSelector, parseLabelSelector } from '../../agent-api/selector.js';
-import type { ApiFailure, ApiResult } from '../../agent-api/status.js';
-import { badRequest, expired, statusBody } from '../../agent-api/status.js';
-import type { ListFilter, PatchType, VerbContext } from '../../agent-api/verbs.js';
-import { createObject, deleteObject, getObject, listObjects, patchObject, updateObject, visible } from '../../agent-api/verbs.js';
-import type { PartialHandler, Reply } from './handler.js';
+import type { Identity } from './authz.js';
+import { authorize, grantedVerbs } from './authz.js';
+import type { Entry, KubeObj, ObjectStore, StoreEvent } from './objects.js';
+import { entryKey } from './objects.js';
+import { API_GROUPS, API_VERSION, apiVersionOf, findResource, RESOURCES, type ResourceInfo, type Verb } from './resources.js';
+import { groupVersionDocument, openapiRoot } from './openapi.js';
+import { parseFieldSelector, parseLabelSelector } from './selector.js';
+import type { ApiFailure, ApiResult } from './status.js';
+import { badRequest, expired, statusBody } from './status.js';
+import type { ListFilter, PatchType, VerbContext } from './verbs.js';
+import { createObject, deleteObject, getObject, listObjects, patchObject, updateObject, visible } from './verbs.js';
+import type { PartialHandler, Reply } from '../registry/server/handler.js';
 
 /** The Kubernetes version the API reports (kubectl warns beyond one minor version of skew). */
 export const EMULATED_KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0+sveltos-airgap' };
