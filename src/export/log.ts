@@ -1,5 +1,5 @@
 // What the export library tells its caller while it works: one line per event, warnings with a code,
-// and progress. The CLI's Reporter is one; a library user passes its own or `silentLog`.
+// and progress. The CLI's Reporter is one; a library user passes its own.
 
 /** ExportLog receives the export's progress and messages (the CLI prints them on stderr). */
 export interface ExportLog {
@@ -7,6 +7,3 @@ export interface ExportLog {
   warn(code: string, message: string): void;
   progress(label: string, done: number, total: number, unit?: 'bytes' | 'items'): void;
 }
-
-/** silentLog drops everything. */
-export const silentLog: ExportLog = { info: () => {}, warn: () => {}, progress: () => {} };
