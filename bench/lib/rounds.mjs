@@ -1,23 +1,31 @@
-// Rounds shared by scenarios: our import vs extracting the tar and hashing every blob.
+// Rounds shared by scenarios: our import vs extracting the tar, hashing every blob and syncing (both
+// sides make the data durable).
 import { join } from 'node:path';
 import { bash, sq, timed } from './measure.mjs';
 
-/** importRound imports `file` into a fresh store (ours) and extracts + hashes it (baseline), interleaved. */
-export async function importRound(ctx, round, file, pub, name) {
+/** extractScript is the baseline of verify and import: `tar xf` into `out`, sha256 of every blob, `sync`. */
+export function extractScript(file, out) {
+  return `mkdir -p ${sq(out)} && tar xf ${sq(file)} -C ${sq(out)} && find ${sq(join(out, 'blobs'))} -type f -exec openssl dgst -sha256 -r {} + >/dev/null && sync`;
+}
+
+/** importRound imports `file` into a fresh store (ours) and extracts + hashes + syncs it (baseline), interleaved. */
+export async function importRound(ctx, round, file, pub, name, { keep = false } = {}) {
   const store = join(ctx.work, `${name}-ours`);
+  // With `keep`, the store stays for the caller (`store` in the result); it is replaced by the next round.
   const out = join(ctx.work, `${name}-baseline`);
   ctx.settle(store, out);
-  return ctx.interleave(
+  const r = await ctx.interleave(
     round,
     async () => {
       const res = await timed(process.execPath, [ctx.cli, 'import', file, '--store', store, '--key', pub, '--quiet']);
-      ctx.settle(store);
+      if (!keep) ctx.settle(store);
       return res;
     },
     async () => {
-      const res = await timed(...bash(`mkdir -p ${sq(out)} && tar xf ${sq(file)} -C ${sq(out)} && find ${sq(join(out, 'blobs'))} -type f -exec openssl dgst -sha256 -r {} + >/dev/null`));
+      const res = await timed(...bash(extractScript(file, out)));
       ctx.settle(out);
       return res;
     },
   );
+  return { ...r, store };
 }
