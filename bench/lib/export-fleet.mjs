@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from './data.mjs';
+import { templatedConfigMapLines } from './fleet.mjs';
 
 const ENVS = ['prod', 'staging', 'dev'];
 const TIERS = ['gold', 'silver', 'bronze'];
@@ -24,18 +25,7 @@ function selector(r, i) {
 
 // template is a ConfigMap of about 2 KB whose values depend on the cluster it is rendered for.
 function template(i, dataBytes) {
-  const lines = [
-    'apiVersion: v1',
-    'kind: ConfigMap',
-    'metadata:',
-    `  name: addon-${i}-settings`,
-    '  namespace: kube-system',
-    'data:',
-    '  cluster: "{{ .Cluster.metadata.name }}"',
-    '  namespace: "{{ .Cluster.metadata.namespace }}"',
-    '  region: "{{ index .Cluster.metadata.labels "region" }}"',
-    '  tier: "{{ index .Cluster.metadata.labels "tier" | upper }}"',
-  ];
+  const lines = templatedConfigMapLines(`addon-${i}-settings`);
   let size = lines.join('\n').length;
   for (let k = 0; size < dataBytes; k++) {
     const line = `  setting-${k}: "profile-${i}/{{ .Cluster.metadata.name }}/${'x'.repeat(40)}"`;

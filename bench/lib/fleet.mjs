@@ -48,20 +48,25 @@ function selector(r) {
   return { matchLabels: { [a]: pick(r, LABEL_VALUES[a]) }, matchExpressions: [{ key: b, operator: 'Exists' }, { key: c, operator: 'In', values: pickMany(r, LABEL_VALUES[c], 1) }] };
 }
 
+/** templatedConfigMapLines are the lines of a ConfigMap template whose data names the cluster it is rendered for. */
+export function templatedConfigMapLines(name) {
+  return [
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    `  name: ${name}`,
+    '  namespace: kube-system',
+    'data:',
+    '  cluster: "{{ .Cluster.metadata.name }}"',
+    '  namespace: "{{ .Cluster.metadata.namespace }}"',
+    '  region: "{{ index .Cluster.metadata.labels "region" }}"',
+    '  tier: "{{ index .Cluster.metadata.labels "tier" | upper }}"',
+  ];
+}
+
 function configMap(name, templated, i) {
   const body = templated
-    ? [
-        'apiVersion: v1',
-        'kind: ConfigMap',
-        'metadata:',
-        `  name: settings-${i}`,
-        '  namespace: kube-system',
-        'data:',
-        '  cluster: "{{ .Cluster.metadata.name }}"',
-        '  namespace: "{{ .Cluster.metadata.namespace }}"',
-        '  region: "{{ index .Cluster.metadata.labels "region" }}"',
-        '  tier: "{{ index .Cluster.metadata.labels "tier" | upper }}"',
-      ].join('\n')
+    ? templatedConfigMapLines(`settings-${i}`).join('\n')
     : ['apiVersion: v1', 'kind: Namespace', 'metadata:', `  name: addon-${i}`, '  labels:', `    owner: profile-${i}`].join('\n');
   return {
     apiVersion: 'v1',
