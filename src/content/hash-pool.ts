@@ -53,10 +53,10 @@ export class HashPool {
   constructor(size = Math.min(4, availableParallelism())) {
     for (let i = 0; i < Math.max(1, size); i++) {
       const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.unref();
       w.on('message', (m: { id: number; digest?: Digest; error?: string }) => {
         const t = this.#running.get(m.id);
         this.#running.delete(m.id);
+        w.unref();
         this.#idle.push(w);
         if (t) {
           if (m.digest) t.resolve(m.digest);
@@ -68,6 +68,9 @@ export class HashPool {
         for (const t of this.#running.values()) t.reject(err);
         this.#running.clear();
       });
+      // An idle worker does not keep the process alive (a busy one does, see #pump). Only after the
+      // listeners: adding a 'message' listener refs the worker again.
+      w.unref();
       this.#all.push(w);
       this.#idle.push(w);
     }
@@ -86,6 +89,7 @@ export class HashPool {
       const w = this.#idle.pop()!;
       const t = this.#queue.shift()!;
       this.#running.set(t.id, t);
+      w.ref();
       w.postMessage({ id: t.id, file: t.file, start: t.start, length: t.length });
     }
   }
