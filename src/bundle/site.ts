@@ -6,7 +6,7 @@ import { OciLayoutStore } from '../content/oci-layout/store.js';
 import { writeFileAtomic } from '../content/oci-layout/ingest.js';
 import { isAlive } from '../content/file-lock.js';
 import { successors } from '../content/graph.js';
-import type { Descriptor, OpOptions, PredecessorFinder, RangeFetcher, ReadOnlyTarget, TagLister } from '../content/storage.js';
+import type { BlobFiles, Descriptor, OpOptions, PredecessorFinder, RangeFetcher, ReadOnlyTarget, TagLister } from '../content/storage.js';
 import { isDigest } from '../content/digest.js';
 import { ContentError, ValidationError } from '../errors.js';
 import { STATE_FILE, emptyState, stateFromJSON, stateToJSON, type SiteState } from './state.js';
@@ -82,7 +82,7 @@ export async function acquireLock(lockPath: string, busy: (pid: number) => Error
  * SiteView is what `serve` reads: the layout's blobs, with references from state.json only.
  * It is a snapshot: `serve` opens a new view when state.json changes.
  */
-export class SiteView implements ReadOnlyTarget, TagLister, PredecessorFinder, RangeFetcher {
+export class SiteView implements ReadOnlyTarget, TagLister, PredecessorFinder, RangeFetcher, BlobFiles {
   #predecessors?: Map<string, Descriptor[]>;
   constructor(
     readonly layout: OciLayoutStore,
@@ -102,6 +102,9 @@ export class SiteView implements ReadOnlyTarget, TagLister, PredecessorFinder, R
   }
   exists(d: Descriptor, opts?: OpOptions) {
     return this.layout.exists(d, opts);
+  }
+  blobFile(d: Descriptor) {
+    return this.layout.blobFile(d);
   }
   async resolve(reference: string): Promise<Descriptor> {
     const byRef = this.state.refs[reference];

@@ -4,8 +4,8 @@ import type { Descriptor } from '../model/oci.js';
 
 export type { Descriptor };
 
-/** OpOptions carries cancellation. */
-export type OpOptions = { signal?: AbortSignal };
+/** OpOptions carries cancellation and, for stores that read from disk, a read size hint for the stream. */
+export type OpOptions = { signal?: AbortSignal; readSize?: number };
 
 /** Fetcher fetches content. The stream is unverified; pipe it through verifier(target). */
 export interface Fetcher {
@@ -74,6 +74,15 @@ export interface VerifiedBlobFiles {
   verifiedBlobFile(target: Descriptor): string | undefined;
 }
 
+/**
+ * BlobFiles is a source that keeps each blob in a file of its own: `blobFile` names it (the blob may be
+ * missing or damaged; whoever reads the file checks it), so its digest can be taken off the main thread.
+ */
+export interface BlobFiles {
+  blobFile(target: Descriptor): string;
+}
+
+export const hasBlobFiles = (s: object): s is BlobFiles => typeof (s as Partial<BlobFiles>).blobFile === 'function';
 export const hasVerifiedBlobFiles = (s: object): s is VerifiedBlobFiles => typeof (s as Partial<VerifiedBlobFiles>).verifiedBlobFile === 'function';
 export const canFetchRange = (s: object): s is RangeFetcher => typeof (s as Partial<RangeFetcher>).fetchRange === 'function';
 export const canResolveContent = (s: object): s is ContentResolver => typeof (s as Partial<ContentResolver>).resolveContent === 'function';

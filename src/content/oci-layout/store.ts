@@ -101,13 +101,18 @@ export class OciLayoutStore implements Target, TagLister, PredecessorFinder, Ran
   /** fetch opens a blob for reading; the stream is unverified. Missing blobs fail with NOT_FOUND. */
   async fetch(target: Descriptor, opts?: OpOptions): Promise<Readable> {
     opts?.signal?.throwIfAborted();
-    return (await this.#openBlob(target)).createReadStream({ highWaterMark: BLOB_READ_CHUNK });
+    return (await this.#openBlob(target)).createReadStream({ highWaterMark: opts?.readSize ?? BLOB_READ_CHUNK });
   }
 
   /** fetchRange streams bytes `start`..`end` (inclusive) of a blob; the stream is unverified. */
   async fetchRange(target: Descriptor, start: number, end: number, opts?: OpOptions): Promise<Readable> {
     opts?.signal?.throwIfAborted();
-    return (await this.#openBlob(target)).createReadStream({ start, end, highWaterMark: BLOB_READ_CHUNK });
+    return (await this.#openBlob(target)).createReadStream({ start, end, highWaterMark: opts?.readSize ?? BLOB_READ_CHUNK });
+  }
+
+  /** blobFile is the path of a blob's file (validated digest; the file may be missing). */
+  blobFile(target: Descriptor): string {
+    return blobPath(this.root, target.digest);
   }
 
   async #openBlob(target: Descriptor) {

@@ -8,9 +8,11 @@ import { parseDigest } from '../../content/digest.js';
 import { canFetchRange } from '../../content/storage.js';
 import { manifestFromJSON } from '../../content/descriptor.js';
 import { isGraphNode, successorsOf } from '../../content/graph.js';
-import { DEFAULT_MAX_METADATA_BYTES, readAll, verifiedStream } from '../../content/verify.js';
+import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../../content/verify.js';
 import { ContentError } from '../../errors.js';
 import { isManifestMediaType, MEDIA_TYPE_IMAGE_INDEX, type Descriptor, type Index } from '../../model/oci.js';
+import { BlobChecks } from './blob-checks.js';
+import { DocumentCache } from './document-cache.js';
 import { err } from './errors.js';
 import type { PartialHandler, RegistryHandlerOptions, RegistryStore, Reply } from './handler.js';
 
@@ -18,6 +20,10 @@ import type { PartialHandler, RegistryHandlerOptions, RegistryStore, Reply } fro
 const NAME_RE = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 const MAX_NAME = 255;
+/** Blobs are served in reads of this size: fewer, larger socket writes (on loopback, 4 clients took 1.35x as long with 64 KiB reads). */
+const BLOB_SERVE_CHUNK = 2 * 1024 * 1024;
+/** Bytes of manifests and indexes kept in memory per served store view. */
+const DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024;
 
 type Route =
   | { kind: 'base' }
@@ -53,9 +59,11 @@ interface RepoView {
 export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptions = {}): PartialHandler {
   const limit = opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
   const views = new Map<string, Promise<RepoView | undefined>>();
-  const verifiedBlobs = new Set<string>();
+  const checks = new BlobChecks(store);
+  const docs = new DocumentCache(DOCUMENT_CACHE_BYTES);
 
-  const readDoc = async (d: Descriptor): Promise<Buffer> => readAll(await store.fetch(d), d, { limit });
+  // Manifests and indexes are read, verified, once: later reads (every pull asks again) come from memory.
+  const readDoc = (d: Descriptor): Promise<Buffer> => docs.get(d, async () => readAll(await store.fetch(d), d, { limit }));
 
   const repoTags = async (name: string): Promise<string[]> => {
     const all = store.tags ? await store.tags() : [];
@@ -130,16 +138,7 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     }
     if (!desc) return err(404, 'MANIFEST_UNKNOWN', `manifest ${ref} is not in repository ${name}`, { name, reference: ref });
     const body = await readDoc(desc);
-    return {
-      status: 200,
-      headers: {
-        'Content-Type': desc.mediaType,
-        'Content-Length': String(body.length),
-        'Docker-Content-Digest': desc.digest,
-        ETag: `"${desc.digest}"`,
-      },
-      body,
-    };
+    return { status: 200, headers: docs.headers(desc, body.length), body };
   };
 
   // digestView parses a digest path segment and finds the repository, or says what is wrong with either.
@@ -172,22 +171,17 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     }
     if (req.method === 'HEAD') return { status: 200, headers: { ...base, 'Content-Length': String(desc.size) } };
     if (range) {
-      const part = canFetchRange(store) ? await store.fetchRange(desc, range.start, range.end) : sliceStream(await store.fetch(desc), range.start, range.end);
+      const part = canFetchRange(store) ? await store.fetchRange(desc, range.start, range.end, { readSize: BLOB_SERVE_CHUNK }) : sliceStream(await store.fetch(desc), range.start, range.end);
       return {
         status: 206,
         headers: { ...base, 'Content-Length': String(range.end - range.start + 1), 'Content-Range': `bytes ${range.start}-${range.end}/${desc.size}` },
         body: part,
       };
     }
-    // The first full read of a blob passes a verifier: if the stored bytes were damaged, the response is
-    // cut short and the client sees a failed transfer rather than wrong content. Stored blobs are
-    // content-addressed and read-only, so once one has verified, later reads (many nodes pulling the
-    // same layers) are served without hashing again, until the store is reopened.
-    const raw = await store.fetch(desc);
-    if (verifiedBlobs.has(desc.digest)) return { status: 200, headers: { ...base, 'Content-Length': String(desc.size) }, body: raw };
-    const stream = verifiedStream(raw, desc, { holdLast: true });
-    stream.once('end', () => verifiedBlobs.add(desc.digest));
-    return { status: 200, headers: { ...base, 'Content-Length': String(desc.size) }, body: stream };
+    // Stored blobs are checked against their digest once per server (see blob-checks.ts): until a check
+    // has passed, a download holds back its last chunk for it, so damaged bytes are never served complete.
+    const raw = await store.fetch(desc, { readSize: BLOB_SERVE_CHUNK });
+    return { status: 200, headers: { ...base, 'Content-Length': String(desc.size) }, body: checks.passed(desc) ? raw : checks.guard(raw, desc) };
   };
 
   const tagsList = async (req: IncomingMessage, name: string): Promise<Reply> => {
