@@ -59,6 +59,8 @@ export function entryKey(r: ResourceInfo, namespace: string | undefined, name: s
   return `${r.group}/${r.plural}/${namespace ?? ''}/${name}`;
 }
 
+const resourceKey = (r: ResourceInfo): string => `${r.group}/${r.plural}`;
+
 export const keyOf = (e: Entry): string => entryKey(e.resource, e.object.metadata.namespace, e.object.metadata.name);
 
 /** PersistHook makes a transaction durable: it gets the owners whose objects changed and their new objects. */
@@ -93,6 +95,7 @@ export const DEFAULT_HISTORY_SIZE = 10_000;
 export class ObjectStore {
   readonly #objects = new Map<string, Entry>();
   readonly #byOwner = new Map<string, Map<string, Entry>>();
+  readonly #byResource = new Map<string, Map<string, Entry>>();
   readonly #log: StoreEvent[] = [];
   readonly #watchers = new Set<Watcher>();
   readonly #historySize: number;
@@ -128,12 +131,16 @@ export class ObjectStore {
     return this.#objects.get(key);
   }
 
-  /** list returns the entries of a resource (in a namespace when given), sorted by namespace and name. */
-  list(resource: ResourceInfo, namespace?: string): Entry[] {
+  /**
+   * list returns the entries of a resource (in a namespace when given; of one owner when given), sorted
+   * by namespace and name. Only the entries of that resource (or that owner) are looked at.
+   */
+  list(resource: ResourceInfo, namespace?: string, owner?: string): Entry[] {
     const prefix = namespace === undefined ? `${resource.group}/${resource.plural}/` : `${resource.group}/${resource.plural}/${namespace}/`;
-    const out: Entry[] = [];
-    for (const [k, e] of this.#objects) if (k.startsWith(prefix)) out.push(e);
-    return out.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+    const found: [string, Entry][] = [];
+    const from = owner !== undefined ? this.#byOwner.get(owner) : this.#byResource.get(resourceKey(resource));
+    for (const [k, e] of from ?? []) if (k.startsWith(prefix)) found.push([k, e]);
+    return found.sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, e]) => e);
   }
 
   /** owned returns every entry of one owner. */
@@ -236,6 +243,9 @@ export class ObjectStore {
     const prev = this.#objects.get(key);
     if (prev?.owner && prev.owner !== e.owner) this.#byOwner.get(prev.owner)?.delete(key);
     this.#objects.set(key, e);
+    let r = this.#byResource.get(resourceKey(e.resource));
+    if (!r) this.#byResource.set(resourceKey(e.resource), (r = new Map()));
+    r.set(key, e);
     if (e.owner) {
       let m = this.#byOwner.get(e.owner);
       if (!m) this.#byOwner.set(e.owner, (m = new Map()));
@@ -246,6 +256,7 @@ export class ObjectStore {
   #delete(key: string): void {
     const prev = this.#objects.get(key);
     this.#objects.delete(key);
+    if (prev) this.#byResource.get(resourceKey(prev.resource))?.delete(key);
     if (prev?.owner) this.#byOwner.get(prev.owner)?.delete(key);
   }
 

@@ -104,7 +104,8 @@ export function visible(ctx: Pick<VerbContext, 'who'>, e: Entry, filter: ListFil
 
 /** listObjects returns what the caller may see, filtered by the selectors. */
 export function listObjects(ctx: VerbContext, r: ResourceInfo, ns: string | undefined, filter: ListFilter): Entry[] {
-  return ctx.store.list(r, ns).filter((e) => visible(ctx, e, filter));
+  // A cluster sees only its own objects: only those are looked at.
+  return ctx.store.list(r, ns, ctx.who.kind === 'cluster' ? ctx.who.cluster : undefined).filter((e) => visible(ctx, e, filter));
 }
 
 // ownerFor decides whose token may touch a created object.
