@@ -1,6 +1,9 @@
 // serve: the same many-layer image pulled with skopeo from `sveltos-airgap serve` and from Debian's
-// docker-registry (CNCF distribution), and manifest GETs per second under 64 connections (wrk).
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+// docker-registry (CNCF distribution), manifest GETs per second under 64 connections (wrk), and blob
+// download throughput by 4 and 16 concurrent curl clients (the largest layer by every client; the layers
+// shared out among the clients, each fetching its share over one connection).
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IMAGE_REF, imageLayout, siteStore } from '../lib/fixtures.mjs';
 import { IMAGE_TAG } from '../lib/data.mjs';
@@ -9,6 +12,8 @@ import { formatBytes } from '../lib/scenario.mjs';
 
 const MANIFEST_ACCEPT = 'Accept: application/vnd.oci.image.manifest.v1+json';
 const CONNECTIONS = 64;
+const CLIENTS = [4, 16];
+const MIB = 1024 * 1024;
 
 /** parseWrk reads requests per second from wrk's report and refuses runs with errors or non-2xx replies. */
 export function parseWrk(text) {
@@ -32,9 +37,9 @@ export default {
   better: 'lower',
   baselineName: 'docker-registry (distribution 2.8)',
   target: { max: 1.0 },
-  requires: ['skopeo', 'docker-registry', 'wrk'],
+  requires: ['skopeo', 'docker-registry', 'wrk', 'curl'],
   async setup(ctx) {
-    const { dir: layout } = await imageLayout(ctx);
+    const { dir: layout, image } = await imageLayout(ctx);
     const { dir: store } = await siteStore(ctx);
     const log = openSync(join(ctx.work, 'servers.log'), 'w');
     const ourPort = await freePort();
@@ -50,7 +55,10 @@ export default {
       `http: {addr: "127.0.0.1:${regPort}"}`,
       '',
     ].join('\n'));
-    servers = { log, ours: undefined, registry: undefined, ourPort, regPort };
+    const manifest = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', image.root.digest.slice(7)), 'utf8'));
+    const layers = manifest.layers.map((l) => ({ digest: l.digest, size: l.size }));
+    const largest = layers.reduce((a, l) => (l.size > a.size ? l : a));
+    servers = { log, ours: undefined, registry: undefined, ourPort, regPort, layers, largest };
     servers.ours = await startServer(process.execPath, [ctx.cli, 'serve', '--store', store, '--listen', `127.0.0.1:${ourPort}`, '--quiet'], { readyUrl: `http://127.0.0.1:${ourPort}/v2/`, logFd: log });
     servers.registry = await startServer('docker-registry', ['serve', regConfig], { readyUrl: `http://127.0.0.1:${regPort}/v2/`, logFd: log });
     await timed('skopeo', ['--insecure-policy', 'copy', '-q', '--dest-tls-verify=false', `oci:${layout}:${IMAGE_TAG}`, `docker://127.0.0.1:${regPort}/${IMAGE_REF}`], { rss: false });
@@ -68,6 +76,25 @@ export default {
     const p = await ctx.interleave(round, pull(servers.ourPort), pull(servers.regPort));
     const seconds = ctx.quick ? 3 : 10;
     const rps = await ctx.interleave(round, () => wrk(servers.ourPort, seconds), () => wrk(servers.regPort, seconds));
+    const blobRows = [];
+    for (const clients of CLIENTS) {
+      for (const [what, share] of [
+        [`one ${formatBytes(servers.largest.size)} layer`, () => Array.from({ length: clients }, () => [servers.largest])],
+        [`${servers.layers.length} layers shared out`, () => Array.from({ length: clients }, (_, i) => servers.layers.filter((_l, j) => j % clients === i))],
+      ]) {
+        const lists = share();
+        const bytes = lists.flat().reduce((a, l) => a + l.size, 0);
+        const t = await ctx.interleave(round, () => downloads(servers.ourPort, lists), () => downloads(servers.regPort, lists));
+        blobRows.push({
+          row: `serve: blob downloads, ${what} by ${clients} clients (curl)`,
+          unit: 'MiB/s',
+          better: 'higher',
+          target: { min: 1.3 },
+          ours: bytes / MIB / t.ours,
+          baseline: bytes / MIB / t.baseline,
+        });
+      }
+    }
     const oursRss = servers.ours.peakRss();
     const baselineRss = servers.registry.peakRss();
     return [
@@ -82,6 +109,7 @@ export default {
         oursRss,
         baselineRss,
       },
+      ...blobRows.map((r) => ({ ...r, oursRss, baselineRss })),
     ];
   },
   async teardown() {
@@ -92,6 +120,30 @@ export default {
     servers = undefined;
   },
 };
+
+/**
+ * downloads runs one curl per list of layers at once, each fetching its list in order over one
+ * connection, and returns the wall time until the last finishes. Every reply must be a 200 of the
+ * layer's full size.
+ */
+async function downloads(port, lists) {
+  const repo = IMAGE_REF.split(':')[0];
+  const started = performance.now();
+  await Promise.all(lists.map(async (list) => {
+    const args = ['-s', '-w', '%{http_code} %{size_download}\\n'];
+    for (const l of list) args.push('-o', '/dev/null', `http://127.0.0.1:${port}/v2/${repo}/blobs/${l.digest}`);
+    const out = await new Promise((resolve, reject) => {
+      const child = spawn('curl', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      const chunks = [];
+      child.stdout.on('data', (b) => chunks.push(b));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`curl: exit ${code}`))));
+    });
+    const want = list.map((l) => `200 ${l.size}`).join('\n');
+    if (out.trim() !== want) throw new Error(`curl on port ${port}: expected\n${want}\nfound\n${out.trim()}`);
+  }));
+  return (performance.now() - started) / 1000;
+}
 
 async function wrk(port, seconds) {
   const url = `http://127.0.0.1:${port}/v2/${IMAGE_REF.replace(':', '/manifests/')}`;
