@@ -14,19 +14,16 @@ type Node =
   | { kind: 'seq'; items: Node[] }
   | { kind: 'map'; entries: [Node, Node][] };
 
-/** ScalarNode is a scalar; its code points and analysis are computed once, when first needed. */
+/** ScalarNode is a scalar; its analysis is computed once, when first needed. */
 interface ScalarNode {
   kind: 'scalar';
   value: string;
   style: 'plain' | 'double' | 'literal';
-  cps?: number[];
   analysis?: Analysis;
 }
 
-function scalarInfo(n: ScalarNode): { cps: number[]; analysis: Analysis } {
-  n.cps ??= codePoints(n.value);
-  n.analysis ??= analyze(n.cps);
-  return { cps: n.cps, analysis: n.analysis };
+function scalarAnalysis(n: ScalarNode): Analysis {
+  return (n.analysis ??= analyze(n.value));
 }
 
 const BEST_INDENT = 2;
@@ -93,6 +90,13 @@ function readable(s: string): string {
   return s;
 }
 
+// flowKey is a key of the JSON text yaml.v2 reads: a flow mapping's key cannot span lines, and
+// encoding/json leaves U+0085 (a YAML line break) unescaped.
+function flowKey(k: string): string {
+  if (k.includes('\u0085')) throw new GoError("error converting JSON to YAML: yaml: line 1: did not find expected ',' or '}'");
+  return k;
+}
+
 // fromJson reads encoding/json output back the way yaml.v2 decodes it into interface{}.
 function fromJson(n: JsonNode): Node {
   if (n === null) return { kind: 'scalar', value: 'null', style: 'plain' };
@@ -109,7 +113,7 @@ function fromJson(n: JsonNode): Node {
     }
     return { kind: 'scalar', value: text, style: 'plain' };
   }
-  const byKey = new Map(n.entries.map(([k, v]) => [foldNEL(readable(k)), v]));
+  const byKey = new Map(n.entries.map(([k, v]) => [flowKey(readable(k)), v]));
   const keys = [...byKey.keys()].map((k) => ({ k, cps: codePoints(k) }));
   keys.sort((a, b) => (keyLess(a.cps, b.cps) ? -1 : keyLess(b.cps, a.cps) ? 1 : 0));
   return { kind: 'map', entries: keys.map(({ k }) => [stringNode(k), fromJson(byKey.get(k)!)]) };
@@ -144,10 +148,30 @@ interface Analysis {
 // Characters that cannot start a plain scalar.
 const INDICATORS = new Set(codePoints('#,[]{}&*!|>\'"%@`'));
 
+// SIMPLE is printable ASCII with no blank at either end and no tab or break.
+const SIMPLE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+// INNER_INDICATOR is ': ' or ':' at the end, or '#' after a space, past the first character.
+const INNER_INDICATOR = /.(?::(?: |$)|(?<= )#)/;
+
 // analyze is yaml_emitter_analyze_scalar (block context: only the block-plain result matters).
-function analyze(value: number[]): Analysis {
-  if (value.length === 0) return { multiline: false, blockPlain: true, singleQuoted: true, block: false };
-  let blockInd = false;
+// It walks UTF-16 code units: a surrogate is not printable, as the astral character it belongs
+// to is not, and no other check can match either half, so the result is that of code points.
+function analyze(value: string): Analysis {
+  const n = value.length;
+  if (n === 0) return { multiline: false, blockPlain: true, singleQuoted: true, block: false };
+  // Most values are printable ASCII on one line, without blanks at either end: then only the
+  // indicators decide.
+  if (SIMPLE.test(value)) {
+    const c = value.charCodeAt(0);
+    const blockInd =
+      INDICATORS.has(c) ||
+      ((c === 0x3f || c === 0x3a || c === 0x2d) && (n === 1 || value.charCodeAt(1) === 0x20)) ||
+      value.startsWith('---') ||
+      value.startsWith('...') ||
+      INNER_INDICATOR.test(value);
+    return { multiline: false, blockPlain: !blockInd, singleQuoted: true, block: true };
+  }
+  let blockInd = value.startsWith('---') || value.startsWith('...');
   let lineBreaks = false;
   let special = false;
   let leadingSpace = false;
@@ -158,12 +182,10 @@ function analyze(value: number[]): Analysis {
   let spaceBreak = false;
   let prevSpace = false;
   let prevBreak = false;
-  const head = String.fromCodePoint(...value.slice(0, 3));
-  if (head === '---' || head === '...') blockInd = true;
   let preceded = true;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
-    const followed = i + 1 >= value.length || isBlank(value[i + 1]);
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    const followed = i + 1 >= n || isBlank(value.charCodeAt(i + 1));
     if (i === 0) {
       if (INDICATORS.has(c)) blockInd = true;
       else if ((c === 0x3f || c === 0x3a || c === 0x2d) && followed) blockInd = true; // ? : -
@@ -172,14 +194,14 @@ function analyze(value: number[]): Analysis {
     if (!isPrintable(c)) special = true;
     if (c === 0x20) {
       if (i === 0) leadingSpace = true;
-      if (i === value.length - 1) trailingSpace = true;
+      if (i === n - 1) trailingSpace = true;
       if (prevBreak) breakSpace = true;
       prevSpace = true;
       prevBreak = false;
     } else if (isBreak(c)) {
       lineBreaks = true;
       if (i === 0) leadingBreak = true;
-      if (i === value.length - 1) trailingBreak = true;
+      if (i === n - 1) trailingBreak = true;
       if (prevSpace) spaceBreak = true;
       prevSpace = false;
       prevBreak = true;
@@ -199,7 +221,38 @@ function analyze(value: number[]): Analysis {
   return a;
 }
 
-/** Emitter writes nodes while tracking column, indentation and whitespace as yaml.v2 does. */
+// Double-quoted escapes with a short form.
+const ESCAPES: Record<number, string> = {
+  0x00: '\\0',
+  0x07: '\\a',
+  0x08: '\\b',
+  0x09: '\\t',
+  0x0a: '\\n',
+  0x0b: '\\v',
+  0x0c: '\\f',
+  0x0d: '\\r',
+  0x1b: '\\e',
+  0x22: '\\"',
+  0x5c: '\\\\',
+  0x85: '\\N',
+  0xa0: '\\_',
+  0x2028: '\\L',
+  0x2029: '\\P',
+};
+
+function escape(c: number): string {
+  const e = ESCAPES[c];
+  if (e !== undefined) return e;
+  const [p, w] = c <= 0xff ? ['\\x', 2] : c <= 0xffff ? ['\\u', 4] : ['\\U', 8];
+  return p + c.toString(16).toUpperCase().padStart(w, '0');
+}
+
+/**
+ * Emitter writes nodes while tracking column, indentation and whitespace as yaml.v2 does.
+ * Scalars are written in runs: text that needs no escape, fold or break is sliced from the value
+ * and pushed whole. Every character written is in the Basic Multilingual Plane (yaml.v2 escapes
+ * the others, which it does not count as printable), so the column advances by string length.
+ */
 class Emitter {
   // Output pieces, joined once at the end: a string built by appending is a chain of V8 cons
   // strings that, kept (as bundle content is), takes over ten times the memory of flat text.
@@ -213,9 +266,9 @@ class Emitter {
   mappingContext = false;
   simpleKeyContext = false;
 
-  put(s: string): void {
+  write(s: string): void {
     this.out.push(s);
-    this.column++;
+    this.column += s.length;
   }
   putBreak(): void {
     this.out.push('\n');
@@ -224,20 +277,20 @@ class Emitter {
   writeBreak(c: number): void {
     if (c === 0x0a) this.putBreak();
     else {
-      this.out.push(String.fromCodePoint(c));
+      this.out.push(String.fromCharCode(c));
       this.column = 0;
     }
   }
   writeIndent(): void {
     const indent = Math.max(this.indent, 0);
     if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.putBreak();
-    while (this.column < indent) this.put(' ');
+    if (this.column < indent) this.write(' '.repeat(indent - this.column));
     this.whitespace = true;
     this.indention = true;
   }
   writeIndicator(ind: string, needWhitespace: boolean, isWhitespace: boolean, isIndention: boolean): void {
-    if (needWhitespace && !this.whitespace) this.put(' ');
-    for (const ch of ind) this.put(ch);
+    if (needWhitespace && !this.whitespace) this.write(' ');
+    this.write(ind);
     this.whitespace = isWhitespace;
     this.indention = this.indention && isIndention;
   }
@@ -272,8 +325,8 @@ class Emitter {
     for (const [k, v] of n.entries) {
       this.writeIndent();
       const key = k as ScalarNode;
-      const a = scalarInfo(key).analysis;
-      const simple = !a.multiline && Buffer.byteLength(key.value) <= 128;
+      const a = scalarAnalysis(key);
+      const simple = !a.multiline && (key.value.length <= 42 || Buffer.byteLength(key.value) <= 128);
       if (simple) {
         this.node(k, false, false, true, true);
         this.writeIndicator(':', false, false, false);
@@ -296,7 +349,8 @@ class Emitter {
   }
 
   scalar(n: ScalarNode): void {
-    const { cps: value, analysis: a } = scalarInfo(n);
+    const value = n.value;
+    const a = scalarAnalysis(n);
     let style: 'plain' | 'single' | 'double' | 'literal' = n.style;
     if (this.simpleKeyContext && a.multiline) style = 'double';
     if (style === 'plain') {
@@ -322,119 +376,124 @@ class Emitter {
     this.popIndent();
   }
 
-  private char(c: number): void {
-    this.out.push(String.fromCodePoint(c));
-    this.column++;
-  }
-
-  // plainOrSingle writes a plain or a single-quoted scalar, folding long lines at spaces.
-  plainOrSingle(value: number[], allowBreaks: boolean, quoted: boolean): void {
+  // plainOrSingle writes a plain or a single-quoted scalar, folding long lines at spaces. Plain
+  // and single-quoted values hold only printable characters (the analysis rules others out).
+  plainOrSingle(value: string, allowBreaks: boolean, quoted: boolean): void {
     if (quoted) this.writeIndicator("'", true, false, false);
-    else if (!this.whitespace) this.put(' ');
+    else if (!this.whitespace) this.write(' ');
+    const n = value.length;
     let spaces = false;
     let breaks = false;
-    for (let i = 0; i < value.length; i++) {
-      const c = value[i]!;
+    let start = 0; // the pending run, value[start, i), is written as is (quotes doubled)
+    let quotes = 0; // quotes in the pending run
+    const flush = (end: number) => {
+      if (end > start) {
+        const run = value.slice(start, end);
+        this.write(quotes > 0 ? run.replaceAll("'", "''") : run);
+      }
+      quotes = 0;
+    };
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
       if (c === 0x20) {
-        const inside = !quoted || (i > 0 && i < value.length - 1);
-        if (allowBreaks && !spaces && this.column > BEST_WIDTH && inside && value[i + 1] !== 0x20) this.writeIndent();
-        else this.char(c);
+        const inside = !quoted || (i > 0 && i < n - 1);
+        if (allowBreaks && !spaces && inside && value.charCodeAt(i + 1) !== 0x20 && this.column + (i - start) + quotes > BEST_WIDTH) {
+          flush(i);
+          this.writeIndent();
+          start = i + 1;
+        }
         spaces = true;
       } else if (isBreak(c)) {
+        flush(i);
         if (!breaks && c === 0x0a) this.putBreak();
         this.writeBreak(c);
         this.indention = true;
         breaks = true;
+        start = i + 1;
       } else {
-        if (breaks) this.writeIndent();
-        if (quoted && c === 0x27) this.put("'");
-        this.char(c);
+        if (breaks) {
+          flush(i);
+          this.writeIndent();
+          start = i;
+        }
+        if (quoted && c === 0x27) quotes++;
         this.indention = false;
         spaces = false;
         breaks = false;
       }
     }
+    flush(n);
     if (quoted) this.writeIndicator("'", false, false, false);
     this.whitespace = false;
     this.indention = false;
   }
 
-  double(value: number[], allowBreaks: boolean): void {
+  double(value: string, allowBreaks: boolean): void {
     this.writeIndicator('"', true, false, false);
-    const bom = value[0] === 0xfeff;
+    const bom = value.charCodeAt(0) === 0xfeff;
+    const n = value.length;
     let spaces = false;
-    const esc: Record<number, string> = {
-      0x00: '0',
-      0x07: 'a',
-      0x08: 'b',
-      0x09: 't',
-      0x0a: 'n',
-      0x0b: 'v',
-      0x0c: 'f',
-      0x0d: 'r',
-      0x1b: 'e',
-      0x22: '"',
-      0x5c: '\\',
-      0x85: 'N',
-      0xa0: '_',
-      0x2028: 'L',
-      0x2029: 'P',
+    let start = 0; // the pending run, value[start, i), needs no escape
+    const flush = (end: number) => {
+      if (end > start) this.write(value.slice(start, end));
     };
-    for (let i = 0; i < value.length; i++) {
-      const c = value[i]!;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
       if (!isPrintable(c) || bom || isBreak(c) || c === 0x22 || c === 0x5c) {
-        this.put('\\');
-        const e = esc[c];
-        if (e !== undefined) this.put(e);
-        else {
-          const [p, w] = c <= 0xff ? ['x', 2] : c <= 0xffff ? ['u', 4] : ['U', 8];
-          this.put(p as string);
-          for (const h of c.toString(16).toUpperCase().padStart(w as number, '0')) this.put(h);
-        }
+        flush(i);
+        const cp = value.codePointAt(i)!;
+        if (cp > 0xffff) i++;
+        this.write(escape(cp));
+        start = i + 1;
         spaces = false;
       } else if (c === 0x20) {
-        if (allowBreaks && !spaces && this.column > BEST_WIDTH && i > 0 && i < value.length - 1) {
+        if (allowBreaks && !spaces && i > 0 && i < n - 1 && this.column + (i - start) > BEST_WIDTH) {
+          flush(i);
           this.writeIndent();
-          if (value[i + 1] === 0x20) this.put('\\');
-        } else this.char(c);
+          if (value.charCodeAt(i + 1) === 0x20) this.write('\\');
+          start = i + 1;
+        }
         spaces = true;
-      } else {
-        this.char(c);
-        spaces = false;
-      }
+      } else spaces = false;
     }
+    flush(n);
     this.writeIndicator('"', false, false, false);
     this.whitespace = false;
     this.indention = false;
   }
 
-  literal(value: number[]): void {
+  literal(value: string): void {
     this.writeIndicator('|', true, false, false);
-    if (value[0] === 0x20 || (value.length > 0 && isBreak(value[0]!))) this.writeIndicator(String(BEST_INDENT), false, false, false);
+    const n = value.length;
+    const first = value.charCodeAt(0);
+    if (first === 0x20 || (n > 0 && isBreak(first))) this.writeIndicator(String(BEST_INDENT), false, false, false);
     let chomp = '';
-    if (value.length === 0) chomp = '-';
+    if (n === 0) chomp = '-';
     else {
-      const last = value.length - 1;
-      if (!isBreak(value[last]!)) chomp = '-';
+      const last = n - 1;
+      if (!isBreak(value.charCodeAt(last))) chomp = '-';
       else if (last === 0) chomp = '+';
-      else if (isBreak(value[last - 1]!)) chomp = '+';
+      else if (isBreak(value.charCodeAt(last - 1))) chomp = '+';
     }
     if (chomp) this.writeIndicator(chomp, false, false, false);
     this.putBreak();
     this.indention = true;
     this.whitespace = true;
-    let breaks = true;
-    for (const c of value) {
-      if (isBreak(c)) {
+    // Each line is indented and written whole (a literal value holds only printable characters).
+    let start = 0;
+    for (let i = 0; i <= n; i++) {
+      const c = i < n ? value.charCodeAt(i) : -1;
+      if (c !== -1 && !isBreak(c)) continue;
+      if (i > start) {
+        this.writeIndent();
+        this.write(value.slice(start, i));
+        this.indention = false;
+      }
+      if (c !== -1) {
         this.writeBreak(c);
         this.indention = true;
-        breaks = true;
-      } else {
-        if (breaks) this.writeIndent();
-        this.char(c);
-        this.indention = false;
-        breaks = false;
       }
+      start = i + 1;
     }
   }
 }
