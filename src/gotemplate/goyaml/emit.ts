@@ -247,6 +247,8 @@ function escape(c: number): string {
   return p + c.toString(16).toUpperCase().padStart(w, '0');
 }
 
+const NEWLINE_INDENTS: string[] = [];
+
 /**
  * Emitter writes nodes while tracking column, indentation and whitespace as yaml.v2 does.
  * Scalars are written in runs: text that needs no escape, fold or break is sliced from the value
@@ -283,8 +285,11 @@ class Emitter {
   }
   writeIndent(): void {
     const indent = Math.max(this.indent, 0);
-    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.putBreak();
-    if (this.column < indent) this.write(' '.repeat(indent - this.column));
+    if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) {
+      // A line break and the indentation as one piece.
+      this.out.push((NEWLINE_INDENTS[indent] ??= '\n' + ' '.repeat(indent)));
+      this.column = indent;
+    } else if (this.column < indent) this.write(' '.repeat(indent - this.column));
     this.whitespace = true;
     this.indention = true;
   }
