@@ -10,11 +10,13 @@ import { loadPlan } from './plan.js';
 import { renderAndCarry, type CarryFlags } from './render.js';
 
 /** ExportOptions are pack's options (signer, sequence, times, output…) plus what to read and render. */
-export interface ExportOptions extends Omit<PackOptions, 'clusters' | 'extras' | 'onProgress'>, CarryFlags {
+export interface ExportOptions extends Omit<PackOptions, 'clusters' | 'extras' | 'onProgress'> {
   /** Directories (or files) of input objects, read recursively. */
   from: string[];
   /** Only these clusters (`NAMESPACE/NAME`); empty: every eligible cluster. */
   clusters: string[];
+  /** How charts are rendered and whether, and how, images are carried. */
+  carry: CarryFlags;
   /** Environment for the defaults of the cache directory and the helm binary. */
   env: NodeJS.ProcessEnv;
 }
@@ -26,9 +28,8 @@ export interface ExportResult extends PackResult {
 
 /** exportBundle resolves the input for the target clusters and writes the signed bundle. */
 export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise<ExportResult> {
-  const { from, clusters, env, includeImages, platform, registryAuth, plainHttpRegistry, insecureRegistry, helm, kubeVersion, offline, cacheDir, ...pack } = opts;
+  const { from, clusters, env, carry, ...pack } = opts;
   const resolved = await loadPlan(from, clusters, pack.createdAt, log);
-  const carry = { includeImages, platform, registryAuth, plainHttpRegistry, insecureRegistry, helm, kubeVersion, offline, cacheDir };
   const { plan, extras } = await renderAndCarry(resolved.plan, resolved.objects, carry, env, log);
   if (plan.clusters.length === 0) {
     throw new ValidationError('INVALID', `no cluster to export: the input has no eligible SveltosCluster${clusters.length ? ` named ${clusters.join(', ')}` : ''} (paused clusters are skipped)`);

@@ -8,7 +8,6 @@ import type { PackResult } from '../../bundle/pack.js';
 import { KeySigner } from '../../bundle/sign.js';
 import { ValidationError } from '../../errors.js';
 import { exportBundle } from '../../export/export.js';
-import type { CarryFlags } from '../../export/render.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadRecipientKeys, loadSigningKey, loadTrustedKeys } from '../keys.js';
 import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
@@ -71,12 +70,6 @@ async function readDeltaBase(opts: ExportCommandOptions, reporter: Reporter): Pr
   return base.omit;
 }
 
-/** carryFlags picks the flags that say how charts are rendered and images carried. */
-function carryFlags(opts: ExportCommandOptions): CarryFlags {
-  const keys = ['helm', 'kubeVersion', 'offline', 'cacheDir', 'includeImages', 'platform', 'registryAuth', 'plainHttpRegistry', 'insecureRegistry'] as const;
-  return Object.fromEntries(keys.filter((k) => opts[k] !== undefined).map((k) => [k, opts[k]])) as CarryFlags;
-}
-
 export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): Promise<PackResult> {
   const reporter = new Reporter(io, opts);
   const createdAt = opts.createdAt ? parseTime(opts.createdAt, '--created-at') : new Date();
@@ -97,7 +90,7 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
       from: opts.from,
       clusters,
       env: io.env,
-      ...carryFlags(opts),
+      carry: opts,
       ...(omit ? { omit } : {}),
       ...(splitSize ? { splitSize } : {}),
       ...(encryptTo ? { encryptTo } : {}),
