@@ -36,19 +36,36 @@ describe('CarryCache', () => {
     expect(reads).toBe(3);
   });
 
-  it('shares rendered data by content', () => {
+  it('shares rendered data by content from its second rendering on', () => {
     const cache = new CarryCache();
-    const a = cache.rendered({ y: ns('y'), x: ns('x') }, []);
-    expect(cache.rendered({ x: ns('x'), y: ns('y') }, [])).toBe(a);
-    expect(cache.rendered({ x: ns('x'), y: ns('z') }, [])).not.toBe(a);
+    const first = cache.rendered({ y: ns('y'), x: ns('x') }, []);
+    const a = cache.rendered({ x: ns('x'), y: ns('y') }, []);
+    expect(a).not.toBe(first);
+    expect(a).toEqual(first);
+    expect(cache.rendered({ y: ns('y'), x: ns('x') }, [])).toBe(a);
+    const other = cache.rendered({ x: ns('x'), y: ns('z') }, []);
+    expect(other).not.toBe(a);
+    expect(cache.rendered({ x: ns('x'), y: ns('z') }, [])).not.toBe(other);
+  });
+
+  it('forgets renderings beyond the most recent `seen`', () => {
+    const cache = new CarryCache(16 * 1024 * 1024, 2);
+    cache.rendered({ k: ns('a') }, []);
+    cache.rendered({ k: ns('b') }, []);
+    cache.rendered({ k: ns('c') }, []);
+    const a = cache.rendered({ k: ns('a') }, []);
+    expect(cache.rendered({ k: ns('a') }, [])).not.toBe(a);
+    const c = cache.rendered({ k: ns('c') }, []);
+    expect(cache.rendered({ k: ns('c') }, [])).toBe(c);
   });
 
   it('drops the least recently used entries beyond its budget', () => {
     const cache = new CarryCache(400);
-    const a = cache.rendered({ k: ns('a') }, []);
-    const b = cache.rendered({ k: ns('b') }, []);
+    const twice = (k: string) => (cache.rendered({ k: ns(k) }, []), cache.rendered({ k: ns(k) }, []));
+    const a = twice('a');
+    const b = twice('b');
     expect(cache.rendered({ k: ns('a') }, [])).toBe(a);
-    cache.rendered({ k: ns('c') }, []);
+    twice('c');
     expect(cache.rendered({ k: ns('a') }, [])).toBe(a);
     expect(cache.rendered({ k: ns('b') }, [])).not.toBe(b);
   });

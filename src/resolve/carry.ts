@@ -3,6 +3,7 @@
 // bundle holds them (pullmode.ts). The result depends on nothing but the data and the patches,
 // so the clusters that reference the same object with the same patches share one (CarryCache).
 
+import { createHash } from 'node:crypto';
 import { apiGroup, isPlainObject, type Patch } from '../model/sveltos.js';
 import { parseData, type ContentProblem } from './content.js';
 import { YAMLMarshalError } from './goyaml.js';
@@ -70,13 +71,22 @@ export function patchesKey(patches: Patch[]): string | undefined {
  * ConfigMap or Secret whose data is not a template) and by rendered data (a template that renders
  * the same text for many clusters), each with the same patches. It keeps at most `budget`
  * characters of keys and content, dropping the least recently used first.
+ *
+ * Rendered data is kept from its second rendering on: a template that renders differently for every
+ * cluster (the cluster's name in it) would otherwise fill the cache with content never asked for again,
+ * which costs more time (the garbage collector moving it) than the cache saves. Until then only a digest
+ * of the data is remembered, for the `seen` most recent renderings.
  */
 export class CarryCache {
   readonly #entries = new Map<string, { carried: Carried; weight: number }>();
   readonly #ids = new WeakMap<object, number>();
+  readonly #seen = new Set<string>();
   #nextId = 0;
   #weight = 0;
-  constructor(readonly budget = 16 * 1024 * 1024) {}
+  constructor(
+    readonly budget = 16 * 1024 * 1024,
+    readonly seen = 8192,
+  ) {}
 
   /** get returns carry(data(), patches), computed once per source and patches. */
   get(source: object, data: () => Record<string, string>, patches: Patch[]): Carried {
@@ -93,7 +103,18 @@ export class CarryCache {
     if (key === undefined) return carry(data, patches);
     // Keys in sorted order, as the data was rendered; JSON keeps the pairs apart.
     const sorted = Object.keys(data).sort().map((k) => [k, data[k]]);
-    return this.#lookup(`r${key}\n${JSON.stringify(sorted)}`, () => carry(data, patches));
+    const full = `r${key}\n${JSON.stringify(sorted)}`;
+    if (!this.#entries.has(full) && !this.#sawBefore(full)) return carry(data, patches);
+    return this.#lookup(full, () => carry(data, patches));
+  }
+
+  // sawBefore tells whether `key` was rendered recently, and remembers that it was.
+  #sawBefore(key: string): boolean {
+    const digest = createHash('sha256').update(key).digest('base64');
+    if (this.#seen.delete(digest)) return true;
+    this.#seen.add(digest);
+    if (this.#seen.size > this.seen) this.#seen.delete(this.#seen.values().next().value!);
+    return false;
   }
 
   #lookup(key: string, compute: () => Carried): Carried {
