@@ -39,9 +39,18 @@ export interface ClusterArtifactInput {
   groups: { name: string; feature: string; requestor: string; yaml: string }[];
 }
 
+/** BufferPusher takes bytes at hand without a stream (their descriptor computed from them). */
+export interface BufferPusher {
+  pushBuffer(desc: Descriptor, data: Buffer): Promise<void>;
+}
+
 /** pushBlob computes the descriptor of `data` and pushes it (a no-op when already present). */
-export async function pushBlob(store: Pusher & { exists?(d: Descriptor): Promise<boolean> }, mediaType: string, data: Buffer, extra: Partial<Descriptor> = {}): Promise<Descriptor> {
+export async function pushBlob(store: Pusher & Partial<BufferPusher> & { exists?(d: Descriptor): Promise<boolean> }, mediaType: string, data: Buffer, extra: Partial<Descriptor> = {}): Promise<Descriptor> {
   const desc: Descriptor = { ...extra, mediaType, digest: sha256(data), size: data.length };
+  if (store.pushBuffer) {
+    await store.pushBuffer(desc, data);
+    return desc;
+  }
   if (store.exists && (await store.exists(desc))) return desc;
   return pushBytes(store, mediaType, data, extra);
 }

@@ -3,13 +3,13 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { MemoryTarget } from '../content/memory.js';
 import { copyGraph } from '../content/copy.js';
 import { digestHex, sha256 } from '../content/digest.js';
 import { isGraphNode } from '../content/graph.js';
 import { hasVerifiedBlobFiles, type RangeFetcher, type ReadOnlyStorage, type Storage, type VerifiedBlobFiles } from '../content/storage.js';
 import { BLOCK } from '../content/tar-header.js';
 import { fetchVerified } from '../content/verify.js';
+import { BlobSpool } from '../content/spool.js';
 import { TarWriter } from '../content/tar-writer.js';
 import { ValidationError } from '../errors.js';
 import {
@@ -32,6 +32,7 @@ import {
   pushBlob,
   pushJSON,
   subjectName,
+  type BufferPusher,
   type ClusterArtifactInput,
   type LayerSealer,
 } from './manifest.js';
@@ -47,7 +48,13 @@ export interface ExtraArtifact {
 }
 
 export interface PackOptions {
-  clusters: ClusterArtifactInput[];
+  /**
+   * The clusters' artifacts, in any order (the bundle lists them sorted). Each is built and spooled to a
+   * temporary file as it comes, so an iterator that makes them one at a time keeps memory flat.
+   */
+  clusters: Iterable<ClusterArtifactInput> | AsyncIterable<ClusterArtifactInput>;
+  /** How many clusters `clusters` gives, for build progress (default: its length when an array). */
+  clusterCount?: number;
   extras?: ExtraArtifact[];
   signer: Signer;
   sequence: number;
@@ -100,22 +107,27 @@ export interface PackResult {
 }
 
 /** RecordingStore remembers every descriptor pushed, so the tar can list exactly the bundle's blobs. */
-class RecordingStore implements Storage {
+class RecordingStore implements Storage, BufferPusher {
   readonly pushed = new Map<string, Descriptor>();
-  constructor(private readonly inner: MemoryTarget) {}
+  constructor(private readonly inner: BlobSpool) {}
   fetch(d: Descriptor) { return this.inner.fetch(d); }
   exists(d: Descriptor) { return this.inner.exists(d); }
   async push(d: Descriptor, content: Readable) {
-    if (!(await this.inner.exists(d))) await this.inner.push(d, content);
+    if (this.inner.has(d.digest)) content.destroy();
+    else await this.inner.push(d, content);
+    this.pushed.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+  }
+  async pushBuffer(d: Descriptor, data: Buffer) {
+    await this.inner.add(d, data);
     this.pushed.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
   }
 }
 
 /**
- * blobSource reads the bundle's own blobs from memory and carried artifacts from their sources (by range
+ * blobSource reads the bundle's own blobs from the spool and carried artifacts from their sources (by range
  * when they can); whole blobs come through one digest verifier.
  */
-function blobSource(memory: MemoryTarget, extraOrigin: Map<string, ReadOnlyStorage>): ReadOnlyStorage & RangeFetcher & VerifiedBlobFiles {
+function blobSource(memory: BlobSpool, extraOrigin: Map<string, ReadOnlyStorage>): ReadOnlyStorage & RangeFetcher & VerifiedBlobFiles {
   return {
     verifiedBlobFile(d) {
       const origin = extraOrigin.get(d.digest);
@@ -137,27 +149,41 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
   if (opts.expiresAt.getTime() <= opts.createdAt.getTime()) {
     throw new ValidationError('USAGE', `--expires: the bundle would expire (${opts.expiresAt.toISOString()}) before it is created (${opts.createdAt.toISOString()})`);
   }
+  // The bundle's own blobs wait in a spool file next to the output until the tar is written in digest order.
+  const spool = await BlobSpool.create(`${opts.out}.spool-${process.pid}`);
+  try {
+    return await packSpooled(opts, spool);
+  } finally {
+    await spool.close();
+  }
+}
+
+async function packSpooled(opts: PackOptions, memory: BlobSpool): Promise<PackResult> {
   const createdAt = opts.createdAt.toISOString();
-  const memory = new MemoryTarget();
   const store = new RecordingStore(memory);
-  const manifests: Descriptor[] = [];
-  const clusters = [...opts.clusters].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-  const encrypted: PackResult['encrypted'] = [];
   const encryptTo = opts.encryptTo ?? [];
+  let sealed: PackResult['encrypted'] = [];
   const seal: LayerSealer | undefined = encryptTo.length
     ? async (yaml) => {
         if (!carriesSecret(yaml)) return undefined;
         // Sealed deterministically (sealSeed): an unchanged cluster keeps its artifact's digest.
         const plaintext = Buffer.from(yaml, 'utf8');
         const { envelope, recipients } = encryptObjects(plaintext, encryptTo, await sealSeed(opts.signer, plaintext, encryptTo));
-        encrypted.push({ layer: { mediaType: MEDIA_TYPE_OBJECTS_ENCRYPTED, digest: sha256(envelope), size: envelope.length }, recipients });
+        sealed.push({ layer: { mediaType: MEDIA_TYPE_OBJECTS_ENCRYPTED, digest: sha256(envelope), size: envelope.length }, recipients });
         return { mediaType: MEDIA_TYPE_OBJECTS_ENCRYPTED, data: envelope, annotations: encryptedLayerAnnotations(recipients) };
       }
     : undefined;
-  for (const [i, c] of clusters.entries()) {
-    manifests.push(await buildClusterArtifact(store, c, seal));
-    opts.onProgress?.({ phase: 'build', done: i + 1, total: clusters.length });
+  // Each cluster keeps only its manifest's descriptor (and its encrypted layers) once built.
+  const built: { key: string; manifest: Descriptor; encrypted: PackResult['encrypted'] }[] = [];
+  const total = opts.clusterCount ?? (Array.isArray(opts.clusters) ? opts.clusters.length : 0);
+  for await (const c of opts.clusters) {
+    sealed = [];
+    built.push({ key: `${c.namespace}/${c.name}`, manifest: await buildClusterArtifact(store, c, seal), encrypted: sealed });
+    opts.onProgress?.({ phase: 'build', done: built.length, total: Math.max(total, built.length) });
   }
+  built.sort((a, b) => a.key.localeCompare(b.key));
+  const manifests = built.map((b) => b.manifest);
+  const encrypted = built.flatMap((b) => b.encrypted);
   // Carried charts and images: their graphs are recorded (not buffered) so the tar streams them from the source.
   const extraOrigin = new Map<string, ReadOnlyStorage>();
   for (const extra of opts.extras ?? []) {
@@ -185,7 +211,7 @@ export async function packBundle(opts: PackOptions): Promise<PackResult> {
     createdAt,
     expiresAt: opts.expiresAt.toISOString(),
     source: opts.source,
-    clusters: clusters.map((c) => `${c.namespace}/${c.name}`),
+    clusters: built.map((b) => b.key),
   };
   const statementOf = (subjects: Descriptor[]): Statement => ({
     _type: IN_TOTO_STATEMENT_TYPE,

@@ -1,12 +1,12 @@
 // export as one library call: read and plan the input, render charts and carry images, pack the signed
 // bundle. The CLI's `export` parses its flags into ExportOptions, calls exportBundle and prints.
 import type { ClusterArtifactInput } from '../bundle/manifest.js';
-import { packBundle, type PackOptions, type PackResult } from '../bundle/pack.js';
+import { packBundle, type ExtraArtifact, type PackOptions, type PackResult } from '../bundle/pack.js';
 import { ValidationError } from '../errors.js';
 import { ANNOTATION_REQUESTOR_NAME, LABEL_REQUESTOR_FEATURE } from '../model/sveltos.js';
 import { clusterGroupsToYAML, type ClusterPlan } from '../resolve/plan.js';
 import type { ExportLog } from './log.js';
-import { loadPlan } from './plan.js';
+import { openPlan } from './plan.js';
 import { renderAndCarry, type CarryFlags } from './render.js';
 
 /** ExportOptions are pack's options (signer, sequence, times, output…) plus what to read and render. */
@@ -26,25 +26,47 @@ export interface ExportResult extends PackResult {
   clusters: string[];
 }
 
-/** exportBundle resolves the input for the target clusters and writes the signed bundle. */
+/**
+ * exportBundle resolves the input for the target clusters and writes the signed bundle. Without charts to
+ * render or images to carry, each cluster is planned, built and spooled in turn and then dropped, so memory
+ * does not grow with the fleet; otherwise the Helm stage needs every cluster's plan first.
+ */
 export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise<ExportResult> {
   const { from, clusters, env, carry, ...pack } = opts;
-  const resolved = await loadPlan(from, clusters, pack.createdAt, log);
-  const { plan, extras } = await renderAndCarry(resolved.plan, resolved.objects, carry, env, log);
-  if (plan.clusters.length === 0) {
+  const input = await openPlan(from, clusters, pack.createdAt, log);
+  let planned: Iterable<ClusterPlan>;
+  let extras: ExtraArtifact[] = [];
+  let count = input.planner.count;
+  if (input.planner.helm || carry.includeImages) {
+    const all = [...input.clusters()];
+    const rendered = await renderAndCarry({ clusters: all, problems: input.planner.problems, warnings: input.planner.warnings }, input.objects, carry, env, log);
+    planned = rendered.plan.clusters;
+    extras = rendered.extras;
+    count = rendered.plan.clusters.length;
+  } else {
+    // With nothing to export or a problem already, everything is planned first: the error names every problem.
+    planned = count === 0 || input.failed() ? [...input.clusters()] : input.clusters();
+  }
+  if (count === 0) {
     throw new ValidationError('INVALID', `no cluster to export: the input has no eligible SveltosCluster${clusters.length ? ` named ${clusters.join(', ')}` : ''} (paused clusters are skipped)`);
   }
-  for (const c of plan.clusters) {
-    log.info(`${c.cluster}: ${c.profiles.length} profile(s), ${c.groups.length} group(s), ${c.groups.reduce((n, g) => n + g.bundles.length, 0)} bundle(s)`);
-    for (const n of c.notCarried) log.warn('NOT_CARRIED', `${c.cluster}: ${n.profile}: ${n.ref}: ${n.reason}`);
+  const exported: string[] = [];
+  function* artifacts(): Generator<ClusterArtifactInput> {
+    for (const c of planned) {
+      log.info(`${c.cluster}: ${c.profiles.length} profile(s), ${c.groups.length} group(s), ${c.groups.reduce((n, g) => n + g.bundles.length, 0)} bundle(s)`);
+      for (const n of c.notCarried) log.warn('NOT_CARRIED', `${c.cluster}: ${n.profile}: ${n.ref}: ${n.reason}`);
+      exported.push(c.cluster);
+      yield clusterArtifact(c);
+    }
   }
   const result = await packBundle({
     ...pack,
-    clusters: plan.clusters.map(clusterArtifact),
+    clusters: artifacts(),
+    clusterCount: count,
     extras,
     onProgress: (e) => log.progress(e.phase === 'write' ? 'write' : 'build', e.done, e.total, e.phase === 'write' ? 'bytes' : 'items'),
   });
-  return { ...result, clusters: plan.clusters.map((c) => c.cluster) };
+  return { ...result, clusters: exported };
 }
 
 /** clusterArtifact turns one cluster's plan into what the bundle carries for it. */

@@ -2,19 +2,55 @@
 // input reported together.
 import { ValidationError } from '../errors.js';
 import type { KubeObject } from '../model/sveltos.js';
-import { planExport, type ExportPlan, type PlanProblem } from '../resolve/plan.js';
+import { planClusters, type ClusterPlan, type ClusterPlanner, type ExportPlan, type PlanProblem } from '../resolve/plan.js';
 import { formatLoadError, loadObjects, type LoadError } from '../source/kube.js';
 import type { ExportLog } from './log.js';
 
 /** loadPlan reads `from` and plans; every input problem of the run is reported together in one ValidationError. */
 export async function loadPlan(from: string[], clusters: string[], now: Date, log: ExportLog): Promise<{ plan: ExportPlan; objects: KubeObject[] }> {
+  const input = await openPlan(from, clusters, now, log);
+  const planned = [...input.planner.clusters()];
+  input.check();
+  return { plan: { clusters: planned, problems: input.planner.problems, warnings: input.planner.warnings }, objects: input.objects };
+}
+
+/** OpenPlan is the input read and planned fleet-wide, its clusters planned as they are iterated. */
+export interface OpenPlan {
+  planner: ClusterPlanner;
+  objects: KubeObject[];
+  /** failed tells whether the input has a problem (so far). */
+  failed(): boolean;
+  /** check throws the input's problems found so far (with every load error), and logs the warnings not logged yet. */
+  check(): void;
+  /**
+   * clusters plans each cluster in turn, logging the warnings found so far before it. After a problem it
+   * stops yielding but plans the rest, so that the error it throws at the end reports every problem.
+   */
+  clusters(): Generator<ClusterPlan>;
+}
+
+/** openPlan reads `from` and does the fleet-wide part of the plan; the clusters are planned when iterated. */
+export async function openPlan(from: string[], clusters: string[], now: Date, log: ExportLog): Promise<OpenPlan> {
   if (from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');
   const { objects, errors } = await loadObjects(from);
   log.info(`read ${objects.length} object(s) from ${from.join(', ')}`);
-  const plan = planExport({ objects, clusters, now });
-  if (errors.length > 0 || plan.problems.length > 0) throw inputError(errors, plan.problems);
-  for (const w of plan.warnings) log.warn(w.code, w.message);
-  return { plan, objects };
+  const planner = planClusters({ objects, clusters, now });
+  let logged = 0;
+  const failed = () => errors.length > 0 || planner.problems.length > 0;
+  const check = () => {
+    if (failed()) throw inputError(errors, planner.problems);
+    for (const w of planner.warnings.slice(logged)) log.warn(w.code, w.message);
+    logged = planner.warnings.length;
+  };
+  function* each(): Generator<ClusterPlan> {
+    for (const c of planner.clusters()) {
+      if (failed()) continue;
+      check();
+      yield c;
+    }
+    check();
+  }
+  return { planner, objects, failed, check, clusters: each };
 }
 
 function inputError(load: LoadError[], problems: PlanProblem[]): ValidationError {

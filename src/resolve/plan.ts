@@ -119,6 +119,30 @@ export interface PlanInput {
 
 /** planExport computes the plan; it never throws on bad input, it reports problems. */
 export function planExport(input: PlanInput): ExportPlan {
+  const planner = planClusters(input);
+  const clusters = [...planner.clusters()];
+  return { clusters, problems: planner.problems, warnings: planner.warnings };
+}
+
+/**
+ * ClusterPlanner plans a fleet one cluster at a time, so a caller that is done with a cluster's plan can
+ * drop it before the next is made: memory stays that of one cluster, whatever the size of the fleet.
+ * The fleet-wide problems and warnings are known when planClusters returns; each cluster's are appended
+ * as it is planned.
+ */
+export interface ClusterPlanner {
+  problems: PlanProblem[];
+  warnings: PlanProblem[];
+  /** How many clusters clusters() yields (the targets that are not paused). */
+  count: number;
+  /** Whether a profile has helmCharts entries (the Helm stage then needs every cluster's plan first). */
+  helm: boolean;
+  /** clusters plans each target in plan order (namespace, then name); iterate it once. */
+  clusters(): Generator<ClusterPlan>;
+}
+
+/** planClusters does the fleet-wide part of planExport (validation, matching) and plans clusters lazily. */
+export function planClusters(input: PlanInput): ClusterPlanner {
   const problems: PlanProblem[] = [];
   const warnings: PlanProblem[] = [];
   const valid = input.objects.filter((o) => validate(o, problems));
@@ -156,23 +180,30 @@ export function planExport(input: PlanInput): ExportPlan {
   }
 
   const memo = new PlanMemo();
-  const out: ClusterPlan[] = [];
-  for (const key of targets) {
-    const cluster = index.clusterByKey.get(key)!;
-    if (cluster.spec?.paused === true) {
-      warnings.push({ code: 'CLUSTER_PAUSED', object: describeObject(cluster), message: `${describeObject(cluster)} is paused (spec.paused): Sveltos deploys nothing to it` });
-      continue;
+  function* each(): Generator<ClusterPlan> {
+    for (const key of targets) {
+      const cluster = index.clusterByKey.get(key)!;
+      if (cluster.spec?.paused === true) {
+        warnings.push({ code: 'CLUSTER_PAUSED', object: describeObject(cluster), message: `${describeObject(cluster)} is paused (spec.paused): Sveltos deploys nothing to it` });
+        continue;
+      }
+      if (cluster.spec?.pullMode !== true) {
+        warnings.push({
+          code: 'CLUSTER_NOT_PULL_MODE',
+          object: describeObject(cluster),
+          message: `${describeObject(cluster)} does not set spec.pullMode: true; its configuration is planned as for a pull-mode cluster`,
+        });
+      }
+      yield planCluster(cluster, perCluster.get(key) ?? [], lookup, memo, problems, warnings);
     }
-    if (cluster.spec?.pullMode !== true) {
-      warnings.push({
-        code: 'CLUSTER_NOT_PULL_MODE',
-        object: describeObject(cluster),
-        message: `${describeObject(cluster)} does not set spec.pullMode: true; its configuration is planned as for a pull-mode cluster`,
-      });
-    }
-    out.push(planCluster(cluster, perCluster.get(key) ?? [], lookup, memo, problems, warnings));
   }
-  return { clusters: out, problems, warnings };
+  return {
+    problems,
+    warnings,
+    count: targets.filter((k) => index.clusterByKey.get(k)!.spec?.paused !== true).length,
+    helm: profiles.some((p) => (p.spec.helmCharts ?? []).length > 0),
+    clusters: each,
+  };
 }
 
 function validate(o: KubeObject, problems: PlanProblem[]): boolean {

@@ -1,0 +1,113 @@
+// BlobSpool keeps blobs in one temporary file instead of memory: a writer that makes many small blobs
+// (a bundle's per-cluster configuration) appends each as it is made and keeps only its offset, then reads
+// them back in whatever order it writes them out. Appends are gathered into large writes.
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { Descriptor } from '../model/oci.js';
+import { sha256 } from './digest.js';
+import { notFound } from './memory.js';
+import type { RangeFetcher, Storage } from './storage.js';
+import { readAll } from './verify.js';
+import { ContentError } from '../errors.js';
+
+/** Appends are written once this many bytes are pending. */
+const WRITE_BATCH = 1 << 20;
+
+/** BlobSpool stores blobs in the file at `path`, which it creates and removes (close). */
+export class BlobSpool implements Storage, RangeFetcher {
+  readonly #fh: FileHandle;
+  readonly #path: string;
+  readonly #at = new Map<string, { offset: number; size: number }>();
+  #pending: Buffer[] = [];
+  /** End of what is on file; pending bytes follow it. */
+  #flushed = 0;
+  #end = 0;
+
+  private constructor(fh: FileHandle, path: string) {
+    this.#fh = fh;
+    this.#path = path;
+  }
+
+  /** create makes the spool file (it must not exist). */
+  static async create(path: string): Promise<BlobSpool> {
+    return new BlobSpool(await open(path, 'wx+', 0o600), path);
+  }
+
+  /** has tells whether a blob of this digest is spooled. */
+  has(digest: string): boolean {
+    return this.#at.has(digest);
+  }
+
+  /** add spools `data`, whose descriptor the caller computed from it (a no-op when already spooled). */
+  async add(desc: Descriptor, data: Buffer): Promise<void> {
+    if (this.#at.has(desc.digest)) return;
+    if (data.length !== desc.size) {
+      throw new ContentError('SIZE_MISMATCH', `${desc.digest}: expected ${desc.size} bytes, got ${data.length}`, { details: { expected: desc.size, found: data.length } });
+    }
+    this.#at.set(desc.digest, { offset: this.#end, size: data.length });
+    this.#pending.push(data);
+    this.#end += data.length;
+    if (this.#end - this.#flushed >= WRITE_BATCH) await this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    const buffers = this.#pending;
+    const position = this.#flushed;
+    const length = this.#end - position;
+    this.#pending = [];
+    this.#flushed = this.#end;
+    let done = 0;
+    while (done < length) {
+      const { bytesWritten } = await this.#fh.writev(done === 0 ? buffers : [Buffer.concat(buffers).subarray(done)], position + done);
+      done += bytesWritten;
+    }
+  }
+
+  /** read returns a spooled blob's bytes (not verified: see fetch). */
+  async read(desc: Descriptor): Promise<Buffer> {
+    const at = this.#at.get(desc.digest);
+    if (!at || at.size !== desc.size) throw notFound(desc, 'spool');
+    if (at.offset + at.size > this.#flushed) await this.#flush();
+    const buf = Buffer.allocUnsafe(at.size);
+    let done = 0;
+    while (done < at.size) {
+      const { bytesRead } = await this.#fh.read(buf, done, at.size - done, at.offset + done);
+      if (bytesRead === 0) throw new ContentError('SIZE_MISMATCH', `${this.#path}: spool ends early`, { details: { expected: at.offset + at.size } });
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  /** readVerified returns a spooled blob's bytes, checked against its digest. */
+  async readVerified(desc: Descriptor): Promise<Buffer> {
+    const data = await this.read(desc);
+    if (sha256(data) !== desc.digest) {
+      throw new ContentError('DIGEST_MISMATCH', `${desc.digest}: spooled bytes in ${this.#path} do not match the digest`, { details: { expected: desc.digest, found: sha256(data) } });
+    }
+    return data;
+  }
+
+  async exists(desc: Descriptor): Promise<boolean> {
+    return this.#at.has(desc.digest);
+  }
+
+  async fetch(desc: Descriptor): Promise<Readable> {
+    return Readable.from([await this.read(desc)], { objectMode: false });
+  }
+
+  async fetchRange(desc: Descriptor, start: number, end: number): Promise<Readable> {
+    return Readable.from([(await this.read(desc)).subarray(start, end + 1)], { objectMode: false });
+  }
+
+  /** push reads `content` (a blob of at most `desc.size` bytes, verified) and spools it. */
+  async push(desc: Descriptor, content: Readable): Promise<void> {
+    const data = await readAll(content, desc, { limit: Math.max(desc.size, 0) });
+    await this.add(desc, data);
+  }
+
+  /** close removes the spool file. */
+  async close(): Promise<void> {
+    await this.#fh.close().catch(() => undefined);
+    await rm(this.#path, { force: true });
+  }
+}
