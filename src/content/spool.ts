@@ -1,6 +1,7 @@
 // BlobSpool keeps blobs in one temporary file instead of memory: a writer that makes many small blobs
 // (a bundle's per-cluster configuration) appends each as it is made and keeps only its offset, then reads
 // them back in whatever order it writes them out. Appends are gathered into large writes.
+import { readSync } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Descriptor } from '../model/oci.js';
@@ -63,7 +64,10 @@ export class BlobSpool implements Storage, RangeFetcher {
     }
   }
 
-  /** read returns a spooled blob's bytes (not verified: see fetch). */
+  /**
+   * read returns a spooled blob's bytes (not verified: see fetch). The read is synchronous: the blobs are
+   * small and were just written (in the page cache), and one thread-pool round trip each costs more.
+   */
   async read(desc: Descriptor): Promise<Buffer> {
     const at = this.#at.get(desc.digest);
     if (!at || at.size !== desc.size) throw notFound(desc, 'spool');
@@ -71,7 +75,7 @@ export class BlobSpool implements Storage, RangeFetcher {
     const buf = Buffer.allocUnsafe(at.size);
     let done = 0;
     while (done < at.size) {
-      const { bytesRead } = await this.#fh.read(buf, done, at.size - done, at.offset + done);
+      const bytesRead = readSync(this.#fh.fd, buf, done, at.size - done, at.offset + done);
       if (bytesRead === 0) throw new ContentError('SIZE_MISMATCH', `${this.#path}: spool ends early`, { details: { expected: at.offset + at.size } });
       done += bytesRead;
     }
