@@ -1,6 +1,6 @@
 // export through the CLI: the resolver, the Helm stage and the packer together, on the bundled samples and
 // on a fleet with a chart served by an HTTP chart repository (real helm binary).
-import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,25 @@ describe('export', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/broken\.yaml:\d+/);
     expect(r.stderr).not.toMatch(/internal error/);
+  });
+
+  it('clusters are built as they are planned: problems found in later clusters still fail the export together, leaving no file behind', async () => {
+    const keys = await testKeys();
+    const dir = await tempDir();
+    const input = join(dir, 'fleet');
+    await cp(SAMPLES, input, { recursive: true });
+    const profile = (name: string, labels: Record<string, string>, configMap: string) =>
+      `apiVersion: config.projectsveltos.io/v1beta1\nkind: ClusterProfile\nmetadata:\n  name: ${name}\nspec:\n  clusterSelector:\n    matchLabels: ${JSON.stringify(labels)}\n  policyRefs:\n  - kind: ConfigMap\n    namespace: default\n    name: ${configMap}\n`;
+    // store-berlin (first in plan order) plans cleanly; store-paris and vessel-aurora (later) each have a missing reference.
+    await writeFile(join(input, 'profiles', 'late.yaml'), `${profile('paris-extra', { region: 'eu-west' }, 'missing-paris')}---\n${profile('ship-extra', { site: 'ship' }, 'missing-ship')}`);
+    const out = join(dir, 'out');
+    await mkdir(out);
+    const r = await cli(['export', '--from', input, '--key', keys.keyPath, '--out', join(out, 'b.tar'), ...FIXED]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/2 problem\(s\) in the input/);
+    expect(r.stderr).toMatch(/REFERENCE_NOT_FOUND: .*missing-paris/);
+    expect(r.stderr).toMatch(/REFERENCE_NOT_FOUND: .*missing-ship/);
+    expect(await readdir(out)).toEqual([]);
   });
 });
 

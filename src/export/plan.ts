@@ -9,8 +9,7 @@ import type { ExportLog } from './log.js';
 /** loadPlan reads `from` and plans; every input problem of the run is reported together in one ValidationError. */
 export async function loadPlan(from: string[], clusters: string[], now: Date, log: ExportLog): Promise<{ plan: ExportPlan; objects: KubeObject[] }> {
   const input = await openPlan(from, clusters, now, log);
-  const planned = [...input.planner.clusters()];
-  input.check();
+  const planned = [...input.clusters()];
   return { plan: { clusters: planned, problems: input.planner.problems, warnings: input.planner.warnings }, objects: input.objects };
 }
 
@@ -20,8 +19,6 @@ export interface OpenPlan {
   objects: KubeObject[];
   /** failed tells whether the input has a problem (so far). */
   failed(): boolean;
-  /** check throws the input's problems found so far (with every load error), and logs the warnings not logged yet. */
-  check(): void;
   /**
    * clusters plans each cluster in turn, logging the warnings found so far before it. After a problem it
    * stops yielding but plans the rest, so that the error it throws at the end reports every problem.
@@ -37,6 +34,7 @@ export async function openPlan(from: string[], clusters: string[], now: Date, lo
   const planner = planClusters({ objects, clusters, now });
   let logged = 0;
   const failed = () => errors.length > 0 || planner.problems.length > 0;
+  // check throws the problems found so far (with every load error) and logs the warnings not logged yet.
   const check = () => {
     if (failed()) throw inputError(errors, planner.problems);
     for (const w of planner.warnings.slice(logged)) log.warn(w.code, w.message);
@@ -50,7 +48,7 @@ export async function openPlan(from: string[], clusters: string[], now: Date, lo
     }
     check();
   }
-  return { planner, objects, failed, check, clusters: each };
+  return { planner, objects, failed, clusters: each };
 }
 
 function inputError(load: LoadError[], problems: PlanProblem[]): ValidationError {
