@@ -32,6 +32,17 @@ describe('BlobSpool', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('a read waits for the writes before it, when adds are not awaited', async () => {
+    const dir = await tempDir();
+    const spool = await BlobSpool.create(join(dir, 'spool'));
+    const datas = Array.from({ length: 6 }, () => randomBytes(700_000));
+    const adds = datas.map((d) => spool.add(blob(d), d));
+    const reads = datas.map((d) => spool.readVerified(blob(d)));
+    await Promise.all(adds);
+    for (const [i, r] of (await Promise.all(reads)).entries()) expect(r.equals(datas[i]!)).toBe(true);
+    await spool.close();
+  });
+
   it('refuses unknown blobs, wrong sizes and bytes changed on disk', async () => {
     const dir = await tempDir();
     const path = join(dir, 'spool');

@@ -20,9 +20,11 @@ export class BlobSpool implements Storage, RangeFetcher {
   readonly #path: string;
   readonly #at = new Map<string, { offset: number; size: number }>();
   #pending: Buffer[] = [];
-  /** End of what is on file; pending bytes follow it. */
+  /** End of what is handed to a write; pending bytes follow it. */
   #flushed = 0;
   #end = 0;
+  /** The writes handed out so far, in order: a read waits for them. */
+  #written: Promise<void> = Promise.resolve();
 
   private constructor(fh: FileHandle, path: string) {
     this.#fh = fh;
@@ -51,17 +53,22 @@ export class BlobSpool implements Storage, RangeFetcher {
     if (this.#end - this.#flushed >= WRITE_BATCH) await this.#flush();
   }
 
-  async #flush(): Promise<void> {
+  // flush hands the pending bytes to a write after the ones before it and waits for all of them.
+  #flush(): Promise<void> {
     const buffers = this.#pending;
     const position = this.#flushed;
     const length = this.#end - position;
     this.#pending = [];
     this.#flushed = this.#end;
-    let done = 0;
-    while (done < length) {
-      const { bytesWritten } = await this.#fh.writev(done === 0 ? buffers : [Buffer.concat(buffers).subarray(done)], position + done);
-      done += bytesWritten;
-    }
+    const write = async () => {
+      let done = 0;
+      while (done < length) {
+        const { bytesWritten } = await this.#fh.writev(done === 0 ? buffers : [Buffer.concat(buffers).subarray(done)], position + done);
+        done += bytesWritten;
+      }
+    };
+    this.#written = this.#written.then(write);
+    return this.#written;
   }
 
   /**
@@ -71,7 +78,7 @@ export class BlobSpool implements Storage, RangeFetcher {
   async read(desc: Descriptor): Promise<Buffer> {
     const at = this.#at.get(desc.digest);
     if (!at || at.size !== desc.size) throw notFound(desc, 'spool');
-    if (at.offset + at.size > this.#flushed) await this.#flush();
+    await (at.offset + at.size > this.#flushed ? this.#flush() : this.#written);
     const buf = Buffer.allocUnsafe(at.size);
     let done = 0;
     while (done < at.size) {
@@ -111,6 +118,7 @@ export class BlobSpool implements Storage, RangeFetcher {
 
   /** close removes the spool file. */
   async close(): Promise<void> {
+    await this.#written.catch(() => undefined);
     await this.#fh.close().catch(() => undefined);
     await rm(this.#path, { force: true });
   }
