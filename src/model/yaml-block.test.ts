@@ -1,0 +1,148 @@
+// The block YAML reader against the `yaml` library it stands in for: whatever it accepts, it must read exactly
+// as the library does (documents, values, types), on go-yaml's own output, on generated objects, and on random
+// damage to both; and it must accept the shape exports write.
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { sigsYAMLMarshal } from '../resolve/goyaml.js';
+import { blockYAMLReader, MAYBE_TAGGED_FIRST, type BlockYAMLOptions } from './yaml-block.js';
+
+const options: BlockYAMLOptions = { version: '1.1', customTags: (tags) => tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp') };
+const read = blockYAMLReader(options);
+
+// library reads `text` as parseObjects does; undefined when it reports an error.
+function library(text: string): unknown[] | undefined {
+  const docs = parseAllDocuments(text, options);
+  const list = Array.isArray(docs) ? docs : [docs];
+  if (list.some((d) => d.errors.length > 0)) return undefined;
+  return list.map((d) => d.toJS({ maxAliasCount: 1000 }) as unknown);
+}
+
+// agrees: the reader either declines, or reads what the library reads (and the library finds no error).
+function expectAgreement(text: string): boolean {
+  const fast = read(text);
+  if (fast === undefined) return false;
+  expect({ text, value: library(text) }).toEqual({ text, value: fast });
+  return true;
+}
+
+// sfc32, seeded: the same cases on every run.
+function random(seed: number): () => number {
+  let a = seed, b = 0x9e3779b9, c = 0x243f6a88, d = 0xb7e15162;
+  return () => {
+    a |= 0; b |= 0; c |= 0; d |= 0;
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = ['name', 'namespace', 'yes', 'no', 'on', 'off', 'true', 'null', '~', '0', '012', '0x1f', '1e3', 'e2', 'E+5', '1_000', '+1', '-.5', '0b1', '0o7', '190:20:30', 'Yes', 'OFF', 'Null', 'NaN', '.NaN', '.5', '.inf', '1:20', '<<', '-', '- x', 'a: b', 'a #b', 'a#b', '#c', "it's", '"q"', 'x,y', '[a]', '{a}', 'café', 'tab\there', 'multi\nline', 'trailing\n', 'two\n\n', '  lead', 'end ', '', 'fleet-0', 'config-7ajb9t1kv4xpmyfwyy4l', '2026-01-01', 'v1.2.3', '10Gi', '@at', '%p', '!tag', '&a', '*a', '|', '>', '?', ':', 'k: v\nk2: v2'];
+
+function value(r: () => number, depth: number): unknown {
+  const pick = r();
+  if (depth > 3 || pick < 0.45) {
+    const k = r();
+    if (k < 0.6) return WORDS[Math.floor(r() * WORDS.length)];
+    if (k < 0.75) return Math.floor(r() * 2000) - 1000;
+    if (k < 0.8) return r() < 0.5;
+    if (k < 0.85) return null;
+    if (k < 0.9) return r() * 100;
+    return 'x'.repeat(Math.floor(r() * 120));
+  }
+  if (pick < 0.7) return Array.from({ length: Math.floor(r() * 4) }, () => value(r, depth + 1));
+  const o: Record<string, unknown> = {};
+  for (let i = Math.floor(r() * 5); i > 0; i--) o[WORDS[Math.floor(r() * WORDS.length)]!] = value(r, depth + 1);
+  return o;
+}
+
+function damage(text: string, r: () => number): string {
+  const pieces = [' ', '  ', '\n', ':', ': ', '#', '- ', '-', '"', "'", '\\', '|', '|-', '|+', '>', '&a ', '*a', '!!str ', '{', '}', '[', ']', ',', '\t', '---\n', '...\n', '? ', 'x', '\r', '\u2028', '0', 'y'];
+  let t = text;
+  for (let n = 1 + Math.floor(r() * 3); n > 0; n--) {
+    const at = Math.floor(r() * (t.length + 1));
+    const k = r();
+    if (k < 0.5) t = t.slice(0, at) + pieces[Math.floor(r() * pieces.length)] + t.slice(at);
+    else if (k < 0.8) t = t.slice(0, at) + t.slice(at + 1 + Math.floor(r() * 3));
+    else {
+      const lines = t.split('\n');
+      const i = Math.floor(r() * lines.length);
+      lines.splice(i, 0, lines[Math.floor(r() * lines.length)]!);
+      t = lines.join('\n');
+    }
+  }
+  return t;
+}
+
+const oracle = (JSON.parse(readFileSync(new URL('../../test/fixtures/sveltos-oracle/expected.json', import.meta.url), 'utf8')) as { yaml?: string[] }[]).flatMap((e) => e.yaml ?? []);
+
+describe('blockYAMLReader', () => {
+  it("reads go-yaml's own output as the library does", () => {
+    let accepted = 0;
+    for (const y of oracle) if (expectAgreement(`---\n${y}`)) accepted++;
+    expect(accepted).toBeGreaterThanOrEqual(5);
+  });
+
+  it('reads generated objects, as exports write them, as the library does', () => {
+    const r = random(1);
+    let accepted = 0;
+    const total = 400;
+    for (let i = 0; i < total; i++) {
+      const docs = Array.from({ length: 1 + Math.floor(r() * 3) }, () => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `n${i}` }, data: value(r, 0) }));
+      if (expectAgreement(docs.map((d) => `---\n${sigsYAMLMarshal(d)}`).join(''))) accepted++;
+    }
+    // Many of them (the words are chosen to be awkward); what it declines the library reads.
+    expect(accepted).toBeGreaterThan(total * 0.4);
+  });
+
+  it('never reads damaged YAML otherwise than the library (or accepts what it refuses)', () => {
+    const r = random(2);
+    const seeds = [...oracle.map((y) => `---\n${y}`)];
+    for (let i = 0; i < 60; i++) seeds.push(`---\n${sigsYAMLMarshal({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `n${i}` }, data: value(r, 0) })}`);
+    let accepted = 0;
+    for (let i = 0; i < 6000; i++) if (expectAgreement(damage(seeds[Math.floor(r() * seeds.length)]!, r))) accepted++;
+    expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('tests the tags on every plain scalar a tag of the schema could resolve', () => {
+    // Every tag's test, on every printable ASCII first character it can match (followed by what completes a match).
+    const tails = ['', '0', '1', '00', '2', 'e2', '.5', 'ull', 'ULL', 'es', 'ES', 'rue', 'RUE', 'n', 'N', 'ff', 'FF', 'o', 'O', 'alse', 'ALSE', 'inf', 'nan', 'NaN', 'x1', 'b1', 'o7', ':20', '<', '1e3'];
+    let checked = 0;
+    for (let c = 33; c < 127; c++) {
+      const ch = String.fromCharCode(c);
+      // Indicators never start a plain scalar the reader takes.
+      if (MAYBE_TAGGED_FIRST.includes(ch) || '?:,[]{}#&*!|>\'"%@`'.includes(ch)) continue;
+      for (const tail of tails) {
+        const [doc] = library(`k: ${ch}${tail}\n`)!;
+        expect({ text: `${ch}${tail}`, type: typeof (doc as { k: unknown }).k }).toEqual({ text: `${ch}${tail}`, type: 'string' });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  it.each([
+    ['', []],
+    ['---\n', [null]],
+    ['---\n---\n', [null, null]],
+    ['\n---\na: 1\n', [{ a: 1 }]],
+    ['a: 1\n---\nb: yes\n', [{ a: 1 }, { b: true }]],
+    ['a:\n- x\n- - y\nb: 1\n', undefined],
+    ['a:\n- x\n-\n  k: v\nb:\n  c: "q\\u00e9\\n"\n', [{ a: ['x', { k: 'v' }], b: { c: 'qé\n' } }]],
+    ['a: |\n  x\n\n   y\n\nb: |-\n  z\n', [{ a: 'x\n\n y\n', b: 'z' }]],
+    ['a: 1\na: 2\n', undefined],
+    ['a: &x 1\nb: *x\n', undefined],
+    ['a: 1 # c\n', undefined],
+    ['a: 1', undefined],
+    ['<<: {}\n', undefined],
+    ['1: a\n', undefined],
+    ['__proto__: a\n', undefined],
+  ] as [string, unknown[] | undefined][])('%j', (text, want) => {
+    expect(read(text)).toEqual(want);
+    if (want !== undefined) expect(library(text)).toEqual(want);
+  });
+});

@@ -1,0 +1,312 @@
+// A fast reader for the plain block-style YAML that sigs.k8s.io/yaml (go-yaml v2) writes: the objects layers of
+// a bundle. Reading thousands of them with the `yaml` library costs most of a verify; this reader takes the
+// common shape (block mappings and sequences, one-line plain and quoted scalars, literal blocks) in one pass
+// over the lines and gives up on anything else (aliases, tags, flow collections, comments, folded scalars,
+// multi-line plain scalars, odd indentation, duplicate keys...), which the caller then reads with the library.
+// What it accepts it reads exactly as the library does: plain scalars are resolved by the library's own tags.
+import { Document, isScalar, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+
+// Thrown for anything outside the subset; never escapes readBlockDocuments.
+class Unsupported extends Error {}
+
+const unsupported = (): never => {
+  throw new Unsupported();
+};
+
+// Characters the subset does not take anywhere: control characters but tab and newline, CR, DEL and C1, the
+// Unicode line and paragraph separators, BOM, and surrogates.
+const EXCLUDED = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ud800-\udfff]/;
+
+// First characters that may start a scalar some YAML 1.1 tag resolves (null: ~ n N; bool: y Y n N t T f F o O;
+// int and float: sign, dot, digit, and e E (the mantissa of `1e3` is optional: `e3` is a float); merge: <).
+// Any other plain scalar is a string without testing the tags.
+export const MAYBE_TAGGED_FIRST = '-+.0123456789~<nNyYtTfFoOeE';
+const MAYBE_TAGGED = new Uint8Array(128);
+for (const c of MAYBE_TAGGED_FIRST) MAYBE_TAGGED[c.charCodeAt(0)] = 1;
+
+// Indicators that may not start a plain scalar of the subset (a dash may, before a non-space).
+const INDICATOR = new Uint8Array(128);
+for (const c of '?:,[]{}#&*!|>\'"%@` \t') INDICATOR[c.charCodeAt(0)] = 1;
+
+type ScalarResolver = (plain: string, atKey: boolean) => unknown;
+
+/** resolverFor resolves plain scalars with the tags the `yaml` library uses for `options`. */
+function resolverFor(options: DocumentOptions & SchemaOptions & ParseOptions): ScalarResolver {
+  const doc = new Document(null, null, options);
+  const tags = doc.schema.tags.filter((t) => !('collection' in t && t.collection) && (t.default === true || t.default === 'key') && t.test);
+  return (plain, atKey) => {
+    const c = plain.charCodeAt(0);
+    if (plain !== '' && c < 128 && !MAYBE_TAGGED[c]) return plain;
+    const tag = tags.find((t) => (t.default === true || atKey) && t.test!.test(plain));
+    if (!tag) return plain;
+    // Keys of the subset are strings; a tagged key (a number, `<<`) is left to the library.
+    if (atKey) unsupported();
+    let failed = false;
+    const v = (tag as { resolve: (s: string, onError: (m: string) => void, o: unknown) => unknown }).resolve(plain, () => (failed = true), doc.options);
+    if (failed) unsupported();
+    return isScalar(v) ? v.value : v;
+  };
+}
+
+const ESCAPES: Record<string, string> = { '0': '\0', a: '\x07', b: '\b', t: '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', '"': '"', '/': '/', '\\': '\\', ' ': ' ' };
+
+// doubleQuoted reads a one-line double-quoted scalar starting at `at`; returns its value and the index after it.
+function doubleQuoted(line: string, at: number): [string, number] {
+  let out = '';
+  let i = at + 1;
+  for (;;) {
+    const q = line.indexOf('"', i);
+    const b = line.indexOf('\\', i);
+    if (q < 0) unsupported();
+    if (b < 0 || q < b) return [out + line.slice(i, q), q + 1];
+    out += line.slice(i, b);
+    const c = line[b + 1];
+    if (c === 'x' || c === 'u') {
+      const n = c === 'x' ? 2 : 4;
+      const hex = line.slice(b + 2, b + 2 + n);
+      if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== n) unsupported();
+      const code = parseInt(hex, 16);
+      if (code >= 0xd800 && code <= 0xdfff) unsupported();
+      out += String.fromCharCode(code);
+      i = b + 2 + n;
+    } else {
+      const e = c === undefined ? undefined : ESCAPES[c];
+      if (e === undefined) unsupported();
+      out += e;
+      i = b + 2;
+    }
+  }
+}
+
+// singleQuoted reads a one-line single-quoted scalar starting at `at`; returns its value and the index after it.
+function singleQuoted(line: string, at: number): [string, number] {
+  let out = '';
+  let i = at + 1;
+  for (;;) {
+    const q = line.indexOf("'", i);
+    if (q < 0) unsupported();
+    out += line.slice(i, q);
+    if (line[q + 1] !== "'") return [out, q + 1];
+    out += "'";
+    i = q + 2;
+  }
+}
+
+/**
+ * scanPlain checks the plain scalar of the subset at `from`: no indicator first (a dash only before a non-space),
+ * no ": " or " #" inside, no tab. For a key it returns the index of the ":" that ends it; for a value, the end
+ * of the line (no ":" last).
+ */
+function scanPlain(line: string, from: number, key: boolean): number {
+  const c0 = line.charCodeAt(from);
+  if (Number.isNaN(c0) || (c0 < 128 && INDICATOR[c0]) || (c0 === 45 && (from + 1 === line.length || line.charCodeAt(from + 1) === 32))) unsupported();
+  for (let i = from + 1; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 58) {
+      if (i + 1 < line.length && line.charCodeAt(i + 1) !== 32) continue;
+      if (!key || line.charCodeAt(i - 1) === 32) unsupported();
+      return i;
+    }
+    if (c === 9 || (c === 35 && line.charCodeAt(i - 1) === 32)) unsupported();
+  }
+  return key ? unsupported() : line.length;
+}
+
+function indentOf(line: string): number {
+  let n = 0;
+  while (line.charCodeAt(n) === 32) n++;
+  return n;
+}
+
+class BlockReader {
+  i: number;
+  constructor(
+    readonly lines: string[],
+    from: number,
+    readonly end: number,
+    readonly resolve: ScalarResolver,
+  ) {
+    this.i = from;
+  }
+
+  // skipBlank moves past empty lines; a line of spaces, a tab or a comment is outside the subset.
+  skipBlank(): void {
+    while (this.i < this.end && this.lines[this.i] === '') this.i++;
+  }
+
+  // next returns the indentation of the next non-empty line, or -1 at the end of the document.
+  next(): number {
+    this.skipBlank();
+    if (this.i >= this.end) return -1;
+    const line = this.lines[this.i]!;
+    const n = indentOf(line);
+    const c = line[n];
+    if (c === undefined || c === '#' || c === '\t' || line.charCodeAt(line.length - 1) === 32) unsupported();
+    return n;
+  }
+
+  document(): unknown {
+    const n = this.next();
+    if (n < 0) return null;
+    if (n !== 0) unsupported();
+    const v = this.mapping(0, {});
+    if (this.next() >= 0) unsupported();
+    return v;
+  }
+
+  mapping(indent: number, into: Record<string, unknown>): Record<string, unknown> {
+    for (;;) {
+      const n = this.next();
+      if (n < indent) return into;
+      if (n > indent) unsupported();
+      const line = this.lines[this.i]!;
+      if (line[n] === '-' && (line.length === n + 1 || line[n + 1] === ' ')) return into;
+      this.entry(line, n, indent, into);
+    }
+  }
+
+  // entry reads `key: value` (or `key:` and a nested node) at column `col` of a mapping indented `indent`.
+  entry(line: string, col: number, indent: number, into: Record<string, unknown>): void {
+    let key: string;
+    let after: number;
+    if (line[col] === '"') {
+      [key, after] = doubleQuoted(line, col);
+      if (line[after] !== ':') unsupported();
+    } else {
+      after = scanPlain(line, col, true);
+      key = this.resolve(line.slice(col, after), true) as string;
+    }
+    if (key.length > 1000 || key === '__proto__' || Object.prototype.hasOwnProperty.call(into, key)) unsupported();
+    const rest = line.slice(after + 1);
+    if (rest === '') {
+      this.i++;
+      into[key] = this.nested(indent, true);
+      return;
+    }
+    if (rest[0] !== ' ' || rest[1] === ' ') unsupported();
+    into[key] = this.inline(rest.slice(1), indent, indent + 1);
+  }
+
+  // nested reads the node on the lines after a `key:` or a lone `-` (the current line is the next one).
+  nested(parent: number, seqAtParent: boolean): unknown {
+    const n = this.next();
+    if (n < 0 || n < parent) return null;
+    const line = this.lines[this.i]!;
+    const dash = line[n] === '-' && (line.length === n + 1 || line[n + 1] === ' ');
+    if (dash && (n > parent || seqAtParent)) return this.sequence(n);
+    if (n === parent) return null;
+    if (dash) unsupported();
+    return this.mapping(n, {});
+  }
+
+  sequence(indent: number): unknown[] {
+    const out: unknown[] = [];
+    for (;;) {
+      const n = this.next();
+      if (n < indent) return out;
+      if (n > indent) unsupported();
+      const line = this.lines[this.i]!;
+      if (line[n] !== '-' || (line.length !== n + 1 && line[n + 1] !== ' ')) return out;
+      if (line.length === n + 1) {
+        this.i++;
+        out.push(this.nested(indent, false));
+        continue;
+      }
+      const rest = line.slice(n + 2);
+      if (rest[0] === ' ' || rest[0] === '-' || rest[0] === '?') unsupported();
+      if (this.isEntry(rest)) {
+        const into: Record<string, unknown> = {};
+        this.entry(line, n + 2, n + 2, into);
+        out.push(this.mapping(n + 2, into));
+      } else {
+        out.push(this.inline(rest, indent, indent + 2));
+      }
+    }
+  }
+
+  // isEntry tells whether the text after `- ` starts a compact mapping (`- key: value`).
+  isEntry(rest: string): boolean {
+    if (rest[0] === '"') return rest[doubleQuoted(rest, 0)[1]] === ':';
+    if (rest[0] === "'") return singleQuoted(rest, 0)[1] !== rest.length ? unsupported() : false;
+    return rest.includes(': ') || rest.endsWith(':');
+  }
+
+  // inline reads a value written on the current line (`v`), or a literal block below it; then moves on.
+  inline(v: string, parent: number, minContent: number): unknown {
+    this.i++;
+    if (v === '|' || v === '|-') return this.literal(parent, minContent, v === '|-');
+    if (v === '{}') return {};
+    if (v === '[]') return [];
+    const c = v[0];
+    if (c === '"' || c === "'") {
+      const [s, end] = c === '"' ? doubleQuoted(v, 0) : singleQuoted(v, 0);
+      if (end !== v.length) unsupported();
+      return s;
+    }
+    scanPlain(v, 0, false);
+    return this.resolve(v, false);
+  }
+
+  // literal reads a `|` or `|-` block scalar whose lines are indented more than `parent` (at least `minContent`).
+  literal(parent: number, minContent: number, strip: boolean): string {
+    if (this.i >= this.end || this.lines[this.i] === '') unsupported();
+    const first = this.lines[this.i]!;
+    const indent = indentOf(first);
+    if (indent <= parent || indent < minContent || indent === first.length) unsupported();
+    const parts: string[] = [];
+    let blank = 0;
+    while (this.i < this.end) {
+      const line = this.lines[this.i]!;
+      if (line === '') {
+        blank++;
+        this.i++;
+        continue;
+      }
+      const n = indentOf(line);
+      if (n === line.length) unsupported();
+      if (n < indent) break;
+      for (; blank > 0; blank--) parts.push('');
+      parts.push(line.slice(indent));
+      this.i++;
+    }
+    const body = parts.join('\n');
+    return strip ? body : `${body}\n`;
+  }
+}
+
+/** BlockYAMLOptions are the `yaml` library options whose results the reader must match. */
+export type BlockYAMLOptions = DocumentOptions & SchemaOptions & ParseOptions;
+
+/**
+ * blockYAMLReader returns a reader of multi-document YAML streams in the subset: the value of each document
+ * (null for an empty one), exactly as `parseAllDocuments(text, options)` and `toJS()` give them, or undefined
+ * when the text is outside the subset (then read it with the library: it reports errors precisely).
+ */
+export function blockYAMLReader(options: BlockYAMLOptions): (text: string) => unknown[] | undefined {
+  const resolve = resolverFor(options);
+  return (text) => {
+    if (text === '') return [];
+    if (!text.endsWith('\n') || EXCLUDED.test(text)) return undefined;
+    const lines = text.split('\n');
+    lines.pop();
+    // Documents: what precedes the first `---` (when not blank), then one per `---` line.
+    const starts: number[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.startsWith('---') || line.startsWith('...') || line.startsWith('%')) {
+        if (line !== '---') return undefined;
+        starts.push(i + 1);
+      }
+    }
+    const bounds: [number, number][] = [];
+    const firstStart = starts.length ? starts[0]! - 1 : lines.length;
+    if (lines.slice(0, firstStart).some((l) => l !== '')) bounds.push([0, firstStart]);
+    for (const [k, s] of starts.entries()) bounds.push([s, k + 1 < starts.length ? starts[k + 1]! - 1 : lines.length]);
+    try {
+      return bounds.map(([from, to]) => new BlockReader(lines, from, to, resolve).document());
+    } catch (err) {
+      if (err instanceof Unsupported || err instanceof RangeError) return undefined;
+      throw err;
+    }
+  };
+}
