@@ -85,17 +85,31 @@ export interface ReadObjectsOptions extends ObjectsLimits {
   siteKeys?: KeyObject[];
 }
 
+// objectsLayerLimit is the most bytes an objects layer may have; a larger one fails naming the layer.
+function objectsLayerLimit(layer: Descriptor, opts: ObjectsLimits): number {
+  const max = opts.maxObjectsBytes ?? DEFAULT_MAX_OBJECTS_BYTES;
+  // An encrypted layer is base64 inside JSON: allow for the growth.
+  const limit = layer.mediaType === MEDIA_TYPE_OBJECTS_ENCRYPTED ? Math.ceil((max * 4) / 3) + 64 * 1024 : max;
+  if (layer.size > limit) throw invalid(`objects layer ${layer.digest}`, `${layer.size} bytes, more than the limit of ${limit} (--max-objects-bytes)`, { expected: `<= ${limit}`, found: layer.size });
+  return limit;
+}
+
+/**
+ * objectsOfLayer parses the bytes of an objects layer, already verified against its digest, as
+ * readObjectsLayer does (decrypting an encrypted one).
+ */
+export function objectsOfLayer(layer: Descriptor, data: Buffer, opts: ReadObjectsOptions = {}): Record<string, unknown>[] {
+  const where = `objects layer ${layer.digest}`;
+  objectsLayerLimit(layer, opts);
+  const plain = layer.mediaType === MEDIA_TYPE_OBJECTS_ENCRYPTED ? decryptObjects(data, opts.siteKeys ?? [], where) : data;
+  return parseObjects(plain, where, opts);
+}
+
 /**
  * readObjectsLayer fetches an objects layer (verified against its digest, bounded), decrypts it when it is
  * encrypted, and parses it. Encrypted layers need `siteKeys`; without a matching key this fails with POLICY.
  */
 export async function readObjectsLayer(src: Fetcher, layer: Descriptor, opts: ReadObjectsOptions = {}): Promise<Record<string, unknown>[]> {
-  const where = `objects layer ${layer.digest}`;
-  const max = opts.maxObjectsBytes ?? DEFAULT_MAX_OBJECTS_BYTES;
-  // An encrypted layer is base64 inside JSON: allow for the growth.
-  const limit = layer.mediaType === MEDIA_TYPE_OBJECTS_ENCRYPTED ? Math.ceil((max * 4) / 3) + 64 * 1024 : max;
-  if (layer.size > limit) throw invalid(where, `${layer.size} bytes, more than the limit of ${limit} (--max-objects-bytes)`, { expected: `<= ${limit}`, found: layer.size });
-  let data = await readAll(await src.fetch(layer), layer, { limit });
-  if (layer.mediaType === MEDIA_TYPE_OBJECTS_ENCRYPTED) data = decryptObjects(data, opts.siteKeys ?? [], where);
-  return parseObjects(data, where, opts);
+  const limit = objectsLayerLimit(layer, opts);
+  return objectsOfLayer(layer, await readAll(await src.fetch(layer), layer, { limit }), opts);
 }

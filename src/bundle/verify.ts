@@ -4,8 +4,8 @@
 // and no name served twice).
 // A split bundle (docs/format.md "Volumes") is checked part by part: each part's signature and metadata and
 // every blob the signed volume table puts in it; blobs of parts not given are reported missing, not failed.
-import type { KeyObject } from 'node:crypto';
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { hash, type KeyObject } from 'node:crypto';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestHex } from '../content/digest.js';
 import { indexFromJSON, manifestFromJSON } from '../content/descriptor.js';
@@ -13,13 +13,15 @@ import { DEFAULT_MAX_GRAPH_DEPTH } from '../content/copy.js';
 import { isGraphNode, successorsOf } from '../content/graph.js';
 import type { ReadOnlyStorage } from '../content/storage.js';
 import { HashPool } from '../content/hash-pool.js';
-import { checkDigest, DEFAULT_MAX_METADATA_BYTES, readAll, verifier } from '../content/verify.js';
+import { TarBlobReader, type BlobLocation } from '../content/tarfs.js';
+import { checkDigest, DEFAULT_MAX_METADATA_BYTES, readAll, verifier, verifyDocument } from '../content/verify.js';
 import { ContentError, ValidationError, VerificationError, type BaseError } from '../errors.js';
 import {
   ANNOTATION_CLUSTER,
   ARTIFACT_TYPE_BUNDLE,
   ARTIFACT_TYPE_CLUSTER,
   ARTIFACT_TYPE_VOLUMES,
+  MEDIA_TYPE_OBJECTS,
   MEDIA_TYPE_SIGSTORE_BUNDLE,
   MEDIA_TYPE_VOLUME_TABLE,
   type BundlePredicate,
@@ -27,7 +29,7 @@ import {
 } from '../model/bundle.js';
 import { isManifestMediaType, type Descriptor, type Digest, type Index } from '../model/oci.js';
 import { subjectName } from './manifest.js';
-import { isObjectsLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
+import { isObjectsLayer, objectsOfLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import { assertNoCollisions, servedNames, type ServedName } from './served-names.js';
 import { parseStatement, verifySignedStatement } from './signature.js';
@@ -75,6 +77,13 @@ export interface BundleSink {
   /** exists: blobs the sink already holds are not read again. */
   exists(d: Descriptor): Promise<boolean>;
   push(d: Descriptor, content: Readable): Promise<void>;
+  /**
+   * write stores a blob whose bytes were verified against `d` (small blobs, read in archive order). What it
+   * stores need not be durable or visible before `flush`. Unset: those blobs are pushed as streams.
+   */
+  write?(d: Descriptor, data: Buffer): Promise<void>;
+  /** flush makes what `write` stored durable and visible; called once, when every blob was read. */
+  flush?(): Promise<void>;
   /** fetch reads a blob the sink holds (staged chunks being joined, layers being checked). */
   fetch(d: Descriptor): Promise<Readable>;
   /** discard drops a blob the sink holds and no longer needs (chunks once joined). */
@@ -174,7 +183,32 @@ const LACKS_HELD = `${LACKS}; the store does not hold it either (a delta bundle 
 
 async function readDoc(src: ReadOnlyStorage, desc: Descriptor, limit: number, file?: string, why = LACKS): Promise<Buffer> {
   if (!(await src.exists(desc))) throw missingBlob(desc, file, why);
+  const held = canReadBlob(src) ? await src.readBlob(desc, limit) : undefined;
+  if (held) return verifyDocument(held, desc, { limit });
   return readAll(await src.fetch(desc), desc, { limit });
+}
+
+/** BlobReading is a store that can hand over a small blob's stored bytes at once (or undefined: stream it). */
+type BlobReading = { readBlob(d: Descriptor, limit: number): Promise<Buffer | undefined> };
+const canReadBlob = (s: object): s is BlobReading => typeof (s as Partial<BlobReading>).readBlob === 'function';
+
+// readingBy lets a part read its documents through `reader` (one open handle per tar) instead of a stream each.
+function readingBy(store: PartSource['store'], reader: TarBlobReader): PartSource['store'] {
+  if (!canLocate(store)) return store;
+  const blobs = store.blobs?.bind(store);
+  const reading: PartSource['store'] & Locatable & BlobReading = {
+    index: () => store.index(),
+    exists: (d, o) => store.exists(d, o),
+    fetch: (d, o) => store.fetch(d, o),
+    ...(blobs ? { blobs } : {}),
+    locate: (d) => store.locate(d),
+    // A stored size other than the declared one, or over the limit, is left to readAll to report.
+    readBlob: async (d, limit) => {
+      const loc = store.locate(d);
+      return loc && loc.size === d.size && d.size <= limit ? reader.read(loc) : undefined;
+    },
+  };
+  return reading;
 }
 
 /** orHeld reads what `src` lacks from `held` (the site's store, for a delta export), when given. */
@@ -428,9 +462,11 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>, si
 }
 
 // verifyHeaders runs steps 1-3 on every tar given (signature, subjects, root), then the policy once.
-async function verifyHeaders(src: LayoutSource, opts: VerifyOptions, limit: number): Promise<{ parts: PartSource[]; split: boolean; first: PartSource; header: Header }> {
+// With a `reader`, the parts read their documents through it.
+async function verifyHeaders(src: LayoutSource, opts: VerifyOptions, limit: number, reader?: TarBlobReader): Promise<{ parts: PartSource[]; split: boolean; first: PartSource; header: Header }> {
   const single = (src as { file?: unknown }).file;
-  const parts: PartSource[] = isPartSet(src) ? src.parts() : [{ store: src, ...(typeof single === 'string' ? { file: single } : {}) }];
+  const given: PartSource[] = isPartSet(src) ? src.parts() : [{ store: src, ...(typeof single === 'string' ? { file: single } : {}) }];
+  const parts = reader ? given.map((p) => ({ ...p, store: readingBy(p.store, reader) })) : given;
   const split = parts.some((p) => p.part !== undefined);
   const first = parts[0]!;
   const header = await inPart(first, split, () => verifyHeader(first.store, opts, limit));
@@ -461,6 +497,15 @@ export async function verifyBundleHeader(src: LayoutSource, opts: VerifyOptions)
 
 /** verifyBundle performs the full offline verification of DESIGN.md §4 and returns what was verified. */
 export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Promise<VerifiedBundle> {
+  const reader = new TarBlobReader();
+  try {
+    return await verifyReading(src, opts, reader);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: TarBlobReader): Promise<VerifiedBundle> {
   const limits = {
     maxMetadataBytes: opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES,
     maxBlobs: opts.maxBlobs ?? DEFAULT_MAX_BLOBS,
@@ -469,7 +514,7 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
   };
   const limit = limits.maxMetadataBytes;
   // 1-3: every tar on its own: signature, subjects, root; then the (shared) policy once.
-  const { parts, split, first, header } = await verifyHeaders(src, opts, limit);
+  const { parts, split, first, header } = await verifyHeaders(src, opts, limit, reader);
 
   // The volume table of a split bundle, and which part each given tar is.
   let table: VolumeTable | undefined;
@@ -526,6 +571,14 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
       });
     }
   }
+
+  // Step 5 needs the objects layers each cluster carries (the graph walk has verified every manifest).
+  const carried: { cluster: string; layers: Descriptor[] }[] = [];
+  for (const c of header.clusters) {
+    const m = manifestFromJSON(await readDoc(meta, c.manifest, limit, first.file, lacks), c.manifest.digest);
+    carried.push({ cluster: c.cluster, layers: m.layers.filter(isObjectsLayer) });
+  }
+  const parseCarried = carriedParser(carried, opts);
 
   // 4b: every blob, through the sink.
   const sink = opts.sink ?? drain();
@@ -625,16 +678,52 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
   // Joins from staged chunks run one at a time, last: a sink without `join` holds a joined blob and its chunks
   // until the join ends (one blob held twice at most); one with it, one chunk. Everything else runs concurrently.
   const fromStaging = (s: Step) => s.kind === 'join' && s.chunks.some((k) => k.held);
-  const hashes = opts.sink ? undefined : new HashPool();
-  try {
-    await pool(toRead.filter((s) => !fromStaging(s)), opts.concurrency ?? 3, async (s) => {
-      if (s.kind === 'read') await inPart(s.from, split, () => verifyOne(s, hashes));
-      else if (s.kind === 'join') await join(s);
+  // Small blobs of the tars are read in archive order through one handle and hashed here as they go by (a
+  // worker or a stream per blob costs more than hashing a few KB); the rest run concurrently meanwhile.
+  const located = new Map<Extract<Step, { kind: 'read' }>, BlobLocation>();
+  for (const s of toRead) {
+    if (s.kind !== 'read' || s.d.size >= POOL_MIN_BYTES || !canLocate(s.from.store)) continue;
+    const loc = s.from.store.locate(s.d);
+    // A stored size other than the declared one is left to the stream verifier to report.
+    if (loc && loc.size === s.d.size) located.set(s, loc);
+  }
+  const inOrder = [...located].sort(([, a], [, b]) => (a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1));
+  const rest = toRead.filter((s) => !fromStaging(s) && !(s.kind === 'read' && located.has(s)));
+  const readInOrder = async (signal: AbortSignal) => {
+    for (const [s, loc] of inOrder) {
+      signal.throwIfAborted();
+      const data = await reader.next(loc);
+      await inPart(s.from, split, async () => checkDigest(s.d, data.length, `sha256:${hash('sha256', data, 'hex')}`));
+      parseCarried(s.d, data);
+      if (sink.write) await sink.write(s.d, data);
+      else if (opts.sink) await sink.push(s.d, Readable.from([data]));
       progress(s.d.size);
-    }, opts.signal);
+    }
+  };
+  const bigInPlace = rest.some((s) => s.kind === 'read' && s.d.size >= POOL_MIN_BYTES && canLocate(s.from.store));
+  const hashes = opts.sink || !bigInPlace ? undefined : new HashPool();
+  // The first failure stops both.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  let failed: unknown;
+  const fail = (err: unknown) => {
+    failed ??= err;
+    stop.abort(err);
+  };
+  try {
+    await Promise.all([
+      readInOrder(signal).catch(fail),
+      pool(rest, opts.concurrency ?? 3, async (s) => {
+        if (s.kind === 'read') await inPart(s.from, split, () => verifyOne(s, hashes));
+        else if (s.kind === 'join') await join(s);
+        progress(s.d.size);
+      }, signal).catch(fail),
+    ]);
   } finally {
     await hashes?.close();
   }
+  if (failed !== undefined) throw failed;
+  await sink.flush?.();
   for (const s of toRead) {
     if (s.kind !== 'join' || !fromStaging(s)) continue;
     opts.signal?.throwIfAborted();
@@ -657,16 +746,21 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
   // Every name they serve must be unique (served-names.ts).
   const encrypted: VerifiedBundle['encrypted'] = [];
   const served: ServedName[] = [];
-  for (const c of header.clusters) {
-    const m = manifestFromJSON(await readDoc(meta, c.manifest, limit, first.file, lacks), c.manifest.digest);
-    for (const layer of m.layers.filter(isObjectsLayer)) {
-      if (isEncryptedObjects(layer)) encrypted.push({ cluster: c.cluster, layer, recipients: envelopeRecipients(layer) });
+  for (const { cluster, layers } of carried) {
+    for (const layer of layers) {
+      if (isEncryptedObjects(layer)) encrypted.push({ cluster, layer, recipients: envelopeRecipients(layer) });
       if (isEncryptedObjects(layer) && !opts.siteKeys?.length) {
-        served.push(...servedNames(c.cluster, layer, undefined));
+        served.push(...servedNames(cluster, layer, undefined));
+        continue;
+      }
+      // Parsed as it was read, or read now (staged by an earlier run, held by the store, or streamed).
+      const names = parseCarried.names(cluster, layer);
+      if (names) {
+        served.push(...names);
         continue;
       }
       const from = (await holder(layer))?.store ?? ((await sink.exists(layer)) ? sink : (await opts.held?.exists(layer)) ? opts.held : undefined);
-      if (from) served.push(...servedNames(c.cluster, layer, await readObjectsLayer(from, layer, opts)));
+      if (from) served.push(...servedNames(cluster, layer, await readObjectsLayer(from, layer, opts)));
     }
   }
   assertNoCollisions(served, 'bundle');
@@ -691,6 +785,43 @@ export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Prom
     encrypted,
     served,
   };
+}
+
+/**
+ * carriedParser parses objects layers in the clear from their verified bytes as they are read, and keeps only
+ * what step 5 needs: the names each serves for each cluster carrying it, or the error that reading it raised
+ * (thrown when step 5 comes to it, so every blob is verified first). `names` gives undefined for layers not
+ * parsed that way.
+ */
+function carriedParser(carried: { cluster: string; layers: Descriptor[] }[], opts: ObjectsLimits) {
+  const clear = new Map<string, { layer: Descriptor; clusters: Set<string> } | undefined>();
+  for (const { cluster, layers } of carried) {
+    for (const layer of layers) {
+      const known = clear.get(layer.digest);
+      // A digest carried under two media types is read by step 5 itself.
+      if (layer.mediaType !== MEDIA_TYPE_OBJECTS || (clear.has(layer.digest) && !known)) clear.set(layer.digest, undefined);
+      else if (known) known.clusters.add(cluster);
+      else clear.set(layer.digest, { layer, clusters: new Set([cluster]) });
+    }
+  }
+  const parsed = new Map<string, { names: Map<string, ServedName[]> } | { error: unknown }>();
+  const parse = (d: Descriptor, data: Buffer): void => {
+    const c = clear.get(d.digest);
+    if (!c) return;
+    try {
+      const docs = objectsOfLayer(c.layer, data, opts);
+      parsed.set(d.digest, { names: new Map([...c.clusters].map((cluster) => [cluster, servedNames(cluster, c.layer, docs)])) });
+    } catch (error) {
+      parsed.set(d.digest, { error });
+    }
+  };
+  return Object.assign(parse, {
+    names(cluster: string, layer: Descriptor): ServedName[] | undefined {
+      const p = parsed.get(layer.digest);
+      if (p && 'error' in p) throw p.error;
+      return p?.names.get(cluster);
+    },
+  });
 }
 
 // checkTable holds the signed volume table to the signed graph: it places every data blob exactly once and

@@ -43,8 +43,8 @@ export interface ByteSource {
 // entries would otherwise cost one system call per header.
 const READ_AHEAD = 64 * 1024;
 
-/** fileSource reads a file by position, through a read-ahead window. */
-export function fileSource(fh: FileHandle): ByteSource {
+/** fileSource reads a file by position, through a read-ahead window of `readAhead` bytes (0: none). */
+export function fileSource(fh: FileHandle, readAhead = READ_AHEAD): ByteSource {
   let window: Buffer = Buffer.alloc(0);
   let windowPos = 0;
   const direct = async (pos: number, len: number): Promise<Buffer> => {
@@ -61,8 +61,8 @@ export function fileSource(fh: FileHandle): ByteSource {
     async read(pos, len) {
       if (pos >= windowPos && pos + len <= windowPos + window.length) return window.subarray(pos - windowPos, pos - windowPos + len);
       // Large reads and single-byte probes (the end of a skipped blob) go straight to the file.
-      if (len >= READ_AHEAD || len === 1) return direct(pos, len);
-      window = await direct(pos, READ_AHEAD);
+      if (len >= readAhead || len === 1) return direct(pos, len);
+      window = await direct(pos, readAhead);
       windowPos = pos;
       return window.subarray(0, Math.min(len, window.length));
     },

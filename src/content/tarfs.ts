@@ -2,7 +2,7 @@
 // offset, with no extraction (after oras tarfs). Opening it scans and checks every header (tar-scan.ts)
 // and reads `oci-layout` and `index.json` under size limits; blob bytes are verified by their readers.
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { ContentError } from '../errors.js';
 import { ANNOTATION_REF_NAME, type Descriptor, type Digest, type Index } from '../model/oci.js';
@@ -11,7 +11,7 @@ import { checkLayoutFile } from './oci-layout/store.js';
 import { parseDigest } from './digest.js';
 import { isDigestReference, notFound, referenceNotFound } from './memory.js';
 import type { OpOptions, RangeFetcher, ReadOnlyTarget, TagLister } from './storage.js';
-import { fileSource, scanTar, type TarEntry, type TarScanOptions } from './tar-scan.js';
+import { fileSource, scanTar, type ByteSource, type TarEntry, type TarScanOptions } from './tar-scan.js';
 import { BLOB_READ_CHUNK, DEFAULT_MAX_METADATA_BYTES } from './verify.js';
 
 export interface TarLayoutOpenOptions extends TarScanOptions {
@@ -90,7 +90,7 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
   }
 
   /** locate says where a blob's bytes are in the archive (for readers that hash by position), or undefined. */
-  locate(target: Descriptor): { file: string; offset: number; size: number } | undefined {
+  locate(target: Descriptor): BlobLocation | undefined {
     const entry = this.#blobs.get(parseDigest(target.digest, 'descriptor.digest'));
     return entry ? { file: this.file, offset: entry.offset, size: entry.size } : undefined;
   }
@@ -112,6 +112,58 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
   /** tags lists the ref names of `index.json`, sorted. */
   async tags(): Promise<string[]> {
     return this.#index.manifests.flatMap((m) => m.annotations?.[ANNOTATION_REF_NAME] ?? []).sort();
+  }
+}
+
+/** BlobLocation is where a blob's bytes lie in an archive. */
+export interface BlobLocation {
+  file: string;
+  offset: number;
+  size: number;
+}
+
+// SEQUENTIAL_WINDOW is how much TarBlobReader.next reads at once: blobs of a few KB each cost one read per
+// window instead of one open, read and close each.
+const SEQUENTIAL_WINDOW = 4 * 1024 * 1024;
+
+/**
+ * TarBlobReader reads blobs of archives by position through one open handle per archive: `read` exactly what
+ * is asked (documents read in graph order), `next` through a large read-ahead window (blobs read in archive
+ * order). Close it when done.
+ */
+export class TarBlobReader {
+  readonly #files = new Map<string, Promise<{ fh: FileHandle; exact: ByteSource; ahead: ByteSource }>>();
+
+  #open(file: string) {
+    let f = this.#files.get(file);
+    if (!f) {
+      f = open(file, 'r').then((fh) => ({ fh, exact: fileSource(fh, 0), ahead: fileSource(fh, SEQUENTIAL_WINDOW) }));
+      this.#files.set(file, f);
+    }
+    return f;
+  }
+
+  async #read(loc: BlobLocation, how: 'exact' | 'ahead'): Promise<Buffer> {
+    if (loc.size === 0) return Buffer.alloc(0);
+    const buf = await (await this.#open(loc.file))[how].read(loc.offset, loc.size);
+    if (buf.length !== loc.size) throw new ContentError('INVALID_TAR', `${loc.file}: ends inside a blob at byte ${loc.offset + buf.length} (the file changed while it was read)`, { details: { file: loc.file, offset: loc.offset } });
+    return buf;
+  }
+
+  /** read returns the bytes at `loc` (a buffer of its own). */
+  read(loc: BlobLocation): Promise<Buffer> {
+    return this.#read(loc, 'exact');
+  }
+
+  /** next returns the bytes at `loc` from the read-ahead window: cheap when locations come in archive order. */
+  next(loc: BlobLocation): Promise<Buffer> {
+    return this.#read(loc, 'ahead');
+  }
+
+  async close(): Promise<void> {
+    const files = [...this.#files.values()];
+    this.#files.clear();
+    for (const f of files) await (await f.catch(() => undefined))?.fh.close();
   }
 }
 

@@ -112,16 +112,33 @@ function scanPlain(line: string, from: number, key: boolean): number {
   return key ? unsupported() : line.length;
 }
 
-function indentOf(line: string): number {
-  let n = 0;
-  while (line.charCodeAt(n) === 32) n++;
-  return n;
+// Lines of a text that ends with a newline, by position: line i runs from starts[i] to starts[i + 1] - 1.
+class Lines {
+  readonly starts: number[] = [0];
+  constructor(readonly text: string) {
+    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) this.starts.push(at + 1);
+  }
+  get count(): number {
+    return this.starts.length - 1;
+  }
+  line(i: number): string {
+    return this.text.slice(this.starts[i], this.starts[i + 1]! - 1);
+  }
+  length(i: number): number {
+    return this.starts[i + 1]! - 1 - this.starts[i]!;
+  }
+  indent(i: number): number {
+    const from = this.starts[i]!;
+    let at = from;
+    while (this.text.charCodeAt(at) === 32) at++;
+    return at - from;
+  }
 }
 
 class BlockReader {
   i: number;
   constructor(
-    readonly lines: string[],
+    readonly lines: Lines,
     from: number,
     readonly end: number,
     readonly resolve: ScalarResolver,
@@ -129,19 +146,18 @@ class BlockReader {
     this.i = from;
   }
 
-  // skipBlank moves past empty lines; a line of spaces, a tab or a comment is outside the subset.
-  skipBlank(): void {
-    while (this.i < this.end && this.lines[this.i] === '') this.i++;
-  }
-
-  // next returns the indentation of the next non-empty line, or -1 at the end of the document.
+  // next returns the indentation of the next non-empty line, or -1 at the end of the document. A line of
+  // spaces, a tab, a comment or trailing spaces are outside the subset.
   next(): number {
-    this.skipBlank();
+    const lines = this.lines;
+    const text = lines.text;
+    while (this.i < this.end && lines.length(this.i) === 0) this.i++;
     if (this.i >= this.end) return -1;
-    const line = this.lines[this.i]!;
-    const n = indentOf(line);
-    const c = line[n];
-    if (c === undefined || c === '#' || c === '\t' || line.charCodeAt(line.length - 1) === 32) unsupported();
+    const n = lines.indent(this.i);
+    const len = lines.length(this.i);
+    const start = lines.starts[this.i]!;
+    const c = text.charCodeAt(start + n);
+    if (n === len || c === 35 || c === 9 || text.charCodeAt(start + len - 1) === 32) unsupported();
     return n;
   }
 
@@ -159,7 +175,7 @@ class BlockReader {
       const n = this.next();
       if (n < indent) return into;
       if (n > indent) unsupported();
-      const line = this.lines[this.i]!;
+      const line = this.lines.line(this.i);
       if (line[n] === '-' && (line.length === n + 1 || line[n + 1] === ' ')) return into;
       this.entry(line, n, indent, into);
     }
@@ -191,7 +207,7 @@ class BlockReader {
   nested(parent: number, seqAtParent: boolean): unknown {
     const n = this.next();
     if (n < 0 || n < parent) return null;
-    const line = this.lines[this.i]!;
+    const line = this.lines.line(this.i);
     const dash = line[n] === '-' && (line.length === n + 1 || line[n + 1] === ' ');
     if (dash && (n > parent || seqAtParent)) return this.sequence(n);
     if (n === parent) return null;
@@ -205,7 +221,7 @@ class BlockReader {
       const n = this.next();
       if (n < indent) return out;
       if (n > indent) unsupported();
-      const line = this.lines[this.i]!;
+      const line = this.lines.line(this.i);
       if (line[n] !== '-' || (line.length !== n + 1 && line[n + 1] !== ' ')) return out;
       if (line.length === n + 1) {
         this.i++;
@@ -249,27 +265,25 @@ class BlockReader {
 
   // literal reads a `|` or `|-` block scalar whose lines are indented more than `parent` (at least `minContent`).
   literal(parent: number, minContent: number, strip: boolean): string {
-    if (this.i >= this.end || this.lines[this.i] === '') unsupported();
-    const first = this.lines[this.i]!;
-    const indent = indentOf(first);
-    if (indent <= parent || indent < minContent || indent === first.length) unsupported();
-    const parts: string[] = [];
-    let blank = 0;
+    const lines = this.lines;
+    if (this.i >= this.end || lines.length(this.i) === 0) unsupported();
+    const indent = lines.indent(this.i);
+    if (indent <= parent || indent < minContent || indent === lines.length(this.i)) unsupported();
+    const from = lines.starts[this.i]! + indent;
+    let last = this.i;
     while (this.i < this.end) {
-      const line = this.lines[this.i]!;
-      if (line === '') {
-        blank++;
+      const len = lines.length(this.i);
+      if (len === 0) {
         this.i++;
         continue;
       }
-      const n = indentOf(line);
-      if (n === line.length) unsupported();
+      const n = lines.indent(this.i);
+      if (n === len) unsupported();
       if (n < indent) break;
-      for (; blank > 0; blank--) parts.push('');
-      parts.push(line.slice(indent));
-      this.i++;
+      last = this.i++;
     }
-    const body = parts.join('\n');
+    // Every line from the first to the last is empty or indented by `indent` at least: drop that indentation.
+    const body = lines.text.slice(from, lines.starts[last + 1]! - 1).replaceAll(`\n${' '.repeat(indent)}`, '\n');
     return strip ? body : `${body}\n`;
   }
 }
@@ -287,21 +301,21 @@ export function blockYAMLReader(options: BlockYAMLOptions): (text: string) => un
   return (text) => {
     if (text === '') return [];
     if (!text.endsWith('\n') || EXCLUDED.test(text)) return undefined;
-    const lines = text.split('\n');
-    lines.pop();
+    const lines = new Lines(text);
     // Documents: what precedes the first `---` (when not blank), then one per `---` line.
     const starts: number[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line.startsWith('---') || line.startsWith('...') || line.startsWith('%')) {
-        if (line !== '---') return undefined;
+    for (let i = 0; i < lines.count; i++) {
+      const at = lines.starts[i]!;
+      const c = text.charCodeAt(at);
+      if ((c === 45 || c === 46 || c === 37) && (text.startsWith('---', at) || text.startsWith('...', at) || c === 37)) {
+        if (lines.length(i) !== 3 || c !== 45) return undefined;
         starts.push(i + 1);
       }
     }
     const bounds: [number, number][] = [];
-    const firstStart = starts.length ? starts[0]! - 1 : lines.length;
-    if (lines.slice(0, firstStart).some((l) => l !== '')) bounds.push([0, firstStart]);
-    for (const [k, s] of starts.entries()) bounds.push([s, k + 1 < starts.length ? starts[k + 1]! - 1 : lines.length]);
+    const firstStart = starts.length ? starts[0]! - 1 : lines.count;
+    if (lines.starts[firstStart]! > firstStart) bounds.push([0, firstStart]);
+    for (const [k, s] of starts.entries()) bounds.push([s, k + 1 < starts.length ? starts[k + 1]! - 1 : lines.count]);
     try {
       return bounds.map(([from, to]) => new BlockReader(lines, from, to, resolve).document());
     } catch (err) {
