@@ -4,11 +4,11 @@
 // served; replacing state.json is the single switch. A failed import removes what it staged and leaves
 // the store as it was.
 import type { KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { link, mkdir, readdir, readFile, rm, statfs } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createReadStream, renameSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, statfs } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { faultMark, faultPoint } from '../content/fault.js';
-import { blobPath, fsyncDir, ingest, INGEST_DIR, isFile, writeFileAtomic } from '../content/oci-layout/ingest.js';
+import { blobPath, fsyncDir, ingest, INGEST_DIR, isFile, StagedBatch, writeFileAtomic } from '../content/oci-layout/ingest.js';
 import { JOIN_DIR, joinChunks, joinedCount, removeStaleJoins } from '../content/oci-layout/join.js';
 import type { OciLayoutStore } from '../content/oci-layout/store.js';
 import type { Descriptor } from '../content/storage.js';
@@ -64,6 +64,9 @@ export interface ImportResult {
 export const STAGING_DIR = 'staging';
 // The pending commit: written before state.json is replaced, removed when the import is finished.
 const JOURNAL_FILE = 'commit.json';
+// Staged small blobs are made durable and visible every this many bytes (and when every blob was read).
+const STAGED_BATCH_BYTES = 64 * 1024 * 1024;
+const HEX_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 interface Journal {
   sequence: number;
@@ -129,8 +132,9 @@ async function tidyStore(storeDir: string, staging: string): Promise<void> {
   }
   await removeStaleJoins(staging, (digest) => isFile(blobPath(storeDir, digest)));
   const dir = join(staging, 'blobs', 'sha256');
+  const stored = await blobNames(storeDir);
   for (const hex of await readdir(dir)) {
-    if (/^[a-f0-9]{64}$/.test(hex) && (await isFile(blobPath(storeDir, `sha256:${hex}`)))) await removeFile(join(dir, hex));
+    if (stored.has(hex)) await removeFile(join(dir, hex));
   }
   await mkdir(join(staging, INGEST_DIR), { recursive: true });
   await mkdir(join(staging, JOIN_DIR), { recursive: true });
@@ -198,21 +202,40 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
     let joinedNow = 0;
     let resumed = 0;
     let inStore = 0;
+    // What the store and staging hold, listed once (this import holds the lock: only it adds blobs).
+    const stored = await blobNames(opts.storeDir);
+    const staged = await blobNames(staging);
+    const hexOf = (d: Descriptor) => (HEX_DIGEST.test(d.digest) ? d.digest.slice(7) : basename(blobPath(staging, d.digest)));
+    // Small blobs are staged in batches made durable with one flush each (StagedBatch).
+    const batch = new StagedBatch(staging);
+    const commitBatch = async () => {
+      for (const d of await batch.commit()) {
+        stagedNow.push(d);
+        staged.add(hexOf(d));
+      }
+    };
     const sink: BundleSink = {
       exists: async (d) => {
-        if (await isFile(blobPath(opts.storeDir, d.digest))) {
+        if (stored.has(hexOf(d))) {
           inStore++;
           return true;
         }
-        if (await isFile(blobPath(staging, d.digest))) {
+        if (staged.has(hexOf(d))) {
           resumed++;
           return true;
         }
         return false;
       },
       push: async (d, content) => {
-        if ((await ingest(staging, d, content)) === 'created') stagedNow.push(d);
+        if ((await ingest(staging, d, content)) !== 'created') return;
+        stagedNow.push(d);
+        staged.add(hexOf(d));
       },
+      write: async (d, data) => {
+        batch.add(d, data);
+        if (batch.bytes >= STAGED_BATCH_BYTES) await commitBatch();
+      },
+      flush: commitBatch,
       // What exists() reports is read from staging, or from the store for blobs an earlier run published.
       fetch: async (d) => {
         const staged = blobPath(staging, d.digest);
@@ -224,6 +247,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       join: async (d, chunks) => {
         const { result, kept } = await joinChunks(staging, d, chunks);
         if (result !== 'created') return;
+        staged.add(hexOf(d));
         if (kept) joinedNow++;
         else stagedNow.push(d);
       },
@@ -248,20 +272,22 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       if (!verified.complete) return { ...result, state, complete: false, added: 0 };
       await checkKeptNames(layout, state, verified, opts);
 
-      // Publish: hard-link every staged blob into blobs/ (atomic, no copy), make the links durable, then commit.
+      // Publish: move every staged blob into blobs/ (atomic, no copy; a blob published by a killed run is found
+      // there by the rerun), make the moves durable, then commit. Synchronous renames: one system call each,
+      // where a round trip through the thread pool would cost more for thousands of small blobs.
       faultMark('publish');
       let added = 0;
+      const blobsDir = join(opts.storeDir, 'blobs', 'sha256');
+      await mkdir(blobsDir, { recursive: true });
       for (const d of verified.blobs) {
-        if (await isFile(blobPath(opts.storeDir, d.digest))) continue;
-        const to = blobPath(opts.storeDir, d.digest);
-        await mkdir(dirname(to), { recursive: true });
+        if (stored.has(hexOf(d))) continue;
         faultPoint();
-        await link(blobPath(staging, d.digest), to).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EEXIST') throw err;
-        });
+        renameSync(blobPath(staging, d.digest), blobPath(opts.storeDir, d.digest));
+        stored.add(hexOf(d));
         added++;
       }
-      await fsyncDir(join(opts.storeDir, 'blobs', 'sha256'));
+      await fsyncDir(blobsDir);
+      await fsyncDir(join(staging, 'blobs', 'sha256'));
       const record: ImportRecord = {
         sequence: verified.predicate.sequence,
         root: verified.root,
@@ -282,6 +308,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       return { ...result, state, complete: true, added };
     } catch (err) {
       // Nothing of a failed import stays: what this run staged is removed (what earlier runs staged is kept).
+      batch.discard();
       for (const d of stagedNow) await rm(blobPath(staging, d.digest), { force: true }).catch(() => undefined);
       throw err;
     }
@@ -303,11 +330,21 @@ async function checkKeptNames(layout: OciLayoutStore, state: SiteState, verified
 // and the journal. Each step can be repeated, so a rerun after a crash here finishes the job.
 async function finishCommit(layout: OciLayoutStore, state: SiteState, staging: string, journalPath: string, published: Descriptor[]): Promise<void> {
   await syncLayoutIndex(layout, state);
+  const staged = await blobNames(staging);
   for (const d of published) {
-    const staged = blobPath(staging, d.digest);
-    if (await isFile(staged)) await removeFile(staged);
+    const path = blobPath(staging, d.digest);
+    if (staged.has(basename(path))) await removeFile(path);
   }
   await removeFile(journalPath);
+}
+
+/** blobNames lists the blob files of the layout at `root` by hex name. */
+async function blobNames(root: string): Promise<Set<string>> {
+  const entries = await readdir(join(root, 'blobs', 'sha256'), { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  return new Set(entries.filter((e) => e.isFile() && /^[a-f0-9]{64}$/.test(e.name)).map((e) => e.name));
 }
 
 /** syncLayoutIndex keeps the layout's index.json in step with state.json, for OCI tools (derived data). */
