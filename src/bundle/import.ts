@@ -8,7 +8,7 @@ import { createReadStream, renameSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, statfs } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { faultMark, faultPoint } from '../content/fault.js';
-import { blobPath, fsyncDir, ingest, INGEST_DIR, isFile, StagedBatch, writeFileAtomic } from '../content/oci-layout/ingest.js';
+import { blobPath, fsyncDir, ingest, INGEST_DIR, ingestRange, isFile, StagedBatch, writeFileAtomic, type IngestResult } from '../content/oci-layout/ingest.js';
 import { JOIN_DIR, joinChunks, joinedCount, removeStaleJoins } from '../content/oci-layout/join.js';
 import type { OciLayoutStore } from '../content/oci-layout/store.js';
 import type { Descriptor } from '../content/storage.js';
@@ -214,6 +214,11 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
         staged.add(hexOf(d));
       }
     };
+    const ingested = (d: Descriptor, result: IngestResult) => {
+      if (result !== 'created') return;
+      stagedNow.push(d);
+      staged.add(hexOf(d));
+    };
     const sink: BundleSink = {
       exists: async (d) => {
         if (stored.has(hexOf(d))) {
@@ -226,11 +231,8 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
         }
         return false;
       },
-      push: async (d, content) => {
-        if ((await ingest(staging, d, content)) !== 'created') return;
-        stagedNow.push(d);
-        staged.add(hexOf(d));
-      },
+      push: async (d, content) => ingested(d, await ingest(staging, d, content)),
+      copy: async (d, loc) => ingested(d, await ingestRange(staging, d, loc)),
       write: async (d, data) => {
         batch.add(d, data);
         if (batch.bytes >= STAGED_BATCH_BYTES) await commitBatch();

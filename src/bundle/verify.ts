@@ -84,6 +84,11 @@ export interface BundleSink {
   write?(d: Descriptor, data: Buffer): Promise<void>;
   /** flush makes what `write` stored durable and visible; called once, when every blob was read. */
   flush?(): Promise<void>;
+  /**
+   * copy stores blob `d` from the bytes at `loc` (a large blob of a tar), verifying them as it copies them.
+   * Unset: the blob is pushed as a stream.
+   */
+  copy?(d: Descriptor, loc: BlobLocation): Promise<void>;
   /** fetch reads a blob the sink holds (staged chunks being joined, layers being checked). */
   fetch(d: Descriptor): Promise<Readable>;
   /** discard drops a blob the sink holds and no longer needs (chunks once joined). */
@@ -583,8 +588,14 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   // 4b: every blob, through the sink.
   const sink = opts.sink ?? drain();
   // Plain verification of a bundle on disk hashes large blobs where they lie, on every core.
-  const verifyOne = async (s: Extract<Step, { kind: 'read' }>, hashes: HashPool | undefined) =>
-    hashes && canLocate(s.from.store) && s.d.size >= POOL_MIN_BYTES ? hashInPlace(hashes, s.from.store, s.d) : sink.push(s.d, await s.from.store.fetch(s.d));
+  // A sink that copies takes large blobs of a tar by position: read once, hashed while written.
+  const verifyOne = async (s: Extract<Step, { kind: 'read' }>, hashes: HashPool | undefined) => {
+    const store = s.from.store;
+    const loc = canLocate(store) && s.d.size >= POOL_MIN_BYTES ? store.locate(s.d) : undefined;
+    if (loc && hashes && canLocate(store)) return hashInPlace(hashes, store, s.d);
+    if (loc && sink.copy) return sink.copy(s.d, loc);
+    return sink.push(s.d, await store.fetch(s.d));
+  };
   const holder = async (d: Descriptor): Promise<PartSource | undefined> => {
     for (const p of parts) if (await p.store.exists(d)) return p;
     return undefined;

@@ -2,7 +2,7 @@
 // A crash at any point leaves either no blob or the whole verified blob under its digest; temp files
 // live under `<root>/ingest/` and are never visible as content.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -13,7 +13,8 @@ import { ContentError } from '../../errors.js';
 import type { Descriptor } from '../../model/oci.js';
 import { parseDigest } from '../digest.js';
 import type { OpOptions } from '../storage.js';
-import { isVerifying, verifier } from '../verify.js';
+import { FILE_CHUNK } from '../file-chunks.js';
+import { checkDigest, isVerifying, verifier } from '../verify.js';
 import { faultBudget, faultPoint, faultTrip } from '../fault.js';
 
 /** INGEST_DIR is the folder under a layout root that holds blobs being written. */
@@ -73,11 +74,36 @@ export type IngestResult = 'created' | 'exists';
  * push of the same digest), the verified temp file is dropped and 'exists' is returned.
  */
 export async function ingest(root: string, expected: Descriptor, content: Readable, opts?: OpOptions): Promise<IngestResult> {
+  return ingestWith(root, expected, async (fh) => {
+    // Content that is already a verifier of `expected` (a registry download) is not hashed twice.
+    const checked = isVerifying(content, expected) ? [content] : [content, verifier(expected)];
+    await pipeline([...checked, fileSink(fh)], opts?.signal ? { signal: opts.signal } : {});
+  }, () => content.destroy());
+}
+
+/** ByteRange is where a blob's bytes lie in a file (a bundle tar). */
+export interface ByteRange {
+  file: string;
+  offset: number;
+  size: number;
+}
+
+/**
+ * ingestRange stores `expected` from the bytes at `range`, as ingest does, in one pass over them: they are read
+ * into a few reused buffers and hashed here while the thread pool reads the next chunk and writes the previous
+ * ones. A blob that does not match is never renamed into place.
+ */
+export async function ingestRange(root: string, expected: Descriptor, range: ByteRange): Promise<IngestResult> {
+  return ingestWith(root, expected, (fh) => copyVerified(range, fh, expected));
+}
+
+// ingestWith writes a temp file with `fill` (which verifies what it writes), then publishes it as ingest does.
+async function ingestWith(root: string, expected: Descriptor, fill: (fh: FileHandle) => Promise<void>, abandon?: () => void): Promise<IngestResult> {
   let target: string;
   try {
     target = blobPath(root, expected.digest);
   } catch (err) {
-    content.destroy();
+    abandon?.();
     throw err;
   }
   const ingestDir = join(root, INGEST_DIR);
@@ -88,9 +114,7 @@ export async function ingest(root: string, expected: Descriptor, content: Readab
     const fh = await open(tmp, 'wx', 0o644);
     created = true;
     try {
-      // Content that is already a verifier of `expected` (a registry download) is not hashed twice.
-      const checked = isVerifying(content, expected) ? [content] : [content, verifier(expected)];
-      await pipeline([...checked, fileSink(fh)], opts?.signal ? { signal: opts.signal } : {});
+      await fill(fh);
       await fh.sync();
     } finally {
       await fh.close();
@@ -107,9 +131,69 @@ export async function ingest(root: string, expected: Descriptor, content: Readab
     await fsyncDir(dirname(target));
     return 'created';
   } catch (err) {
-    content.destroy();
+    abandon?.();
     if (created) await rm(tmp, { force: true }).catch(() => undefined);
     throw mapFsError(err, expected.digest, root);
+  }
+}
+
+// Buffers in flight while copying: one being hashed, the next being read, the previous ones being written.
+const COPY_BUFFERS = 4;
+// While copying, written data is flushed every this many bytes (in the background), so the disk writes while
+// the copy goes on and the final fsync has little left to wait for.
+const FLUSH_EVERY = 64 * 1024 * 1024;
+
+// copyVerified copies the bytes at `range` to `out` from position 0, and fails unless they match `expected`.
+async function copyVerified(range: ByteRange, out: FileHandle, expected: Descriptor): Promise<void> {
+  if (range.size !== expected.size) checkDigest(expected, range.size, '');
+  const size = range.size;
+  const src = await open(range.file, 'r');
+  const bufs = Array.from({ length: COPY_BUFFERS }, () => Buffer.allocUnsafe(Math.min(FILE_CHUNK, Math.max(1, size))));
+  const writes: Promise<void>[] = bufs.map(() => Promise.resolve());
+  let next: Promise<Buffer> | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+  let flushed = 0;
+  // A buffer is read into once its previous write is done.
+  const readInto = async (k: number, pos: number): Promise<Buffer> => {
+    await writes[k];
+    const len = Math.min(FILE_CHUNK, size - pos);
+    const { bytesRead } = await src.read(bufs[k]!, 0, len, range.offset + pos);
+    if (bytesRead !== len) throw new ContentError('SIZE_MISMATCH', `${range.file}: ends inside ${expected.digest} at byte ${range.offset + pos + bytesRead} (the file changed while it was read)`, { details: { file: range.file, digest: expected.digest } });
+    return bufs[k]!.subarray(0, len);
+  };
+  try {
+    const hash = createHash('sha256');
+    next = size > 0 ? readInto(0, 0) : undefined;
+    for (let pos = 0, k = 0; pos < size; k = (k + 1) % COPY_BUFFERS) {
+      const chunk = await next!;
+      const at = pos;
+      pos += chunk.length;
+      next = pos < size ? readInto((k + 1) % COPY_BUFFERS, pos) : undefined;
+      next?.catch(() => undefined);
+      hash.update(chunk);
+      // One write at a time: writers of one file contend for its lock.
+      const previous = writes[(k + COPY_BUFFERS - 1) % COPY_BUFFERS]!;
+      writes[k] = previous.then(() => writeCounted(out, [chunk], at));
+      writes[k]!.catch(() => undefined);
+      if (pos - flushed >= FLUSH_EVERY) {
+        flushed = pos;
+        // One flush at a time; the previous writes are under way, not necessarily done: this only starts early
+        // what the final fsync makes sure of.
+        const ahead = writes.slice();
+        flushing = flushing.then(async () => {
+          await Promise.allSettled(ahead);
+          await out.datasync();
+        });
+        flushing.catch(() => undefined);
+      }
+    }
+    await Promise.all(writes);
+    await flushing;
+    checkDigest(expected, size, `sha256:${hash.digest('hex')}`);
+  } finally {
+    // Nothing may still read or write when the handles close.
+    await Promise.allSettled([next, ...writes, flushing]);
+    await src.close();
   }
 }
 
@@ -126,15 +210,16 @@ function fileSink(fh: FileHandle): Writable {
   });
 }
 
-// writeCounted writes buffers through the fault seam (see fault.ts): a tripped write is torn, like a power cut.
-async function writeCounted(fh: FileHandle, chunks: Buffer[]): Promise<void> {
+// writeCounted writes buffers (at `position`, or at the file position) through the fault seam (see fault.ts): a
+// tripped write is torn, like a power cut.
+async function writeCounted(fh: FileHandle, chunks: Buffer[], position?: number): Promise<void> {
   const total = chunks.reduce((n, c) => n + c.length, 0);
   const allowed = faultBudget(total);
   if (allowed === total) {
-    await fh.writev(chunks);
+    await fh.writev(chunks, position);
     return;
   }
-  await fh.write(Buffer.concat(chunks).subarray(0, allowed));
+  await fh.write(Buffer.concat(chunks).subarray(0, allowed), 0, allowed, position);
   await fh.sync();
   faultTrip();
 }
