@@ -3,7 +3,8 @@
 // operations (the SVELTOS_AIRGAP_TEST_FAULT seam, src/content/fault.ts). After each kill: every visible blob
 // matches its digest, state.json parses and references only complete content, the previous bundle is still
 // served, and a rerun completes (reusing what the killed run verified).
-import { cp, readdir, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/agent-api/tokens.js';
@@ -193,6 +194,38 @@ describe('import crash safety', () => {
 });
 
 /** countUnits runs the import of `args` once on a copy of `template`, counting the units it writes (fault.ts): the total and the named marks. */
+describe('staged batch crash safety', () => {
+  it('killed at each step of a batch (while writing each blob, before and after each rename), shows only complete blobs', { timeout: 120_000 }, async () => {
+    const work = await tempDir('sveltos-airgap-batch-crash-');
+    // Three blobs (1000, 1 and 2500 bytes) staged as one batch: 3501 byte units, then a rename each.
+    const script = `
+      import { createHash } from 'node:crypto';
+      import { StagedBatch } from ${JSON.stringify(join(BUILD, 'dist', 'content', 'oci-layout', 'ingest.js'))};
+      const batch = new StagedBatch(process.env.ROOT);
+      for (const [i, n] of [1000, 1, 2500].entries()) {
+        const data = Buffer.alloc(n, 97 + i);
+        batch.add({ mediaType: 'application/octet-stream', digest: 'sha256:' + createHash('sha256').update(data).digest('hex'), size: n }, data);
+      }
+      await batch.commit();
+    `;
+    const run = (root: string, fault: string) => runNode(['--input-type=module', '-e', script], { env: { ...process.env, ROOT: root, SVELTOS_AIRGAP_TEST_FAULT: fault } });
+    const counted = await run(join(work, 'counted'), 'count');
+    expect(counted.code, counted.stderr).toBe(0);
+    expect(Number(/fault-count: (\d+)/.exec(counted.stderr)![1])).toBe(3504);
+    for (const point of [0, 1, 999, 1000, 1001, 2000, 3500, 3501, 3502, 3503]) {
+      const root = join(work, `p${point}`);
+      const killed = await run(root, `kill-after:${point}`);
+      expect(killed.signal, `kill after ${point}: ${killed.stderr}`).toBe('SIGKILL');
+      // Nothing is visible before the renames; each rename shows one whole blob.
+      const dir = join(root, 'blobs', 'sha256');
+      const names = await readdir(dir).catch(() => [] as string[]);
+      expect(names.length, `kill after ${point}`).toBe(Math.max(0, point - 3501));
+      for (const n of names) expect(createHash('sha256').update(await readFile(join(dir, n))).digest('hex'), `kill after ${point}`).toBe(n);
+    }
+    await rm(work, { recursive: true, force: true });
+  });
+});
+
 async function countUnits(template: string, work: string, args: (store: string) => string[]): Promise<{ total: number; marks: Record<string, number> }> {
   const counted = join(work, 'counted');
   await cp(template, counted, { recursive: true });

@@ -1,5 +1,5 @@
 // Import (DESIGN.md §5): verify first, ingest atomically, anti-rollback, and a failed import leaves the store as it was.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blobEntry, clusterInput, DAY, makeBundle, T0, tamper, testKeys, type TestKeys } from '../../test/bundles.js';
@@ -8,6 +8,7 @@ import { OciLayoutStore } from '../content/oci-layout/store.js';
 import { TarLayoutStore } from '../content/tarfs.js';
 import { verifyBuffer } from '../content/verify.js';
 import { importBundle, type ImportOptions } from './import.js';
+import { verifyBundle as verifyLayout } from './verify.js';
 import { readState, SiteView } from './site.js';
 
 const NOW = new Date(T0.getTime() + DAY);
@@ -99,6 +100,33 @@ describe('importBundle', () => {
     });
     expect(await code(importFile(bad, store, keys))).toBe('DIGEST_MISMATCH');
     expect(await treeDigest(store)).toBe(before);
+  });
+
+  it('names a corrupted small blob of a bundle of hundreds (read in archive order, staged in a batch), and leaves the store and staging as they were', async () => {
+    const keys = await testKeys();
+    const store = join(await tempDir(), 'store');
+    await importFile((await makeBundle(keys, { sequence: 1 })).path, store, keys);
+    const before = await treeDigest(store);
+    const clusters = Array.from({ length: 60 }, (_, i) => clusterInput(`ns${i % 4}`, `c${i}`, {}, [0, 1, 2].map((g) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: g${g}-c${i}\ndata:\n  k: v${i}-${g}\n`)));
+    const next = await makeBundle(keys, { sequence: 2, clusters });
+    const blobs = (await TarLayoutStore.open(next.path)).blobs();
+    expect(blobs.length).toBeGreaterThan(300);
+    // One in the middle of the archive, not the first nor the last read.
+    const victim = [...blobs].sort((a, b) => (a.digest < b.digest ? -1 : 1))[Math.floor(blobs.length / 2)]!;
+    const bad = await tamper(next.path, (e) => {
+      const data = Buffer.from(e.get(blobEntry(victim.digest))!);
+      data[data.length >> 1] = data[data.length >> 1]! ^ 1;
+      e.set(blobEntry(victim.digest), data);
+    });
+    for (const run of [async () => verifyLayout(await TarLayoutStore.open(bad), { trusted: [keys.publicKey], now: NOW }), () => importFile(bad, store, keys)]) {
+      const err = await run().then(() => undefined, (e: unknown) => e as { code?: string; message: string; details?: { digest?: string } });
+      expect(err?.code).toBe('DIGEST_MISMATCH');
+      expect(err?.message).toContain(`${victim.digest}: `);
+      expect(err?.details?.digest).toBe(victim.digest);
+    }
+    expect(await treeDigest(store)).toBe(before);
+    expect(await readdir(join(store, 'staging', 'ingest'))).toEqual([]);
+    expect(await readdir(join(store, 'staging', 'blobs', 'sha256'))).toEqual([]);
   });
 
   it('refuses bundles that do not carry a required cluster', async () => {
