@@ -65,7 +65,7 @@ export const STAGING_DIR = 'staging';
 // The pending commit: written before state.json is replaced, removed when the import is finished.
 const JOURNAL_FILE = 'commit.json';
 // Staged small blobs are made durable and visible every this many bytes (and when every blob was read).
-const STAGED_BATCH_BYTES = 64 * 1024 * 1024;
+const STAGED_BATCH_BYTES = 16 * 1024 * 1024;
 const HEX_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 interface Journal {
@@ -206,13 +206,20 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
     const stored = await blobNames(opts.storeDir);
     const staged = await blobNames(staging);
     const hexOf = (d: Descriptor) => (HEX_DIGEST.test(d.digest) ? d.digest.slice(7) : basename(blobPath(staging, d.digest)));
-    // Small blobs are staged in batches made durable with one flush each (StagedBatch).
+    // Small blobs are staged in batches made durable with one flush each (StagedBatch). A full batch is
+    // committed in the background while the next one is written (the disk writes while blobs are read); the
+    // last one when every blob was read, after those.
     const batch = new StagedBatch(staging);
-    const commitBatch = async () => {
-      for (const d of await batch.commit()) {
-        stagedNow.push(d);
-        staged.add(hexOf(d));
-      }
+    const commits: Promise<void>[] = [];
+    const commitBatch = () => {
+      const commit = batch.commit().then((created) => {
+        for (const d of created) {
+          stagedNow.push(d);
+          staged.add(hexOf(d));
+        }
+      });
+      commit.catch(() => undefined);
+      commits.push(commit);
     };
     const ingested = (d: Descriptor, result: IngestResult) => {
       if (result !== 'created') return;
@@ -235,9 +242,12 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       copy: async (d, loc) => ingested(d, await ingestRange(staging, d, loc)),
       write: async (d, data) => {
         batch.add(d, data);
-        if (batch.bytes >= STAGED_BATCH_BYTES) await commitBatch();
+        if (batch.bytes >= STAGED_BATCH_BYTES) commitBatch();
       },
-      flush: commitBatch,
+      flush: async () => {
+        commitBatch();
+        await Promise.all(commits);
+      },
       // What exists() reports is read from staging, or from the store for blobs an earlier run published.
       fetch: async (d) => {
         const staged = blobPath(staging, d.digest);
@@ -310,6 +320,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       return { ...result, state, complete: true, added };
     } catch (err) {
       // Nothing of a failed import stays: what this run staged is removed (what earlier runs staged is kept).
+      await Promise.allSettled(commits);
       batch.discard();
       for (const d of stagedNow) await rm(blobPath(staging, d.digest), { force: true }).catch(() => undefined);
       throw err;

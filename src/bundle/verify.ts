@@ -821,7 +821,9 @@ function carriedParser(carried: { cluster: string; layers: Descriptor[] }[], opt
     if (!c) return;
     try {
       const docs = objectsOfLayer(c.layer, data, opts);
-      parsed.set(d.digest, { names: new Map([...c.clusters].map((cluster) => [cluster, servedNames(cluster, c.layer, docs)])) });
+      // Names copied out of the layer's text: a slice of it would keep all of it in memory.
+      const own = (n: ServedName): ServedName => ({ ...n, kind: Buffer.from(n.kind).toString(), name: Buffer.from(n.name).toString() });
+      parsed.set(d.digest, { names: new Map([...c.clusters].map((cluster) => [cluster, servedNames(cluster, c.layer, docs).map(own)])) });
     } catch (error) {
       parsed.set(d.digest, { error });
     }
