@@ -219,10 +219,13 @@ function readingBy(store: PartSource['store'], reader: TarBlobReader): PartSourc
 /** orHeld reads what `src` lacks from `held` (the site's store, for a delta export), when given. */
 export function orHeld(src: ReadOnlyStorage, held: ReadOnlyStorage | undefined): ReadOnlyStorage {
   if (!held) return src;
-  return {
+  const both: ReadOnlyStorage & Partial<BlobReading> = {
     exists: async (d, o) => (await src.exists(d, o)) || held.exists(d, o),
     fetch: async (d, o) => ((await src.exists(d, o)) ? src : held).fetch(d, o),
   };
+  // What the bundle holds is still read at once where it can be.
+  if (canReadBlob(src)) both.readBlob = async (d, limit) => ((await src.exists(d)) ? src.readBlob(d, limit) : undefined);
+  return both;
 }
 
 // findSignature locates the single signature referrer listed in index.json.
