@@ -1,5 +1,6 @@
 #!/bin/sh
-# build.sh OUTPUT builds the template oracle (Go text/template + Sprig) offline, in GOPATH mode.
+# build.sh OUTPUT [SOURCE] builds a Go oracle offline, in GOPATH mode: by default the template oracle
+# (Go text/template + Sprig, main.go here); SOURCE names another one (yamlscalar/main.go).
 #
 # Needs the Debian packages golang-go, golang-github-masterminds-sprig-dev,
 # golang-k8s-sigs-yaml-dev and golang-github-burntsushi-toml-dev. GOCACHE defaults to a
@@ -9,4 +10,4 @@ out=${1:?usage: build.sh OUTPUT}
 here=$(cd "$(dirname "$0")" && pwd)
 export GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOPROXY=off
 export GOCACHE="${GOCACHE:-$(dirname "$out")/gocache}"
-exec go build -o "$out" "$here/main.go"
+exec go build -o "$out" "$here/${2:-main.go}"

@@ -14,21 +14,25 @@ import type { TestProject } from 'vitest/node';
 declare module 'vitest' {
   export interface ProvidedContext {
     templateOracle: { path?: string; error?: string };
+    yamlScalarOracle: { path?: string; error?: string };
   }
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** buildOracle builds test/oracle/main.go into a cache directory keyed by its content; returns the binary path. */
-export async function buildOracle(): Promise<string> {
-  const source = await readFile(join(here, 'main.go'));
-  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+/**
+ * buildOracle builds a Go oracle (test/oracle/main.go, or `source` under test/oracle) into a cache
+ * directory keyed by its content; returns the binary path.
+ */
+export async function buildOracle(source = 'main.go'): Promise<string> {
+  const text = await readFile(join(here, source));
+  const hash = createHash('sha256').update(source).update('\0').update(text).digest('hex').slice(0, 16);
   const dir = join(tmpdir(), 'sveltos-airgap-oracle');
   const bin = join(dir, `oracle-${hash}`);
   if (existsSync(bin)) return bin;
   await mkdir(dir, { recursive: true });
   const tmp = `${bin}.${process.pid}.tmp`;
-  await promisify(execFile)(join(here, 'build.sh'), [tmp], {
+  await promisify(execFile)(join(here, 'build.sh'), [tmp, source], {
     env: { ...process.env, GOCACHE: join(dir, 'gocache') },
     timeout: 300_000,
   });
@@ -36,13 +40,18 @@ export async function buildOracle(): Promise<string> {
   return bin;
 }
 
-export default async function setup(project: TestProject): Promise<void> {
+async function provideOracle(project: TestProject, key: 'templateOracle' | 'yamlScalarOracle', source: string, what: string): Promise<void> {
   try {
-    project.provide('templateOracle', { path: await buildOracle() });
+    project.provide(key, { path: await buildOracle(source) });
   } catch (e) {
     const err = e as Error & { stderr?: string };
-    project.provide('templateOracle', {
-      error: `cannot build the Go template oracle (needs golang-go, golang-github-masterminds-sprig-dev, golang-k8s-sigs-yaml-dev, golang-github-burntsushi-toml-dev): ${err.message}${err.stderr ? `\n${err.stderr}` : ''}`,
+    project.provide(key, {
+      error: `cannot build the Go ${what} oracle (needs golang-go, golang-github-masterminds-sprig-dev, golang-k8s-sigs-yaml-dev, golang-github-burntsushi-toml-dev): ${err.message}${err.stderr ? `\n${err.stderr}` : ''}`,
     });
   }
+}
+
+export default async function setup(project: TestProject): Promise<void> {
+  await provideOracle(project, 'templateOracle', 'main.go', 'template');
+  await provideOracle(project, 'yamlScalarOracle', 'yamlscalar/main.go', 'YAML scalar');
 }
