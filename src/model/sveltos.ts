@@ -284,6 +284,24 @@ export function isKnownKind(obj: KubeObject): boolean {
   return g !== undefined && apiGroup(obj.apiVersion) === g;
 }
 
+/**
+ * apiVersionProblem tells what is wrong with the version of a Sveltos kind this package reads
+ * (ClusterProfile, Profile, SveltosCluster, ClusterSet, Set): the Sveltos CRDs serve only v1beta1
+ * (addon-controller and libsveltos config/crd/bases); v1alpha1 is the old version, whose fields differ.
+ * Undefined for a right version and for every other kind.
+ */
+export function apiVersionProblem(obj: KubeObject): string | undefined {
+  const g = kindGroups[obj.kind];
+  if (g !== CONFIG_GROUP && g !== LIB_GROUP) return undefined;
+  if (apiGroup(obj.apiVersion) !== g) return undefined;
+  const want = g === CONFIG_GROUP ? CONFIG_API_VERSION : LIB_API_VERSION;
+  if (obj.apiVersion === want) return undefined;
+  if (obj.apiVersion === `${g}/v1alpha1`) {
+    return `${obj.apiVersion} is the old version of ${obj.kind} (Sveltos serves only v1beta1, whose fields differ); change apiVersion to ${want}`;
+  }
+  return `${obj.apiVersion} is not a version Sveltos serves for ${obj.kind}; expected ${want}`;
+}
+
 function isKind<K extends string>(obj: unknown, kind: K): boolean {
   return isKubeObject(obj) && obj.kind === kind && apiGroup(obj.apiVersion) === kindGroups[kind];
 }

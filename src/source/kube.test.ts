@@ -26,6 +26,35 @@ describe('loadObjects', () => {
     expect(objects[0]!.spec).toEqual({ mode: 420, true: true, flag: true, time: '1:20', date: '2024-01-15', o: 15, s: '0644' });
   });
 
+  it('refuses the old v1alpha1 and unknown versions of the Sveltos kinds it reads, naming file, document, kind and the fix', async () => {
+    const dir = await testdir({
+      'a.yaml': [
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}',
+        'apiVersion: config.projectsveltos.io/v1alpha1\nkind: ClusterProfile\nmetadata: {name: old}\nspec: {}',
+        'apiVersion: lib.projectsveltos.io/v1alpha1\nkind: SveltosCluster\nmetadata: {name: c1, namespace: ns}',
+        'apiVersion: config.projectsveltos.io/v9\nkind: Profile\nmetadata: {name: p, namespace: ns}',
+        'apiVersion: lib.projectsveltos.io/v1beta1\nkind: ClusterSet\nmetadata: {name: ok}\nspec: {}',
+        'apiVersion: example.com/v9\nkind: Profile\nmetadata: {name: other}',
+      ].join('\n---\n'),
+    });
+    const { objects, errors } = await loadObjects([dir]);
+    expect(objects.map((o) => o.metadata.name)).toEqual(['c', 'ok', 'other']);
+    expect(errors.map((e) => ({ ...e, file: e.file.slice(dir.length + 1) }))).toEqual([
+      {
+        file: 'a.yaml', line: 5, path: 'apiVersion',
+        message: 'ClusterProfile old (document 2): config.projectsveltos.io/v1alpha1 is the old version of ClusterProfile (Sveltos serves only v1beta1, whose fields differ); change apiVersion to config.projectsveltos.io/v1beta1',
+      },
+      {
+        file: 'a.yaml', line: 10, path: 'apiVersion',
+        message: 'SveltosCluster ns/c1 (document 3): lib.projectsveltos.io/v1alpha1 is the old version of SveltosCluster (Sveltos serves only v1beta1, whose fields differ); change apiVersion to lib.projectsveltos.io/v1beta1',
+      },
+      {
+        file: 'a.yaml', line: 14, path: 'apiVersion',
+        message: 'Profile ns/p (document 4): config.projectsveltos.io/v9 is not a version Sveltos serves for Profile; expected config.projectsveltos.io/v1beta1',
+      },
+    ]);
+  });
+
   it('merges Secret stringData into base64 data, as the API server stores it', async () => {
     const dir = await testdir({ 's.yaml': 'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {a: eA==}\nstringData: {b: "y"}\n' });
     const { objects } = await loadObjects([dir]);

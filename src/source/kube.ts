@@ -8,6 +8,7 @@ import { goYAMLTags } from '../model/yaml11.js';
 import { ValidationError } from '../errors.js';
 import { expansionLimit, expansionUnits } from '../model/expansion.js';
 import {
+  apiVersionProblem,
   CLUSTER_SCOPED_KINDS,
   checkObject,
   describe,
@@ -171,7 +172,8 @@ export function parseObjects(text: string, file: string, errors: LoadError[], ma
     return out;
   }
   if (!Array.isArray(docs)) docs = [docs];
-  for (const doc of docs) {
+  for (const [di, doc] of docs.entries()) {
+    const docNo = di + 1;
     const start = doc.contents?.range?.[0] ?? doc.range[0];
     const line = lc.linePos(start).line;
     if (doc.errors.length > 0) {
@@ -204,12 +206,12 @@ export function parseObjects(text: string, file: string, errors: LoadError[], ma
     }
     if (value.kind === 'List' && Array.isArray(value.items)) {
       value.items.forEach((item, i) => {
-        const obj = accept(item, doc, lc, file, ['items', i], errors);
+        const obj = accept(item, doc, docNo, lc, file, ['items', i], errors);
         if (obj) out.push(obj);
       });
       continue;
     }
-    const obj = accept(value, doc, lc, file, [], errors);
+    const obj = accept(value, doc, docNo, lc, file, [], errors);
     if (obj) out.push(obj);
   }
   return out;
@@ -218,6 +220,7 @@ export function parseObjects(text: string, file: string, errors: LoadError[], ma
 function accept(
   value: unknown,
   doc: Document.Parsed,
+  docNo: number,
   lc: LineCounter,
   file: string,
   base: (string | number)[],
@@ -225,6 +228,12 @@ function accept(
 ): KubeObject | undefined {
   const line = lineOf(doc, lc, base);
   const problems = checkObject(value);
+  const version = problems.length === 0 ? apiVersionProblem(value as KubeObject) : undefined;
+  if (version) {
+    const o = value as KubeObject;
+    errors.push(locate(doc, lc, file, [...base, 'apiVersion'], `${o.kind} ${nsName(o)} (document ${docNo}): ${version}`));
+    return undefined;
+  }
   if (problems.length > 0) {
     const what = isPlainObject(value) && typeof value.kind === 'string' ? `${value.kind}: ` : '';
     for (const p of problems) {
