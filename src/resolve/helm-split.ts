@@ -101,11 +101,14 @@ export function collectHelmContent(release: RenderedRelease, action: HelmAction,
     ...release.manifest.filter((o) => !hasDeletePolicy(o)),
     ...hooked((h) => isRelevantHook(h, POST_EVENT[action])),
   ];
-  // Sveltos takes test hooks as any hook listing the `test` event.
+  // Sveltos takes test hooks as any hook listing the `test` event (Helm reads `test-success` as `test`).
   if (includeTests) out.push(...hooked((h) => h.events.includes('test')));
   return out;
 }
 
+// splitResources places objects by the literal annotation (addon-controller `isHookResource`): a
+// `test-success` hook is not a `test` hook there, so it goes with the other resources (or the
+// delete-policy ones), not last.
 function isHook(o: KubeObject, type: string): boolean {
   const v = annotations(o)[ANNOTATION_HOOK];
   return v !== undefined && v.split(',').some((h) => h.trim() === type);

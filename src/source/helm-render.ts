@@ -149,9 +149,20 @@ function asObjects(v: unknown, where: string): KubeObject[] {
 }
 
 /**
+ * hookEvents reads a `helm.sh/hook` annotation as Helm does (releaseutil's manifest sorter): events are
+ * trimmed and lower-cased, and Helm 2's `test-success` is the `test` event.
+ */
+export function hookEvents(annotation: string): string[] {
+  return annotation.split(',').map((e) => {
+    const ev = e.trim().toLowerCase();
+    return ev === 'test-success' ? 'test' : ev;
+  });
+}
+
+/**
  * parseTemplateOutput splits `helm template` output into the manifest and the hooks. A document is a
  * hook when it carries `helm.sh/hook` and does not come from a chart's `crds/` directory (Helm never
- * treats those as hooks). Hook events are lower-cased and trimmed, as Helm reads them.
+ * treats those as hooks). Hook events are read as Helm reads them (`hookEvents`).
  */
 export function parseTemplateOutput(text: string, where: string): RenderedRelease {
   const manifest: KubeObject[] = [];
@@ -169,7 +180,7 @@ export function parseTemplateOutput(text: string, where: string): RenderedReleas
       // A chart's crds/ directory sits at its root (a subchart's under charts/<name>/); templates/crds/ is a template.
       const fromCrdsDir = /^[^/]+(?:\/charts\/[^/]+)*\/crds\//.test(source);
       if (typeof hook === 'string' && !fromCrdsDir && head) {
-        hooks.push({ events: hook.split(',').map((e) => e.trim().toLowerCase()), objects });
+        hooks.push({ events: hookEvents(hook), objects });
       } else {
         manifest.push(...objects);
         if (fromCrdsDir) for (const o of objects) chartCrds.add(o);

@@ -79,6 +79,21 @@ describe('helm split', () => {
     expect(up[0]!.resources.map(id)).not.toContain('Job/web-pre-migrate');
   });
 
+  it('runTests sends test-success hooks too (Helm reads them as test), placed by their literal annotation as Sveltos does', async () => {
+    const chart = join(CHARTS, 'legacy-tests');
+    const release = await renderChart({ helm: helmPath(), chart, releaseName: 'r', releaseNamespace: 'prod', values: '', kubeVersion: 'v1.30.2' });
+    // helm template itself prints both hooks (the reference for what the chart holds).
+    const out = await helm(['template', 'r', chart, '--namespace', 'prod', '--kube-version', 'v1.30.2']);
+    expect(parseAllDocuments(out).map((d) => d.toJS()).filter((o) => o).map(id).sort()).toEqual(['ConfigMap/r-config', 'Pod/r-legacy-test', 'Pod/r-test']);
+    const facts = { name: 'legacy-tests', version: '0.1.0' };
+    const withTests = helmBundles({ ...spec, options: { runTests: true } }, release, facts, 'install');
+    // addon-controller's splitResources matches the literal annotation "test": the test-success Pod is
+    // placed with the other resources, the test Pod last.
+    expect(withTests.map((b) => b.resources.map(id))).toEqual([['ConfigMap/r-config', 'Pod/r-legacy-test'], ['Pod/r-test']]);
+    const without = helmBundles(spec, release, facts, 'install');
+    expect(without.map((b) => b.resources.map(id))).toEqual([['ConfigMap/r-config']]);
+  });
+
   it('splitResources chunks, orders by weight and leaves CRDs alone', () => {
     const mk = (name: string, ann: Record<string, string> = {}, kind = 'ConfigMap') => ({ apiVersion: 'v1', kind, metadata: { name, annotations: ann } });
     const objs = [
