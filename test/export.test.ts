@@ -63,6 +63,25 @@ describe('export', () => {
     expect(r.stderr).not.toMatch(/internal error/);
   });
 
+  it('resolve reports load errors, unsupported features and missing references of one run together (exit 1)', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'fleet');
+    await cp(SAMPLES, input, { recursive: true });
+    await writeFile(
+      join(input, 'mixed.yaml'),
+      [
+        'apiVersion: config.projectsveltos.io/v1beta1\nkind: ClusterProfile\nmetadata: {name: mixed}\nspec:\n  clusterRefs: [{apiVersion: lib.projectsveltos.io/v1beta1, kind: SveltosCluster, namespace: retail, name: store-paris}]\n  kustomizationRefs: [{kind: ConfigMap, namespace: retail, name: k}]\n  policyRefs: [{kind: ConfigMap, namespace: retail, name: gone}]',
+        'apiVersion: config.projectsveltos.io/v1alpha1\nkind: ClusterProfile\nmetadata: {name: old}\nspec: {}',
+      ].join('\n---\n'),
+    );
+    const r = await cli(['resolve', '--from', input, '--cluster', 'retail/store-paris']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/3 problem\(s\) in the input/);
+    expect(r.stderr).toMatch(/mixed\.yaml:\d+: apiVersion: ClusterProfile old \(document 2\): config\.projectsveltos\.io\/v1alpha1 is the old version/);
+    expect(r.stderr).toMatch(/UNSUPPORTED: .*kustomizationRefs/);
+    expect(r.stderr).toMatch(/REFERENCE_NOT_FOUND: .*ConfigMap retail\/gone/);
+  });
+
   it('clusters are built as they are planned: problems found in later clusters still fail the export together, leaving no file behind', async () => {
     const keys = await testKeys();
     const dir = await tempDir();

@@ -51,6 +51,11 @@ export async function openPlan(from: string[], clusters: string[], now: Date, lo
   return { planner, objects, failed, clusters: each };
 }
 
+// inputError is every input problem of a run in one error: load errors first, then the plan's problems
+// with their codes (UNSUPPORTED, REFERENCE_NOT_FOUND, TEMPLATE, ...) in the order found. All of them are
+// input errors (exit 1, DESIGN.md §7), so several classes together still exit 1; a trust failure (2) or
+// an internal error (70) cannot come out of planning. Helm rendering runs only after a clean plan, so
+// render-time problems (HELM_VALUES from a rendered template) are reported on a run without plan problems.
 function inputError(load: LoadError[], problems: PlanProblem[]): ValidationError {
   const lines = [...load.map(formatLoadError), ...problems.map(formatProblem)];
   return new ValidationError('INVALID', `${lines.length} problem(s) in the input:\n${lines.join('\n')}`, {

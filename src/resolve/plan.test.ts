@@ -146,6 +146,28 @@ describe('policyRefs', () => {
     expect(plan.problems.map((p) => p.code)).toEqual(['UNSUPPORTED', 'UNSUPPORTED', 'UNSUPPORTED', 'UNSUPPORTED']);
   });
 
+  it('reports unsupported features and missing references of a run together, whichever comes first', () => {
+    const plan = base()
+      .configMap('x/lua', { 'a.lua': 'function evaluate() end' }, { annotations: { 'projectsveltos.io/lua': 'ok' } })
+      // A missing templateResourceRef must not hide the profile's kustomizationRefs and Lua policyRef.
+      .clusterProfile('a', {
+        ...sel,
+        templateResourceRefs: [{ identifier: 'Info', resource: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'x', name: 'gone' } }],
+        policyRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'lua' }],
+        kustomizationRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'k' }],
+      })
+      // A missing policyRef before a Lua one: both reported.
+      .clusterProfile('b', { ...sel, policyRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'missing' }, { kind: 'ConfigMap', namespace: 'x', name: 'lua' }] })
+      .plan({ clusters: ['edge/c1'] });
+    expect(plan.problems.map((p) => `${p.code} ${p.field ?? ''}`).sort()).toEqual([
+      'REFERENCE_NOT_FOUND spec.policyRefs[0]',
+      'TEMPLATE_RESOURCE_NOT_FOUND spec.templateResourceRefs[0]',
+      'UNSUPPORTED spec.kustomizationRefs',
+      'UNSUPPORTED spec.policyRefs[0]',
+      'UNSUPPORTED spec.policyRefs[1]',
+    ]);
+  });
+
   it('extraLabels are not applied to policyRefs objects in pull mode (staged before deployUnstructured adds them)', () => {
     const plan = base()
       .configMap('x/a', { 'd.yaml': deployment('a') })

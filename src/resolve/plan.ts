@@ -340,11 +340,14 @@ function planCluster(
       dependsOn: [...(profile.spec.dependsOn ?? [])],
     });
     const ctx = new ProfileContext(cluster, object, profile, lookup, memo, problems, warnings, plan);
-    if (!ctx.ready) continue;
+    ctx.checkUnsupported();
+    if (!ctx.ready) {
+      ctx.checkUnsupportedRefs();
+      continue;
+    }
     const resources = ctx.planResources();
     if (resources) staged.push({ profile, ...resources });
     plan.helm.push(...ctx.planHelm());
-    ctx.checkUnsupported();
   }
   plan.groups = deployOrder(staged).map(({ group, bundles }) => ({ group, bundles }));
   plan.conflicts = findConflicts(staged, plan.helm, warnings, plan.cluster);
@@ -623,13 +626,8 @@ class ProfileContext {
         this.plan.notCarried.push({ profile: profileId(this.profile), ref: label, reason: 'deploymentType Local: deployed to the management cluster, not by the agent' });
         continue;
       }
-      if (ref.remoteURL) {
-        this.problem('UNSUPPORTED', `${field}: remoteURL policyRefs are fetched by addon-controller over the network; not supported offline`, field);
-        failed = true;
-        continue;
-      }
-      if (ref.kind !== 'ConfigMap' && ref.kind !== 'Secret') {
-        this.problem('UNSUPPORTED', `${field}: ${ref.kind} (a Flux source) is not supported offline; use a ConfigMap or Secret`, field);
+      if (!isReadableRef(ref)) {
+        this.problem('UNSUPPORTED', `${field}: ${unsupportedSource(ref)}`, field);
         failed = true;
         continue;
       }
@@ -659,8 +657,8 @@ class ProfileContext {
         continue;
       }
       const annotations = obj.metadata.annotations ?? {};
-      if (annotations[ANNOTATION_TEMPLATE] === undefined && annotations[ANNOTATION_LUA] !== undefined) {
-        this.problem('UNSUPPORTED', `${field}: ${ref.kind} ${ns}/${name} is a Lua program (annotation ${ANNOTATION_LUA}); not supported offline`, field);
+      if (isLua(obj)) {
+        this.problem('UNSUPPORTED', `${field}: ${luaMessage(ref.kind, ns, name)}`, field);
         failed = true;
         continue;
       }
@@ -790,6 +788,30 @@ class ProfileContext {
     return result;
   }
 
+  // checkUnsupportedRefs reports the policyRefs that cannot be carried offline when planResources does
+  // not run (a templateResourceRef is missing), so that a missing reference hides no unsupported feature.
+  // References whose name needs the missing resources are left out.
+  checkUnsupportedRefs(): void {
+    for (const [i, ref] of (this.profile.spec.policyRefs ?? []).entries()) {
+      const field = `spec.policyRefs[${i}]`;
+      if (ref.deploymentType === 'Local') continue;
+      if (!isReadableRef(ref)) {
+        this.problem('UNSUPPORTED', `${field}: ${unsupportedSource(ref)}`, field);
+        continue;
+      }
+      let ns: string;
+      let name: string;
+      try {
+        ns = instantiateReference(ref.namespace ?? '', this.tctx);
+        name = instantiateReference(ref.name ?? '', this.tctx);
+      } catch {
+        continue;
+      }
+      const obj = this.lookup.get('v1', ref.kind, ns, name);
+      if (obj && isLua(obj)) this.problem('UNSUPPORTED', `${field}: ${luaMessage(ref.kind, ns, name)}`, field);
+    }
+  }
+
   // checkUnsupported reports what this package cannot carry offline.
   checkUnsupported(): void {
     const k = this.profile.spec.kustomizationRefs;
@@ -802,6 +824,27 @@ class ProfileContext {
       });
     }
   }
+}
+
+// isReadableRef tells whether a policyRef names a ConfigMap or Secret read from the input (no remoteURL).
+function isReadableRef<R extends { remoteURL?: unknown; kind?: string }>(ref: R): ref is R & { kind: 'ConfigMap' | 'Secret' } {
+  return !ref.remoteURL && (ref.kind === 'ConfigMap' || ref.kind === 'Secret');
+}
+
+// unsupportedSource tells why a policyRef's source cannot be read offline (remoteURL, a Flux source).
+function unsupportedSource(ref: { remoteURL?: unknown; kind?: string }): string {
+  if (ref.remoteURL) return 'remoteURL policyRefs are fetched by addon-controller over the network; not supported offline';
+  return `${ref.kind} (a Flux source) is not supported offline; use a ConfigMap or Secret`;
+}
+
+// isLua tells whether a referenced object is a Lua program (and not a template).
+function isLua(obj: KubeObject): boolean {
+  const annotations = obj.metadata.annotations ?? {};
+  return annotations[ANNOTATION_TEMPLATE] === undefined && annotations[ANNOTATION_LUA] !== undefined;
+}
+
+function luaMessage(kind: string, ns: string, name: string): string {
+  return `${kind} ${ns}/${name} is a Lua program (annotation ${ANNOTATION_LUA}); not supported offline`;
 }
 
 function parseYAMLValue(text: string): unknown {
