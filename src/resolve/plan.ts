@@ -3,7 +3,7 @@
 // Pure: no fs, no network, no clock (`now` is passed in).
 
 import { createHash } from 'node:crypto';
-import { parse as parseYAML } from 'yaml';
+import { parse as parseYAML, YAMLParseError } from 'yaml';
 import { goYAMLTags } from '../model/yaml11.js';
 import {
   ANNOTATION_LUA,
@@ -37,6 +37,7 @@ import { CarryCache, type Carried } from './carry.js';
 import { decodeSecretData } from './content.js';
 import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
+import { explainValuesLayout } from './values-layout.js';
 import { assembleBundle, buildGroup, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
 import { clusterKey, describeObject, indexFleet, matchProfiles, profileId, type MatchReason, type PlanProblem } from './select.js';
 
@@ -739,10 +740,13 @@ class ProfileContext {
       try {
         chart = instantiateFields(raw, this.tctx);
       } catch (err) {
-        this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+        // A values template that breaks the chart's YAML once rendered: say why, where and how to fix it.
+        const why = err instanceof YAMLParseError && typeof raw.values === 'string' ? this.explainValues(raw.values, String(raw.chartName ?? '')) : undefined;
+        if (why) this.problem('HELM_VALUES', `${field}.values (chart ${String(raw.chartName ?? '?')}): the rendered values are not valid YAML: ${why}`, `${field}.values`);
+        else this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
         continue;
       }
-      const values = this.helmValues(chart, field);
+      const values = this.helmValues(chart, field, typeof raw.values === 'string' ? raw.values : '');
       if (!values) continue;
       out.push({
         profile: profileId(this.profile),
@@ -761,18 +765,34 @@ class ProfileContext {
 
   // helmValues is getHelmChartInstantiatedValues: values instantiated (a second time, as
   // addon-controller does after instantiateStructFields), then valuesFrom merged over them.
-  helmValues(chart: Record<string, unknown>, field: string): Record<string, unknown> | undefined {
+  // `source` is the values template as written, to explain values that no longer parse once rendered.
+  helmValues(chart: Record<string, unknown>, field: string, source: string): Record<string, unknown> | undefined {
     let result: Record<string, unknown> = {};
+    const requestor = String(chart.chartName ?? '');
+    let text: string;
     try {
-      const text = instantiate(typeof chart.values === 'string' ? chart.values : '', this.tctx, String(chart.chartName ?? ''));
-      if (text !== '') {
-        const v = parseYAMLValue(text);
-        if (v !== null && !isPlainObject(v)) throw new Error('values are not a YAML mapping');
-        result = (v as Record<string, unknown> | null) ?? {};
-      }
+      text = instantiate(typeof chart.values === 'string' ? chart.values : '', this.tctx, requestor);
     } catch (err) {
       this.problem('HELM_VALUES', `${field}.values: ${(err as Error).message}`, `${field}.values`);
       return undefined;
+    }
+    if (text !== '') {
+      let v: unknown;
+      let broken: string | undefined;
+      try {
+        v = parseYAMLValue(text);
+        if (v !== null && !isPlainObject(v)) broken = 'the rendered values are not a YAML mapping';
+      } catch (err) {
+        const e = err as Error & { linePos?: { line: number }[] };
+        const line = e.linePos?.[0]?.line;
+        broken = `the rendered values are not valid YAML (${line !== undefined ? `rendered line ${line}: ` : ''}${e.message.split('\n')[0]})`;
+      }
+      if (broken !== undefined) {
+        const why = this.explainValues(source, requestor);
+        this.problem('HELM_VALUES', `${field}.values (chart ${requestor || '?'}): ${broken}${why ? `: ${why}` : ''}`, `${field}.values`);
+        return undefined;
+      }
+      result = (v as Record<string, unknown> | null) ?? {};
     }
     const from = this.valuesFrom(Array.isArray(chart.valuesFrom) ? chart.valuesFrom.filter(isPlainObject) : [], `${field}.valuesFrom`);
     if (!from) return undefined;
@@ -786,6 +806,27 @@ class ProfileContext {
       result = mergeOverride(result, v);
     }
     return result;
+  }
+
+  // explainValues tells which expression of a values template broke the rendered values, and a fix
+  // checked by rendering the fixed template the same way (both instantiations, then parsing).
+  explainValues(source: string, requestor: string): string | undefined {
+    const attempt = <T>(f: () => T): T | undefined => {
+      try {
+        return f();
+      } catch {
+        return undefined;
+      }
+    };
+    return explainValuesLayout(
+      source,
+      (expr) => attempt(() => instantiate(expr, this.tctx, requestor)),
+      (fixed) =>
+        attempt(() => {
+          const once = instantiateFields({ values: fixed }, this.tctx).values;
+          return isPlainObject(parseYAMLValue(instantiate(typeof once === 'string' ? once : '', this.tctx, requestor)));
+        }) === true,
+    );
   }
 
   // checkUnsupportedRefs reports the policyRefs that cannot be carried offline when planResources does

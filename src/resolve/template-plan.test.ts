@@ -114,6 +114,31 @@ describe('templates', () => {
     expect(parse(bundleYAML(plan, 'edge/c1')[0]!)).toMatchObject({ data: { a: '1' } });
   });
 
+  it('templated values broken by a multi-line value at column 0: the problem names the chart, the rendered line, the expression and the fix', () => {
+    const chart = (values: string) => ({
+      repositoryURL: 'https://charts.example.com/', repositoryName: 'ex', chartName: 'ex/web', chartVersion: '1.0.0', releaseName: 'web', releaseNamespace: 'web', values,
+    });
+    const refs = [{ identifier: 'Info', resource: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'edge', name: 'info' } }];
+    const plan = fleet()
+      .configMap('edge/info', { ca: '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n' })
+      .clusterProfile('p', { ...sel, templateResourceRefs: refs, helmCharts: [chart('tls:\n  enabled: true\n  ca: {{ .MgmtResources.Info.data.ca }}\n  port: 443\n')] })
+      .plan({ clusters: ['edge/c1'] });
+    expect(plan.problems.map((p) => p.message), JSON.stringify(plan.problems, null, 1)).toHaveLength(1);
+    const m = plan.problems[0]!.message;
+    expect(plan.problems[0]!.code).toBe('HELM_VALUES');
+    expect(m).toContain('spec.helmCharts[0].values (chart ex/web): the rendered values are not valid YAML: ');
+    expect(m).toContain('{{ .MgmtResources.Info.data.ca }} (values template line 3) renders 3 lines, and every line after its first lands at column 0');
+    expect(m).toContain('ClusterProfile p');
+    // The suggested fix is checked by rendering: applying it gives the values meant.
+    const fix = /write (\{\{ .* \}\}) \(/.exec(m)![1]!;
+    const fixed = fleet()
+      .configMap('edge/info', { ca: '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n' })
+      .clusterProfile('p', { ...sel, templateResourceRefs: refs, helmCharts: [chart(`tls:\n  enabled: true\n  ca: ${fix}\n  port: 443\n`)] })
+      .plan({ clusters: ['edge/c1'] });
+    expect(fixed.problems).toEqual([]);
+    expect(fixed.clusters[0]!.helm[0]!.values).toEqual({ tls: { enabled: true, ca: '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n', port: 443 } });
+  });
+
   it('helmCharts fields and values are instantiated for the Helm stage; valuesFrom merges over values', () => {
     const plan = fleet()
       .configMap('edge/extra', { 'v.yaml': 'replicas: 3\nregion: {{ index .Cluster.metadata.labels "region" }}\n' }, T)
