@@ -635,8 +635,7 @@ class ProfileContext {
       let ns: string;
       let name: string;
       try {
-        ns = instantiateReference(ref.namespace ?? '', this.tctx);
-        name = instantiateReference(ref.name ?? '', this.tctx);
+        ({ ns, name } = refNames(ref, this.tctx));
       } catch (err) {
         this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
         failed = true;
@@ -840,16 +839,14 @@ class ProfileContext {
         this.problem('UNSUPPORTED', `${field}: ${unsupportedSource(ref)}`, field);
         continue;
       }
-      let ns: string;
-      let name: string;
+      let at: { ns: string; name: string };
       try {
-        ns = instantiateReference(ref.namespace ?? '', this.tctx);
-        name = instantiateReference(ref.name ?? '', this.tctx);
+        at = refNames(ref, this.tctx);
       } catch {
         continue;
       }
-      const obj = this.lookup.get('v1', ref.kind, ns, name);
-      if (obj && isLua(obj)) this.problem('UNSUPPORTED', `${field}: ${luaMessage(ref.kind, ns, name)}`, field);
+      const obj = this.lookup.get('v1', ref.kind, at.ns, at.name);
+      if (obj && isLua(obj)) this.problem('UNSUPPORTED', `${field}: ${luaMessage(ref.kind, at.ns, at.name)}`, field);
     }
   }
 
@@ -865,6 +862,11 @@ class ProfileContext {
       });
     }
   }
+}
+
+// refNames instantiates a policyRef's namespace and name (throws on a template error).
+function refNames(ref: { namespace?: string; name?: string }, tctx: TemplateContext): { ns: string; name: string } {
+  return { ns: instantiateReference(ref.namespace ?? '', tctx), name: instantiateReference(ref.name ?? '', tctx) };
 }
 
 // isReadableRef tells whether a policyRef names a ConfigMap or Secret read from the input (no remoteURL).
