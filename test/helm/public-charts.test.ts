@@ -1,0 +1,123 @@
+// Real public charts (test/fixtures/public-charts, see SOURCES.md) pushed with `helm push` to docker-registry on
+// 127.0.0.1 and exported by the CLI: the objects each release carries in the bundle must be the objects
+// `helm template` prints for the same chart, release, namespace, values and Kubernetes version.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
+import { TarLayoutStore } from '../../src/content/tarfs.js';
+import { manifestFromJSON } from '../../src/content/descriptor.js';
+import { ARTIFACT_TYPE_CLUSTER } from '../../src/model/bundle.js';
+import { testKeys } from '../bundles.js';
+import { cli } from '../cli.js';
+import { helm, helmEnv, helmPath } from './helm-env.js';
+import { startRegistry, type RunningRegistry } from './servers.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/public-charts/', import.meta.url));
+const KUBE = 'v1.30.0';
+
+interface PublicChart {
+  chart: string;
+  version: string;
+  release: string;
+  namespace: string;
+  values: string;
+}
+type Obj = Record<string, unknown>;
+
+let work: string;
+let registry: RunningRegistry;
+let charts: PublicChart[];
+
+/** key names an object as Kubernetes does: apiVersion, kind, namespace and name. */
+const key = (o: Obj) => {
+  const m = (o.metadata ?? {}) as { name?: string; namespace?: string };
+  return `${String(o.apiVersion)} ${String(o.kind)} ${m.namespace ?? ''}/${m.name ?? ''}`;
+};
+const byKey = (objs: Obj[]) => new Map(objs.map((o) => [key(o), o]));
+
+/** bundleObjects returns, per Helm release, the objects its ConfigurationBundles carry for the cluster. */
+async function bundleObjects(path: string, cluster: string): Promise<Map<string, Obj[]>> {
+  const store = await TarLayoutStore.open(path);
+  const d = store.index().manifests.find((m) => m.artifactType === ARTIFACT_TYPE_CLUSTER && m.annotations?.['io.projectsveltos.airgap.cluster'] === cluster)!;
+  const read = async (x: typeof d) => Buffer.concat(await (await store.fetch(x)).toArray());
+  const out = new Map<string, Obj[]>();
+  for (const l of manifestFromJSON(await read(d)).layers) {
+    for (const doc of parseAllDocuments((await read(l)).toString()).map((x) => x.toJS() as Obj)) {
+      const spec = doc.spec as { helmReleaseName?: string; resources?: string[] } | undefined;
+      if (doc.kind !== 'ConfigurationBundle' || !spec?.helmReleaseName) continue;
+      const list = out.get(spec.helmReleaseName) ?? [];
+      list.push(...(spec.resources ?? []).flatMap((s) => parseAllDocuments(s).map((x) => x.toJS() as Obj)));
+      out.set(spec.helmReleaseName, list);
+    }
+  }
+  return out;
+}
+
+const KNOWN_HOOKS = new Set(['pre-install', 'post-install', 'pre-delete', 'post-delete', 'pre-upgrade', 'post-upgrade', 'pre-rollback', 'post-rollback', 'test']);
+
+/**
+ * installed is what an install of the release applies, by the rules of sveltos-pullmode.md §2.3 written out
+ * here apart from src/: objects without a hook (minus those with a hook delete policy), hooks whose first
+ * known event is pre-install or post-install; the release namespace on every object without one but CRDs.
+ */
+function installed(objs: Obj[], namespace: string): Obj[] {
+  return objs.flatMap((o) => {
+    const meta = (o.metadata ?? {}) as { namespace?: string; annotations?: Record<string, string> };
+    const hook = meta.annotations?.['helm.sh/hook'];
+    if (hook === undefined && meta.annotations?.['helm.sh/hook-delete-policy'] !== undefined) return [];
+    const first = hook?.split(',').map((e) => e.trim().toLowerCase()).find((e) => KNOWN_HOOKS.has(e));
+    if (hook !== undefined && first !== 'pre-install' && first !== 'post-install') return [];
+    return [meta.namespace || o.kind === 'CustomResourceDefinition' ? o : { ...o, metadata: { ...meta, namespace } }];
+  });
+}
+
+/** helmObjects runs `helm template` as a user would and returns the objects it printed. */
+async function helmObjects(c: PublicChart): Promise<Obj[]> {
+  const values = join(work, `${c.release}.values.yaml`);
+  await writeFile(values, c.values);
+  const text = await helm(['template', c.release, join(FIXTURES, `${c.chart}-${c.version}.tgz`), '--namespace', c.namespace, '--include-crds', '--kube-version', KUBE, '--values', values]);
+  // Read as Kubernetes reads it (YAML 1.1, sigs.k8s.io/yaml): `defaultMode: 0444` is octal there.
+  return parseAllDocuments(text, { version: '1.1' }).map((x) => x.toJS() as Obj).filter((o) => o !== null);
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'public-charts-'));
+  charts = JSON.parse(await readFile(join(FIXTURES, 'charts.json'), 'utf8')) as PublicChart[];
+  registry = await startRegistry(join(work, 'registry'));
+  for (const c of charts) await helm(['push', join(FIXTURES, `${c.chart}-${c.version}.tgz`), `oci://${registry.host}/charts`, '--plain-http']);
+  const fleet = join(work, 'fleet');
+  await mkdir(fleet, { recursive: true });
+  await writeFile(join(fleet, 'cluster.yaml'), stringify({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name: 'edge', namespace: 'fleet', labels: { env: 'public' } }, spec: { pullMode: true }, status: { version: KUBE } }));
+  const helmCharts = charts.map((c) => ({
+    repositoryURL: `oci://${registry.host}/charts`, repositoryName: 'public', chartName: c.chart, chartVersion: c.version,
+    releaseName: c.release, releaseNamespace: c.namespace, values: c.values, registryCredentialsConfig: { plainHTTP: true },
+  }));
+  await writeFile(join(fleet, 'profile.yaml'), stringify({ apiVersion: 'config.projectsveltos.io/v1beta1', kind: 'ClusterProfile', metadata: { name: 'public' }, spec: { clusterSelector: { matchLabels: { env: 'public' } }, helmCharts } }));
+}, 120_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('real public charts', () => {
+  it('carries, per release, exactly the objects helm template prints', async () => {
+    const keys = await testKeys();
+    const out = join(work, 'bundle.tar');
+    const env = { ...(await helmEnv()), SVELTOS_AIRGAP_HELM: helmPath() };
+    const r = await cli(['export', '--from', join(work, 'fleet'), '--key', keys.keyPath, '--out', out, '--cache-dir', join(work, 'cache'), '--plain-http-registry', registry.host, '--output', 'json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const carried = await bundleObjects(out, 'fleet/edge');
+    expect([...carried.keys()].sort()).toEqual(charts.map((c) => c.release).sort());
+    for (const c of charts) {
+      const want = byKey(installed(await helmObjects(c), c.namespace));
+      const got = byKey(carried.get(c.release)!);
+      expect(want.size, c.chart).toBeGreaterThan(0);
+      expect([...got.keys()].sort(), c.chart).toEqual([...want.keys()].sort());
+      for (const [k, o] of want) expect(got.get(k), `${c.chart}: ${k}`).toEqual(o);
+    }
+  }, 300_000);
+});
