@@ -24,6 +24,8 @@ interface LedgerFile {
   cluster: string;
   /** resourceVersion of the write that produced this file: the counter never goes back below it. */
   resourceVersion: number;
+  /** What the objects were reconciled with: the imported manifest's digest and the site keys that read it. */
+  source?: string;
   objects: LedgerRecord[];
 }
 
@@ -38,14 +40,15 @@ export function ledgerPath(storeDir: string, cluster: string): string {
   return join(storeDir, AGENT_DIR, CLUSTERS_DIR, ns, `${name}.json`);
 }
 
-/** saveCluster writes one cluster's entries atomically. */
-export async function saveCluster(storeDir: string, cluster: string, entries: Entry[], resourceVersion: number): Promise<void> {
+/** saveCluster writes one cluster's entries (and the import they were reconciled with) atomically. */
+export async function saveCluster(storeDir: string, cluster: string, entries: Entry[], resourceVersion: number, source?: string): Promise<void> {
   const path = ledgerPath(storeDir, cluster);
   await mkdir(join(path, '..'), { recursive: true });
   const file: LedgerFile = {
     version: 1,
     cluster,
     resourceVersion,
+    ...(source !== undefined ? { source } : {}),
     objects: entries.map((e) => {
       const object = e.resource === CONFIGURATION_BUNDLES && e.origin === 'bundle' ? { ...e.object, spec: undefined } : e.object;
       return { resource: `${e.resource.group}/${e.resource.plural}`, origin: e.origin, ...(e.specHash ? { specHash: e.specHash } : {}), object };
@@ -54,16 +57,17 @@ export async function saveCluster(storeDir: string, cluster: string, entries: En
   await writeFileAtomic(path, `${JSON.stringify(file)}\n`);
 }
 
-/** LoadedLedger is every persisted entry and the highest resourceVersion any file records. */
+/** LoadedLedger is every persisted entry, the highest resourceVersion any file records, and each cluster's source. */
 export interface LoadedLedger {
   entries: Entry[];
   resourceVersion: number;
+  sources: Map<string, string>;
 }
 
 /** loadLedger reads every cluster file; a damaged file fails loudly with its path (it is never half-used). */
 export async function loadLedger(storeDir: string): Promise<LoadedLedger> {
   const root = join(storeDir, AGENT_DIR, CLUSTERS_DIR);
-  const out: LoadedLedger = { entries: [], resourceVersion: 0 };
+  const out: LoadedLedger = { entries: [], resourceVersion: 0, sources: new Map() };
   let namespaces: string[];
   try {
     namespaces = await readdir(root);
@@ -78,6 +82,7 @@ export async function loadLedger(storeDir: string): Promise<LoadedLedger> {
       const path = join(root, ns, f);
       const file = parseLedger(await readFile(path, 'utf8'), path);
       out.resourceVersion = Math.max(out.resourceVersion, file.resourceVersion);
+      if (typeof file.source === 'string') out.sources.set(file.cluster, file.source);
       for (const rec of file.objects) {
         const [group, plural] = rec.resource.split('/') as [string, string];
         const resource = findResource(group, 'v1beta1', plural) ?? RESOURCES.find((r) => r.group === group && r.plural === plural);

@@ -63,8 +63,11 @@ const resourceKey = (r: ResourceInfo): string => `${r.group}/${r.plural}`;
 
 export const keyOf = (e: Entry): string => entryKey(e.resource, e.object.metadata.namespace, e.object.metadata.name);
 
-/** PersistHook makes a transaction durable: it gets the owners whose objects changed and their new objects. */
-export type PersistHook = (changed: { owner: string; entries: Entry[] }[], resourceVersion: number) => Promise<void>;
+/**
+ * PersistHook makes a transaction durable: it gets the owners whose objects (or source) changed, their new
+ * objects and the source they were derived from.
+ */
+export type PersistHook = (changed: { owner: string; entries: Entry[]; source?: string }[], resourceVersion: number) => Promise<void>;
 
 export interface ObjectStoreOptions {
   /** resourceVersion of the last persisted write; new writes count on from it. Default 0. */
@@ -81,6 +84,8 @@ export interface Tx {
   remove(key: string): void;
   /** Entries of one owner as staged so far. */
   owned(owner: string): Entry[];
+  /** setSource records what an owner's entries now derive from (persisted with them, even if none changed). */
+  setSource(owner: string, source: string): void;
 }
 
 /** Watcher receives committed events; it filters and formats them itself. */
@@ -96,6 +101,7 @@ export class ObjectStore {
   readonly #objects = new Map<string, Entry>();
   readonly #byOwner = new Map<string, Map<string, Entry>>();
   readonly #byResource = new Map<string, Map<string, Entry>>();
+  readonly #sources = new Map<string, string>();
   readonly #log: StoreEvent[] = [];
   readonly #watchers = new Set<Watcher>();
   readonly #historySize: number;
@@ -117,8 +123,9 @@ export class ObjectStore {
     return this.#rv;
   }
 
-  /** load adds persisted entries without events (at startup, before any client). */
-  load(entries: Entry[]): void {
+  /** load adds persisted entries and owners' sources without events (at startup, before any client). */
+  load(entries: Entry[], sources: ReadonlyMap<string, string> = new Map()): void {
+    for (const [owner, source] of sources) this.#sources.set(owner, source);
     for (const e of entries) {
       this.#set(keyOf(e), e);
       const rv = Number(e.object.metadata.resourceVersion);
@@ -129,6 +136,28 @@ export class ObjectStore {
 
   get(key: string): Entry | undefined {
     return this.#objects.get(key);
+  }
+
+  /** sourceOf is what an owner's committed entries derive from (see Tx.setSource). */
+  sourceOf(owner: string): string | undefined {
+    return this.#sources.get(owner);
+  }
+
+  /**
+   * refill replaces entries of `owner` with `fill`'s value where it gives one, without a new
+   * resourceVersion or event: for content kept outside the store (a bundle's spec) that is put back
+   * unchanged. Runs between transactions.
+   */
+  refill(owner: string, fill: (e: Entry) => Entry | undefined): Promise<void> {
+    const run = async (): Promise<void> => {
+      for (const [k, e] of [...(this.#byOwner.get(owner) ?? [])]) {
+        const next = fill(e);
+        if (next) this.#set(k, next);
+      }
+    };
+    const p = this.#queue.then(run, run);
+    this.#queue = p.catch(() => undefined);
+    return p;
   }
 
   /**
@@ -160,6 +189,7 @@ export class ObjectStore {
   transact<T>(fn: (tx: Tx) => ApiResult<T> | Promise<ApiResult<T>>): Promise<ApiResult<T>> {
     const run = async (): Promise<ApiResult<T>> => {
       const staged = new Map<string, Entry | null>();
+      const sources = new Map<string, string>();
       const events: StoreEvent[] = [];
       let rv = this.#rv;
       const current = (key: string) => (staged.has(key) ? (staged.get(key) ?? undefined) : this.#objects.get(key));
@@ -194,18 +224,25 @@ export class ObjectStore {
           }
           return [...out.values()];
         },
+        setSource: (owner, source) => {
+          if (this.#sources.get(owner) !== source) sources.set(owner, source);
+        },
       };
       const result = await fn(tx);
-      if (!result.ok || events.length === 0) return result;
+      if (!result.ok || (events.length === 0 && sources.size === 0)) return result;
       if (this.#persist) {
-        const owners = new Set<string>();
+        const owners = new Set<string>(sources.keys());
         for (const ev of events) {
           if (ev.entry.owner) owners.add(ev.entry.owner);
           if (ev.prev?.owner) owners.add(ev.prev.owner);
         }
-        const changed = [...owners].map((owner) => ({ owner, entries: tx.owned(owner) }));
+        const changed = [...owners].map((owner) => {
+          const source = sources.get(owner) ?? this.#sources.get(owner);
+          return { owner, entries: tx.owned(owner), ...(source !== undefined ? { source } : {}) };
+        });
         if (changed.length) await this.#persist(changed, rv);
       }
+      for (const [owner, source] of sources) this.#sources.set(owner, source);
       this.#rv = rv;
       for (const [k, e] of staged) {
         if (e === null) this.#delete(k);

@@ -1,11 +1,13 @@
 // AgentApi ties the agent API together for one site store: the persisted objects, the tokens, the
 // served content of the current imports, and the routes. `sync` is called when an import commits.
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireLock, type SiteView } from '../bundle/site.js';
+import { sha256 } from '../content/digest.js';
 import { ValidationError } from '../errors.js';
+import type { Descriptor } from '../model/oci.js';
 import { createAgentApiRoutes, type AuthResult } from './routes.js';
 import type { PartialHandler } from '../registry/server/handler.js';
 import { clusterIdentity, type Identity } from './authz.js';
@@ -60,7 +62,11 @@ export class AgentApi {
   readonly #now: () => Date;
   readonly #warn: (message: string) => void;
   readonly #siteKeys: KeyObject[];
+  readonly #keysId: string;
+  /** Clusters whose import is read; the others' served objects are as their source import left them. */
   readonly #desired = new Map<string, DesiredCluster>();
+  readonly #loading = new Map<string, Promise<void>>();
+  #view: SiteView | undefined;
   readonly #release: () => Promise<void>;
   readonly #pending = new Set<string>();
   #scheduled = false;
@@ -73,10 +79,16 @@ export class AgentApi {
     this.#now = opts.now ?? (() => new Date());
     this.#warn = opts.warn ?? (() => undefined);
     this.#siteKeys = opts.siteKeys ?? [];
+    // Imports read with other keys may serve other objects (encrypted layers opened or skipped).
+    this.#keysId = sha256(Buffer.concat(this.#siteKeys.map((k) => createPublicKey(k).export({ type: 'spki', format: 'der' }))).toString('hex')).slice(-24);
     this.routes = createAgentApiRoutes({
       store,
       now: this.#now,
-      authenticate: (req) => this.authenticate(req),
+      authenticate: async (req) => {
+        const who = await this.authenticate(req);
+        if (typeof who !== 'string') await this.#loadFor(who);
+        return who;
+      },
       onInternalError: (err) => this.#warn(`agent API request failed: ${(err as Error)?.message ?? String(err)}`),
       afterWrite: (e, who) => {
         // A status write may finish a removal or release a finalizer: reconcile that cluster.
@@ -95,11 +107,11 @@ export class AgentApi {
       const store = new ObjectStore({
         resourceVersion: ledger.resourceVersion,
         ...(opts.historySize ? { historySize: opts.historySize } : {}),
-        persist: (changed, rv) => inPool(changed, PERSIST_CONCURRENCY, (c) => saveCluster(dir, c.owner, c.entries, rv)),
+        persist: (changed, rv) => inPool(changed, PERSIST_CONCURRENCY, (c) => saveCluster(dir, c.owner, c.entries, rv, c.source)),
       });
       const api = new AgentApi(dir, store, release, opts);
-      await api.#readDesired(view);
-      store.load(api.#rehydrate(ledger.entries));
+      // A cluster whose import is the one its objects were reconciled with is read when a request needs it.
+      store.load(ledger.entries, ledger.sources);
       await api.sync(view);
       await api.#tokens.refresh();
       return api;
@@ -120,7 +132,9 @@ export class AgentApi {
 
   /** sync reconciles every cluster with the imports in `view` (after an import committed). */
   async sync(view: SiteView): Promise<number> {
-    await this.#readDesired(view);
+    this.#view = view;
+    // A cluster not read yet whose objects derive from its import stays unread until a request needs it.
+    await this.#readDesired(view, Object.keys(view.state.clusters).filter((c) => this.#desired.has(c) || this.store.sourceOf(c) !== this.#sourceOf(view.state.clusters[c]!.manifest)));
     // In name order: where a store holds clusters that claim one name (imported before names were checked,
     // or inside layers import could not open), the same cluster keeps it on every start.
     return this.#reconcile([...this.#desired.keys()].sort());
@@ -136,8 +150,18 @@ export class AgentApi {
     return clusterIdentity(cluster);
   }
 
-  async #readDesired(view: SiteView): Promise<void> {
-    const changed = Object.entries(view.state.clusters).filter(([cluster, st]) => this.#desired.get(cluster)?.manifest.digest !== st.manifest.digest);
+  // sourceOf names what a cluster's objects are reconciled from: its imported manifest, read with these site keys.
+  #sourceOf(manifest: Descriptor): string {
+    return `${manifest.digest} keys:${this.#keysId}`;
+  }
+
+  // readDesired reads the import of those `clusters` not read yet or changed since, and puts the specs of
+  // unchanged bundles back into their entries (persisted without them).
+  async #readDesired(view: SiteView, clusters: string[]): Promise<void> {
+    const changed = clusters.flatMap((cluster) => {
+      const st = view.state.clusters[cluster];
+      return st && this.#desired.get(cluster)?.manifest.digest !== st.manifest.digest ? [[cluster, st] as const] : [];
+    });
     if (!changed.length) return;
     // Parsed layers of the current imports seed the cache: unchanged layers are not parsed again.
     const cache: LayerCache = new Map();
@@ -146,23 +170,33 @@ export class AgentApi {
     }
     await inPool(changed, READ_CONCURRENCY, async ([cluster, st]) => {
       const desired = await readDesiredCluster(view, cluster, st.manifest, cache, this.#siteKeys);
+      // A newer import read meanwhile wins.
+      if (this.#view?.state.clusters[cluster]?.manifest.digest !== st.manifest.digest) return;
       for (const w of desired.warnings) this.#warn(w);
+      const first = !this.#desired.has(cluster);
       this.#desired.set(cluster, desired);
+      if (first) await this.store.refill(cluster, rehydrate(desired));
     });
   }
 
-  // rehydrate puts imported bundle specs back into persisted ConfigurationBundles (not stored twice).
-  #rehydrate(entries: Entry[]): Entry[] {
-    const byKey = new Map<string, Entry['object']>();
-    for (const d of this.#desired.values()) {
-      for (const g of d.groups) for (const b of g.bundles) byKey.set(entryKey(CONFIGURATION_BUNDLES, b.metadata.namespace, b.metadata.name), b);
+  // loadFor reads what a request of `who` may see and has not been read: its cluster's import, or all.
+  async #loadFor(who: Identity): Promise<void> {
+    const view = this.#view;
+    if (!view) return;
+    const clusters = who.kind === 'cluster' ? [who.cluster] : Object.keys(view.state.clusters).sort();
+    const missing = clusters.filter((c) => !this.#desired.has(c) && view.state.clusters[c]);
+    if (!missing.length) return;
+    const key = who.kind === 'cluster' ? who.cluster : '';
+    let p = this.#loading.get(key);
+    if (!p) {
+      p = (async () => {
+        await this.#readDesired(view, missing);
+        // Reconciled as at start: a removal the agent finished before a restart completes now.
+        await this.#reconcile(missing);
+      })().finally(() => this.#loading.delete(key));
+      this.#loading.set(key, p);
     }
-    return entries.map((e) => {
-      if (e.resource !== CONFIGURATION_BUNDLES || e.origin !== 'bundle') return e;
-      const b = byKey.get(entryKey(e.resource, e.object.metadata.namespace, e.object.metadata.name));
-      // A bundle whose import changed since keeps no spec here; the reconcile right after open rewrites it.
-      return b && importedHash(b) === e.specHash ? { ...e, object: { ...e.object, spec: b.spec } } : e;
-    });
+    await p;
   }
 
   async #reconcile(clusters: string[]): Promise<number> {
@@ -174,6 +208,7 @@ export class AgentApi {
         const d = this.#desired.get(c);
         if (!d) continue;
         const r = reconcileCluster(tx, d, this.#now());
+        tx.setSource(c, this.#sourceOf(d.manifest));
         n += r.changes;
         conflicts.push(...r.conflicts);
       }
@@ -194,4 +229,16 @@ export class AgentApi {
       this.#reconcile(clusters).catch((err: unknown) => this.#warn(`reconcile ${clusters.join(', ')}: ${(err as Error).message}`));
     });
   }
+}
+
+// rehydrate puts the imported spec back into a persisted ConfigurationBundle (not stored twice) when the
+// import still says what the bundle was written from; a changed one is rewritten by the reconcile.
+function rehydrate(desired: DesiredCluster): (e: Entry) => Entry | undefined {
+  const byKey = new Map<string, Entry['object']>();
+  for (const g of desired.groups) for (const b of g.bundles) byKey.set(entryKey(CONFIGURATION_BUNDLES, b.metadata.namespace, b.metadata.name), b);
+  return (e) => {
+    if (e.resource !== CONFIGURATION_BUNDLES || e.origin !== 'bundle' || e.object.spec !== undefined) return undefined;
+    const b = byKey.get(entryKey(e.resource, e.object.metadata.namespace, e.object.metadata.name));
+    return b && importedHash(b) === e.specHash ? { ...e, object: { ...e.object, spec: b.spec } } : undefined;
+  };
 }
