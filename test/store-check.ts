@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
+import { FileBody } from '../src/registry/server/file-body.js';
+import type { Reply } from '../src/registry/server/handler.js';
 import { readState } from '../src/bundle/site.js';
 import { successorsOf, isGraphNode } from '../src/content/graph.js';
 import type { Descriptor } from '../src/model/oci.js';
@@ -65,8 +67,22 @@ function request(url: string, token: string): IncomingMessage {
   return { method: 'GET', url, headers: { authorization: `Bearer ${token}` } } as IncomingMessage;
 }
 
-async function bodyOf(body: Buffer | Readable | undefined): Promise<Buffer> {
+async function bodyOf(body: Reply['body']): Promise<Buffer> {
   if (!body) return Buffer.alloc(0);
+  if (body instanceof FileBody) {
+    // The body's buffers are reused once a write is done: keep copies.
+    const chunks: Buffer[] = [];
+    await body.writeTo(
+      new Writable({
+        write(c: Buffer, _enc, done) {
+          chunks.push(Buffer.from(c));
+          done();
+        },
+      }),
+    );
+    await body.close();
+    return Buffer.concat(chunks);
+  }
   return Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray());
 }
 

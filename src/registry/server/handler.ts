@@ -5,10 +5,14 @@ import type { Readable } from 'node:stream';
 import { BaseError } from '../../errors.js';
 import type { PredecessorFinder, ReadOnlyTarget, TagLister } from '../../content/storage.js';
 import { err } from './errors.js';
+import type { FileBody } from './file-body.js';
 import { createOciRoutes } from './oci-routes.js';
 
-/** Reply is a complete HTTP response: status, headers and an optional body (a stream is written with `pipeline`). */
-export type Reply = { status: number; headers: Record<string, string>; body?: Readable | Buffer };
+/**
+ * Reply is a complete HTTP response: status, headers and an optional body (a stream is written with
+ * `pipeline`, a FileBody straight from its file).
+ */
+export type Reply = { status: number; headers: Record<string, string>; body?: Readable | Buffer | FileBody };
 
 /** Handler answers every request. */
 export type Handler = (req: IncomingMessage) => Promise<Reply>;

@@ -1,5 +1,6 @@
 // The read-only registry against real HTTP: headers, ranges, pagination, referrers, errors, isolation.
-import { chmod, mkdtemp, open as openFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, open as openFile, readdir, readlink, rm, truncate } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -165,14 +166,16 @@ describe('concurrent blob downloads from a layout on disk', () => {
   let s: RunningServer;
   let good: Descriptor;
   let rotten: Descriptor;
+  let shrunk: Descriptor;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'oci-routes-'));
     const store = await OciLayoutStore.open(dir, { create: true });
     good = await put(store, 'application/octet-stream', big);
     rotten = await put(store, 'application/octet-stream', Buffer.concat([big, Buffer.from('other')]));
+    shrunk = await put(store, 'application/octet-stream', Buffer.concat([big, Buffer.from('third')]));
     const config = await put(store, 'application/vnd.oci.image.config.v1+json', '{}');
-    const m = await put(store, MEDIA_TYPE_IMAGE_MANIFEST, JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config, layers: [good, rotten] }));
+    const m = await put(store, MEDIA_TYPE_IMAGE_MANIFEST, JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config, layers: [good, rotten, shrunk] }));
     await store.tag(m, 'disk/app:v1');
     // Bit rot in one stored blob after it was verified and stored: one byte in the middle flips.
     const path = store.blobFile(rotten);
@@ -201,6 +204,77 @@ describe('concurrent blob downloads from a layout on disk', () => {
       const got = await Promise.allSettled(Array.from({ length: 8 }, () => download(rotten)));
       for (const r of got) expect(r.status).toBe('rejected');
     }
+  });
+
+  // Two requests written at once on one connection: the second reply waits behind the first (no socket of
+  // its own yet) and must still come whole and in order.
+  it('answers pipelined requests on one connection in order, whole', async () => {
+    await download(good); // checked: both replies are read straight from the file
+    const { port } = new URL(s.url);
+    const sock = connect(Number(port), '127.0.0.1');
+    const path = `/v2/disk/app/blobs/${good.digest}`;
+    sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\nGET ${path} HTTP/1.1\r\nHost: x\r\nRange: bytes=10-2097160\r\n\r\n`);
+    const received: Buffer[] = [];
+    let total = 0;
+    const head = (from: number, all: Buffer): { status: number; length: number; bodyAt: number } | undefined => {
+      const end = all.indexOf('\r\n\r\n', from);
+      if (end < 0) return undefined;
+      const text = all.subarray(from, end).toString();
+      return { status: Number(text.split(' ')[1]), length: Number(/content-length: (\d+)/i.exec(text)![1]), bodyAt: end + 4 };
+    };
+    const replies = await new Promise<Array<{ status: number; body: Buffer }>>((resolve, reject) => {
+      sock.on('error', reject);
+      sock.on('data', (c: Buffer) => {
+        received.push(c);
+        total += c.length;
+        const all = Buffer.concat(received, total);
+        const first = head(0, all);
+        if (!first || all.length < first.bodyAt + first.length) return;
+        const second = head(first.bodyAt + first.length, all);
+        if (!second || all.length < second.bodyAt + second.length) return;
+        resolve([
+          { status: first.status, body: all.subarray(first.bodyAt, first.bodyAt + first.length) },
+          { status: second.status, body: all.subarray(second.bodyAt, second.bodyAt + second.length) },
+        ]);
+      });
+    });
+    sock.destroy();
+    expect(replies.map((r) => r.status)).toEqual([200, 206]);
+    expect(sha256(replies[0]!.body)).toBe(good.digest);
+    expect(replies[1]!.body.equals(big.subarray(10, 2097161))).toBe(true);
+  });
+
+  it('keeps serving, and closes the files, after clients leave in the middle of a download', async () => {
+    await download(good);
+    // Handles of this process open on the blob's file.
+    const blobFile = join(dir, 'blobs', 'sha256', good.digest.slice(7));
+    const openFiles = async () => {
+      let n = 0;
+      for (const fd of await readdir('/proc/self/fd')) if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === blobFile) n++;
+      return n;
+    };
+    const before = await openFiles();
+    for (let i = 0; i < 6; i++) {
+      const ctl = new AbortController();
+      const r = await fetch(`${s.url}/v2/disk/app/blobs/${good.digest}`, { signal: ctl.signal });
+      const reader = r.body!.getReader();
+      await reader.read(); // the first bytes arrived: the download is under way
+      ctl.abort();
+      await reader.read().catch(() => undefined);
+    }
+    expect(sha256(await download(good))).toBe(good.digest);
+    // Closing follows the connection's close: give it a moment (a leaked handle is only closed by the
+    // garbage collector, seconds later if ever).
+    for (let i = 0; i < 50 && (await openFiles()) > before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await openFiles()).toBe(before);
+  });
+
+  it('cuts the download short when the file of a checked blob was truncated since', async () => {
+    expect(sha256(await download(shrunk))).toBe(shrunk.digest);
+    const path = join(dir, 'blobs', 'sha256', shrunk.digest.slice(7));
+    await chmod(path, 0o644);
+    await truncate(path, 3_000_000);
+    await expect(download(shrunk)).rejects.toThrow();
   });
 
   it('serves ranges of a blob as stored', async () => {

@@ -5,7 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { parseDigest } from '../../content/digest.js';
-import { canFetchRange } from '../../content/storage.js';
+import { canFetchRange, hasBlobFiles, type BlobFiles } from '../../content/storage.js';
+import { notFound } from '../../content/memory.js';
 import { manifestFromJSON } from '../../content/descriptor.js';
 import { isGraphNode, successorsOf } from '../../content/graph.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../../content/verify.js';
@@ -13,6 +14,7 @@ import { ContentError } from '../../errors.js';
 import { isManifestMediaType, MEDIA_TYPE_IMAGE_INDEX, type Descriptor, type Index } from '../../model/oci.js';
 import { BlobChecks } from './blob-checks.js';
 import { DocumentCache } from './document-cache.js';
+import { FileBody } from './file-body.js';
 import { err } from './errors.js';
 import type { PartialHandler, RegistryHandlerOptions, RegistryStore, Reply } from './handler.js';
 
@@ -60,6 +62,8 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
   const limit = opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
   const views = new Map<string, Promise<RepoView | undefined>>();
   const checks = new BlobChecks(store);
+  // Where blobs are files of their own, downloads read them straight from the file (file-body.ts).
+  const files = hasBlobFiles(store) ? store : undefined;
   const docs = new DocumentCache(DOCUMENT_CACHE_BYTES);
 
   // Manifests and indexes are read, verified, once: later reads (every pull asks again) come from memory.
@@ -171,18 +175,22 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     }
     if (req.method === 'HEAD') return { status: 200, headers: { ...base, 'Content-Length': String(desc.size) } };
     if (range) {
+      const headers = { ...base, 'Content-Length': String(range.end - range.start + 1), 'Content-Range': `bytes ${range.start}-${range.end}/${desc.size}` };
+      if (files) return { status: 206, headers, body: await fileBody(files, desc, range.start, range.end - range.start + 1) };
       const part = canFetchRange(store) ? await store.fetchRange(desc, range.start, range.end, { readSize: BLOB_SERVE_CHUNK }) : sliceStream(await store.fetch(desc), range.start, range.end);
-      return {
-        status: 206,
-        headers: { ...base, 'Content-Length': String(range.end - range.start + 1), 'Content-Range': `bytes ${range.start}-${range.end}/${desc.size}` },
-        body: part,
-      };
+      return { status: 206, headers, body: part };
     }
     // Stored blobs are checked against their digest once per server (see blob-checks.ts): until a check
     // has passed, a download holds back its last chunk for it, so damaged bytes are never served complete.
+    const headers = { ...base, 'Content-Length': String(desc.size) };
+    if (files && checks.passed(desc)) return { status: 200, headers, body: await fileBody(files, desc, 0, desc.size) };
     const raw = await store.fetch(desc, { readSize: BLOB_SERVE_CHUNK });
-    return { status: 200, headers: { ...base, 'Content-Length': String(desc.size) }, body: checks.passed(desc) ? raw : checks.guard(raw, desc) };
+    return { status: 200, headers, body: checks.passed(desc) ? raw : checks.guard(raw, desc) };
   };
+
+  // fileBody reads a stored blob's bytes straight from its file (a store that keeps blobs in files).
+  const fileBody = (from: BlobFiles, desc: Descriptor, start: number, length: number): Promise<FileBody> =>
+    FileBody.open(from.blobFile(desc), start, length, () => notFound(desc, 'the store'));
 
   const tagsList = async (req: IncomingMessage, name: string): Promise<Reply> => {
     const v = await view(name);
