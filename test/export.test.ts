@@ -70,7 +70,7 @@ describe('export', () => {
     await writeFile(
       join(input, 'mixed.yaml'),
       [
-        'apiVersion: config.projectsveltos.io/v1beta1\nkind: ClusterProfile\nmetadata: {name: mixed}\nspec:\n  clusterRefs: [{apiVersion: lib.projectsveltos.io/v1beta1, kind: SveltosCluster, namespace: retail, name: store-paris}]\n  kustomizationRefs: [{kind: ConfigMap, namespace: retail, name: k}]\n  policyRefs: [{kind: ConfigMap, namespace: retail, name: gone}]',
+        'apiVersion: config.projectsveltos.io/v1beta1\nkind: ClusterProfile\nmetadata: {name: mixed}\nspec:\n  clusterRefs: [{apiVersion: lib.projectsveltos.io/v1beta1, kind: SveltosCluster, namespace: retail, name: store-paris}]\n  kustomizationRefs: [{kind: GitRepository, namespace: retail, name: k}]\n  policyRefs: [{kind: ConfigMap, namespace: retail, name: gone}]',
         'apiVersion: config.projectsveltos.io/v1alpha1\nkind: ClusterProfile\nmetadata: {name: old}\nspec: {}',
       ].join('\n---\n'),
     );

@@ -57,11 +57,12 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--cluster <ns/name>', 'only this cluster; repeatable', collect, [])
     .option('--images', 'list every image the configuration names (Helm charts are fetched and rendered for this), with the clusters, profiles, charts and objects using it')
     .option('--helm <path>', 'with --images: helm v3 binary (default $SVELTOS_AIRGAP_HELM, then PATH)')
+    .option('--kustomize <path>', 'kustomize binary that builds kustomizationRefs, or kubectl (run as kubectl kustomize) (default $SVELTOS_AIRGAP_KUSTOMIZE, then kustomize, then kubectl on PATH)')
     .option('--kube-version <v>', "with --images: Kubernetes version charts are rendered for (default: the cluster's status.version, else v1.32.0)")
     .option('--offline', 'with --images: use only the local chart cache; fail on a miss')
     .option('--cache-dir <dir>', 'with --images: chart and image cache directory (default $SVELTOS_AIRGAP_CACHE, else ~/.cache/sveltos-airgap)')
     .addHelpText('after', '\nExamples:\n  sveltos-airgap resolve --from fleet/\n  sveltos-airgap resolve --from fleet/ --cluster prod/cluster-a --output yaml\n  sveltos-airgap resolve --from fleet/ --images\n  sveltos-airgap resolve --from fleet/ --images --offline --output json | jq \'.images[].image\'')
-    .action(async (o: { from: string[]; cluster: string[]; images?: boolean; helm?: string; kubeVersion?: string; offline?: boolean; cacheDir?: string }, cmd: Command) => {
+    .action(async (o: { from: string[]; cluster: string[]; images?: boolean; helm?: string; kustomize?: string; kubeVersion?: string; offline?: boolean; cacheDir?: string }, cmd: Command) => {
       const { resolve } = await import('./commands/resolve.js');
       await run(resolve({ ...globals(cmd), ...o }, io));
     });
@@ -81,6 +82,7 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--source <text>', 'exporter description in the signed predicate (default: tool version and host name)')
     .option('--signature-out <file>', 'also write the Sigstore bundle beside the tar')
     .option('--helm <path>', 'helm v3 binary (default $SVELTOS_AIRGAP_HELM, then PATH)')
+    .option('--kustomize <path>', 'kustomize binary that builds kustomizationRefs, or kubectl (run as kubectl kustomize) (default $SVELTOS_AIRGAP_KUSTOMIZE, then kustomize, then kubectl on PATH)')
     .option('--kube-version <v>', 'Kubernetes version charts are rendered for (default: the cluster\'s status.version, else v1.32.0)')
     .option('--offline', 'use only the local chart and image caches; fail on a miss')
     .option('--cache-dir <dir>', 'chart and image cache directory (default $SVELTOS_AIRGAP_CACHE, else ~/.cache/sveltos-airgap; safe to delete)')

@@ -28,8 +28,9 @@ export interface ExportResult extends PackResult {
 
 /**
  * exportBundle resolves the input for the target clusters and writes the signed bundle. Without charts to
- * render or images to carry, each cluster is planned, built and spooled in turn and then dropped, so memory
- * does not grow with the fleet; otherwise the Helm stage needs every cluster's plan first.
+ * render, kustomizations to build or images to carry, each cluster is planned, built and spooled in turn and
+ * then dropped, so memory does not grow with the fleet; otherwise the render stages need every cluster's
+ * plan first.
  */
 export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise<ExportResult> {
   const { from, clusters, env, carry, ...pack } = opts;
@@ -37,7 +38,7 @@ export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise
   let planned: Iterable<ClusterPlan>;
   let extras: ExtraArtifact[] = [];
   let count = input.planner.count;
-  if (input.planner.helm || carry.includeImages) {
+  if (input.planner.helm || input.planner.kustomize || carry.includeImages) {
     const all = [...input.clusters()];
     const rendered = await renderAndCarry({ clusters: all, problems: input.planner.problems, warnings: input.planner.warnings }, input.objects, carry, env, log);
     planned = rendered.plan.clusters;

@@ -2,12 +2,10 @@
 // concurrency), render it once per distinct (chart, release, values, Kubernetes version), split the output
 // into ConfigurationBundles like Sveltos, and collect the charts and images the bundle must carry.
 import { createHash } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExtraArtifact } from '../bundle/pack.js';
-import { Limiter } from '../content/limiter.js';
 import { ANNOTATION_CLUSTERS, ANNOTATION_KIND, ANNOTATION_SOURCE } from '../model/bundle.js';
 import { ValidationError } from '../errors.js';
 import { isPlainObject, type KubeObject, type Patch } from '../model/sveltos.js';
@@ -20,6 +18,7 @@ import type { RenderCache } from '../source/render-cache.js';
 import { RegistrySessions } from '../registry/client.js';
 import type { RenderedRelease } from '../resolve/helm-split.js';
 import semver from 'semver';
+import { FailFast, limiter, renderLimiter } from './stage.js';
 
 /** HelmChartSpec is a profile's `helmCharts` entry after Go templating (Sveltos field names). */
 export interface HelmChartSpec extends HelmReleaseSpec {
@@ -92,12 +91,6 @@ export interface HelmStageResult {
   results: HelmChartResult[];
   /** Distinct renders done (the rest reused). */
   renders: number;
-}
-
-/** limiter returns a function that runs tasks with at most `n` running at once. */
-export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  const l = new Limiter(n);
-  return (task) => l.run(task);
 }
 
 function request(input: HelmChartInput, objects: KubeObject[]): ChartRequest {
@@ -178,14 +171,11 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
   // Fetch each distinct chart once and render each distinct (chart, release, values, kube version) once;
   // a chart's renders start as soon as it is fetched, and each input is split (and its images announced)
   // as soon as its render is done, so fetches, renders and whatever follows overlap.
-  // The first failure stops the rest (queued fetches and renders, retries waiting to run): the stage fails
-  // anyway, and it should fail fast.
-  const stop = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-  // Every request, retry wait and render in flight listens on it; each removes its listener when done.
-  setMaxListeners(0, signal);
+  // The first failure stops the rest (queued fetches and renders, retries waiting to run).
+  const stage = new FailFast(opts.signal);
+  const signal = stage.signal;
   const fetchLimit = limiter(opts.concurrency ?? 4);
-  const renderLimit = limiter(Math.max(2, availableParallelism()));
+  const renderLimit = renderLimiter();
   const fetches = new Map<string, Promise<FetchedChart>>();
   const sessions = new RegistrySessions();
   const renders = new Map<string, Promise<RenderedRelease>>();
@@ -235,26 +225,15 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
     }
     return { kubeVersion, release };
   };
-  let failure: { err: unknown } | undefined;
   try {
-    const settled = await Promise.allSettled(
-      inputs.map(async (input): Promise<HelmChartResult> => {
-        try {
-          const chart = await fetchOnce(request(input, objects));
-          const { kubeVersion, release } = renderOnce(input, chart);
-          const result = splitResult(input, chart, kubeVersion, await release);
-          opts.onImages?.(result.images);
-          return result;
-        } catch (err) {
-          // The first cause is what the user needs; the aborts it set off are not.
-          failure ??= { err };
-          stop.abort();
-          throw err;
-        }
-      }),
-    );
-    if (failure) throw failure.err;
-    return { results: settled.map((r) => (r as PromiseFulfilledResult<HelmChartResult>).value), renders: renders.size };
+    const results = await stage.all(inputs, async (input): Promise<HelmChartResult> => {
+      const chart = await fetchOnce(request(input, objects));
+      const { kubeVersion, release } = renderOnce(input, chart);
+      const result = splitResult(input, chart, kubeVersion, await release);
+      opts.onImages?.(result.images);
+      return result;
+    });
+    return { results, renders: renders.size };
   } finally {
     await sessions.close();
     if (home) await rm(await home, { recursive: true, force: true });

@@ -9,10 +9,12 @@ import type { ExportPlan } from '../resolve/plan.js';
 import { ChartCache, defaultCacheDir } from '../source/helm.js';
 import { findHelm } from '../source/helm-render.js';
 import { ImageCache, ImageResolver, loadDockerConfig } from '../source/images.js';
+import { findKustomize } from '../source/kustomize.js';
 import { RenderCache } from '../source/render-cache.js';
 import { formatBytes } from '../model/size.js';
 import { chartExtras, helmInputsFromPlan, renderHelmForPlan } from './helm-stage.js';
 import { ImageStage } from './image-stage.js';
+import { renderKustomizeForPlan } from './kustomize-stage.js';
 import type { ExportLog } from './log.js';
 
 /** HelmFlags are the flags that say how charts are fetched and rendered. */
@@ -21,6 +23,24 @@ export interface HelmFlags {
   kubeVersion?: string;
   offline?: boolean;
   cacheDir?: string;
+}
+
+/** RenderFlags are the Helm flags and the kustomize binary (`--kustomize`). */
+export interface RenderFlags extends HelmFlags {
+  kustomize?: string;
+}
+
+/** renderKustomize builds the plan's kustomizationRefs and puts the Kustomize groups into it (the plan as is when it has none). */
+export async function renderKustomize(plan: ExportPlan, flags: RenderFlags, env: NodeJS.ProcessEnv, log: ExportLog, signal?: AbortSignal): Promise<ExportPlan> {
+  if (!plan.clusters.some((c) => c.kustomize.length > 0)) return plan;
+  const stage = await renderKustomizeForPlan(plan, {
+    binary: await findKustomize(flags.kustomize, env),
+    renderCache: await RenderCache.open(flags.cacheDir ?? defaultCacheDir(env)),
+    onEvent: (m) => log.info(m),
+    onWarning: (w) => log.warn(w.code, w.message),
+    ...(signal ? { signal } : {}),
+  });
+  return stage.plan;
 }
 
 /** RenderedPlan is a plan with its Helm groups in place, the charts to carry and the images named. */
@@ -32,12 +52,14 @@ export interface RenderedPlan {
 }
 
 /**
- * renderPlan runs the Helm stage for every planned helmCharts entry (nothing when there is none). With
+ * renderPlan builds every planned kustomizationRef (the Kustomize groups go into the plan), then runs the
+ * Helm stage for every planned helmCharts entry (nothing when there is none of either). With
  * `images`, it also lists the images the configuration names, each use handed to `images.onImages` as soon
  * as it is known; without, `images` in the result is empty (policyRefs objects are not parsed for them).
  * `images.signal` stops the Helm stage (the images being carried alongside have failed).
  */
-export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags: HelmFlags, env: NodeJS.ProcessEnv, log: ExportLog, images?: { onImages?: (uses: ImageUse[]) => void; signal?: AbortSignal }): Promise<RenderedPlan> {
+export async function renderPlan(planned: ExportPlan, objects: KubeObject[], flags: RenderFlags, env: NodeJS.ProcessEnv, log: ExportLog, images?: { onImages?: (uses: ImageUse[]) => void; signal?: AbortSignal }): Promise<RenderedPlan> {
+  const plan = await renderKustomize(planned, flags, env, log, images?.signal);
   const resourceImages = images ? plan.clusters.flatMap((c) => groupImageUses(c.cluster, c.groups)) : [];
   images?.onImages?.(resourceImages);
   if (!plan.clusters.some((c) => c.helm.length > 0)) return { plan, charts: [], images: resourceImages };
@@ -61,7 +83,7 @@ export async function renderPlan(plan: ExportPlan, objects: KubeObject[], flags:
 }
 
 /** CarryFlags say how charts are rendered and whether, and how, the images they name are carried. */
-export interface CarryFlags extends HelmFlags {
+export interface CarryFlags extends RenderFlags {
   includeImages?: boolean;
   platform?: string[];
   registryAuth?: string;

@@ -20,8 +20,8 @@ export interface TemplateContext {
   templates?: TemplateCache;
 }
 
-/** Bounds of one template execution (hostile input). */
-const LIMITS = { maxOutputBytes: 16 * 1024 * 1024, maxSteps: 5_000_000 };
+/** TEMPLATE_LIMITS bound one template execution (hostile input). */
+export const TEMPLATE_LIMITS = { maxOutputBytes: 16 * 1024 * 1024, maxSteps: 5_000_000 };
 
 /**
  * TemplateCache keeps parsed templates by text, so that a text every cluster renders is parsed
@@ -35,7 +35,7 @@ export class TemplateCache {
   parse(text: string, name: string): ParsedTemplate {
     const hit = this.#parsed.get(text);
     if (hit) return hit.withName(name);
-    const t = parseTemplate(text, { name, missingKey: 'error', funcs: sveltosTemplateFuncs({ mgmtResources: {} }), ...LIMITS });
+    const t = parseTemplate(text, { name, missingKey: 'error', funcs: sveltosTemplateFuncs({ mgmtResources: {} }), ...TEMPLATE_LIMITS });
     if (this.#parsed.size >= this.max) this.#parsed.delete(this.#parsed.keys().next().value!);
     this.#parsed.set(text, t);
     return t;
@@ -46,7 +46,7 @@ export class TemplateCache {
 // functions see `mgmtResources`.
 function render(text: string, data: unknown, name: string, ctx: TemplateContext, mgmtResources: TemplateContext['mgmtResources']): string {
   if (!ctx.templates) {
-    return parseTemplate(text, { name, missingKey: 'error', funcs: sveltosTemplateFuncs({ mgmtResources }), ...LIMITS }).execute(data);
+    return parseTemplate(text, { name, missingKey: 'error', funcs: sveltosTemplateFuncs({ mgmtResources }), ...TEMPLATE_LIMITS }).execute(data);
   }
   return ctx.templates.parse(text, name).execute(data, { funcs: sveltosFuncs({ mgmtResources }) });
 }

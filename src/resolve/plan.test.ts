@@ -130,7 +130,7 @@ describe('policyRefs', () => {
     expect(bundleYAML(plan, 'edge/c1')).toEqual(['apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  name: c\n']);
   });
 
-  it('Lua, remoteURL, Flux sources and kustomizationRefs cannot be reproduced offline: problems', () => {
+  it('Lua, remoteURL and Flux sources (policyRefs and kustomizationRefs) cannot be reproduced offline: problems', () => {
     const plan = base()
       .configMap('x/lua', { 'a.lua': 'function evaluate() end' }, { annotations: { 'projectsveltos.io/lua': 'ok' } })
       .clusterProfile('p', {
@@ -140,7 +140,7 @@ describe('policyRefs', () => {
           { kind: 'GitRepository', namespace: 'flux-system', name: 'repo' },
           { remoteURL: { url: 'https://example.com/x.yaml' } },
         ],
-        kustomizationRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'k' }],
+        kustomizationRefs: [{ kind: 'GitRepository', namespace: 'x', name: 'k' }],
       })
       .plan({ clusters: ['edge/c1'] });
     expect(plan.problems.map((p) => p.code)).toEqual(['UNSUPPORTED', 'UNSUPPORTED', 'UNSUPPORTED', 'UNSUPPORTED']);
@@ -154,7 +154,7 @@ describe('policyRefs', () => {
         ...sel,
         templateResourceRefs: [{ identifier: 'Info', resource: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'x', name: 'gone' } }],
         policyRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'lua' }],
-        kustomizationRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'k' }],
+        kustomizationRefs: [{ kind: 'GitRepository', namespace: 'x', name: 'k' }],
       })
       // A missing policyRef before a Lua one: both reported.
       .clusterProfile('b', { ...sel, policyRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'missing' }, { kind: 'ConfigMap', namespace: 'x', name: 'lua' }] })
@@ -162,7 +162,7 @@ describe('policyRefs', () => {
     expect(plan.problems.map((p) => `${p.code} ${p.field ?? ''}`).sort()).toEqual([
       'REFERENCE_NOT_FOUND spec.policyRefs[0]',
       'TEMPLATE_RESOURCE_NOT_FOUND spec.templateResourceRefs[0]',
-      'UNSUPPORTED spec.kustomizationRefs',
+      'UNSUPPORTED spec.kustomizationRefs[0]',
       'UNSUPPORTED spec.policyRefs[0]',
       'UNSUPPORTED spec.policyRefs[1]',
     ]);

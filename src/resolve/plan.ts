@@ -37,6 +37,7 @@ import { CarryCache, type Carried } from './carry.js';
 import { decodeSecretData } from './content.js';
 import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
+import { checkKustomizationRefs, planKustomize, type PlannedKustomize } from './kustomize-plan.js';
 import { explainValuesLayout } from './values-layout.js';
 import { assembleBundle, buildGroup, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
 import { clusterKey, describeObject, indexFleet, matchProfiles, profileId, type MatchReason, type PlanProblem } from './select.js';
@@ -104,6 +105,8 @@ export interface ClusterPlan {
   /** Deploy order: prerequisites first, then by tier, then profile order. */
   groups: { group: ConfigurationGroup; bundles: ConfigurationBundle[] }[];
   helm: PlannedHelmChart[];
+  /** Kustomize groups to build at export (kustomize runs there), one per profile with kustomizationRefs. */
+  kustomize: PlannedKustomize[];
   notCarried: { profile: string; ref: string; reason: string }[];
   conflicts: Conflict[];
 }
@@ -138,6 +141,8 @@ export interface ClusterPlanner {
   count: number;
   /** Whether a profile has helmCharts entries (the Helm stage then needs every cluster's plan first). */
   helm: boolean;
+  /** Whether a profile has kustomizationRefs (the Kustomize stage then needs every cluster's plan first). */
+  kustomize: boolean;
   /** clusters plans each target in plan order (namespace, then name); iterate it once. */
   clusters(): Generator<ClusterPlan>;
 }
@@ -203,6 +208,7 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     warnings,
     count: targets.filter((k) => index.clusterByKey.get(k)!.spec?.paused !== true).length,
     helm: profiles.some((p) => (p.spec.helmCharts ?? []).length > 0),
+    kustomize: profiles.some((p) => (p.spec.kustomizationRefs ?? []).length > 0),
     clusters: each,
   };
 }
@@ -327,6 +333,7 @@ function planCluster(
     profiles: [],
     groups: [],
     helm: [],
+    kustomize: [],
     notCarried: [],
     conflicts: [],
   };
@@ -344,11 +351,14 @@ function planCluster(
     ctx.checkUnsupported();
     if (!ctx.ready) {
       ctx.checkUnsupportedRefs();
+      checkKustomizationRefs(ctx);
       continue;
     }
     const resources = ctx.planResources();
     if (resources) staged.push({ profile, ...resources });
     plan.helm.push(...ctx.planHelm());
+    const kustomize = planKustomize(ctx);
+    if (kustomize) plan.kustomize.push(kustomize);
   }
   plan.groups = deployOrder(staged).map(({ group, bundles }) => ({ group, bundles }));
   plan.conflicts = findConflicts(staged, plan.helm, warnings, plan.cluster);
@@ -852,8 +862,6 @@ class ProfileContext {
 
   // checkUnsupported reports what this package cannot carry offline.
   checkUnsupported(): void {
-    const k = this.profile.spec.kustomizationRefs;
-    if (k && k.length > 0) this.problem('UNSUPPORTED', 'kustomizationRefs need a kustomize build in the management cluster; not supported offline', 'spec.kustomizationRefs');
     for (const f of ['preDeployChecks', 'validateHealths', 'preDeleteChecks', 'postDeleteChecks'] as const) {
       (this.profile.spec[f] ?? []).forEach((c, i) => {
         if (isPlainObject(c) && c.jobCheck !== undefined) {

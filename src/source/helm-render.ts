@@ -1,15 +1,14 @@
 // Rendering charts with the real helm v3 binary, the way addon-controller does in pull mode: a client-side
 // install dry run with CRDs included, hooks kept apart, `.Capabilities.KubeVersion` chosen explicitly.
 // `helm template` prints exactly that release: CRDs and manifest first (Helm's install order), then hooks.
-import { constants } from 'node:fs';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { parseAllDocuments, type Tags } from 'yaml';
 import { ValidationError } from '../errors.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { ANNOTATION_HOOK, type HelmHook, type RenderedRelease } from '../resolve/helm-split.js';
-import { defaultRunner, type ProcessRunner } from './process-runner.js';
+import { defaultRunner, findOnPath, isExecutable, type ProcessRunner } from './process-runner.js';
 
 /** Kubernetes version given to `helm template` when neither `--kube-version` nor the cluster's `status.version` says. */
 export const DEFAULT_KUBE_VERSION = 'v1.32.0';
@@ -23,19 +22,12 @@ export class HelmError extends ValidationError {}
 export async function findHelm(explicit?: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const named = explicit ?? env[HELM_ENV];
   if (named) {
-    if (await executable(named)) return named;
+    if (await isExecutable(named)) return named;
     throw new HelmError('USAGE', `${explicit ? '--helm' : `$${HELM_ENV}`} ${named}: not an executable file`);
   }
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, 'helm');
-    if (await executable(p)) return p;
-  }
+  const found = await findOnPath('helm', env);
+  if (found) return found;
   throw new HelmError('USAGE', `helm: not found on PATH; install helm v3 or name it with --helm PATH or $${HELM_ENV}`);
-}
-
-async function executable(p: string): Promise<boolean> {
-  return access(p, constants.X_OK).then(() => true, () => false);
 }
 
 export interface RenderOptions {

@@ -4,7 +4,25 @@
 // helper is tiny and idle, so its forks are cheap; it is started on first use and never keeps the process
 // alive while idle.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { abortError } from '../errors.js';
+
+/** isExecutable tells whether `path` is a file this process may run. */
+export async function isExecutable(path: string): Promise<boolean> {
+  return access(path, constants.X_OK).then(() => true, () => false);
+}
+
+/** findOnPath returns the first executable `name` in the directories of `$PATH`, or undefined. */
+export async function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    if (await isExecutable(p)) return p;
+  }
+  return undefined;
+}
 
 /** ProcessResult is what a finished program left: its exit code and its output as text. */
 export interface ProcessResult {

@@ -1,7 +1,8 @@
-// Rendered releases kept between exports: the text `helm template` printed, stored under the digest of
-// everything that text depends on (the helm binary, its flags, the chart, release name and namespace, the
-// values, the Kubernetes version). A repeated export renders nothing again; as in Sveltos, a release is
-// rendered anew only when one of its inputs changes (so charts that draw random values keep them).
+// Renders kept between exports: the text `helm template` (or `kustomize build`) printed, stored under the
+// digest of everything that text depends on (the binary, its flags, the chart, release name and namespace,
+// the values, the Kubernetes version; for kustomize the tree built). A repeated export renders nothing
+// again; as in Sveltos, a release is rendered anew only when one of its inputs changes (so charts that draw
+// random values keep them).
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,10 +25,10 @@ export interface RenderInputs {
 const FORMAT = 'sveltos-airgap render cache v1';
 const sha256hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
-// helmIdentity names one helm binary file: where it is and the stat facts any change to it alters (a
-// rewrite changes ctime, which no user tool can set back). Reading 60 MB to hash it would cost more than a
-// render; a binary moved to another path or machine only renders anew.
-async function helmIdentity(path: string): Promise<string> {
+// binaryIdentity names one binary file (helm, kustomize): where it is and the stat facts any change to it
+// alters (a rewrite changes ctime, which no user tool can set back). Reading 60 MB to hash it would cost more
+// than a render; a binary moved to another path or machine only renders anew.
+async function binaryIdentity(path: string): Promise<string> {
   const real = await realpath(path);
   const st = await stat(real);
   return [real, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs].join('\0');
@@ -47,10 +48,15 @@ export class RenderCache {
     return new RenderCache(dir);
   }
 
-  /** key digests the inputs of a render. */
+  /** key digests the inputs of a helm render. */
   async key(inputs: RenderInputs): Promise<string> {
     const { helm, flags, chart, releaseName, releaseNamespace, kubeVersion, values } = inputs;
-    return sha256hex(JSON.stringify([FORMAT, await helmIdentity(helm), flags, chart, releaseName, releaseNamespace, kubeVersion, values]));
+    return this.keyOf(helm, [flags, chart, releaseName, releaseNamespace, kubeVersion, values]);
+  }
+
+  /** keyOf digests the inputs of any render: the binary that renders and every other input (JSON values). */
+  async keyOf(binary: string, inputs: unknown[]): Promise<string> {
+    return sha256hex(JSON.stringify([FORMAT, await binaryIdentity(binary), ...inputs]));
   }
 
   /** get returns the output stored under `key`, or undefined. */

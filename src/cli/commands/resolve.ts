@@ -2,14 +2,14 @@
 // would stage for it in pull mode.
 import { ValidationError } from '../../errors.js';
 import { loadPlan } from '../../export/plan.js';
-import { renderPlan, type HelmFlags } from '../../export/render.js';
+import { renderKustomize, renderPlan, type RenderFlags } from '../../export/render.js';
 import { imageReport, type ImageReport } from '../../resolve/images.js';
 import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { parseClusterName } from '../options.js';
 
 /** ResolveOptions are the flags of `resolve`; `--output yaml` prints the objects as a YAML stream. */
-export interface ResolveOptions extends GlobalOptions, HelmFlags {
+export interface ResolveOptions extends GlobalOptions, RenderFlags {
   /** Directories (or files) to read, recursively. */
   from: string[];
   /** Limit to these clusters (`NAMESPACE/NAME`). */
@@ -23,7 +23,7 @@ export interface ResolveOptions extends GlobalOptions, HelmFlags {
   now?: Date;
 }
 
-/** resolve loads `--from`, plans and prints (with `images`, the image report). */
+/** resolve loads `--from`, plans, builds the kustomizationRefs and prints (with `images`, the image report). */
 export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<ExportPlan> {
   const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
   const helmFlags = (['helm', 'kubeVersion', 'offline', 'cacheDir'] as const).filter((f) => opts[f] !== undefined && opts[f] !== false);
@@ -31,13 +31,15 @@ export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<Expo
     throw new ValidationError('USAGE', `--${helmFlags[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is used with --images (resolve renders charts only to list their images)`);
   }
   const reporter = new Reporter(io, opts);
-  const { plan, objects } = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
+  const loaded = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
   if (opts.images) {
-    const rendered = await renderPlan(plan, objects, opts, io.env, reporter, {});
+    const rendered = await renderPlan(loaded.plan, loaded.objects, opts, io.env, reporter, {});
     const images = imageReport(rendered.images);
     printResult(io, opts, { images }, () => imagesText(images));
     return rendered.plan;
   }
+  // kustomize runs here, on local input only: the Kustomize groups are shown like the others.
+  const plan = await renderKustomize(loaded.plan, opts, io.env, reporter);
   if (opts.output === 'yaml') {
     io.stdout.write(plan.clusters.flatMap((c) => c.groups.map((g) => clusterGroupsToYAML(g.group, g.bundles))).join(''));
     return plan;
