@@ -22,6 +22,7 @@ import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import type { LayoutSource } from './verify.js';
 import { volumeTableFromJSON } from './volumes.js';
 import { asRecord } from '../model/json.js';
+import { ANNOTATION_LICENSE_PAYLOAD, licenseFacts, type LicenseFacts } from '../resolve/license.js';
 
 export interface InspectedCluster {
   cluster: string;
@@ -30,6 +31,8 @@ export interface InspectedCluster {
   profiles: string[];
   groups: { name: string; feature: string; requestor: string; size: number; encrypted: boolean; recipients: string[] }[];
   bytes: number;
+  /** The Sveltos license payload (base64) relayed on the cluster's SveltosCluster, if any. */
+  licensePayload?: string;
 }
 
 export interface InspectedArtifact {
@@ -73,6 +76,11 @@ export interface Inspection {
   artifacts: InspectedArtifact[];
   images?: InspectedImage[];
   signature?: { keyHint?: string; sequence?: unknown; createdAt?: unknown; expiresAt?: unknown; source?: unknown; verified: false };
+  /**
+   * The Sveltos license the clusters carry: how many clusters carry it and what its payload says (not
+   * verified; the agent verifies it). Absent when no cluster carries one.
+   */
+  license?: { clusters: number; facts?: LicenseFacts; distinct: number };
   /** A split bundle: how many parts, which were given, and how many blobs and chunks each holds (from the volume table, unverified). */
   volumes?: { parts: number; given: number[]; chunked: number; perPart: { part: number; blobs: number; given: boolean }[] };
   problems: string[];
@@ -105,6 +113,8 @@ export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: st
     }
   }
   out.clusters.sort((a, b) => a.cluster.localeCompare(b.cluster));
+  const license = licenseSummary(out.clusters);
+  if (license) out.license = license;
   out.artifacts.sort((a, b) => a.ref.localeCompare(b.ref));
   if (opts.images) out.images = await imageFacts(src, index.manifests, out);
   return out;
@@ -197,6 +207,14 @@ async function imageFacts(src: ReadOnlyStorage, entries: Descriptor[], found: In
   });
 }
 
+// licenseSummary tells whether the clusters carry a license, how many distinct ones, and what the first says.
+function licenseSummary(clusters: InspectedCluster[]): Inspection['license'] {
+  const payloads = clusters.flatMap((c) => (c.licensePayload ? [c.licensePayload] : []));
+  if (payloads.length === 0) return undefined;
+  const facts = licenseFacts(payloads[0]!);
+  return { clusters: payloads.length, distinct: new Set(payloads).size, ...(facts ? { facts } : {}) };
+}
+
 async function clusterFacts(src: ReadOnlyStorage, d: Descriptor): Promise<InspectedCluster> {
   const m = manifestFromJSON(await readJSON(src, d), d.digest);
   const config = asRecord(await readJSON(src, m.config));
@@ -218,6 +236,7 @@ async function clusterFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Inspec
       recipients: isEncryptedObjects(l) ? envelopeRecipients(l) : [],
     })),
     bytes: d.size + m.config.size + m.layers.reduce((n, l) => n + l.size, 0),
+    ...(str(asRecord(config.annotations)[ANNOTATION_LICENSE_PAYLOAD]) ? { licensePayload: str(asRecord(config.annotations)[ANNOTATION_LICENSE_PAYLOAD]) } : {}),
   };
 }
 

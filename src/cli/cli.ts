@@ -95,9 +95,10 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--site-key <file>', 'the site\'s public key that signs its receipts (with --since); repeatable', collect, [])
     .option('--split-size <size>', 'write media-sized parts NAME.partK-of-N.tar of at most SIZE (4G, 4.7GB, 25GB, fat32 = 4 GiB - 1)')
     .option('--encrypt-to <file>', 'encrypt carried Secrets to this site public key (X25519 or P-256); repeatable', collect, [])
+    .option('--license <file>', 'the sveltos-license Secret (kubectl get secret sveltos-license -n projectsveltos -o yaml), relayed to every cluster as pull mode expects (default: that Secret in --from)')
     .addHelpText(
       'after',
-      '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --split-size 4.7GB --encrypt-to site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out delta.tar --since site-receipt.json --site-key site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',
+      '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --license sveltos-license.yaml\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --split-size 4.7GB --encrypt-to site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out delta.tar --since site-receipt.json --site-key site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',
     )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { exportCommand } = await import('./commands/export.js');

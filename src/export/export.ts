@@ -5,6 +5,8 @@ import { packBundle, type ExtraArtifact, type PackOptions, type PackResult } fro
 import { ValidationError } from '../errors.js';
 import { ANNOTATION_REQUESTOR_NAME, LABEL_REQUESTOR_FEATURE } from '../model/sveltos.js';
 import { clusterGroupsToYAML, type ClusterPlan } from '../resolve/plan.js';
+import type { CarriedLicense } from '../resolve/license.js';
+import { chooseLicense } from './license.js';
 import type { ExportLog } from './log.js';
 import { openPlan } from './plan.js';
 import { renderAndCarry, type CarryFlags } from './render.js';
@@ -19,11 +21,15 @@ export interface ExportOptions extends Omit<PackOptions, 'clusters' | 'extras' |
   carry: CarryFlags;
   /** Environment for the defaults of the cache directory and the helm binary. */
   env: NodeJS.ProcessEnv;
+  /** A file holding the sveltos-license Secret; default: that Secret among the `from` objects. */
+  license?: string;
 }
 
 export interface ExportResult extends PackResult {
   /** The exported clusters, `NAMESPACE/NAME`. */
   clusters: string[];
+  /** The Sveltos license relayed to every cluster, if any. */
+  license?: CarriedLicense;
 }
 
 /**
@@ -33,8 +39,12 @@ export interface ExportResult extends PackResult {
  * plan first.
  */
 export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise<ExportResult> {
-  const { from, clusters, env, carry, ...pack } = opts;
+  const { from, clusters, env, carry, license: licenseFile, ...pack } = opts;
   const input = await openPlan(from, clusters, pack.createdAt, log);
+  const { license, problems, warnings } = await chooseLicense(input.objects, licenseFile, input.planner.count, pack.createdAt);
+  input.planner.problems.push(...problems);
+  input.planner.warnings.push(...warnings);
+  if (license) log.info(`Sveltos license from ${license.source}: relayed to every cluster`);
   let planned: Iterable<ClusterPlan>;
   let extras: ExtraArtifact[] = [];
   let count = input.planner.count;
@@ -57,7 +67,7 @@ export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise
       log.info(`${c.cluster}: ${c.profiles.length} profile(s), ${c.groups.length} group(s), ${c.groups.reduce((n, g) => n + g.bundles.length, 0)} bundle(s)`);
       for (const n of c.notCarried) log.warn('NOT_CARRIED', `${c.cluster}: ${n.profile}: ${n.ref}: ${n.reason}`);
       exported.push(c.cluster);
-      yield clusterArtifact(c);
+      yield clusterArtifact(c, license);
     }
   }
   const result = await packBundle({
@@ -67,16 +77,19 @@ export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise
     extras,
     onProgress: (e) => log.progress(e.phase === 'write' ? 'write' : 'build', e.done, e.total, e.phase === 'write' ? 'bytes' : 'items'),
   });
-  return { ...result, clusters: exported };
+  return { ...result, clusters: exported, ...(license ? { license } : {}) };
 }
 
-/** clusterArtifact turns one cluster's plan into what the bundle carries for it. */
-export function clusterArtifact(c: ClusterPlan): ClusterArtifactInput {
+/**
+ * clusterArtifact turns one cluster's plan into what the bundle carries for it. The config's annotations
+ * are served on the cluster's SveltosCluster (the license, as sveltoscluster-manager relays it).
+ */
+export function clusterArtifact(c: ClusterPlan, license?: CarriedLicense): ClusterArtifactInput {
   const [namespace, name] = c.cluster.split('/') as [string, string];
   return {
     namespace,
     name,
-    config: { namespace, name, labels: c.labels, profiles: c.profiles, notCarried: c.notCarried },
+    config: { namespace, name, labels: c.labels, ...(license ? { annotations: license.annotations } : {}), profiles: c.profiles, notCarried: c.notCarried },
     groups: c.groups.map(({ group, bundles }) => ({
       name: group.metadata.name,
       feature: group.metadata.labels[LABEL_REQUESTOR_FEATURE] ?? '',

@@ -8,6 +8,7 @@ import type { PackResult } from '../../bundle/pack.js';
 import { KeySigner } from '../../bundle/sign.js';
 import { ValidationError } from '../../errors.js';
 import { exportBundle } from '../../export/export.js';
+import { describeLicense } from '../../resolve/license.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadRecipientKeys, loadSigningKey, loadTrustedKeys } from '../keys.js';
 import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
@@ -46,6 +47,8 @@ export interface ExportCommandOptions extends GlobalOptions {
   splitSize?: string;
   /** Site public keys that carried Secrets are encrypted to. */
   encryptTo?: string[];
+  /** A file holding the sveltos-license Secret. */
+  license?: string;
 }
 
 /** checkWritableDir fails early, before any work, when the bundle cannot be written where `--out` says. */
@@ -93,6 +96,7 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
       clusters,
       env: io.env,
       carry: opts,
+      ...(opts.license ? { license: opts.license } : {}),
       ...(omit ? { omit } : {}),
       ...(splitSize ? { splitSize } : {}),
       ...(encryptTo ? { encryptTo } : {}),
@@ -112,10 +116,11 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
   printResult(
     io,
     opts,
-    { out: opts.out, files: written, parts: result.parts ?? [], sequence, root: result.root.digest, clusters: result.clusters, blobs: result.blobs, bytes: result.bytes, omitted: result.omitted.length, encrypted: result.encrypted.map((e) => ({ layer: e.layer.digest, recipients: e.recipients })), keyHint: signer.hint },
+    { out: opts.out, files: written, parts: result.parts ?? [], sequence, root: result.root.digest, clusters: result.clusters, blobs: result.blobs, bytes: result.bytes, omitted: result.omitted.length, encrypted: result.encrypted.map((e) => ({ layer: e.layer.digest, recipients: e.recipients })), license: result.license?.facts ?? (result.license ? {} : null), keyHint: signer.hint },
     () =>
       [
         `wrote ${written.join(', ')}: sequence ${sequence}, ${result.clusters.length} cluster(s), ${result.blobs} blobs, ${formatBytes(result.bytes)}${result.omitted.length ? ` (delta: ${result.omitted.length} blobs the site holds left out)` : ''}; signed with key ${signer.hint.slice(0, 16)}…`,
+        `Sveltos license: ${result.license ? describeLicense(result.license.facts) : 'none carried'}`,
         ...(result.encrypted.length ? [`encrypted: ${result.encrypted.length} layer(s) carrying Secrets, to ${[...new Set(result.encrypted.flatMap((e) => e.recipients))].join(', ')}`] : []),
       ].join('\n'),
   );

@@ -1,6 +1,7 @@
 // inspect: list what a bundle (or parts of a split bundle) holds (no trust decision; use verify for that).
 import { inspectBundle, type Inspection } from '../../bundle/inspect.js';
 import { BundleParts } from '../../bundle/volumes.js';
+import { describeLicense } from '../../resolve/license.js';
 import { formatBytes, printResult, table, type CommandIO, type GlobalOptions } from '../io.js';
 
 export interface InspectCommandOptions extends GlobalOptions {
@@ -19,6 +20,7 @@ export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promi
     const lines = [
       `bundle:    ${name} (${formatBytes(src.size)}, ${result.blobs} blobs)`,
       `signature: ${s ? `key ${s.keyHint ?? '?'}, sequence ${String(s.sequence)}, created ${String(s.createdAt)}, expires ${String(s.expiresAt)} (not verified: run verify)` : 'none'}`,
+      `license:   ${result.license ? `${describeLicense(result.license.facts)} on ${result.license.clusters} of ${result.clusters.length} cluster(s)${result.license.distinct > 1 ? ` (${result.license.distinct} different licenses)` : ''}` : 'none carried'}`,
       ...(v ? [`parts:     ${v.given.join(', ')} of ${v.parts} given${v.given.length < v.parts ? ` (missing ${v.perPart.filter((p) => !p.given).map((p) => p.part).join(', ')})` : ''}; ${v.chunked} blob(s) split into chunks`] : []),
       '',
       table(
