@@ -9,6 +9,7 @@ import type { CarriedLicense } from '../resolve/license.js';
 import { chooseLicense } from './license.js';
 import type { ExportLog } from './log.js';
 import { openPlan } from './plan.js';
+import { defaultCacheDir } from '../source/helm.js';
 import { renderAndCarry, type CarryFlags } from './render.js';
 
 /** ExportOptions are pack's options (signer, sequence, times, output…) plus what to read and render. */
@@ -40,7 +41,7 @@ export interface ExportResult extends PackResult {
  */
 export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise<ExportResult> {
   const { from, clusters, env, carry, license: licenseFile, ...pack } = opts;
-  const input = await openPlan(from, clusters, pack.createdAt, log);
+  const input = await openPlan(from, clusters, pack.createdAt, log, { cacheDir: carry.cacheDir ?? defaultCacheDir(env), ...(carry.offline ? { offline: true } : {}) });
   const { license, problems, warnings } = await chooseLicense(input.objects, licenseFile, input.planner.count, pack.createdAt);
   input.planner.problems.push(...problems);
   input.planner.warnings.push(...warnings);

@@ -13,23 +13,15 @@ import { BLOCK, tarEntries } from '../content/tar-header.js';
 import { isAbortError, ValidationError } from '../errors.js';
 import { RegistryClient, RegistryError } from '../registry/client.js';
 import { connectionHint, failureText, HttpPool, send } from '../registry/http.js';
+import { displayURL, type RemoteAccess } from '../resolve/remote-url.js';
+
+export type { RemoteAccess } from '../resolve/remote-url.js';
 
 /** REMOTE_URL_MAX_BYTES is addon-controller's limit on a remoteURL body (and on all of an artifact's layers). */
 export const REMOTE_URL_MAX_BYTES = 20 * 1024 * 1024;
 
 /** RemoteURLError is a remoteURL that cannot be fetched or read: an input error naming the URL. */
 export class RemoteURLError extends ValidationError {}
-
-/** RemoteAccess is how a remoteURL is reached: its Secret's keys and the ref's TLS flags. */
-export interface RemoteAccess {
-  token?: string;
-  username?: string;
-  password?: string;
-  /** PEM roots that replace the system ones (Secret key `caFile`). */
-  ca?: string;
-  insecureSkipTLSVerify?: boolean;
-  plainHTTP?: boolean;
-}
 
 export interface RemoteFetchOptions {
   /** Cache root (the export cache directory); bodies go under `remote-url/`. */
@@ -49,21 +41,6 @@ export interface RemoteBody {
   /** sha256 of the http body, or the OCI manifest digest. */
   digest: string;
   parts: Buffer[];
-}
-
-/** displayURL is a URL as messages show it: without user information or query (either may hold a secret). */
-export function displayURL(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    const query = u.search !== '';
-    u.search = '';
-    u.hash = '';
-    return `${u.toString()}${query ? '?…' : ''}`;
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//…@').replace(/\?.*$/, '?…');
-  }
 }
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
