@@ -29,9 +29,10 @@ export async function fetchRemoteURLs(requests: Iterable<RemoteRequest>, flags: 
           const shown = displayURL(req.url);
           try {
             const body = await fetchRemote(req.url, req.access, { cacheDir: flags.cacheDir, ...(flags.offline ? { offline: true } : {}), signal });
-            const content = policyContent(body.parts, shown);
+            let text: string | undefined;
             log.info(`remoteURL ${shown}: ${body.digest} (${formatBytes(body.parts.reduce((n, p) => n + p.length, 0))}${flags.offline ? ', from cache' : ''})`);
-            out.set(req.key, { ok: true, digest: body.digest, content });
+            // The text a policyRef deploys is made once, when a policyRef asks (a kustomizationRef reads the parts).
+            out.set(req.key, { ok: true, digest: body.digest, parts: body.parts, text: () => (text ??= policyContent(body.parts, shown)) });
           } catch (err) {
             if (!(err instanceof RemoteURLError)) throw err;
             out.set(req.key, { ok: false, message: err.message });

@@ -760,14 +760,9 @@ class ProfileContext {
     return { group, bundles, resourceKeys };
   }
 
-  // remotePolicyRef stages a remoteURL policyRef: its fetched text as the one key `content.yaml` of a
-  // synthetic ConfigMap named by the URL, rendered as one template with `template: true`, then patched.
-  remotePolicyRef(
-    remoteURL: Record<string, unknown>,
-    optional: boolean,
-    field: string,
-    patches: Patch[],
-  ): { index: string; url: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' | 'skipped' {
+  // remoteFetched is what a ref's remoteURL served (the exporter fetched it before planning), recorded with its
+  // digest among the cluster's remote sources; otherwise the problem is reported (a warning when optional).
+  remoteFetched(remoteURL: Record<string, unknown>, optional: boolean, field: string): { url: string; digest: string; parts: Buffer[]; text: () => string } | 'failed' | 'skipped' {
     const req = remoteRequest(remoteURL, this.tctx, (ns, name) => this.lookup.get('v1', 'Secret', ns, name));
     if ('problem' in req) {
       this.problem('REMOTE_URL', `${field}.${req.problem}`, `${field}.remoteURL`);
@@ -787,7 +782,28 @@ class ProfileContext {
       this.problem('REMOTE_URL', `${field}: ${fetched.message}`, `${field}.remoteURL`);
       return 'failed';
     }
-    let text = fetched.content;
+    if (!this.plan.remoteSources.some((s) => s.url === req.url)) this.plan.remoteSources.push({ url: req.url, digest: fetched.digest });
+    return { url: req.url, digest: fetched.digest, parts: fetched.parts, text: fetched.text };
+  }
+
+  // remotePolicyRef stages a remoteURL policyRef: its fetched text as the one key `content.yaml` of a
+  // synthetic ConfigMap named by the URL, rendered as one template with `template: true`, then patched.
+  remotePolicyRef(
+    remoteURL: Record<string, unknown>,
+    optional: boolean,
+    field: string,
+    patches: Patch[],
+  ): { index: string; url: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' | 'skipped' {
+    const fetched = this.remoteFetched(remoteURL, optional, field);
+    if (typeof fetched === 'string') return fetched;
+    const req = { url: fetched.url };
+    let text: string;
+    try {
+      text = fetched.text();
+    } catch (err) {
+      this.problem('REMOTE_URL', `${field}: ${(err as Error).message}`, `${field}.remoteURL`);
+      return 'failed';
+    }
     if (remoteURL.template === true) {
       try {
         text = instantiate(text, this.tctx, this.summary);
@@ -802,7 +818,6 @@ class ProfileContext {
       this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: remoteURL ${displayURL(req.url)}: ${what}`, field);
       return 'failed';
     }
-    this.plan.remoteSources.push({ url: req.url, digest: fetched.digest });
     return { index: resourceIndex('', '', req.url), url: req.url, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
   }
 

@@ -7,6 +7,8 @@ import { displayURL, type RemoteFetched, type RemoteRequest } from './remote-url
 const URL1 = 'https://config.example/app.yaml';
 // As sigs.k8s.io/yaml writes it (sorted keys), so the staged text equals the fetched one.
 const cm = (name: string) => `apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: apps\n`;
+// served is a fetched body whose text is `text` (as policyContent gives it for a plain YAML body).
+const served = (digest: string, text: string): RemoteFetched => ({ ok: true, digest, parts: [Buffer.from(text)], text: () => text });
 const sel = { clusterSelector: { matchLabels: { env: 'prod' } } };
 const fleet = () => new FakeFleet().cluster('edge/c1', { env: 'prod' }).cluster('core/c2', { env: 'prod' });
 
@@ -15,7 +17,7 @@ describe('remoteURL policyRefs', () => {
     const seen: RemoteRequest[] = [];
     const plan = fleet()
       .clusterProfile('p', { ...sel, policyRefs: [{ remoteURL: { url: URL1 } }] })
-      .plan({ remote: (req) => (seen.push(req), { ok: true, digest: 'sha256:aa', content: cm('from-url') }) });
+      .plan({ remote: (req) => (seen.push(req), served('sha256:aa', cm('from-url'))) });
     expect(plan.problems).toEqual([]);
     expect(bundleYAML(plan, 'edge/c1')).toEqual([cm('from-url')]);
     const c1 = plan.clusters.find((c) => c.cluster === 'edge/c1')!;
@@ -33,7 +35,7 @@ describe('remoteURL policyRefs', () => {
     const f = (template: boolean) =>
       fleet()
         .clusterProfile('p', { ...sel, policyRefs: [{ remoteURL: { url: URL1, ...(template ? { template: true } : {}) } }] })
-        .plan({ remote: () => ({ ok: true, digest: 'sha256:bb', content: text }) });
+        .plan({ remote: () => served('sha256:bb', text) });
     expect(bundleYAML(f(true), 'core/c2')[0]).toContain('name: c2');
     expect(bundleYAML(f(false), 'core/c2')[0]).toContain("name: '{{ .Cluster.metadata.name }}'");
   });
@@ -44,7 +46,7 @@ describe('remoteURL policyRefs', () => {
       .secret('edge/creds', { token: ' t-edge \n', username: 'u', password: 'p', caFile: 'PEM' })
       .secret('core/creds', { username: 'u2', password: 'p2' })
       .clusterProfile('p', { ...sel, policyRefs: [{ remoteURL: { url: URL1, secretRef: { name: 'creds' }, insecureSkipTLSVerify: true } }] })
-      .plan({ remote: (req) => (reqs.set(req.access.username ?? 'token', req), { ok: true, digest: 'sha256:cc', content: cm('x') }) });
+      .plan({ remote: (req) => (reqs.set(req.access.username ?? 'token', req), served('sha256:cc', cm('x'))) });
     expect(plan.problems).toEqual([]);
     expect(reqs.get('token')!.access).toEqual({ token: ' t-edge \n', ca: 'PEM', insecureSkipTLSVerify: true });
     expect(reqs.get('u2')!.access).toEqual({ username: 'u2', password: 'p2', insecureSkipTLSVerify: true });
@@ -55,7 +57,7 @@ describe('remoteURL policyRefs', () => {
     const wrong = fleet()
       .secret('edge/creds', { token: 't' }, { type: 'Opaque' })
       .clusterProfile('p', { ...sel, policyRefs: [{ remoteURL: { url: URL1, secretRef: { name: 'creds' } } }] })
-      .plan({ clusters: ['edge/c1'], remote: () => ({ ok: true, digest: 'sha256:cc', content: '' }) });
+      .plan({ clusters: ['edge/c1'], remote: () => served('sha256:cc', '') });
     expect(wrong.problems.map((p) => p.message)).toEqual([expect.stringContaining('Secret edge/creds has type "Opaque"')]);
   });
 

@@ -24,8 +24,12 @@ export interface RemoteRequest {
   key: string;
 }
 
-/** RemoteFetched is a fetched URL's content (the text a policyRef deploys) or why it could not be had. */
-export type RemoteFetched = { ok: true; digest: string; content: string } | { ok: false; message: string };
+/**
+ * RemoteFetched is what a URL served (the http body, or each OCI layer) with the digest naming it, or why it
+ * could not be had. `text` is the text a policyRef deploys from it; it throws an Error with the message of
+ * an input problem (a damaged archive).
+ */
+export type RemoteFetched = { ok: true; digest: string; parts: Buffer[]; text: () => string } | { ok: false; message: string };
 
 /** RemoteContents answers the plan with what the exporter fetched; undefined: not fetched. */
 export type RemoteContents = (req: RemoteRequest) => RemoteFetched | undefined;
