@@ -148,7 +148,7 @@ export interface ClusterPlanner {
   helm: boolean;
   /** Whether a profile has kustomizationRefs (the Kustomize stage then needs every cluster's plan first). */
   kustomize: boolean;
-  /** Whether a profile has remoteURL policyRefs (the exporter then fetches them first). */
+  /** Whether a profile has remoteURL policyRefs or kustomizationRefs (the exporter then fetches them first). */
   remote: boolean;
   /** The remoteURL requests the plan could not answer from `PlanInput.remote`, by key (filled as clusters are planned). */
   remoteRequests: Map<string, RemoteRequest>;
@@ -218,7 +218,7 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     count: targets.filter((k) => index.clusterByKey.get(k)!.spec?.paused !== true).length,
     helm: profiles.some((p) => (p.spec.helmCharts ?? []).length > 0),
     kustomize: profiles.some((p) => (p.spec.kustomizationRefs ?? []).length > 0),
-    remote: profiles.some((p) => (p.spec.policyRefs ?? []).some((r) => r.remoteURL !== undefined && r.deploymentType !== 'Local')),
+    remote: profiles.some((p) => [...(p.spec.policyRefs ?? []), ...(p.spec.kustomizationRefs ?? [])].some((r) => isPlainObject(r) && r.remoteURL !== undefined && r.deploymentType !== 'Local')),
     remoteRequests: memo.remoteRequests,
     clusters: each,
   };

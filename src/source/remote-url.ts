@@ -14,6 +14,7 @@ import { isAbortError, ValidationError } from '../errors.js';
 import { RegistryClient, RegistryError } from '../registry/client.js';
 import { connectionHint, failureText, HttpPool, send } from '../registry/http.js';
 import { displayURL, type RemoteAccess } from '../resolve/remote-url.js';
+import type { KustomizeTree, ReadArchive } from './kustomize-archive.js';
 
 export type { RemoteAccess } from '../resolve/remote-url.js';
 
@@ -254,4 +255,29 @@ function yamlFromTar(tar: Buffer, shown: string): string {
     throw new RemoteURLError('INVALID', `remoteURL ${shown}: the archive is not a valid tar: ${(err as Error).message}`);
   }
   return out;
+}
+
+/**
+ * overlayLayers extracts an OCI artifact's layers one over the other, as addon-controller extracts them into one
+ * directory. A file two layers write with different bytes is refused: addon-controller rewrites it without
+ * truncating, so a shorter second file keeps the tail of the first. A file where another layer has a directory
+ * (or the reverse) is refused too.
+ */
+export function overlayLayers(layers: ReadArchive[], where: string): ReadArchive {
+  const tree: KustomizeTree = new Map();
+  const skipped: ReadArchive['skipped'] = [];
+  layers.forEach((layer, i) => {
+    skipped.push(...layer.skipped);
+    for (const [path, entry] of layer.tree) {
+      const before = tree.get(path);
+      if (before && (before.type !== entry.type || (before.type === 'file' && entry.type === 'file' && !before.data.equals(entry.data)))) {
+        throw new RemoteURLError(
+          'INVALID',
+          `${where}: layer ${i + 1} writes ${JSON.stringify(path)} over an earlier layer's different ${before.type}; addon-controller extracts layers into one directory without truncating files, so the result would mix both: give each path to one layer`,
+        );
+      }
+      tree.set(path, entry);
+    }
+  });
+  return { tree, skipped };
 }
