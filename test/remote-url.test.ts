@@ -307,4 +307,27 @@ describe('remoteURL refs through resolve and export', () => {
     expect(secretsIn(failed.stdout + failed.stderr)).toEqual([]);
     expect(failed.stderr).not.toContain(`${TOKEN}-old`);
   });
+
+  it('a kustomizationRef from a two-layer OCI artifact builds the layers extracted one over the other; a path two layers write differently is refused', async () => {
+    const overlay = { 'prod/kustomization.yaml': 'resources:\n- ../base\nnamePrefix: prod-\n' };
+    const baseLayer = await tarGz(KUSTOMIZE);
+    await pushArtifact('config/k', 'layers', [baseLayer, await tarGz(overlay)]);
+    await pushArtifact('config/k', 'clash', [baseLayer, await tarGz({ 'base/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n' })]);
+    const input = await tempDir();
+    const plan = async (tag: string) => {
+      await writeFile(
+        join(input, 'in.yaml'),
+        [
+          `apiVersion: v1\nkind: Secret\nmetadata: {name: oci, namespace: fleet}\ntype: addons.projectsveltos.io/cluster-profile\ndata:\n  username: ${Buffer.from(registry.username!).toString('base64')}\n  password: ${Buffer.from(registry.password!).toString('base64')}\n`,
+          'apiVersion: lib.projectsveltos.io/v1beta1\nkind: SveltosCluster\nmetadata: {name: c1, namespace: fleet, labels: {env: prod}}\nspec: {pullMode: true}\n',
+          `apiVersion: config.projectsveltos.io/v1beta1\nkind: ClusterProfile\nmetadata: {name: p}\nspec:\n  clusterSelector: {matchLabels: {env: prod}}\n  kustomizationRefs:\n  - remoteURL: {url: "oci://${registry.host}/config/k:${tag}", secretRef: {name: oci}, plainHTTP: true}\n    path: prod\n`,
+        ].join('---\n'),
+      );
+      return (await loadPlan([input], [], new Date(), silent, { cacheDir: await tempDir() })).plan;
+    };
+    const built = await renderKustomizeForPlan(await plan('layers'), { binary: { path: inject('kubectlPath'), kind: 'kubectl' } });
+    const bundles = built.plan.clusters[0]!.groups.find((g) => g.group.metadata.labels['pullmode.projectsveltos.io/requestorfeature'] === 'Kustomize')!.bundles;
+    expect(bundles[0]!.spec.resources!.map((r) => (parse(r) as { metadata: { name: string } }).metadata.name)).toEqual(['prod-cm', 'prod-web']);
+    await expect(renderKustomizeForPlan(await plan('clash'), { binary: { path: inject('kubectlPath'), kind: 'kubectl' } })).rejects.toThrow(/layer 2 writes "base\/cm.yaml" over an earlier layer's different file/);
+  });
 });
