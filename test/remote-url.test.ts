@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderKustomizeForPlan } from '../src/export/kustomize-stage.js';
@@ -17,7 +18,7 @@ import { loadPlan } from '../src/export/plan.js';
 import { sha256 as sha256Digest } from '../src/content/digest.js';
 import { RegistryClient } from '../src/registry/client.js';
 import { fetchRemote, policyContent } from '../src/source/remote-url.js';
-import { testKeys } from './bundles.js';
+import { readTarEntries, testKeys } from './bundles.js';
 import { cli } from './cli.js';
 import { exec } from './helm/helm-env.js';
 import { startRegistry, type RunningRegistry } from './helm/servers.js';
@@ -290,6 +291,13 @@ describe('remoteURL refs through resolve and export', () => {
     expect(shown.code, shown.stderr).toBe(0);
     const objects = (o: { clusters: { objects: { kind: string; spec?: { resources?: string[] } }[] }[] }) => o.clusters.flatMap((c) => c.objects.filter((x) => x.kind === 'ConfigurationBundle').map((x) => x.spec?.resources));
     expect(objects(JSON.parse(resolved.stdout))).toHaveLength(8);
+    // Export carries what resolve shows: every resolved bundle's content hash is in the bundle's configuration.
+    const blobs = [...(await readTarEntries(out)).values()].map((b) => (b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b).toString('latin1')).join('\n');
+    const hashes = (JSON.parse(resolved.stdout) as { clusters: { objects: { kind: string; metadata: { annotations: Record<string, string> }; status: { hash: string } }[] }[] }).clusters.flatMap((c) =>
+      c.objects.filter((o) => o.kind === 'ConfigurationBundle').map((o) => [o.metadata.annotations['pullmode.projectsveltos.io/index'], o.status.hash]),
+    );
+    expect(hashes.filter(([i]) => i!.startsWith('--'))).toHaveLength(6);
+    for (const [index, hash] of hashes) expect(blobs.includes(`hash: ${hash}`), `${index} ${hash}`).toBe(true);
     // The signed predicate names each URL with the digest of what was fetched; inspect shows them.
     const signed = (JSON.parse(shown.stdout) as { signature: { remoteSources: { url: string; digest: string }[] } }).signature.remoteSources;
     expect(signed.map((r) => r.url)).toEqual([`${tls.url}/token/app.yaml`, `${tls.url}/token/kustomize.tar.gz`, `oci://${registry.host}/config/fleet:v1`].sort());
