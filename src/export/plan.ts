@@ -30,8 +30,9 @@ export interface OpenPlan {
 
 /**
  * openPlan reads `from` and does the fleet-wide part of the plan; the clusters are planned when iterated.
- * When policyRefs name remoteURLs, a first pass over every cluster lists them, they are fetched (`remote`
- * says where they are cached and whether the network may be used; default: the default cache, online), and the plan is made again with them.
+ * When refs name remoteURLs, a first pass over every cluster lists them, they are fetched (`remote` says
+ * where they are cached and whether the network may be used; default: the default cache, online), and the
+ * plan is made again with them.
  */
 export async function openPlan(from: string[], clusters: string[], now: Date, log: ExportLog, remote: RemoteFlags = { cacheDir: defaultCacheDir() }): Promise<OpenPlan> {
   if (from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');

@@ -1,5 +1,6 @@
-// The remoteURL stage of export and `resolve`: every URL the plan's policyRefs name is fetched once (a few
-// at a time; cached, or from the cache only when offline) and turned into the text the policyRef deploys.
+// The remoteURL stage of export and `resolve`: every URL the plan's policyRefs and kustomizationRefs name is
+// fetched once (a few at a time; cached, or from the cache only when offline). A policyRef deploys its text,
+// a kustomizationRef extracts its parts.
 // A URL that cannot be fetched is an input problem of the plan (with every other one), not a crash.
 import { Limiter } from '../content/limiter.js';
 import { formatBytes } from '../model/size.js';

@@ -110,7 +110,7 @@ export interface ClusterPlan {
   kustomize: PlannedKustomize[];
   notCarried: { profile: string; ref: string; reason: string }[];
   conflicts: Conflict[];
-  /** The remoteURLs this cluster's policyRefs deploy, with the digest of what was fetched. */
+  /** The remoteURLs this cluster's policyRefs and kustomizationRefs deploy, with the digest of what was fetched. */
   remoteSources: RemoteSource[];
 }
 
@@ -122,7 +122,7 @@ export interface PlanInput {
   now: Date;
   /** Deploy prerequisites to the clusters of their dependents (addon-controller default: true). */
   autoDeployDependencies?: boolean;
-  /** What the exporter fetched for remoteURL policyRefs; a URL it lacks is a problem and listed in `remoteRequests`. */
+  /** What the exporter fetched for remoteURL refs; a URL it lacks is a problem and listed in `remoteRequests`. */
   remote?: RemoteContents;
 }
 
@@ -654,7 +654,9 @@ class ProfileContext {
       if (ref.remoteURL) {
         const remote = this.remotePolicyRef(ref.remoteURL, ref.optional === true, field, patches);
         if (remote === 'failed') failed = true;
-        else if (remote !== 'skipped' && !seen.has(remote.index)) {
+        else if (remote !== 'skipped' && seen.has(remote.index)) {
+          this.warn('DUPLICATE_REFERENCE', `${field}: remoteURL ${displayURL(remote.url)} is referenced more than once; carried once`, field);
+        } else if (remote !== 'skipped') {
           seen.add(remote.index);
           bundles.push(assembleBundle(r, remote.index, remote.content, { referencedObjectName: remote.url, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
           resourceKeys.push(...remote.resourceKeys);
@@ -796,7 +798,7 @@ class ProfileContext {
   ): { index: string; url: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' | 'skipped' {
     const fetched = this.remoteFetched(remoteURL, optional, field);
     if (typeof fetched === 'string') return fetched;
-    const req = { url: fetched.url };
+    const shown = displayURL(fetched.url);
     let text: string;
     try {
       text = fetched.text();
@@ -808,17 +810,17 @@ class ProfileContext {
       try {
         text = instantiate(text, this.tctx, this.summary);
       } catch (err) {
-        this.problem('TEMPLATE', `${field}: remoteURL ${displayURL(req.url)}: ${(err as Error).message}`, field);
+        this.problem('TEMPLATE', `${field}: remoteURL ${shown}: ${(err as Error).message}`, field);
         return 'failed';
       }
     }
     const carried = this.memo.carried.rendered({ 'content.yaml': text }, patches);
     if (!carried.ok) {
       const what = carried.stage === 'content' ? carried.problems.map((p) => p.message).join('; ') : carried.message;
-      this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: remoteURL ${displayURL(req.url)}: ${what}`, field);
+      this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: remoteURL ${shown}: ${what}`, field);
       return 'failed';
     }
-    return { index: resourceIndex('', '', req.url), url: req.url, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
+    return { index: resourceIndex('', '', fetched.url), url: fetched.url, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
   }
 
   // planHelm instantiates each helmCharts entry for the Helm stage (rendering needs the helm binary).

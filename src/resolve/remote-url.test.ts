@@ -76,6 +76,15 @@ describe('remoteURL policyRefs', () => {
     expect(plan.warnings.map((w) => w.code)).toContain('OPTIONAL_REFERENCE_MISSING');
   });
 
+  it('one URL referenced twice is carried once, with a warning', () => {
+    const plan = fleet()
+      .clusterProfile('p', { ...sel, policyRefs: [{ remoteURL: { url: URL1 } }, { remoteURL: { url: URL1 }, tier: 5 }] })
+      .plan({ clusters: ['edge/c1'], remote: () => served('sha256:dd', cm('x')) });
+    expect(plan.problems).toEqual([]);
+    expect(plan.clusters[0]!.groups[0]!.bundles).toHaveLength(1);
+    expect(plan.warnings.map((w) => w.code)).toContain('DUPLICATE_REFERENCE');
+  });
+
   it('messages show a URL without its user information or query', () => {
     expect(displayURL('https://user:secret@h.example/a.yaml?sig=XYZ')).toBe('https://h.example/a.yaml?…');
     expect(displayURL('oci://h.example:5000/repo:1')).toBe('oci://h.example:5000/repo:1');
