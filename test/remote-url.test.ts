@@ -4,7 +4,7 @@
 // the CLI, whose resolve and export must agree and whose output never shows a credential.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -298,10 +298,18 @@ describe('remoteURL refs through resolve and export', () => {
     );
     expect(hashes.filter(([i]) => i!.startsWith('--'))).toHaveLength(6);
     for (const [index, hash] of hashes) expect(blobs.includes(`hash: ${hash}`), `${index} ${hash}`).toBe(true);
+    // Neither the bundle nor the cache holds a credential.
+    expect(secretsIn(blobs)).toEqual([]);
+    const files = (await readdir(cache, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    expect(files.some((e) => e.parentPath.includes('remote-url'))).toBe(true);
+    for (const e of files) expect(secretsIn((await readFile(join(e.parentPath, e.name))).toString('latin1')), e.name).toEqual([]);
     // The signed predicate names each URL with the digest of what was fetched; inspect shows them.
     const signed = (JSON.parse(shown.stdout) as { signature: { remoteSources: { url: string; digest: string }[] } }).signature.remoteSources;
     expect(signed.map((r) => r.url)).toEqual([`${tls.url}/token/app.yaml`, `${tls.url}/token/kustomize.tar.gz`, `oci://${registry.host}/config/fleet:v1`].sort());
     expect(signed[0]!.digest).toBe(sha256Digest(Buffer.from(APP)));
+    // resolve names the same sources with the same digests.
+    const resolvedSources = (JSON.parse(resolved.stdout) as { clusters: { remoteSources: { url: string; digest: string }[] }[] }).clusters.flatMap((c) => c.remoteSources);
+    expect(new Set(resolvedSources.map((r) => `${r.url} ${r.digest}`))).toEqual(new Set(signed.map((r) => `${r.url} ${r.digest}`)));
     expect(signed.every((r) => /^sha256:[0-9a-f]{64}$/.test(r.digest))).toBe(true);
     const text = await cli(['inspect', out]);
     expect(text.stdout).toContain(`remoteURL: ${signed[0]!.url} ${signed[0]!.digest}`);

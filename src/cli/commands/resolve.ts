@@ -6,6 +6,7 @@ import { renderKustomize, renderPlan, type RenderFlags } from '../../export/rend
 import { defaultCacheDir } from '../../source/helm.js';
 import { imageReport, type ImageReport } from '../../resolve/images.js';
 import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
+import { displayURL } from '../../resolve/remote-url.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { parseClusterName } from '../options.js';
 
@@ -71,6 +72,7 @@ export function planToJSON(plan: ExportPlan): Record<string, unknown> {
         helm: c.helm.map((h) => ({ profile: h.profile, releaseNamespace: h.chart.releaseNamespace, releaseName: h.chart.releaseName, chartName: h.chart.chartName, chartVersion: h.chart.chartVersion, repositoryURL: h.chart.repositoryURL })),
         notCarried: c.notCarried,
         conflicts: c.conflicts,
+        ...(c.remoteSources.length ? { remoteSources: c.remoteSources.map((r) => ({ url: displayURL(r.url), digest: r.digest })) } : {}),
       };
     }),
     warnings: plan.warnings,
