@@ -316,9 +316,10 @@ spec:
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/IMAGE\s+CLUSTERS\s+PROFILES\s+CHARTS\s+OBJECTS/);
     expect(text.stdout).toContain('registry.example.com/retail/pos:4.2.1');
-    // Helm flags without --images are a usage error, not silently ignored.
-    const misuse = await cli(['resolve', '--from', fleet, '--offline']);
+    // Helm rendering flags without --images are a usage error, not silently ignored (--offline and
+    // --cache-dir also apply to remoteURLs).
+    const misuse = await cli(['resolve', '--from', fleet, '--kube-version', '1.30.0']);
     expect(misuse.code).toBe(1);
-    expect(misuse.stderr).toContain('--offline is used with --images');
+    expect(misuse.stderr).toContain('--kube-version is used with --images');
   });
 });

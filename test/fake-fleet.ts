@@ -1,6 +1,7 @@
 // FakeFleet builds the objects a `--from` directory would hold, for planning tests.
 import { planExport, type ExportPlan } from '../src/resolve/plan.js';
 import type { KubeObject, ProfileSpec, SetSpec } from '../src/model/sveltos.js';
+import type { RemoteContents } from '../src/resolve/remote-url.js';
 
 type Meta = { labels?: Record<string, string>; annotations?: Record<string, string>; uid?: string };
 
@@ -74,7 +75,7 @@ export class FakeFleet {
     return this;
   }
 
-  plan(opts: { clusters?: string[]; autoDeployDependencies?: boolean } = {}): ExportPlan {
+  plan(opts: { clusters?: string[]; autoDeployDependencies?: boolean; remote?: RemoteContents } = {}): ExportPlan {
     return planExport({ objects: structuredClone(this.objects), now: new Date('2026-01-01T00:00:00Z'), ...opts });
   }
 }

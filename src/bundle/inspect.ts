@@ -75,7 +75,7 @@ export interface Inspection {
   clusters: InspectedCluster[];
   artifacts: InspectedArtifact[];
   images?: InspectedImage[];
-  signature?: { keyHint?: string; sequence?: unknown; createdAt?: unknown; expiresAt?: unknown; source?: unknown; verified: false };
+  signature?: { keyHint?: string; sequence?: unknown; createdAt?: unknown; expiresAt?: unknown; source?: unknown; remoteSources?: unknown; verified: false };
   /**
    * The Sveltos license the clusters carry: how many clusters carry it and what its payload says (not
    * verified; the agent verifies it). Absent when no cluster carries one.
@@ -266,5 +266,13 @@ async function signatureFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Insp
   const hint = str(asRecord(asRecord(bundle.verificationMaterial).publicKey).hint);
   const payload = str(asRecord(bundle.dsseEnvelope).payload);
   const predicate = asRecord(asRecord(JSON.parse(Buffer.from(payload, 'base64').toString('utf8') || '{}')).predicate);
-  return { keyHint: hint, sequence: predicate.sequence, createdAt: predicate.createdAt, expiresAt: predicate.expiresAt, source: predicate.source, verified: false };
+  return {
+    keyHint: hint,
+    sequence: predicate.sequence,
+    createdAt: predicate.createdAt,
+    expiresAt: predicate.expiresAt,
+    source: predicate.source,
+    ...(predicate.remoteSources !== undefined ? { remoteSources: predicate.remoteSources } : {}),
+    verified: false,
+  };
 }

@@ -22,6 +22,7 @@ import {
   MEDIA_TYPE_VOLUME_TABLE,
   PREDICATE_TYPE_BUNDLE,
   type BundlePredicate,
+  type RemoteSourceRecord,
   type Statement,
 } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME, EMPTY_JSON_DESCRIPTOR, MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Digest, type Index, type Manifest } from '../model/oci.js';
@@ -56,6 +57,8 @@ export interface PackOptions {
   /** How many clusters `clusters` gives, for build progress (default: its length when an array). */
   clusterCount?: number;
   extras?: ExtraArtifact[];
+  /** remoteURLs the configuration came from, for the signed predicate; read once every cluster is built. */
+  remoteSources?: RemoteSourceRecord[];
   signer: Signer;
   sequence: number;
   createdAt: Date;
@@ -212,6 +215,7 @@ async function packSpooled(opts: PackOptions, memory: BlobSpool): Promise<PackRe
     expiresAt: opts.expiresAt.toISOString(),
     source: opts.source,
     clusters: built.map((b) => b.key),
+    ...remoteSourcesField(opts.remoteSources),
   };
   const statementOf = (subjects: Descriptor[]): Statement => ({
     _type: IN_TOTO_STATEMENT_TYPE,
@@ -346,4 +350,11 @@ export async function writeLayoutTar(
     throw err;
   }
   return total;
+}
+
+// remoteSourcesField is the predicate's `remoteSources`: one record per URL, sorted (absent when there is none).
+function remoteSourcesField(sources: RemoteSourceRecord[] | undefined): Pick<BundlePredicate, 'remoteSources'> {
+  if (!sources?.length) return {};
+  const byURL = new Map(sources.map((s) => [s.url, s.digest]));
+  return { remoteSources: [...byURL].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([url, digest]) => ({ url, digest })) };
 }

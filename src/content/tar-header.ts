@@ -207,3 +207,30 @@ export function encodeHeader(input: EncodeHeaderInput): Buffer {
 export function padding(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
+
+/**
+ * tarEntries walks a tar held in memory: each header (PAX records applied) with its data, in archive order.
+ * PAX headers themselves are not yielded. A truncated entry or a damaged header throws INVALID_TAR.
+ */
+export function* tarEntries(tar: Buffer): Generator<{ header: TarHeader; data: Buffer }> {
+  let at = 0;
+  let pax: Map<string, string> | undefined;
+  while (at + BLOCK <= tar.length) {
+    const block = tar.subarray(at, at + BLOCK);
+    if (isZeroBlock(block)) return;
+    let h = decodeHeader(block, at);
+    if (pax && h.type !== 'pax') {
+      h = applyPax(h, pax, at);
+      pax = undefined;
+    }
+    const data = tar.subarray(at + BLOCK, at + BLOCK + h.size);
+    if (data.length < h.size) throw invalid(`tar entry ${JSON.stringify(h.name)} at offset ${at}: truncated (${data.length} of ${h.size} bytes)`, { offset: at });
+    at += BLOCK + h.size + padding(h.size);
+    if (h.type === 'pax') {
+      if (h.size > MAX_PAX_BYTES) throw invalid(`PAX header at offset ${at}: larger than ${MAX_PAX_BYTES} bytes`, { offset: at });
+      pax = parsePax(data, at);
+      continue;
+    }
+    yield { header: h, data };
+  }
+}

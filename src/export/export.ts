@@ -4,11 +4,14 @@ import type { ClusterArtifactInput } from '../bundle/manifest.js';
 import { packBundle, type ExtraArtifact, type PackOptions, type PackResult } from '../bundle/pack.js';
 import { ValidationError } from '../errors.js';
 import { ANNOTATION_REQUESTOR_NAME, LABEL_REQUESTOR_FEATURE } from '../model/sveltos.js';
+import type { RemoteSourceRecord } from '../model/bundle.js';
 import { clusterGroupsToYAML, type ClusterPlan } from '../resolve/plan.js';
 import type { CarriedLicense } from '../resolve/license.js';
 import { chooseLicense } from './license.js';
+import { displayURL } from '../resolve/remote-url.js';
 import type { ExportLog } from './log.js';
 import { openPlan } from './plan.js';
+import { defaultCacheDir } from '../source/helm.js';
 import { renderAndCarry, type CarryFlags } from './render.js';
 
 /** ExportOptions are pack's options (signer, sequence, times, output…) plus what to read and render. */
@@ -40,7 +43,7 @@ export interface ExportResult extends PackResult {
  */
 export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise<ExportResult> {
   const { from, clusters, env, carry, license: licenseFile, ...pack } = opts;
-  const input = await openPlan(from, clusters, pack.createdAt, log);
+  const input = await openPlan(from, clusters, pack.createdAt, log, { cacheDir: carry.cacheDir ?? defaultCacheDir(env), ...(carry.offline ? { offline: true } : {}) });
   const { license, problems, warnings } = await chooseLicense(input.objects, licenseFile, input.planner.count, pack.createdAt);
   input.planner.problems.push(...problems);
   input.planner.warnings.push(...warnings);
@@ -62,8 +65,10 @@ export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise
     throw new ValidationError('INVALID', `no cluster to export: the input has no eligible SveltosCluster${clusters.length ? ` named ${clusters.join(', ')}` : ''} (paused clusters are skipped)`);
   }
   const exported: string[] = [];
+  const remoteSources: RemoteSourceRecord[] = [];
   function* artifacts(): Generator<ClusterArtifactInput> {
     for (const c of planned) {
+      for (const r of c.remoteSources) remoteSources.push({ url: displayURL(r.url), digest: r.digest });
       log.info(`${c.cluster}: ${c.profiles.length} profile(s), ${c.groups.length} group(s), ${c.groups.reduce((n, g) => n + g.bundles.length, 0)} bundle(s)`);
       for (const n of c.notCarried) log.warn('NOT_CARRIED', `${c.cluster}: ${n.profile}: ${n.ref}: ${n.reason}`);
       exported.push(c.cluster);
@@ -75,6 +80,7 @@ export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise
     clusters: artifacts(),
     clusterCount: count,
     extras,
+    remoteSources,
     onProgress: (e) => log.progress(e.phase === 'write' ? 'write' : 'build', e.done, e.total, e.phase === 'write' ? 'bytes' : 'items'),
   });
   return { ...result, clusters: exported, ...(license ? { license } : {}) };

@@ -11,6 +11,7 @@ import type { PlannedKustomizationRef, PlannedKustomize } from '../resolve/kusto
 import type { ExportPlan } from '../resolve/plan.js';
 import type { PlanProblem } from '../resolve/select.js';
 import { readArchive, treeDigest, writeTree, type ReadArchive } from '../source/kustomize-archive.js';
+import { overlayLayers } from '../source/remote-url.js';
 import { buildArgs, kustomizeBuild, parseKustomizeOutput, prepareTree, type KustomizeBinary } from '../source/kustomize.js';
 import type { ProcessRunner } from '../source/process-runner.js';
 import type { RenderCache } from '../source/render-cache.js';
@@ -61,7 +62,7 @@ export async function renderKustomizeForPlan(plan: ExportPlan, opts: KustomizeSt
     const src = b.ref.build!.source;
     let a = archives.get(src.digest);
     if (!a) {
-      a = readArchive(src.archive, b.where);
+      a = src.layers ? overlayLayers([src.archive, ...src.layers].map((l) => readArchive(l, b.where)), b.where) : readArchive(src.archive, b.where);
       archives.set(src.digest, a);
       for (const s of a.skipped) {
         warnings.push({ code: 'KUSTOMIZE_ENTRY_SKIPPED', object: b.planned.profile, field: b.ref.field, message: `${b.where}: kustomize.tar.gz: entry ${JSON.stringify(s.entry.slice(0, 300))} skipped: ${s.reason}` });

@@ -5,10 +5,12 @@ import type { KubeObject } from '../model/sveltos.js';
 import { planClusters, type ClusterPlan, type ClusterPlanner, type ExportPlan, type PlanProblem } from '../resolve/plan.js';
 import { formatLoadError, loadObjects, type LoadError } from '../source/kube.js';
 import type { ExportLog } from './log.js';
+import { fetchRemoteURLs, type RemoteFlags } from './remote-stage.js';
+import { defaultCacheDir } from '../source/helm.js';
 
 /** loadPlan reads `from` and plans; every input problem of the run is reported together in one ValidationError. */
-export async function loadPlan(from: string[], clusters: string[], now: Date, log: ExportLog): Promise<{ plan: ExportPlan; objects: KubeObject[] }> {
-  const input = await openPlan(from, clusters, now, log);
+export async function loadPlan(from: string[], clusters: string[], now: Date, log: ExportLog, remote?: RemoteFlags): Promise<{ plan: ExportPlan; objects: KubeObject[] }> {
+  const input = await openPlan(from, clusters, now, log, remote);
   const planned = [...input.clusters()];
   return { plan: { clusters: planned, problems: input.planner.problems, warnings: input.planner.warnings }, objects: input.objects };
 }
@@ -26,12 +28,22 @@ export interface OpenPlan {
   clusters(): Generator<ClusterPlan>;
 }
 
-/** openPlan reads `from` and does the fleet-wide part of the plan; the clusters are planned when iterated. */
-export async function openPlan(from: string[], clusters: string[], now: Date, log: ExportLog): Promise<OpenPlan> {
+/**
+ * openPlan reads `from` and does the fleet-wide part of the plan; the clusters are planned when iterated.
+ * When refs name remoteURLs, a first pass over every cluster lists them, they are fetched (`remote` says
+ * where they are cached and whether the network may be used; default: the default cache, online), and the
+ * plan is made again with them.
+ */
+export async function openPlan(from: string[], clusters: string[], now: Date, log: ExportLog, remote: RemoteFlags = { cacheDir: defaultCacheDir() }): Promise<OpenPlan> {
   if (from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');
   const { objects, errors } = await loadObjects(from);
   log.info(`read ${objects.length} object(s) from ${from.join(', ')}`);
-  const planner = planClusters({ objects, clusters, now });
+  let planner = planClusters({ objects, clusters, now });
+  if (planner.remote) {
+    for (const _ of planner.clusters());
+    const fetched = await fetchRemoteURLs(planner.remoteRequests.values(), remote, log);
+    planner = planClusters({ objects, clusters, now, remote: (req) => fetched.get(req.key) });
+  }
   let logged = 0;
   const failed = () => errors.length > 0 || planner.problems.length > 0;
   // check throws the problems found so far (with every load error) and logs the warnings not logged yet.

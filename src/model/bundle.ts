@@ -51,6 +51,14 @@ export interface BundlePredicate {
   source: string;
   /** `namespace/name` of every target cluster. */
   clusters: string[];
+  /** The remoteURLs the configuration was fetched from (shown without user information or query), each with the digest of what was fetched. */
+  remoteSources?: RemoteSourceRecord[];
+}
+
+/** RemoteSourceRecord is one remoteURL an export fetched: the http body's sha256 or the OCI manifest digest. */
+export interface RemoteSourceRecord {
+  url: string;
+  digest: string;
 }
 
 export interface StatementSubject {

@@ -59,7 +59,7 @@ describe('kustomizationRefs planning', () => {
     expect(plan.problems[0]!.message).toMatch(/spec\.kustomizationRefs\[2\] and spec\.kustomizationRefs\[0\] both reference ConfigMap default\/k: both would be staged as the bundle "ConfigMap-default-k"/);
   });
 
-  it('deploymentType Local is reported as not carried and keeps its empty bundle; Flux sources and remoteURL are unsupported', () => {
+  it('deploymentType Local is reported as not carried and keeps its empty bundle; Flux sources are unsupported, a remoteURL must be fetched first', () => {
     const { plan, k } = planned(
       base().clusterProfile('p', {
         ...sel,
@@ -78,8 +78,8 @@ describe('kustomizationRefs planning', () => {
     const bad = planned(
       base().clusterProfile('p', { ...sel, kustomizationRefs: [{ kind: 'OCIRepository', namespace: 'f', name: 'r' }, { remoteURL: { url: 'https://example.com/k.tar.gz' } }] }),
     );
-    expect(bad.plan.problems.map((p) => `${p.code} ${p.field}`)).toEqual(['UNSUPPORTED spec.kustomizationRefs[0]', 'UNSUPPORTED spec.kustomizationRefs[1]']);
-    expect(bad.plan.problems[1]!.message).toMatch(/remoteURL kustomizationRefs are fetched by addon-controller over the network/);
+    expect(bad.plan.problems.map((p) => `${p.code} ${p.field}`)).toEqual(['UNSUPPORTED spec.kustomizationRefs[0]', 'REMOTE_URL spec.kustomizationRefs[1].remoteURL']);
+    expect(bad.plan.problems[1]!.message).toMatch(/remoteURL https:\/\/example.com\/k.tar.gz was not fetched/);
   });
 
   it('the archive is read from ConfigMap binaryData or Secret data (type cluster-profile only); optional does not excuse a missing source', () => {

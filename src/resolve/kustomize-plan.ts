@@ -21,16 +21,19 @@ import { decodeSecretData } from './content.js';
 import { sigsYAMLMarshal } from './goyaml.js';
 import { instantiate, instantiateReference, type TemplateContext } from './instantiate.js';
 import type { BundleInfo, GroupSettings, Requestor } from './pullmode.js';
+import { displayURL } from './remote-url.js';
 import { profileId } from './select.js';
 
 /** ARCHIVE_KEY is the data key holding a kustomizationRef's archive. */
 export const ARCHIVE_KEY = 'kustomize.tar.gz';
 
-/** KustomizeSource is the archive a ConfigMap or Secret holds, decoded. */
+/** KustomizeSource is the archive a ConfigMap or Secret holds, decoded, or what a remoteURL served. */
 export interface KustomizeSource {
-  /** `ConfigMap ns/name` or `Secret ns/name` (instantiated). */
+  /** `ConfigMap ns/name` or `Secret ns/name` (instantiated), or `remoteURL URL`. */
   object: string;
   archive: Buffer;
+  /** A remoteURL OCI artifact's further layers, extracted over `archive` in manifest order. */
+  layers?: Buffer[];
   /** sha256 of the archive, `sha256:<hex>`. */
   digest: string;
 }
@@ -81,13 +84,14 @@ export interface KustomizeContext {
   problem(code: string, message: string, field?: string): void;
   warn(code: string, message: string, field?: string): void;
   requestor(feature: Feature): Requestor;
+  /** What a remoteURL served (fetched before planning), or 'failed' after reporting why. */
+  remoteFetched(remoteURL: Record<string, unknown>, optional: boolean, field: string): { url: string; digest: string; parts: Buffer[] } | 'failed' | 'skipped';
 }
 
 const FLUX_KINDS = new Set(['GitRepository', 'OCIRepository', 'Bucket']);
 
 /** unsupportedKustomization tells why a kustomizationRef cannot be carried yet, or undefined when it can. */
 export function unsupportedKustomization(ref: Record<string, unknown>): string | undefined {
-  if (ref.remoteURL !== undefined) return 'remoteURL kustomizationRefs are fetched by addon-controller over the network; not supported offline yet (put the archive in a ConfigMap or Secret)';
   if (typeof ref.kind === 'string' && FLUX_KINDS.has(ref.kind)) return `${ref.kind} (a Flux source) is not supported offline yet; put the archive in a ConfigMap or Secret`;
   return undefined;
 }
@@ -186,14 +190,43 @@ function planRef(ctx: KustomizeContext, raw: Record<string, unknown>, field: str
     ctx.problem('UNSUPPORTED', `${field}: ${unsupported}`, field);
     return undefined;
   }
+  const source = raw.remoteURL !== undefined ? remoteSource(ctx, raw.remoteURL as Record<string, unknown>, field) : objectSource(ctx, raw, field, kind, rawNs, rawName);
+  if (!source) return undefined;
+  let path: string;
+  let components: string[];
+  try {
+    path = instantiate(str(raw.path), ctx.tctx, ctx.summary);
+    components = (raw.components as string[] | undefined ?? []).map((c) => instantiate(c, ctx.tctx, ctx.summary));
+  } catch (err) {
+    ctx.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+    return undefined;
+  }
+  const values = substituteValues(ctx, raw, field, forced);
+  if (!values) return undefined;
+  return { field, key, info, build: { source, path, components }, values, ...(targetNamespace ? { targetNamespace } : {}) };
+}
+
+// remoteSource is a remoteURL's body (http) or layers (OCI) as the archive(s) to extract, one over the other.
+function remoteSource(ctx: KustomizeContext, remoteURL: Record<string, unknown>, field: string): KustomizeSource | undefined {
+  // addon-controller never reads kustomizationRef.optional: a failed fetch fails the feature.
+  const fetched = ctx.remoteFetched(remoteURL, false, field);
+  if (typeof fetched === 'string') return undefined;
+  const object = `remoteURL ${displayURL(fetched.url)}`;
+  if (fetched.parts.length === 0) {
+    ctx.problem('REMOTE_URL', `${field}: ${object} (${fetched.digest}) has no layers: nothing to build`, field);
+    return undefined;
+  }
+  return { object, archive: fetched.parts[0]!, ...(fetched.parts.length > 1 ? { layers: fetched.parts.slice(1) } : {}), digest: fetched.digest };
+}
+
+// objectSource is the archive of the ConfigMap or Secret a kustomizationRef names.
+function objectSource(ctx: KustomizeContext, raw: Record<string, unknown>, field: string, kind: string, rawNs: string, rawName: string): KustomizeSource | undefined {
   if (kind !== 'ConfigMap' && kind !== 'Secret') {
     ctx.problem('INVALID_OBJECT', `${field}: kind ${JSON.stringify(kind)}: expected ConfigMap, Secret, GitRepository, OCIRepository or Bucket`, field);
     return undefined;
   }
   let ns: string;
   let name: string;
-  let path: string;
-  let components: string[];
   try {
     ns = instantiateReference(rawNs, ctx.tctx);
     name = instantiateReference(rawName, ctx.tctx);
@@ -218,16 +251,7 @@ function planRef(ctx: KustomizeContext, raw: Record<string, unknown>, field: str
     ctx.problem('INVALID_CONTENT', `${field}: ${object}: ${ARCHIVE_KEY} missing${kind === 'ConfigMap' ? ` (addon-controller reads it from binaryData${inData ? ', not data' : ''}: kubectl create configmap NAME --from-file=${ARCHIVE_KEY})` : ' (in data)'}`, field);
     return undefined;
   }
-  try {
-    path = instantiate(str(raw.path), ctx.tctx, ctx.summary);
-    components = (raw.components as string[] | undefined ?? []).map((c) => instantiate(c, ctx.tctx, ctx.summary));
-  } catch (err) {
-    ctx.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
-    return undefined;
-  }
-  const values = substituteValues(ctx, raw, field, forced);
-  if (!values) return undefined;
-  return { field, key, info, build: { source: { object, ...archive }, path, components }, values, ...(targetNamespace ? { targetNamespace } : {}) };
+  return { object, ...archive };
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');

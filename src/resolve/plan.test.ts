@@ -130,7 +130,7 @@ describe('policyRefs', () => {
     expect(bundleYAML(plan, 'edge/c1')).toEqual(['apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  name: c\n']);
   });
 
-  it('Lua, remoteURL and Flux sources (policyRefs and kustomizationRefs) cannot be reproduced offline: problems', () => {
+  it('Lua and Flux sources (policyRefs and kustomizationRefs) cannot be reproduced offline: problems', () => {
     const plan = base()
       .configMap('x/lua', { 'a.lua': 'function evaluate() end' }, { annotations: { 'projectsveltos.io/lua': 'ok' } })
       .clusterProfile('p', {
@@ -138,12 +138,11 @@ describe('policyRefs', () => {
         policyRefs: [
           { kind: 'ConfigMap', namespace: 'x', name: 'lua' },
           { kind: 'GitRepository', namespace: 'flux-system', name: 'repo' },
-          { remoteURL: { url: 'https://example.com/x.yaml' } },
         ],
         kustomizationRefs: [{ kind: 'GitRepository', namespace: 'x', name: 'k' }],
       })
       .plan({ clusters: ['edge/c1'] });
-    expect(plan.problems.map((p) => p.code)).toEqual(['UNSUPPORTED', 'UNSUPPORTED', 'UNSUPPORTED', 'UNSUPPORTED']);
+    expect(plan.problems.map((p) => p.code)).toEqual(['UNSUPPORTED', 'UNSUPPORTED', 'UNSUPPORTED']);
   });
 
   it('reports unsupported features and missing references of a run together, whichever comes first', () => {

@@ -39,7 +39,8 @@ import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
 import { checkKustomizationRefs, planKustomize, type PlannedKustomize } from './kustomize-plan.js';
 import { explainValuesLayout } from './values-layout.js';
-import { assembleBundle, buildGroup, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
+import { displayURL, remoteRequest, type RemoteContents, type RemoteRequest, type RemoteSource } from './remote-url.js';
+import { assembleBundle, buildGroup, type BundleContent, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
 import { clusterKey, describeObject, indexFleet, matchProfiles, profileId, type MatchReason, type PlanProblem } from './select.js';
 
 export type { PlanProblem } from './select.js';
@@ -109,6 +110,8 @@ export interface ClusterPlan {
   kustomize: PlannedKustomize[];
   notCarried: { profile: string; ref: string; reason: string }[];
   conflicts: Conflict[];
+  /** The remoteURLs this cluster's policyRefs and kustomizationRefs deploy, with the digest of what was fetched. */
+  remoteSources: RemoteSource[];
 }
 
 /** PlanInput is everything planExport reads. */
@@ -119,6 +122,8 @@ export interface PlanInput {
   now: Date;
   /** Deploy prerequisites to the clusters of their dependents (addon-controller default: true). */
   autoDeployDependencies?: boolean;
+  /** What the exporter fetched for remoteURL refs; a URL it lacks is a problem and listed in `remoteRequests`. */
+  remote?: RemoteContents;
 }
 
 /** planExport computes the plan; it never throws on bad input, it reports problems. */
@@ -143,6 +148,10 @@ export interface ClusterPlanner {
   helm: boolean;
   /** Whether a profile has kustomizationRefs (the Kustomize stage then needs every cluster's plan first). */
   kustomize: boolean;
+  /** Whether a profile has remoteURL policyRefs or kustomizationRefs (the exporter then fetches them first). */
+  remote: boolean;
+  /** The remoteURL requests the plan could not answer from `PlanInput.remote`, by key (filled as clusters are planned). */
+  remoteRequests: Map<string, RemoteRequest>;
   /** clusters plans each target in plan order (namespace, then name); iterate it once. */
   clusters(): Generator<ClusterPlan>;
 }
@@ -185,7 +194,7 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     }
   }
 
-  const memo = new PlanMemo();
+  const memo = new PlanMemo(input.remote);
   function* each(): Generator<ClusterPlan> {
     for (const key of targets) {
       const cluster = index.clusterByKey.get(key)!;
@@ -209,6 +218,8 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     count: targets.filter((k) => index.clusterByKey.get(k)!.spec?.paused !== true).length,
     helm: profiles.some((p) => (p.spec.helmCharts ?? []).length > 0),
     kustomize: profiles.some((p) => (p.spec.kustomizationRefs ?? []).length > 0),
+    remote: profiles.some((p) => [...(p.spec.policyRefs ?? []), ...(p.spec.kustomizationRefs ?? [])].some((r) => isPlainObject(r) && r.remoteURL !== undefined && r.deploymentType !== 'Local')),
+    remoteRequests: memo.remoteRequests,
     clusters: each,
   };
 }
@@ -281,6 +292,8 @@ class PlanMemo {
   readonly carried = new CarryCache();
   readonly #hashes = new Map<AnyProfile, { specJSON: string; byParts: Map<string, Buffer> }>();
   readonly #settings = new Map<AnyProfile, GroupSettings>();
+  readonly remoteRequests = new Map<string, RemoteRequest>();
+  constructor(readonly remote?: RemoteContents) {}
 
   /**
    * requestorHash: a deterministic digest of what the group was computed from (the feature's
@@ -336,6 +349,7 @@ function planCluster(
     kustomize: [],
     notCarried: [],
     conflicts: [],
+    remoteSources: [],
   };
   const staged: { profile: AnyProfile; group: ConfigurationGroup; bundles: ConfigurationBundle[]; resourceKeys: string[] }[] = [];
   for (const { profile, reasons } of matched) {
@@ -637,6 +651,19 @@ class ProfileContext {
         this.plan.notCarried.push({ profile: profileId(this.profile), ref: label, reason: 'deploymentType Local: deployed to the management cluster, not by the agent' });
         continue;
       }
+      if (ref.remoteURL) {
+        const remote = this.remotePolicyRef(ref.remoteURL, ref.optional === true, field, patches);
+        if (remote === 'failed') failed = true;
+        else if (remote !== 'skipped' && seen.has(remote.index)) {
+          this.warn('DUPLICATE_REFERENCE', `${field}: remoteURL ${displayURL(remote.url)} is referenced more than once; carried once`, field);
+        } else if (remote !== 'skipped') {
+          seen.add(remote.index);
+          bundles.push(assembleBundle(r, remote.index, remote.content, { referencedObjectName: remote.url, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
+          resourceKeys.push(...remote.resourceKeys);
+          for (const g of remote.gvks) gvks.add(g);
+        }
+        continue;
+      }
       if (!isReadableRef(ref)) {
         this.problem('UNSUPPORTED', `${field}: ${unsupportedSource(ref)}`, field);
         failed = true;
@@ -733,6 +760,67 @@ class ProfileContext {
     const hash = this.memo.requestorHash(this.profile, 'Resources', parts);
     const group = buildGroup(r, this.settings, bundles, [...gvks], hash);
     return { group, bundles, resourceKeys };
+  }
+
+  // remoteFetched is what a ref's remoteURL served (the exporter fetched it before planning), recorded with its
+  // digest among the cluster's remote sources; otherwise the problem is reported (a warning when optional).
+  remoteFetched(remoteURL: Record<string, unknown>, optional: boolean, field: string): { url: string; digest: string; parts: Buffer[]; text: () => string } | 'failed' | 'skipped' {
+    const req = remoteRequest(remoteURL, this.tctx, (ns, name) => this.lookup.get('v1', 'Secret', ns, name));
+    if ('problem' in req) {
+      this.problem('REMOTE_URL', `${field}.${req.problem}`, `${field}.remoteURL`);
+      return 'failed';
+    }
+    const fetched = this.memo.remote?.(req);
+    if (!fetched) {
+      this.memo.remoteRequests.set(req.key, req);
+      this.problem('REMOTE_URL', `${field}: remoteURL ${displayURL(req.url)} was not fetched`, `${field}.remoteURL`);
+      return 'failed';
+    }
+    if (!fetched.ok) {
+      if (optional) {
+        this.warn('OPTIONAL_REFERENCE_MISSING', `${field}: optional ${fetched.message}; skipped`, field);
+        return 'skipped';
+      }
+      this.problem('REMOTE_URL', `${field}: ${fetched.message}`, `${field}.remoteURL`);
+      return 'failed';
+    }
+    if (!this.plan.remoteSources.some((s) => s.url === req.url)) this.plan.remoteSources.push({ url: req.url, digest: fetched.digest });
+    return { url: req.url, digest: fetched.digest, parts: fetched.parts, text: fetched.text };
+  }
+
+  // remotePolicyRef stages a remoteURL policyRef: its fetched text as the one key `content.yaml` of a
+  // synthetic ConfigMap named by the URL, rendered as one template with `template: true`, then patched.
+  remotePolicyRef(
+    remoteURL: Record<string, unknown>,
+    optional: boolean,
+    field: string,
+    patches: Patch[],
+  ): { index: string; url: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' | 'skipped' {
+    const fetched = this.remoteFetched(remoteURL, optional, field);
+    if (typeof fetched === 'string') return fetched;
+    const shown = displayURL(fetched.url);
+    let text: string;
+    try {
+      text = fetched.text();
+    } catch (err) {
+      this.problem('REMOTE_URL', `${field}: ${(err as Error).message}`, `${field}.remoteURL`);
+      return 'failed';
+    }
+    if (remoteURL.template === true) {
+      try {
+        text = instantiate(text, this.tctx, this.summary);
+      } catch (err) {
+        this.problem('TEMPLATE', `${field}: remoteURL ${shown}: ${(err as Error).message}`, field);
+        return 'failed';
+      }
+    }
+    const carried = this.memo.carried.rendered({ 'content.yaml': text }, patches);
+    if (!carried.ok) {
+      const what = carried.stage === 'content' ? carried.problems.map((p) => p.message).join('; ') : carried.message;
+      this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: remoteURL ${shown}: ${what}`, field);
+      return 'failed';
+    }
+    return { index: resourceIndex('', '', fetched.url), url: fetched.url, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
   }
 
   // planHelm instantiates each helmCharts entry for the Helm stage (rendering needs the helm binary).
@@ -844,7 +932,7 @@ class ProfileContext {
   checkUnsupportedRefs(): void {
     for (const [i, ref] of (this.profile.spec.policyRefs ?? []).entries()) {
       const field = `spec.policyRefs[${i}]`;
-      if (ref.deploymentType === 'Local') continue;
+      if (ref.deploymentType === 'Local' || ref.remoteURL) continue;
       if (!isReadableRef(ref)) {
         this.problem('UNSUPPORTED', `${field}: ${unsupportedSource(ref)}`, field);
         continue;
@@ -877,14 +965,13 @@ function refNames(ref: { namespace?: string; name?: string }, tctx: TemplateCont
   return { ns: instantiateReference(ref.namespace ?? '', tctx), name: instantiateReference(ref.name ?? '', tctx) };
 }
 
-// isReadableRef tells whether a policyRef names a ConfigMap or Secret read from the input (no remoteURL).
+// isReadableRef tells whether a policyRef names a ConfigMap or Secret read from the input.
 function isReadableRef<R extends { remoteURL?: unknown; kind?: string }>(ref: R): ref is R & { kind: 'ConfigMap' | 'Secret' } {
   return !ref.remoteURL && (ref.kind === 'ConfigMap' || ref.kind === 'Secret');
 }
 
-// unsupportedSource tells why a policyRef's source cannot be read offline (remoteURL, a Flux source).
-function unsupportedSource(ref: { remoteURL?: unknown; kind?: string }): string {
-  if (ref.remoteURL) return 'remoteURL policyRefs are fetched by addon-controller over the network; not supported offline';
+// unsupportedSource tells why a policyRef's source cannot be read offline (a Flux source).
+function unsupportedSource(ref: { kind?: string }): string {
   return `${ref.kind} (a Flux source) is not supported offline; use a ConfigMap or Secret`;
 }
 

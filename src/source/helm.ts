@@ -15,7 +15,7 @@ import { sha256 } from '../content/digest.js';
 import { OciLayoutStore } from '../content/oci-layout/store.js';
 import { blobPath } from '../content/oci-layout/ingest.js';
 import { readAll } from '../content/verify.js';
-import { applyPax, BLOCK, decodeHeader, isZeroBlock, parsePax, padding } from '../content/tar-header.js';
+import { tarEntries } from '../content/tar-header.js';
 import { isAbortError, ValidationError } from '../errors.js';
 import { MEDIA_TYPE_HELM_CHART, MEDIA_TYPE_HELM_CONFIG } from '../model/bundle.js';
 import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Manifest } from '../model/oci.js';
@@ -333,25 +333,10 @@ export function chartYamlFromArchive(tgz: Buffer): Record<string, unknown> {
   } catch (err) {
     throw new ChartError('INVALID', `chart archive: not gzip: ${(err as Error).message}`, { cause: err });
   }
-  let at = 0;
-  let pax: Map<string, string> | undefined;
-  while (at + BLOCK <= tar.length) {
-    const block = tar.subarray(at, at + BLOCK);
-    if (isZeroBlock(block)) break;
-    let h = decodeHeader(block, at);
-    const data = tar.subarray(at + BLOCK, at + BLOCK + h.size);
-    at += BLOCK + h.size + padding(h.size);
-    if (h.type === 'pax') {
-      pax = parsePax(data, at);
-      continue;
-    }
-    if (pax) {
-      h = applyPax(h, pax, at);
-      pax = undefined;
-    }
+  for (const { header: h, data } of tarEntries(tar)) {
     const parts = h.name.replace(/^\.\//, '').split('/');
     if (h.type === 'file' && parts.length === 2 && parts[1] === 'Chart.yaml') {
-      const doc = parseYamlStream(tar.toString('utf8', at - h.size - padding(h.size), at - padding(h.size)), 'Chart.yaml')[0];
+      const doc = parseYamlStream(data.toString('utf8'), 'Chart.yaml')[0];
       if (!isPlainObject(doc)) throw new ChartError('INVALID', 'chart archive: Chart.yaml is not a map');
       return doc;
     }

@@ -21,6 +21,7 @@ export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promi
       `bundle:    ${name} (${formatBytes(src.size)}, ${result.blobs} blobs)`,
       `signature: ${s ? `key ${s.keyHint ?? '?'}, sequence ${String(s.sequence)}, created ${String(s.createdAt)}, expires ${String(s.expiresAt)} (not verified: run verify)` : 'none'}`,
       `license:   ${result.license ? `${describeLicense(result.license.facts)} on ${result.license.clusters} of ${result.clusters.length} cluster(s)${result.license.distinct > 1 ? ` (${result.license.distinct} different licenses)` : ''}` : 'none carried'}`,
+      ...remoteSourceLines(s?.remoteSources),
       ...(v ? [`parts:     ${v.given.join(', ')} of ${v.parts} given${v.given.length < v.parts ? ` (missing ${v.perPart.filter((p) => !p.given).map((p) => p.part).join(', ')})` : ''}; ${v.chunked} blob(s) split into chunks`] : []),
       '',
       table(
@@ -59,4 +60,13 @@ export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promi
     return lines.join('\n');
   });
   return result;
+}
+
+// remoteSourceLines lists the signed remoteURLs with their digests (unverified, as the rest of inspect).
+function remoteSourceLines(sources: unknown): string[] {
+  if (!Array.isArray(sources) || sources.length === 0) return [];
+  return sources.map((r: unknown, i) => {
+    const rec = (typeof r === 'object' && r !== null ? r : {}) as { url?: unknown; digest?: unknown };
+    return `${i === 0 ? 'remoteURL: ' : '           '}${String(rec.url)} ${String(rec.digest)}`;
+  });
 }

@@ -3,8 +3,10 @@
 import { ValidationError } from '../../errors.js';
 import { loadPlan } from '../../export/plan.js';
 import { renderKustomize, renderPlan, type RenderFlags } from '../../export/render.js';
+import { defaultCacheDir } from '../../source/helm.js';
 import { imageReport, type ImageReport } from '../../resolve/images.js';
 import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
+import { displayURL } from '../../resolve/remote-url.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { parseClusterName } from '../options.js';
 
@@ -26,12 +28,16 @@ export interface ResolveOptions extends GlobalOptions, RenderFlags {
 /** resolve loads `--from`, plans, builds the kustomizationRefs and prints (with `images`, the image report). */
 export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<ExportPlan> {
   const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
-  const helmFlags = (['helm', 'kubeVersion', 'offline', 'cacheDir'] as const).filter((f) => opts[f] !== undefined && opts[f] !== false);
+  // --offline and --cache-dir also say how remoteURLs are fetched; the helm flags only matter for --images.
+  const helmFlags = (['helm', 'kubeVersion'] as const).filter((f) => opts[f] !== undefined);
   if (!opts.images && helmFlags.length > 0) {
     throw new ValidationError('USAGE', `--${helmFlags[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is used with --images (resolve renders charts only to list their images)`);
   }
   const reporter = new Reporter(io, opts);
-  const loaded = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter);
+  const loaded = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter, {
+    cacheDir: opts.cacheDir ?? defaultCacheDir(io.env),
+    ...(opts.offline ? { offline: true } : {}),
+  });
   if (opts.images) {
     const rendered = await renderPlan(loaded.plan, loaded.objects, opts, io.env, reporter, {});
     const images = imageReport(rendered.images);
@@ -66,6 +72,7 @@ export function planToJSON(plan: ExportPlan): Record<string, unknown> {
         helm: c.helm.map((h) => ({ profile: h.profile, releaseNamespace: h.chart.releaseNamespace, releaseName: h.chart.releaseName, chartName: h.chart.chartName, chartVersion: h.chart.chartVersion, repositoryURL: h.chart.repositoryURL })),
         notCarried: c.notCarried,
         conflicts: c.conflicts,
+        ...(c.remoteSources.length ? { remoteSources: c.remoteSources.map((r) => ({ url: displayURL(r.url), digest: r.digest })) } : {}),
       };
     }),
     warnings: plan.warnings,
