@@ -205,30 +205,32 @@ export class AgentApi {
     return out;
   }
 
-  // uncontended picks the indexed clusters none of whose names another cluster serves or imports: reconciling
-  // them later, one by one, gives every name the same holder as reconciling all at once in name order.
+  // uncontended picks the indexed clusters none of whose names another cluster imports or holds in the agent
+  // state (nor holds one of theirs): reconciling them later, one by one, gives every name the same holder as
+  // reconciling every cluster at once in name order.
   #uncontended(stale: string[], indexed: Map<string, string[]>): Set<string> {
     const claims = new Map<string, number>();
-    const keysOf = (c: string, names: Iterable<string>) => [...names].map((n) => `${c.slice(0, c.indexOf('/'))}/${n}`);
+    const nsOf = (c: string) => c.slice(0, c.indexOf('/'));
     const claim = (c: string, names: Iterable<string>) => {
-      for (const k of new Set(keysOf(c, names))) claims.set(k, (claims.get(k) ?? 0) + 1);
+      for (const n of new Set(names)) claims.set(`${nsOf(c)}/${n}`, (claims.get(`${nsOf(c)}/${n}`) ?? 0) + 1);
     };
     for (const c of stale) {
       const d = this.#desired.get(c);
       if (d) claim(c, d.groups.flatMap((g) => [g.group, ...g.bundles].map((o) => `${o.kind}/${o.metadata.name}`)));
       else claim(c, indexed.get(c) ?? []);
     }
-    const out = new Set<string>();
+    const contended = new Set<string>();
     for (const [c, names] of indexed) {
-      const free = names.every((n) => {
+      for (const n of names) {
         const slash = n.indexOf('/');
         const resource = SERVED_KINDS.get(n.slice(0, slash));
-        const held = resource && this.store.get(entryKey(resource, c.slice(0, c.indexOf('/')), n.slice(slash + 1)));
-        return resource && claims.get(keysOf(c, [n])[0]!) === 1 && (!held || held.owner === c);
-      });
-      if (free) out.add(c);
+        const held = resource && this.store.get(entryKey(resource, nsOf(c), n.slice(slash + 1)));
+        if (!resource || claims.get(`${nsOf(c)}/${n}`) !== 1 || (held && held.owner !== c)) contended.add(c);
+        // The holder is reconciled with it, first when first by name, as if every cluster were.
+        if (held?.owner !== undefined && held.owner !== c) contended.add(held.owner);
+      }
     }
-    return out;
+    return new Set([...indexed.keys()].filter((c) => !contended.has(c)));
   }
 
   // loadFor reads what a request of `who` may see and has not been read: its cluster's import (and that of
