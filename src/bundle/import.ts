@@ -284,7 +284,6 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       const result = { verified, missing: verified.missing, reused: inStore, resumed, staged: stagedNow.length + joinedNow };
       if (!verified.complete) return { ...result, state, complete: false, added: 0 };
       await checkKeptNames(layout, state, verified, opts);
-      await indexServedNames(verified, opts);
 
       // Publish: move every staged blob into blobs/ (atomic, no copy; a blob published by a killed run is found
       // there by the rerun), make the moves durable, then commit. Synchronous renames: one system call each,
@@ -318,6 +317,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       const pending: Journal = { sequence: record.sequence, root: record.root.digest, signature: record.signature.digest };
       await writeFileAtomic(journalPath, `${JSON.stringify(pending)}\n`);
       await writeState(opts.storeDir, state);
+      await indexServedNames(verified, opts);
       await finishCommit(layout, state, staging, journalPath, verified.blobs);
       return { ...result, state, complete: true, added };
     } catch (err) {
@@ -342,7 +342,8 @@ async function checkKeptNames(layout: OciLayoutStore, state: SiteState, verified
 }
 
 // indexServedNames records the names each carried cluster serves, so serve can start without reading them
-// (name-index.ts). A cluster with encrypted layers import did not open gets no index.
+// (name-index.ts), once committed: a failed import leaves none. A cluster with encrypted layers import did not
+// open gets no index.
 async function indexServedNames(verified: VerifiedBundle, opts: ImportOptions): Promise<void> {
   const unopened = new Set(opts.siteKeys?.length ? [] : verified.encrypted.map((e) => e.cluster));
   await writeNameIndexes(opts.storeDir, verified.clusters, verified.served, unopened);

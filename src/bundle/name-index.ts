@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Descriptor } from '../model/oci.js';
 import type { ServedName } from './served-names.js';
 
-const NAMES_DIR = 'names';
+/** Beside the agent API's state, which it serves (derived data, like it). */
+const NAMES_DIR = join('agent', 'names');
 const HEX = /^sha256:([a-f0-9]{64})$/;
 
 interface NameIndexFile {
@@ -25,8 +26,8 @@ function indexPath(storeDir: string, manifest: string): string | undefined {
 
 /**
  * writeNameIndexes records the names each cluster artifact serves. A cluster with an objects layer whose
- * names are not all known (encrypted, not opened) gets no index. Not fsynced: written before the import
- * commits, and a file lost or torn by a crash is ignored by `readNameIndex`.
+ * names are not all known (encrypted, not opened) gets no index. Not fsynced: written once the import has
+ * committed, and a file lost or torn by a crash is ignored by `readNameIndex` (the artifact is read instead).
  */
 export async function writeNameIndexes(storeDir: string, clusters: { cluster: string; manifest: Descriptor }[], served: ServedName[], unopened: ReadonlySet<string>): Promise<void> {
   const byCluster = new Map<string, Set<string>>();

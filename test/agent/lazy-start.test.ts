@@ -93,7 +93,7 @@ describe('serve reads an unchanged import when a request needs it', () => {
     await s.stop();
 
     // The same store without the name index and the agent state: every cluster is read at start.
-    await rm(join(site.store, 'names'), { recursive: true });
+    await rm(join(site.store, 'agent', 'names'), { recursive: true });
     await rm(join(site.store, 'agent', 'clusters'), { recursive: true });
     s = await serveSite(site.store);
     expect(await Promise.all(CLUSTERS.map(exists))).toEqual([true, true]);
