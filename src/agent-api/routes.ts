@@ -25,7 +25,7 @@ export type AuthResult = Identity | 'anonymous' | 'invalid';
 
 export interface AgentApiRoutesOptions {
   store: ObjectStore;
-  authenticate: (req: IncomingMessage) => Promise<AuthResult>;
+  authenticate: (req: IncomingMessage, route: Route) => Promise<AuthResult>;
   now?: () => Date;
   /** Called with every unexpected error turned into a 500 Status (for logging). */
   onInternalError?: (error: unknown, req: IncomingMessage) => void;
@@ -111,7 +111,8 @@ function tableOf(entries: KubeObj[], resourceVersion: string, now: Date, extra: 
 
 // ---- routing ----
 
-type Route =
+/** Route is what a request path asks for. */
+export type Route =
   | { kind: 'version' | 'health' | 'api' | 'apiv1' | 'apis' | 'openapi' }
   | { kind: 'group'; group: string }
   | { kind: 'groupVersion'; group: string; version: string }
@@ -379,7 +380,7 @@ export function createAgentApiRoutes(opts: AgentApiRoutesOptions): PartialHandle
     if (route.kind === 'version') {
       return jsonReply(200, { ...EMULATED_KUBERNETES_VERSION, gitCommit: '', gitTreeState: 'clean', buildDate: '1970-01-01T00:00:00Z', goVersion: '', compiler: 'sveltos-airgap', platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}` });
     }
-    const auth = await opts.authenticate(req);
+    const auth = await opts.authenticate(req, route);
     if (auth === 'anonymous' || auth === 'invalid') return unauthorized();
     const who = auth;
     const method = req.method ?? 'GET';

@@ -4,17 +4,18 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readNameIndex } from '../bundle/name-index.js';
 import { acquireLock, type SiteView } from '../bundle/site.js';
 import { sha256 } from '../content/digest.js';
 import { ValidationError } from '../errors.js';
 import type { Descriptor } from '../model/oci.js';
-import { createAgentApiRoutes, type AuthResult } from './routes.js';
+import { createAgentApiRoutes, type AuthResult, type Route } from './routes.js';
 import type { PartialHandler } from '../registry/server/handler.js';
 import { clusterIdentity, type Identity } from './authz.js';
 import { AGENT_DIR, loadLedger, saveCluster } from './ledger.js';
 import { entryKey, ObjectStore, type Entry } from './objects.js';
 import { importedHash, reconcileCluster } from './reconcile.js';
-import { CONFIGURATION_BUNDLES, CONFIGURATION_GROUPS } from './resources.js';
+import { CONFIGURATION_BUNDLES, CONFIGURATION_GROUPS, findResource, SVELTOS_CLUSTERS } from './resources.js';
 import { readDesiredCluster, type DesiredCluster, type LayerCache } from './served.js';
 import { ok } from './status.js';
 import { TokenBook } from './tokens.js';
@@ -35,6 +36,9 @@ export interface AgentApiOptions {
 
 const PERSIST_CONCURRENCY = 64;
 const READ_CONCURRENCY = 8;
+const INDEX_CONCURRENCY = 32;
+/** The kinds a cluster's import serves besides its SveltosCluster, by kind. */
+const SERVED_KINDS = new Map([CONFIGURATION_GROUPS, CONFIGURATION_BUNDLES].map((r) => [r.kind, r]));
 
 async function inPool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -66,6 +70,8 @@ export class AgentApi {
   /** Clusters whose import is read; the others' served objects are as their source import left them. */
   readonly #desired = new Map<string, DesiredCluster>();
   readonly #loading = new Map<string, Promise<void>>();
+  /** `ns/Kind/name` of each object the new import of an unread cluster serves, and that cluster. */
+  #deferredNames = new Map<string, string>();
   #view: SiteView | undefined;
   readonly #release: () => Promise<void>;
   readonly #pending = new Set<string>();
@@ -84,9 +90,9 @@ export class AgentApi {
     this.routes = createAgentApiRoutes({
       store,
       now: this.#now,
-      authenticate: async (req) => {
+      authenticate: async (req, route) => {
         const who = await this.authenticate(req);
-        if (typeof who !== 'string') await this.#loadFor(who);
+        if (typeof who !== 'string') await this.#loadFor(who, route);
         return who;
       },
       onInternalError: (err) => this.#warn(`agent API request failed: ${(err as Error)?.message ?? String(err)}`),
@@ -134,7 +140,13 @@ export class AgentApi {
   async sync(view: SiteView): Promise<number> {
     this.#view = view;
     // A cluster not read yet whose objects derive from its import stays unread until a request needs it.
-    await this.#readDesired(view, Object.keys(view.state.clusters).filter((c) => this.#desired.has(c) || this.store.sourceOf(c) !== this.#sourceOf(view.state.clusters[c]!.manifest)));
+    const stale = Object.keys(view.state.clusters).filter((c) => this.#desired.has(c) || this.store.sourceOf(c) !== this.#sourceOf(view.state.clusters[c]!.manifest));
+    // So does one with a new import whose names no other cluster can claim (its objects are reconciled then).
+    const indexed = await this.#indexedNames(view, stale);
+    await this.#readDesired(view, stale.filter((c) => !indexed.has(c)));
+    const deferred = this.#uncontended(stale, indexed);
+    this.#deferredNames = new Map([...deferred].flatMap((c) => indexed.get(c)!.map((n) => [`${c.slice(0, c.indexOf('/'))}/${n}`, c] as const)));
+    await this.#readDesired(view, stale.filter((c) => !deferred.has(c)));
     // In name order: where a store holds clusters that claim one name (imported before names were checked,
     // or inside layers import could not open), the same cluster keeps it on every start.
     return this.#reconcile([...this.#desired.keys()].sort());
@@ -179,24 +191,79 @@ export class AgentApi {
     });
   }
 
-  // loadFor reads what a request of `who` may see and has not been read: its cluster's import, or all.
-  async #loadFor(who: Identity): Promise<void> {
+  // indexedNames reads the name index of each of `clusters` not read yet (those that have one).
+  async #indexedNames(view: SiteView, clusters: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    await inPool(
+      clusters.filter((c) => !this.#desired.has(c)),
+      INDEX_CONCURRENCY,
+      async (c) => {
+        const names = await readNameIndex(this.#dir, view.state.clusters[c]!.manifest.digest);
+        if (names) out.set(c, names);
+      },
+    );
+    return out;
+  }
+
+  // uncontended picks the indexed clusters none of whose names another cluster imports or holds in the agent
+  // state (nor holds one of theirs): reconciling them later, one by one, gives every name the same holder as
+  // reconciling every cluster at once in name order.
+  #uncontended(stale: string[], indexed: Map<string, string[]>): Set<string> {
+    const claims = new Map<string, number>();
+    const nsOf = (c: string) => c.slice(0, c.indexOf('/'));
+    const claim = (c: string, names: Iterable<string>) => {
+      for (const n of new Set(names)) claims.set(`${nsOf(c)}/${n}`, (claims.get(`${nsOf(c)}/${n}`) ?? 0) + 1);
+    };
+    for (const c of stale) {
+      const d = this.#desired.get(c);
+      if (d) claim(c, d.groups.flatMap((g) => [g.group, ...g.bundles].map((o) => `${o.kind}/${o.metadata.name}`)));
+      else claim(c, indexed.get(c) ?? []);
+    }
+    const contended = new Set<string>();
+    for (const [c, names] of indexed) {
+      for (const n of names) {
+        const slash = n.indexOf('/');
+        const resource = SERVED_KINDS.get(n.slice(0, slash));
+        const held = resource && this.store.get(entryKey(resource, nsOf(c), n.slice(slash + 1)));
+        if (!resource || claims.get(`${nsOf(c)}/${n}`) !== 1 || (held && held.owner !== c)) contended.add(c);
+        // The holder is reconciled with it, first when first by name, as if every cluster were.
+        if (held?.owner !== undefined && held.owner !== c) contended.add(held.owner);
+      }
+    }
+    return new Set([...indexed.keys()].filter((c) => !contended.has(c)));
+  }
+
+  // loadFor reads what a request of `who` may see and has not been read: its cluster's import (and that of
+  // the cluster holding the object it names, so that the answer is the same as with every cluster read), or all.
+  async #loadFor(who: Identity, route: Route): Promise<void> {
     const view = this.#view;
     if (!view) return;
-    const clusters = who.kind === 'cluster' ? [who.cluster] : Object.keys(view.state.clusters).sort();
+    const clusters = who.kind === 'cluster' ? [who.cluster, ...this.#holderOf(route)] : Object.keys(view.state.clusters).sort();
     const missing = clusters.filter((c) => !this.#desired.has(c) && view.state.clusters[c]);
     if (!missing.length) return;
-    const key = who.kind === 'cluster' ? who.cluster : '';
-    let p = this.#loading.get(key);
-    if (!p) {
-      p = (async () => {
-        await this.#readDesired(view, missing);
+    const waiting = missing.flatMap((c) => this.#loading.get(c) ?? []);
+    const fresh = missing.filter((c) => !this.#loading.has(c));
+    if (fresh.length) {
+      const p = (async () => {
+        await this.#readDesired(view, fresh);
         // Reconciled as at start: a removal the agent finished before a restart completes now.
-        await this.#reconcile(missing);
-      })().finally(() => this.#loading.delete(key));
-      this.#loading.set(key, p);
+        await this.#reconcile(fresh.sort());
+      })().finally(() => {
+        for (const c of fresh) this.#loading.delete(c);
+      });
+      for (const c of fresh) this.#loading.set(c, p);
+      waiting.push(p);
     }
-    await p;
+    await Promise.all(waiting);
+  }
+
+  // holderOf names the unread cluster whose new import serves the object a request path names, if any.
+  #holderOf(route: Route): string[] {
+    if (route.kind !== 'resource' || route.namespace === undefined || route.name === undefined) return [];
+    const r = findResource(route.group, route.version, route.plural);
+    if (r === SVELTOS_CLUSTERS) return [`${route.namespace}/${route.name}`];
+    const holder = r && this.#deferredNames.get(`${route.namespace}/${r.kind}/${route.name}`);
+    return holder ? [holder] : [];
   }
 
   async #reconcile(clusters: string[]): Promise<number> {

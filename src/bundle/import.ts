@@ -18,6 +18,7 @@ import { ANNOTATION_REF_NAME } from '../model/oci.js';
 import { applyImport, type ImportRecord, type SiteState } from './state.js';
 import { openSiteLayout, readState, withImportLock, writeState } from './site.js';
 import { findMissingBlobs } from './delta.js';
+import { writeNameIndexes } from './name-index.js';
 import { assertNoCollisions, readServedNames } from './served-names.js';
 import { orHeld, verifyBundle, verifyBundleHeader, type BundleSink, type LayoutSource, type MissingBlob, type VerifiedBundle, type VerifyLimits, type VerifyOptions } from './verify.js';
 
@@ -316,6 +317,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       const pending: Journal = { sequence: record.sequence, root: record.root.digest, signature: record.signature.digest };
       await writeFileAtomic(journalPath, `${JSON.stringify(pending)}\n`);
       await writeState(opts.storeDir, state);
+      await indexServedNames(verified, opts);
       await finishCommit(layout, state, staging, journalPath, verified.blobs);
       return { ...result, state, complete: true, added };
     } catch (err) {
@@ -337,6 +339,14 @@ async function checkKeptNames(layout: OciLayoutStore, state: SiteState, verified
   const names = [...verified.served];
   for (const [cluster, st] of kept) names.push(...(await readServedNames(layout, cluster, st.manifest, opts)));
   assertNoCollisions(names, `bundle sequence ${verified.predicate.sequence} with the clusters ${opts.storeDir} keeps serving`);
+}
+
+// indexServedNames records the names each carried cluster serves, so serve can start without reading them
+// (name-index.ts), once committed: a failed import leaves none. A cluster with encrypted layers import did not
+// open gets no index.
+async function indexServedNames(verified: VerifiedBundle, opts: ImportOptions): Promise<void> {
+  const unopened = new Set(opts.siteKeys?.length ? [] : verified.encrypted.map((e) => e.cluster));
+  await writeNameIndexes(opts.storeDir, verified.clusters, verified.served, unopened);
 }
 
 // finishCommit does what follows the commit: index.json for OCI tools, the staged names of published blobs,

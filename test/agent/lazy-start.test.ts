@@ -1,9 +1,9 @@
 // A restart reads a cluster's import only when a request needs it: what it serves is the same as before,
 // a changed import is still applied, and a damaged blob read late is reported, not served.
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { demoCluster, kubeconfigFor, makeSite, serveSite, type ServedSite, type Site } from './fixtures.js';
+import { demoCluster, kubeconfigFor, makeSite, serveSite, type ClusterSpec, type ServedSite, type Site } from './fixtures.js';
 import { customApi, LIB, type Obj } from './kube-client.js';
 
 const CLUSTERS = ['rke2/cluster01', 'edge/cluster02'];
@@ -80,5 +80,42 @@ describe('serve reads an unchanged import when a request needs it', () => {
     expect(failed?.code).toBe(500);
     expect(String(failed?.body)).toContain(layer);
     expect(await served(site, s, 'rke2/cluster01')).toEqual(before);
+  });
+
+  it('the first start after an import reads a cluster on its first request and serves what a store without name index serves', async () => {
+    const site = await makeSite();
+    await site.importTar(await site.pack(1, CLUSTERS.map((c) => demoCluster(...(c.split('/') as [string, string])))));
+    const exists = (c: string) => access(join(site.store, 'agent', 'clusters', ...c.split('/').map((p, i) => (i ? `${p}.json` : p)))).then(() => true, () => false);
+    let s = await serveSite(site.store);
+    expect(await Promise.all(CLUSTERS.map(exists))).toEqual([false, false]);
+    const lazy = await served(site, s, 'edge/cluster02');
+    expect(await Promise.all(CLUSTERS.map(exists))).toEqual([false, true]);
+    await s.stop();
+
+    // The same store without the name index and the agent state: every cluster is read at start.
+    await rm(join(site.store, 'agent', 'names'), { recursive: true });
+    await rm(join(site.store, 'agent', 'clusters'), { recursive: true });
+    s = await serveSite(site.store);
+    expect(await Promise.all(CLUSTERS.map(exists))).toEqual([true, true]);
+    const eager = await served(site, s, 'edge/cluster02');
+    const shape = (o: { groups: Obj[]; bundles: Obj[] }) => [...o.groups, ...o.bundles].map((x) => ({ name: x.metadata!.name, labels: x.metadata!.labels, spec: x.spec }));
+    expect(shape(lazy)).toEqual(shape(eager));
+  });
+
+  it('a name one cluster hands to another in a new import goes to the same cluster whichever asks first', async () => {
+    const cm = (v: string) => [`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: m\n  namespace: default\ndata:\n  v: "${v}"\n`];
+    const spec = (name: string, profile: string, bundles: Record<string, string[]>): ClusterSpec => ({ namespace: 'shared', name, labels: { site: name }, profiles: [{ profile, bundles }] });
+    const site = await makeSite();
+    await site.importTar(await site.pack(1, [spec('a', 'pa', { 'config-moved': cm('1') }), spec('b', 'pb', { 'config-b': cm('2') })]));
+    let s = await serveSite(site.store);
+    expect((await served(site, s, 'shared/a')).bundles.map((b) => b.metadata!.name)).toEqual(['config-moved']);
+    await s.stop();
+
+    // a drops the bundle, b now carries it: as at a start that reads both in name order, b serves it.
+    await site.importTar(await site.pack(2, [spec('a', 'pa', { 'config-a': cm('1') }), spec('b', 'pb', { 'config-b': cm('2'), 'config-moved': cm('3') })]));
+    s = await serveSite(site.store);
+    expect((await served(site, s, 'shared/b')).bundles.map((b) => b.metadata!.name)).toEqual(['config-b', 'config-moved']);
+    expect((await served(site, s, 'shared/a')).bundles.map((b) => b.metadata!.name)).toEqual(['config-a']);
+    await s.stop();
   });
 });
