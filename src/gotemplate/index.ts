@@ -120,4 +120,5 @@ export { sveltosFuncs, sveltosTemplateFuncs } from './sveltos.js';
 export type { SveltosTemplateContext } from './sveltos.js';
 export { GoError } from './funcs.js';
 export { marshalYAML } from './goyaml/emit.js';
+export { parseDuration } from './gotime.js';
 export { GoRegexp } from './re2/index.js';

@@ -37,6 +37,7 @@ import { CarryCache, type Carried } from './carry.js';
 import { decodeSecretData } from './content.js';
 import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
+import { resolveJobChecks } from './job-checks.js';
 import { checkKustomizationRefs, planKustomize, type PlannedKustomize } from './kustomize-plan.js';
 import { explainValuesLayout } from './values-layout.js';
 import { displayURL, remoteRequest, type RemoteContents, type RemoteRequest, type RemoteSource } from './remote-url.js';
@@ -362,7 +363,7 @@ function planCluster(
       dependsOn: [...(profile.spec.dependsOn ?? [])],
     });
     const ctx = new ProfileContext(cluster, object, profile, lookup, memo, problems, warnings, plan);
-    ctx.checkUnsupported();
+    ctx.resolveJobChecks();
     if (!ctx.ready) {
       ctx.checkUnsupportedRefs();
       checkKustomizationRefs(ctx);
@@ -453,7 +454,7 @@ class ProfileContext {
   readonly what: string;
   readonly summary: string;
   readonly tctx: TemplateContext;
-  readonly settings: GroupSettings;
+  settings: GroupSettings;
   ready = true;
 
   constructor(
@@ -948,15 +949,18 @@ class ProfileContext {
     }
   }
 
-  // checkUnsupported reports what this package cannot carry offline.
-  checkUnsupported(): void {
-    for (const f of ['preDeployChecks', 'validateHealths', 'preDeleteChecks', 'postDeleteChecks'] as const) {
-      (this.profile.spec[f] ?? []).forEach((c, i) => {
-        if (isPlainObject(c) && c.jobCheck !== undefined) {
-          this.problem('UNSUPPORTED', `spec.${f}[${i}]: jobCheck needs its Job resolved by addon-controller (${f}Jobs); not supported offline`, `spec.${f}[${i}]`);
-        }
-      });
+  // resolveJobChecks resolves the jobCheck Jobs of the deploy checks into this cluster's group settings,
+  // as prepareSetters does for a deploying ClusterSummary (the delete checks' Jobs are staged only when
+  // the profile is being removed, which an export never carries).
+  resolveJobChecks(): void {
+    const deps = { instantiate: (t: string) => instantiateReference(t, this.tctx), lookup: (kind: string, ns: string, name: string) => this.lookup.get('v1', kind, ns, name) };
+    const resolved: Partial<GroupSettings> = {};
+    for (const [f, jobsField] of [['preDeployChecks', 'preDeployCheckJobs'], ['validateHealths', 'validateHealthJobs']] as const) {
+      const { jobs, problems } = resolveJobChecks(this.profile.spec[f], `spec.${f}`, deps);
+      for (const p of problems) this.problem(p.code, p.message, p.field);
+      if (Object.keys(jobs).length > 0) resolved[jobsField] = jobs;
     }
+    if (Object.keys(resolved).length > 0) this.settings = { ...this.settings, ...resolved };
   }
 }
 

@@ -187,6 +187,9 @@ export interface GroupSettings {
   validateHealths?: unknown[];
   preDeleteChecks?: unknown[];
   postDeleteChecks?: unknown[];
+  /** Resolved jobCheck Jobs, keyed `<namespace>/<name>` of the Job (src/resolve/job-checks.ts). */
+  preDeployCheckJobs?: Record<string, string>;
+  validateHealthJobs?: Record<string, string>;
   serviceAccountName?: string;
   serviceAccountNamespace?: string;
 }
@@ -238,6 +241,7 @@ export function buildGroup(
   if (settings.maxConsecutiveFailures !== undefined) spec.maxConsecutiveFailures = settings.maxConsecutiveFailures;
   const lists = ['driftExclusions', 'preDeployChecks', 'validateHealths', 'preDeleteChecks', 'postDeleteChecks'] as const;
   for (const f of lists) if (settings[f] && settings[f].length > 0) spec[f] = settings[f];
+  for (const f of ['preDeployCheckJobs', 'validateHealthJobs'] as const) if (settings[f] && Object.keys(settings[f]).length > 0) spec[f] = settings[f];
   if (deployedGroupVersionKind.length > 0) spec.deployedGroupVersionKind = deployedGroupVersionKind;
   if (settings.serviceAccountName) spec.serviceAccountName = settings.serviceAccountName;
   if (settings.serviceAccountNamespace) spec.serviceAccountNamespace = settings.serviceAccountNamespace;
