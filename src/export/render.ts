@@ -7,7 +7,7 @@ import { withHelmGroups } from '../resolve/helm-groups.js';
 import { groupImageUses, imageReport, type ImageUse } from '../resolve/images.js';
 import type { ExportPlan } from '../resolve/plan.js';
 import { ChartCache, defaultCacheDir } from '../source/helm.js';
-import { findHelm } from '../source/helm-render.js';
+import { findHelm, helmVersion } from '../source/helm-render.js';
 import { ImageCache, ImageResolver, loadDockerConfig } from '../source/images.js';
 import { findKustomize } from '../source/kustomize.js';
 import { RenderCache } from '../source/render-cache.js';
@@ -65,8 +65,11 @@ export async function renderPlan(planned: ExportPlan, objects: KubeObject[], fla
   if (!plan.clusters.some((c) => c.helm.length > 0)) return { plan, charts: [], images: resourceImages };
   const cacheDir = flags.cacheDir ?? defaultCacheDir(env);
   const cache = await ChartCache.open(cacheDir);
+  const helm = await findHelm(flags.helm, env);
+  const version = await helmVersion(helm);
+  log.info(`helm ${version.version} (${helm})`);
   const stage = await renderHelmForPlan(helmInputsFromPlan(plan.clusters), {
-    helm: await findHelm(flags.helm, env),
+    helm,
     cache,
     renderCache: await RenderCache.open(cacheDir),
     objects,

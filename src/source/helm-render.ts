@@ -1,4 +1,4 @@
-// Rendering charts with the real helm v3 binary, the way addon-controller does in pull mode: a client-side
+// Rendering charts with the real helm binary (v4, as addon-controller now renders, or v3), the way addon-controller does in pull mode: a client-side
 // install dry run with CRDs included, hooks kept apart, `.Capabilities.KubeVersion` chosen explicitly.
 // `helm template` prints exactly that release: CRDs and manifest first (Helm's install order), then hooks.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -27,7 +27,33 @@ export async function findHelm(explicit?: string, env: NodeJS.ProcessEnv = proce
   }
   const found = await findOnPath('helm', env);
   if (found) return found;
-  throw new HelmError('USAGE', `helm: not found on PATH; install helm v3 or name it with --helm PATH or $${HELM_ENV}`);
+  throw new HelmError('USAGE', `helm: not found on PATH; install helm v4 (or v3) or name it with --helm PATH or $${HELM_ENV}`);
+}
+
+/** HelmVersion is what `helm version` says: the version and its major (3 or 4, the ones `helm template` is used with). */
+export interface HelmVersion {
+  version: string;
+  major: 3 | 4;
+}
+
+/**
+ * helmVersion asks the binary its version. `helm template` takes the same flags in v3 and v4 for what
+ * we pass (release, chart, namespace, --include-crds, --kube-version, --values), and the two print the
+ * same manifests for the charts we test; another major is refused, naming what was found.
+ */
+export async function helmVersion(helm: string, runner: ProcessRunner = defaultRunner): Promise<HelmVersion> {
+  let result;
+  try {
+    result = await runner.run(helm, ['version', '--template', '{{.Version}}'], { env: { PATH: process.env.PATH ?? '', HOME: tmpdir() } });
+  } catch (err) {
+    throw new HelmError('USAGE', `${helm}: cannot run helm (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+  }
+  const version = result.stdout.trim();
+  const major = /^v?(\d+)\./.exec(version)?.[1];
+  if (result.code !== 0 || (major !== '3' && major !== '4')) {
+    throw new HelmError('USAGE', `${helm}: expected helm v3 or v4, found ${result.code === 0 ? JSON.stringify(version) : `a program that fails \`version\` (exit ${result.code})`}; name another with --helm PATH or $${HELM_ENV}`);
+  }
+  return { version, major: Number(major) as 3 | 4 };
 }
 
 export interface RenderOptions {

@@ -45,9 +45,14 @@ export function exec(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEn
   });
 }
 
-/** helm runs the test helm binary with private homes. */
-export async function helm(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  return (await exec(helmPath(), args, { env: opts.env ?? (await helmEnv()), ...(opts.cwd ? { cwd: opts.cwd } : {}) })).stdout;
+/** helmOtherPath is the helm binary of the other major version (v3 when the suite runs v4). */
+export function helmOtherPath(): string {
+  return inject('helmOtherPath');
+}
+
+/** helm runs the test helm binary (or `opts.binary`) with private homes. */
+export async function helm(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; binary?: string } = {}): Promise<string> {
+  return (await exec(opts.binary ?? helmPath(), args, { env: opts.env ?? (await helmEnv()), ...(opts.cwd ? { cwd: opts.cwd } : {}) })).stdout;
 }
 
 /** packageChart runs `helm package` on a fixture chart and returns the .tgz path. */

@@ -12,7 +12,7 @@ import { manifestFromJSON } from '../../src/content/descriptor.js';
 import { ARTIFACT_TYPE_CLUSTER } from '../../src/model/bundle.js';
 import { testKeys } from '../bundles.js';
 import { cli } from '../cli.js';
-import { helm, helmEnv, helmPath } from './helm-env.js';
+import { helm, helmEnv, helmOtherPath, helmPath } from './helm-env.js';
 import { startRegistry, type RunningRegistry } from './servers.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/public-charts/', import.meta.url));
@@ -74,11 +74,16 @@ function installed(objs: Obj[], namespace: string): Obj[] {
   });
 }
 
-/** helmObjects runs `helm template` as a user would and returns the objects it printed. */
-async function helmObjects(c: PublicChart): Promise<Obj[]> {
+/** helmTemplate runs `helm template` (the suite's helm, or `binary`) as a user would and returns what it printed. */
+async function helmTemplate(c: PublicChart, binary?: string): Promise<string> {
   const values = join(work, `${c.release}.values.yaml`);
   await writeFile(values, c.values);
-  const text = await helm(['template', c.release, join(FIXTURES, `${c.chart}-${c.version}.tgz`), '--namespace', c.namespace, '--include-crds', '--kube-version', KUBE, '--values', values]);
+  return helm(['template', c.release, join(FIXTURES, `${c.chart}-${c.version}.tgz`), '--namespace', c.namespace, '--include-crds', '--kube-version', KUBE, '--values', values], binary ? { binary } : {});
+}
+
+/** helmObjects returns the objects `helm template` printed. */
+async function helmObjects(c: PublicChart): Promise<Obj[]> {
+  const text = await helmTemplate(c);
   // Read as Kubernetes reads it (YAML 1.1, sigs.k8s.io/yaml): `defaultMode: 0444` is octal there.
   return parseAllDocuments(text, { version: '1.1' }).map((x) => x.toJS() as Obj).filter((o) => o !== null);
 }
@@ -104,6 +109,16 @@ afterAll(async () => {
 });
 
 describe('real public charts', () => {
+  it('helm v3.17.3 and v4.1.4 print the same manifests for every public chart (addon-controller renders with Helm 4)', async () => {
+    const versions = await Promise.all([helmPath(), helmOtherPath()].map(async (b) => (await helm(['version', '--template', '{{.Version}}'], { binary: b })).trim()));
+    expect(versions.sort()).toEqual(['v3.17.3', 'v4.1.4']);
+    for (const c of charts) {
+      const [a, b] = await Promise.all([helmTemplate(c), helmTemplate(c, helmOtherPath())]);
+      expect(a.length, `${c.chart} ${c.version}`).toBeGreaterThan(1000);
+      expect(a, `${c.chart} ${c.version}: helm template differs between v3 and v4`).toBe(b);
+    }
+  });
+
   it('carries, per release, exactly the objects helm template prints', async () => {
     const keys = await testKeys();
     const out = join(work, 'bundle.tar');
