@@ -5,6 +5,7 @@ import type { KubeObject } from '../model/sveltos.js';
 import { planClusters, type ClusterPlan, type ClusterPlanner, type ExportPlan, type PlanProblem } from '../resolve/plan.js';
 import { formatLoadError, loadObjects, type LoadError } from '../source/kube.js';
 import type { ExportLog } from './log.js';
+import { fetchFluxSources } from './flux-stage.js';
 import { fetchRemoteURLs, type RemoteFlags } from './remote-stage.js';
 import { defaultCacheDir } from '../source/helm.js';
 
@@ -30,7 +31,7 @@ export interface OpenPlan {
 
 /**
  * openPlan reads `from` and does the fleet-wide part of the plan; the clusters are planned when iterated.
- * When refs name remoteURLs, a first pass over every cluster lists them, they are fetched (`remote` says
+ * When refs name remoteURLs or Flux sources, a first pass over every cluster lists them, they are fetched (`remote` says
  * where they are cached and whether the network may be used; default: the default cache, online), and the
  * plan is made again with them.
  */
@@ -39,10 +40,10 @@ export async function openPlan(from: string[], clusters: string[], now: Date, lo
   const { objects, errors } = await loadObjects(from);
   log.info(`read ${objects.length} object(s) from ${from.join(', ')}`);
   let planner = planClusters({ objects, clusters, now });
-  if (planner.remote) {
+  if (planner.remote || planner.flux) {
     for (const _ of planner.clusters());
-    const fetched = await fetchRemoteURLs(planner.remoteRequests.values(), remote, log);
-    planner = planClusters({ objects, clusters, now, remote: (req) => fetched.get(req.key) });
+    const [urls, sources] = await Promise.all([fetchRemoteURLs(planner.remoteRequests.values(), remote, log), fetchFluxSources(planner.fluxRequests.values(), remote, log)]);
+    planner = planClusters({ objects, clusters, now, remote: (req) => urls.get(req.key), flux: (req) => sources.get(req.key) });
   }
   let logged = 0;
   const failed = () => errors.length > 0 || planner.problems.length > 0;

@@ -130,7 +130,7 @@ describe('policyRefs', () => {
     expect(bundleYAML(plan, 'edge/c1')).toEqual(['apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  name: c\n']);
   });
 
-  it('Lua and Flux sources (policyRefs and kustomizationRefs) cannot be reproduced offline: problems', () => {
+  it('Lua, OCIRepository policyRefs and Flux kustomizationRefs cannot be reproduced offline; a missing GitRepository is not skipped', () => {
     const plan = base()
       .configMap('x/lua', { 'a.lua': 'function evaluate() end' }, { annotations: { 'projectsveltos.io/lua': 'ok' } })
       .clusterProfile('p', {
@@ -138,11 +138,12 @@ describe('policyRefs', () => {
         policyRefs: [
           { kind: 'ConfigMap', namespace: 'x', name: 'lua' },
           { kind: 'GitRepository', namespace: 'flux-system', name: 'repo' },
+          { kind: 'OCIRepository', namespace: 'flux-system', name: 'oci' },
         ],
         kustomizationRefs: [{ kind: 'GitRepository', namespace: 'x', name: 'k' }],
       })
       .plan({ clusters: ['edge/c1'] });
-    expect(plan.problems.map((p) => p.code)).toEqual(['UNSUPPORTED', 'UNSUPPORTED', 'UNSUPPORTED']);
+    expect(plan.problems.map((p) => `${p.code} ${p.field ?? ''}`)).toEqual(['UNSUPPORTED spec.policyRefs[0]', 'REFERENCE_NOT_FOUND spec.policyRefs[1]', 'UNSUPPORTED spec.policyRefs[2]', 'UNSUPPORTED spec.kustomizationRefs[0]']);
   });
 
   it('reports unsupported features and missing references of a run together, whichever comes first', () => {

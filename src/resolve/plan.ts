@@ -38,6 +38,7 @@ import { decodeSecretData } from './content.js';
 import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
 import { resolveJobChecks } from './job-checks.js';
+import { filesUnder, FLUX_SOURCE_GROUP, fluxRequest, isFluxKind, type FluxContents, type FluxRequest } from './flux.js';
 import { checkKustomizationRefs, planKustomize, type PlannedKustomize } from './kustomize-plan.js';
 import { explainValuesLayout } from './values-layout.js';
 import { displayURL, remoteRequest, type RemoteContents, type RemoteRequest, type RemoteSource } from './remote-url.js';
@@ -125,6 +126,8 @@ export interface PlanInput {
   autoDeployDependencies?: boolean;
   /** What the exporter fetched for remoteURL refs; a URL it lacks is a problem and listed in `remoteRequests`. */
   remote?: RemoteContents;
+  /** What the exporter fetched for Flux-source refs; a source it lacks is a problem and listed in `fluxRequests`. */
+  flux?: FluxContents;
 }
 
 /** planExport computes the plan; it never throws on bad input, it reports problems. */
@@ -153,6 +156,10 @@ export interface ClusterPlanner {
   remote: boolean;
   /** The remoteURL requests the plan could not answer from `PlanInput.remote`, by key (filled as clusters are planned). */
   remoteRequests: Map<string, RemoteRequest>;
+  /** Whether a profile has policyRefs to Flux sources (the exporter then fetches them first). */
+  flux: boolean;
+  /** The Flux sources the plan could not answer from `PlanInput.flux`, by key. */
+  fluxRequests: Map<string, FluxRequest>;
   /** clusters plans each target in plan order (namespace, then name); iterate it once. */
   clusters(): Generator<ClusterPlan>;
 }
@@ -195,7 +202,7 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     }
   }
 
-  const memo = new PlanMemo(input.remote);
+  const memo = new PlanMemo(input.remote, input.flux);
   function* each(): Generator<ClusterPlan> {
     for (const key of targets) {
       const cluster = index.clusterByKey.get(key)!;
@@ -221,6 +228,8 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     kustomize: profiles.some((p) => (p.spec.kustomizationRefs ?? []).length > 0),
     remote: profiles.some((p) => [...(p.spec.policyRefs ?? []), ...(p.spec.kustomizationRefs ?? [])].some((r) => isPlainObject(r) && r.remoteURL !== undefined && r.deploymentType !== 'Local')),
     remoteRequests: memo.remoteRequests,
+    flux: profiles.some((p) => (p.spec.policyRefs ?? []).some((r) => isPlainObject(r) && isFluxKind(r.kind) && r.deploymentType !== 'Local')),
+    fluxRequests: memo.fluxRequests,
     clusters: each,
   };
 }
@@ -294,7 +303,11 @@ class PlanMemo {
   readonly #hashes = new Map<AnyProfile, { specJSON: string; byParts: Map<string, Buffer> }>();
   readonly #settings = new Map<AnyProfile, GroupSettings>();
   readonly remoteRequests = new Map<string, RemoteRequest>();
-  constructor(readonly remote?: RemoteContents) {}
+  readonly fluxRequests = new Map<string, FluxRequest>();
+  constructor(
+    readonly remote?: RemoteContents,
+    readonly flux?: FluxContents,
+  ) {}
 
   /**
    * requestorHash: a deterministic digest of what the group was computed from (the feature's
@@ -665,6 +678,18 @@ class ProfileContext {
         }
         continue;
       }
+      if (isFluxKind(ref.kind)) {
+        const flux = this.fluxPolicyRef(ref, field, patches);
+        if (flux === 'failed') failed = true;
+        else if (seen.has(flux.index)) this.warn('DUPLICATE_REFERENCE', `${field}: ${ref.kind} ${flux.ns}/${flux.name} is referenced more than once; carried once`, field);
+        else {
+          seen.add(flux.index);
+          bundles.push(assembleBundle(r, flux.index, flux.content, { referencedObjectKind: ref.kind, referencedObjectNamespace: flux.ns, referencedObjectName: flux.name, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
+          resourceKeys.push(...flux.resourceKeys);
+          for (const g of flux.gvks) gvks.add(g);
+        }
+        continue;
+      }
       if (!isReadableRef(ref)) {
         this.problem('UNSUPPORTED', `${field}: ${unsupportedSource(ref)}`, field);
         failed = true;
@@ -761,6 +786,80 @@ class ProfileContext {
     const hash = this.memo.requestorHash(this.profile, 'Resources', parts);
     const group = buildGroup(r, this.settings, bundles, [...gvks], hash);
     return { group, bundles, resourceKeys };
+  }
+
+  // fluxPolicyRef stages a policyRef to a Flux source as addon-controller's deployContentOfSource: every file
+  // under the templated `path` of the fetched artifact, keyed by its relative path, rendered as a template
+  // when the source object carries the template annotation, then patched; one bundle keyed by the source.
+  fluxPolicyRef(
+    ref: { kind?: string; namespace?: string; name?: string; path?: string },
+    field: string,
+    patches: Patch[],
+  ): { index: string; ns: string; name: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' {
+    const kind = String(ref.kind);
+    let ns: string;
+    let name: string;
+    let path: string;
+    try {
+      ({ ns, name } = refNames(ref, this.tctx));
+      path = ref.path ? instantiateReference(ref.path, this.tctx) : '';
+    } catch (err) {
+      this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+      return 'failed';
+    }
+    const what = `${kind} ${ns}/${name}`;
+    if (kind !== 'GitRepository') {
+      this.problem('UNSUPPORTED', `${field}: ${what}: ${kind === 'Bucket' ? 'Bucket sources need an S3-compatible endpoint this exporter cannot reach' : 'OCIRepository sources are not fetched yet'}; use a GitRepository, a ConfigMap or a remoteURL`, field);
+      return 'failed';
+    }
+    const source = this.lookup.get(`${FLUX_SOURCE_GROUP}/v1`, kind, ns, name);
+    if (!source) {
+      this.problem('REFERENCE_NOT_FOUND', `${field}: ${what} is not in the input (addon-controller skips a missing Flux source silently, so the profile would deploy without it; add the source object to --from)`, field);
+      return 'failed';
+    }
+    if (isLua(source)) {
+      this.problem('UNSUPPORTED', `${field}: ${luaMessage(kind, ns, name)}`, field);
+      return 'failed';
+    }
+    const req = fluxRequest(source, (sns, sname) => this.lookup.get('v1', 'Secret', sns, sname));
+    if ('problem' in req) {
+      this.problem('FLUX_SOURCE', `${field}: ${req.problem}`, field);
+      return 'failed';
+    }
+    const fetched = this.memo.flux?.(req);
+    if (!fetched) {
+      this.memo.fluxRequests.set(req.key, req);
+      this.problem('FLUX_SOURCE', `${field}: ${what} was not fetched`, field);
+      return 'failed';
+    }
+    if (!fetched.ok) {
+      this.problem('FLUX_SOURCE', `${field}: ${fetched.message}`, field);
+      return 'failed';
+    }
+    const files = filesUnder(fetched.tree, path);
+    if (!files) {
+      this.problem('FLUX_SOURCE', `${field}: ${what} revision ${fetched.revision}: path ${JSON.stringify(path)} holds no file`, field);
+      return 'failed';
+    }
+    const display = displayURL(req.url);
+    if (!this.plan.remoteSources.some((s) => s.url === display)) this.plan.remoteSources.push({ url: display, digest: fetched.revision });
+    const template = source.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined;
+    const data: Record<string, string> = {};
+    for (const [rel, bytes] of files) {
+      try {
+        data[rel] = template ? instantiate(bytes.toString('utf8'), this.tctx, this.summary) : bytes.toString('utf8');
+      } catch (err) {
+        this.problem('TEMPLATE', `${field}: ${what} file ${rel}: ${(err as Error).message}`, field);
+        return 'failed';
+      }
+    }
+    const carried = this.memo.carried.rendered(data, patches);
+    if (!carried.ok) {
+      if (carried.stage === 'content') for (const p of carried.problems) this.problem('INVALID_CONTENT', `${field}: ${what} revision ${fetched.revision} file ${path ? `${path}/` : ''}${p.key}: ${p.message}`, field);
+      else this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: ${what}: ${carried.message}`, field);
+      return 'failed';
+    }
+    return { index: resourceIndex(kind, ns, name), ns, name, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
   }
 
   // remoteFetched is what a ref's remoteURL served (the exporter fetched it before planning), recorded with its
@@ -933,7 +1032,7 @@ class ProfileContext {
   checkUnsupportedRefs(): void {
     for (const [i, ref] of (this.profile.spec.policyRefs ?? []).entries()) {
       const field = `spec.policyRefs[${i}]`;
-      if (ref.deploymentType === 'Local' || ref.remoteURL) continue;
+      if (ref.deploymentType === 'Local' || ref.remoteURL || isFluxKind(ref.kind)) continue;
       if (!isReadableRef(ref)) {
         this.problem('UNSUPPORTED', `${field}: ${unsupportedSource(ref)}`, field);
         continue;
