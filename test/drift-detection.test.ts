@@ -13,6 +13,8 @@ import { kubeconfigFor, kubectl, serveSite, type Site } from './agent/fixtures.j
 import { testKeys } from './bundles.js';
 import { cli } from './cli.js';
 import { loopbackServer, tempDir, testdir } from './helpers.js';
+import { buildImage, pushImage } from './helm/images.js';
+import { startRegistry } from './helm/servers.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/drift-detection/', import.meta.url));
 const MANAGER = join(FIXTURES, 'addon-controller/v1.14.0/pkg/drift-detection/drift-detection-manager.yaml');
@@ -273,5 +275,32 @@ describe('drift-detection bundles through export, import and serve', () => {
     expect(drift.spec.configurationItem!.map((i) => i.hash)).toEqual(inGroup.map((b) => b.status!.hash));
     expect(managerDeployment(inGroup).spec.template.spec.containers[0].args).toContain('--cluster-name=c1');
     expect(list.items.filter((b) => KEYS.includes(indexOf(b)!))).toHaveLength(3);
+  });
+});
+
+describe('drift-detection-manager image with --include-images', () => {
+  it('carries the manager image a drift-detection-config patch points at a site mirror', async () => {
+    const dir = await tempDir();
+    const registry = await startRegistry(join(dir, 'registry'));
+    try {
+      const layout = join(dir, 'layout');
+      await buildImage(layout, 'v1.14.0', { work: dir });
+      const image = `${registry.host}/projectsveltos/drift-detection-manager:v1.14.0`;
+      await pushImage(layout, 'v1.14.0', image);
+      const from = await fleet({
+        // policyRefs content without images: only the manager's image is to be carried.
+        'config.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: edge}\ndata:\n  cm.yaml: |\n    {apiVersion: v1, kind: ConfigMap, metadata: {name: hello, namespace: shop}}\n',
+        'patches.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ddm, namespace: projectsveltos}\ndata:\n  image: |\n    spec:\n      template:\n        spec:\n          containers:\n          - name: manager\n            image: ${image}\n`,
+      });
+      const keys = await testKeys();
+      const out = join(dir, 'b.tar');
+      const exp = await cli(['export', '--from', from, ...MANIFEST_FLAGS, '--drift-detection-config', 'ddm', '--include-images', '--plain-http-registry', registry.host, '--cache-dir', join(dir, 'cache'), '--key', keys.keyPath, '--out', out]);
+      expect(exp.code, exp.stderr).toBe(0);
+      expect(exp.stderr).toMatch(new RegExp(`image ${image.replaceAll('.', '\\.')}: sha256:[0-9a-f]{64}: .* copied`));
+      const listed = JSON.parse((await cli(['inspect', out, '--images', '--output', 'json'])).stdout) as { images: { image: string; carried: boolean; profiles: string[] }[] };
+      expect(listed.images.map((i) => [i.image, i.carried, i.profiles])).toEqual([[image, true, ['ClusterProfile/drift']]]);
+    } finally {
+      await registry.stop();
+    }
   });
 });
