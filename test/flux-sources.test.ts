@@ -22,7 +22,9 @@ import { fluxRequest, type OCIRequest } from '../src/resolve/flux.js';
 import { fetchOCIRepository, MEDIA_TYPE_FLUX_CONFIG, MEDIA_TYPE_FLUX_CONTENT } from '../src/source/flux-oci.js';
 import { testKeys } from './bundles.js';
 import { cli } from './cli.js';
-import { exec } from './helm/helm-env.js';
+import { exec, helmEnv, helmPath } from './helm/helm-env.js';
+import { helmInputsFromPlan, renderHelmForPlan } from '../src/export/helm-stage.js';
+import { ChartCache } from '../src/source/helm.js';
 import { startRegistry, type RunningRegistry } from './helm/servers.js';
 import { tempDir } from './helpers.js';
 
@@ -279,5 +281,67 @@ describe('kustomizationRefs from Flux sources, built with the real kustomize', (
     expect(objects[0]).toEqual(want);
     expect(objects[1]).toEqual(want.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: 'shop' } })));
     expect(stage.plan.clusters[0]!.remoteSources.map((s) => s.digest)).toEqual([`v1.1.0@${digests['v1.1.0']}`, expect.stringMatching(/^main@sha1:[0-9a-f]{40}$/)]);
+  });
+});
+
+describe('helm charts from Flux sources (gitrepository://NS/NAME/PATH)', () => {
+  const chartFiles = {
+    'charts/app/Chart.yaml': 'apiVersion: v2\nname: app\nversion: 0.3.0\ndependencies:\n- name: common\n  version: 0.1.0\n  repository: file://../common\n',
+    'charts/app/values.yaml': 'greeting: hello\n',
+    'charts/app/templates/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-app\ndata:\n  greeting: {{ .Values.greeting | quote }}\n',
+    'charts/common/Chart.yaml': 'apiVersion: v2\nname: common\nversion: 0.1.0\n',
+    'charts/common/templates/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-common\n',
+  };
+  const profile = (url: string) =>
+    `  helmCharts:\n  - {repositoryURL: "${url}", repositoryName: flux, chartName: flux/app, chartVersion: 0.3.0, releaseName: shop, releaseNamespace: web, values: "greeting: {{ .Cluster.metadata.name }}"}\n`;
+
+  it('the chart directory of the fetched artifact, its file:// dependency built, rendered as helm renders it and carried as a Helm OCI artifact; resolve reports what export reports', async () => {
+    const repo = join(root, 'git-charts');
+    await mkdir(repo);
+    for (const [p, text] of Object.entries(chartFiles)) {
+      await mkdir(join(repo, dirname(p)), { recursive: true });
+      await writeFile(join(repo, p), text);
+    }
+    const git = (args: string[]) => exec('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd: repo });
+    await git(['init', '-q', '-b', 'main']);
+    await git(['add', '-A']);
+    await git(['commit', '-q', '-m', 'charts']);
+    const source = `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: charts, namespace: flux-system}\nspec:\n  url: file://${repo}\n  ref: {branch: main}\n`;
+    const { plan, error, cacheDir } = await planOf(fleet([source], profile('gitrepository://flux-system/charts/charts/app')));
+    expect(error).toBeUndefined();
+    const events: string[] = [];
+    const stage = await renderHelmForPlan(helmInputsFromPlan(plan!.clusters), { helm: helmPath(), cache: await ChartCache.open(cacheDir), onEvent: (m) => events.push(m) });
+    const result = stage.results[0]!;
+    expect(result.chart).toMatchObject({ name: 'app', version: '0.3.0', origin: 'flux', cached: false });
+    expect(events.some((e) => /^chart GitRepository flux-system\/charts revision main@sha1:[0-9a-f]{40} path charts\/app: app 0\.3\.0, packaged$/.test(e))).toBe(true);
+    // What helm itself renders from the same directory once its dependency is built.
+    const env = await helmEnv();
+    await exec(helmPath(), ['dependency', 'build', join(repo, 'charts/app')], { env });
+    const { stdout } = await exec(helmPath(), ['template', 'shop', join(repo, 'charts/app'), '--namespace', 'web', '--set', 'greeting=edge-1'], { env });
+    const want = parseAllDocuments(stdout).map((d) => d.toJS() as { metadata: { name: string } }).filter(Boolean);
+    expect(want.map((o) => o.metadata.name).sort()).toEqual(['shop-app', 'shop-common']);
+    const got = result.bundles.flatMap((b) => b.resources) as unknown as { metadata: { name: string } }[];
+    // Sveltos's split sets the release namespace on namespaced objects, as for any chart.
+    const inRelease = want.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: 'web' } }));
+    expect([...got].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))).toEqual(inRelease.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)));
+    // The packaged chart is kept: a second stage reuses it, offline too.
+    const again = await renderHelmForPlan(helmInputsFromPlan(plan!.clusters), { helm: helmPath(), cache: await ChartCache.open(cacheDir), offline: true });
+    expect(again.results[0]!.chart).toMatchObject({ manifest: result.chart.manifest, cached: true });
+
+    // resolve and export refuse the same inputs with the same problems.
+    for (const [url, problem] of [
+      ['gitrepository://flux-system/gone/charts/app', /REFERENCE_NOT_FOUND: .*spec\.helmCharts\[0\]\.repositoryURL: GitRepository flux-system\/gone is not in the input/],
+      ['gitrepository://flux-system/charts/charts', /FLUX_SOURCE: .*spec\.helmCharts\[0\]\.repositoryURL: GitRepository flux-system\/charts revision main@sha1:[0-9a-f]{40} path charts: no Chart\.yaml there/],
+      ['gitrepository://flux-system/charts', /FLUX_SOURCE: .*expected gitrepository:\/\/NAMESPACE\/NAME\/PATH/],
+    ] as const) {
+      const dir = await tempDir();
+      await writeFile(join(dir, 'in.yaml'), fleet([source], profile(url)));
+      const keys = await testKeys();
+      const resolved = await cli(['resolve', '--from', dir, '--cache-dir', cacheDir]);
+      const exported = await cli(['export', '--from', dir, '--key', keys.keyPath, '--out', join(dir, 'b.tar'), '--cache-dir', cacheDir]);
+      expect([resolved.code, exported.code]).toEqual([1, 1]);
+      expect(resolved.stderr).toMatch(problem);
+      expect(exported.stderr).toMatch(problem);
+    }
   });
 });

@@ -244,3 +244,31 @@ export function filesUnder(tree: FluxTree, path: string): [string, Buffer][] | u
   if (out.length === 0) return undefined;
   return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
+
+/** FluxChart is a chart directory read from a fetched Flux source. */
+export interface FluxChart {
+  /** `GitRepository ns/name revision R path P`. */
+  source: string;
+  /** Identifies the files: kind, namespace, name, revision and path, NUL-separated. */
+  key: string;
+  /** The whole artifact (a dependency may be a `file://` path beside the chart) and the chart's directory in it. */
+  tree: FluxTree;
+  path: string;
+}
+
+/** FLUX_CHART_URL matches a helmCharts repositoryURL naming a Flux source (addon-controller isReferencingFluxSource). */
+const FLUX_CHART_URL = /^(gitrepository|ocirepository|bucket):\/\//i;
+
+export const isFluxChartURL = (url: unknown): boolean => typeof url === 'string' && FLUX_CHART_URL.test(url);
+
+/**
+ * fluxChartSource splits `gitrepository://NS/NAME/PATH` as addon-controller's getReferencedFluxSourceFromURL
+ * does: at least three parts (`…/NAME/` is the artifact root), the path the rest joined.
+ */
+export function fluxChartSource(url: string): { kind: FluxSourceKind; namespace: string; name: string; path: string } | { problem: string } {
+  const [scheme, rest = ''] = [url.slice(0, url.indexOf('://')), url.slice(url.indexOf('://') + 3)];
+  const kind = FLUX_SOURCE_KINDS.find((k) => k.toLowerCase() === scheme.toLowerCase())!;
+  const parts = rest.split('/');
+  if (parts.length < 3) return { problem: `repositoryURL ${JSON.stringify(url)}: expected ${scheme}://NAMESPACE/NAME/PATH (the chart's directory in the artifact; NAME/ for its root)` };
+  return { kind, namespace: parts[0]!, name: parts[1]!, path: parts.slice(2).join('/') };
+}

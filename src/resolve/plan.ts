@@ -38,7 +38,7 @@ import { decodeSecretData } from './content.js';
 import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
 import { resolveJobChecks } from './job-checks.js';
-import { filesUnder, FLUX_SOURCE_GROUP, fluxRequest, isFluxKind, type FluxContents, type FluxRequest, type FluxTree } from './flux.js';
+import { filesUnder, fluxChartSource, FLUX_SOURCE_GROUP, fluxRequest, isFluxChartURL, isFluxKind, type FluxChart, type FluxContents, type FluxRequest, type FluxTree } from './flux.js';
 import { planKustomize, type PlannedKustomize } from './kustomize-plan.js';
 import { explainValuesLayout } from './values-layout.js';
 import { displayURL, remoteRequest, type RemoteContents, type RemoteRequest, type RemoteSource } from './remote-url.js';
@@ -84,6 +84,8 @@ export interface PlannedHelmChart {
   patches: Patch[];
   extraLabels?: Record<string, string>;
   extraAnnotations?: Record<string, string>;
+  /** For a chart in a Flux source (`gitrepository://…`): the chart directory's files, and where they come from. */
+  fluxChart?: FluxChart;
 }
 
 /** Conflict is a resource or Helm release more than one profile deploys to the same cluster. */
@@ -228,7 +230,11 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     kustomize: profiles.some((p) => (p.spec.kustomizationRefs ?? []).length > 0),
     remote: profiles.some((p) => [...(p.spec.policyRefs ?? []), ...(p.spec.kustomizationRefs ?? [])].some((r) => isPlainObject(r) && r.remoteURL !== undefined && r.deploymentType !== 'Local')),
     remoteRequests: memo.remoteRequests,
-    flux: profiles.some((p) => [...(p.spec.policyRefs ?? []), ...(p.spec.kustomizationRefs ?? [])].some((r) => isPlainObject(r) && isFluxKind(r.kind) && r.deploymentType !== 'Local')),
+    flux: profiles.some(
+      (p) =>
+        [...(p.spec.policyRefs ?? []), ...(p.spec.kustomizationRefs ?? [])].some((r) => isPlainObject(r) && isFluxKind(r.kind) && r.deploymentType !== 'Local') ||
+        (p.spec.helmCharts ?? []).some((c) => isPlainObject(c) && isFluxChartURL(c.repositoryURL)),
+    ),
     fluxRequests: memo.fluxRequests,
     clusters: each,
   };
@@ -950,9 +956,12 @@ class ProfileContext {
         else this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
         continue;
       }
+      const fluxChart = isFluxChartURL(chart.repositoryURL) ? this.fluxChart(String(chart.repositoryURL), `${field}.repositoryURL`) : undefined;
+      if (fluxChart === 'failed') continue;
       const values = this.helmValues(chart, field, typeof raw.values === 'string' ? raw.values : '');
       if (!values) continue;
       out.push({
+        ...(fluxChart ? { fluxChart } : {}),
         profile: profileId(this.profile),
         requestor: r,
         settings: this.settings,
@@ -965,6 +974,33 @@ class ProfileContext {
       });
     }
     return out;
+  }
+
+  // fluxChart reads a chart from a Flux source as addon-controller's getHelmChartAndRepoName: the directory
+  // PATH of the source's artifact (a local chart for helm). A missing source is an error (upstream panics).
+  fluxChart(url: string, field: string): FluxChart | 'failed' {
+    const at = fluxChartSource(url);
+    if ('problem' in at) {
+      this.problem('FLUX_SOURCE', `${field}: ${at.problem}`, field);
+      return 'failed';
+    }
+    let ns: string;
+    let name: string;
+    try {
+      ({ ns, name } = refNames({ namespace: at.namespace, name: at.name }, this.tctx));
+    } catch (err) {
+      this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+      return 'failed';
+    }
+    const fetched = this.fluxFetched(at.kind, ns, name, field);
+    if (fetched === 'failed') return 'failed';
+    const source = `${at.kind} ${ns}/${name} revision ${fetched.revision}${at.path ? ` path ${at.path}` : ''}`;
+    const files = filesUnder(fetched.tree, at.path);
+    if (!files?.some(([p]) => p === 'Chart.yaml')) {
+      this.problem('FLUX_SOURCE', `${field}: ${source}: no Chart.yaml there (the path must name a chart's directory)`, field);
+      return 'failed';
+    }
+    return { source, key: `${at.kind}\0${ns}\0${name}\0${fetched.revision}\0${at.path}`, tree: fetched.tree, path: at.path.split('/').filter((p) => p !== '' && p !== '.').join('/') };
   }
 
   // helmValues is getHelmChartInstantiatedValues: values instantiated (a second time, as
