@@ -9,7 +9,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { sha256 as sha256Digest } from '../src/content/digest.js';
@@ -17,7 +16,6 @@ import { renderKustomizeForPlan } from '../src/export/kustomize-stage.js';
 import type { ExportLog } from '../src/export/log.js';
 import { loadPlan } from '../src/export/plan.js';
 import type { KubeObject } from '../src/model/sveltos.js';
-import { RegistryClient } from '../src/registry/client.js';
 import { fluxRequest, type OCIRequest } from '../src/resolve/flux.js';
 import { fetchOCIRepository, MEDIA_TYPE_FLUX_CONFIG, MEDIA_TYPE_FLUX_CONTENT } from '../src/source/flux-oci.js';
 import { testKeys } from './bundles.js';
@@ -25,7 +23,7 @@ import { cli } from './cli.js';
 import { exec, helmEnv, helmPath } from './helm/helm-env.js';
 import { helmInputsFromPlan, renderHelmForPlan } from '../src/export/helm-stage.js';
 import { ChartCache } from '../src/source/helm.js';
-import { startRegistry, type RunningRegistry } from './helm/servers.js';
+import { pushArtifact, startRegistry, type RunningRegistry } from './helm/servers.js';
 import { tempDir } from './helpers.js';
 
 const cm = (name: string, value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: web\ndata:\n  value: "${value}"\n`;
@@ -61,32 +59,8 @@ async function targz(files: Record<string, string>): Promise<{ dir: string; byte
 }
 
 /** pushFlux pushes a Flux-format OCI artifact with `layers`, tagged `tag`; returns the manifest digest. */
-async function pushFlux(repository: string, tag: string, layers: { mediaType: string; data: Buffer }[]): Promise<string> {
-  const client = new RegistryClient({ registry: registry.host, repository, plainHTTP: true, credentials: { username: registry.username!, password: registry.password! } });
-  try {
-    const config = Buffer.from('{}');
-    const desc = (mediaType: string, b: Buffer) => ({ mediaType, digest: sha256Digest(b), size: b.length });
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: desc(MEDIA_TYPE_FLUX_CONFIG, config),
-        layers: layers.map((l) => desc(l.mediaType, l.data)),
-        annotations: { 'org.opencontainers.image.revision': `${tag}@sha1:0000000000000000000000000000000000000000` },
-      }),
-    );
-    for (const b of [config, ...layers.map((l) => l.data)]) {
-      await client.push(desc('application/octet-stream', b), Readable.from([b])).catch((e: { code?: string }) => {
-        if (e.code !== 'ALREADY_EXISTS') throw e;
-      });
-    }
-    const m = desc('application/vnd.oci.image.manifest.v1+json', manifest);
-    await client.push(m, Readable.from([manifest]));
-    await client.tag(m, tag);
-    return m.digest;
-  } finally {
-    await client.close();
-  }
+function pushFlux(repository: string, tag: string, layers: { mediaType: string; data: Buffer }[]): Promise<string> {
+  return pushArtifact(registry, repository, tag, { mediaType: MEDIA_TYPE_FLUX_CONFIG, data: Buffer.from('{}') }, layers);
 }
 
 beforeAll(async () => {

@@ -213,21 +213,25 @@ function remoteSource(ctx: KustomizeContext, remoteURL: Record<string, unknown>,
   return { object, archive: fetched.parts[0]!, ...(fetched.parts.length > 1 ? { layers: fetched.parts.slice(1) } : {}), digest: fetched.digest };
 }
 
+// refNames instantiates a ref's namespace and name against the cluster; undefined after reporting a template error.
+function refNames(ctx: KustomizeContext, rawNs: string, rawName: string, field: string): { ns: string; name: string } | undefined {
+  try {
+    return { ns: instantiateReference(rawNs, ctx.tctx), name: instantiateReference(rawName, ctx.tctx) };
+  } catch (err) {
+    ctx.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+    return undefined;
+  }
+}
+
 // A Flux source's files as a kustomization tree (every parent directory present), per fetched tree: every
 // cluster referencing it shares one.
 const fluxTrees = new WeakMap<Map<string, Buffer>, { tree: Map<string, KustomizeTreeEntry>; digest: string }>();
 
 // fluxSource is the tree of the Flux source a kustomizationRef names (addon-controller extracts its artifact).
 function fluxSource(ctx: KustomizeContext, field: string, kind: string, rawNs: string, rawName: string): KustomizeSource | undefined {
-  let ns: string;
-  let name: string;
-  try {
-    ns = instantiateReference(rawNs, ctx.tctx);
-    name = instantiateReference(rawName, ctx.tctx);
-  } catch (err) {
-    ctx.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
-    return undefined;
-  }
+  const names = refNames(ctx, rawNs, rawName, field);
+  if (!names) return undefined;
+  const { ns, name } = names;
   const fetched = ctx.fluxFetched(kind, ns, name, field);
   if (fetched === 'failed') return undefined;
   let made = fluxTrees.get(fetched.tree);
@@ -251,15 +255,9 @@ function objectSource(ctx: KustomizeContext, raw: Record<string, unknown>, field
     ctx.problem('INVALID_OBJECT', `${field}: kind ${JSON.stringify(kind)}: expected ConfigMap, Secret, GitRepository, OCIRepository or Bucket`, field);
     return undefined;
   }
-  let ns: string;
-  let name: string;
-  try {
-    ns = instantiateReference(rawNs, ctx.tctx);
-    name = instantiateReference(rawName, ctx.tctx);
-  } catch (err) {
-    ctx.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
-    return undefined;
-  }
+  const names = refNames(ctx, rawNs, rawName, field);
+  if (!names) return undefined;
+  const { ns, name } = names;
   const object = `${kind} ${ns}/${name}`;
   const obj = ctx.lookup.get('v1', kind, ns, name);
   if (!obj) {
