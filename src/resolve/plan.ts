@@ -795,12 +795,12 @@ class ProfileContext {
 
   // fluxFetched is what the Flux source `kind ns/name` holds (the exporter fetched it before planning), recorded
   // with its revision among the cluster's sources; otherwise the problem is reported. A missing source is an
-  // error here, where addon-controller skips it silently (policyRefs) or panics (helm charts).
-  fluxFetched(kind: string, ns: string, name: string, field: string): { source: KubeObject; revision: string; tree: FluxTree } | 'failed' {
+  // error here, where addon-controller skips it silently (policyRefs) or panics (helm charts): `upstream` says which.
+  fluxFetched(kind: string, ns: string, name: string, field: string, upstream = ''): { source: KubeObject; revision: string; tree: FluxTree } | 'failed' {
     const what = `${kind} ${ns}/${name}`;
     const source = this.lookup.get(`${FLUX_SOURCE_GROUP}/v1`, kind, ns, name);
     if (!source) {
-      this.problem('REFERENCE_NOT_FOUND', `${field}: ${what} is not in the input (addon-controller skips a missing Flux source silently, so the profile would deploy without it; add the source object to --from)`, field);
+      this.problem('REFERENCE_NOT_FOUND', `${field}: ${what} is not in the input (${upstream}add the source object to --from)`, field);
       return 'failed';
     }
     const req = fluxRequest(source, (sns, sname) => this.lookup.get('v1', 'Secret', sns, sname));
@@ -848,7 +848,7 @@ class ProfileContext {
       this.problem('UNSUPPORTED', `${field}: ${luaMessage(kind, ns, name)}`, field);
       return 'failed';
     }
-    const fetched = this.fluxFetched(kind, ns, name, field);
+    const fetched = this.fluxFetched(kind, ns, name, field, 'addon-controller skips a missing Flux source silently, so the profile would deploy without it; ');
     if (fetched === 'failed') return 'failed';
     const { source } = fetched;
     const files = filesUnder(fetched.tree, path);
@@ -992,7 +992,7 @@ class ProfileContext {
       this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
       return 'failed';
     }
-    const fetched = this.fluxFetched(at.kind, ns, name, field);
+    const fetched = this.fluxFetched(at.kind, ns, name, field, 'addon-controller panics on a helm chart whose Flux source is missing; ');
     if (fetched === 'failed') return 'failed';
     const source = `${at.kind} ${ns}/${name} revision ${fetched.revision}${at.path ? ` path ${at.path}` : ''}`;
     const files = filesUnder(fetched.tree, at.path);

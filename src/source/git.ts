@@ -80,7 +80,7 @@ async function fetchRevision(req: GitRequest, root: string, where: string, opts:
   try {
     const env = await gitEnvironment(req.access, work);
     const git = async (args: string[]) => {
-      const r = await (opts.runner ?? defaultRunner).run(opts.git ?? 'git', args, { env });
+      const r = await (opts.runner ?? defaultRunner).run(opts.git ?? 'git', args, { env, ...(opts.signal ? { signal: opts.signal } : {}) });
       if (r.code !== 0) {
         const said = r.stderr.split(req.url).join(displayURL(req.url)).trim().split('\n').slice(-3).join('; ');
         throw new FluxSourceError('INVALID', `${where}: git ${args[0] === '-C' ? args[2] : args[0]}: ${said || `exit ${r.code}`}`);
