@@ -17,7 +17,7 @@ import {
   type KubeObject,
 } from '../model/sveltos.js';
 import { goYAMLTags, resolveGoScalar } from '../model/yaml11.js';
-import { decodeSecretData } from './content.js';
+import { referencedData } from './content.js';
 import { sigsYAMLMarshal } from './goyaml.js';
 import { instantiate, instantiateReference, type TemplateContext } from './instantiate.js';
 import type { BundleInfo, GroupSettings, Requestor } from './pullmode.js';
@@ -308,7 +308,7 @@ function substituteValues(ctx: KustomizeContext, raw: Record<string, unknown>, f
       ctx.problem('SECRET_TYPE', `${f}: Secret ${ns}/${name} has type ${JSON.stringify(obj.type ?? '')}, Sveltos reads only type ${SECRET_TYPE_CLUSTER_PROFILE}`, f);
       return undefined;
     }
-    const data = isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? (obj.data ?? {}) : {};
+    const data = referencedData(obj);
     Object.assign(obj.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined ? dynamic : fixed, data);
   }
   Object.assign(values, dynamic);

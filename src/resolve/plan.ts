@@ -14,7 +14,6 @@ import {
   formatPath,
   isAnyProfile,
   isClusterSet,
-  isConfigMap,
   isKnownKind,
   isPlainObject,
   isSecret,
@@ -34,7 +33,7 @@ import {
   type SveltosCluster,
 } from '../model/sveltos.js';
 import { CarryCache, type Carried } from './carry.js';
-import { decodeSecretData } from './content.js';
+import { referencedData } from './content.js';
 import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
 import { resolveJobChecks } from './job-checks.js';
@@ -623,7 +622,7 @@ class ProfileContext {
         this.problem('SECRET_TYPE', `${f}: Secret ${ns}/${name} has type ${JSON.stringify(obj.type ?? '')}, Sveltos reads only type ${SECRET_TYPE_CLUSTER_PROFILE}`, f);
         return undefined;
       }
-      const data = isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? (obj.data ?? {}) : {};
+      const data = referencedData(obj);
       const isTemplate = obj.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined;
       for (const k of Object.keys(data).sort()) {
         if (!isTemplate) plain.push(data[k]!);
@@ -725,7 +724,7 @@ class ProfileContext {
         failed = true;
         continue;
       }
-      const dataOf = (): Record<string, string> => (isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? { ...(obj.data ?? {}) } : {});
+      const dataOf = (): Record<string, string> => referencedData(obj);
       let carried: Carried;
       if (annotations[ANNOTATION_TEMPLATE] !== undefined) {
         const data = dataOf();
