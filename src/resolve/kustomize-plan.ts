@@ -18,6 +18,7 @@ import {
 } from '../model/sveltos.js';
 import { goYAMLTags, resolveGoScalar } from '../model/yaml11.js';
 import { referencedData } from './content.js';
+import { isFluxKind } from './flux.js';
 import { sigsYAMLMarshal } from './goyaml.js';
 import { instantiate, instantiateReference, type TemplateContext } from './instantiate.js';
 import type { BundleInfo, GroupSettings, Requestor } from './pullmode.js';
@@ -88,11 +89,9 @@ export interface KustomizeContext {
   remoteFetched(remoteURL: Record<string, unknown>, optional: boolean, field: string): { url: string; digest: string; parts: Buffer[] } | 'failed' | 'skipped';
 }
 
-const FLUX_KINDS = new Set(['GitRepository', 'OCIRepository', 'Bucket']);
-
 /** unsupportedKustomization tells why a kustomizationRef cannot be carried yet, or undefined when it can. */
 export function unsupportedKustomization(ref: Record<string, unknown>): string | undefined {
-  if (typeof ref.kind === 'string' && FLUX_KINDS.has(ref.kind)) return `${ref.kind} (a Flux source) is not supported offline yet; put the archive in a ConfigMap or Secret`;
+  if (isFluxKind(ref.kind)) return `${ref.kind} (a Flux source) is not supported offline yet; put the archive in a ConfigMap or Secret`;
   return undefined;
 }
 

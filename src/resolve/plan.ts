@@ -1072,9 +1072,10 @@ function isReadableRef<R extends { remoteURL?: unknown; kind?: string }>(ref: R)
   return !ref.remoteURL && (ref.kind === 'ConfigMap' || ref.kind === 'Secret');
 }
 
-// unsupportedSource tells why a policyRef's source cannot be read offline (a Flux source).
+// unsupportedSource tells why a policyRef's kind cannot be read: Flux sources and remoteURLs are handled
+// before this is asked, so it is a kind Sveltos does not read either.
 function unsupportedSource(ref: { kind?: string }): string {
-  return `${ref.kind} (a Flux source) is not supported offline; use a ConfigMap or Secret`;
+  return `kind ${JSON.stringify(ref.kind ?? '')}: expected ConfigMap, Secret, GitRepository, OCIRepository or Bucket (or a remoteURL)`;
 }
 
 // isLua tells whether a referenced object is a Lua program (and not a template).
