@@ -7,6 +7,7 @@
 // arguments), SSH keys through 0600 files removed afterwards; messages never show them.
 import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../content/oci-layout/ingest.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '../errors.js';
@@ -81,7 +82,8 @@ export async function fetchGitRepository(req: FluxRequest, opts: GitFetchOptions
   } else {
     revision = await fetchRevision(req, root, where, opts);
     refs[refKey] = revision;
-    await writeAtomic(refsPath, JSON.stringify(refs));
+    await mkdir(root, { recursive: true });
+    await writeFileAtomic(refsPath, JSON.stringify(refs));
   }
   const commit = revision.slice(revision.lastIndexOf('sha1:') + 5);
   return { revision, tree: await readTree(join(root, commit), req.ignore, where) };
@@ -213,11 +215,4 @@ async function readJSON(path: string): Promise<Record<string, string>> {
   } catch {
     return {};
   }
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }
