@@ -41,7 +41,7 @@ import { filesUnder, FLUX_SOURCE_GROUP, fluxRequest, isFluxKind, type FluxConten
 import { checkKustomizationRefs, planKustomize, type PlannedKustomize } from './kustomize-plan.js';
 import { explainValuesLayout } from './values-layout.js';
 import { displayURL, remoteRequest, type RemoteContents, type RemoteRequest, type RemoteSource } from './remote-url.js';
-import { assembleBundle, buildGroup, type BundleContent, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
+import { assembleBundle, buildGroup, type BundleContent, type BundleInfo, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
 import { clusterKey, describeObject, indexFleet, matchProfiles, profileId, type MatchReason, type PlanProblem } from './select.js';
 
 export type { PlanProblem } from './select.js';
@@ -113,6 +113,16 @@ export interface ClusterPlan {
   conflicts: Conflict[];
   /** The remoteURLs this cluster's policyRefs and kustomizationRefs deploy, with the digest of what was fetched. */
   remoteSources: RemoteSource[];
+}
+
+/** StagedRef is a fetched policyRef's content, ready for its bundle: the index key, how messages name it, and what the bundle says it references. */
+interface StagedRef {
+  index: string;
+  label: string;
+  info: BundleInfo;
+  content: BundleContent;
+  resourceKeys: string[];
+  gvks: string[];
 }
 
 /** PlanInput is everything planExport reads. */
@@ -664,28 +674,17 @@ class ProfileContext {
         this.plan.notCarried.push({ profile: profileId(this.profile), ref: label, reason: 'deploymentType Local: deployed to the management cluster, not by the agent' });
         continue;
       }
-      if (ref.remoteURL) {
-        const remote = this.remotePolicyRef(ref.remoteURL, ref.optional === true, field, patches);
-        if (remote === 'failed') failed = true;
-        else if (remote !== 'skipped' && seen.has(remote.index)) {
-          this.warn('DUPLICATE_REFERENCE', `${field}: remoteURL ${displayURL(remote.url)} is referenced more than once; carried once`, field);
-        } else if (remote !== 'skipped') {
-          seen.add(remote.index);
-          bundles.push(assembleBundle(r, remote.index, remote.content, { referencedObjectName: remote.url, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
-          resourceKeys.push(...remote.resourceKeys);
-          for (const g of remote.gvks) gvks.add(g);
-        }
-        continue;
-      }
-      if (isFluxKind(ref.kind)) {
-        const flux = this.fluxPolicyRef(ref, field, patches);
-        if (flux === 'failed') failed = true;
-        else if (seen.has(flux.index)) this.warn('DUPLICATE_REFERENCE', `${field}: ${ref.kind} ${flux.ns}/${flux.name} is referenced more than once; carried once`, field);
+      if (ref.remoteURL || isFluxKind(ref.kind)) {
+        // Fetched before planning: a remoteURL or a Flux source.
+        const staged = ref.remoteURL ? this.remotePolicyRef(ref.remoteURL, ref.optional === true, field, patches) : this.fluxPolicyRef(ref, field, patches);
+        if (staged === 'failed') failed = true;
+        else if (staged === 'skipped') continue;
+        else if (seen.has(staged.index)) this.warn('DUPLICATE_REFERENCE', `${field}: ${staged.label} is referenced more than once; carried once`, field);
         else {
-          seen.add(flux.index);
-          bundles.push(assembleBundle(r, flux.index, flux.content, { referencedObjectKind: ref.kind, referencedObjectNamespace: flux.ns, referencedObjectName: flux.name, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
-          resourceKeys.push(...flux.resourceKeys);
-          for (const g of flux.gvks) gvks.add(g);
+          seen.add(staged.index);
+          bundles.push(assembleBundle(r, staged.index, staged.content, { ...staged.info, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
+          resourceKeys.push(...staged.resourceKeys);
+          for (const g of staged.gvks) gvks.add(g);
         }
         continue;
       }
@@ -794,7 +793,7 @@ class ProfileContext {
     ref: { kind?: string; namespace?: string; name?: string; path?: string },
     field: string,
     patches: Patch[],
-  ): { index: string; ns: string; name: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' {
+  ): StagedRef | 'failed' {
     const kind = String(ref.kind);
     let ns: string;
     let name: string;
@@ -858,7 +857,7 @@ class ProfileContext {
       else this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: ${what}: ${carried.message}`, field);
       return 'failed';
     }
-    return { index: resourceIndex(kind, ns, name), ns, name, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
+    return { index: resourceIndex(kind, ns, name), label: what, info: { referencedObjectKind: kind, referencedObjectNamespace: ns, referencedObjectName: name }, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
   }
 
   // remoteFetched is what a ref's remoteURL served (the exporter fetched it before planning), recorded with its
@@ -894,7 +893,7 @@ class ProfileContext {
     optional: boolean,
     field: string,
     patches: Patch[],
-  ): { index: string; url: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' | 'skipped' {
+  ): StagedRef | 'failed' | 'skipped' {
     const fetched = this.remoteFetched(remoteURL, optional, field);
     if (typeof fetched === 'string') return fetched;
     const shown = displayURL(fetched.url);
@@ -919,7 +918,7 @@ class ProfileContext {
       this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: remoteURL ${shown}: ${what}`, field);
       return 'failed';
     }
-    return { index: resourceIndex('', '', fetched.url), url: fetched.url, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
+    return { index: resourceIndex('', '', fetched.url), label: `remoteURL ${shown}`, info: { referencedObjectName: fetched.url }, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
   }
 
   // planHelm instantiates each helmCharts entry for the Helm stage (rendering needs the helm binary).
