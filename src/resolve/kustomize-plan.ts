@@ -17,7 +17,8 @@ import {
   type KubeObject,
 } from '../model/sveltos.js';
 import { goYAMLTags, resolveGoScalar } from '../model/yaml11.js';
-import { decodeSecretData } from './content.js';
+import { referencedData } from './content.js';
+import { isFluxKind } from './flux.js';
 import { sigsYAMLMarshal } from './goyaml.js';
 import { instantiate, instantiateReference, type TemplateContext } from './instantiate.js';
 import type { BundleInfo, GroupSettings, Requestor } from './pullmode.js';
@@ -88,11 +89,9 @@ export interface KustomizeContext {
   remoteFetched(remoteURL: Record<string, unknown>, optional: boolean, field: string): { url: string; digest: string; parts: Buffer[] } | 'failed' | 'skipped';
 }
 
-const FLUX_KINDS = new Set(['GitRepository', 'OCIRepository', 'Bucket']);
-
 /** unsupportedKustomization tells why a kustomizationRef cannot be carried yet, or undefined when it can. */
 export function unsupportedKustomization(ref: Record<string, unknown>): string | undefined {
-  if (typeof ref.kind === 'string' && FLUX_KINDS.has(ref.kind)) return `${ref.kind} (a Flux source) is not supported offline yet; put the archive in a ConfigMap or Secret`;
+  if (isFluxKind(ref.kind)) return `${ref.kind} (a Flux source) is not supported offline yet; put the archive in a ConfigMap or Secret`;
   return undefined;
 }
 
@@ -308,7 +307,7 @@ function substituteValues(ctx: KustomizeContext, raw: Record<string, unknown>, f
       ctx.problem('SECRET_TYPE', `${f}: Secret ${ns}/${name} has type ${JSON.stringify(obj.type ?? '')}, Sveltos reads only type ${SECRET_TYPE_CLUSTER_PROFILE}`, f);
       return undefined;
     }
-    const data = isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? (obj.data ?? {}) : {};
+    const data = referencedData(obj);
     Object.assign(obj.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined ? dynamic : fixed, data);
   }
   Object.assign(values, dynamic);

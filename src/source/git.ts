@@ -6,7 +6,8 @@
 // commit; `offline` uses the cache only. Credentials go to git through its environment (never its
 // arguments), SSH keys through 0600 files removed afterwards; messages never show them.
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../content/oci-layout/ingest.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '../errors.js';
@@ -60,7 +61,6 @@ export async function gitEnvironment(access: GitAccess, dir: string): Promise<No
     const hosts = join(dir, 'known_hosts');
     await writeFile(id, access.identity.endsWith('\n') ? access.identity : `${access.identity}\n`, { mode: 0o600 });
     await writeFile(hosts, access.knownHosts ?? '', { mode: 0o600 });
-    await chmod(id, 0o600);
     env.GIT_SSH_COMMAND = `ssh -i '${id}' -o IdentitiesOnly=yes -o UserKnownHostsFile='${hosts}' -o StrictHostKeyChecking=yes -o BatchMode=yes`;
   }
   return env;
@@ -81,7 +81,8 @@ export async function fetchGitRepository(req: FluxRequest, opts: GitFetchOptions
   } else {
     revision = await fetchRevision(req, root, where, opts);
     refs[refKey] = revision;
-    await writeAtomic(refsPath, JSON.stringify(refs));
+    await mkdir(root, { recursive: true });
+    await writeFileAtomic(refsPath, JSON.stringify(refs));
   }
   const commit = revision.slice(revision.lastIndexOf('sha1:') + 5);
   return { revision, tree: await readTree(join(root, commit), req.ignore, where) };
@@ -213,11 +214,4 @@ async function readJSON(path: string): Promise<Record<string, string>> {
   } catch {
     return {};
   }
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }
