@@ -17,7 +17,8 @@ import {
   type KubeObject,
 } from '../model/sveltos.js';
 import { goYAMLTags, resolveGoScalar } from '../model/yaml11.js';
-import { decodeSecretData } from './content.js';
+import { referencedData } from './content.js';
+import { isFluxKind } from './flux.js';
 import { sigsYAMLMarshal } from './goyaml.js';
 import { instantiate, instantiateReference, type TemplateContext } from './instantiate.js';
 import type { BundleInfo, GroupSettings, Requestor } from './pullmode.js';
@@ -100,7 +101,6 @@ export interface KustomizeContext {
   remoteFetched(remoteURL: Record<string, unknown>, optional: boolean, field: string): { url: string; digest: string; parts: Buffer[] } | 'failed' | 'skipped';
 }
 
-const FLUX_KINDS = new Set(['GitRepository', 'OCIRepository', 'Bucket']);
 
 // A decoded archive per source object: every cluster referencing it shares one.
 const archives = new WeakMap<KubeObject, { archive: Buffer; digest: string } | undefined>();
@@ -184,7 +184,7 @@ function planRef(ctx: KustomizeContext, raw: Record<string, unknown>, field: str
     return { field, key, info, values: {}, ...(targetNamespace ? { targetNamespace } : {}) };
   }
   const source =
-    raw.remoteURL !== undefined ? remoteSource(ctx, raw.remoteURL as Record<string, unknown>, field) : FLUX_KINDS.has(kind) ? fluxSource(ctx, field, kind, rawNs, rawName) : objectSource(ctx, raw, field, kind, rawNs, rawName);
+    raw.remoteURL !== undefined ? remoteSource(ctx, raw.remoteURL as Record<string, unknown>, field) : isFluxKind(kind) ? fluxSource(ctx, field, kind, rawNs, rawName) : objectSource(ctx, raw, field, kind, rawNs, rawName);
   if (!source) return undefined;
   let path: string;
   let components: string[];
@@ -332,7 +332,7 @@ function substituteValues(ctx: KustomizeContext, raw: Record<string, unknown>, f
       ctx.problem('SECRET_TYPE', `${f}: Secret ${ns}/${name} has type ${JSON.stringify(obj.type ?? '')}, Sveltos reads only type ${SECRET_TYPE_CLUSTER_PROFILE}`, f);
       return undefined;
     }
-    const data = isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? (obj.data ?? {}) : {};
+    const data = referencedData(obj);
     Object.assign(obj.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined ? dynamic : fixed, data);
   }
   Object.assign(values, dynamic);

@@ -139,11 +139,13 @@ describe('policyRefs', () => {
           { kind: 'ConfigMap', namespace: 'x', name: 'lua' },
           { kind: 'GitRepository', namespace: 'flux-system', name: 'repo' },
           { kind: 'OCIRepository', namespace: 'flux-system', name: 'oci' },
+          { kind: 'Deployment', namespace: 'x', name: 'd' },
         ],
         kustomizationRefs: [{ kind: 'GitRepository', namespace: 'x', name: 'k' }],
       })
       .plan({ clusters: ['edge/c1'] });
-    expect(plan.problems.map((p) => `${p.code} ${p.field ?? ''}`)).toEqual(['UNSUPPORTED spec.policyRefs[0]', 'REFERENCE_NOT_FOUND spec.policyRefs[1]', 'REFERENCE_NOT_FOUND spec.policyRefs[2]', 'REFERENCE_NOT_FOUND spec.kustomizationRefs[0]']);
+    expect(plan.problems.map((p) => `${p.code} ${p.field ?? ''}`)).toEqual(['UNSUPPORTED spec.policyRefs[0]', 'REFERENCE_NOT_FOUND spec.policyRefs[1]', 'REFERENCE_NOT_FOUND spec.policyRefs[2]', 'UNSUPPORTED spec.policyRefs[3]', 'REFERENCE_NOT_FOUND spec.kustomizationRefs[0]']);
+    expect(plan.problems[3]!.message).toMatch(/spec\.policyRefs\[3\]: kind "Deployment": expected ConfigMap, Secret, GitRepository, OCIRepository or Bucket \(or a remoteURL\)$/);
   });
 
   it('reports unsupported features and missing references of a run together, whichever comes first', () => {

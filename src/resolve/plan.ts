@@ -14,7 +14,6 @@ import {
   formatPath,
   isAnyProfile,
   isClusterSet,
-  isConfigMap,
   isKnownKind,
   isPlainObject,
   isSecret,
@@ -34,7 +33,7 @@ import {
   type SveltosCluster,
 } from '../model/sveltos.js';
 import { CarryCache, type Carried } from './carry.js';
-import { decodeSecretData } from './content.js';
+import { referencedData } from './content.js';
 import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
 import { resolveJobChecks } from './job-checks.js';
@@ -42,7 +41,7 @@ import { filesUnder, fluxChartSource, FLUX_SOURCE_GROUP, fluxRequest, isFluxChar
 import { planKustomize, type PlannedKustomize } from './kustomize-plan.js';
 import { explainValuesLayout } from './values-layout.js';
 import { displayURL, remoteRequest, type RemoteContents, type RemoteRequest, type RemoteSource } from './remote-url.js';
-import { assembleBundle, buildGroup, type BundleContent, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
+import { assembleBundle, buildGroup, type BundleContent, type BundleInfo, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
 import { clusterKey, describeObject, indexFleet, matchProfiles, profileId, type MatchReason, type PlanProblem } from './select.js';
 
 export type { PlanProblem } from './select.js';
@@ -116,6 +115,16 @@ export interface ClusterPlan {
   conflicts: Conflict[];
   /** The remoteURLs this cluster's policyRefs and kustomizationRefs deploy, with the digest of what was fetched. */
   remoteSources: RemoteSource[];
+}
+
+/** StagedRef is a fetched policyRef's content, ready for its bundle: the index key, how messages name it, and what the bundle says it references. */
+interface StagedRef {
+  index: string;
+  label: string;
+  info: BundleInfo;
+  content: BundleContent;
+  resourceKeys: string[];
+  gvks: string[];
 }
 
 /** PlanInput is everything planExport reads. */
@@ -628,7 +637,7 @@ class ProfileContext {
         this.problem('SECRET_TYPE', `${f}: Secret ${ns}/${name} has type ${JSON.stringify(obj.type ?? '')}, Sveltos reads only type ${SECRET_TYPE_CLUSTER_PROFILE}`, f);
         return undefined;
       }
-      const data = isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? (obj.data ?? {}) : {};
+      const data = referencedData(obj);
       const isTemplate = obj.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined;
       for (const k of Object.keys(data).sort()) {
         if (!isTemplate) plain.push(data[k]!);
@@ -670,28 +679,17 @@ class ProfileContext {
         this.plan.notCarried.push({ profile: profileId(this.profile), ref: label, reason: 'deploymentType Local: deployed to the management cluster, not by the agent' });
         continue;
       }
-      if (ref.remoteURL) {
-        const remote = this.remotePolicyRef(ref.remoteURL, ref.optional === true, field, patches);
-        if (remote === 'failed') failed = true;
-        else if (remote !== 'skipped' && seen.has(remote.index)) {
-          this.warn('DUPLICATE_REFERENCE', `${field}: remoteURL ${displayURL(remote.url)} is referenced more than once; carried once`, field);
-        } else if (remote !== 'skipped') {
-          seen.add(remote.index);
-          bundles.push(assembleBundle(r, remote.index, remote.content, { referencedObjectName: remote.url, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
-          resourceKeys.push(...remote.resourceKeys);
-          for (const g of remote.gvks) gvks.add(g);
-        }
-        continue;
-      }
-      if (isFluxKind(ref.kind)) {
-        const flux = this.fluxPolicyRef(ref, field, patches);
-        if (flux === 'failed') failed = true;
-        else if (seen.has(flux.index)) this.warn('DUPLICATE_REFERENCE', `${field}: ${ref.kind} ${flux.ns}/${flux.name} is referenced more than once; carried once`, field);
+      if (ref.remoteURL || isFluxKind(ref.kind)) {
+        // Fetched before planning: a remoteURL or a Flux source.
+        const staged = ref.remoteURL ? this.remotePolicyRef(ref.remoteURL, ref.optional === true, field, patches) : this.fluxPolicyRef(ref, field, patches);
+        if (staged === 'failed') failed = true;
+        else if (staged === 'skipped') continue;
+        else if (seen.has(staged.index)) this.warn('DUPLICATE_REFERENCE', `${field}: ${staged.label} is referenced more than once; carried once`, field);
         else {
-          seen.add(flux.index);
-          bundles.push(assembleBundle(r, flux.index, flux.content, { referencedObjectKind: ref.kind, referencedObjectNamespace: flux.ns, referencedObjectName: flux.name, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
-          resourceKeys.push(...flux.resourceKeys);
-          for (const g of flux.gvks) gvks.add(g);
+          seen.add(staged.index);
+          bundles.push(assembleBundle(r, staged.index, staged.content, { ...staged.info, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
+          resourceKeys.push(...staged.resourceKeys);
+          for (const g of staged.gvks) gvks.add(g);
         }
         continue;
       }
@@ -730,7 +728,7 @@ class ProfileContext {
         failed = true;
         continue;
       }
-      const dataOf = (): Record<string, string> => (isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? { ...(obj.data ?? {}) } : {});
+      const dataOf = (): Record<string, string> => referencedData(obj);
       let carried: Carried;
       if (annotations[ANNOTATION_TEMPLATE] !== undefined) {
         const data = dataOf();
@@ -830,7 +828,7 @@ class ProfileContext {
     ref: { kind?: string; namespace?: string; name?: string; path?: string },
     field: string,
     patches: Patch[],
-  ): { index: string; ns: string; name: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' {
+  ): StagedRef | 'failed' {
     const kind = String(ref.kind);
     let ns: string;
     let name: string;
@@ -872,7 +870,7 @@ class ProfileContext {
       else this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: ${what}: ${carried.message}`, field);
       return 'failed';
     }
-    return { index: resourceIndex(kind, ns, name), ns, name, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
+    return { index: resourceIndex(kind, ns, name), label: what, info: { referencedObjectKind: kind, referencedObjectNamespace: ns, referencedObjectName: name }, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
   }
 
   // remoteFetched is what a ref's remoteURL served (the exporter fetched it before planning), recorded with its
@@ -908,7 +906,7 @@ class ProfileContext {
     optional: boolean,
     field: string,
     patches: Patch[],
-  ): { index: string; url: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' | 'skipped' {
+  ): StagedRef | 'failed' | 'skipped' {
     const fetched = this.remoteFetched(remoteURL, optional, field);
     if (typeof fetched === 'string') return fetched;
     const shown = displayURL(fetched.url);
@@ -933,7 +931,7 @@ class ProfileContext {
       this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: remoteURL ${shown}: ${what}`, field);
       return 'failed';
     }
-    return { index: resourceIndex('', '', fetched.url), url: fetched.url, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
+    return { index: resourceIndex('', '', fetched.url), label: `remoteURL ${shown}`, info: { referencedObjectName: fetched.url }, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
   }
 
   // planHelm instantiates each helmCharts entry for the Helm stage (rendering needs the helm binary).
@@ -1116,9 +1114,10 @@ function isReadableRef<R extends { remoteURL?: unknown; kind?: string }>(ref: R)
   return !ref.remoteURL && (ref.kind === 'ConfigMap' || ref.kind === 'Secret');
 }
 
-// unsupportedSource tells why a policyRef's source cannot be read offline (a Flux source).
+// unsupportedSource tells why a policyRef's kind cannot be read: Flux sources and remoteURLs are handled
+// before this is asked, so it is a kind Sveltos does not read either.
 function unsupportedSource(ref: { kind?: string }): string {
-  return `${ref.kind} (a Flux source) is not supported offline; use a ConfigMap or Secret`;
+  return `kind ${JSON.stringify(ref.kind ?? '')}: expected ConfigMap, Secret, GitRepository, OCIRepository or Bucket (or a remoteURL)`;
 }
 
 // isLua tells whether a referenced object is a Lua program (and not a template).

@@ -3,8 +3,9 @@
 // reader's checks, the cache writes, and fetching the artifact source-controller published
 // (`status.artifact`) from the host `--flux-artifact-host` names, checked against its digest.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../content/oci-layout/ingest.js';
 import { isAbortError, ValidationError, VerificationError } from '../errors.js';
 import type { FluxArtifact, FluxRequest, FluxTree } from '../resolve/flux.js';
 import { connectionHint, failureText, HttpPool, send } from '../registry/http.js';
@@ -60,12 +61,10 @@ export function treeFromArchive(bytes: Buffer, where: string, ignore?: { spec?: 
   return new Map(files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** writeAtomic writes `data` to `path` through a temporary file (a reader never sees half of it). */
+/** writeAtomic creates `path`'s directory and writes `data` there atomically (a reader never sees half of it). */
 export async function writeAtomic(path: string, data: Buffer | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+  await writeFileAtomic(path, data);
 }
 
 /** readJSONMap reads a cache index (a JSON object), empty when missing or damaged. */

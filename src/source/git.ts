@@ -5,7 +5,7 @@
 // source-controller names it (`main@sha1:<hex>`, `v1.2.0@sha1:<hex>`, `sha1:<hex>`). Checkouts are cached by
 // commit; `offline` uses the cache only. Credentials go to git through its environment (never its
 // arguments), SSH keys through 0600 files removed afterwards; messages never show them.
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FluxTree, GitAccess, GitRef, GitRequest } from '../resolve/flux.js';
@@ -48,7 +48,6 @@ export async function gitEnvironment(access: GitAccess, dir: string): Promise<No
     const hosts = join(dir, 'known_hosts');
     await writeFile(id, access.identity.endsWith('\n') ? access.identity : `${access.identity}\n`, { mode: 0o600 });
     await writeFile(hosts, access.knownHosts ?? '', { mode: 0o600 });
-    await chmod(id, 0o600);
     env.GIT_SSH_COMMAND = `ssh -i '${id}' -o IdentitiesOnly=yes -o UserKnownHostsFile='${hosts}' -o StrictHostKeyChecking=yes -o BatchMode=yes`;
   }
   return env;
@@ -69,6 +68,7 @@ export async function fetchGitRepository(req: GitRequest, opts: GitFetchOptions)
   } else {
     revision = await fetchRevision(req, root, where, opts);
     refs[refKey] = revision;
+    await mkdir(root, { recursive: true });
     await writeAtomic(refsPath, JSON.stringify(refs));
   }
   const commit = revision.slice(revision.lastIndexOf('sha1:') + 5);
