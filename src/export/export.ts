@@ -43,7 +43,11 @@ export interface ExportResult extends PackResult {
  */
 export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise<ExportResult> {
   const { from, clusters, env, carry, license: licenseFile, ...pack } = opts;
-  const input = await openPlan(from, clusters, pack.createdAt, log, { cacheDir: carry.cacheDir ?? defaultCacheDir(env), ...(carry.offline ? { offline: true } : {}) });
+  const input = await openPlan(from, clusters, pack.createdAt, log, {
+    cacheDir: carry.cacheDir ?? defaultCacheDir(env),
+    ...(carry.offline ? { offline: true } : {}),
+    ...(carry.fluxArtifactHost ? { fluxArtifactHost: carry.fluxArtifactHost } : {}),
+  });
   const { license, problems, warnings } = await chooseLicense(input.objects, licenseFile, input.planner.count, pack.createdAt);
   input.planner.problems.push(...problems);
   input.planner.warnings.push(...warnings);

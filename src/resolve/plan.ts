@@ -37,8 +37,8 @@ import { referencedData } from './content.js';
 import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
 import { resolveJobChecks } from './job-checks.js';
-import { filesUnder, FLUX_SOURCE_GROUP, fluxRequest, isFluxKind, type FluxContents, type FluxRequest } from './flux.js';
-import { checkKustomizationRefs, planKustomize, type PlannedKustomize } from './kustomize-plan.js';
+import { filesUnder, fluxChartSource, FLUX_SOURCE_GROUP, fluxRequest, isFluxChartURL, isFluxKind, type FluxChart, type FluxContents, type FluxRequest, type FluxTree } from './flux.js';
+import { planKustomize, type PlannedKustomize } from './kustomize-plan.js';
 import { explainValuesLayout } from './values-layout.js';
 import { displayURL, remoteRequest, type RemoteContents, type RemoteRequest, type RemoteSource } from './remote-url.js';
 import { assembleBundle, buildGroup, type BundleContent, type BundleInfo, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
@@ -83,6 +83,8 @@ export interface PlannedHelmChart {
   patches: Patch[];
   extraLabels?: Record<string, string>;
   extraAnnotations?: Record<string, string>;
+  /** For a chart in a Flux source (`gitrepository://…`): the chart directory's files, and where they come from. */
+  fluxChart?: FluxChart;
 }
 
 /** Conflict is a resource or Helm release more than one profile deploys to the same cluster. */
@@ -237,7 +239,11 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     kustomize: profiles.some((p) => (p.spec.kustomizationRefs ?? []).length > 0),
     remote: profiles.some((p) => [...(p.spec.policyRefs ?? []), ...(p.spec.kustomizationRefs ?? [])].some((r) => isPlainObject(r) && r.remoteURL !== undefined && r.deploymentType !== 'Local')),
     remoteRequests: memo.remoteRequests,
-    flux: profiles.some((p) => (p.spec.policyRefs ?? []).some((r) => isPlainObject(r) && isFluxKind(r.kind) && r.deploymentType !== 'Local')),
+    flux: profiles.some(
+      (p) =>
+        [...(p.spec.policyRefs ?? []), ...(p.spec.kustomizationRefs ?? [])].some((r) => isPlainObject(r) && isFluxKind(r.kind) && r.deploymentType !== 'Local') ||
+        (p.spec.helmCharts ?? []).some((c) => isPlainObject(c) && isFluxChartURL(c.repositoryURL)),
+    ),
     fluxRequests: memo.fluxRequests,
     clusters: each,
   };
@@ -388,7 +394,6 @@ function planCluster(
     ctx.resolveJobChecks();
     if (!ctx.ready) {
       ctx.checkUnsupportedRefs();
-      checkKustomizationRefs(ctx);
       continue;
     }
     const resources = ctx.planResources();
@@ -786,6 +791,36 @@ class ProfileContext {
     return { group, bundles, resourceKeys };
   }
 
+  // fluxFetched is what the Flux source `kind ns/name` holds (the exporter fetched it before planning), recorded
+  // with its revision among the cluster's sources; otherwise the problem is reported. A missing source is an
+  // error here, where addon-controller skips it silently (policyRefs) or panics (helm charts): `upstream` says which.
+  fluxFetched(kind: string, ns: string, name: string, field: string, upstream = ''): { source: KubeObject; revision: string; tree: FluxTree } | 'failed' {
+    const what = `${kind} ${ns}/${name}`;
+    const source = this.lookup.get(`${FLUX_SOURCE_GROUP}/v1`, kind, ns, name);
+    if (!source) {
+      this.problem('REFERENCE_NOT_FOUND', `${field}: ${what} is not in the input (${upstream}add the source object to --from)`, field);
+      return 'failed';
+    }
+    const req = fluxRequest(source, (sns, sname) => this.lookup.get('v1', 'Secret', sns, sname));
+    if ('problem' in req) {
+      this.problem('FLUX_SOURCE', `${field}: ${req.problem}`, field);
+      return 'failed';
+    }
+    const fetched = this.memo.flux?.(req);
+    if (!fetched) {
+      this.memo.fluxRequests.set(req.key, req);
+      this.problem('FLUX_SOURCE', `${field}: ${what} was not fetched`, field);
+      return 'failed';
+    }
+    if (!fetched.ok) {
+      this.problem(fetched.unsupported ? 'UNSUPPORTED' : 'FLUX_SOURCE', `${field}: ${fetched.message}`, field);
+      return 'failed';
+    }
+    const display = displayURL(req.url);
+    if (!this.plan.remoteSources.some((s) => s.url === display)) this.plan.remoteSources.push({ url: display, digest: fetched.revision });
+    return { source, revision: fetched.revision, tree: fetched.tree };
+  }
+
   // fluxPolicyRef stages a policyRef to a Flux source as addon-controller's deployContentOfSource: every file
   // under the templated `path` of the fetched artifact, keyed by its relative path, rendered as a template
   // when the source object carries the template annotation, then patched; one bundle keyed by the source.
@@ -806,41 +841,19 @@ class ProfileContext {
       return 'failed';
     }
     const what = `${kind} ${ns}/${name}`;
-    if (kind !== 'GitRepository') {
-      this.problem('UNSUPPORTED', `${field}: ${what}: ${kind === 'Bucket' ? 'Bucket sources need an S3-compatible endpoint this exporter cannot reach' : 'OCIRepository sources are not fetched yet'}; use a GitRepository, a ConfigMap or a remoteURL`, field);
-      return 'failed';
-    }
-    const source = this.lookup.get(`${FLUX_SOURCE_GROUP}/v1`, kind, ns, name);
-    if (!source) {
-      this.problem('REFERENCE_NOT_FOUND', `${field}: ${what} is not in the input (addon-controller skips a missing Flux source silently, so the profile would deploy without it; add the source object to --from)`, field);
-      return 'failed';
-    }
-    if (isLua(source)) {
+    const object = this.lookup.get(`${FLUX_SOURCE_GROUP}/v1`, kind, ns, name);
+    if (object && isLua(object)) {
       this.problem('UNSUPPORTED', `${field}: ${luaMessage(kind, ns, name)}`, field);
       return 'failed';
     }
-    const req = fluxRequest(source, (sns, sname) => this.lookup.get('v1', 'Secret', sns, sname));
-    if ('problem' in req) {
-      this.problem('FLUX_SOURCE', `${field}: ${req.problem}`, field);
-      return 'failed';
-    }
-    const fetched = this.memo.flux?.(req);
-    if (!fetched) {
-      this.memo.fluxRequests.set(req.key, req);
-      this.problem('FLUX_SOURCE', `${field}: ${what} was not fetched`, field);
-      return 'failed';
-    }
-    if (!fetched.ok) {
-      this.problem('FLUX_SOURCE', `${field}: ${fetched.message}`, field);
-      return 'failed';
-    }
+    const fetched = this.fluxFetched(kind, ns, name, field, 'addon-controller skips a missing Flux source silently, so the profile would deploy without it; ');
+    if (fetched === 'failed') return 'failed';
+    const { source } = fetched;
     const files = filesUnder(fetched.tree, path);
     if (!files) {
       this.problem('FLUX_SOURCE', `${field}: ${what} revision ${fetched.revision}: path ${JSON.stringify(path)} holds no file`, field);
       return 'failed';
     }
-    const display = displayURL(req.url);
-    if (!this.plan.remoteSources.some((s) => s.url === display)) this.plan.remoteSources.push({ url: display, digest: fetched.revision });
     const template = source.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined;
     const data: Record<string, string> = {};
     for (const [rel, bytes] of files) {
@@ -941,9 +954,12 @@ class ProfileContext {
         else this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
         continue;
       }
+      const fluxChart = isFluxChartURL(chart.repositoryURL) ? this.fluxChart(String(chart.repositoryURL), `${field}.repositoryURL`) : undefined;
+      if (fluxChart === 'failed') continue;
       const values = this.helmValues(chart, field, typeof raw.values === 'string' ? raw.values : '');
       if (!values) continue;
       out.push({
+        ...(fluxChart ? { fluxChart } : {}),
         profile: profileId(this.profile),
         requestor: r,
         settings: this.settings,
@@ -956,6 +972,33 @@ class ProfileContext {
       });
     }
     return out;
+  }
+
+  // fluxChart reads a chart from a Flux source as addon-controller's getHelmChartAndRepoName: the directory
+  // PATH of the source's artifact (a local chart for helm). A missing source is an error (upstream panics).
+  fluxChart(url: string, field: string): FluxChart | 'failed' {
+    const at = fluxChartSource(url);
+    if ('problem' in at) {
+      this.problem('FLUX_SOURCE', `${field}: ${at.problem}`, field);
+      return 'failed';
+    }
+    let ns: string;
+    let name: string;
+    try {
+      ({ ns, name } = refNames({ namespace: at.namespace, name: at.name }, this.tctx));
+    } catch (err) {
+      this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+      return 'failed';
+    }
+    const fetched = this.fluxFetched(at.kind, ns, name, field, 'addon-controller panics on a helm chart whose Flux source is missing; ');
+    if (fetched === 'failed') return 'failed';
+    const source = `${at.kind} ${ns}/${name} revision ${fetched.revision}${at.path ? ` path ${at.path}` : ''}`;
+    const files = filesUnder(fetched.tree, at.path);
+    if (!files?.some(([p]) => p === 'Chart.yaml')) {
+      this.problem('FLUX_SOURCE', `${field}: ${source}: no Chart.yaml there (the path must name a chart's directory)`, field);
+      return 'failed';
+    }
+    return { source, key: `${at.kind}\0${ns}\0${name}\0${fetched.revision}\0${at.path}`, tree: fetched.tree, path: at.path.split('/').filter((p) => p !== '' && p !== '.').join('/') };
   }
 
   // helmValues is getHelmChartInstantiatedValues: values instantiated (a second time, as
