@@ -46,7 +46,11 @@ export interface ExportResult extends PackResult {
  */
 export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise<ExportResult> {
   const { from, clusters, env, carry, license: licenseFile, driftDetection, ...pack } = opts;
-  const input = await openPlan(from, clusters, pack.createdAt, log, { cacheDir: carry.cacheDir ?? defaultCacheDir(env), ...(carry.offline ? { offline: true } : {}) }, { ...driftDetection, env });
+  const input = await openPlan(from, clusters, pack.createdAt, log, {
+    cacheDir: carry.cacheDir ?? defaultCacheDir(env),
+    ...(carry.offline ? { offline: true } : {}),
+    ...(carry.fluxArtifactHost ? { fluxArtifactHost: carry.fluxArtifactHost } : {}),
+  }, { ...driftDetection, env });
   const { license, problems, warnings } = await chooseLicense(input.objects, licenseFile, input.planner.count, pack.createdAt);
   input.planner.problems.push(...problems);
   input.planner.warnings.push(...warnings);

@@ -41,6 +41,9 @@ export interface OpenPlan {
 export async function openPlan(from: string[], clusters: string[], now: Date, log: ExportLog, remote: RemoteFlags = { cacheDir: defaultCacheDir() }, drift?: DriftDetectionFlags & { env: NodeJS.ProcessEnv }): Promise<OpenPlan> {
   if (from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');
   if (drift?.sveltosVersion !== undefined && drift.manifests?.length) throw new ValidationError('USAGE', '--sveltos-version and --drift-detection-manifest: give one of them');
+  if (remote.fluxArtifactHost !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(remote.fluxArtifactHost)) {
+    throw new ValidationError('USAGE', `--flux-artifact-host ${JSON.stringify(remote.fluxArtifactHost)}: expected HOST:PORT (source-controller's artifact server, e.g. 127.0.0.1:9090 through kubectl port-forward)`);
+  }
   const { objects, errors } = await loadObjects(from);
   log.info(`read ${objects.length} object(s) from ${from.join(', ')}`);
   const input: PlanInput = { objects, clusters, now };

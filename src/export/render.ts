@@ -26,9 +26,11 @@ export interface HelmFlags {
   cacheDir?: string;
 }
 
-/** RenderFlags are the Helm flags and the kustomize binary (`--kustomize`). */
+/** RenderFlags are the Helm flags, the kustomize binary (`--kustomize`) and where Flux artifacts are read. */
 export interface RenderFlags extends HelmFlags {
   kustomize?: string;
+  /** `--flux-artifact-host HOST:PORT`: Flux sources carrying status.artifact are read from there. */
+  fluxArtifactHost?: string;
 }
 
 /** renderKustomize builds the plan's kustomizationRefs and puts the Kustomize groups into it (the plan as is when it has none). */

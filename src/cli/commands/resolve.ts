@@ -37,6 +37,7 @@ export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<Expo
   const loaded = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter, {
     cacheDir: opts.cacheDir ?? defaultCacheDir(io.env),
     ...(opts.offline ? { offline: true } : {}),
+    ...(opts.fluxArtifactHost ? { fluxArtifactHost: opts.fluxArtifactHost } : {}),
   }, { ...driftDetectionFlags(opts), env: io.env });
   if (opts.images) {
     const rendered = await renderPlan(loaded.plan, loaded.objects, opts, io.env, reporter, {});
