@@ -114,7 +114,7 @@ export async function renderKustomizeForPlan(plan: ExportPlan, opts: KustomizeSt
     const clusters = plan.clusters.map((c) => {
       if (c.kustomize.length === 0) return c;
       try {
-        const groups = c.kustomize.map((planned) => kustomizeGroup({ planned, built: planned.refs.map((r) => byRef.get(r)) }, c.cluster, warnings));
+        const groups = c.kustomize.map((planned) => kustomizeGroup({ planned, built: planned.refs.map((r) => byRef.get(r)) }, c.cluster, warnings, c.driftDetection));
         return withKustomizeGroups(c, groups);
       } catch (err) {
         if (err instanceof KustomizeRenderError) throw new ValidationError('INVALID', err.message, { cause: err });

@@ -13,6 +13,7 @@ import {
   DEFAULT_TIER,
   formatPath,
   isAnyProfile,
+  isConfigMap,
   isClusterSet,
   isKnownKind,
   isPlainObject,
@@ -39,6 +40,7 @@ import { instantiate, instantiateFields, instantiateReference, TemplateCache, ty
 import { resolveJobChecks } from './job-checks.js';
 import { filesUnder, fluxChartSource, FLUX_SOURCE_GROUP, fluxRequest, isFluxChartURL, isFluxKind, type FluxChart, type FluxContents, type FluxRequest, type FluxTree } from './flux.js';
 import { planKustomize, type PlannedKustomize } from './kustomize-plan.js';
+import { DRIFT_DETECTION_OVERRIDE_ANNOTATION, DriftDetectionManifestError, driftDetectionBundles, driftDetectionContent, overridePatches, overrideRef, SVELTOS_NAMESPACE, type DriftDetectionContent, type DriftDetectionManifests } from './drift-detection.js';
 import { explainValuesLayout } from './values-layout.js';
 import { displayURL, remoteRequest, type RemoteContents, type RemoteRequest, type RemoteSource } from './remote-url.js';
 import { assembleBundle, buildGroup, type BundleContent, type BundleInfo, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
@@ -115,6 +117,17 @@ export interface ClusterPlan {
   conflicts: Conflict[];
   /** The remoteURLs this cluster's policyRefs and kustomizationRefs deploy, with the digest of what was fetched. */
   remoteSources: RemoteSource[];
+  /** The drift-detection-manager bundles' content, when a profile with ContinuousWithDriftDetection reaches the cluster. */
+  driftDetection?: DriftDetectionContent;
+}
+
+/** DriftDetectionInput is what the drift-detection-manager bundles are made from. */
+export interface DriftDetectionInput {
+  manifests: DriftDetectionManifests;
+  /** addon-controller's --registry: replaces the first `docker.io` of the manager's manifest. */
+  registry?: string;
+  /** addon-controller's --drift-detection-config: a ConfigMap of patches in the Sveltos namespace, among the input objects. */
+  configMap?: string;
 }
 
 /** StagedRef is a fetched policyRef's content, ready for its bundle: the index key, how messages name it, and what the bundle says it references. */
@@ -139,6 +152,8 @@ export interface PlanInput {
   remote?: RemoteContents;
   /** What the exporter fetched for Flux-source refs; a source it lacks is a problem and listed in `fluxRequests`. */
   flux?: FluxContents;
+  /** The drift-detection-manager manifests; without them a ContinuousWithDriftDetection profile is warned about. */
+  driftDetection?: DriftDetectionInput;
 }
 
 /** planExport computes the plan; it never throws on bad input, it reports problems. */
@@ -171,6 +186,8 @@ export interface ClusterPlanner {
   flux: boolean;
   /** The Flux sources the plan could not answer from `PlanInput.flux`, by key. */
   fluxRequests: Map<string, FluxRequest>;
+  /** Whether a profile has syncMode ContinuousWithDriftDetection (the exporter then reads the drift-detection manifests first). */
+  driftDetection: boolean;
   /** clusters plans each target in plan order (namespace, then name); iterate it once. */
   clusters(): Generator<ClusterPlan>;
 }
@@ -213,7 +230,7 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     }
   }
 
-  const memo = new PlanMemo(input.remote, input.flux);
+  const memo = new PlanMemo(input.remote, input.flux, input.driftDetection);
   function* each(): Generator<ClusterPlan> {
     for (const key of targets) {
       const cluster = index.clusterByKey.get(key)!;
@@ -245,6 +262,7 @@ export function planClusters(input: PlanInput): ClusterPlanner {
         (p.spec.helmCharts ?? []).some((c) => isPlainObject(c) && isFluxChartURL(c.repositoryURL)),
     ),
     fluxRequests: memo.fluxRequests,
+    driftDetection: profiles.some((p) => p.spec.syncMode === 'ContinuousWithDriftDetection'),
     clusters: each,
   };
 }
@@ -319,9 +337,12 @@ class PlanMemo {
   readonly #settings = new Map<AnyProfile, GroupSettings>();
   readonly remoteRequests = new Map<string, RemoteRequest>();
   readonly fluxRequests = new Map<string, FluxRequest>();
+  /** Clusters whose drift-detection bundles could not be made (reported once). */
+  readonly driftFailed = new WeakSet<ClusterPlan>();
   constructor(
     readonly remote?: RemoteContents,
     readonly flux?: FluxContents,
+    readonly driftDetection?: DriftDetectionInput,
   ) {}
 
   /**
@@ -392,6 +413,7 @@ function planCluster(
     });
     const ctx = new ProfileContext(cluster, object, profile, lookup, memo, problems, warnings, plan);
     ctx.resolveJobChecks();
+    ctx.planDriftDetection();
     if (!ctx.ready) {
       ctx.checkUnsupportedRefs();
       continue;
@@ -782,9 +804,7 @@ class ProfileContext {
       for (const g of carried.gvks) gvks.add(g);
     }
     if (failed) return undefined;
-    if (this.settings.driftDetection) {
-      this.warn('DRIFT_DETECTION_MANAGER', 'syncMode ContinuousWithDriftDetection: the drift-detection-manager bundles addon-controller adds to this group are not carried');
-    }
+    bundles.unshift(...driftDetectionBundles(r, this.settings, this.plan.driftDetection));
     const parts = bundles.map((b) => [b.metadata.annotations['pullmode.projectsveltos.io/index'], b.status.hash]);
     const hash = this.memo.requestorHash(this.profile, 'Resources', parts);
     const group = buildGroup(r, this.settings, bundles, [...gvks], hash);
@@ -1086,6 +1106,50 @@ class ProfileContext {
       }
       const obj = this.lookup.get('v1', ref.kind, at.ns, at.name);
       if (obj && isLua(obj)) this.problem('UNSUPPORTED', `${field}: ${luaMessage(ref.kind, at.ns, at.name)}`, field);
+    }
+  }
+
+  // planDriftDetection makes the cluster's drift-detection-manager bundles once, for the first profile with
+  // syncMode ContinuousWithDriftDetection (addon-controller stages them into each of its groups): patched by
+  // the ConfigMap the SveltosCluster's override annotation names, else by the global one. Without manifests,
+  // the profile is warned about.
+  planDriftDetection(): void {
+    if (!this.settings.driftDetection || this.memo.driftFailed.has(this.plan)) return;
+    if (this.plan.driftDetection) {
+      this.plan.driftDetection.profiles.push(profileId(this.profile));
+      return;
+    }
+    const input = this.memo.driftDetection;
+    if (!input) {
+      this.warn('DRIFT_DETECTION_MANAGER', 'syncMode ContinuousWithDriftDetection: the drift-detection-manager bundles addon-controller adds to its groups are not carried (give --sveltos-version or --drift-detection-manifest)');
+      return;
+    }
+    const cns = this.cluster.metadata.namespace;
+    let patches: Patch[] = [];
+    const ref = this.cluster.metadata.annotations?.[DRIFT_DETECTION_OVERRIDE_ANNOTATION];
+    const at = ref ? overrideRef(ref, cns) : input.configMap ? { namespace: SVELTOS_NAMESPACE, name: input.configMap } : undefined;
+    const why = ref ? `annotation ${DRIFT_DETECTION_OVERRIDE_ANNOTATION} on ${describeObject(this.cluster)}` : '--drift-detection-config';
+    if (ref && !at) {
+      this.problem('DRIFT_DETECTION', `${why}: ${JSON.stringify(ref)} is not <namespace>/<name> or <name>`);
+      this.memo.driftFailed.add(this.plan);
+      return;
+    }
+    if (at) {
+      const cm = this.lookup.get('v1', 'ConfigMap', at.namespace, at.name);
+      if (!cm || !isConfigMap(cm) || cm.metadata.namespace !== at.namespace) {
+        this.problem('DRIFT_DETECTION', `${why}: ConfigMap ${at.namespace}/${at.name} of drift-detection-manager patches is not in the input`);
+        this.memo.driftFailed.add(this.plan);
+        return;
+      }
+      patches = overridePatches(cm);
+    }
+    try {
+      this.plan.driftDetection = driftDetectionContent(input.manifests, cns, this.cluster.metadata.name, { ...(input.registry ? { registry: input.registry } : {}), patches });
+      this.plan.driftDetection.profiles.push(profileId(this.profile));
+    } catch (err) {
+      if (!(err instanceof DriftDetectionManifestError)) throw err;
+      this.problem('DRIFT_DETECTION', err.message);
+      this.memo.driftFailed.add(this.plan);
     }
   }
 
