@@ -70,15 +70,16 @@ describe('export', () => {
     await writeFile(
       join(input, 'mixed.yaml'),
       [
-        'apiVersion: config.projectsveltos.io/v1beta1\nkind: ClusterProfile\nmetadata: {name: mixed}\nspec:\n  clusterRefs: [{apiVersion: lib.projectsveltos.io/v1beta1, kind: SveltosCluster, namespace: retail, name: store-paris}]\n  kustomizationRefs: [{kind: GitRepository, namespace: retail, name: k}]\n  policyRefs: [{kind: ConfigMap, namespace: retail, name: gone}]',
+        'apiVersion: config.projectsveltos.io/v1beta1\nkind: ClusterProfile\nmetadata: {name: mixed}\nspec:\n  clusterRefs: [{apiVersion: lib.projectsveltos.io/v1beta1, kind: SveltosCluster, namespace: retail, name: store-paris}]\n  policyRefs: [{kind: ConfigMap, namespace: retail, name: gone}, {kind: ConfigMap, namespace: retail, name: lua}]',
         'apiVersion: config.projectsveltos.io/v1alpha1\nkind: ClusterProfile\nmetadata: {name: old}\nspec: {}',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lua, namespace: retail, annotations: {projectsveltos.io/lua: ok}}\ndata: {a.lua: "function evaluate() end"}',
       ].join('\n---\n'),
     );
     const r = await cli(['resolve', '--from', input, '--cluster', 'retail/store-paris']);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/3 problem\(s\) in the input/);
     expect(r.stderr).toMatch(/mixed\.yaml:\d+: apiVersion: ClusterProfile old \(document 2\): config\.projectsveltos\.io\/v1alpha1 is the old version/);
-    expect(r.stderr).toMatch(/UNSUPPORTED: .*kustomizationRefs/);
+    expect(r.stderr).toMatch(/UNSUPPORTED: .*policyRefs\[1\]: ConfigMap retail\/lua is a Lua program/);
     expect(r.stderr).toMatch(/REFERENCE_NOT_FOUND: .*ConfigMap retail\/gone/);
   });
 

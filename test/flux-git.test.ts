@@ -191,19 +191,20 @@ describe('policyRefs to a Flux GitRepository', () => {
     expect(empty.error?.message).toMatch(/not in the cache .* and --offline forbids fetching it/);
   });
 
-  it('refuses, with every other problem: a missing source (upstream skips it silently), a non-YAML file, a path with no file, OCIRepository and Bucket', async () => {
+  it('refuses, with every other problem: a missing source (upstream skips it silently), a non-YAML file, a path with no file, a Bucket', async () => {
     const profile = `{kind: GitRepository, namespace: flux-system, name: apps, path: apps/bad}
   - {kind: GitRepository, namespace: flux-system, name: gone}
   - {kind: GitRepository, namespace: flux-system, name: apps, path: nowhere}
   - {kind: OCIRepository, namespace: flux-system, name: oci}
   - {kind: Bucket, namespace: flux-system, name: bucket}`;
-    const r = await planOf(fleet(gitRepository(`file://${repo}`, '  ref: {tag: v1.0.0}\n'), profile));
+    const bucket = 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: Bucket\nmetadata: {name: bucket, namespace: flux-system}\nspec: {bucketName: fleet, endpoint: minio.example.com}\n';
+    const r = await planOf(fleet(gitRepository(`file://${repo}`, '  ref: {tag: v1.0.0}\n'), profile, [bucket]));
     const msg = r.error?.message ?? '';
     expect(msg).toMatch(/INVALID_CONTENT: .*policyRefs\[0\]: GitRepository flux-system\/apps revision v1\.0\.0@sha1:[0-9a-f]{40} file apps\/bad\/notes\.txt: /);
     expect(msg).toMatch(/REFERENCE_NOT_FOUND: .*policyRefs\[1\]: GitRepository flux-system\/gone is not in the input \(addon-controller skips a missing Flux source silently/);
     expect(msg).toMatch(/FLUX_SOURCE: .*policyRefs\[2\]: .*path "nowhere" holds no file/);
-    expect(msg).toMatch(/UNSUPPORTED: .*policyRefs\[3\]: OCIRepository flux-system\/oci: OCIRepository sources are not fetched yet/);
-    expect(msg).toMatch(/UNSUPPORTED: .*policyRefs\[4\]: Bucket flux-system\/bucket: Bucket sources need an S3-compatible endpoint/);
+    expect(msg).toMatch(/REFERENCE_NOT_FOUND: .*policyRefs\[3\]: OCIRepository flux-system\/oci is not in the input/);
+    expect(msg).toMatch(/UNSUPPORTED: .*policyRefs\[4\]: Bucket flux-system\/bucket: Bucket sources need an S3-compatible client .* --flux-artifact-host/);
   });
 
   it('export records the revision in the signed predicate; inspect shows it', async () => {

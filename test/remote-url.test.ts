@@ -8,7 +8,6 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
@@ -16,12 +15,11 @@ import { renderKustomizeForPlan } from '../src/export/kustomize-stage.js';
 import type { ExportLog } from '../src/export/log.js';
 import { loadPlan } from '../src/export/plan.js';
 import { sha256 as sha256Digest } from '../src/content/digest.js';
-import { RegistryClient } from '../src/registry/client.js';
 import { fetchRemote, policyContent } from '../src/source/remote-url.js';
 import { readTarEntries, testKeys } from './bundles.js';
 import { cli } from './cli.js';
 import { exec } from './helm/helm-env.js';
-import { startRegistry, type RunningRegistry } from './helm/servers.js';
+import { pushArtifact as pushArtifactTo, startRegistry, type RunningRegistry } from './helm/servers.js';
 import { tempDir } from './helpers.js';
 
 const TOKEN = 'tok-Zq8s3cr3t';
@@ -185,27 +183,9 @@ describe('remoteURL over https', () => {
 });
 
 /** pushArtifact pushes an OCI artifact whose layers are `layers`, tagged `tag`. */
-async function pushArtifact(repository: string, tag: string, layers: Buffer[]): Promise<string> {
-  const client = new RegistryClient({ registry: registry.host, repository, plainHTTP: true, credentials: { username: registry.username!, password: registry.password! } });
-  try {
-    const config = Buffer.from('{}');
-    const desc = (mediaType: string, b: Buffer) => ({ mediaType, digest: sha256Digest(b), size: b.length });
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: desc('application/vnd.sveltos.test.config.v1+json', config),
-        layers: layers.map((l) => desc('application/vnd.oci.image.layer.v1.tar+gzip', l)),
-      }),
-    );
-    for (const b of [config, ...layers]) await client.push(desc('application/octet-stream', b), Readable.from([b])).catch((e: { code?: string }) => { if (e.code !== 'ALREADY_EXISTS') throw e; });
-    const m = desc('application/vnd.oci.image.manifest.v1+json', manifest);
-    await client.push(m, Readable.from([manifest]));
-    await client.tag(m, tag);
-    return m.digest;
-  } finally {
-    await client.close();
-  }
+function pushArtifact(repository: string, tag: string, layers: Buffer[]): Promise<string> {
+  const config = { mediaType: 'application/vnd.sveltos.test.config.v1+json', data: Buffer.from('{}') };
+  return pushArtifactTo(registry, repository, tag, config, layers.map((data) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', data })));
 }
 
 describe('remoteURL from an OCI artifact (docker-registry, htpasswd)', () => {

@@ -218,6 +218,7 @@ function licenseSummary(clusters: InspectedCluster[]): Inspection['license'] {
 async function clusterFacts(src: ReadOnlyStorage, d: Descriptor): Promise<InspectedCluster> {
   const m = manifestFromJSON(await readJSON(src, d), d.digest);
   const config = asRecord(await readJSON(src, m.config));
+  const licensePayload = str(asRecord(config.annotations)[ANNOTATION_LICENSE_PAYLOAD]);
   const profiles = Array.isArray(config.profiles) ? config.profiles.map((p) => {
     const r = asRecord(p);
     return `${str(r.kind)} ${r.namespace ? `${str(r.namespace)}/` : ''}${str(r.name)}`;
@@ -236,7 +237,7 @@ async function clusterFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Inspec
       recipients: isEncryptedObjects(l) ? envelopeRecipients(l) : [],
     })),
     bytes: d.size + m.config.size + m.layers.reduce((n, l) => n + l.size, 0),
-    ...(str(asRecord(config.annotations)[ANNOTATION_LICENSE_PAYLOAD]) ? { licensePayload: str(asRecord(config.annotations)[ANNOTATION_LICENSE_PAYLOAD]) } : {}),
+    ...(licensePayload ? { licensePayload } : {}),
   };
 }
 

@@ -60,9 +60,14 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--kustomize <path>', 'kustomize binary that builds kustomizationRefs, or kubectl (run as kubectl kustomize) (default $SVELTOS_AIRGAP_KUSTOMIZE, then kustomize, then kubectl on PATH)')
     .option('--kube-version <v>', "with --images: Kubernetes version charts are rendered for (default: the cluster's status.version, else v1.32.0)")
     .option('--offline', 'use only the local caches (remoteURLs; with --images, charts); fail on a miss')
+    .option('--flux-artifact-host <host:port>', "read Flux sources that carry status.artifact (copied from the cluster) from source-controller's artifact server at HOST:PORT, checked against status.artifact.digest, instead of fetching them from git or their registry")
     .option('--cache-dir <dir>', 'remoteURL, chart and image cache directory (default $SVELTOS_AIRGAP_CACHE, else ~/.cache/sveltos-airgap)')
+    .option('--sveltos-version <vX.Y.Z>', 'with syncMode ContinuousWithDriftDetection: carry the drift-detection-manager of this Sveltos release (fetched once into the cache)')
+    .option('--drift-detection-manifest <file>', 'the drift-detection-manager manifest and the DebuggingConfiguration and ResourceSummary CRDs, instead of --sveltos-version; repeatable', collect, [])
+    .option('--drift-detection-registry <host>', "addon-controller's --registry: replaces docker.io in the drift-detection-manager manifest")
+    .option('--drift-detection-config <name>', "addon-controller's --drift-detection-config: ConfigMap of drift-detection-manager patches in projectsveltos (read from --from)")
     .addHelpText('after', '\nExamples:\n  sveltos-airgap resolve --from fleet/\n  sveltos-airgap resolve --from fleet/ --cluster prod/cluster-a --output yaml\n  sveltos-airgap resolve --from fleet/ --images\n  sveltos-airgap resolve --from fleet/ --images --offline --output json | jq \'.images[].image\'')
-    .action(async (o: { from: string[]; cluster: string[]; images?: boolean; helm?: string; kustomize?: string; kubeVersion?: string; offline?: boolean; cacheDir?: string }, cmd: Command) => {
+    .action(async (o: { from: string[]; cluster: string[]; images?: boolean; helm?: string; kustomize?: string; kubeVersion?: string; offline?: boolean; cacheDir?: string; fluxArtifactHost?: string; sveltosVersion?: string; driftDetectionManifest?: string[]; driftDetectionRegistry?: string; driftDetectionConfig?: string }, cmd: Command) => {
       const { resolve } = await import('./commands/resolve.js');
       await run(resolve({ ...globals(cmd), ...o }, io));
     });
@@ -85,6 +90,7 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--kustomize <path>', 'kustomize binary that builds kustomizationRefs, or kubectl (run as kubectl kustomize) (default $SVELTOS_AIRGAP_KUSTOMIZE, then kustomize, then kubectl on PATH)')
     .option('--kube-version <v>', 'Kubernetes version charts are rendered for (default: the cluster\'s status.version, else v1.32.0)')
     .option('--offline', 'use only the local remoteURL, chart and image caches; fail on a miss')
+    .option('--flux-artifact-host <host:port>', "read Flux sources that carry status.artifact (copied from the cluster) from source-controller's artifact server at HOST:PORT, checked against status.artifact.digest, instead of fetching them from git or their registry")
     .option('--cache-dir <dir>', 'remoteURL, chart and image cache directory (default $SVELTOS_AIRGAP_CACHE, else ~/.cache/sveltos-airgap; safe to delete)')
     .option('--include-images', 'copy every image the rendered objects and charts name into the bundle')
     .option('--platform <os/arch>', 'with --include-images: only these platforms of multi-platform images; repeatable', collect, [])
@@ -96,6 +102,10 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--split-size <size>', 'write media-sized parts NAME.partK-of-N.tar of at most SIZE (4G, 4.7GB, 25GB, fat32 = 4 GiB - 1)')
     .option('--encrypt-to <file>', 'encrypt carried Secrets to this site public key (X25519 or P-256); repeatable', collect, [])
     .option('--license <file>', 'the sveltos-license Secret (kubectl get secret sveltos-license -n projectsveltos -o yaml), relayed to every cluster as pull mode expects (default: that Secret in --from)')
+    .option('--sveltos-version <vX.Y.Z>', 'with syncMode ContinuousWithDriftDetection: carry the drift-detection-manager of this Sveltos release (fetched once into the cache)')
+    .option('--drift-detection-manifest <file>', 'the drift-detection-manager manifest and the DebuggingConfiguration and ResourceSummary CRDs, instead of --sveltos-version; repeatable', collect, [])
+    .option('--drift-detection-registry <host>', "addon-controller's --registry: replaces docker.io in the drift-detection-manager manifest")
+    .option('--drift-detection-config <name>', "addon-controller's --drift-detection-config: ConfigMap of drift-detection-manager patches in projectsveltos (read from --from)")
     .addHelpText(
       'after',
       '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --license sveltos-license.yaml\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --split-size 4.7GB --encrypt-to site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out delta.tar --since site-receipt.json --site-key site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',

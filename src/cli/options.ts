@@ -1,5 +1,6 @@
 // Parsing of option values shared by commands: durations, sizes, cluster names, times.
 import { ValidationError } from '../errors.js';
+import type { DriftDetectionFlags } from '../source/drift-detection.js';
 
 const DURATION_RE = /^(\d+)(s|m|h|d|w)$/;
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
@@ -121,4 +122,22 @@ export function parseLimits(o: { maxJsonBytes?: string; maxBlobs?: string; maxTo
   if (o.maxEntries !== undefined) out.maxEntries = parsePositiveInt(o.maxEntries, '--max-entries');
   if (o.maxObjectsBytes !== undefined) out.maxObjectsBytes = parseSize(o.maxObjectsBytes, '--max-objects-bytes');
   return out;
+}
+
+/** DriftDetectionOptions are the flags that say where the drift-detection-manager manifests come from. */
+export interface DriftDetectionOptions {
+  sveltosVersion?: string;
+  driftDetectionManifest?: string[];
+  driftDetectionRegistry?: string;
+  driftDetectionConfig?: string;
+}
+
+/** driftDetectionFlags turns the drift-detection flags into what export and resolve read. */
+export function driftDetectionFlags(o: DriftDetectionOptions): DriftDetectionFlags {
+  return {
+    ...(o.sveltosVersion !== undefined ? { sveltosVersion: o.sveltosVersion } : {}),
+    ...(o.driftDetectionManifest?.length ? { manifests: o.driftDetectionManifest } : {}),
+    ...(o.driftDetectionRegistry ? { registry: o.driftDetectionRegistry } : {}),
+    ...(o.driftDetectionConfig ? { configMap: o.driftDetectionConfig } : {}),
+  };
 }

@@ -11,6 +11,7 @@ import { chooseLicense } from './license.js';
 import { displayURL } from '../resolve/remote-url.js';
 import type { ExportLog } from './log.js';
 import { openPlan } from './plan.js';
+import type { DriftDetectionFlags } from '../source/drift-detection.js';
 import { defaultCacheDir } from '../source/helm.js';
 import { renderAndCarry, type CarryFlags } from './render.js';
 
@@ -26,6 +27,8 @@ export interface ExportOptions extends Omit<PackOptions, 'clusters' | 'extras' |
   env: NodeJS.ProcessEnv;
   /** A file holding the sveltos-license Secret; default: that Secret among the `from` objects. */
   license?: string;
+  /** Where the drift-detection-manager manifests come from (none: ContinuousWithDriftDetection is warned about). */
+  driftDetection?: DriftDetectionFlags;
 }
 
 export interface ExportResult extends PackResult {
@@ -42,8 +45,12 @@ export interface ExportResult extends PackResult {
  * plan first.
  */
 export async function exportBundle(opts: ExportOptions, log: ExportLog): Promise<ExportResult> {
-  const { from, clusters, env, carry, license: licenseFile, ...pack } = opts;
-  const input = await openPlan(from, clusters, pack.createdAt, log, { cacheDir: carry.cacheDir ?? defaultCacheDir(env), ...(carry.offline ? { offline: true } : {}) });
+  const { from, clusters, env, carry, license: licenseFile, driftDetection, ...pack } = opts;
+  const input = await openPlan(from, clusters, pack.createdAt, log, {
+    cacheDir: carry.cacheDir ?? defaultCacheDir(env),
+    ...(carry.offline ? { offline: true } : {}),
+    ...(carry.fluxArtifactHost ? { fluxArtifactHost: carry.fluxArtifactHost } : {}),
+  }, { ...driftDetection, env });
   const { license, problems, warnings } = await chooseLicense(input.objects, licenseFile, input.planner.count, pack.createdAt);
   input.planner.problems.push(...problems);
   input.planner.warnings.push(...warnings);

@@ -1,34 +1,38 @@
-// The Flux-source stage of export and `resolve`: every source the plan's policyRefs name is fetched once
-// (two at a time; cached by commit, or from the cache only when offline). A source that cannot be fetched
-// is an input problem of the plan (with every other one), not a crash.
-import { Limiter } from '../content/limiter.js';
+// The Flux-source stage of export and `resolve`: every source the plan's refs name is fetched once (two at
+// a time; cached by revision, or from the cache only when offline). A source that cannot be fetched is an
+// input problem of the plan (with every other one), not a crash; a published artifact whose digest does not
+// match is a trust failure and stops the run.
 import { formatBytes } from '../model/size.js';
 import type { FluxFetched, FluxRequest } from '../resolve/flux.js';
 import { displayURL } from '../resolve/remote-url.js';
-import { fetchGitRepository, FluxSourceError } from '../source/git.js';
+import { fetchFluxSource, FluxSourceError, FluxUnsupportedError } from '../source/flux.js';
 import type { ExportLog } from './log.js';
 import type { RemoteFlags } from './remote-stage.js';
+import { FailFast, limiter } from './stage.js';
 
 const CONCURRENCY = 2;
 
 /** fetchFluxSources fetches each request, by its key. */
 export async function fetchFluxSources(requests: Iterable<FluxRequest>, flags: RemoteFlags, log: ExportLog): Promise<Map<string, FluxFetched>> {
-  const limiter = new Limiter(CONCURRENCY);
+  const limit = limiter(CONCURRENCY);
   const out = new Map<string, FluxFetched>();
-  await Promise.all(
-    [...requests].map((req) =>
-      limiter.run(async () => {
-        try {
-          const { revision, tree } = await fetchGitRepository(req, { cacheDir: flags.cacheDir, ...(flags.offline ? { offline: true } : {}) });
-          const bytes = [...tree.values()].reduce((n, b) => n + b.length, 0);
-          log.info(`GitRepository ${req.namespace}/${req.name} (${displayURL(req.url)}): ${revision}, ${tree.size} file(s), ${formatBytes(bytes)}${flags.offline ? ', from cache' : ''}`);
-          out.set(req.key, { ok: true, revision, tree });
-        } catch (err) {
-          if (!(err instanceof FluxSourceError)) throw err;
-          out.set(req.key, { ok: false, message: err.message });
-        }
-      }),
-    ),
+  // Anything but an input problem (a digest mismatch, an abort, a bug) stops the other fetches.
+  const stage = new FailFast(flags.signal);
+  const opts = { cacheDir: flags.cacheDir, ...(flags.offline ? { offline: true } : {}), signal: stage.signal, ...(flags.fluxArtifactHost ? { artifactHost: flags.fluxArtifactHost } : {}) };
+  await stage.all([...requests], (req) =>
+    limit(async () => {
+      stage.signal.throwIfAborted();
+      try {
+        const { revision, tree } = await fetchFluxSource(req, opts);
+        const bytes = [...tree.values()].reduce((n, b) => n + b.length, 0);
+        const from = opts.artifactHost && req.artifact ? `artifact from ${opts.artifactHost}` : displayURL(req.url);
+        log.info(`${req.kind} ${req.namespace}/${req.name} (${from}): ${revision}, ${tree.size} file(s), ${formatBytes(bytes)}${flags.offline ? ', from cache' : ''}`);
+        out.set(req.key, { ok: true, revision, tree });
+      } catch (err) {
+        if (!(err instanceof FluxSourceError)) throw err;
+        out.set(req.key, { ok: false, message: err.message, ...(err instanceof FluxUnsupportedError ? { unsupported: true } : {}) });
+      }
+    }),
   );
   return out;
 }

@@ -16,6 +16,8 @@ import { chartAnnotationImages, objectLabel, podSpecImages, profileLabel, type I
 import { chartAccess, ChartCache, fetchChart, type ChartRequest, type FetchedChart, type RegistryCredentialsConfig } from '../source/helm.js';
 import { DEFAULT_KUBE_VERSION, HelmError, helmTemplate, mergeHelmValues, parseTemplateOutput, TEMPLATE_FLAGS } from '../source/helm-render.js';
 import type { RenderCache } from '../source/render-cache.js';
+import type { FluxChart } from '../resolve/flux.js';
+import { packageFluxChart } from '../source/helm-flux.js';
 import { RegistrySessions } from '../registry/client.js';
 import type { RenderedRelease } from '../resolve/helm-split.js';
 import semver from 'semver';
@@ -58,6 +60,8 @@ export interface HelmChartInput {
   patches?: Patch[];
   /** Version the cluster last received for this release (from a receipt): decides install/upgrade/downgrade. */
   previousVersion?: string;
+  /** A chart in a Flux source (`gitrepository://…`): its directory, read by the plan. */
+  fluxChart?: FluxChart;
 }
 
 export interface HelmStageOptions {
@@ -141,7 +145,7 @@ export interface PlannedHelm {
   cluster: string;
   object?: KubeObject;
   kubeVersion?: string;
-  helm: { profile: string; chart: Record<string, unknown>; values?: Record<string, unknown>; patches?: Patch[] }[];
+  helm: { profile: string; chart: Record<string, unknown>; values?: Record<string, unknown>; patches?: Patch[]; fluxChart?: FluxChart }[];
 }
 
 /** profileIdentity parses `ClusterProfile/name` or `Profile/namespace/name`. */
@@ -162,6 +166,7 @@ export function helmInputsFromPlan(plans: PlannedHelm[]): HelmChartInput[] {
       chart: h.chart as unknown as HelmChartSpec,
       ...(h.values ? { mergedValues: h.values } : {}),
       ...(h.patches?.length ? { patches: h.patches } : {}),
+      ...(h.fluxChart ? { fluxChart: h.fluxChart } : {}),
     }));
   });
 }
@@ -224,6 +229,19 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
     }
     return p;
   };
+  // packageOnce packages each distinct chart directory of a Flux source once.
+  const packageOnce = (c: FluxChart): Promise<FetchedChart> => {
+    let p = fetches.get(c.key);
+    if (!p) {
+      p = fetchLimit(async () => {
+        const chart = await packageFluxChart(c, { helm: opts.helm, cache: opts.cache, ...(opts.offline ? { offline: true } : {}), signal });
+        say(`chart ${c.source}: ${chart.name} ${chart.version}${chart.cached ? ', from cache' : ', packaged'}`);
+        return chart;
+      });
+      fetches.set(c.key, p);
+    }
+    return p;
+  };
   const staged = new Map<string, Promise<StagedRelease>>();
   // renderOnce renders (or reads from the render cache) and parses each distinct render once.
   const renderOnce = (input: HelmChartInput, chart: FetchedChart, r: ReleaseInputs, cacheKey: string | undefined): Promise<RenderedRelease> => {
@@ -273,7 +291,7 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
   };
   try {
     const results = await stage.all(inputs, async (input): Promise<HelmChartResult> => {
-      const chart = await fetchOnce(request(input, objects));
+      const chart = await (input.fluxChart ? packageOnce(input.fluxChart) : fetchOnce(request(input, objects)));
       const r = releaseInputs(input, chart, objects, opts.kubeVersion);
       const action = helmActionFor(input.chart, chart.version, input.previousVersion, compareVersions);
       const result = chartResult(input, chart, r.kubeVersion, action, await stagedOnce(input, chart, r, action));

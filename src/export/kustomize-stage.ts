@@ -62,7 +62,8 @@ export async function renderKustomizeForPlan(plan: ExportPlan, opts: KustomizeSt
     const src = b.ref.build!.source;
     let a = archives.get(src.digest);
     if (!a) {
-      a = src.layers ? overlayLayers([src.archive, ...src.layers].map((l) => readArchive(l, b.where)), b.where) : readArchive(src.archive, b.where);
+      if ('tree' in src) a = { tree: src.tree, skipped: [] };
+      else a = src.layers ? overlayLayers([src.archive, ...src.layers].map((l) => readArchive(l, b.where)), b.where) : readArchive(src.archive, b.where);
       archives.set(src.digest, a);
       for (const s of a.skipped) {
         warnings.push({ code: 'KUSTOMIZE_ENTRY_SKIPPED', object: b.planned.profile, field: b.ref.field, message: `${b.where}: kustomize.tar.gz: entry ${JSON.stringify(s.entry.slice(0, 300))} skipped: ${s.reason}` });
@@ -113,7 +114,7 @@ export async function renderKustomizeForPlan(plan: ExportPlan, opts: KustomizeSt
     const clusters = plan.clusters.map((c) => {
       if (c.kustomize.length === 0) return c;
       try {
-        const groups = c.kustomize.map((planned) => kustomizeGroup({ planned, built: planned.refs.map((r) => byRef.get(r)) }, c.cluster, warnings));
+        const groups = c.kustomize.map((planned) => kustomizeGroup({ planned, built: planned.refs.map((r) => byRef.get(r)) }, c.cluster, warnings, c.driftDetection));
         return withKustomizeGroups(c, groups);
       } catch (err) {
         if (err instanceof KustomizeRenderError) throw new ValidationError('INVALID', err.message, { cause: err });

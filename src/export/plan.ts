@@ -2,7 +2,8 @@
 // input reported together.
 import { ValidationError } from '../errors.js';
 import type { KubeObject } from '../model/sveltos.js';
-import { planClusters, type ClusterPlan, type ClusterPlanner, type ExportPlan, type PlanProblem } from '../resolve/plan.js';
+import { planClusters, type ClusterPlan, type ClusterPlanner, type ExportPlan, type PlanInput, type PlanProblem } from '../resolve/plan.js';
+import { loadDriftDetectionManifests, type DriftDetectionFlags } from '../source/drift-detection.js';
 import { formatLoadError, loadObjects, type LoadError } from '../source/kube.js';
 import type { ExportLog } from './log.js';
 import { fetchFluxSources } from './flux-stage.js';
@@ -10,8 +11,8 @@ import { fetchRemoteURLs, type RemoteFlags } from './remote-stage.js';
 import { defaultCacheDir } from '../source/helm.js';
 
 /** loadPlan reads `from` and plans; every input problem of the run is reported together in one ValidationError. */
-export async function loadPlan(from: string[], clusters: string[], now: Date, log: ExportLog, remote?: RemoteFlags): Promise<{ plan: ExportPlan; objects: KubeObject[] }> {
-  const input = await openPlan(from, clusters, now, log, remote);
+export async function loadPlan(from: string[], clusters: string[], now: Date, log: ExportLog, remote?: RemoteFlags, drift?: DriftDetectionFlags & { env: NodeJS.ProcessEnv }): Promise<{ plan: ExportPlan; objects: KubeObject[] }> {
+  const input = await openPlan(from, clusters, now, log, remote, drift);
   const planned = [...input.clusters()];
   return { plan: { clusters: planned, problems: input.planner.problems, warnings: input.planner.warnings }, objects: input.objects };
 }
@@ -33,18 +34,36 @@ export interface OpenPlan {
  * openPlan reads `from` and does the fleet-wide part of the plan; the clusters are planned when iterated.
  * When refs name remoteURLs or Flux sources, a first pass over every cluster lists them, they are fetched (`remote` says
  * where they are cached and whether the network may be used; default: the default cache, online), and the
- * plan is made again with them.
+ * plan is made again with them. When a profile asks for drift detection and `drift` names the
+ * drift-detection-manager manifests (a Sveltos version, fetched into the same cache, or files), they are read
+ * and the plan carries them.
  */
-export async function openPlan(from: string[], clusters: string[], now: Date, log: ExportLog, remote: RemoteFlags = { cacheDir: defaultCacheDir() }): Promise<OpenPlan> {
+export async function openPlan(from: string[], clusters: string[], now: Date, log: ExportLog, remote: RemoteFlags = { cacheDir: defaultCacheDir() }, drift?: DriftDetectionFlags & { env: NodeJS.ProcessEnv }): Promise<OpenPlan> {
   if (from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');
+  if (drift?.sveltosVersion !== undefined && drift.manifests?.length) throw new ValidationError('USAGE', '--sveltos-version and --drift-detection-manifest: give one of them');
+  if (remote.fluxArtifactHost !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(remote.fluxArtifactHost)) {
+    throw new ValidationError('USAGE', `--flux-artifact-host ${JSON.stringify(remote.fluxArtifactHost)}: expected HOST:PORT (source-controller's artifact server, e.g. 127.0.0.1:9090 through kubectl port-forward)`);
+  }
   const { objects, errors } = await loadObjects(from);
   log.info(`read ${objects.length} object(s) from ${from.join(', ')}`);
-  let planner = planClusters({ objects, clusters, now });
+  const input: PlanInput = { objects, clusters, now };
+  let planner = planClusters(input);
+  let again = false;
   if (planner.remote || planner.flux) {
     for (const _ of planner.clusters());
     const [urls, sources] = await Promise.all([fetchRemoteURLs(planner.remoteRequests.values(), remote, log), fetchFluxSources(planner.fluxRequests.values(), remote, log)]);
-    planner = planClusters({ objects, clusters, now, remote: (req) => urls.get(req.key), flux: (req) => sources.get(req.key) });
+    input.remote = (req) => urls.get(req.key);
+    input.flux = (req) => sources.get(req.key);
+    again = true;
   }
+  if (planner.driftDetection && drift) {
+    const manifests = await loadDriftDetectionManifests(drift, { cacheDir: remote.cacheDir, ...(remote.offline ? { offline: true } : {}), env: drift.env, onEvent: (m) => log.info(m) });
+    if (manifests) {
+      input.driftDetection = { manifests, ...(drift.registry ? { registry: drift.registry } : {}), ...(drift.configMap ? { configMap: drift.configMap } : {}) };
+      again = true;
+    }
+  }
+  if (again) planner = planClusters(input);
   let logged = 0;
   const failed = () => errors.length > 0 || planner.problems.length > 0;
   // check throws the problems found so far (with every load error) and logs the warnings not logged yet.

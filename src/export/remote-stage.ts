@@ -8,11 +8,13 @@ import { displayURL, type RemoteFetched, type RemoteRequest } from '../resolve/r
 import { fetchRemote, policyContent, RemoteURLError } from '../source/remote-url.js';
 import type { ExportLog } from './log.js';
 
-/** RemoteFlags say where fetched URLs are cached and whether the network may be used. */
+/** RemoteFlags say where fetched URLs and sources are cached, whether the network may be used, and from where. */
 export interface RemoteFlags {
   cacheDir: string;
   offline?: boolean;
   signal?: AbortSignal;
+  /** `--flux-artifact-host HOST:PORT`: Flux sources carrying status.artifact are read from there. */
+  fluxArtifactHost?: string;
 }
 
 const CONCURRENCY = 4;

@@ -3,6 +3,7 @@
 // is copied into the image cache as soon as it is known.
 import type { ExtraArtifact } from '../bundle/pack.js';
 import type { KubeObject } from '../model/sveltos.js';
+import { driftDetectionImageUses } from '../resolve/drift-detection.js';
 import { withHelmGroups } from '../resolve/helm-groups.js';
 import { groupImageUses, imageReport, type ImageUse } from '../resolve/images.js';
 import type { ExportPlan } from '../resolve/plan.js';
@@ -25,9 +26,11 @@ export interface HelmFlags {
   cacheDir?: string;
 }
 
-/** RenderFlags are the Helm flags and the kustomize binary (`--kustomize`). */
+/** RenderFlags are the Helm flags, the kustomize binary (`--kustomize`) and where Flux artifacts are read. */
 export interface RenderFlags extends HelmFlags {
   kustomize?: string;
+  /** `--flux-artifact-host HOST:PORT`: Flux sources carrying status.artifact are read from there. */
+  fluxArtifactHost?: string;
 }
 
 /** renderKustomize builds the plan's kustomizationRefs and puts the Kustomize groups into it (the plan as is when it has none). */
@@ -60,7 +63,7 @@ export interface RenderedPlan {
  */
 export async function renderPlan(planned: ExportPlan, objects: KubeObject[], flags: RenderFlags, env: NodeJS.ProcessEnv, log: ExportLog, images?: { onImages?: (uses: ImageUse[]) => void; signal?: AbortSignal }): Promise<RenderedPlan> {
   const plan = await renderKustomize(planned, flags, env, log, images?.signal);
-  const resourceImages = images ? plan.clusters.flatMap((c) => groupImageUses(c.cluster, c.groups)) : [];
+  const resourceImages = images ? plan.clusters.flatMap((c) => [...groupImageUses(c.cluster, c.groups), ...driftDetectionImageUses(c.cluster, c.driftDetection)]) : [];
   images?.onImages?.(resourceImages);
   if (!plan.clusters.some((c) => c.helm.length > 0)) return { plan, charts: [], images: resourceImages };
   const cacheDir = flags.cacheDir ?? defaultCacheDir(env);

@@ -3,7 +3,7 @@
 // / `GetUnstructured` read them.
 
 import { parseAllDocuments } from 'yaml';
-import { describe, isPlainObject } from '../model/sveltos.js';
+import { describe, isConfigMap, isPlainObject, isSecret, type KubeObject } from '../model/sveltos.js';
 import { goYAMLTags } from '../model/yaml11.js';
 
 /** ContentLimits bound what one referenced object may expand to (hostile input). */
@@ -144,6 +144,11 @@ function jsonProblem(v: unknown, depth: number, max: number): string | undefined
     }
   }
   return undefined;
+}
+
+/** referencedData is the string data of a referenced ConfigMap (`data`) or Secret (`data`, decoded); `{}` for another kind. */
+export function referencedData(obj: KubeObject): Record<string, string> {
+  return isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? { ...(obj.data ?? {}) } : {};
 }
 
 /** decodeSecretData turns a Secret's base64 `data` into strings, as addon-controller reads them. */

@@ -1,6 +1,6 @@
 // Flux sources in the plan (addon-controller flux_source.go and handlers_utils.go deployContentOfSource):
-// a policyRef of kind GitRepository names a Flux source object in the input; the exporter fetches the
-// repository as source-controller would (src/source/git.ts) and hands the tree back through FluxContents.
+// a policyRef, kustomizationRef or helm chart names a Flux source object in the input; the exporter fetches
+// it as source-controller would (src/source/flux.ts) and hands the tree back through FluxContents.
 // Every regular file under the ref's `path`, recursively, is one data key (its relative path), read with
 // the template/Lua annotations of the source object. Pure: a plan run without contents lists what to fetch.
 import { createHash } from 'node:crypto';
@@ -34,58 +34,139 @@ export interface GitAccess {
   ca?: string;
 }
 
-/** FluxRequest is one source to fetch. `key` identifies it without exposing the credentials. */
-export interface FluxRequest {
-  kind: 'GitRepository';
+/** FluxArtifact is a source object's `status.artifact` as source-controller published it. */
+export interface FluxArtifact {
+  url: string;
+  digest: string;
+  revision: string;
+}
+
+interface FluxRequestBase {
   namespace: string;
   name: string;
+  /** What is fetched from, without credentials: the git or OCI URL, or `<provider>://<endpoint>/<bucket>`. */
   url: string;
-  ref: GitRef;
   /** `spec.ignore`: more .sourceignore patterns. */
   ignore?: string;
-  access: GitAccess;
+  /** `status.artifact`, when the object carries it (fetched instead with --flux-artifact-host). */
+  artifact?: FluxArtifact;
+  /** Identifies the request without exposing the credentials. */
   key: string;
 }
+
+/** GitRequest is a GitRepository to fetch with git. */
+export interface GitRequest extends FluxRequestBase {
+  kind: 'GitRepository';
+  ref: GitRef;
+  access: GitAccess;
+}
+
+/** OCIRef is an OCIRepository's `spec.ref` (source-controller picks digest, then semver, then tag; `latest` by default). */
+export interface OCIRef {
+  tag?: string;
+  semver?: string;
+  semverFilter?: string;
+  digest?: string;
+}
+
+/** OCIAccess is how the registry is reached: the `secretRef` dockerconfigjson, the `certSecretRef` CA, `insecure`. */
+export interface OCIAccess {
+  /** The `.dockerconfigjson` text of the secretRef Secret. */
+  dockerConfig?: string;
+  ca?: string;
+  plainHTTP?: boolean;
+}
+
+/** OCIRequest is an OCIRepository to pull. */
+export interface OCIRequest extends FluxRequestBase {
+  kind: 'OCIRepository';
+  ref: OCIRef;
+  /** `spec.layerSelector`: the first layer of this media type (the first layer when unset), extracted or copied. */
+  layer: { mediaType?: string; operation: 'extract' | 'copy' };
+  access: OCIAccess;
+}
+
+/** BucketRequest is a Bucket: only its published artifact can be read. */
+export interface BucketRequest extends FluxRequestBase {
+  kind: 'Bucket';
+}
+
+/** FluxRequest is one source to fetch. */
+export type FluxRequest = GitRequest | OCIRequest | BucketRequest;
 
 /** FluxTree is a fetched artifact: relative POSIX paths of regular files to their bytes. */
 export type FluxTree = Map<string, Buffer>;
 
-/** FluxFetched is what a source gave (its revision, as source-controller names it, and its files), or why not. */
-export type FluxFetched = { ok: true; revision: string; tree: FluxTree } | { ok: false; message: string };
+/**
+ * FluxFetched is what a source gave (its revision, as source-controller names it, and its files), or why not
+ * (`unsupported`: a source kind this exporter cannot read).
+ */
+export type FluxFetched = { ok: true; revision: string; tree: FluxTree } | { ok: false; message: string; unsupported?: boolean };
 
 /** FluxContents answers the plan with what the exporter fetched; undefined: not fetched. */
 export type FluxContents = (req: FluxRequest) => FluxFetched | undefined;
 
+type GetSecret = (namespace: string, name: string) => KubeObject | undefined;
+
 /**
- * fluxRequest reads a GitRepository (from the input) as source-controller reads it: `spec.url`, `spec.ref`,
- * `spec.ignore`, and `spec.secretRef` (a Secret in the source's namespace; username/password, bearerToken,
- * identity/known_hosts, ca.crt). It returns the request or the message of an input problem.
+ * fluxRequest reads a Flux source object (from the input) as source-controller reads it, and its
+ * `status.artifact` when present. It returns the request or the message of an input problem.
  */
-export function fluxRequest(source: KubeObject, getSecret: (namespace: string, name: string) => KubeObject | undefined): FluxRequest | { problem: string } {
+export function fluxRequest(source: KubeObject, getSecret: GetSecret): FluxRequest | { problem: string } {
   const where = `${source.kind} ${source.metadata.namespace ?? ''}/${source.metadata.name}`;
   const rawSpec = (source as unknown as { spec?: unknown }).spec;
   const spec: Record<string, unknown> = isPlainObject(rawSpec) ? rawSpec : {};
+  const status = (source as unknown as { status?: unknown }).status;
+  const rawArtifact = isPlainObject(status) && isPlainObject(status.artifact) ? status.artifact : undefined;
+  let artifact: FluxArtifact | undefined;
+  if (rawArtifact) {
+    const { url, digest, revision } = rawArtifact;
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) return { problem: `${where}: status.artifact.url ${JSON.stringify(url)}: expected an http(s):// URL` };
+    if (typeof digest !== 'string' || !/^(sha256:)?[0-9a-f]{64}$/.test(digest)) return { problem: `${where}: status.artifact.digest ${JSON.stringify(digest)}: expected sha256:<64 hex>` };
+    artifact = { url, digest: digest.startsWith('sha256:') ? digest : `sha256:${digest}`, revision: typeof revision === 'string' ? revision : '' };
+  }
+  const ignore = typeof spec.ignore === 'string' ? spec.ignore : undefined;
+  const base = { namespace: source.metadata.namespace ?? '', name: source.metadata.name, ...(ignore !== undefined ? { ignore } : {}), ...(artifact ? { artifact } : {}) };
+  const keyOf = (url: string, rest: unknown, secret: unknown) =>
+    `${source.kind}\0${url}\0${JSON.stringify(rest)}\0${ignore ?? ''}\0${artifact?.digest ?? ''}\0${createHash('sha256').update(JSON.stringify(secret)).digest('hex')}`;
+  if (source.kind === 'GitRepository') {
+    const r = gitRequest(spec, source, where, getSecret);
+    if ('problem' in r) return r;
+    return { kind: 'GitRepository', ...base, ...r, key: keyOf(r.url, r.ref, r.access) };
+  }
+  if (source.kind === 'OCIRepository') {
+    const r = ociRequest(spec, source, where, getSecret);
+    if ('problem' in r) return r;
+    return { kind: 'OCIRepository', ...base, ...r, key: keyOf(r.url, [r.ref, r.layer], r.access) };
+  }
+  const provider = typeof spec.provider === 'string' && spec.provider ? spec.provider : 'generic';
+  const url = `${provider}://${typeof spec.endpoint === 'string' ? spec.endpoint : ''}/${typeof spec.bucketName === 'string' ? spec.bucketName : ''}`;
+  return { kind: 'Bucket', ...base, url, key: keyOf(url, spec.prefix ?? '', '') };
+}
+
+// secretOf reads the Secret a source's `field` names (in the source's namespace), decoded.
+function secretOf(spec: Record<string, unknown>, field: string, source: KubeObject, where: string, getSecret: GetSecret): Record<string, string> | { problem: string } | undefined {
+  const ref = spec[field];
+  if (ref === undefined) return undefined;
+  const name = isPlainObject(ref) && typeof ref.name === 'string' ? ref.name : '';
+  const ns = source.metadata.namespace ?? '';
+  const secret = getSecret(ns, name);
+  if (!secret || !isSecret(secret)) return { problem: `${where}: spec.${field}: Secret ${ns}/${name} is not in the input` };
+  return decodeSecretData(secret.data);
+}
+
+// gitRequest reads a GitRepository's `spec.url`, `spec.ref` and `spec.secretRef` (username/password,
+// bearerToken, identity/known_hosts, ca.crt).
+function gitRequest(spec: Record<string, unknown>, source: KubeObject, where: string, getSecret: GetSecret): { url: string; ref: GitRef; access: GitAccess } | { problem: string } {
   const url = typeof spec.url === 'string' ? spec.url : '';
   if (!/^(https?|ssh|file):\/\//.test(url) && !/^[\w.-]+@[\w.-]+:/.test(url)) return { problem: `${where}: spec.url ${JSON.stringify(url)}: expected an http(s)://, ssh:// or file:// URL` };
-  const ref: GitRef = {};
-  if (spec.ref !== undefined) {
-    if (!isPlainObject(spec.ref)) return { problem: `${where}: spec.ref: expected a mapping` };
-    for (const k of ['branch', 'tag', 'semver', 'name', 'commit'] as const) {
-      const v = spec.ref[k];
-      if (v === undefined || v === '') continue;
-      if (typeof v !== 'string') return { problem: `${where}: spec.ref.${k}: expected a string` };
-      ref[k] = v;
-    }
-  }
+  const ref = readRef<GitRef>(spec, ['branch', 'tag', 'semver', 'name', 'commit'], where);
+  if ('problem' in ref) return ref;
   if (ref.commit !== undefined && !/^[0-9a-f]{40}$/.test(ref.commit)) return { problem: `${where}: spec.ref.commit ${JSON.stringify(ref.commit)}: expected a full 40-hex SHA-1` };
   const access: GitAccess = {};
-  const secretRef = spec.secretRef;
-  if (secretRef !== undefined) {
-    const name = isPlainObject(secretRef) && typeof secretRef.name === 'string' ? secretRef.name : '';
-    const ns = source.metadata.namespace ?? '';
-    const secret = getSecret(ns, name);
-    if (!secret || !isSecret(secret)) return { problem: `${where}: spec.secretRef: Secret ${ns}/${name} is not in the input` };
-    const data = decodeSecretData(secret.data);
+  const data = secretOf(spec, 'secretRef', source, where, getSecret);
+  if (data && 'problem' in data) return data as { problem: string };
+  if (data) {
     if (data.bearerToken !== undefined) access.bearerToken = data.bearerToken;
     if (data.username !== undefined && data.password !== undefined) {
       access.username = data.username;
@@ -95,11 +176,60 @@ export function fluxRequest(source: KubeObject, getSecret: (namespace: string, n
     if (data.known_hosts !== undefined) access.knownHosts = data.known_hosts;
     const ca = data['ca.crt'] ?? data.caFile;
     if (ca !== undefined) access.ca = ca;
-    if (access.identity !== undefined && access.knownHosts === undefined) return { problem: `${where}: spec.secretRef: Secret ${ns}/${name} has identity but no known_hosts; source-controller needs both for SSH` };
+    if (access.identity !== undefined && access.knownHosts === undefined) return { problem: `${where}: spec.secretRef: the Secret has identity but no known_hosts; source-controller needs both for SSH` };
   }
-  const ignore = typeof spec.ignore === 'string' ? spec.ignore : undefined;
-  const key = `${url}\0${JSON.stringify(ref)}\0${ignore ?? ''}\0${createHash('sha256').update(JSON.stringify(access)).digest('hex')}`;
-  return { kind: 'GitRepository', namespace: source.metadata.namespace ?? '', name: source.metadata.name, url, ref, ...(ignore !== undefined ? { ignore } : {}), access, key };
+  return { url, ref, access };
+}
+
+// ociRequest reads an OCIRepository's `spec.url`, `spec.ref`, `spec.layerSelector`, `spec.secretRef`
+// (a kubernetes.io/dockerconfigjson Secret), `spec.certSecretRef` (ca.crt) and `spec.insecure`.
+function ociRequest(
+  spec: Record<string, unknown>,
+  source: KubeObject,
+  where: string,
+  getSecret: GetSecret,
+): { url: string; ref: OCIRef; layer: OCIRequest['layer']; access: OCIAccess } | { problem: string } {
+  const url = typeof spec.url === 'string' ? spec.url : '';
+  if (!/^oci:\/\/[^/]+\/./.test(url)) return { problem: `${where}: spec.url ${JSON.stringify(url)}: expected oci://HOST/REPOSITORY` };
+  if (/[:@]/.test(url.slice(url.indexOf('/', 'oci://'.length) + 1))) return { problem: `${where}: spec.url ${JSON.stringify(url)}: give the tag or digest in spec.ref, not in the URL` };
+  const provider = typeof spec.provider === 'string' && spec.provider ? spec.provider : 'generic';
+  if (provider !== 'generic') return { problem: `${where}: spec.provider ${provider}: cloud workload identity is not available on the exporting machine; use provider generic with a secretRef` };
+  const ref = readRef<OCIRef>(spec, ['tag', 'semver', 'semverFilter', 'digest'], where);
+  if ('problem' in ref) return ref;
+  if (ref.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(ref.digest)) return { problem: `${where}: spec.ref.digest ${JSON.stringify(ref.digest)}: expected sha256:<64 hex>` };
+  const sel = spec.layerSelector;
+  if (sel !== undefined && !isPlainObject(sel)) return { problem: `${where}: spec.layerSelector: expected a mapping` };
+  const operation = sel?.operation ?? 'extract';
+  if (operation !== 'extract' && operation !== 'copy') return { problem: `${where}: spec.layerSelector.operation ${JSON.stringify(operation)}: expected extract or copy` };
+  const layer: OCIRequest['layer'] = { operation, ...(typeof sel?.mediaType === 'string' && sel.mediaType ? { mediaType: sel.mediaType } : {}) };
+  const access: OCIAccess = spec.insecure === true ? { plainHTTP: true } : {};
+  const auth = secretOf(spec, 'secretRef', source, where, getSecret);
+  if (auth && 'problem' in auth) return auth as { problem: string };
+  if (auth) {
+    if (auth['.dockerconfigjson'] === undefined) return { problem: `${where}: spec.secretRef: the Secret has no .dockerconfigjson (source-controller reads a kubernetes.io/dockerconfigjson Secret)` };
+    access.dockerConfig = auth['.dockerconfigjson'];
+  }
+  const tls = secretOf(spec, 'certSecretRef', source, where, getSecret);
+  if (tls && 'problem' in tls) return tls as { problem: string };
+  if (tls) {
+    if (tls['tls.crt'] !== undefined || tls['tls.key'] !== undefined) return { problem: `${where}: spec.certSecretRef: client certificates (tls.crt, tls.key) are not supported by this exporter; only ca.crt` };
+    if (tls['ca.crt'] !== undefined) access.ca = tls['ca.crt'];
+  }
+  return { url, ref, layer, access };
+}
+
+// readRef reads the string fields of `spec.ref`.
+function readRef<T extends object>(spec: Record<string, unknown>, keys: string[], where: string): T | { problem: string } {
+  const ref: Record<string, string> = {};
+  if (spec.ref === undefined) return ref as T;
+  if (!isPlainObject(spec.ref)) return { problem: `${where}: spec.ref: expected a mapping` };
+  for (const k of keys) {
+    const v = spec.ref[k];
+    if (v === undefined || v === '') continue;
+    if (typeof v !== 'string') return { problem: `${where}: spec.ref.${k}: expected a string` };
+    ref[k] = v;
+  }
+  return ref as T;
 }
 
 /**
@@ -113,4 +243,32 @@ export function filesUnder(tree: FluxTree, path: string): [string, Buffer][] | u
   const out = [...tree].filter(([p]) => p.startsWith(prefix)).map(([p, b]): [string, Buffer] => [p.slice(prefix.length), b]);
   if (out.length === 0) return undefined;
   return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** FluxChart is a chart directory read from a fetched Flux source. */
+export interface FluxChart {
+  /** `GitRepository ns/name revision R path P`. */
+  source: string;
+  /** Identifies the files: kind, namespace, name, revision and path, NUL-separated. */
+  key: string;
+  /** The whole artifact (a dependency may be a `file://` path beside the chart) and the chart's directory in it. */
+  tree: FluxTree;
+  path: string;
+}
+
+/** FLUX_CHART_URL matches a helmCharts repositoryURL naming a Flux source (addon-controller isReferencingFluxSource). */
+const FLUX_CHART_URL = /^(gitrepository|ocirepository|bucket):\/\//i;
+
+export const isFluxChartURL = (url: unknown): boolean => typeof url === 'string' && FLUX_CHART_URL.test(url);
+
+/**
+ * fluxChartSource splits `gitrepository://NS/NAME/PATH` as addon-controller's getReferencedFluxSourceFromURL
+ * does: at least three parts (`…/NAME/` is the artifact root), the path the rest joined.
+ */
+export function fluxChartSource(url: string): { kind: FluxSourceKind; namespace: string; name: string; path: string } | { problem: string } {
+  const [scheme, rest = ''] = [url.slice(0, url.indexOf('://')), url.slice(url.indexOf('://') + 3)];
+  const kind = FLUX_SOURCE_KINDS.find((k) => k.toLowerCase() === scheme.toLowerCase())!;
+  const parts = rest.split('/');
+  if (parts.length < 3) return { problem: `repositoryURL ${JSON.stringify(url)}: expected ${scheme}://NAMESPACE/NAME/PATH (the chart's directory in the artifact; NAME/ for its root)` };
+  return { kind, namespace: parts[0]!, name: parts[1]!, path: parts.slice(2).join('/') };
 }

@@ -5,6 +5,7 @@ import type { ConfigurationBundle, ConfigurationGroup } from '../model/sveltos.j
 import { goJSONMarshal } from './gojson.js';
 import type { HelmBundle } from './helm-split.js';
 import type { ClusterPlan, PlannedHelmChart } from './plan.js';
+import { driftDetectionBundles, type DriftDetectionContent } from './drift-detection.js';
 import { assembleBundle, buildGroup, bundleContent, deployedGVK, type BundleContent } from './pullmode.js';
 
 /**
@@ -31,8 +32,11 @@ export interface RenderedHelmChart {
   bundles: StagedHelmBundle[];
 }
 
-/** helmGroups builds one Helm group per requestor (ClusterSummary), charts in helmCharts order. */
-export function helmGroups(rendered: RenderedHelmChart[]): { group: ConfigurationGroup; bundles: ConfigurationBundle[] }[] {
+/**
+ * helmGroups builds one Helm group per requestor (ClusterSummary), charts in helmCharts order, after the
+ * cluster's drift-detection bundles when the profile asks for drift detection.
+ */
+export function helmGroups(rendered: RenderedHelmChart[], drift?: DriftDetectionContent): { group: ConfigurationGroup; bundles: ConfigurationBundle[] }[] {
   const byRequestor = new Map<string, RenderedHelmChart[]>();
   for (const r of [...rendered].sort((a, b) => a.planned.index - b.planned.index)) {
     const key = r.planned.requestor.requestorName;
@@ -40,7 +44,10 @@ export function helmGroups(rendered: RenderedHelmChart[]): { group: Configuratio
   }
   return [...byRequestor.values()].map((charts) => {
     const { requestor, settings } = charts[0]!.planned;
-    const bundles = charts.flatMap((c) => c.bundles.map((b) => assembleBundle(requestor, b.index, b.content, b.spec)));
+    const bundles = [
+      ...driftDetectionBundles(requestor, settings, drift),
+      ...charts.flatMap((c) => c.bundles.map((b) => assembleBundle(requestor, b.index, b.content, b.spec))),
+    ];
     const gvks = [...new Set(charts.flatMap((c) => c.bundles.flatMap((b) => b.kinds)))];
     const hash = createHash('sha256')
       .update(goJSONMarshal({ feature: 'Helm', sourceRef: settings.sourceRef, charts: charts.map((c) => c.planned.chart), parts: bundles.map((b) => [b.metadata.annotations['pullmode.projectsveltos.io/index'], b.status.hash]) }))
@@ -56,7 +63,7 @@ export function helmGroups(rendered: RenderedHelmChart[]): { group: Configuratio
  */
 export function withHelmGroups(plan: ClusterPlan, rendered: RenderedHelmChart[]): ClusterPlan {
   const groups = [...plan.groups];
-  for (const g of helmGroups(rendered)) {
+  for (const g of helmGroups(rendered, plan.driftDetection)) {
     const requestor = g.group.metadata.annotations['pullmode.projectsveltos.io/requestorname'];
     const at = groups.findIndex((x) => x.group.metadata.annotations['pullmode.projectsveltos.io/requestorname'] === requestor);
     groups.splice(at < 0 ? groups.length : at, 0, g);

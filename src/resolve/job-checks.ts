@@ -6,8 +6,8 @@
 // the Job (preDeployCheckJobs / validateHealthJobs); the agent only runs it.
 import { parse } from 'yaml';
 import { goYAMLTags } from '../model/yaml11.js';
-import { isPlainObject, isSecret, type KubeObject } from '../model/sveltos.js';
-import { decodeSecretData } from './content.js';
+import { isPlainObject, type KubeObject } from '../model/sveltos.js';
+import { referencedData } from './content.js';
 import { parseDuration } from '../gotemplate/index.js';
 import { sigsYAMLMarshal } from './goyaml.js';
 
@@ -56,7 +56,7 @@ export function resolveJobChecks(checks: unknown[] | undefined, field: string, d
     const obj = deps.lookup(kind, ns, name);
     if (!obj) return void fail('REFERENCE_NOT_FOUND', `jobRef: ${kind} ${ns}/${name} is not in the input`);
     // A plain Get upstream: the Secret's type is not checked.
-    const data = isSecret(obj) ? decodeSecretData(obj.data) : ((obj as { data?: Record<string, string> }).data ?? {});
+    const data = referencedData(obj);
     const keys = Object.keys(data);
     if (keys.length !== 1) return void fail('JOB_CHECK', `${kind} ${ns}/${name} must contain exactly one Job manifest, found ${keys.length} data key(s)`);
     let job: unknown;

@@ -2,6 +2,7 @@
 // the substitute values (when there are any), moved to `targetNamespace`, and staged as one bundle per ref
 // in a group of feature Kustomize (addon-controller getKustomizedResources, deployKustomizeResources). Pure.
 
+import { createHash } from 'node:crypto';
 import { parseTemplate, sveltosTemplateFuncs, toGoValue } from '../gotemplate/index.js';
 import { apiGroup, isPlainObject, type ConfigurationBundle, type ConfigurationGroup } from '../model/sveltos.js';
 import { parseData } from './content.js';
@@ -9,6 +10,7 @@ import { sigsYAMLMarshal, YAMLMarshalError } from './goyaml.js';
 import { TEMPLATE_LIMITS } from './instantiate.js';
 import type { PlannedKustomizationRef, PlannedKustomize } from './kustomize-plan.js';
 import type { ClusterPlan } from './plan.js';
+import { driftDetectionBundles, type DriftDetectionContent } from './drift-detection.js';
 import { buildBundle, buildGroup } from './pullmode.js';
 import type { PlanProblem } from './select.js';
 
@@ -108,9 +110,10 @@ export interface BuiltKustomize {
  * kustomizeGroup stages one Kustomize group: one bundle per ref in spec order, each keyed by the raw
  * `<Kind>-<Namespace>-<Name>` (a Local ref's bundle is empty, as addon-controller stages it). The group's
  * deployedGroupVersionKind stays empty: addon-controller records only the management cluster's kinds for
- * Kustomize in pull mode. Warnings and errors name the profile, cluster and ref.
+ * Kustomize in pull mode. With drift detection, the cluster's drift-detection bundles come first and their
+ * hashes join the requestorHash. Warnings and errors name the profile, cluster and ref.
  */
-export function kustomizeGroup(k: BuiltKustomize, cluster: string, warnings: PlanProblem[]): { group: ConfigurationGroup; bundles: ConfigurationBundle[] } {
+export function kustomizeGroup(k: BuiltKustomize, cluster: string, warnings: PlanProblem[], drift?: DriftDetectionContent): { group: ConfigurationGroup; bundles: ConfigurationBundle[] } {
   const { planned } = k;
   const templateName = `${planned.requestor.requestorName}-substitutevalues`;
   const bundles = planned.refs.map((ref, i) => {
@@ -126,7 +129,14 @@ export function kustomizeGroup(k: BuiltKustomize, cluster: string, warnings: Pla
       throw err;
     }
   });
-  return { group: buildGroup(planned.requestor, planned.settings, bundles, [], Buffer.from(planned.requestorHash, 'base64')), bundles };
+  const driftBundles = driftDetectionBundles(planned.requestor, planned.settings, drift);
+  let hash = Buffer.from(planned.requestorHash, 'base64');
+  if (driftBundles.length > 0) {
+    const h = createHash('sha256').update(hash);
+    for (const b of driftBundles) h.update(b.status.hash);
+    hash = h.digest();
+  }
+  return { group: buildGroup(planned.requestor, planned.settings, [...driftBundles, ...bundles], [], hash), bundles: [...driftBundles, ...bundles] };
 }
 
 /**

@@ -59,7 +59,7 @@ describe('kustomizationRefs planning', () => {
     expect(plan.problems[0]!.message).toMatch(/spec\.kustomizationRefs\[2\] and spec\.kustomizationRefs\[0\] both reference ConfigMap default\/k: both would be staged as the bundle "ConfigMap-default-k"/);
   });
 
-  it('deploymentType Local is reported as not carried and keeps its empty bundle; Flux sources are unsupported, a remoteURL must be fetched first', () => {
+  it('deploymentType Local is reported as not carried and keeps its empty bundle; a Flux source must be in the input, a remoteURL must be fetched first', () => {
     const { plan, k } = planned(
       base().clusterProfile('p', {
         ...sel,
@@ -78,7 +78,7 @@ describe('kustomizationRefs planning', () => {
     const bad = planned(
       base().clusterProfile('p', { ...sel, kustomizationRefs: [{ kind: 'OCIRepository', namespace: 'f', name: 'r' }, { remoteURL: { url: 'https://example.com/k.tar.gz' } }] }),
     );
-    expect(bad.plan.problems.map((p) => `${p.code} ${p.field}`)).toEqual(['UNSUPPORTED spec.kustomizationRefs[0]', 'REMOTE_URL spec.kustomizationRefs[1].remoteURL']);
+    expect(bad.plan.problems.map((p) => `${p.code} ${p.field}`)).toEqual(['REFERENCE_NOT_FOUND spec.kustomizationRefs[0]', 'REMOTE_URL spec.kustomizationRefs[1].remoteURL']);
     expect(bad.plan.problems[1]!.message).toMatch(/remoteURL https:\/\/example.com\/k.tar.gz was not fetched/);
   });
 
@@ -101,7 +101,7 @@ describe('kustomizationRefs planning', () => {
     expect(plan.problems[0]!.message).toMatch(/kustomize\.tar\.gz missing \(addon-controller reads it from binaryData, not data/);
     expect(plan.problems[2]!.message).toMatch(/optional is ignored for kustomizationRefs/);
     expect(k.map((x) => x.profile)).toEqual(['ClusterProfile/q']);
-    expect(k[0]!.refs[0]!.build!.source.archive.toString()).toBe('bytes');
+    expect((k[0]!.refs[0]!.build!.source as { archive: Buffer }).archive.toString()).toBe('bytes');
   });
 
   it('values: templated valuesFrom over values, rendered once against the cluster; static valuesFrom over both', () => {

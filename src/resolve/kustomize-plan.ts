@@ -17,7 +17,8 @@ import {
   type KubeObject,
 } from '../model/sveltos.js';
 import { goYAMLTags, resolveGoScalar } from '../model/yaml11.js';
-import { decodeSecretData } from './content.js';
+import { referencedData } from './content.js';
+import { isFluxKind } from './flux.js';
 import { sigsYAMLMarshal } from './goyaml.js';
 import { instantiate, instantiateReference, type TemplateContext } from './instantiate.js';
 import type { BundleInfo, GroupSettings, Requestor } from './pullmode.js';
@@ -27,16 +28,26 @@ import { profileId } from './select.js';
 /** ARCHIVE_KEY is the data key holding a kustomizationRef's archive. */
 export const ARCHIVE_KEY = 'kustomize.tar.gz';
 
-/** KustomizeSource is the archive a ConfigMap or Secret holds, decoded, or what a remoteURL served. */
-export interface KustomizeSource {
-  /** `ConfigMap ns/name` or `Secret ns/name` (instantiated), or `remoteURL URL`. */
+/** KustomizeTreeEntry is one path of a kustomization tree: a directory or a file's bytes. */
+export type KustomizeTreeEntry = { type: 'directory' } | { type: 'file'; data: Buffer };
+
+/**
+ * KustomizeSource is the archive a ConfigMap or Secret holds, decoded, what a remoteURL served, or the files
+ * of a fetched Flux source.
+ */
+export type KustomizeSource = {
+  /** `ConfigMap ns/name` or `Secret ns/name` (instantiated), `remoteURL URL`, or `GitRepository ns/name revision …`. */
   object: string;
-  archive: Buffer;
-  /** A remoteURL OCI artifact's further layers, extracted over `archive` in manifest order. */
-  layers?: Buffer[];
-  /** sha256 of the archive, `sha256:<hex>`. */
+  /** sha256 of the archive, or of the tree, `sha256:<hex>`. */
   digest: string;
-}
+} & (
+  | {
+      archive: Buffer;
+      /** A remoteURL OCI artifact's further layers, extracted over `archive` in manifest order. */
+      layers?: Buffer[];
+    }
+  | { tree: Map<string, KustomizeTreeEntry> }
+);
 
 /** PlannedKustomizationRef is one kustomizationRef for one cluster, ready to build. */
 export interface PlannedKustomizationRef {
@@ -84,25 +95,12 @@ export interface KustomizeContext {
   problem(code: string, message: string, field?: string): void;
   warn(code: string, message: string, field?: string): void;
   requestor(feature: Feature): Requestor;
+  /** What a Flux source holds (fetched before planning), or 'failed' after reporting why. */
+  fluxFetched(kind: string, ns: string, name: string, field: string): { revision: string; tree: Map<string, Buffer> } | 'failed';
   /** What a remoteURL served (fetched before planning), or 'failed' after reporting why. */
   remoteFetched(remoteURL: Record<string, unknown>, optional: boolean, field: string): { url: string; digest: string; parts: Buffer[] } | 'failed' | 'skipped';
 }
 
-const FLUX_KINDS = new Set(['GitRepository', 'OCIRepository', 'Bucket']);
-
-/** unsupportedKustomization tells why a kustomizationRef cannot be carried yet, or undefined when it can. */
-export function unsupportedKustomization(ref: Record<string, unknown>): string | undefined {
-  if (typeof ref.kind === 'string' && FLUX_KINDS.has(ref.kind)) return `${ref.kind} (a Flux source) is not supported offline yet; put the archive in a ConfigMap or Secret`;
-  return undefined;
-}
-
-/** checkKustomizationRefs reports the kustomizationRefs that cannot be carried (when planKustomize does not run). */
-export function checkKustomizationRefs(ctx: Pick<KustomizeContext, 'profile' | 'problem'>): void {
-  (ctx.profile.spec.kustomizationRefs ?? []).forEach((ref, i) => {
-    const why = isPlainObject(ref) && ref.deploymentType !== 'Local' ? unsupportedKustomization(ref) : undefined;
-    if (why) ctx.problem('UNSUPPORTED', `spec.kustomizationRefs[${i}]: ${why}`, `spec.kustomizationRefs[${i}]`);
-  });
-}
 
 // A decoded archive per source object: every cluster referencing it shares one.
 const archives = new WeakMap<KubeObject, { archive: Buffer; digest: string } | undefined>();
@@ -185,12 +183,8 @@ function planRef(ctx: KustomizeContext, raw: Record<string, unknown>, field: str
     ctx.plan.notCarried.push({ profile: profileId(ctx.profile), ref: `kustomizationRef ${label}`, reason: 'deploymentType Local: deployed to the management cluster, not by the agent (its bundle is carried empty, as addon-controller stages it)' });
     return { field, key, info, values: {}, ...(targetNamespace ? { targetNamespace } : {}) };
   }
-  const unsupported = unsupportedKustomization(raw);
-  if (unsupported) {
-    ctx.problem('UNSUPPORTED', `${field}: ${unsupported}`, field);
-    return undefined;
-  }
-  const source = raw.remoteURL !== undefined ? remoteSource(ctx, raw.remoteURL as Record<string, unknown>, field) : objectSource(ctx, raw, field, kind, rawNs, rawName);
+  const source =
+    raw.remoteURL !== undefined ? remoteSource(ctx, raw.remoteURL as Record<string, unknown>, field) : isFluxKind(kind) ? fluxSource(ctx, field, kind, rawNs, rawName) : objectSource(ctx, raw, field, kind, rawNs, rawName);
   if (!source) return undefined;
   let path: string;
   let components: string[];
@@ -219,21 +213,51 @@ function remoteSource(ctx: KustomizeContext, remoteURL: Record<string, unknown>,
   return { object, archive: fetched.parts[0]!, ...(fetched.parts.length > 1 ? { layers: fetched.parts.slice(1) } : {}), digest: fetched.digest };
 }
 
+// refNames instantiates a ref's namespace and name against the cluster; undefined after reporting a template error.
+function refNames(ctx: KustomizeContext, rawNs: string, rawName: string, field: string): { ns: string; name: string } | undefined {
+  try {
+    return { ns: instantiateReference(rawNs, ctx.tctx), name: instantiateReference(rawName, ctx.tctx) };
+  } catch (err) {
+    ctx.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+    return undefined;
+  }
+}
+
+// A Flux source's files as a kustomization tree (every parent directory present), per fetched tree: every
+// cluster referencing it shares one.
+const fluxTrees = new WeakMap<Map<string, Buffer>, { tree: Map<string, KustomizeTreeEntry>; digest: string }>();
+
+// fluxSource is the tree of the Flux source a kustomizationRef names (addon-controller extracts its artifact).
+function fluxSource(ctx: KustomizeContext, field: string, kind: string, rawNs: string, rawName: string): KustomizeSource | undefined {
+  const names = refNames(ctx, rawNs, rawName, field);
+  if (!names) return undefined;
+  const { ns, name } = names;
+  const fetched = ctx.fluxFetched(kind, ns, name, field);
+  if (fetched === 'failed') return undefined;
+  let made = fluxTrees.get(fetched.tree);
+  if (!made) {
+    const tree = new Map<string, KustomizeTreeEntry>();
+    const h = createHash('sha256');
+    for (const [path, data] of [...fetched.tree].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) tree.set(path.slice(0, i), { type: 'directory' });
+      tree.set(path, { type: 'file', data });
+      h.update(`${path}\0${createHash('sha256').update(data).digest('hex')}\n`);
+    }
+    made = { tree, digest: `sha256:${h.digest('hex')}` };
+    fluxTrees.set(fetched.tree, made);
+  }
+  return { object: `${kind} ${ns}/${name} revision ${fetched.revision}`, ...made };
+}
+
 // objectSource is the archive of the ConfigMap or Secret a kustomizationRef names.
 function objectSource(ctx: KustomizeContext, raw: Record<string, unknown>, field: string, kind: string, rawNs: string, rawName: string): KustomizeSource | undefined {
   if (kind !== 'ConfigMap' && kind !== 'Secret') {
     ctx.problem('INVALID_OBJECT', `${field}: kind ${JSON.stringify(kind)}: expected ConfigMap, Secret, GitRepository, OCIRepository or Bucket`, field);
     return undefined;
   }
-  let ns: string;
-  let name: string;
-  try {
-    ns = instantiateReference(rawNs, ctx.tctx);
-    name = instantiateReference(rawName, ctx.tctx);
-  } catch (err) {
-    ctx.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
-    return undefined;
-  }
+  const names = refNames(ctx, rawNs, rawName, field);
+  if (!names) return undefined;
+  const { ns, name } = names;
   const object = `${kind} ${ns}/${name}`;
   const obj = ctx.lookup.get('v1', kind, ns, name);
   if (!obj) {
@@ -308,7 +332,7 @@ function substituteValues(ctx: KustomizeContext, raw: Record<string, unknown>, f
       ctx.problem('SECRET_TYPE', `${f}: Secret ${ns}/${name} has type ${JSON.stringify(obj.type ?? '')}, Sveltos reads only type ${SECRET_TYPE_CLUSTER_PROFILE}`, f);
       return undefined;
     }
-    const data = isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? (obj.data ?? {}) : {};
+    const data = referencedData(obj);
     Object.assign(obj.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined ? dynamic : fixed, data);
   }
   Object.assign(values, dynamic);

@@ -130,7 +130,7 @@ describe('policyRefs', () => {
     expect(bundleYAML(plan, 'edge/c1')).toEqual(['apiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  name: c\n']);
   });
 
-  it('Lua, OCIRepository policyRefs and Flux kustomizationRefs cannot be reproduced offline; a missing GitRepository is not skipped', () => {
+  it('Lua policyRefs cannot be reproduced offline; a missing Flux source (policyRef or kustomizationRef) is not skipped', () => {
     const plan = base()
       .configMap('x/lua', { 'a.lua': 'function evaluate() end' }, { annotations: { 'projectsveltos.io/lua': 'ok' } })
       .clusterProfile('p', {
@@ -139,22 +139,23 @@ describe('policyRefs', () => {
           { kind: 'ConfigMap', namespace: 'x', name: 'lua' },
           { kind: 'GitRepository', namespace: 'flux-system', name: 'repo' },
           { kind: 'OCIRepository', namespace: 'flux-system', name: 'oci' },
+          { kind: 'Deployment', namespace: 'x', name: 'd' },
         ],
         kustomizationRefs: [{ kind: 'GitRepository', namespace: 'x', name: 'k' }],
       })
       .plan({ clusters: ['edge/c1'] });
-    expect(plan.problems.map((p) => `${p.code} ${p.field ?? ''}`)).toEqual(['UNSUPPORTED spec.policyRefs[0]', 'REFERENCE_NOT_FOUND spec.policyRefs[1]', 'UNSUPPORTED spec.policyRefs[2]', 'UNSUPPORTED spec.kustomizationRefs[0]']);
+    expect(plan.problems.map((p) => `${p.code} ${p.field ?? ''}`)).toEqual(['UNSUPPORTED spec.policyRefs[0]', 'REFERENCE_NOT_FOUND spec.policyRefs[1]', 'REFERENCE_NOT_FOUND spec.policyRefs[2]', 'UNSUPPORTED spec.policyRefs[3]', 'REFERENCE_NOT_FOUND spec.kustomizationRefs[0]']);
+    expect(plan.problems[3]!.message).toMatch(/spec\.policyRefs\[3\]: kind "Deployment": expected ConfigMap, Secret, GitRepository, OCIRepository or Bucket \(or a remoteURL\)$/);
   });
 
   it('reports unsupported features and missing references of a run together, whichever comes first', () => {
     const plan = base()
       .configMap('x/lua', { 'a.lua': 'function evaluate() end' }, { annotations: { 'projectsveltos.io/lua': 'ok' } })
-      // A missing templateResourceRef must not hide the profile's kustomizationRefs and Lua policyRef.
+      // A missing templateResourceRef must not hide the profile's Lua policyRef.
       .clusterProfile('a', {
         ...sel,
         templateResourceRefs: [{ identifier: 'Info', resource: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'x', name: 'gone' } }],
         policyRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'lua' }],
-        kustomizationRefs: [{ kind: 'GitRepository', namespace: 'x', name: 'k' }],
       })
       // A missing policyRef before a Lua one: both reported.
       .clusterProfile('b', { ...sel, policyRefs: [{ kind: 'ConfigMap', namespace: 'x', name: 'missing' }, { kind: 'ConfigMap', namespace: 'x', name: 'lua' }] })
@@ -162,7 +163,6 @@ describe('policyRefs', () => {
     expect(plan.problems.map((p) => `${p.code} ${p.field ?? ''}`).sort()).toEqual([
       'REFERENCE_NOT_FOUND spec.policyRefs[0]',
       'TEMPLATE_RESOURCE_NOT_FOUND spec.templateResourceRefs[0]',
-      'UNSUPPORTED spec.kustomizationRefs[0]',
       'UNSUPPORTED spec.policyRefs[0]',
       'UNSUPPORTED spec.policyRefs[1]',
     ]);

@@ -13,8 +13,8 @@ import {
   DEFAULT_TIER,
   formatPath,
   isAnyProfile,
-  isClusterSet,
   isConfigMap,
+  isClusterSet,
   isKnownKind,
   isPlainObject,
   isSecret,
@@ -34,15 +34,16 @@ import {
   type SveltosCluster,
 } from '../model/sveltos.js';
 import { CarryCache, type Carried } from './carry.js';
-import { decodeSecretData } from './content.js';
+import { referencedData } from './content.js';
 import { goJSONMarshal, goJSONString } from './gojson.js';
 import { instantiate, instantiateFields, instantiateReference, TemplateCache, type TemplateContext } from './instantiate.js';
 import { resolveJobChecks } from './job-checks.js';
-import { filesUnder, FLUX_SOURCE_GROUP, fluxRequest, isFluxKind, type FluxContents, type FluxRequest } from './flux.js';
-import { checkKustomizationRefs, planKustomize, type PlannedKustomize } from './kustomize-plan.js';
+import { filesUnder, fluxChartSource, FLUX_SOURCE_GROUP, fluxRequest, isFluxChartURL, isFluxKind, type FluxChart, type FluxContents, type FluxRequest, type FluxTree } from './flux.js';
+import { planKustomize, type PlannedKustomize } from './kustomize-plan.js';
+import { DRIFT_DETECTION_OVERRIDE_ANNOTATION, DriftDetectionManifestError, driftDetectionBundles, driftDetectionContent, overridePatches, overrideRef, SVELTOS_NAMESPACE, type DriftDetectionContent, type DriftDetectionManifests } from './drift-detection.js';
 import { explainValuesLayout } from './values-layout.js';
 import { displayURL, remoteRequest, type RemoteContents, type RemoteRequest, type RemoteSource } from './remote-url.js';
-import { assembleBundle, buildGroup, type BundleContent, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
+import { assembleBundle, buildGroup, type BundleContent, type BundleInfo, clusterSummaryName, resourceIndex, sourceRefFor, type GroupSettings, type Requestor } from './pullmode.js';
 import { clusterKey, describeObject, indexFleet, matchProfiles, profileId, type MatchReason, type PlanProblem } from './select.js';
 
 export type { PlanProblem } from './select.js';
@@ -84,6 +85,8 @@ export interface PlannedHelmChart {
   patches: Patch[];
   extraLabels?: Record<string, string>;
   extraAnnotations?: Record<string, string>;
+  /** For a chart in a Flux source (`gitrepository://…`): the chart directory's files, and where they come from. */
+  fluxChart?: FluxChart;
 }
 
 /** Conflict is a resource or Helm release more than one profile deploys to the same cluster. */
@@ -114,6 +117,27 @@ export interface ClusterPlan {
   conflicts: Conflict[];
   /** The remoteURLs this cluster's policyRefs and kustomizationRefs deploy, with the digest of what was fetched. */
   remoteSources: RemoteSource[];
+  /** The drift-detection-manager bundles' content, when a profile with ContinuousWithDriftDetection reaches the cluster. */
+  driftDetection?: DriftDetectionContent;
+}
+
+/** DriftDetectionInput is what the drift-detection-manager bundles are made from. */
+export interface DriftDetectionInput {
+  manifests: DriftDetectionManifests;
+  /** addon-controller's --registry: replaces the first `docker.io` of the manager's manifest. */
+  registry?: string;
+  /** addon-controller's --drift-detection-config: a ConfigMap of patches in the Sveltos namespace, among the input objects. */
+  configMap?: string;
+}
+
+/** StagedRef is a fetched policyRef's content, ready for its bundle: the index key, how messages name it, and what the bundle says it references. */
+interface StagedRef {
+  index: string;
+  label: string;
+  info: BundleInfo;
+  content: BundleContent;
+  resourceKeys: string[];
+  gvks: string[];
 }
 
 /** PlanInput is everything planExport reads. */
@@ -128,6 +152,8 @@ export interface PlanInput {
   remote?: RemoteContents;
   /** What the exporter fetched for Flux-source refs; a source it lacks is a problem and listed in `fluxRequests`. */
   flux?: FluxContents;
+  /** The drift-detection-manager manifests; without them a ContinuousWithDriftDetection profile is warned about. */
+  driftDetection?: DriftDetectionInput;
 }
 
 /** planExport computes the plan; it never throws on bad input, it reports problems. */
@@ -160,6 +186,8 @@ export interface ClusterPlanner {
   flux: boolean;
   /** The Flux sources the plan could not answer from `PlanInput.flux`, by key. */
   fluxRequests: Map<string, FluxRequest>;
+  /** Whether a profile has syncMode ContinuousWithDriftDetection (the exporter then reads the drift-detection manifests first). */
+  driftDetection: boolean;
   /** clusters plans each target in plan order (namespace, then name); iterate it once. */
   clusters(): Generator<ClusterPlan>;
 }
@@ -202,7 +230,7 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     }
   }
 
-  const memo = new PlanMemo(input.remote, input.flux);
+  const memo = new PlanMemo(input.remote, input.flux, input.driftDetection);
   function* each(): Generator<ClusterPlan> {
     for (const key of targets) {
       const cluster = index.clusterByKey.get(key)!;
@@ -228,8 +256,13 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     kustomize: profiles.some((p) => (p.spec.kustomizationRefs ?? []).length > 0),
     remote: profiles.some((p) => [...(p.spec.policyRefs ?? []), ...(p.spec.kustomizationRefs ?? [])].some((r) => isPlainObject(r) && r.remoteURL !== undefined && r.deploymentType !== 'Local')),
     remoteRequests: memo.remoteRequests,
-    flux: profiles.some((p) => (p.spec.policyRefs ?? []).some((r) => isPlainObject(r) && isFluxKind(r.kind) && r.deploymentType !== 'Local')),
+    flux: profiles.some(
+      (p) =>
+        [...(p.spec.policyRefs ?? []), ...(p.spec.kustomizationRefs ?? [])].some((r) => isPlainObject(r) && isFluxKind(r.kind) && r.deploymentType !== 'Local') ||
+        (p.spec.helmCharts ?? []).some((c) => isPlainObject(c) && isFluxChartURL(c.repositoryURL)),
+    ),
     fluxRequests: memo.fluxRequests,
+    driftDetection: profiles.some((p) => p.spec.syncMode === 'ContinuousWithDriftDetection'),
     clusters: each,
   };
 }
@@ -304,9 +337,12 @@ class PlanMemo {
   readonly #settings = new Map<AnyProfile, GroupSettings>();
   readonly remoteRequests = new Map<string, RemoteRequest>();
   readonly fluxRequests = new Map<string, FluxRequest>();
+  /** Clusters whose drift-detection bundles could not be made (reported once). */
+  readonly driftFailed = new WeakSet<ClusterPlan>();
   constructor(
     readonly remote?: RemoteContents,
     readonly flux?: FluxContents,
+    readonly driftDetection?: DriftDetectionInput,
   ) {}
 
   /**
@@ -377,9 +413,9 @@ function planCluster(
     });
     const ctx = new ProfileContext(cluster, object, profile, lookup, memo, problems, warnings, plan);
     ctx.resolveJobChecks();
+    ctx.planDriftDetection();
     if (!ctx.ready) {
       ctx.checkUnsupportedRefs();
-      checkKustomizationRefs(ctx);
       continue;
     }
     const resources = ctx.planResources();
@@ -623,7 +659,7 @@ class ProfileContext {
         this.problem('SECRET_TYPE', `${f}: Secret ${ns}/${name} has type ${JSON.stringify(obj.type ?? '')}, Sveltos reads only type ${SECRET_TYPE_CLUSTER_PROFILE}`, f);
         return undefined;
       }
-      const data = isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? (obj.data ?? {}) : {};
+      const data = referencedData(obj);
       const isTemplate = obj.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined;
       for (const k of Object.keys(data).sort()) {
         if (!isTemplate) plain.push(data[k]!);
@@ -665,28 +701,17 @@ class ProfileContext {
         this.plan.notCarried.push({ profile: profileId(this.profile), ref: label, reason: 'deploymentType Local: deployed to the management cluster, not by the agent' });
         continue;
       }
-      if (ref.remoteURL) {
-        const remote = this.remotePolicyRef(ref.remoteURL, ref.optional === true, field, patches);
-        if (remote === 'failed') failed = true;
-        else if (remote !== 'skipped' && seen.has(remote.index)) {
-          this.warn('DUPLICATE_REFERENCE', `${field}: remoteURL ${displayURL(remote.url)} is referenced more than once; carried once`, field);
-        } else if (remote !== 'skipped') {
-          seen.add(remote.index);
-          bundles.push(assembleBundle(r, remote.index, remote.content, { referencedObjectName: remote.url, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
-          resourceKeys.push(...remote.resourceKeys);
-          for (const g of remote.gvks) gvks.add(g);
-        }
-        continue;
-      }
-      if (isFluxKind(ref.kind)) {
-        const flux = this.fluxPolicyRef(ref, field, patches);
-        if (flux === 'failed') failed = true;
-        else if (seen.has(flux.index)) this.warn('DUPLICATE_REFERENCE', `${field}: ${ref.kind} ${flux.ns}/${flux.name} is referenced more than once; carried once`, field);
+      if (ref.remoteURL || isFluxKind(ref.kind)) {
+        // Fetched before planning: a remoteURL or a Flux source.
+        const staged = ref.remoteURL ? this.remotePolicyRef(ref.remoteURL, ref.optional === true, field, patches) : this.fluxPolicyRef(ref, field, patches);
+        if (staged === 'failed') failed = true;
+        else if (staged === 'skipped') continue;
+        else if (seen.has(staged.index)) this.warn('DUPLICATE_REFERENCE', `${field}: ${staged.label} is referenced more than once; carried once`, field);
         else {
-          seen.add(flux.index);
-          bundles.push(assembleBundle(r, flux.index, flux.content, { referencedObjectKind: ref.kind, referencedObjectNamespace: flux.ns, referencedObjectName: flux.name, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
-          resourceKeys.push(...flux.resourceKeys);
-          for (const g of flux.gvks) gvks.add(g);
+          seen.add(staged.index);
+          bundles.push(assembleBundle(r, staged.index, staged.content, { ...staged.info, referenceTier: ref.tier ?? DEFAULT_TIER, skipNamespaceCreation: ref.skipNamespaceCreation ?? false, force: ref.force ?? false }));
+          resourceKeys.push(...staged.resourceKeys);
+          for (const g of staged.gvks) gvks.add(g);
         }
         continue;
       }
@@ -725,7 +750,7 @@ class ProfileContext {
         failed = true;
         continue;
       }
-      const dataOf = (): Record<string, string> => (isSecret(obj) ? decodeSecretData(obj.data) : isConfigMap(obj) ? { ...(obj.data ?? {}) } : {});
+      const dataOf = (): Record<string, string> => referencedData(obj);
       let carried: Carried;
       if (annotations[ANNOTATION_TEMPLATE] !== undefined) {
         const data = dataOf();
@@ -779,46 +804,21 @@ class ProfileContext {
       for (const g of carried.gvks) gvks.add(g);
     }
     if (failed) return undefined;
-    if (this.settings.driftDetection) {
-      this.warn('DRIFT_DETECTION_MANAGER', 'syncMode ContinuousWithDriftDetection: the drift-detection-manager bundles addon-controller adds to this group are not carried');
-    }
+    bundles.unshift(...driftDetectionBundles(r, this.settings, this.plan.driftDetection));
     const parts = bundles.map((b) => [b.metadata.annotations['pullmode.projectsveltos.io/index'], b.status.hash]);
     const hash = this.memo.requestorHash(this.profile, 'Resources', parts);
     const group = buildGroup(r, this.settings, bundles, [...gvks], hash);
     return { group, bundles, resourceKeys };
   }
 
-  // fluxPolicyRef stages a policyRef to a Flux source as addon-controller's deployContentOfSource: every file
-  // under the templated `path` of the fetched artifact, keyed by its relative path, rendered as a template
-  // when the source object carries the template annotation, then patched; one bundle keyed by the source.
-  fluxPolicyRef(
-    ref: { kind?: string; namespace?: string; name?: string; path?: string },
-    field: string,
-    patches: Patch[],
-  ): { index: string; ns: string; name: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' {
-    const kind = String(ref.kind);
-    let ns: string;
-    let name: string;
-    let path: string;
-    try {
-      ({ ns, name } = refNames(ref, this.tctx));
-      path = ref.path ? instantiateReference(ref.path, this.tctx) : '';
-    } catch (err) {
-      this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
-      return 'failed';
-    }
+  // fluxFetched is what the Flux source `kind ns/name` holds (the exporter fetched it before planning), recorded
+  // with its revision among the cluster's sources; otherwise the problem is reported. A missing source is an
+  // error here, where addon-controller skips it silently (policyRefs) or panics (helm charts): `upstream` says which.
+  fluxFetched(kind: string, ns: string, name: string, field: string, upstream = ''): { source: KubeObject; revision: string; tree: FluxTree } | 'failed' {
     const what = `${kind} ${ns}/${name}`;
-    if (kind !== 'GitRepository') {
-      this.problem('UNSUPPORTED', `${field}: ${what}: ${kind === 'Bucket' ? 'Bucket sources need an S3-compatible endpoint this exporter cannot reach' : 'OCIRepository sources are not fetched yet'}; use a GitRepository, a ConfigMap or a remoteURL`, field);
-      return 'failed';
-    }
     const source = this.lookup.get(`${FLUX_SOURCE_GROUP}/v1`, kind, ns, name);
     if (!source) {
-      this.problem('REFERENCE_NOT_FOUND', `${field}: ${what} is not in the input (addon-controller skips a missing Flux source silently, so the profile would deploy without it; add the source object to --from)`, field);
-      return 'failed';
-    }
-    if (isLua(source)) {
-      this.problem('UNSUPPORTED', `${field}: ${luaMessage(kind, ns, name)}`, field);
+      this.problem('REFERENCE_NOT_FOUND', `${field}: ${what} is not in the input (${upstream}add the source object to --from)`, field);
       return 'failed';
     }
     const req = fluxRequest(source, (sns, sname) => this.lookup.get('v1', 'Secret', sns, sname));
@@ -833,16 +833,47 @@ class ProfileContext {
       return 'failed';
     }
     if (!fetched.ok) {
-      this.problem('FLUX_SOURCE', `${field}: ${fetched.message}`, field);
+      this.problem(fetched.unsupported ? 'UNSUPPORTED' : 'FLUX_SOURCE', `${field}: ${fetched.message}`, field);
       return 'failed';
     }
+    const display = displayURL(req.url);
+    if (!this.plan.remoteSources.some((s) => s.url === display)) this.plan.remoteSources.push({ url: display, digest: fetched.revision });
+    return { source, revision: fetched.revision, tree: fetched.tree };
+  }
+
+  // fluxPolicyRef stages a policyRef to a Flux source as addon-controller's deployContentOfSource: every file
+  // under the templated `path` of the fetched artifact, keyed by its relative path, rendered as a template
+  // when the source object carries the template annotation, then patched; one bundle keyed by the source.
+  fluxPolicyRef(
+    ref: { kind?: string; namespace?: string; name?: string; path?: string },
+    field: string,
+    patches: Patch[],
+  ): StagedRef | 'failed' {
+    const kind = String(ref.kind);
+    let ns: string;
+    let name: string;
+    let path: string;
+    try {
+      ({ ns, name } = refNames(ref, this.tctx));
+      path = ref.path ? instantiateReference(ref.path, this.tctx) : '';
+    } catch (err) {
+      this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+      return 'failed';
+    }
+    const what = `${kind} ${ns}/${name}`;
+    const object = this.lookup.get(`${FLUX_SOURCE_GROUP}/v1`, kind, ns, name);
+    if (object && isLua(object)) {
+      this.problem('UNSUPPORTED', `${field}: ${luaMessage(kind, ns, name)}`, field);
+      return 'failed';
+    }
+    const fetched = this.fluxFetched(kind, ns, name, field, 'addon-controller skips a missing Flux source silently, so the profile would deploy without it; ');
+    if (fetched === 'failed') return 'failed';
+    const { source } = fetched;
     const files = filesUnder(fetched.tree, path);
     if (!files) {
       this.problem('FLUX_SOURCE', `${field}: ${what} revision ${fetched.revision}: path ${JSON.stringify(path)} holds no file`, field);
       return 'failed';
     }
-    const display = displayURL(req.url);
-    if (!this.plan.remoteSources.some((s) => s.url === display)) this.plan.remoteSources.push({ url: display, digest: fetched.revision });
     const template = source.metadata.annotations?.[ANNOTATION_TEMPLATE] !== undefined;
     const data: Record<string, string> = {};
     for (const [rel, bytes] of files) {
@@ -859,7 +890,7 @@ class ProfileContext {
       else this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: ${what}: ${carried.message}`, field);
       return 'failed';
     }
-    return { index: resourceIndex(kind, ns, name), ns, name, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
+    return { index: resourceIndex(kind, ns, name), label: what, info: { referencedObjectKind: kind, referencedObjectNamespace: ns, referencedObjectName: name }, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
   }
 
   // remoteFetched is what a ref's remoteURL served (the exporter fetched it before planning), recorded with its
@@ -895,7 +926,7 @@ class ProfileContext {
     optional: boolean,
     field: string,
     patches: Patch[],
-  ): { index: string; url: string; content: BundleContent; resourceKeys: string[]; gvks: string[] } | 'failed' | 'skipped' {
+  ): StagedRef | 'failed' | 'skipped' {
     const fetched = this.remoteFetched(remoteURL, optional, field);
     if (typeof fetched === 'string') return fetched;
     const shown = displayURL(fetched.url);
@@ -920,7 +951,7 @@ class ProfileContext {
       this.problem(carried.stage === 'patch' ? 'PATCH' : 'INVALID_CONTENT', `${field}: remoteURL ${shown}: ${what}`, field);
       return 'failed';
     }
-    return { index: resourceIndex('', '', fetched.url), url: fetched.url, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
+    return { index: resourceIndex('', '', fetched.url), label: `remoteURL ${shown}`, info: { referencedObjectName: fetched.url }, content: carried.content, resourceKeys: carried.resourceKeys, gvks: [...carried.gvks] };
   }
 
   // planHelm instantiates each helmCharts entry for the Helm stage (rendering needs the helm binary).
@@ -943,9 +974,12 @@ class ProfileContext {
         else this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
         continue;
       }
+      const fluxChart = isFluxChartURL(chart.repositoryURL) ? this.fluxChart(String(chart.repositoryURL), `${field}.repositoryURL`) : undefined;
+      if (fluxChart === 'failed') continue;
       const values = this.helmValues(chart, field, typeof raw.values === 'string' ? raw.values : '');
       if (!values) continue;
       out.push({
+        ...(fluxChart ? { fluxChart } : {}),
         profile: profileId(this.profile),
         requestor: r,
         settings: this.settings,
@@ -958,6 +992,33 @@ class ProfileContext {
       });
     }
     return out;
+  }
+
+  // fluxChart reads a chart from a Flux source as addon-controller's getHelmChartAndRepoName: the directory
+  // PATH of the source's artifact (a local chart for helm). A missing source is an error (upstream panics).
+  fluxChart(url: string, field: string): FluxChart | 'failed' {
+    const at = fluxChartSource(url);
+    if ('problem' in at) {
+      this.problem('FLUX_SOURCE', `${field}: ${at.problem}`, field);
+      return 'failed';
+    }
+    let ns: string;
+    let name: string;
+    try {
+      ({ ns, name } = refNames({ namespace: at.namespace, name: at.name }, this.tctx));
+    } catch (err) {
+      this.problem('TEMPLATE', `${field}: ${(err as Error).message}`, field);
+      return 'failed';
+    }
+    const fetched = this.fluxFetched(at.kind, ns, name, field, 'addon-controller panics on a helm chart whose Flux source is missing; ');
+    if (fetched === 'failed') return 'failed';
+    const source = `${at.kind} ${ns}/${name} revision ${fetched.revision}${at.path ? ` path ${at.path}` : ''}`;
+    const files = filesUnder(fetched.tree, at.path);
+    if (!files?.some(([p]) => p === 'Chart.yaml')) {
+      this.problem('FLUX_SOURCE', `${field}: ${source}: no Chart.yaml there (the path must name a chart's directory)`, field);
+      return 'failed';
+    }
+    return { source, key: `${at.kind}\0${ns}\0${name}\0${fetched.revision}\0${at.path}`, tree: fetched.tree, path: at.path.split('/').filter((p) => p !== '' && p !== '.').join('/') };
   }
 
   // helmValues is getHelmChartInstantiatedValues: values instantiated (a second time, as
@@ -1048,6 +1109,50 @@ class ProfileContext {
     }
   }
 
+  // planDriftDetection makes the cluster's drift-detection-manager bundles once, for the first profile with
+  // syncMode ContinuousWithDriftDetection (addon-controller stages them into each of its groups): patched by
+  // the ConfigMap the SveltosCluster's override annotation names, else by the global one. Without manifests,
+  // the profile is warned about.
+  planDriftDetection(): void {
+    if (!this.settings.driftDetection || this.memo.driftFailed.has(this.plan)) return;
+    if (this.plan.driftDetection) {
+      this.plan.driftDetection.profiles.push(profileId(this.profile));
+      return;
+    }
+    const input = this.memo.driftDetection;
+    if (!input) {
+      this.warn('DRIFT_DETECTION_MANAGER', 'syncMode ContinuousWithDriftDetection: the drift-detection-manager bundles addon-controller adds to its groups are not carried (give --sveltos-version or --drift-detection-manifest)');
+      return;
+    }
+    const cns = this.cluster.metadata.namespace;
+    let patches: Patch[] = [];
+    const ref = this.cluster.metadata.annotations?.[DRIFT_DETECTION_OVERRIDE_ANNOTATION];
+    const at = ref ? overrideRef(ref, cns) : input.configMap ? { namespace: SVELTOS_NAMESPACE, name: input.configMap } : undefined;
+    const why = ref ? `annotation ${DRIFT_DETECTION_OVERRIDE_ANNOTATION} on ${describeObject(this.cluster)}` : '--drift-detection-config';
+    if (ref && !at) {
+      this.problem('DRIFT_DETECTION', `${why}: ${JSON.stringify(ref)} is not <namespace>/<name> or <name>`);
+      this.memo.driftFailed.add(this.plan);
+      return;
+    }
+    if (at) {
+      const cm = this.lookup.get('v1', 'ConfigMap', at.namespace, at.name);
+      if (!cm || !isConfigMap(cm) || cm.metadata.namespace !== at.namespace) {
+        this.problem('DRIFT_DETECTION', `${why}: ConfigMap ${at.namespace}/${at.name} of drift-detection-manager patches is not in the input`);
+        this.memo.driftFailed.add(this.plan);
+        return;
+      }
+      patches = overridePatches(cm);
+    }
+    try {
+      this.plan.driftDetection = driftDetectionContent(input.manifests, cns, this.cluster.metadata.name, { ...(input.registry ? { registry: input.registry } : {}), patches });
+      this.plan.driftDetection.profiles.push(profileId(this.profile));
+    } catch (err) {
+      if (!(err instanceof DriftDetectionManifestError)) throw err;
+      this.problem('DRIFT_DETECTION', err.message);
+      this.memo.driftFailed.add(this.plan);
+    }
+  }
+
   // resolveJobChecks resolves the jobCheck Jobs of the deploy checks into this cluster's group settings,
   // as prepareSetters does for a deploying ClusterSummary (the delete checks' Jobs are staged only when
   // the profile is being removed, which an export never carries).
@@ -1073,9 +1178,10 @@ function isReadableRef<R extends { remoteURL?: unknown; kind?: string }>(ref: R)
   return !ref.remoteURL && (ref.kind === 'ConfigMap' || ref.kind === 'Secret');
 }
 
-// unsupportedSource tells why a policyRef's source cannot be read offline (a Flux source).
+// unsupportedSource tells why a policyRef's kind cannot be read: Flux sources and remoteURLs are handled
+// before this is asked, so it is a kind Sveltos does not read either.
 function unsupportedSource(ref: { kind?: string }): string {
-  return `${ref.kind} (a Flux source) is not supported offline; use a ConfigMap or Secret`;
+  return `kind ${JSON.stringify(ref.kind ?? '')}: expected ConfigMap, Secret, GitRepository, OCIRepository or Bucket (or a remoteURL)`;
 }
 
 // isLua tells whether a referenced object is a Lua program (and not a template).

@@ -5,33 +5,21 @@
 // source-controller names it (`main@sha1:<hex>`, `v1.2.0@sha1:<hex>`, `sha1:<hex>`). Checkouts are cached by
 // commit; `offline` uses the cache only. Credentials go to git through its environment (never its
 // arguments), SSH keys through 0600 files removed afterwards; messages never show them.
-import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ValidationError } from '../errors.js';
-import type { FluxRequest, FluxTree, GitAccess, GitRef } from '../resolve/flux.js';
+import type { FluxTree, GitAccess, GitRef, GitRequest } from '../resolve/flux.js';
 import { displayURL } from '../resolve/remote-url.js';
+import { FluxSourceError, MAX_TREE_BYTES, readJSONMap, sha256hex, writeAtomic, type FetchedSource, type FluxFetchOptions } from './flux-artifact.js';
 import { pickVersion } from './helm.js';
 import { defaultRunner, type ProcessRunner } from './process-runner.js';
-import { DEFAULT_EXCLUSIONS, IgnoreRules, parsePatterns, SOURCEIGNORE_FILE } from './sourceignore.js';
+import { SOURCEIGNORE_FILE, sourceIgnoreRules } from './sourceignore.js';
 
-/** FluxSourceError is a source that cannot be fetched or read: an input error naming the source. */
-export class FluxSourceError extends ValidationError {}
-
-export interface GitFetchOptions {
-  /** Cache root (the export cache directory); checkouts go under `flux/git/`. */
-  cacheDir: string;
-  offline?: boolean;
+export interface GitFetchOptions extends FluxFetchOptions {
   runner?: ProcessRunner;
   /** The git binary (default `git` on PATH). */
   git?: string;
 }
-
-/** MAX_TREE_BYTES bounds what one artifact may hold once read. */
-const MAX_TREE_BYTES = 256 * 1024 * 1024;
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
  * gitEnvironment is the environment git runs with: no system or user configuration, no prompts, the
@@ -60,19 +48,18 @@ export async function gitEnvironment(access: GitAccess, dir: string): Promise<No
     const hosts = join(dir, 'known_hosts');
     await writeFile(id, access.identity.endsWith('\n') ? access.identity : `${access.identity}\n`, { mode: 0o600 });
     await writeFile(hosts, access.knownHosts ?? '', { mode: 0o600 });
-    await chmod(id, 0o600);
     env.GIT_SSH_COMMAND = `ssh -i '${id}' -o IdentitiesOnly=yes -o UserKnownHostsFile='${hosts}' -o StrictHostKeyChecking=yes -o BatchMode=yes`;
   }
   return env;
 }
 
 /** fetchGitRepository returns the revision and files of the source (fetched, or offline from the cache). */
-export async function fetchGitRepository(req: FluxRequest, opts: GitFetchOptions): Promise<{ revision: string; tree: FluxTree }> {
+export async function fetchGitRepository(req: GitRequest, opts: GitFetchOptions): Promise<FetchedSource> {
   const where = `GitRepository ${req.namespace}/${req.name} (${displayURL(req.url)})`;
-  const root = join(opts.cacheDir, 'flux', 'git', sha256(req.url));
+  const root = join(opts.cacheDir, 'flux', 'git', sha256hex(req.url));
   const refsPath = join(root, 'refs.json');
   const refKey = JSON.stringify(req.ref);
-  const refs = await readJSON(refsPath);
+  const refs = await readJSONMap<string>(refsPath);
   let revision: string;
   if (opts.offline) {
     const cached = refs[refKey];
@@ -81,18 +68,19 @@ export async function fetchGitRepository(req: FluxRequest, opts: GitFetchOptions
   } else {
     revision = await fetchRevision(req, root, where, opts);
     refs[refKey] = revision;
+    await mkdir(root, { recursive: true });
     await writeAtomic(refsPath, JSON.stringify(refs));
   }
   const commit = revision.slice(revision.lastIndexOf('sha1:') + 5);
   return { revision, tree: await readTree(join(root, commit), req.ignore, where) };
 }
 
-async function fetchRevision(req: FluxRequest, root: string, where: string, opts: GitFetchOptions): Promise<string> {
+async function fetchRevision(req: GitRequest, root: string, where: string, opts: GitFetchOptions): Promise<string> {
   const work = await mkdtemp(join(tmpdir(), 'sveltos-airgap-git-'));
   try {
     const env = await gitEnvironment(req.access, work);
     const git = async (args: string[]) => {
-      const r = await (opts.runner ?? defaultRunner).run(opts.git ?? 'git', args, { env });
+      const r = await (opts.runner ?? defaultRunner).run(opts.git ?? 'git', args, { env, ...(opts.signal ? { signal: opts.signal } : {}) });
       if (r.code !== 0) {
         const said = r.stderr.split(req.url).join(displayURL(req.url)).trim().split('\n').slice(-3).join('; ');
         throw new FluxSourceError('INVALID', `${where}: git ${args[0] === '-C' ? args[2] : args[0]}: ${said || `exit ${r.code}`}`);
@@ -183,13 +171,9 @@ async function readTree(dir: string, ignore: string | undefined, where: string):
     }
   };
   await walk('');
-  const patterns = parsePatterns(DEFAULT_EXCLUSIONS.join('\n'));
-  for (const f of ignoreFiles.sort()) {
-    const domain = f.includes('/') ? f.slice(0, f.lastIndexOf('/')) : '';
-    patterns.push(...parsePatterns(await readFile(join(dir, f), 'utf8'), domain));
-  }
-  if (ignore !== undefined) patterns.push(...parsePatterns(ignore));
-  const rules = new IgnoreRules(patterns);
+  const ignoreTexts: [string, string][] = [];
+  for (const f of ignoreFiles) ignoreTexts.push([f, await readFile(join(dir, f), 'utf8')]);
+  const rules = sourceIgnoreRules(ignoreTexts, ignore);
   const tree: FluxTree = new Map();
   let total = 0;
   for (const [rel, abs] of files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -204,20 +188,4 @@ async function readTree(dir: string, ignore: string | undefined, where: string):
 
 async function exists(p: string): Promise<boolean> {
   return lstat(p).then(() => true, () => false);
-}
-
-async function readJSON(path: string): Promise<Record<string, string>> {
-  try {
-    const v = JSON.parse(await readFile(path, 'utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {};
-  } catch {
-    return {};
-  }
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }

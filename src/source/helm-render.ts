@@ -118,6 +118,18 @@ export async function renderChart(opts: RenderOptions): Promise<RenderedRelease>
   return parseTemplateOutput(await helmTemplate(opts), `helm template ${opts.releaseName}`);
 }
 
+/** helmEnv is the environment helm runs with: a private home (its caches and configuration there), PATH and Go's runtime settings. */
+export function helmEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
+    ...goRuntimeEnv(process.env),
+  };
+}
+
 /**
  * helmTemplate runs `helm template --include-crds` and returns what it printed. helm runs with private
  * HELM_*_HOME directories, so no user repository or plugin configuration leaks in; the values reach it on
@@ -134,14 +146,7 @@ export async function helmTemplate(opts: RenderOptions): Promise<string> {
   }
   const home = opts.home;
   const args = ['template', opts.releaseName, opts.chart, '--namespace', opts.releaseNamespace, ...TEMPLATE_FLAGS, '--kube-version', opts.kubeVersion, '--values', '-'];
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: home,
-    HELM_CACHE_HOME: join(home, 'cache'),
-    HELM_CONFIG_HOME: join(home, 'config'),
-    HELM_DATA_HOME: join(home, 'data'),
-    ...goRuntimeEnv(process.env),
-  };
+  const env = helmEnv(home);
   let result;
   try {
     result = await (opts.runner ?? defaultRunner).run(opts.helm, args, { env, input: opts.values || '{}', ...(opts.signal ? { signal: opts.signal } : {}) });

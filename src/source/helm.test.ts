@@ -25,7 +25,7 @@ describe('chart sources', () => {
     expect(chartLocation({ repositoryURL: 'oci://registry-1.docker.io/bitnamicharts', repositoryName: 'oci-vault', chartName: 'vault' })).toEqual({ kind: 'oci', registry: 'registry-1.docker.io', path: 'bitnamicharts/vault', name: 'vault' });
     expect(chartLocation({ repositoryURL: 'oci://r.example.com:5000/x', repositoryName: 'r', chartName: 'r/web' })).toMatchObject({ registry: 'r.example.com:5000', path: 'x/web' });
     expect(chartLocation({ repositoryURL: 'https://kyverno.github.io/kyverno/', repositoryName: 'kyverno', chartName: 'kyverno/kyverno' })).toEqual({ kind: 'http', base: 'https://kyverno.github.io/kyverno/', name: 'kyverno' });
-    expect(() => chartLocation({ repositoryURL: 'gitrepository://flux-system/repo/charts', chartName: 'x' })).toThrow(/Flux sources are not supported/);
+    expect(() => chartLocation({ repositoryURL: 'gitrepository://flux-system/repo/charts', chartName: 'x' })).toThrow(/expected an http\(s\):\/\/ or oci:\/\/ URL, or gitrepository:\/\//);
   });
 
   it('derives served repository names from sources', () => {

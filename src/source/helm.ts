@@ -58,8 +58,8 @@ export interface FetchedChart {
   tag: string;
   /** Path of the chart archive on disk (a cache blob); `helm template` reads it. */
   archive: string;
-  /** Where the chart came from. */
-  origin: 'oci' | 'http';
+  /** Where the chart came from: a registry, a chart repository, or a Flux source (packaged here). */
+  origin: 'oci' | 'http' | 'flux';
   /** True when nothing had to be fetched. */
   cached: boolean;
 }
@@ -102,7 +102,7 @@ export function chartLocation(req: ChartRequest): { kind: 'oci'; registry: strin
     return { kind: 'oci', registry: u.host, path, name: name.split('/').at(-1)! };
   }
   if (!/^https?:\/\//.test(req.repositoryURL)) {
-    throw new ChartError('INVALID', `repositoryURL ${JSON.stringify(req.repositoryURL)}: expected an http(s):// or oci:// URL (Flux sources are not supported)`);
+    throw new ChartError('INVALID', `repositoryURL ${JSON.stringify(req.repositoryURL)}: expected an http(s):// or oci:// URL, or gitrepository://, ocirepository:// or bucket:// for a chart in a Flux source`);
   }
   return { kind: 'http', base: req.repositoryURL, name };
 }
@@ -407,13 +407,18 @@ export async function wrapChartArchive(store: OciLayoutStore, tgz: Buffer): Prom
 }
 
 async function describeCached(cache: ChartCache, manifest: Descriptor, loc: ReturnType<typeof chartLocation>, cached: boolean): Promise<FetchedChart> {
+  const repository = loc.kind === 'oci' ? repositoryFromURL(`${loc.registry}/${loc.path}`) : repositoryFromURL(`${new URL(loc.base).host}${new URL(loc.base).pathname}/${loc.name}`);
+  return describeChart(cache, manifest, { repository, origin: loc.kind, cached, name: loc.name });
+}
+
+/** describeChart describes a chart held in the cache; `name` is used when its config names none. */
+export async function describeChart(cache: ChartCache, manifest: Descriptor, at: { repository: string; origin: FetchedChart['origin']; cached: boolean; name: string }): Promise<FetchedChart> {
   const m = manifestFromJSON(await readAll(await cache.store.fetch(manifest), manifest), manifest.digest);
   const layer = m.layers.find((l) => l.mediaType === MEDIA_TYPE_HELM_CHART);
   if (!layer) throw new ChartError('INVALID', `${manifest.digest}: cached chart has no chart layer`);
   const meta = JSON.parse((await readAll(await cache.store.fetch(m.config), m.config)).toString('utf8')) as Record<string, unknown>;
-  const name = String(meta.name ?? loc.name);
+  const name = String(meta.name ?? at.name);
   const version = String(meta.version ?? '');
-  const repository = loc.kind === 'oci' ? repositoryFromURL(`${loc.registry}/${loc.path}`) : repositoryFromURL(`${new URL(loc.base).host}${new URL(loc.base).pathname}/${loc.name}`);
   const out: FetchedChart = {
     manifest: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size },
     config: m.config,
@@ -421,11 +426,11 @@ async function describeCached(cache: ChartCache, manifest: Descriptor, loc: Retu
     name,
     version,
     annotations: isPlainObject(meta.annotations) ? Object.fromEntries(Object.entries(meta.annotations).map(([k, v]) => [k, String(v)])) : {},
-    repository,
+    repository: at.repository,
     tag: ociTag(version),
     archive: cache.blobFile(layer),
-    origin: loc.kind,
-    cached,
+    origin: at.origin,
+    cached: at.cached,
   };
   if (typeof meta.icon === 'string') out.icon = meta.icon;
   return out;

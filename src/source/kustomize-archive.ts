@@ -24,6 +24,17 @@ export interface ArchiveLimits {
   maxDepth?: number;
 }
 
+/** ArchiveReading says how an archive is read beyond its limits. */
+export interface ArchiveReading {
+  /** What the archive is called in errors. Default `kustomize.tar.gz`. */
+  name?: string;
+  /**
+   * Create a file's missing parent directories (Flux's untar does); by default a file whose directory has no
+   * entry before it is refused, as addon-controller's extraction fails on it.
+   */
+  createParents?: boolean;
+}
+
 export const DEFAULT_ARCHIVE_LIMITS: Required<ArchiveLimits> = {
   maxArchiveBytes: 20 * 1024 * 1024,
   maxFileBytes: 20 * 1024 * 1024,
@@ -53,10 +64,10 @@ const GZIP_MAGIC = [0x1f, 0x8b];
  * way round), and a file whose directory has no entry before it (addon-controller creates no parent
  * directories for files, so it fails on such an archive).
  */
-export function readArchive(bytes: Buffer, where: string, limits: ArchiveLimits = {}): ReadArchive {
+export function readArchive(bytes: Buffer, where: string, limits: ArchiveLimits = {}, reading: ArchiveReading = {}): ReadArchive {
   const l = { ...DEFAULT_ARCHIVE_LIMITS, ...limits };
   const fail = (message: string, details: Record<string, unknown> = {}): never => {
-    throw new ArchiveError('INVALID', `${where}: kustomize.tar.gz: ${message}`, { details: { archive: where, ...details } });
+    throw new ArchiveError('INVALID', `${where}: ${reading.name ?? 'kustomize.tar.gz'}: ${message}`, { details: { archive: where, ...details } });
   };
   if (bytes.length > l.maxArchiveBytes) fail(`${bytes.length} bytes, more than the ${l.maxArchiveBytes} addon-controller reads`, { found: bytes.length });
   let tar = bytes;
@@ -74,6 +85,12 @@ export function readArchive(bytes: Buffer, where: string, limits: ArchiveLimits 
   const skipped: ReadArchive['skipped'] = [];
   // Directories that exist when an entry is extracted: the root, every directory entry and its parents.
   const made = new Set<string>(['']);
+  const mkdirAll = (path: string) => {
+    for (let d = path; d !== '' && !made.has(d); d = posix.dirname(d) === '.' ? '' : posix.dirname(d)) {
+      made.add(d);
+      tree.set(d, { type: 'directory' });
+    }
+  };
   let pos = 0;
   let entries = 0;
   let pax: Map<string, string> | undefined;
@@ -153,13 +170,11 @@ export function readArchive(bytes: Buffer, where: string, limits: ArchiveLimits 
     if (type === 'directory') {
       if (existing?.type === 'file') fail(`entry ${shown}: a directory where a file is`, { entry: name });
       // MkdirAll: the directory and every parent exist from now on.
-      for (let d = path; d !== '' && !made.has(d); d = posix.dirname(d) === '.' ? '' : posix.dirname(d)) {
-        made.add(d);
-        tree.set(d, { type: 'directory' });
-      }
+      mkdirAll(path);
       continue;
     }
     if (existing) fail(`entry ${shown} appears twice (addon-controller would write it over the first without truncating)`, { entry: name });
+    if (reading.createParents) mkdirAll(parent);
     if (!made.has(parent)) {
       fail(`entry ${shown} comes before any directory entry for ${JSON.stringify(`${parent}/`)}: addon-controller creates no parent directories for files and fails on this archive (create it with \`tar -czf kustomize.tar.gz -C DIR .\`)`, { entry: name });
     }

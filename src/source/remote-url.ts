@@ -5,7 +5,8 @@
 // cache under the digest of its content; `offline` reads the cache only. Credentials never leave the
 // request headers: messages name the URL without its user information or query.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../content/oci-layout/ingest.js';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { manifestFromJSON } from '../content/descriptor.js';
@@ -68,17 +69,11 @@ export async function fetchRemote(url: string, access: RemoteAccess, opts: Remot
   const parts: string[] = [];
   for (const p of body.parts) {
     const hex = sha256(p);
-    await writeAtomic(join(dir, 'blobs', hex), p);
+    await writeFileAtomic(join(dir, 'blobs', hex), p);
     parts.push(hex);
   }
-  await writeAtomic(entryPath, Buffer.from(JSON.stringify({ url: shown, digest: body.digest, parts } satisfies CacheEntry)));
+  await writeFileAtomic(entryPath, Buffer.from(JSON.stringify({ url: shown, digest: body.digest, parts } satisfies CacheEntry)));
   return { url, digest: body.digest, parts: body.parts };
-}
-
-async function writeAtomic(path: string, data: Buffer): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
 }
 
 async function readCached(url: string, shown: string, dir: string, entryPath: string): Promise<RemoteBody> {

@@ -95,3 +95,16 @@ export class IgnoreRules {
     return ignored;
   }
 }
+
+/**
+ * sourceIgnoreRules are the rules source-controller archives an artifact with: the default exclusions, then
+ * each `.sourceignore` file's patterns scoped to its directory (files in path order), then `spec.ignore`.
+ */
+export function sourceIgnoreRules(ignoreFiles: [path: string, text: string][], ignore: string | undefined): IgnoreRules {
+  const patterns = parsePatterns(DEFAULT_EXCLUSIONS.join('\n'));
+  for (const [f, text] of [...ignoreFiles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    patterns.push(...parsePatterns(text, f.includes('/') ? f.slice(0, f.lastIndexOf('/')) : ''));
+  }
+  if (ignore !== undefined) patterns.push(...parsePatterns(ignore));
+  return new IgnoreRules(patterns);
+}

@@ -6,6 +6,9 @@ import { createServer, type Server } from 'node:http';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
+import { Readable } from 'node:stream';
+import { sha256 } from '../../src/content/digest.js';
+import { RegistryClient } from '../../src/registry/client.js';
 import { exec } from './helm-env.js';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
@@ -160,4 +163,36 @@ export async function startStaticServer(root: string, auth?: { username: string;
     requests,
     stop: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
   };
+}
+
+/**
+ * pushArtifact pushes an OCI artifact (image manifest with `config` and `layers`) to a running registry,
+ * tagged `tag`, and returns the manifest digest.
+ */
+export async function pushArtifact(
+  registry: RunningRegistry,
+  repository: string,
+  tag: string,
+  config: { mediaType: string; data: Buffer },
+  layers: { mediaType: string; data: Buffer }[],
+): Promise<string> {
+  const credentials = registry.username ? { credentials: { username: registry.username, password: registry.password! } } : {};
+  const client = new RegistryClient({ registry: registry.host, repository, plainHTTP: true, ...credentials });
+  try {
+    const desc = (mediaType: string, b: Buffer) => ({ mediaType, digest: sha256(b), size: b.length });
+    const manifest = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: desc(config.mediaType, config.data), layers: layers.map((l) => desc(l.mediaType, l.data)) }),
+    );
+    for (const b of [config.data, ...layers.map((l) => l.data)]) {
+      await client.push(desc('application/octet-stream', b), Readable.from([b])).catch((e: { code?: string }) => {
+        if (e.code !== 'ALREADY_EXISTS') throw e;
+      });
+    }
+    const m = desc('application/vnd.oci.image.manifest.v1+json', manifest);
+    await client.push(m, Readable.from([manifest]));
+    await client.tag(m, tag);
+    return m.digest;
+  } finally {
+    await client.close();
+  }
 }

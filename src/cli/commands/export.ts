@@ -11,11 +11,11 @@ import { exportBundle } from '../../export/export.js';
 import { describeLicense } from '../../resolve/license.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadRecipientKeys, loadSigningKey, loadTrustedKeys } from '../keys.js';
-import { parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
+import { driftDetectionFlags, type DriftDetectionOptions, parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
 import { readArgFile } from '../files.js';
 import { VERSION } from '../../version.js';
 
-export interface ExportCommandOptions extends GlobalOptions {
+export interface ExportCommandOptions extends GlobalOptions, DriftDetectionOptions {
   from: string[];
   out: string;
   key: string;
@@ -97,6 +97,7 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
       env: io.env,
       carry: opts,
       ...(opts.license ? { license: opts.license } : {}),
+      driftDetection: driftDetectionFlags(opts),
       ...(omit ? { omit } : {}),
       ...(splitSize ? { splitSize } : {}),
       ...(encryptTo ? { encryptTo } : {}),

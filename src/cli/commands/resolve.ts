@@ -8,10 +8,10 @@ import { imageReport, type ImageReport } from '../../resolve/images.js';
 import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
 import { displayURL } from '../../resolve/remote-url.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
-import { parseClusterName } from '../options.js';
+import { driftDetectionFlags, parseClusterName, type DriftDetectionOptions } from '../options.js';
 
 /** ResolveOptions are the flags of `resolve`; `--output yaml` prints the objects as a YAML stream. */
-export interface ResolveOptions extends GlobalOptions, RenderFlags {
+export interface ResolveOptions extends GlobalOptions, RenderFlags, DriftDetectionOptions {
   /** Directories (or files) to read, recursively. */
   from: string[];
   /** Limit to these clusters (`NAMESPACE/NAME`). */
@@ -37,7 +37,8 @@ export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<Expo
   const loaded = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter, {
     cacheDir: opts.cacheDir ?? defaultCacheDir(io.env),
     ...(opts.offline ? { offline: true } : {}),
-  });
+    ...(opts.fluxArtifactHost ? { fluxArtifactHost: opts.fluxArtifactHost } : {}),
+  }, { ...driftDetectionFlags(opts), env: io.env });
   if (opts.images) {
     const rendered = await renderPlan(loaded.plan, loaded.objects, opts, io.env, reporter, {});
     const images = imageReport(rendered.images);
