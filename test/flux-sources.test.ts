@@ -294,7 +294,7 @@ describe('helm charts from Flux sources (gitrepository://NS/NAME/PATH)', () => {
     const { stdout } = await exec(helmPath(), ['template', 'shop', join(repo, 'charts/app'), '--namespace', 'web', '--set', 'greeting=edge-1'], { env });
     const want = parseAllDocuments(stdout).map((d) => d.toJS() as { metadata: { name: string } }).filter(Boolean);
     expect(want.map((o) => o.metadata.name).sort()).toEqual(['shop-app', 'shop-common']);
-    const got = result.bundles.flatMap((b) => b.resources) as unknown as { metadata: { name: string } }[];
+    const got = result.bundles.flatMap((b) => (b.content.resources ?? []).map((y) => parse(y) as { metadata: { name: string } }));
     // Sveltos's split sets the release namespace on namespaced objects, as for any chart.
     const inRelease = want.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: 'web' } }));
     expect([...got].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))).toEqual(inRelease.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)));

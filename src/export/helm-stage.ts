@@ -10,7 +10,8 @@ import { ANNOTATION_CLUSTERS, ANNOTATION_KIND, ANNOTATION_SOURCE } from '../mode
 import { ValidationError } from '../errors.js';
 import { isPlainObject, type KubeObject, type Patch } from '../model/sveltos.js';
 import { patchManifest, PatchFailure } from '../resolve/patch.js';
-import { helmActionFor, helmBundles, type HelmAction, type HelmBundle, type HelmReleaseSpec } from '../resolve/helm-split.js';
+import { stageHelmBundle, type StagedHelmBundle } from '../resolve/helm-groups.js';
+import { helmActionFor, helmBundles, type HelmAction, type HelmReleaseSpec } from '../resolve/helm-split.js';
 import { chartAnnotationImages, objectLabel, podSpecImages, profileLabel, type ImageUse } from '../resolve/images.js';
 import { chartAccess, ChartCache, fetchChart, type ChartRequest, type FetchedChart, type RegistryCredentialsConfig } from '../source/helm.js';
 import { DEFAULT_KUBE_VERSION, HelmError, helmTemplate, mergeHelmValues, parseTemplateOutput, TEMPLATE_FLAGS } from '../source/helm-render.js';
@@ -21,6 +22,7 @@ import { RegistrySessions } from '../registry/client.js';
 import type { RenderedRelease } from '../resolve/helm-split.js';
 import semver from 'semver';
 import { FailFast, limiter, renderLimiter } from './stage.js';
+import { getStaged, putStaged, stagedKey, type StagedImage, type StagedRelease } from './staged-cache.js';
 
 /** HelmChartSpec is a profile's `helmCharts` entry after Go templating (Sveltos field names). */
 export interface HelmChartSpec extends HelmReleaseSpec {
@@ -86,7 +88,8 @@ export interface HelmChartResult {
   chart: FetchedChart;
   action: HelmAction;
   kubeVersion: string;
-  bundles: HelmBundle[];
+  /** The release's bundles, encoded (shared by every input of the same render, entry, patches and action). */
+  bundles: StagedHelmBundle[];
   /** Images named by the rendered objects and the chart's image annotations. */
   images: ImageUse[];
 }
@@ -168,6 +171,29 @@ export function helmInputsFromPlan(plans: PlannedHelm[]): HelmChartInput[] {
   });
 }
 
+// ReleaseInputs are what one input's render depends on besides the chart: the values (JSON or YAML text) and
+// the Kubernetes version; `key` names the distinct render within one stage.
+interface ReleaseInputs {
+  values: string;
+  kubeVersion: string;
+  key: string;
+}
+
+const sha256hex = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function releaseInputs(input: HelmChartInput, chart: FetchedChart, objects: KubeObject[], kubeVersionFlag: string | undefined): ReleaseInputs {
+  const vf = input.mergedValues ? undefined : input.valuesFrom ?? valuesFromObjects(input.chart, objects, input.cluster.namespace);
+  const values = input.mergedValues ? JSON.stringify(input.mergedValues) : mergeHelmValues(input.chart.values ?? '', vf!.plain, vf!.templated);
+  const status = isPlainObject(input.clusterObject?.status) ? input.clusterObject.status : {};
+  const kubeVersion = kubeVersionFlag ?? input.kubeVersion ?? (typeof status.version === 'string' && status.version ? status.version : DEFAULT_KUBE_VERSION);
+  const key = sha256hex(JSON.stringify([chart.manifest.digest, input.chart.releaseName, input.chart.releaseNamespace, values, kubeVersion]));
+  return { values, kubeVersion, key };
+}
+
+function renderEvent(input: HelmChartInput, chart: FetchedChart, kubeVersion: string, cached: boolean): string {
+  return `render ${input.chart.releaseNamespace}/${input.chart.releaseName} (${chart.name} ${chart.version}, kube ${kubeVersion})${cached ? ': from the render cache' : ''}`;
+}
+
 /** renderHelmForPlan runs the Helm stage over every planned helmCharts entry; results come in input order. */
 export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStageOptions): Promise<HelmStageResult> {
   const objects = opts.objects ?? [];
@@ -216,38 +242,59 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
     }
     return p;
   };
-  const renderOnce = (input: HelmChartInput, chart: FetchedChart): { kubeVersion: string; release: Promise<RenderedRelease> } => {
-    const vf = input.mergedValues ? undefined : input.valuesFrom ?? valuesFromObjects(input.chart, objects, input.cluster.namespace);
-    const values = input.mergedValues ? JSON.stringify(input.mergedValues) : mergeHelmValues(input.chart.values ?? '', vf!.plain, vf!.templated);
-    const status = isPlainObject(input.clusterObject?.status) ? input.clusterObject.status : {};
-    const kubeVersion = opts.kubeVersion ?? input.kubeVersion ?? (typeof status.version === 'string' && status.version ? status.version : DEFAULT_KUBE_VERSION);
-    const key = createHash('sha256').update(JSON.stringify([chart.manifest.digest, input.chart.releaseName, input.chart.releaseNamespace, values, kubeVersion])).digest('hex');
-    let release = renders.get(key);
+  const staged = new Map<string, Promise<StagedRelease>>();
+  // renderOnce renders (or reads from the render cache) and parses each distinct render once.
+  const renderOnce = (input: HelmChartInput, chart: FetchedChart, r: ReleaseInputs, cacheKey: string | undefined): Promise<RenderedRelease> => {
+    let release = renders.get(r.key);
     if (!release) {
       const { releaseName, releaseNamespace } = input.chart;
       release = renderLimit(async () => {
         signal.throwIfAborted();
-        const cache = opts.renderCache;
-        const cacheKey = cache ? await cache.key({ helm: opts.helm, flags: TEMPLATE_FLAGS, chart: chart.manifest.digest, releaseName, releaseNamespace, kubeVersion, values }) : undefined;
-        const hit = cacheKey ? await cache!.get(cacheKey) : undefined;
-        say(`render ${releaseNamespace}/${releaseName} (${chart.name} ${chart.version}, kube ${kubeVersion})${hit === undefined ? '' : ': from the render cache'}`);
+        const hit = cacheKey ? await opts.renderCache!.get(cacheKey) : undefined;
+        say(renderEvent(input, chart, r.kubeVersion, hit !== undefined));
         if (hit !== undefined) return parseTemplateOutput(hit, `helm template ${releaseName}`);
         home ??= mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
-        const text = await helmTemplate({ helm: opts.helm, chart: chart.archive, releaseName, releaseNamespace, values, kubeVersion, home: await home, signal }).catch((err: unknown) =>
-          Promise.reject(renderFailure(err, input, chart, kubeVersion)),
+        const text = await helmTemplate({ helm: opts.helm, chart: chart.archive, releaseName, releaseNamespace, values: r.values, kubeVersion: r.kubeVersion, home: await home, signal }).catch((err: unknown) =>
+          Promise.reject(renderFailure(err, input, chart, r.kubeVersion)),
         );
-        if (cacheKey) await cache!.put(cacheKey, text);
+        if (cacheKey) await opts.renderCache!.put(cacheKey, text);
         return parseTemplateOutput(text, `helm template ${releaseName}`);
       });
-      renders.set(key, release);
+      renders.set(r.key, release);
     }
-    return { kubeVersion, release };
+    return release;
+  };
+  // stagedOnce splits and encodes each distinct (render, helmCharts entry, patches, action) once, or reads
+  // it from the render cache: a hit there needs neither helm nor parsing.
+  const stagedOnce = (input: HelmChartInput, chart: FetchedChart, r: ReleaseInputs, action: HelmAction): Promise<StagedRelease> => {
+    const key = sha256hex(JSON.stringify([r.key, input.chart, input.patches ?? [], action]));
+    let p = staged.get(key);
+    if (!p) {
+      p = (async () => {
+        const cache = opts.renderCache;
+        const { releaseName, releaseNamespace } = input.chart;
+        const cacheKey = cache ? await cache.key({ helm: opts.helm, flags: TEMPLATE_FLAGS, chart: chart.manifest.digest, releaseName, releaseNamespace, kubeVersion: r.kubeVersion, values: r.values }) : undefined;
+        const keptKey = cacheKey ? await stagedKey(cache!, opts.helm, { render: cacheKey, chart: input.chart, patches: input.patches ?? [], action }) : undefined;
+        const kept = keptKey ? await getStaged(cache!, keptKey) : undefined;
+        if (kept) {
+          say(renderEvent(input, chart, r.kubeVersion, true));
+          return kept;
+        }
+        const release = await renderOnce(input, chart, r, cacheKey);
+        const out = stageRelease(input, chart, release, action);
+        if (keptKey) await putStaged(cache!, keptKey, out);
+        return out;
+      })();
+      staged.set(key, p);
+    }
+    return p;
   };
   try {
     const results = await stage.all(inputs, async (input): Promise<HelmChartResult> => {
       const chart = await (input.fluxChart ? packageOnce(input.fluxChart) : fetchOnce(request(input, objects)));
-      const { kubeVersion, release } = renderOnce(input, chart);
-      const result = splitResult(input, chart, kubeVersion, await release);
+      const r = releaseInputs(input, chart, objects, opts.kubeVersion);
+      const action = helmActionFor(input.chart, chart.version, input.previousVersion, compareVersions);
+      const result = chartResult(input, chart, r.kubeVersion, action, await stagedOnce(input, chart, r, action));
       opts.onImages?.(result.images);
       return result;
     });
@@ -280,19 +327,24 @@ function postRender(input: HelmChartInput, release: RenderedRelease): RenderedRe
   }
 }
 
-// splitResult splits one input's render into its bundles (they depend on the action for that cluster) and
-// lists the images they name.
-function splitResult(input: HelmChartInput, chart: FetchedChart, kubeVersion: string, rendered: RenderedRelease): HelmChartResult {
+// stageRelease splits one input's render into its bundles (they depend on the action for that cluster),
+// encodes them and lists the images their objects name.
+function stageRelease(input: HelmChartInput, chart: FetchedChart, rendered: RenderedRelease, action: HelmAction): StagedRelease {
   const release = input.patches?.length ? postRender(input, rendered) : rendered;
-  const action = helmActionFor(input.chart, chart.version, input.previousVersion, compareVersions);
   const bundles = helmBundles(input.chart, release, { name: chart.name, version: chart.version, ...(chart.icon ? { icon: chart.icon } : {}) }, action);
-  const base = { cluster: `${input.cluster.namespace}/${input.cluster.name}`, profile: profileLabel(input.profile), chart: `${chart.repository}:${chart.tag}` };
-  const images: ImageUse[] = [];
+  const images: StagedImage[] = [];
   for (const b of bundles) {
-    for (const o of b.resources) for (const m of podSpecImages(o)) images.push({ ...base, image: m.image, object: objectLabel(o), path: m.path });
+    for (const o of b.resources) for (const m of podSpecImages(o)) images.push({ image: m.image, object: objectLabel(o), path: m.path });
   }
+  return { bundles: bundles.map(stageHelmBundle), images };
+}
+
+// chartResult is one input's outcome: its staged release and the images named, with their users.
+function chartResult(input: HelmChartInput, chart: FetchedChart, kubeVersion: string, action: HelmAction, staged: StagedRelease): HelmChartResult {
+  const base = { cluster: `${input.cluster.namespace}/${input.cluster.name}`, profile: profileLabel(input.profile), chart: `${chart.repository}:${chart.tag}` };
+  const images: ImageUse[] = staged.images.map((m) => ({ ...base, ...m }));
   if (action !== 'uninstall') for (const m of chartAnnotationImages(chart.annotations)) images.push({ ...base, image: m.image, object: `chart ${chart.name}`, path: m.path });
-  return { input, chart, action, kubeVersion, bundles, images };
+  return { input, chart, action, kubeVersion, bundles: staged.bundles, images };
 }
 
 /** chartExtras lists each distinct chart once, for packBundle's `extras`, annotated with the clusters using it. */

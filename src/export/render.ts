@@ -8,7 +8,7 @@ import { withHelmGroups } from '../resolve/helm-groups.js';
 import { groupImageUses, imageReport, type ImageUse } from '../resolve/images.js';
 import type { ExportPlan } from '../resolve/plan.js';
 import { ChartCache, defaultCacheDir } from '../source/helm.js';
-import { findHelm, helmVersion } from '../source/helm-render.js';
+import { findHelm, knownHelmVersion } from '../source/helm-render.js';
 import { ImageCache, ImageResolver, loadDockerConfig } from '../source/images.js';
 import { findKustomize } from '../source/kustomize.js';
 import { RenderCache } from '../source/render-cache.js';
@@ -69,12 +69,13 @@ export async function renderPlan(planned: ExportPlan, objects: KubeObject[], fla
   const cacheDir = flags.cacheDir ?? defaultCacheDir(env);
   const cache = await ChartCache.open(cacheDir);
   const helm = await findHelm(flags.helm, env);
-  const version = await helmVersion(helm);
+  const renderCache = await RenderCache.open(cacheDir);
+  const version = await knownHelmVersion(helm, renderCache);
   log.info(`helm ${version.version} (${helm})`);
   const stage = await renderHelmForPlan(helmInputsFromPlan(plan.clusters), {
     helm,
     cache,
-    renderCache: await RenderCache.open(cacheDir),
+    renderCache,
     objects,
     ...(flags.kubeVersion ? { kubeVersion: flags.kubeVersion } : {}),
     ...(flags.offline ? { offline: true } : {}),

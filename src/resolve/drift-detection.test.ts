@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ConfigMap, KubeObject } from '../model/sveltos.js';
 import { driftDetectionBundles, driftDetectionContent, overridePatches, overrideRef, prepareManagerYAML, readDriftDetectionManifests } from './drift-detection.js';
-import { helmGroups } from './helm-groups.js';
+import { helmGroups, stageHelmBundle } from './helm-groups.js';
 import type { HelmBundle } from './helm-split.js';
 import { kustomizeGroup } from './kustomize-groups.js';
 import type { PlannedHelmChart } from './plan.js';
@@ -58,7 +58,7 @@ describe('drift-detection bundles in Helm and Kustomize groups', () => {
 
   it('a Helm group starts with the three bundles, notTracked, then the chart\'s; none without drift detection', () => {
     const chartBundle: HelmBundle = { index: 'apps-web-repo-0', resources: [cm], spec: { timeout: '5m0s', helmReleaseNamespace: 'apps', helmReleaseName: 'web', helmChartVersion: '1.0.0', helmRepoURL: 'https://charts.example' } };
-    const planned = (d: boolean) => ({ planned: { profile: 'ClusterProfile/p', requestor: requestor('Helm'), settings: settings(d), index: 0, chart: {}, values: {}, patches: [] } as PlannedHelmChart, bundles: [chartBundle] });
+    const planned = (d: boolean) => ({ planned: { profile: 'ClusterProfile/p', requestor: requestor('Helm'), settings: settings(d), index: 0, chart: {}, values: {}, patches: [] } as PlannedHelmChart, bundles: [stageHelmBundle(chartBundle)] });
     const [on] = helmGroups([planned(true)], drift);
     expect(on!.bundles.map(indexOf)).toEqual([...KEYS, 'apps-web-repo-0']);
     expect(on!.bundles.map((b) => b.spec.notTracked ?? false)).toEqual([true, true, true, false]);

@@ -6,12 +6,30 @@ import { goJSONMarshal } from './gojson.js';
 import type { HelmBundle } from './helm-split.js';
 import type { ClusterPlan, PlannedHelmChart } from './plan.js';
 import { driftDetectionBundles, type DriftDetectionContent } from './drift-detection.js';
-import { buildBundle, buildGroup, deployedGVK } from './pullmode.js';
+import { assembleBundle, buildGroup, bundleContent, deployedGVK, type BundleContent } from './pullmode.js';
+
+/**
+ * StagedHelmBundle is a HelmBundle encoded as its ConfigurationBundle carries it: the content (one YAML
+ * document per object, the hash) and the kinds it deploys (`Kind.version.group`, first use first). Plain
+ * data: it does not depend on the cluster or the profile, so it can be kept between exports.
+ */
+export interface StagedHelmBundle {
+  index: string;
+  spec: HelmBundle['spec'];
+  content: BundleContent;
+  kinds: string[];
+}
+
+/** stageHelmBundle encodes one bundle of a release. Throws YAMLMarshalError where sigs.k8s.io/yaml would fail. */
+export function stageHelmBundle(b: HelmBundle): StagedHelmBundle {
+  const kinds = [...new Set(b.resources.map((o) => deployedGVK(String(o.apiVersion), String(o.kind))))];
+  return { index: b.index, spec: b.spec, content: bundleContent(b.resources as unknown as Record<string, unknown>[]), kinds };
+}
 
 /** RenderedHelmChart is one planned helmCharts entry with the bundles its rendering produced. */
 export interface RenderedHelmChart {
   planned: PlannedHelmChart;
-  bundles: HelmBundle[];
+  bundles: StagedHelmBundle[];
 }
 
 /**
@@ -28,9 +46,9 @@ export function helmGroups(rendered: RenderedHelmChart[], drift?: DriftDetection
     const { requestor, settings } = charts[0]!.planned;
     const bundles = [
       ...driftDetectionBundles(requestor, settings, drift),
-      ...charts.flatMap((c) => c.bundles.map((b) => buildBundle(requestor, b.index, b.resources as unknown as Record<string, unknown>[], b.spec))),
+      ...charts.flatMap((c) => c.bundles.map((b) => assembleBundle(requestor, b.index, b.content, b.spec))),
     ];
-    const gvks = [...new Set(charts.flatMap((c) => c.bundles.flatMap((b) => b.resources.map((o) => deployedGVK(String(o.apiVersion), String(o.kind))))))];
+    const gvks = [...new Set(charts.flatMap((c) => c.bundles.flatMap((b) => b.kinds)))];
     const hash = createHash('sha256')
       .update(goJSONMarshal({ feature: 'Helm', sourceRef: settings.sourceRef, charts: charts.map((c) => c.planned.chart), parts: bundles.map((b) => [b.metadata.annotations['pullmode.projectsveltos.io/index'], b.status.hash]) }))
       .digest();

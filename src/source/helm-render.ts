@@ -9,6 +9,7 @@ import { ValidationError } from '../errors.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { ANNOTATION_HOOK, type HelmHook, type RenderedRelease } from '../resolve/helm-split.js';
 import { defaultRunner, findOnPath, isExecutable, type ProcessRunner } from './process-runner.js';
+import type { RenderCache } from './render-cache.js';
 
 /** Kubernetes version given to `helm template` when neither `--kube-version` nor the cluster's `status.version` says. */
 export const DEFAULT_KUBE_VERSION = 'v1.32.0';
@@ -54,6 +55,26 @@ export async function helmVersion(helm: string, runner: ProcessRunner = defaultR
     throw new HelmError('USAGE', `${helm}: expected helm v3 or v4, found ${result.code === 0 ? JSON.stringify(version) : `a program that fails \`version\` (exit ${result.code})`}; name another with --helm PATH or $${HELM_ENV}`);
   }
   return { version, major: Number(major) as 3 | 4 };
+}
+
+/**
+ * knownHelmVersion is helmVersion asked once per binary: the answer is kept in the render cache under the
+ * binary's identity, as renders are (another binary, or this one changed, is asked anew), so an export
+ * whose renders are all kept runs no helm at all.
+ */
+export async function knownHelmVersion(helm: string, cache: RenderCache): Promise<HelmVersion> {
+  const key = await cache.keyOf(helm, ['helm version']);
+  const kept = await cache.get(key);
+  let doc: unknown;
+  try {
+    doc = kept === undefined ? undefined : JSON.parse(kept);
+  } catch {
+    doc = undefined; // not what this key keeps: ask again
+  }
+  if (isPlainObject(doc) && typeof doc.version === 'string' && (doc.major === 3 || doc.major === 4)) return { version: doc.version, major: doc.major };
+  const version = await helmVersion(helm);
+  await cache.put(key, JSON.stringify(version));
+  return version;
 }
 
 export interface RenderOptions {

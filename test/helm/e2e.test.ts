@@ -5,7 +5,7 @@ import { chmod, mkdtemp, mkdir, readFile, rm, copyFile, readdir, stat, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { generateKeyPair, loadPrivateKey, loadPublicKey } from '../../src/bundle/keys.js';
 import { packBundle } from '../../src/bundle/pack.js';
 import { importBundle } from '../../src/bundle/import.js';
@@ -155,7 +155,7 @@ function clusterArtifacts(stage: Awaited<ReturnType<typeof renderHelmForPlan>>):
     const requestor = clusterSummaryName(r.input.profile.kind, r.input.profile.name, name);
     const index = (i: string) => `${r.input.chart.releaseName}/${i}`;
     const yaml = r.bundles
-      .map((b) => stringify({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'ConfigurationBundle', metadata: { name: objectName(namespace, name, requestor, 'Helm', index(b.index)), namespace, annotations: { 'pullmode.projectsveltos.io/index': b.index } }, spec: { ...b.spec, resources: b.resources.map((o) => stringify(o, { sortMapEntries: true })) } }))
+      .map((b) => stringify({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'ConfigurationBundle', metadata: { name: objectName(namespace, name, requestor, 'Helm', index(b.index)), namespace, annotations: { 'pullmode.projectsveltos.io/index': b.index } }, spec: { ...b.spec, resources: b.content.resources } }))
       .join('---\n');
     c.groups.push({ name: objectName(namespace, name, requestor, 'Helm', index('')), feature: 'Helm', requestor, yaml });
     by.set(key, c);
@@ -174,7 +174,9 @@ describe('helm charts and images end to end', () => {
     // Renders: web for eu-west@1.29.4 (a and c share it), us-east@default; cache for 1.29.4 and default; sec; old.
     expect(stage.renders).toBe(6);
     const web = (name: string) => stage.results.find((r) => r.input.cluster.name === name && r.input.chart.releaseName === 'web')!;
-    const dep = (name: string) => web(name).bundles.flatMap((b) => b.resources).find((o) => o.kind === 'Deployment')! as any;
+    // The objects as each bundle carries them.
+    const objectsOf = (bundles: { content: { resources?: string[] } }[]) => bundles.map((b) => (b.content.resources ?? []).map((y) => parse(y) as KubeObject));
+    const dep = (name: string) => objectsOf(web(name).bundles).flat().find((o) => o.kind === 'Deployment')! as any;
     expect(dep('edge-a').metadata.labels.region).toBe('eu-west');
     expect(dep('edge-b').metadata.labels.region).toBe('us-east');
     expect(dep('edge-a').spec.replicas).toBe(3); // valuesFrom ConfigMap merged over values
@@ -184,7 +186,7 @@ describe('helm charts and images end to end', () => {
     expect(web('edge-a').bundles[0]!.spec.helmChartVersion).toBe('1.2.3');
     const old = stage.results.find((r) => r.input.chart.releaseName === 'old')!;
     expect(old.action).toBe('uninstall');
-    expect(old.bundles.map((b) => b.resources.map((o) => o.metadata.name))).toEqual([['old-kept'], ['old-pre-delete'], ['old-post-delete']]);
+    expect(objectsOf(old.bundles).map((os) => os.map((o) => o.metadata.name))).toEqual([['old-kept'], ['old-pre-delete'], ['old-post-delete']]);
     // The OCI chart keeps its upstream digest; the HTTP one is wrapped from the same archive.
     const pushed = await new RegistryClient({ registry: plain.host, repository: 'charts/demo', plainHTTP: true }).resolve('1.2.3');
     expect(old.chart.manifest.digest).toBe(pushed.digest);

@@ -1,7 +1,8 @@
 // Real public charts (test/fixtures/public-charts, see SOURCES.md) pushed with `helm push` to docker-registry on
 // 127.0.0.1 and exported by the CLI: the objects each release carries in the bundle must be the objects
 // `helm template` prints for the same chart, release, namespace, values and Kubernetes version.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,19 +89,23 @@ async function helmObjects(c: PublicChart): Promise<Obj[]> {
   return parseAllDocuments(text, { version: '1.1' }).map((x) => x.toJS() as Obj).filter((o) => o !== null);
 }
 
+/** writeFleet writes one pull-mode cluster and a ClusterProfile deploying `list` from the registry. */
+async function writeFleet(dir: string, list: PublicChart[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'cluster.yaml'), stringify({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name: 'edge', namespace: 'fleet', labels: { env: 'public' } }, spec: { pullMode: true }, status: { version: KUBE } }));
+  const helmCharts = list.map((c) => ({
+    repositoryURL: `oci://${registry.host}/charts`, repositoryName: 'public', chartName: c.chart, chartVersion: c.version,
+    releaseName: c.release, releaseNamespace: c.namespace, values: c.values, registryCredentialsConfig: { plainHTTP: true },
+  }));
+  await writeFile(join(dir, 'profile.yaml'), stringify({ apiVersion: 'config.projectsveltos.io/v1beta1', kind: 'ClusterProfile', metadata: { name: 'public' }, spec: { clusterSelector: { matchLabels: { env: 'public' } }, helmCharts } }));
+}
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'public-charts-'));
   charts = JSON.parse(await readFile(join(FIXTURES, 'charts.json'), 'utf8')) as PublicChart[];
   registry = await startRegistry(join(work, 'registry'));
   for (const c of charts) await helm(['push', join(FIXTURES, `${c.chart}-${c.version}.tgz`), `oci://${registry.host}/charts`, '--plain-http']);
-  const fleet = join(work, 'fleet');
-  await mkdir(fleet, { recursive: true });
-  await writeFile(join(fleet, 'cluster.yaml'), stringify({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name: 'edge', namespace: 'fleet', labels: { env: 'public' } }, spec: { pullMode: true }, status: { version: KUBE } }));
-  const helmCharts = charts.map((c) => ({
-    repositoryURL: `oci://${registry.host}/charts`, repositoryName: 'public', chartName: c.chart, chartVersion: c.version,
-    releaseName: c.release, releaseNamespace: c.namespace, values: c.values, registryCredentialsConfig: { plainHTTP: true },
-  }));
-  await writeFile(join(fleet, 'profile.yaml'), stringify({ apiVersion: 'config.projectsveltos.io/v1beta1', kind: 'ClusterProfile', metadata: { name: 'public' }, spec: { clusterSelector: { matchLabels: { env: 'public' } }, helmCharts } }));
+  await writeFleet(join(work, 'fleet'), charts);
 }, 120_000);
 
 afterAll(async () => {
@@ -134,5 +139,40 @@ describe('real public charts', () => {
       expect([...got.keys()].sort(), c.chart).toEqual([...want.keys()].sort());
       for (const [k, o] of want) expect(got.get(k), `${c.chart}: ${k}`).toEqual(o);
     }
+  }, 300_000);
+
+  it('exports the same bundle from a warm cache as from a cold one, without helm; other values render anew', async () => {
+    const keys = await testKeys();
+    // helm behind a wrapper that counts its `helm template` runs.
+    const dir = await mkdtemp(join(work, 'warm-'));
+    const wrapper = join(dir, 'helm');
+    await writeFile(wrapper, `#!/bin/sh\n[ "$1" = template ] && echo "$2" >> ${join(dir, 'runs')}\nexec ${helmPath()} "$@"\n`);
+    await chmod(wrapper, 0o755);
+    const runs = async () => (await readFile(join(dir, 'runs'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    const env = { ...(await helmEnv()), SVELTOS_AIRGAP_HELM: wrapper };
+    const exportTo = async (fleet: string, out: string) => {
+      const r = await cli(['export', '--from', fleet, '--key', keys.keyPath, '--out', out, '--cache-dir', join(dir, 'cache'), '--plain-http-registry', registry.host, '--created-at', '2026-01-01T00:00:00Z', '--sequence', '1'], env);
+      expect(r.code, r.stderr).toBe(0);
+      return { sha256: createHash('sha256').update(await readFile(out)).digest('hex'), stderr: r.stderr };
+    };
+    const cold = await exportTo(join(work, 'fleet'), join(dir, 'cold.tar'));
+    expect((await runs()).sort()).toEqual(charts.map((c) => c.release).sort());
+    const warm = await exportTo(join(work, 'fleet'), join(dir, 'warm.tar'));
+    expect(await runs()).toHaveLength(charts.length);
+    for (const c of charts) expect(warm.stderr).toContain(`render ${c.namespace}/${c.release} (${c.chart} ${c.version}, kube ${KUBE}): from the render cache`);
+    expect(warm.sha256).toBe(cold.sha256);
+
+    // Other values for one release: that release alone is rendered again, and carries what helm prints for them.
+    const ksm = charts.find((c) => c.chart === 'kube-state-metrics')!;
+    const changed = charts.map((c) => (c === ksm ? { ...c, values: 'replicas: 2\n' } : c));
+    await writeFleet(join(dir, 'fleet'), changed);
+    const other = await exportTo(join(dir, 'fleet'), join(dir, 'other.tar'));
+    expect(other.sha256).not.toBe(cold.sha256);
+    expect((await runs()).slice(charts.length)).toEqual([ksm.release]);
+    const [before, after] = await Promise.all([bundleObjects(join(dir, 'cold.tar'), 'fleet/edge'), bundleObjects(join(dir, 'other.tar'), 'fleet/edge')]);
+    const deployment = (objs: Obj[]) => objs.find((o) => o.kind === 'Deployment') as { spec: { replicas: number } };
+    expect(deployment(before.get(ksm.release)!).spec.replicas).toBe(1);
+    expect(deployment(after.get(ksm.release)!).spec.replicas).toBe(2);
+    for (const c of charts.filter((x) => x !== ksm)) expect(after.get(c.release), c.chart).toEqual(before.get(c.release));
   }, 300_000);
 });

@@ -56,15 +56,16 @@ describe('helm adapter', () => {
     await writeFile(wrapper, `#!/bin/sh\necho run >> ${join(dir, 'runs')}\nexec ${helmPath()} "$@"\n`);
     await chmod(wrapper, 0o755);
     const runs = async () => (await readFile(join(dir, 'runs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
-    const input = (values: string): HelmChartInput => ({
+    const input = (values: string, valuesFrom: string[]): HelmChartInput => ({
       cluster: { namespace: 'fleet', name: 'edge' },
       profile: { kind: 'ClusterProfile', name: 'apps' },
       chart: { repositoryURL: repo, repositoryName: 'r', chartName: 'r/demo', chartVersion: '1.2.3', releaseName: 'web', releaseNamespace: 'apps', values },
+      valuesFrom: { plain: valuesFrom, templated: [] },
     });
     const cacheDir = await tempDir();
-    const stage = async (values: string) => {
+    const stage = async (values: string, valuesFrom: string[] = []) => {
       const events: string[] = [];
-      const r = await renderHelmForPlan([input(values)], { helm: wrapper, cache: await ChartCache.open(cacheDir), renderCache: await RenderCache.open(cacheDir), onEvent: (m) => events.push(m) });
+      const r = await renderHelmForPlan([input(values, valuesFrom)], { helm: wrapper, cache: await ChartCache.open(cacheDir), renderCache: await RenderCache.open(cacheDir), onEvent: (m) => events.push(m) });
       return { bundles: r.results[0]!.bundles, events };
     };
     const first = await stage('configMapCount: 1');
@@ -73,8 +74,16 @@ describe('helm adapter', () => {
     expect(await runs()).toBe(1);
     expect(second.events).toContain('render apps/web (demo 1.2.3, kube v1.32.0): from the render cache');
     expect(second.bundles).toEqual(first.bundles);
-    await stage('configMapCount: 2');
+    const third = await stage('configMapCount: 2');
     expect(await runs()).toBe(2);
+    expect(third.bundles).not.toEqual(first.bundles);
+    // Values from a referenced ConfigMap are inputs too: the same entry with other valuesFrom renders anew.
+    const fourth = await stage('configMapCount: 1', ['configMapCount: 3']);
+    expect(await runs()).toBe(3);
+    expect(fourth.events).not.toContain('render apps/web (demo 1.2.3, kube v1.32.0): from the render cache');
+    expect(fourth.bundles).not.toEqual(first.bundles);
+    expect((await stage('configMapCount: 1', ['configMapCount: 3'])).bundles).toEqual(fourth.bundles);
+    expect(await runs()).toBe(3);
   });
 
   it('renders with the values and Kubernetes version given', async () => {
