@@ -227,3 +227,63 @@ describe('policyRefs to a Flux GitRepository', () => {
     expect(Object.entries(bearer).filter(([k]) => k.startsWith('GIT_CONFIG_'))).toContainEqual(['GIT_CONFIG_VALUE_1', `Authorization: Bearer ${TOKEN}`]);
   });
 });
+
+describe('GitRepository spec.include', () => {
+  let lib = '';
+  beforeAll(async () => {
+    lib = join(work, 'shared-lib');
+    await mkdir(join(lib, 'base'), { recursive: true });
+    await git(['init', '-q', '-b', 'main'], lib);
+    await writeFile(join(lib, 'base', 'common.yaml'), cm('common', 'shared'));
+    await writeFile(join(lib, 'base', 'NOTES.md'), '# left out by the including repository\'s .sourceignore (*.md)\n');
+    await writeFile(join(lib, 'base', 'draft.yaml'), cm('draft', 'left out by the library\'s own .sourceignore'));
+    await writeFile(join(lib, '.sourceignore'), 'draft.yaml\n');
+    await writeFile(join(lib, 'single.yaml'), cm('single', 'one file'));
+    await git(['add', '-A'], lib);
+    await git(['commit', '-q', '-m', 'lib'], lib);
+  }, 30_000);
+
+  const library = (spec = '') =>
+    `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: lib, namespace: flux-system}\nspec:\n  interval: 5m\n  url: file://${lib}\n  ref: {branch: main}\n${spec}`;
+
+  it("copies fromPath of the included artifact to toPath before archiving: the including repository's ignore rules apply as well as the library's own", async () => {
+    const include = '  include:\n  - repository: {name: lib}\n    fromPath: ./base/\n    toPath: apps/prod/lib\n';
+    const { plan } = await planOf(fleet(gitRepository(`file://${repo}`, `  ref: {tag: v1.2.0}\n${include}`), undefined, [library()]));
+    expect(plan!.problems).toEqual([]);
+    // a.yaml, lib/common.yaml, sub/b.yaml: NOTES.md (*.md in the including .sourceignore) and draft.yaml (the library's) are not read.
+    expect(carried(plan).objects.map((o) => [o.metadata.name, o.data.value])).toEqual([['a', 'two'], ['common', 'shared'], ['b', '{{ .Cluster.metadata.name }}']]);
+    const libHead = await git(['rev-parse', 'HEAD'], lib);
+    expect(plan!.clusters[0]!.remoteSources).toEqual([
+      { url: `file://${repo}`, digest: `v1.2.0@sha1:${commits.second}` },
+      { url: `file://${lib}`, digest: `main@sha1:${libHead}` },
+    ]);
+  });
+
+  it('toPath defaults to the included repository name; fromPath may name one file', async () => {
+    const include = '  include:\n  - repository: {name: lib}\n  - repository: {name: lib}\n    fromPath: single.yaml\n    toPath: extra/one.yaml\n';
+    const source = gitRepository(`file://${repo}`, `  ref: {tag: v1.2.0}\n${include}`);
+    const ref = (path: string) => `{kind: GitRepository, namespace: flux-system, name: apps, path: ${path}}`;
+    const [base, extra] = await Promise.all([planOf(fleet(source, ref('lib/base'), [library()])), planOf(fleet(source, ref('extra'), [library()]))]);
+    expect([base.plan!.problems, extra.plan!.problems]).toEqual([[], []]);
+    expect(carried(base.plan).objects.map((o) => o.metadata.name)).toEqual(['common']);
+    expect(carried(extra.plan).objects.map((o) => [o.metadata.name, o.data.value])).toEqual([['single', 'one file']]);
+  });
+
+  it('refuses a missing included repository, a cycle, a path leaving the artifact, a toPath the repository already uses and a missing fromPath, naming each', async () => {
+    const plans = await Promise.all(
+      [
+        ['  include:\n  - repository: {name: nowhere}\n', library()],
+        ['  include:\n  - repository: {name: lib}\n', library('  include:\n  - repository: {name: apps}\n')],
+        ['  include:\n  - repository: {name: lib}\n    toPath: ../outside\n', library()],
+        ['  include:\n  - repository: {name: lib}\n    toPath: apps/prod\n', library()],
+        ['  include:\n  - repository: {name: lib}\n    fromPath: missing\n', library()],
+      ].map(([include, lib]) => planOf(fleet(gitRepository(`file://${repo}`, `  ref: {tag: v1.2.0}\n${include}`), undefined, [lib!]))),
+    );
+    const messages = plans.map((p) => p.error?.message ?? 'no error');
+    expect(messages[0]).toMatch(/FLUX_SOURCE: .*spec\.include\[0\]: GitRepository flux-system\/nowhere is not in the input/);
+    expect(messages[1]).toMatch(/spec\.include\[0\]: GitRepository flux-system\/apps includes itself through flux-system\/apps -> flux-system\/lib -> flux-system\/apps/);
+    expect(messages[2]).toMatch(/spec\.include\[0\]\.toPath "\.\.\/outside": expected a relative path inside the artifact/);
+    expect(messages[3]).toMatch(/spec\.include\[0\]: toPath "apps\/prod" already holds apps\/prod\/README\.md in this repository/);
+    expect(messages[4]).toMatch(/spec\.include\[0\]: fromPath "missing" is not in GitRepository flux-system\/lib \(main@sha1:[0-9a-f]{40}\)/);
+  });
+});

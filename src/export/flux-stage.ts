@@ -23,11 +23,11 @@ export async function fetchFluxSources(requests: Iterable<FluxRequest>, flags: R
     limit(async () => {
       stage.signal.throwIfAborted();
       try {
-        const { revision, tree } = await fetchFluxSource(req, opts);
+        const { revision, tree, included } = await fetchFluxSource(req, opts);
         const bytes = [...tree.values()].reduce((n, b) => n + b.length, 0);
         const from = opts.artifactHost && req.artifact ? `artifact from ${opts.artifactHost}` : displayURL(req.url);
         log.info(`${req.kind} ${req.namespace}/${req.name} (${from}): ${revision}, ${tree.size} file(s), ${formatBytes(bytes)}${flags.offline ? ', from cache' : ''}`);
-        out.set(req.key, { ok: true, revision, tree });
+        out.set(req.key, { ok: true, revision, tree, ...(included?.length ? { included } : {}) });
       } catch (err) {
         if (!(err instanceof FluxSourceError)) throw err;
         out.set(req.key, { ok: false, message: err.message, ...(err instanceof FluxUnsupportedError ? { unsupported: true } : {}) });

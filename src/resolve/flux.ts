@@ -59,6 +59,18 @@ export interface GitRequest extends FluxRequestBase {
   kind: 'GitRepository';
   ref: GitRef;
   access: GitAccess;
+  /** `spec.include`: other GitRepositories' artifacts copied into this one before it is archived. */
+  include?: GitInclude[];
+}
+
+/**
+ * GitInclude is one `spec.include` entry: the included GitRepository (same namespace), the file or directory
+ * of its artifact to take (`fromPath`, the root when empty) and where it goes (`toPath`, default the name).
+ */
+export interface GitInclude {
+  request: GitRequest;
+  fromPath: string;
+  toPath: string;
 }
 
 /** OCIRef is an OCIRepository's `spec.ref` (source-controller picks digest, then semver, then tag; `latest` by default). */
@@ -101,18 +113,20 @@ export type FluxTree = Map<string, Buffer>;
  * FluxFetched is what a source gave (its revision, as source-controller names it, and its files), or why not
  * (`unsupported`: a source kind this exporter cannot read).
  */
-export type FluxFetched = { ok: true; revision: string; tree: FluxTree } | { ok: false; message: string; unsupported?: boolean };
+export type FluxFetched = { ok: true; revision: string; tree: FluxTree; included?: { url: string; revision: string }[] } | { ok: false; message: string; unsupported?: boolean };
 
 /** FluxContents answers the plan with what the exporter fetched; undefined: not fetched. */
 export type FluxContents = (req: FluxRequest) => FluxFetched | undefined;
 
 type GetSecret = (namespace: string, name: string) => KubeObject | undefined;
+/** GetGitRepository finds a GitRepository of the input, for `spec.include`. */
+type GetGitRepository = (namespace: string, name: string) => KubeObject | undefined;
 
 /**
  * fluxRequest reads a Flux source object (from the input) as source-controller reads it, and its
  * `status.artifact` when present. It returns the request or the message of an input problem.
  */
-export function fluxRequest(source: KubeObject, getSecret: GetSecret): FluxRequest | { problem: string } {
+export function fluxRequest(source: KubeObject, getSecret: GetSecret, getGitRepository: GetGitRepository = () => undefined, including: string[] = []): FluxRequest | { problem: string } {
   const where = `${source.kind} ${source.metadata.namespace ?? ''}/${source.metadata.name}`;
   const rawSpec = (source as unknown as { spec?: unknown }).spec;
   const spec: Record<string, unknown> = isPlainObject(rawSpec) ? rawSpec : {};
@@ -132,7 +146,10 @@ export function fluxRequest(source: KubeObject, getSecret: GetSecret): FluxReque
   if (source.kind === 'GitRepository') {
     const r = gitRequest(spec, source, where, getSecret);
     if ('problem' in r) return r;
-    return { kind: 'GitRepository', ...base, ...r, key: keyOf(r.url, r.ref, r.access) };
+    const include = gitIncludes(spec, source, where, getSecret, getGitRepository, [...including, `${base.namespace}/${base.name}`]);
+    if ('problem' in include) return include;
+    const includeKeys = include.list.map((i) => [i.request.key, i.fromPath, i.toPath]);
+    return { kind: 'GitRepository', ...base, ...r, ...(include.list.length ? { include: include.list } : {}), key: keyOf(r.url, include.list.length ? [r.ref, includeKeys] : r.ref, r.access) };
   }
   if (source.kind === 'OCIRepository') {
     const r = ociRequest(spec, source, where, getSecret);
@@ -179,6 +196,55 @@ function gitRequest(spec: Record<string, unknown>, source: KubeObject, where: st
     if (access.identity !== undefined && access.knownHosts === undefined) return { problem: `${where}: spec.secretRef: the Secret has identity but no known_hosts; source-controller needs both for SSH` };
   }
   return { url, ref, access };
+}
+
+// gitIncludes reads `spec.include` as source-controller does: each entry names a GitRepository of the same
+// namespace (`repository.name`), the part of its artifact to copy (`fromPath`) and where (`toPath`, default the
+// repository's name). Paths are relative and may not leave the artifact (source-controller joins them
+// securely; a path with `..` is refused here instead). An include cycle is refused (source-controller never
+// becomes ready on one).
+function gitIncludes(
+  spec: Record<string, unknown>,
+  source: KubeObject,
+  where: string,
+  getSecret: GetSecret,
+  getGitRepository: GetGitRepository,
+  including: string[],
+): { list: GitInclude[] } | { problem: string } {
+  if (spec.include === undefined || spec.include === null) return { list: [] };
+  if (!Array.isArray(spec.include)) return { problem: `${where}: spec.include: expected a list` };
+  const ns = source.metadata.namespace ?? '';
+  const list: GitInclude[] = [];
+  for (const [i, raw] of spec.include.entries()) {
+    const at = `${where}: spec.include[${i}]`;
+    if (!isPlainObject(raw)) return { problem: `${at}: expected a mapping` };
+    const name = isPlainObject(raw.repository) && typeof raw.repository.name === 'string' ? raw.repository.name : '';
+    if (!name) return { problem: `${at}.repository.name: expected the name of a GitRepository in namespace ${ns}` };
+    const paths: Record<'fromPath' | 'toPath', string> = { fromPath: '', toPath: name };
+    for (const k of ['fromPath', 'toPath'] as const) {
+      const v = raw[k];
+      if (v === undefined || v === '') continue;
+      const clean = typeof v === 'string' ? cleanRelative(v) : undefined;
+      if (clean === undefined) return { problem: `${at}.${k} ${JSON.stringify(v)}: expected a relative path inside the artifact (no ..)` };
+      paths[k] = clean;
+    }
+    if (paths.toPath === '') return { problem: `${at}.toPath ${JSON.stringify(raw.toPath)}: the include would replace the whole artifact; name a directory` };
+    if (including.includes(`${ns}/${name}`)) return { problem: `${at}: GitRepository ${ns}/${name} includes itself through ${[...including, `${ns}/${name}`].join(' -> ')}` };
+    const included = getGitRepository(ns, name);
+    if (!included) return { problem: `${at}: GitRepository ${ns}/${name} is not in the input (source-controller waits for it to be ready; add it to --from)` };
+    const request = fluxRequest(included, getSecret, getGitRepository, including);
+    if ('problem' in request) return request;
+    list.push({ request: request as GitRequest, ...paths });
+  }
+  return { list };
+}
+
+// cleanRelative normalises a relative POSIX path (`./a//b/` → `a/b`, `.` → ``); undefined when it is absolute or
+// goes up.
+function cleanRelative(path: string): string | undefined {
+  if (path.startsWith('/')) return undefined;
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  return parts.includes('..') ? undefined : parts.join('/');
 }
 
 // ociRequest reads an OCIRepository's `spec.url`, `spec.ref`, `spec.layerSelector`, `spec.secretRef`

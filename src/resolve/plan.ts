@@ -821,7 +821,11 @@ class ProfileContext {
       this.problem('REFERENCE_NOT_FOUND', `${field}: ${what} is not in the input (${upstream}add the source object to --from)`, field);
       return 'failed';
     }
-    const req = fluxRequest(source, (sns, sname) => this.lookup.get('v1', 'Secret', sns, sname));
+    const req = fluxRequest(
+      source,
+      (sns, sname) => this.lookup.get('v1', 'Secret', sns, sname),
+      (sns, sname) => this.lookup.get(`${FLUX_SOURCE_GROUP}/v1`, 'GitRepository', sns, sname),
+    );
     if ('problem' in req) {
       this.problem('FLUX_SOURCE', `${field}: ${req.problem}`, field);
       return 'failed';
@@ -837,7 +841,9 @@ class ProfileContext {
       return 'failed';
     }
     const display = displayURL(req.url);
-    if (!this.plan.remoteSources.some((s) => s.url === display)) this.plan.remoteSources.push({ url: display, digest: fetched.revision });
+    for (const { url, revision } of [{ url: display, revision: fetched.revision }, ...(fetched.included ?? [])]) {
+      if (!this.plan.remoteSources.some((s) => s.url === url)) this.plan.remoteSources.push({ url, digest: revision });
+    }
     return { source, revision: fetched.revision, tree: fetched.tree };
   }
 

@@ -24,6 +24,14 @@ const LIMITS: ArchiveLimits = { maxArchiveBytes: MAX_TREE_BYTES, maxFileBytes: 6
 export interface FetchedSource {
   revision: string;
   tree: FluxTree;
+  /** The sources `spec.include` copied in (URL without credentials, and revision), includes of includes too. */
+  included?: IncludedSource[];
+}
+
+/** IncludedSource is a GitRepository whose artifact another one includes. */
+export interface IncludedSource {
+  url: string;
+  revision: string;
 }
 
 export interface FluxFetchOptions {

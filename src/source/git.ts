@@ -8,9 +8,9 @@
 import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FluxTree, GitAccess, GitRef, GitRequest } from '../resolve/flux.js';
+import type { FluxTree, GitAccess, GitInclude, GitRef, GitRequest } from '../resolve/flux.js';
 import { displayURL } from '../resolve/remote-url.js';
-import { FluxSourceError, MAX_TREE_BYTES, readJSONMap, sha256hex, writeAtomic, type FetchedSource, type FluxFetchOptions } from './flux-artifact.js';
+import { fetchArtifact, FluxSourceError, MAX_TREE_BYTES, readJSONMap, sha256hex, writeAtomic, type FetchedSource, type FluxFetchOptions, type IncludedSource } from './flux-artifact.js';
 import { pickVersion } from './helm.js';
 import { defaultRunner, type ProcessRunner } from './process-runner.js';
 import { SOURCEIGNORE_FILE, sourceIgnoreRules } from './sourceignore.js';
@@ -72,7 +72,26 @@ export async function fetchGitRepository(req: GitRequest, opts: GitFetchOptions)
     await writeAtomic(refsPath, JSON.stringify(refs));
   }
   const commit = revision.slice(revision.lastIndexOf('sha1:') + 5);
-  return { revision, tree: await readTree(join(root, commit), req.ignore, where) };
+  const files = await listCheckout(join(root, commit), where);
+  const included: IncludedSource[] = [];
+  for (const [i, inc] of (req.include ?? []).entries()) included.push(...(await include(files, inc, `${where}: spec.include[${i}]`, opts)));
+  return { revision, tree: await readTree(files, req.ignore, where), ...(included.length ? { included } : {}) };
+}
+
+// include copies the part of an included GitRepository's artifact `fromPath` names to `toPath`, as
+// source-controller's include step does before the artifact is archived (so this repository's ignore rules
+// apply to it too). source-controller moves it with a rename, which fails on a non-empty directory and
+// replaces a file: either way the result depends on what the repository held, so a `toPath` that is already
+// there is refused.
+async function include(files: CheckoutFiles, inc: GitInclude, where: string, opts: GitFetchOptions): Promise<IncludedSource[]> {
+  const fetched = opts.artifactHost && inc.request.artifact ? await fetchArtifact(inc.request, inc.request.artifact, opts.artifactHost, opts) : await fetchGitRepository(inc.request, opts);
+  const from = inc.fromPath;
+  const picked = [...fetched.tree].filter(([p]) => from === '' || p === from || p.startsWith(`${from}/`));
+  if (picked.length === 0) throw new FluxSourceError('INVALID', `${where}: fromPath ${JSON.stringify(from)} is not in GitRepository ${inc.request.namespace}/${inc.request.name} (${fetched.revision})`);
+  const taken = [...files.keys()].sort().find((p) => p === inc.toPath || p.startsWith(`${inc.toPath}/`));
+  if (taken !== undefined) throw new FluxSourceError('INVALID', `${where}: toPath ${JSON.stringify(inc.toPath)} already holds ${taken} in this repository; include into a path the repository does not use`);
+  for (const [p, data] of picked) files.set(p === from ? inc.toPath : `${inc.toPath}/${from === '' ? p : p.slice(from.length + 1)}`, data);
+  return [{ url: displayURL(inc.request.url), revision: fetched.revision }, ...(fetched.included ?? [])];
 }
 
 async function fetchRevision(req: GitRequest, root: string, where: string, opts: GitFetchOptions): Promise<string> {
@@ -155,30 +174,35 @@ export function chooseRef(ref: GitRef, remote: Map<string, string>, where: strin
   return { fetch: `refs/heads/${branch}`, commit, revision: `${branch}@sha1:${commit}`, pinned: false };
 }
 
-/** readTree reads a checkout's regular files less what sourceignore leaves out (symlinks are not carried). */
-async function readTree(dir: string, ignore: string | undefined, where: string): Promise<FluxTree> {
+/** CheckoutFiles maps a checkout's relative paths to the file holding them, or to bytes copied in by an include. */
+type CheckoutFiles = Map<string, string | Buffer>;
+
+/** listCheckout lists a checkout's regular files (symlinks are not carried). */
+async function listCheckout(dir: string, where: string): Promise<CheckoutFiles> {
   if (!(await exists(dir))) throw new FluxSourceError('INVALID', `${where}: the cached checkout ${dir} is missing; export once without --offline`);
-  const files: [string, string][] = [];
-  const ignoreFiles: string[] = [];
+  const files: CheckoutFiles = new Map();
   const walk = async (rel: string) => {
     for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) {
-        files.push([p, join(dir, p)]);
-        if (e.name === SOURCEIGNORE_FILE) ignoreFiles.push(p);
-      }
+      else if (e.isFile()) files.set(p, join(dir, p));
     }
   };
   await walk('');
+  return files;
+}
+
+/** readTree reads the files less what sourceignore (every .sourceignore among them, and `spec.ignore`) leaves out. */
+async function readTree(files: CheckoutFiles, ignore: string | undefined, where: string): Promise<FluxTree> {
+  const read = (f: string | Buffer) => (typeof f === 'string' ? readFile(f) : Promise.resolve(f));
   const ignoreTexts: [string, string][] = [];
-  for (const f of ignoreFiles) ignoreTexts.push([f, await readFile(join(dir, f), 'utf8')]);
+  for (const [p, f] of files) if (p === SOURCEIGNORE_FILE || p.endsWith(`/${SOURCEIGNORE_FILE}`)) ignoreTexts.push([p, (await read(f)).toString('utf8')]);
   const rules = sourceIgnoreRules(ignoreTexts, ignore);
   const tree: FluxTree = new Map();
   let total = 0;
-  for (const [rel, abs] of files.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [rel, f] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (rules.ignored(rel)) continue;
-    const data = await readFile(abs);
+    const data = await read(f);
     total += data.length;
     if (total > MAX_TREE_BYTES) throw new FluxSourceError('INVALID', `${where}: the artifact holds more than ${MAX_TREE_BYTES >> 20} MiB; narrow it with spec.ignore`);
     tree.set(rel, data);
