@@ -4,7 +4,7 @@
 // matches its digest, state.json parses and references only complete content, the previous bundle is still
 // served, and a rerun completes (reusing what the killed run verified).
 import { createHash } from 'node:crypto';
-import { cp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/agent-api/tokens.js';
@@ -195,6 +195,37 @@ describe('import crash safety', () => {
 
 /** countUnits runs the import of `args` once on a copy of `template`, counting the units it writes (fault.ts): the total and the named marks. */
 describe('staged batch crash safety', () => {
+  it('a first import moves the staged blobs into the empty store in one rename; killed around it, the store holds only whole blobs and a rerun finishes', { timeout: 120_000 }, async () => {
+    const keys = await testKeys();
+    const work = await tempDir('sveltos-airgap-first-crash-');
+    const bundle = await makeBundle(keys, { sequence: 1, out: join(work, 'first.tar') });
+    const args = (store: string) => ['import', bundle.path, '--store', store, '--key', keys.pubPath, '--now', NOW, '--output', 'json', '--quiet'];
+    const empty = join(work, 'empty');
+    await mkdir(empty);
+    const { total, marks } = await countUnits(empty, work, args);
+    const [publish, published] = [marks.publish!, marks.published!];
+    // Every blob of the bundle, moved by one system call (one unit) rather than one each.
+    expect(published - publish).toBe(1);
+    const blobs = (await readdir(join(work, 'counted', 'blobs', 'sha256'))).length;
+    expect(blobs).toBeGreaterThan(5);
+    const points = [publish - 2, publish - 1, publish, published, published + 1, published + 2, ...Array.from({ length: 4 }, (_, i) => published + Math.floor(((i + 1) * (total - published)) / 5))];
+    await twoAtATime(points, async (point, i) => {
+      const where = `first import, kill after ${point} of ${total} units (publish ${publish}-${published})`;
+      const store = join(work, `f${i}`);
+      await mkdir(store);
+      const killed = await runCli(args(store), `kill-after:${point}`);
+      expect(killed.signal, `${where}: ${killed.stderr}`).toBe('SIGKILL');
+      expect(await storeProblems(store), where).toEqual([]);
+      const rerun = await cli(args(store));
+      expect(rerun.code, `${where}: ${rerun.stderr}`).toBe(0);
+      expect(await storeProblems(store), where).toEqual([]);
+      expect((await readState(store)).highestSequence, where).toBe(1);
+      expect((await readdir(join(store, 'blobs', 'sha256'))).length, where).toBe(blobs);
+      expect(await readdir(join(store, 'staging', 'blobs', 'sha256')), where).toEqual([]);
+    });
+    await rm(work, { recursive: true, force: true });
+  });
+
   it('killed at each step of a batch (while writing each blob, before and after each rename), shows only complete blobs', { timeout: 120_000 }, async () => {
     const work = await tempDir('sveltos-airgap-batch-crash-');
     // Three blobs (1000, 1 and 2500 bytes) staged as one batch: 3501 byte units, then a rename each.

@@ -5,7 +5,7 @@
 // the store as it was.
 import type { KeyObject } from 'node:crypto';
 import { createReadStream, renameSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, statfs } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, statfs } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { faultMark, faultPoint } from '../content/fault.js';
 import { blobPath, fsyncDir, ingest, INGEST_DIR, ingestRange, isFile, StagedBatch, writeFileAtomic, type IngestResult } from '../content/oci-layout/ingest.js';
@@ -292,6 +292,10 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       let added = 0;
       const blobsDir = join(opts.storeDir, 'blobs', 'sha256');
       await mkdir(blobsDir, { recursive: true });
+      if (stored.size === 0 && (await publishWhole(staging, opts.storeDir, verified.blobs))) {
+        for (const d of verified.blobs) stored.add(hexOf(d));
+        added = verified.blobs.length;
+      }
       for (const d of verified.blobs) {
         if (stored.has(hexOf(d))) continue;
         faultPoint();
@@ -299,6 +303,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
         stored.add(hexOf(d));
         added++;
       }
+      faultMark('published');
       await fsyncDir(blobsDir);
       await fsyncDir(join(staging, 'blobs', 'sha256'));
       const record: ImportRecord = {
@@ -359,6 +364,31 @@ async function finishCommit(layout: OciLayoutStore, state: SiteState, staging: s
     if (staged.has(basename(path))) await removeFile(path);
   }
   await removeFile(journalPath);
+}
+
+/**
+ * publishWhole moves staging's blob folder into the store in one rename when the store holds no blob yet and
+ * the folder holds exactly the bundle's blobs (a site's first import): one system call where each blob would
+ * take one. rename(2) replaces the store's empty folder atomically, so a run killed around it leaves either
+ * folder whole, and the rerun finds the blobs where they are. False (nothing moved) otherwise.
+ */
+async function publishWhole(staging: string, storeDir: string, blobs: Descriptor[]): Promise<boolean> {
+  if (blobs.length === 0 || !blobs.every((d) => HEX_DIGEST.test(d.digest))) return false;
+  const from = join(staging, 'blobs', 'sha256');
+  const want = new Set(blobs.map((d) => d.digest.slice('sha256:'.length)));
+  const held = await readdir(from);
+  if (held.length !== want.size || !held.every((name) => want.has(name))) return false;
+  faultPoint();
+  try {
+    await rename(from, join(storeDir, 'blobs', 'sha256'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  await fsyncDir(join(storeDir, 'blobs'));
+  await mkdir(from);
+  await fsyncDir(join(staging, 'blobs'));
+  return true;
 }
 
 /** blobNames lists the blob files of the layout at `root` by hex name. */

@@ -88,3 +88,13 @@ export function table(header: string[], rows: string[][]): string {
   const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
+
+/**
+ * someOf lists up to `max` names, then how many more there are: a fleet's thousands of clusters would bury a
+ * text summary (`--output json` lists them all).
+ */
+export function someOf(names: string[], max = 10): string {
+  if (names.length === 0) return '(none)';
+  if (names.length <= max) return names.join(', ');
+  return `${names.length}: ${names.slice(0, max).join(', ')}, … and ${names.length - max} more (--output json lists them all)`;
+}

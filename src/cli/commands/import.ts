@@ -8,7 +8,7 @@ import { credentialsFromFile, parseRegistryTarget, RegistryClient } from '../../
 import { pushArtifacts, type PushedArtifact } from '../../registry/push.js';
 import { applyResultsText, kubeClientFromFile } from './apply.js';
 import type { LimitFlags } from '../cli.js';
-import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
+import { formatBytes, printResult, Reporter, someOf, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadSiteKeys, loadTrustedKeys } from '../keys.js';
 import { parseClusterName, parseLimits, parseTime } from '../options.js';
 import { describeMissing, missingParts, progressHooks, summarizeVerified } from './verify.js';
@@ -121,7 +121,7 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
     () =>
       [
         again ? `already imported: sequence ${again.sequence} into ${opts.store} at ${again.importedAt}; nothing was written` : `imported sequence ${result.verified.predicate.sequence} into ${opts.store}`,
-        `clusters:  ${result.verified.clusters.map((c) => c.cluster).join(', ') || '(none)'}`,
+        `clusters:  ${someOf(result.verified.clusters.map((c) => c.cluster))}`,
         ...(again ? [] : [`blobs:     ${result.added} added, ${result.reused} already held${result.resumed ? `, ${result.resumed} kept from an earlier run` : ''}`]),
         ...(out.pushed ? [`pushed:    ${out.pushed.length} chart(s)/image(s) to ${opts.toRegistry} (${out.pushed.filter((p) => p.copied === 0).length} already there)`] : []),
         ...(out.applied ? [`applied to ${kube!.server}:`, applyResultsText(out.applied)] : []),

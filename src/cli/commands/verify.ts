@@ -3,7 +3,7 @@ import { verifyBundle, type MissingBlob, type VerifiedBundle } from '../../bundl
 import { openSiteLayout } from '../../bundle/site.js';
 import { BundleParts } from '../../bundle/volumes.js';
 import type { LimitFlags } from '../cli.js';
-import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
+import { formatBytes, printResult, Reporter, someOf, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadSiteKeys, loadTrustedKeys } from '../keys.js';
 import { parseLimits, parseTime } from '../options.js';
 
@@ -81,7 +81,7 @@ export async function verify(opts: VerifyCommandOptions, io: CommandIO): Promise
       `sequence:  ${verified.predicate.sequence}`,
       `created:   ${verified.predicate.createdAt}`,
       `expires:   ${verified.predicate.expiresAt}`,
-      `clusters:  ${verified.clusters.map((c) => c.cluster).join(', ') || '(none)'}`,
+      `clusters:  ${someOf(verified.clusters.map((c) => c.cluster))}`,
       `content:   ${verified.blobs.length} blobs, ${formatBytes(verified.totalBytes)}${held ? `, ${verified.fromStore} of them read from ${opts.store}` : ''}`,
       ...(v ? [`parts:     ${verified.complete ? `complete (${v.given.length} of ${v.table.parts} given)` : `missing ${describeMissing(verified.missing)}`}`] : []),
       ...(verified.encrypted.length ? [`encrypted: ${verified.encrypted.length} objects layer(s)${siteKeys.length ? ', decrypted and checked with the site key' : ' (not opened: no --site-key)'}`] : []),
