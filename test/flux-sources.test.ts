@@ -3,8 +3,8 @@
 // with tar; published artifacts (status.artifact) read from an artifact server given by --flux-artifact-host
 // and checked against their digest; kustomizationRefs built with the real kustomize from a fetched
 // OCIRepository and a GitRepository (file://).
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ import { loadPlan } from '../src/export/plan.js';
 import type { KubeObject } from '../src/model/sveltos.js';
 import { fluxRequest, type OCIRequest } from '../src/resolve/flux.js';
 import { fetchOCIRepository, MEDIA_TYPE_FLUX_CONFIG, MEDIA_TYPE_FLUX_CONTENT } from '../src/source/flux-oci.js';
+import { ANNOTATION_COSIGN_SIGNATURE, cosignSignatureTag, MEDIA_TYPE_SIMPLE_SIGNING } from '../src/registry/cosign-verify.js';
+import { VerificationError } from '../src/errors.js';
 import { testKeys } from './bundles.js';
 import { cli } from './cli.js';
 import { exec, helmEnv, helmPath } from './helm/helm-env.js';
@@ -224,6 +226,69 @@ describe('--flux-artifact-host: the artifact source-controller published', () =>
     const usage = await cli([...args, '--flux-artifact-host', 'http://127.0.0.1:80/']);
     expect(usage.code).not.toBe(0);
     expect(usage.stderr).toMatch(/--flux-artifact-host "http:\/\/127\.0\.0\.1:80\/": expected HOST:PORT/);
+  });
+});
+
+describe('OCIRepository spec.verify (cosign public keys)', () => {
+  const [ecdsa, rsa, ed] = [generateKeyPairSync('ec', { namedCurve: 'P-256' }), generateKeyPairSync('rsa', { modulusLength: 2048 }), generateKeyPairSync('ed25519')];
+  const pem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
+  // A signature as `cosign sign --key` stores it: a simple-signing payload layer, the signature in its annotation.
+  const cosignSign = (repository: string, digest: string, key: KeyObject, claimed = digest) => {
+    const payload = Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': `${registry.host}/${repository}` }, image: { 'docker-manifest-digest': claimed }, type: 'cosign container image signature' }, optional: null }));
+    const signature = sign(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', payload, key).toString('base64');
+    return pushArtifact(registry, repository, cosignSignatureTag(digest), { mediaType: 'application/vnd.oci.image.config.v1+json', data: Buffer.from('{}') }, [
+      { mediaType: MEDIA_TYPE_SIMPLE_SIGNING, data: payload, annotations: { [ANNOTATION_COSIGN_SIGNATURE]: signature } },
+    ]);
+  };
+  const keysSecret = (keys: Record<string, string>) =>
+    `apiVersion: v1\nkind: Secret\nmetadata: {name: cosign-keys, namespace: flux-system}\ndata:\n${Object.entries(keys).map(([k, v]) => `  ${k}: ${Buffer.from(v).toString('base64')}\n`).join('')}`;
+  const verified = (ref: string, verify = '  verify: {provider: cosign, secretRef: {name: cosign-keys}}\n') => ociRepository(`  ref: {${ref}}\n${verify}`);
+  const planWith = (ref: string, keys: Record<string, string>, opts: { cacheDir?: string; offline?: boolean; verify?: string } = {}) =>
+    planOf(fleet([pullSecret(), keysSecret(keys), verified(ref, opts.verify)], policyRef('OCIRepository', 'config')), opts);
+
+  beforeAll(async () => {
+    await cosignSign('fleet/config', digests['v1.0.0']!, ecdsa.privateKey);
+    await cosignSign('fleet/config', digests['v1.1.0']!, ed.privateKey);
+    // A signature by the right key over a payload naming another artifact.
+    await cosignSign('fleet/config', digests.latest!, ecdsa.privateKey, digests['v2.0.0']);
+  }, 30_000);
+
+  it('a signature by any *.pub key of the Secret passes (ECDSA, Ed25519), and offline only what one of today\'s keys verified', async () => {
+    const one = await planWith('tag: v1.0.0', { 'ecdsa.pub': pem(ecdsa.publicKey), 'notes.txt': 'not a key, not read' });
+    expect(one.error).toBeUndefined();
+    expect(carried(one.plan!, 'OCIRepository').values[0]).toEqual(['a', 'one']);
+    const two = await planWith('tag: v1.1.0', { 'a-rsa.pub': pem(rsa.publicKey), 'b-ed.pub': pem(ed.publicKey) });
+    expect(two.error).toBeUndefined();
+    expect(carried(two.plan!, 'OCIRepository').values[0]).toEqual(['a', 'two']);
+    expect((await planWith('tag: v1.0.0', { 'ecdsa.pub': pem(ecdsa.publicKey) }, { cacheDir: one.cacheDir, offline: true })).error).toBeUndefined();
+    const stale = await planWith('tag: v1.0.0', { 'rsa.pub': pem(rsa.publicKey) }, { cacheDir: one.cacheDir, offline: true });
+    expect(stale.error?.message).toMatch(/spec\.verify: the cached v1\.0\.0@sha256:[0-9a-f]{64} was not verified with the keys of spec\.verify\.secretRef/);
+  });
+
+  it('refuses, as a trust failure (exit 2), a signature by another key, an unsigned artifact and a payload naming another artifact', async () => {
+    const other = await planWith('tag: v1.0.0', { 'rsa.pub': pem(rsa.publicKey) });
+    expect(other.error).toBeInstanceOf(VerificationError);
+    expect(other.error?.message).toMatch(/OCIRepository flux-system\/config .*spec\.verify: no signature of sha256:[0-9a-f]{64} verifies with the keys of spec\.verify\.secretRef \(rsa\.pub\): sha256:[0-9a-f]{64} with key 1: the signature does not verify with the key/);
+    const unsigned = await planWith('tag: v2.0.0', { 'ecdsa.pub': pem(ecdsa.publicKey) });
+    expect(unsigned.error?.message).toContain(`no signature: the repository has no tag ${cosignSignatureTag(digests['v2.0.0']!)}`);
+    const swapped = await planWith('tag: latest', { 'ecdsa.pub': pem(ecdsa.publicKey) });
+    expect(swapped.error?.message).toContain(`the signed payload names "${digests['v2.0.0']}", not ${digests.latest}`);
+    const keys = await testKeys();
+    const cache = await tempDir();
+    const args = (dir: string) => ['export', '--from', dir, '--key', keys.keyPath, '--out', join(dir, 'b.tar'), '--cache-dir', cache];
+    const run = await cli(args(other.dir));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/no signature of sha256:[0-9a-f]{64} verifies/);
+    await expect(stat(join(other.dir, 'b.tar'))).rejects.toThrow();
+  });
+
+  it('refuses what it cannot check instead of carrying the source unverified: keyless, notation, a Secret without *.pub keys, a key that is not one', async () => {
+    const msg = async (keys: Record<string, string>, verify: string) => (await planWith('tag: v1.0.0', keys, { verify })).error?.message ?? 'no error';
+    expect(await msg({}, '  verify: {provider: cosign}\n')).toMatch(/spec\.verify: keyless cosign verification \(no secretRef\) needs Sigstore's public services/);
+    expect(await msg({}, '  verify: {provider: notation, secretRef: {name: cosign-keys}}\n')).toMatch(/spec\.verify\.provider "notation": only cosign with public keys/);
+    expect(await msg({ 'key.pem': pem(ecdsa.publicKey) }, '  verify: {provider: cosign, secretRef: {name: cosign-keys}}\n')).toMatch(/spec\.verify\.secretRef: the Secret has no \*\.pub key/);
+    expect(await msg({ 'bad.pub': 'not a key' }, '  verify: {provider: cosign, secretRef: {name: cosign-keys}}\n')).toMatch(/spec\.verify\.secretRef: bad\.pub: expected a PEM public key/);
+    expect(await msg({}, '  verify: {provider: cosign, secretRef: {name: gone}}\n')).toMatch(/spec\.verify\.secretRef: Secret flux-system\/gone is not in the input/);
   });
 });
 

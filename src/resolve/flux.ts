@@ -96,6 +96,8 @@ export interface OCIRequest extends FluxRequestBase {
   /** `spec.layerSelector`: the first layer of this media type (the first layer when unset), extracted or copied. */
   layer: { mediaType?: string; operation: 'extract' | 'copy' };
   access: OCIAccess;
+  /** `spec.verify` with provider cosign: the PEM public keys (`*.pub` keys of its secretRef Secret, by name). */
+  verify?: { keys: { name: string; pem: string }[] };
 }
 
 /** BucketRequest is a Bucket: only its published artifact can be read. */
@@ -154,7 +156,7 @@ export function fluxRequest(source: KubeObject, getSecret: GetSecret, getGitRepo
   if (source.kind === 'OCIRepository') {
     const r = ociRequest(spec, source, where, getSecret);
     if ('problem' in r) return r;
-    return { kind: 'OCIRepository', ...base, ...r, key: keyOf(r.url, [r.ref, r.layer], r.access) };
+    return { kind: 'OCIRepository', ...base, ...r, key: keyOf(r.url, [r.ref, r.layer], [r.access, r.verify ?? null]) };
   }
   const provider = typeof spec.provider === 'string' && spec.provider ? spec.provider : 'generic';
   const url = `${provider}://${typeof spec.endpoint === 'string' ? spec.endpoint : ''}/${typeof spec.bucketName === 'string' ? spec.bucketName : ''}`;
@@ -162,13 +164,13 @@ export function fluxRequest(source: KubeObject, getSecret: GetSecret, getGitRepo
 }
 
 // secretOf reads the Secret a source's `field` names (in the source's namespace), decoded.
-function secretOf(spec: Record<string, unknown>, field: string, source: KubeObject, where: string, getSecret: GetSecret): Record<string, string> | { problem: string } | undefined {
+function secretOf(spec: Record<string, unknown>, field: string, source: KubeObject, where: string, getSecret: GetSecret, label = `spec.${field}`): Record<string, string> | { problem: string } | undefined {
   const ref = spec[field];
   if (ref === undefined) return undefined;
   const name = isPlainObject(ref) && typeof ref.name === 'string' ? ref.name : '';
   const ns = source.metadata.namespace ?? '';
   const secret = getSecret(ns, name);
-  if (!secret || !isSecret(secret)) return { problem: `${where}: spec.${field}: Secret ${ns}/${name} is not in the input` };
+  if (!secret || !isSecret(secret)) return { problem: `${where}: ${label}: Secret ${ns}/${name} is not in the input` };
   return decodeSecretData(secret.data);
 }
 
@@ -254,7 +256,7 @@ function ociRequest(
   source: KubeObject,
   where: string,
   getSecret: GetSecret,
-): { url: string; ref: OCIRef; layer: OCIRequest['layer']; access: OCIAccess } | { problem: string } {
+): { url: string; ref: OCIRef; layer: OCIRequest['layer']; access: OCIAccess; verify?: OCIRequest['verify'] } | { problem: string } {
   const url = typeof spec.url === 'string' ? spec.url : '';
   if (!/^oci:\/\/[^/]+\/./.test(url)) return { problem: `${where}: spec.url ${JSON.stringify(url)}: expected oci://HOST/REPOSITORY` };
   if (/[:@]/.test(url.slice(url.indexOf('/', 'oci://'.length) + 1))) return { problem: `${where}: spec.url ${JSON.stringify(url)}: give the tag or digest in spec.ref, not in the URL` };
@@ -281,7 +283,31 @@ function ociRequest(
     if (tls['tls.crt'] !== undefined || tls['tls.key'] !== undefined) return { problem: `${where}: spec.certSecretRef: client certificates (tls.crt, tls.key) are not supported by this exporter; only ca.crt` };
     if (tls['ca.crt'] !== undefined) access.ca = tls['ca.crt'];
   }
-  return { url, ref, layer, access };
+  const verify = ociVerify(spec, source, where, getSecret);
+  if (verify && 'problem' in verify) return verify;
+  return { url, ref, layer, access, ...(verify ? { verify } : {}) };
+}
+
+// ociVerify reads `spec.verify` as source-controller does for provider cosign with a secretRef: every data key
+// of the Secret ending in `.pub` is a public key, and a signature by any one of them is enough. Keyless
+// verification (no secretRef) needs Sigstore's public services and notation needs its trust policy: both are
+// refused here rather than skipped, since the source would be carried unverified.
+function ociVerify(spec: Record<string, unknown>, source: KubeObject, where: string, getSecret: GetSecret): OCIRequest['verify'] | { problem: string } | undefined {
+  if (spec.verify === undefined || spec.verify === null) return undefined;
+  if (!isPlainObject(spec.verify)) return { problem: `${where}: spec.verify: expected a mapping` };
+  const provider = spec.verify.provider ?? 'cosign';
+  if (provider !== 'cosign') return { problem: `${where}: spec.verify.provider ${JSON.stringify(provider)}: only cosign with public keys (spec.verify.secretRef) is supported by this exporter` };
+  if (spec.verify.secretRef === undefined) {
+    return { problem: `${where}: spec.verify: keyless cosign verification (no secretRef) needs Sigstore's public services, which this exporter does not reach; name a Secret of *.pub public keys in spec.verify.secretRef` };
+  }
+  const data = secretOf(spec.verify, 'secretRef', source, where, getSecret, 'spec.verify.secretRef');
+  if (data && 'problem' in data) return data as { problem: string };
+  const keys = Object.entries(data ?? {})
+    .filter(([k]) => k.endsWith('.pub'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, pem]) => ({ name, pem }));
+  if (keys.length === 0) return { problem: `${where}: spec.verify.secretRef: the Secret has no *.pub key (source-controller reads the public keys from data keys ending in .pub)` };
+  return { keys };
 }
 
 // readRef reads the string fields of `spec.ref`.

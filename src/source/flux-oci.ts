@@ -8,8 +8,9 @@
 // of the secretRef Secret, entry of the registry's host; messages never show them.
 import { join } from 'node:path';
 import { manifestFromJSON } from '../content/descriptor.js';
-import { isAbortError } from '../errors.js';
+import { isAbortError, VerificationError } from '../errors.js';
 import { RegistryClient, RegistryError, type RegistryCredentials } from '../registry/client.js';
+import { readPublicKey, verifyCosign } from '../registry/cosign-verify.js';
 import { entryCredentials, findAuthEntry } from '../registry/docker-config.js';
 import { connectionHint, failureText } from '../registry/http.js';
 import type { OCIRequest } from '../resolve/flux.js';
@@ -24,6 +25,8 @@ interface Resolved {
   revision: string;
   /** The selected layer's sha256 hex. */
   layer: string;
+  /** With spec.verify: the SHA-256 of the public key (PEM text) that verified the manifest's cosign signature. */
+  verifiedBy?: string;
 }
 
 /** fetchOCIRepository returns the revision and files of the source (pulled, or offline from the cache). */
@@ -38,6 +41,10 @@ export async function fetchOCIRepository(req: OCIRequest, opts: FluxFetchOptions
     const hit = (await readJSONMap<Resolved>(indexPath))[refKey];
     blob = hit && (await readBlob(join(root, 'blobs', hit.layer), hit.layer));
     if (!hit || !blob) throw new FluxSourceError('INVALID', `${where}: not in the cache (${root}) and --offline forbids fetching it; export once without --offline with the same --cache-dir`);
+    // The cache only vouches for a signature one of today's keys made.
+    if (req.verify && !req.verify.keys.some((k) => sha256hex(k.pem) === hit.verifiedBy)) {
+      throw new FluxSourceError('INVALID', `${where}: spec.verify: the cached ${hit.revision} was not verified with the keys of spec.verify.secretRef; export once without --offline to verify it`);
+    }
     resolved = hit;
   } else {
     const pulled = await pull(req, where, opts.signal);
@@ -76,6 +83,7 @@ async function pull(req: OCIRequest, where: string, signal: AbortSignal | undefi
   try {
     const tag = req.ref.digest ? undefined : req.ref.semver ? await semverTag(client, req, where, op) : (req.ref.tag ?? 'latest');
     const { descriptor, content } = await client.resolveContent(req.ref.digest ?? tag!, op);
+    const verifiedBy = req.verify ? await checkSignature(client, descriptor.digest, req.verify.keys, where, op) : undefined;
     let manifest;
     try {
       manifest = manifestFromJSON(content, `${where}@${descriptor.digest}`);
@@ -90,14 +98,29 @@ async function pull(req: OCIRequest, where: string, signal: AbortSignal | undefi
     // fetch checks the layer's size and digest as it streams.
     for await (const c of await client.fetch(layer, op)) chunks.push(c as Buffer);
     const revision = tag === undefined ? descriptor.digest : `${tag}@${descriptor.digest}`;
-    return { resolved: { revision, layer: layer.digest.slice('sha256:'.length) }, blob: Buffer.concat(chunks) };
+    return { resolved: { revision, layer: layer.digest.slice('sha256:'.length), ...(verifiedBy ? { verifiedBy } : {}) }, blob: Buffer.concat(chunks) };
   } catch (err) {
-    if (err instanceof FluxSourceError || isAbortError(err)) throw err;
+    if (err instanceof FluxSourceError || err instanceof VerificationError || isAbortError(err)) throw err;
     if (err instanceof RegistryError || (err as { code?: string }).code === 'NOT_FOUND') throw new FluxSourceError('INVALID', `${where}: ${(err as Error).message}`, { cause: err });
     throw new FluxSourceError('INVALID', `${where}: ${failureText(err)}${connectionHint(err, registry, { plainHTTP: 'set spec.insecure: true', trust: 'give its CA (ca.crt in the certSecretRef Secret)', address: 'spec.url' })}`, { cause: err });
   } finally {
     await client.close();
   }
+}
+
+// checkSignature verifies the artifact's cosign signature with the spec.verify keys, as source-controller does
+// before it pulls: one signature by any key is enough. None is a trust failure (exit 2) naming every reason.
+async function checkSignature(client: RegistryClient, digest: string, keys: { name: string; pem: string }[], where: string, op: { signal?: AbortSignal }): Promise<string> {
+  const read = keys.map((k) => ({ ...k, key: readPublicKey(k.pem) }));
+  const bad = read.filter((k) => !k.key).map((k) => k.name);
+  if (bad.length) throw new FluxSourceError('INVALID', `${where}: spec.verify.secretRef: ${bad.join(', ')}: expected a PEM public key (ECDSA, RSA or Ed25519)`);
+  const result = await verifyCosign(client, digest, read.map((k) => k.key!), op);
+  if (!result.verified) {
+    throw new VerificationError('SIGNATURE_INVALID', `${where}: spec.verify: no signature of ${digest} verifies with the keys of spec.verify.secretRef (${keys.map((k) => k.name).join(', ')}): ${result.reasons.join('; ')}`, {
+      details: { digest },
+    });
+  }
+  return sha256hex(read[result.key]!.pem);
 }
 
 // semverTag is the highest tag matching spec.ref.semver among those spec.ref.semverFilter keeps.
