@@ -325,5 +325,10 @@ describe('remoteURL refs through resolve and export', () => {
     const bundles = built.plan.clusters[0]!.groups.find((g) => g.group.metadata.labels['pullmode.projectsveltos.io/requestorfeature'] === 'Kustomize')!.bundles;
     expect(bundles[0]!.spec.resources!.map((r) => (parse(r) as { metadata: { name: string } }).metadata.name)).toEqual(['prod-cm', 'prod-web']);
     await expect(renderKustomizeForPlan(await plan('clash'), { binary: { path: inject('kubectlPath'), kind: 'kubectl' } })).rejects.toThrow(/layer 2 writes "base\/cm.yaml" over an earlier layer's different file/);
+    // A fetched body is no ConfigMap's kustomize.tar.gz: messages call it what it is.
+    await pushArtifact('config/k', 'broken', [Buffer.from('not gzip at all')]);
+    const broken = renderKustomizeForPlan(await plan('broken'), { binary: { path: inject('kubectlPath'), kind: 'kubectl' } });
+    await expect(broken).rejects.toThrow(/remoteURL oci:\/\/127\.0\.0\.1:\d+\/config\/k:broken.*: archive: /);
+    await expect(broken).rejects.not.toThrow(/kustomize\.tar\.gz/);
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '../errors.js';
 import { KustomizeRenderError, kustomizeGroup, withKustomizeGroups } from '../resolve/kustomize-groups.js';
-import type { PlannedKustomizationRef, PlannedKustomize } from '../resolve/kustomize-plan.js';
+import { ARCHIVE_KEY, type PlannedKustomizationRef, type PlannedKustomize } from '../resolve/kustomize-plan.js';
 import type { ExportPlan } from '../resolve/plan.js';
 import type { PlanProblem } from '../resolve/select.js';
 import { readArchive, treeDigest, writeTree, type ReadArchive } from '../source/kustomize-archive.js';
@@ -62,11 +62,12 @@ export async function renderKustomizeForPlan(plan: ExportPlan, opts: KustomizeSt
     const src = b.ref.build!.source;
     let a = archives.get(src.digest);
     if (!a) {
+      const name = 'tree' in src ? '' : (src.archiveName ?? ARCHIVE_KEY);
       if ('tree' in src) a = { tree: src.tree, skipped: [] };
-      else a = src.layers ? overlayLayers([src.archive, ...src.layers].map((l) => readArchive(l, b.where)), b.where) : readArchive(src.archive, b.where);
+      else a = src.layers ? overlayLayers([src.archive, ...src.layers].map((l) => readArchive(l, b.where, {}, { name })), b.where) : readArchive(src.archive, b.where, {}, { name });
       archives.set(src.digest, a);
       for (const s of a.skipped) {
-        warnings.push({ code: 'KUSTOMIZE_ENTRY_SKIPPED', object: b.planned.profile, field: b.ref.field, message: `${b.where}: kustomize.tar.gz: entry ${JSON.stringify(s.entry.slice(0, 300))} skipped: ${s.reason}` });
+        warnings.push({ code: 'KUSTOMIZE_ENTRY_SKIPPED', object: b.planned.profile, field: b.ref.field, message: `${b.where}: ${name}: entry ${JSON.stringify(s.entry.slice(0, 300))} skipped: ${s.reason}` });
       }
     }
     return a;

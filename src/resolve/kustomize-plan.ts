@@ -45,6 +45,8 @@ export type KustomizeSource = {
       archive: Buffer;
       /** A remoteURL OCI artifact's further layers, extracted over `archive` in manifest order. */
       layers?: Buffer[];
+      /** What messages call the archive (default `kustomize.tar.gz`, the data key of a ConfigMap or Secret). */
+      archiveName?: string;
     }
   | { tree: Map<string, KustomizeTreeEntry> }
 );
@@ -210,7 +212,7 @@ function remoteSource(ctx: KustomizeContext, remoteURL: Record<string, unknown>,
     ctx.problem('REMOTE_URL', `${field}: ${object} (${fetched.digest}) has no layers: nothing to build`, field);
     return undefined;
   }
-  return { object, archive: fetched.parts[0]!, ...(fetched.parts.length > 1 ? { layers: fetched.parts.slice(1) } : {}), digest: fetched.digest };
+  return { object, archive: fetched.parts[0]!, archiveName: fetched.parts.length > 1 ? 'layer' : 'archive', ...(fetched.parts.length > 1 ? { layers: fetched.parts.slice(1) } : {}), digest: fetched.digest };
 }
 
 // refNames instantiates a ref's namespace and name against the cluster; undefined after reporting a template error.
