@@ -174,6 +174,41 @@ describe('--from-cluster', () => {
     }
   });
 
+  it('templateResourceRefs of any kind, namespaced or cluster-scoped, are found through discovery and read by their templated names', async () => {
+    const dir = await tempDir();
+    const objects: Obj[] = [
+      { apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name: 'edge-1', namespace: 'fleet', labels: { env: 'prod' } }, spec: { pullMode: true } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'ingress-edge-1', namespace: 'fleet' }, spec: { clusterIP: '10.96.0.42' } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'ingress-edge-2', namespace: 'fleet' }, spec: { clusterIP: '10.96.0.43' } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'fleet', labels: { region: 'eu-west' } } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'info', namespace: 'fleet', annotations: { 'projectsveltos.io/template': 'ok' } }, data: { 'info.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: info\n  namespace: default\ndata:\n  ip: {{ (getResource "Ingress").spec.clusterIP }}\n  region: {{ index (getResource "Home").metadata.labels "region" }}\n' } },
+      {
+        apiVersion: 'config.projectsveltos.io/v1beta1',
+        kind: 'ClusterProfile',
+        metadata: { name: 'info' },
+        spec: {
+          clusterSelector: { matchLabels: { env: 'prod' } },
+          templateResourceRefs: [
+            { identifier: 'Ingress', resource: { apiVersion: 'v1', kind: 'Service', name: 'ingress-{{ .Cluster.metadata.name }}', namespace: '{{ .Cluster.metadata.namespace }}' } },
+            { identifier: 'Home', resource: { apiVersion: 'v1', kind: 'Namespace', name: '{{ .Cluster.metadata.namespace }}' } },
+          ],
+          policyRefs: [{ kind: 'ConfigMap', namespace: 'fleet', name: 'info' }],
+        },
+      },
+    ];
+    const server = await startApiServer(dir, { objects, tokens: { [TOKEN]: 'reader' } });
+    try {
+      const r = await cli(['resolve', '--from-cluster', '--kubeconfig', await server.writeKubeconfig(join(dir, 'kc'), { token: TOKEN }), '--output', 'yaml']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('ip: 10.96.0.42');
+      expect(r.stdout).toContain('region: eu-west');
+      const byName = server.requests.map((q) => q.split(' ')[1]!).filter((p) => p.includes('/services/') || /^\/api\/v1\/namespaces\/[^/]+$/.test(p));
+      expect(byName).toEqual(['/api/v1/namespaces/fleet/services/ingress-edge-1', '/api/v1/namespaces/fleet']);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('rbac prints the ClusterRole the reads above need, kubectl-valid YAML', async () => {
     const r = await cli(['rbac', '--service-account', 'tools/exporter', '--resource', 'services']);
     expect(r.code, r.stderr).toBe(0);

@@ -75,7 +75,7 @@ export async function readLiveInput(live: LiveCluster, opts: LiveInputOptions): 
   const fetch = limiter(8);
   const read = async (ref: ObjectRef): Promise<void> => {
     const r = await live.resource(ref.apiVersion, ref.kind);
-    if (!r) return;
+    if (!r || (r.namespaced && !ref.namespace)) return;
     const o = await live.get(r, r.namespaced ? ref.namespace : '', ref.name);
     if (o) add(clean(withType(o, r)));
   };
