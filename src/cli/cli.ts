@@ -51,9 +51,24 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     });
 
   program
+    .command('rbac')
+    .description('Print the read-only ClusterRole that --from-cluster needs (get and list of the Sveltos kinds, get of what profiles reference), and a binding')
+    .option('--resource <resource.group>', 'also allow get of this resource (kinds your templateResourceRefs name, e.g. services or clusters.cluster.x-k8s.io); repeatable', collect, [])
+    .option('--service-account <ns/name>', 'bind the role to this ServiceAccount')
+    .option('--user <name>', 'bind the role to this user')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap rbac | kubectl apply -f -\n  sveltos-airgap rbac --service-account tools/airgap-exporter --resource services | kubectl apply -f -')
+    .action(async (o: { resource: string[]; serviceAccount?: string; user?: string }, cmd: Command) => {
+      const { rbac } = await import('./commands/rbac.js');
+      await run(rbac({ ...globals(cmd), ...o }, io));
+    });
+
+  program
     .command('resolve')
     .description('Show, per cluster, the matched profiles and the ConfigurationGroups/Bundles that would be carried')
     .option('--from <dir>', 'directory (or file) of YAML/JSON objects, read recursively; repeatable', collect, [])
+    .option('--from-cluster', "read SveltosClusters, profiles, sets and every object they reference from the management cluster's API server (get and list only; see sveltos-airgap rbac); --from objects replace the cluster's")
+    .option('--kubeconfig <file>', 'with --from-cluster: the kubeconfig (default $KUBECONFIG, then ~/.kube/config)')
+    .option('--context <name>', "with --from-cluster: the kubeconfig context (default its current context)")
     .option('--cluster <ns/name>', 'only this cluster; repeatable', collect, [])
     .option('--images', 'list every image the configuration names (Helm charts are fetched and rendered for this), with the clusters, profiles, charts and objects using it')
     .option('--helm <path>', 'with --images: helm v3 binary (default $SVELTOS_AIRGAP_HELM, then PATH)')
@@ -66,8 +81,8 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--drift-detection-manifest <file>', 'the drift-detection-manager manifest and the DebuggingConfiguration and ResourceSummary CRDs, instead of --sveltos-version; repeatable', collect, [])
     .option('--drift-detection-registry <host>', "addon-controller's --registry: replaces docker.io in the drift-detection-manager manifest")
     .option('--drift-detection-config <name>', "addon-controller's --drift-detection-config: ConfigMap of drift-detection-manager patches in projectsveltos (read from --from)")
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap resolve --from fleet/\n  sveltos-airgap resolve --from fleet/ --cluster prod/cluster-a --output yaml\n  sveltos-airgap resolve --from fleet/ --images\n  sveltos-airgap resolve --from fleet/ --images --offline --output json | jq \'.images[].image\'')
-    .action(async (o: { from: string[]; cluster: string[]; images?: boolean; helm?: string; kustomize?: string; kubeVersion?: string; offline?: boolean; cacheDir?: string; fluxArtifactHost?: string; sveltosVersion?: string; driftDetectionManifest?: string[]; driftDetectionRegistry?: string; driftDetectionConfig?: string }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap resolve --from fleet/\n  sveltos-airgap resolve --from-cluster --context mgmt --output yaml\n  sveltos-airgap resolve --from fleet/ --cluster prod/cluster-a --output yaml\n  sveltos-airgap resolve --from fleet/ --images\n  sveltos-airgap resolve --from fleet/ --images --offline --output json | jq \'.images[].image\'')
+    .action(async (o: { from: string[]; fromCluster?: boolean; kubeconfig?: string; context?: string; cluster: string[]; images?: boolean; helm?: string; kustomize?: string; kubeVersion?: string; offline?: boolean; cacheDir?: string; fluxArtifactHost?: string; sveltosVersion?: string; driftDetectionManifest?: string[]; driftDetectionRegistry?: string; driftDetectionConfig?: string }, cmd: Command) => {
       const { resolve } = await import('./commands/resolve.js');
       await run(resolve({ ...globals(cmd), ...o }, io));
     });
@@ -76,6 +91,9 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .command('export')
     .description('Resolve profiles for the target clusters, render Helm charts and pack everything into a signed bundle')
     .option('--from <dir>', 'directory (or file) of YAML/JSON objects, read recursively; repeatable', collect, [])
+    .option('--from-cluster', "read SveltosClusters, profiles, sets and every object they reference from the management cluster's API server (get and list only; see sveltos-airgap rbac); --from objects replace the cluster's")
+    .option('--kubeconfig <file>', 'with --from-cluster: the kubeconfig (default $KUBECONFIG, then ~/.kube/config)')
+    .option('--context <name>', "with --from-cluster: the kubeconfig context (default its current context)")
     .requiredOption('--out <file>', 'bundle tar to write (written to a temp file, then renamed)')
     .requiredOption('--key <file>', 'signing key (PREFIX.key from keygen)')
     .option('--passphrase-env <var>', 'environment variable holding the signing key passphrase')
@@ -108,7 +126,7 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
     .option('--drift-detection-config <name>', "addon-controller's --drift-detection-config: ConfigMap of drift-detection-manager patches in projectsveltos (read from --from)")
     .addHelpText(
       'after',
-      '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --license sveltos-license.yaml\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --split-size 4.7GB --encrypt-to site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out delta.tar --since site-receipt.json --site-key site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',
+      '\nExamples:\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --license sveltos-license.yaml\n  sveltos-airgap export --from-cluster --kubeconfig mgmt.kubeconfig --key signing.key --out bundle.tar\n  sveltos-airgap export --from-cluster --from overrides/ --cluster edge/store-12 --key signing.key --out bundle.tar\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --split-size 4.7GB --encrypt-to site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out delta.tar --since site-receipt.json --site-key site.pub\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --sequence 42 --expires 30d\n  sveltos-airgap export --from fleet/ --key signing.key --out bundle.tar --include-images --platform linux/amd64\n  SOURCE_DATE_EPOCH=0 sveltos-airgap export --from fleet/ --key signing.key --out b.tar --sequence 1 --created-at 2026-01-01T00:00:00Z',
     )
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const { exportCommand } = await import('./commands/export.js');

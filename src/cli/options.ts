@@ -1,5 +1,6 @@
 // Parsing of option values shared by commands: durations, sizes, cluster names, times.
 import { ValidationError } from '../errors.js';
+import type { LiveOptions } from '../kube/live.js';
 import type { DriftDetectionFlags } from '../source/drift-detection.js';
 
 const DURATION_RE = /^(\d+)(s|m|h|d|w)$/;
@@ -140,4 +141,21 @@ export function driftDetectionFlags(o: DriftDetectionOptions): DriftDetectionFla
     ...(o.driftDetectionRegistry ? { registry: o.driftDetectionRegistry } : {}),
     ...(o.driftDetectionConfig ? { configMap: o.driftDetectionConfig } : {}),
   };
+}
+
+/** LiveClusterOptions are the flags that read the input from the live management cluster. */
+export interface LiveClusterOptions {
+  fromCluster?: boolean;
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** liveOptions checks the --from-cluster flags: undefined without --from-cluster (then --kubeconfig and --context are errors). */
+export function liveOptions(o: LiveClusterOptions, env: NodeJS.ProcessEnv): LiveOptions | undefined {
+  if (!o.fromCluster) {
+    const stray = o.kubeconfig !== undefined ? '--kubeconfig' : o.context !== undefined ? '--context' : undefined;
+    if (stray) throw new ValidationError('USAGE', `${stray} is used with --from-cluster (read the input from the management cluster's API server)`);
+    return undefined;
+  }
+  return { env, ...(o.kubeconfig !== undefined ? { kubeconfig: o.kubeconfig } : {}), ...(o.context !== undefined ? { context: o.context } : {}) };
 }

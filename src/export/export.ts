@@ -10,7 +10,7 @@ import type { CarriedLicense } from '../resolve/license.js';
 import { chooseLicense } from './license.js';
 import { displayURL } from '../resolve/remote-url.js';
 import type { ExportLog } from './log.js';
-import { openPlan } from './plan.js';
+import { openPlan, type PlanSource } from './plan.js';
 import type { DriftDetectionFlags } from '../source/drift-detection.js';
 import { defaultCacheDir } from '../source/helm.js';
 import { renderAndCarry, type CarryFlags } from './render.js';
@@ -18,7 +18,7 @@ import { renderAndCarry, type CarryFlags } from './render.js';
 /** ExportOptions are pack's options (signer, sequence, times, output…) plus what to read and render. */
 export interface ExportOptions extends Omit<PackOptions, 'clusters' | 'extras' | 'onProgress'> {
   /** Directories (or files) of input objects, read recursively. */
-  from: string[];
+  from: string[] | PlanSource;
   /** Only these clusters (`NAMESPACE/NAME`); empty: every eligible cluster. */
   clusters: string[];
   /** How charts are rendered and whether, and how, images are carried. */

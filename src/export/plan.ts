@@ -5,16 +5,24 @@ import type { KubeObject } from '../model/sveltos.js';
 import { planClusters, type ClusterPlan, type ClusterPlanner, type ExportPlan, type PlanInput, type PlanProblem } from '../resolve/plan.js';
 import { loadDriftDetectionManifests, type DriftDetectionFlags } from '../source/drift-detection.js';
 import { formatLoadError, loadObjects, type LoadError } from '../source/kube.js';
+import type { LiveCluster } from '../kube/live.js';
+import { readLiveInput } from './live-input.js';
 import type { ExportLog } from './log.js';
 import { fetchFluxSources } from './flux-stage.js';
 import { fetchRemoteURLs, type RemoteFlags } from './remote-stage.js';
 import { defaultCacheDir } from '../source/helm.js';
 
 /** loadPlan reads `from` and plans; every input problem of the run is reported together in one ValidationError. */
-export async function loadPlan(from: string[], clusters: string[], now: Date, log: ExportLog, remote?: RemoteFlags, drift?: DriftDetectionFlags & { env: NodeJS.ProcessEnv }): Promise<{ plan: ExportPlan; objects: KubeObject[] }> {
+export async function loadPlan(from: string[] | PlanSource, clusters: string[], now: Date, log: ExportLog, remote?: RemoteFlags, drift?: DriftDetectionFlags & { env: NodeJS.ProcessEnv }): Promise<{ plan: ExportPlan; objects: KubeObject[] }> {
   const input = await openPlan(from, clusters, now, log, remote, drift);
   const planned = [...input.clusters()];
   return { plan: { clusters: planned, problems: input.planner.problems, warnings: input.planner.warnings }, objects: input.objects };
+}
+
+/** PlanSource is where the input objects come from: `--from` directories, and the live management cluster with `--from-cluster`. */
+export interface PlanSource {
+  from: string[];
+  cluster?: LiveCluster;
 }
 
 /** OpenPlan is the input read and planned fleet-wide, its clusters planned as they are iterated. */
@@ -38,14 +46,18 @@ export interface OpenPlan {
  * drift-detection-manager manifests (a Sveltos version, fetched into the same cache, or files), they are read
  * and the plan carries them.
  */
-export async function openPlan(from: string[], clusters: string[], now: Date, log: ExportLog, remote: RemoteFlags = { cacheDir: defaultCacheDir() }, drift?: DriftDetectionFlags & { env: NodeJS.ProcessEnv }): Promise<OpenPlan> {
-  if (from.length === 0) throw new ValidationError('USAGE', '--from: at least one directory is required');
+export async function openPlan(source: string[] | PlanSource, clusters: string[], now: Date, log: ExportLog, remote: RemoteFlags = { cacheDir: defaultCacheDir() }, drift?: DriftDetectionFlags & { env: NodeJS.ProcessEnv }): Promise<OpenPlan> {
+  const { from, cluster } = Array.isArray(source) ? { from: source, cluster: undefined } : source;
+  if (from.length === 0 && !cluster) throw new ValidationError('USAGE', '--from: at least one directory is required (or --from-cluster)');
   if (drift?.sveltosVersion !== undefined && drift.manifests?.length) throw new ValidationError('USAGE', '--sveltos-version and --drift-detection-manifest: give one of them');
   if (remote.fluxArtifactHost !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(remote.fluxArtifactHost)) {
     throw new ValidationError('USAGE', `--flux-artifact-host ${JSON.stringify(remote.fluxArtifactHost)}: expected HOST:PORT (source-controller's artifact server, e.g. 127.0.0.1:9090 through kubectl port-forward)`);
   }
-  const { objects, errors } = await loadObjects(from);
-  log.info(`read ${objects.length} object(s) from ${from.join(', ')}`);
+  const loaded = from.length ? await loadObjects(from) : { objects: [], errors: [] };
+  if (from.length) log.info(`read ${loaded.objects.length} object(s) from ${from.join(', ')}`);
+  const { errors } = loaded;
+  const objects = cluster ? await readLiveInput(cluster, { clusters, now, overrides: loaded.objects, ...(drift?.configMap ? { driftDetectionConfig: drift.configMap } : {}), log }) : loaded.objects;
+  if (cluster) log.info(`read ${objects.length - loaded.objects.length} object(s) from ${cluster.server} (context ${cluster.context})`);
   const input: PlanInput = { objects, clusters, now };
   let planner = planClusters(input);
   let again = false;

@@ -154,6 +154,16 @@ export interface PlanInput {
   flux?: FluxContents;
   /** The drift-detection-manager manifests; without them a ContinuousWithDriftDetection profile is warned about. */
   driftDetection?: DriftDetectionInput;
+  /** Told of every object the plan looked for and did not find (a reader of a live cluster fetches them). */
+  onMissing?: (ref: ObjectRef) => void;
+}
+
+/** ObjectRef names an object the plan looks up: its apiVersion (the group is what counts), kind, namespace and name. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
 }
 
 /** planExport computes the plan; it never throws on bad input, it reports problems. */
@@ -200,7 +210,7 @@ export function planClusters(input: PlanInput): ClusterPlanner {
   const profiles = valid.filter(isAnyProfile).map(withDefaults);
   const clusters = valid.filter(isSveltosCluster);
   const index = indexFleet(clusters, valid.filter(isClusterSet), valid.filter(isSet));
-  const lookup = new ObjectLookup(valid);
+  const lookup = new ObjectLookup(valid, input.onMissing);
 
   const matches = matchProfiles(profiles, index, { autoDeployDependencies: input.autoDeployDependencies ?? true }, problems, warnings);
   const order = profileOrder(profiles);
@@ -314,7 +324,10 @@ function profileOrder(profiles: AnyProfile[]): AnyProfile[] {
 /** ObjectLookup finds loaded objects by group, kind, namespace and name. */
 class ObjectLookup {
   #byKey = new Map<string, KubeObject>();
-  constructor(objects: KubeObject[]) {
+  constructor(
+    objects: KubeObject[],
+    readonly onMissing?: (ref: ObjectRef) => void,
+  ) {
     for (const o of objects) this.#byKey.set(this.#key(apiGroup(o.apiVersion), o.kind, o.metadata.namespace ?? '', o.metadata.name), o);
   }
   #key(group: string, kind: string, ns: string, name: string): string {
@@ -322,7 +335,9 @@ class ObjectLookup {
   }
   get(apiVersion: string, kind: string, namespace: string, name: string): KubeObject | undefined {
     const g = apiGroup(apiVersion);
-    return this.#byKey.get(this.#key(g, kind, namespace, name)) ?? this.#byKey.get(this.#key(g, kind, '', name));
+    const found = this.#byKey.get(this.#key(g, kind, namespace, name)) ?? this.#byKey.get(this.#key(g, kind, '', name));
+    if (!found && kind && name) this.onMissing?.({ apiVersion, kind, namespace, name });
+    return found;
   }
 }
 

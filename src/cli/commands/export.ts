@@ -11,11 +11,12 @@ import { exportBundle } from '../../export/export.js';
 import { describeLicense } from '../../resolve/license.js';
 import { formatBytes, printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadRecipientKeys, loadSigningKey, loadTrustedKeys } from '../keys.js';
-import { driftDetectionFlags, type DriftDetectionOptions, parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
+import { planSource } from '../live.js';
+import { driftDetectionFlags, type DriftDetectionOptions, type LiveClusterOptions, parseClusterName, parseDuration, parseEpochSeconds, parsePositiveInt, parseSplitSize, parseTime } from '../options.js';
 import { readArgFile } from '../files.js';
 import { VERSION } from '../../version.js';
 
-export interface ExportCommandOptions extends GlobalOptions, DriftDetectionOptions {
+export interface ExportCommandOptions extends GlobalOptions, DriftDetectionOptions, LiveClusterOptions {
   from: string[];
   out: string;
   key: string;
@@ -92,7 +93,7 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
 
   const result = await exportBundle(
     {
-      from: opts.from,
+      from: await planSource(opts, io.env),
       clusters,
       env: io.env,
       carry: opts,

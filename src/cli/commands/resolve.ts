@@ -8,10 +8,11 @@ import { imageReport, type ImageReport } from '../../resolve/images.js';
 import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
 import { displayURL } from '../../resolve/remote-url.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
-import { driftDetectionFlags, parseClusterName, type DriftDetectionOptions } from '../options.js';
+import { planSource } from '../live.js';
+import { driftDetectionFlags, parseClusterName, type DriftDetectionOptions, type LiveClusterOptions } from '../options.js';
 
 /** ResolveOptions are the flags of `resolve`; `--output yaml` prints the objects as a YAML stream. */
-export interface ResolveOptions extends GlobalOptions, RenderFlags, DriftDetectionOptions {
+export interface ResolveOptions extends GlobalOptions, RenderFlags, DriftDetectionOptions, LiveClusterOptions {
   /** Directories (or files) to read, recursively. */
   from: string[];
   /** Limit to these clusters (`NAMESPACE/NAME`). */
@@ -34,7 +35,7 @@ export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<Expo
     throw new ValidationError('USAGE', `--${helmFlags[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is used with --images (resolve renders charts only to list their images)`);
   }
   const reporter = new Reporter(io, opts);
-  const loaded = await loadPlan(opts.from ?? [], clusters, opts.now ?? new Date(), reporter, {
+  const loaded = await loadPlan(await planSource(opts, io.env), clusters, opts.now ?? new Date(), reporter, {
     cacheDir: opts.cacheDir ?? defaultCacheDir(io.env),
     ...(opts.offline ? { offline: true } : {}),
     ...(opts.fluxArtifactHost ? { fluxArtifactHost: opts.fluxArtifactHost } : {}),
