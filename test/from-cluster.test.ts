@@ -1,5 +1,6 @@
 // `--from-cluster` against the API server fixture (test/kube-apiserver.ts), which kubectl and
 // @kubernetes/client-node read here too, in the same tests, to show the fixture behaves as an API server.
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,6 +208,48 @@ describe('--from-cluster', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it("a Flux source's status.artifact is read through the API server's service proxy and checked against its digest; without the proxy, the source itself", async () => {
+    const dir = await tempDir();
+    const tree = join(dir, 'tree');
+    await mkdir(join(tree, 'apps'), { recursive: true });
+    await writeFile(join(tree, 'apps', 'a.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-artifact\n  namespace: default\ndata:\n  k: v\n');
+    await exec('tar', ['-czf', join(dir, 'a.tar.gz'), '-C', tree, '.']);
+    const tarball = await readFile(join(dir, 'a.tar.gz'));
+    const digest = `sha256:${createHash('sha256').update(tarball).digest('hex')}`;
+    const objects = (artifactDigest: string): Obj[] => [
+      { apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name: 'edge-1', namespace: 'fleet', labels: { env: 'prod' } }, spec: { pullMode: true } },
+      {
+        apiVersion: 'source.toolkit.fluxcd.io/v1',
+        kind: 'GitRepository',
+        metadata: { name: 'apps', namespace: 'flux-system' },
+        spec: { url: 'https://git.invalid/fleet.git', ref: { branch: 'main' } },
+        status: { artifact: { url: 'http://source-controller.flux-system.svc.cluster.local./gitrepository/flux-system/apps/9f3a.tar.gz', digest: artifactDigest, revision: `main@sha1:${'2'.repeat(40)}` } },
+      },
+      { apiVersion: 'config.projectsveltos.io/v1beta1', kind: 'ClusterProfile', metadata: { name: 'apps' }, spec: { clusterSelector: { matchLabels: { env: 'prod' } }, policyRefs: [{ kind: 'GitRepository', namespace: 'flux-system', name: 'apps', path: 'apps' }] } },
+    ];
+    const proxied = { 'flux-system/http:source-controller:80/gitrepository/flux-system/apps/9f3a.tar.gz': tarball };
+    const run = async (artifactDigest: string, forbidden: string[] = []) => {
+      const server = await startApiServer(await tempDir(), { objects: objects(artifactDigest), tokens: { [TOKEN]: 'reader' }, proxied, forbidden });
+      try {
+        const kc = await server.writeKubeconfig(join(dir, 'kc'), { token: TOKEN });
+        return await cli(['resolve', '--from-cluster', '--kubeconfig', kc, '--output', 'yaml', '--cache-dir', await tempDir()]);
+      } finally {
+        await server.stop();
+      }
+    };
+    const ok = await run(digest);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('name: from-artifact');
+    expect(ok.stderr).toContain(`GitRepository flux-system/apps (artifact through the API server): main@sha1:${'2'.repeat(40)}`);
+    const tampered = await run(`sha256:${'ab'.repeat(32)}`);
+    expect(tampered.code).toBe(2);
+    expect(tampered.stderr).toMatch(/through the API server served sha256:[0-9a-f]{64}, but status\.artifact\.digest is sha256:(ab){32}/);
+    const closed = await run(digest, ['get services/proxy']);
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toContain('GitRepository flux-system/apps: the API server does not let this user proxy to source-controller; fetching the source itself');
+    expect(closed.stderr).toMatch(/GitRepository flux-system\/apps \(https:\/\/git\.invalid\/fleet\.git\): git ls-remote/);
   });
 
   it('rbac prints the ClusterRole the reads above need, kubectl-valid YAML', async () => {

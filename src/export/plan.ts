@@ -6,6 +6,7 @@ import { planClusters, type ClusterPlan, type ClusterPlanner, type ExportPlan, t
 import { loadDriftDetectionManifests, type DriftDetectionFlags } from '../source/drift-detection.js';
 import { formatLoadError, loadObjects, type LoadError } from '../source/kube.js';
 import type { LiveCluster } from '../kube/live.js';
+import { FluxSourceError, type ArtifactProxy } from '../source/flux-artifact.js';
 import { readLiveInput } from './live-input.js';
 import type { ExportLog } from './log.js';
 import { fetchFluxSources } from './flux-stage.js';
@@ -56,6 +57,7 @@ export async function openPlan(source: string[] | PlanSource, clusters: string[]
   const loaded = from.length ? await loadObjects(from) : { objects: [], errors: [] };
   if (from.length) log.info(`read ${loaded.objects.length} object(s) from ${from.join(', ')}`);
   const { errors } = loaded;
+  if (cluster) remote = { ...remote, fluxArtifactProxy: artifactProxy(cluster) };
   const objects = cluster ? await readLiveInput(cluster, { clusters, now, overrides: loaded.objects, ...(drift?.configMap ? { driftDetectionConfig: drift.configMap } : {}), log }) : loaded.objects;
   if (cluster) log.info(`read ${objects.length - loaded.objects.length} object(s) from ${cluster.server} (context ${cluster.context})`);
   const input: PlanInput = { objects, clusters, now };
@@ -93,6 +95,14 @@ export async function openPlan(source: string[] | PlanSource, clusters: string[]
     check();
   }
   return { planner, objects, failed, clusters: each };
+}
+
+// artifactProxy reads Flux artifacts through the cluster's service proxy; what it cannot give is the source's problem.
+function artifactProxy(cluster: LiveCluster): ArtifactProxy {
+  return (url, where, signal) =>
+    cluster.proxyGet(url, where, signal).catch((err: unknown) => {
+      throw err instanceof ValidationError ? new FluxSourceError('INVALID', err.message, { cause: err }) : err;
+    });
 }
 
 // inputError is every input problem of a run in one error: load errors first, then the plan's problems
