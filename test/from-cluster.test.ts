@@ -2,8 +2,10 @@
 // @kubernetes/client-node read here too, in the same tests, to show the fixture behaves as an API server.
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, normalize } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -250,6 +252,30 @@ describe('--from-cluster', () => {
     expect(closed.code).toBe(1);
     expect(closed.stderr).toContain('GitRepository flux-system/apps: the API server does not let this user proxy to source-controller; fetching the source itself');
     expect(closed.stderr).toMatch(/GitRepository flux-system\/apps \(https:\/\/git\.invalid\/fleet\.git\): git ls-remote/);
+  });
+
+  it('with drift detection and no --sveltos-version, the version is the tag of the addon-controller image, and its manifests are carried', async () => {
+    const fixtures = join(import.meta.dirname, 'fixtures', 'drift-detection');
+    const source = createServer((req, res) => {
+      const path = normalize(join(fixtures, decodeURIComponent((req.url ?? '').split('?')[0]!)));
+      if (!path.startsWith(fixtures)) return void res.writeHead(404).end();
+      readFile(path).then((b) => res.writeHead(200).end(b), () => res.writeHead(404).end());
+    });
+    await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
+    const dir = await tempDir();
+    const deployment: Obj = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'addon-controller', namespace: 'projectsveltos' }, spec: { template: { spec: { containers: [{ name: 'controller', image: 'docker.io/projectsveltos/addon-controller:v1.14.0' }] } } } };
+    const server = await startApiServer(dir, { objects: [...(await readSamples()), deployment], tokens: { [TOKEN]: 'reader' } });
+    try {
+      const env = { SVELTOS_AIRGAP_SVELTOS_SOURCE_BASE: `http://127.0.0.1:${(source.address() as AddressInfo).port}` };
+      const r = await cli(['resolve', '--from-cluster', '--kubeconfig', await server.writeKubeconfig(join(dir, 'kc'), { token: TOKEN }), '--output', 'yaml', '--cache-dir', await tempDir()], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('Sveltos v1.14.0: the image of Deployment projectsveltos/addon-controller (docker.io/projectsveltos/addon-controller:v1.14.0)');
+      expect(r.stderr).not.toContain('DRIFT_DETECTION_MANAGER');
+      expect(r.stdout).toContain('name: drift-detection-manager');
+    } finally {
+      await server.stop();
+      source.close();
+    }
   });
 
   it('rbac prints the ClusterRole the reads above need, kubectl-valid YAML', async () => {

@@ -7,7 +7,7 @@ import { loadDriftDetectionManifests, type DriftDetectionFlags } from '../source
 import { formatLoadError, loadObjects, type LoadError } from '../source/kube.js';
 import type { LiveCluster } from '../kube/live.js';
 import { FluxSourceError, type ArtifactProxy } from '../source/flux-artifact.js';
-import { readLiveInput } from './live-input.js';
+import { readLiveInput, sveltosVersionOf } from './live-input.js';
 import type { ExportLog } from './log.js';
 import { fetchFluxSources } from './flux-stage.js';
 import { fetchRemoteURLs, type RemoteFlags } from './remote-stage.js';
@@ -69,6 +69,10 @@ export async function openPlan(source: string[] | PlanSource, clusters: string[]
     input.remote = (req) => urls.get(req.key);
     input.flux = (req) => sources.get(req.key);
     again = true;
+  }
+  if (planner.driftDetection && drift && cluster && drift.sveltosVersion === undefined && !drift.manifests?.length) {
+    const version = await sveltosVersionOf(cluster, log);
+    if (version) drift = { ...drift, sveltosVersion: version };
   }
   if (planner.driftDetection && drift) {
     const manifests = await loadDriftDetectionManifests(drift, { cacheDir: remote.cacheDir, ...(remote.offline ? { offline: true } : {}), env: drift.env, onEvent: (m) => log.info(m) });
