@@ -1,8 +1,11 @@
 // `--from-cluster` against the API server fixture (test/kube-apiserver.ts), which kubectl and
 // @kubernetes/client-node read here too, in the same tests, to show the fixture behaves as an API server.
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, normalize } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -206,6 +209,72 @@ describe('--from-cluster', () => {
       expect(byName).toEqual(['/api/v1/namespaces/fleet/services/ingress-edge-1', '/api/v1/namespaces/fleet']);
     } finally {
       await server.stop();
+    }
+  });
+
+  it("a Flux source's status.artifact is read through the API server's service proxy and checked against its digest; without the proxy, the source itself", async () => {
+    const dir = await tempDir();
+    const tree = join(dir, 'tree');
+    await mkdir(join(tree, 'apps'), { recursive: true });
+    await writeFile(join(tree, 'apps', 'a.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-artifact\n  namespace: default\ndata:\n  k: v\n');
+    await exec('tar', ['-czf', join(dir, 'a.tar.gz'), '-C', tree, '.']);
+    const tarball = await readFile(join(dir, 'a.tar.gz'));
+    const digest = `sha256:${createHash('sha256').update(tarball).digest('hex')}`;
+    const objects = (artifactDigest: string): Obj[] => [
+      { apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name: 'edge-1', namespace: 'fleet', labels: { env: 'prod' } }, spec: { pullMode: true } },
+      {
+        apiVersion: 'source.toolkit.fluxcd.io/v1',
+        kind: 'GitRepository',
+        metadata: { name: 'apps', namespace: 'flux-system' },
+        spec: { url: 'https://git.invalid/fleet.git', ref: { branch: 'main' } },
+        status: { artifact: { url: 'http://source-controller.flux-system.svc.cluster.local./gitrepository/flux-system/apps/9f3a.tar.gz', digest: artifactDigest, revision: `main@sha1:${'2'.repeat(40)}` } },
+      },
+      { apiVersion: 'config.projectsveltos.io/v1beta1', kind: 'ClusterProfile', metadata: { name: 'apps' }, spec: { clusterSelector: { matchLabels: { env: 'prod' } }, policyRefs: [{ kind: 'GitRepository', namespace: 'flux-system', name: 'apps', path: 'apps' }] } },
+    ];
+    const proxied = { 'flux-system/http:source-controller:80/gitrepository/flux-system/apps/9f3a.tar.gz': tarball };
+    const run = async (artifactDigest: string, forbidden: string[] = []) => {
+      const server = await startApiServer(await tempDir(), { objects: objects(artifactDigest), tokens: { [TOKEN]: 'reader' }, proxied, forbidden });
+      try {
+        const kc = await server.writeKubeconfig(join(dir, 'kc'), { token: TOKEN });
+        return await cli(['resolve', '--from-cluster', '--kubeconfig', kc, '--output', 'yaml', '--cache-dir', await tempDir()]);
+      } finally {
+        await server.stop();
+      }
+    };
+    const ok = await run(digest);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('name: from-artifact');
+    expect(ok.stderr).toContain(`GitRepository flux-system/apps (artifact through the API server): main@sha1:${'2'.repeat(40)}`);
+    const tampered = await run(`sha256:${'ab'.repeat(32)}`);
+    expect(tampered.code).toBe(2);
+    expect(tampered.stderr).toMatch(/through the API server served sha256:[0-9a-f]{64}, but status\.artifact\.digest is sha256:(ab){32}/);
+    const closed = await run(digest, ['get services/proxy']);
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toContain('GitRepository flux-system/apps: the API server does not let this user proxy to source-controller; fetching the source itself');
+    expect(closed.stderr).toMatch(/GitRepository flux-system\/apps \(https:\/\/git\.invalid\/fleet\.git\): git ls-remote/);
+  });
+
+  it('with drift detection and no --sveltos-version, the version is the tag of the addon-controller image, and its manifests are carried', async () => {
+    const fixtures = join(import.meta.dirname, 'fixtures', 'drift-detection');
+    const source = createServer((req, res) => {
+      const path = normalize(join(fixtures, decodeURIComponent((req.url ?? '').split('?')[0]!)));
+      if (!path.startsWith(fixtures)) return void res.writeHead(404).end();
+      readFile(path).then((b) => res.writeHead(200).end(b), () => res.writeHead(404).end());
+    });
+    await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
+    const dir = await tempDir();
+    const deployment: Obj = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'addon-controller', namespace: 'projectsveltos' }, spec: { template: { spec: { containers: [{ name: 'controller', image: 'docker.io/projectsveltos/addon-controller:v1.14.0' }] } } } };
+    const server = await startApiServer(dir, { objects: [...(await readSamples()), deployment], tokens: { [TOKEN]: 'reader' } });
+    try {
+      const env = { SVELTOS_AIRGAP_SVELTOS_SOURCE_BASE: `http://127.0.0.1:${(source.address() as AddressInfo).port}` };
+      const r = await cli(['resolve', '--from-cluster', '--kubeconfig', await server.writeKubeconfig(join(dir, 'kc'), { token: TOKEN }), '--output', 'yaml', '--cache-dir', await tempDir()], env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('Sveltos v1.14.0: the image of Deployment projectsveltos/addon-controller (docker.io/projectsveltos/addon-controller:v1.14.0)');
+      expect(r.stderr).not.toContain('DRIFT_DETECTION_MANAGER');
+      expect(r.stdout).toContain('name: drift-detection-manager');
+    } finally {
+      await server.stop();
+      source.close();
     }
   });
 

@@ -34,6 +34,7 @@ export const RESOURCES: Resource[] = [
   { group: 'config.projectsveltos.io', version: 'v1beta1', kind: 'Profile', plural: 'profiles', namespaced: true },
   { group: 'source.toolkit.fluxcd.io', version: 'v1', kind: 'GitRepository', plural: 'gitrepositories', namespaced: true },
   { group: 'source.toolkit.fluxcd.io', version: 'v1', kind: 'OCIRepository', plural: 'ocirepositories', namespaced: true },
+  { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false },
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false },
 ];
@@ -44,8 +45,10 @@ export interface ApiServerOptions {
   objects: Obj[];
   /** Bearer tokens and the user each authenticates. */
   tokens?: Record<string, string>;
-  /** `VERB PLURAL` pairs (`list secrets`, `get configmaps`) every user is refused. */
+  /** `VERB PLURAL` pairs (`list secrets`, `get configmaps`, `get services/proxy`) every user is refused. */
   forbidden?: string[];
+  /** What the service proxy answers: `NAMESPACE/SCHEME:SERVICE:PORT/PATH` to the body. */
+  proxied?: Record<string, Buffer>;
 }
 
 export interface RunningApiServer {
@@ -107,6 +110,14 @@ export async function startApiServer(dir: string, opts: ApiServerOptions): Promi
     if (!user) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
     if (req.method !== 'GET') return send(405, status(405, 'MethodNotAllowed', 'the fixture serves get and list only'));
     const path = url.pathname.replace(/\/$/, '');
+    // The service proxy: /api/v1/namespaces/NS/services/SCHEME:NAME:PORT/proxy/PATH.
+    const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)\/proxy(\/.*)$/.exec(url.pathname);
+    if (proxy) {
+      if (forbidden.has('get services/proxy')) return send(403, status(403, 'Forbidden', `services "${decodeURIComponent(proxy[2]!)}" is forbidden: User "${user}" cannot get resource "services/proxy" in API group "" in the namespace "${proxy[1]}"`));
+      const body = opts.proxied?.[`${proxy[1]}/${decodeURIComponent(proxy[2]!)}${proxy[3]}`];
+      if (!body) return send(404, status(404, 'NotFound', 'the proxied service answered 404'));
+      return res.writeHead(200, { 'content-type': 'application/gzip' }).end(body);
+    }
     if (path === '/version') return send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0', platform: 'linux/amd64' });
     if (path === '/api') return send(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: url.host }] });
     if (path === '/apis') {

@@ -18,14 +18,21 @@ export async function fetchFluxSources(requests: Iterable<FluxRequest>, flags: R
   const out = new Map<string, FluxFetched>();
   // Anything but an input problem (a digest mismatch, an abort, a bug) stops the other fetches.
   const stage = new FailFast(flags.signal);
-  const opts = { cacheDir: flags.cacheDir, ...(flags.offline ? { offline: true } : {}), signal: stage.signal, ...(flags.fluxArtifactHost ? { artifactHost: flags.fluxArtifactHost } : {}) };
+  const opts = {
+    cacheDir: flags.cacheDir,
+    ...(flags.offline ? { offline: true } : {}),
+    signal: stage.signal,
+    ...(flags.fluxArtifactHost ? { artifactHost: flags.fluxArtifactHost } : {}),
+    ...(flags.fluxArtifactProxy ? { artifactProxy: flags.fluxArtifactProxy } : {}),
+    onEvent: (m: string) => log.info(m),
+  };
   await stage.all([...requests], (req) =>
     limit(async () => {
       stage.signal.throwIfAborted();
       try {
-        const { revision, tree, included } = await fetchFluxSource(req, opts);
+        const { revision, tree, included, via } = await fetchFluxSource(req, opts);
         const bytes = [...tree.values()].reduce((n, b) => n + b.length, 0);
-        const from = opts.artifactHost && req.artifact ? `artifact from ${opts.artifactHost}` : displayURL(req.url);
+        const from = via ?? displayURL(req.url);
         log.info(`${req.kind} ${req.namespace}/${req.name} (${from}): ${revision}, ${tree.size} file(s), ${formatBytes(bytes)}${flags.offline ? ', from cache' : ''}`);
         out.set(req.key, { ok: true, revision, tree, ...(included?.length ? { included } : {}) });
       } catch (err) {

@@ -5,7 +5,7 @@
 // (policyRefs, valuesFrom, templateResourceRefs of any kind, Flux sources and their Secrets, jobCheck
 // references), whatever templates name it, with the planner's own rules. Objects of `--from` directories
 // replace the cluster's objects of the same kind, namespace and name.
-import { ValidationError } from '../errors.js';
+import { RemoteError, ValidationError } from '../errors.js';
 import { objectKey, sourceOf, type KubeObject } from '../model/sveltos.js';
 import { DRIFT_DETECTION_OVERRIDE_ANNOTATION, overrideRef, SVELTOS_NAMESPACE } from '../resolve/drift-detection.js';
 import { LICENSE_SECRET_NAME } from '../resolve/license.js';
@@ -131,4 +131,27 @@ function withType(o: KubeObject, r: ResourceInfo): KubeObject {
 
 function missingKind(live: LiveCluster, apiVersion: string, kind: string): ValidationError {
   return new ValidationError('INVALID', `${live.server}: the API server does not serve ${kind} (${apiVersion}): is Sveltos installed on this cluster, and is this its management cluster (--context)?`);
+}
+
+/**
+ * sveltosVersionOf reads the Sveltos version the management cluster runs: the tag of the addon-controller
+ * image of its Deployment (projectsveltos/addon-controller). Undefined, with a warning, when it cannot.
+ */
+export async function sveltosVersionOf(live: LiveCluster, log: ExportLog): Promise<string | undefined> {
+  const r = await live.resource('apps/v1', 'Deployment');
+  let deployment: KubeObject | undefined;
+  try {
+    deployment = r && (await live.get(r, SVELTOS_NAMESPACE, 'addon-controller'));
+  } catch (err) {
+    if (!(err instanceof RemoteError && err.code === 'DENIED')) throw err;
+  }
+  const containers = (deployment as { spec?: { template?: { spec?: { containers?: { image?: string }[] } } } } | undefined)?.spec?.template?.spec?.containers ?? [];
+  const image = containers.map((c) => c.image ?? '').find((i) => /\/addon-controller[:@]/.test(i));
+  const version = image && /:(v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:@|$)/.exec(image)?.[1];
+  if (!version) {
+    log.warn('SVELTOS_VERSION', `${live.server}: the Sveltos version could not be read from Deployment ${SVELTOS_NAMESPACE}/addon-controller${image ? ` (image ${image})` : ''}; give --sveltos-version or --drift-detection-manifest`);
+    return undefined;
+  }
+  log.info(`Sveltos ${version}: the image of Deployment ${SVELTOS_NAMESPACE}/addon-controller (${image})`);
+  return version;
 }

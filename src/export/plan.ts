@@ -6,7 +6,8 @@ import { planClusters, type ClusterPlan, type ClusterPlanner, type ExportPlan, t
 import { loadDriftDetectionManifests, type DriftDetectionFlags } from '../source/drift-detection.js';
 import { formatLoadError, loadObjects, type LoadError } from '../source/kube.js';
 import type { LiveCluster } from '../kube/live.js';
-import { readLiveInput } from './live-input.js';
+import { FluxSourceError, type ArtifactProxy } from '../source/flux-artifact.js';
+import { readLiveInput, sveltosVersionOf } from './live-input.js';
 import type { ExportLog } from './log.js';
 import { fetchFluxSources } from './flux-stage.js';
 import { fetchRemoteURLs, type RemoteFlags } from './remote-stage.js';
@@ -56,6 +57,7 @@ export async function openPlan(source: string[] | PlanSource, clusters: string[]
   const loaded = from.length ? await loadObjects(from) : { objects: [], errors: [] };
   if (from.length) log.info(`read ${loaded.objects.length} object(s) from ${from.join(', ')}`);
   const { errors } = loaded;
+  if (cluster) remote = { ...remote, fluxArtifactProxy: artifactProxy(cluster) };
   const objects = cluster ? await readLiveInput(cluster, { clusters, now, overrides: loaded.objects, ...(drift?.configMap ? { driftDetectionConfig: drift.configMap } : {}), log }) : loaded.objects;
   if (cluster) log.info(`read ${objects.length - loaded.objects.length} object(s) from ${cluster.server} (context ${cluster.context})`);
   const input: PlanInput = { objects, clusters, now };
@@ -67,6 +69,10 @@ export async function openPlan(source: string[] | PlanSource, clusters: string[]
     input.remote = (req) => urls.get(req.key);
     input.flux = (req) => sources.get(req.key);
     again = true;
+  }
+  if (planner.driftDetection && drift && cluster && drift.sveltosVersion === undefined && !drift.manifests?.length) {
+    const version = await sveltosVersionOf(cluster, log);
+    if (version) drift = { ...drift, sveltosVersion: version };
   }
   if (planner.driftDetection && drift) {
     const manifests = await loadDriftDetectionManifests(drift, { cacheDir: remote.cacheDir, ...(remote.offline ? { offline: true } : {}), env: drift.env, onEvent: (m) => log.info(m) });
@@ -93,6 +99,14 @@ export async function openPlan(source: string[] | PlanSource, clusters: string[]
     check();
   }
   return { planner, objects, failed, clusters: each };
+}
+
+// artifactProxy reads Flux artifacts through the cluster's service proxy; what it cannot give is the source's problem.
+function artifactProxy(cluster: LiveCluster): ArtifactProxy {
+  return (url, where, signal) =>
+    cluster.proxyGet(url, where, signal).catch((err: unknown) => {
+      throw err instanceof ValidationError ? new FluxSourceError('INVALID', err.message, { cause: err }) : err;
+    });
 }
 
 // inputError is every input problem of a run in one error: load errors first, then the plan's problems

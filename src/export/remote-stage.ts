@@ -6,6 +6,7 @@ import { Limiter } from '../content/limiter.js';
 import { formatBytes } from '../model/size.js';
 import { displayURL, type RemoteFetched, type RemoteRequest } from '../resolve/remote-url.js';
 import { fetchRemote, policyContent, RemoteURLError } from '../source/remote-url.js';
+import type { ArtifactProxy } from '../source/flux-artifact.js';
 import type { ExportLog } from './log.js';
 
 /** RemoteFlags say where fetched URLs and sources are cached, whether the network may be used, and from where. */
@@ -15,6 +16,8 @@ export interface RemoteFlags {
   signal?: AbortSignal;
   /** `--flux-artifact-host HOST:PORT`: Flux sources carrying status.artifact are read from there. */
   fluxArtifactHost?: string;
+  /** With `--from-cluster`: Flux sources carrying status.artifact are read through the API server's service proxy. */
+  fluxArtifactProxy?: ArtifactProxy;
 }
 
 const CONCURRENCY = 4;

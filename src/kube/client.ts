@@ -26,19 +26,33 @@ export class KubeClient {
   }
 
   /** request sends one request; `path` is relative to the server URL (it may carry a query). */
-  request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<KubeResponse<T>> {
+  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<KubeResponse<T>> {
+    const res = await this.requestBytes(method, path, { ...(body === undefined ? {} : { body: Buffer.from(JSON.stringify(body)), contentType }) });
+    const text = res.body.toString('utf8');
+    let parsed: unknown = {};
+    try {
+      parsed = text ? JSON.parse(text) : {};
+    } catch {
+      parsed = { message: text.slice(0, 500) };
+    }
+    return { status: res.status, body: parsed as T };
+  }
+
+  /** requestBytes sends one request and returns the body as it came; a body over `limit` bytes fails the request. */
+  requestBytes(method: string, path: string, opts: { body?: Buffer; contentType?: string; accept?: string; limit?: number; signal?: AbortSignal } = {}): Promise<KubeResponse<Buffer>> {
     const url = new URL(path.replace(/^\//, ''), this.#base);
     const t = this.#target;
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'sveltos-airgap' };
+    const payload = opts.body;
+    const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json', 'User-Agent': 'sveltos-airgap' };
     if (payload) {
-      headers['Content-Type'] = contentType;
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
     if (t.token) headers.Authorization = `Bearer ${t.token}`;
     else if (t.username !== undefined) headers.Authorization = `Basic ${Buffer.from(`${t.username}:${t.password ?? ''}`).toString('base64')}`;
     const https = url.protocol === 'https:';
     const send = https ? httpsRequest : httpRequest;
+    const limit = opts.limit ?? Infinity;
     return new Promise((resolve, reject) => {
       const req = send(
         url,
@@ -53,25 +67,22 @@ export class KubeClient {
               }
             : {}),
           timeout: 60_000,
+          ...(opts.signal ? { signal: opts.signal } : {}),
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = {};
-            try {
-              parsed = text ? JSON.parse(text) : {};
-            } catch {
-              parsed = { message: text.slice(0, 500) };
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed as T });
+          let n = 0;
+          res.on('data', (c: Buffer) => {
+            n += c.length;
+            if (n > limit) req.destroy(new RemoteError('PROTOCOL', `${t.server}: ${method} ${url.pathname}: the response is larger than ${limit} bytes`));
+            else chunks.push(c);
           });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
           res.on('error', reject);
         },
       );
       req.on('timeout', () => req.destroy(new Error('timed out after 60 s')));
-      req.on('error', (err) => reject(new RemoteError('UNREACHABLE', `${t.server}: ${method} ${url.pathname}: ${err.message}`, { cause: err })));
+      req.on('error', (err) => reject(err instanceof RemoteError ? err : new RemoteError('UNREACHABLE', `${t.server}: ${method} ${url.pathname}: ${err.message}`, { cause: err })));
       req.end(payload);
     });
   }

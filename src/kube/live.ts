@@ -34,6 +34,9 @@ export const LIST_PAGE = 500;
 /** How many times a list whose continue token expired is started again. */
 const LIST_RESTARTS = 3;
 
+/** An artifact read through the service proxy over this size is refused (Flux artifacts are carried in memory). */
+const MAX_PROXIED_BYTES = 64 * 1024 * 1024;
+
 const RBAC_HINT = 'run `sveltos-airgap rbac` for the read-only ClusterRole --from-cluster needs';
 
 /** kubeconfigPath is the file a run reads: the flag, then the first file of $KUBECONFIG, then ~/.kube/config. */
@@ -148,6 +151,24 @@ export class LiveCluster {
     const res = await this.#get<KubeObject>(path);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw this.#failure(res, 'get', r);
+    return res.body;
+  }
+
+  /**
+   * proxyGet reads a URL of a cluster Service (`http://NAME.NAMESPACE.svc…/PATH`, as source-controller names its
+   * artifacts) through the API server's service proxy; undefined when the user may not use the proxy.
+   */
+  async proxyGet(url: URL, where: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+    const [name, namespace] = url.hostname.replace(/\.$/, '').split('.');
+    if (!name || !namespace) throw new ValidationError('INVALID', `${where}: ${url.href}: expected the URL of a Service (NAME.NAMESPACE.svc…), as source-controller publishes artifacts`);
+    const scheme = url.protocol.replace(':', '');
+    const port = url.port || (scheme === 'https' ? '443' : '80');
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${scheme}:${encodeURIComponent(name)}:${port}/proxy${url.pathname}${url.search}`;
+    const res = await this.#client.requestBytes('GET', path, { accept: '*/*', limit: MAX_PROXIED_BYTES, ...(signal ? { signal } : {}) });
+    if (res.status === 403) return undefined;
+    if (res.status !== 200) {
+      throw new ValidationError('INVALID', `${where}: ${url.href} through the API server (${this.server}): HTTP ${res.status}${res.status === 404 ? ' (source-controller keeps only recent revisions: the source has moved on since its status was read)' : ''}`);
+    }
     return res.body;
   }
 

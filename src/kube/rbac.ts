@@ -32,6 +32,11 @@ export function readerRole(opts: ReaderRoleOptions = {}): Record<string, unknown
   }
   const read = READ.map(([g, rs]): [string, string[]] => [g, [...rs, ...(extra.get(g) ?? [])]]);
   for (const [g, rs] of extra) if (!READ.some(([x]) => x === g)) read.push([g, rs]);
+  // Flux artifacts are read through the API server's proxy to source-controller (its name as a proxy path
+  // carries the scheme and port, so both spellings are listed).
+  const proxy = { apiGroups: [''], resources: ['services/proxy'], resourceNames: ['source-controller', 'http:source-controller:80'], verbs: ['get'] };
+  // The Sveltos version (for drift detection) is the tag of addon-controller's image.
+  const version = { apiGroups: ['apps'], resources: ['deployments'], resourceNames: ['addon-controller'], verbs: ['get'] };
   const role = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
@@ -39,6 +44,8 @@ export function readerRole(opts: ReaderRoleOptions = {}): Record<string, unknown
     rules: [
       ...LISTED.map(([g, rs]) => ({ apiGroups: [g], resources: rs, verbs: ['get', 'list'] })),
       ...read.map(([g, rs]) => ({ apiGroups: [g], resources: [...new Set(rs)], verbs: ['get'] })),
+      proxy,
+      version,
     ],
   };
   const subject = opts.serviceAccount

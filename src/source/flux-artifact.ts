@@ -26,6 +26,8 @@ export interface FetchedSource {
   tree: FluxTree;
   /** The sources `spec.include` copied in (URL without credentials, and revision), includes of includes too. */
   included?: IncludedSource[];
+  /** How a published artifact was read (`artifact from HOST`, `artifact through the API server`); unset: from the source. */
+  via?: string;
 }
 
 /** IncludedSource is a GitRepository whose artifact another one includes. */
@@ -42,7 +44,17 @@ export interface FluxFetchOptions {
   signal?: AbortSignal;
   /** `--flux-artifact-host HOST:PORT`: fetch `status.artifact` from there instead of the source itself. */
   artifactHost?: string;
+  /**
+   * With `--from-cluster`: fetch `status.artifact` through the API server (its service proxy to
+   * source-controller); undefined when the proxy is not allowed (the source itself is fetched then).
+   */
+  artifactProxy?: ArtifactProxy;
+  /** Told of what is done instead when a route is closed. */
+  onEvent?: (message: string) => void;
 }
+
+/** ArtifactProxy reads an artifact URL through another route: its bytes, or undefined when that route is not allowed. */
+export type ArtifactProxy = (url: URL, where: string, signal?: AbortSignal) => Promise<Buffer | undefined>;
 
 export const sha256hex = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -91,13 +103,22 @@ export async function readBlob(path: string, hex: string): Promise<Buffer | unde
   return data && sha256hex(data) === hex ? data : undefined;
 }
 
+/** ArtifactRoute is where a published artifact is read: a host given by the user, or the API server's proxy. */
+export type ArtifactRoute = { host: string } | { proxy: ArtifactProxy };
+
+/** artifactRoute is the route the options open (the host first), if any. */
+export function artifactRoute(opts: FluxFetchOptions): ArtifactRoute | undefined {
+  return opts.artifactHost ? { host: opts.artifactHost } : opts.artifactProxy ? { proxy: opts.artifactProxy } : undefined;
+}
+
 /**
- * fetchArtifact fetches the artifact source-controller published for `req` from `host` (its URL's path on
- * that host, as SOURCE_CONTROLLER_LOCALHOST redirects addon-controller), checks it against
- * `status.artifact.digest` (a mismatch is a trust failure: it is not the revision Sveltos sees) and reads it.
- * Cached by digest; `offline` reads the cache only.
+ * fetchArtifact fetches the artifact source-controller published for `req`, from `route`: its URL's path on
+ * the host given (as SOURCE_CONTROLLER_LOCALHOST redirects addon-controller), or through the API server's
+ * service proxy. It is checked against `status.artifact.digest` (a mismatch is a trust failure: it is not the
+ * revision Sveltos sees) and read. Cached by digest; `offline` reads the cache only. Undefined when the proxy
+ * is not allowed.
  */
-export async function fetchArtifact(req: FluxRequest, artifact: FluxArtifact, host: string, opts: FluxFetchOptions): Promise<FetchedSource> {
+export async function fetchArtifact(req: FluxRequest, artifact: FluxArtifact, route: ArtifactRoute, opts: FluxFetchOptions): Promise<FetchedSource | undefined> {
   const hex = artifact.digest.slice('sha256:'.length);
   const revision = artifact.revision || artifact.digest;
   const where = `${req.kind} ${req.namespace}/${req.name} artifact ${revision}`;
@@ -106,15 +127,16 @@ export async function fetchArtifact(req: FluxRequest, artifact: FluxArtifact, ho
   if (!body) {
     if (opts.offline) throw new FluxSourceError('INVALID', `${where}: not in the cache (${dirname(file)}) and --offline forbids fetching it; export once without --offline with the same --cache-dir`);
     const u = new URL(artifact.url);
-    const target = `${u.protocol}//${host}${u.pathname}${u.search}`;
-    body = await download(target, where, opts.signal);
+    const target = 'host' in route ? `${u.protocol}//${route.host}${u.pathname}${u.search}` : `${artifact.url} through the API server`;
+    body = 'host' in route ? await download(target, where, opts.signal) : await route.proxy(u, where, opts.signal);
+    if (!body) return undefined;
     const got = sha256hex(body);
     if (got !== hex) {
-      throw new VerificationError('TAMPERED', `${where}: ${target} served sha256:${got}, but status.artifact.digest is ${artifact.digest}: not the artifact Sveltos sees (copy the source object from the cluster again, or check --flux-artifact-host)`);
+      throw new VerificationError('TAMPERED', `${where}: ${target} served sha256:${got}, but status.artifact.digest is ${artifact.digest}: not the artifact Sveltos sees (copy the source object from the cluster again${'host' in route ? ', or check --flux-artifact-host' : ''})`);
     }
     await writeAtomic(file, body);
   }
-  return { revision, tree: treeFromArchive(body, where) };
+  return { revision, tree: treeFromArchive(body, where), via: 'host' in route ? `artifact from ${route.host}` : 'artifact through the API server' };
 }
 
 async function download(target: string, where: string, signal?: AbortSignal): Promise<Buffer> {

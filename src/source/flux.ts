@@ -4,7 +4,7 @@
 // fetch it: GitRepository with git, OCIRepository from its registry. A Bucket can only be read from its
 // published artifact: no S3-compatible client is carried here.
 import type { FluxRequest } from '../resolve/flux.js';
-import { fetchArtifact, FluxSourceError, type FetchedSource, type FluxFetchOptions } from './flux-artifact.js';
+import { artifactRoute, fetchArtifact, FluxSourceError, type FetchedSource, type FluxFetchOptions } from './flux-artifact.js';
 import { fetchOCIRepository } from './flux-oci.js';
 import { fetchGitRepository } from './git.js';
 
@@ -26,8 +26,16 @@ const FETCHERS: Fetchers = {
   },
 };
 
-/** fetchFluxSource returns what `req` holds: its published artifact when the host is given, else the source itself. */
-export function fetchFluxSource(req: FluxRequest, opts: FluxFetchOptions): Promise<FetchedSource> {
-  if (opts.artifactHost && req.artifact) return fetchArtifact(req, req.artifact, opts.artifactHost, opts);
+/**
+ * fetchFluxSource returns what `req` holds: its published artifact when the host is given, or through the API
+ * server with --from-cluster (while the proxy is allowed), else the source itself.
+ */
+export async function fetchFluxSource(req: FluxRequest, opts: FluxFetchOptions): Promise<FetchedSource> {
+  if (req.artifact) {
+    const route = artifactRoute(opts);
+    const got = route && (await fetchArtifact(req, req.artifact, route, opts));
+    if (got) return got;
+    if (route) opts.onEvent?.(`${req.kind} ${req.namespace}/${req.name}: the API server does not let this user proxy to source-controller; fetching the source itself`);
+  }
   return (FETCHERS[req.kind] as (r: FluxRequest, o: FluxFetchOptions) => Promise<FetchedSource>)(req, opts);
 }

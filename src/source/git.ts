@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FluxTree, GitAccess, GitInclude, GitRef, GitRequest } from '../resolve/flux.js';
 import { displayURL } from '../resolve/remote-url.js';
-import { fetchArtifact, FluxSourceError, MAX_TREE_BYTES, readJSONMap, sha256hex, writeAtomic, type FetchedSource, type FluxFetchOptions, type IncludedSource } from './flux-artifact.js';
+import { artifactRoute, fetchArtifact, FluxSourceError, MAX_TREE_BYTES, readJSONMap, sha256hex, writeAtomic, type FetchedSource, type FluxFetchOptions, type IncludedSource } from './flux-artifact.js';
 import { pickVersion } from './helm.js';
 import { defaultRunner, type ProcessRunner } from './process-runner.js';
 import { SOURCEIGNORE_FILE, sourceIgnoreRules } from './sourceignore.js';
@@ -84,7 +84,8 @@ export async function fetchGitRepository(req: GitRequest, opts: GitFetchOptions)
 // replaces a file: either way the result depends on what the repository held, so a `toPath` that is already
 // there is refused.
 async function include(files: CheckoutFiles, inc: GitInclude, where: string, opts: GitFetchOptions): Promise<IncludedSource[]> {
-  const fetched = opts.artifactHost && inc.request.artifact ? await fetchArtifact(inc.request, inc.request.artifact, opts.artifactHost, opts) : await fetchGitRepository(inc.request, opts);
+  const route = artifactRoute(opts);
+  const fetched = (route && inc.request.artifact && (await fetchArtifact(inc.request, inc.request.artifact, route, opts))) || (await fetchGitRepository(inc.request, opts));
   const from = inc.fromPath;
   const picked = [...fetched.tree].filter(([p]) => from === '' || p === from || p.startsWith(`${from}/`));
   if (picked.length === 0) throw new FluxSourceError('INVALID', `${where}: fromPath ${JSON.stringify(from)} is not in GitRepository ${inc.request.namespace}/${inc.request.name} (${fetched.revision})`);
