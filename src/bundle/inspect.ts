@@ -241,7 +241,8 @@ async function clusterFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Inspec
   };
 }
 
-async function artifactFacts(src: ReadOnlyStorage, d: Descriptor): Promise<InspectedArtifact> {
+/** artifactFacts reads what a carried chart or image is: its kind, reference, digest and size. */
+export async function artifactFacts(src: ReadOnlyStorage, d: Descriptor): Promise<InspectedArtifact> {
   let kind: InspectedArtifact['kind'] = 'image';
   let bytes = d.size;
   if (isManifestMediaType(d.mediaType)) {

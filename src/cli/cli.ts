@@ -35,7 +35,7 @@ Workflow:
                     sveltos-airgap agent-kubeconfig --store /var/lib/sveltos-airgap --cluster NS/NAME --server https://HOST:5000 --secret
   back out          sveltos-airgap report --store /var/lib/sveltos-airgap --out receipt.json --key site.key
 
-Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 internal error.`,
+Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 3 diff --exit-code found changes, 70 internal error.`,
     );
 
   program
@@ -165,6 +165,33 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
 
   limitOptions(
     program
+      .command('diff')
+      .description('Show what a bundle changes on each managed cluster: objects added, removed and changed (a unified YAML diff; Secrets show keys, never values), Helm releases, clusters, charts and images')
+      .argument('[bundle...]', 'NEW.tar with --store; OLD.tar NEW.tar; none with --from/--against (a split bundle: its parts joined by commas)')
+      .option('--store <dir>', 'compare NEW.tar with what this site store serves now (what importing it would change)')
+      .option('--from <dir>', 'with --against: the next export of these inputs, planned and rendered but not packed; repeatable', collect, [])
+      .option('--against <bundle>', 'with --from: the bundle the next export is compared with')
+      .option('--cluster <ns/name>', 'with --from: only this cluster; repeatable', collect, [])
+      .option('--key <file>', 'verify the bundles with this trusted public key first (exit 2 when they fail); without, the output says "unverified"; repeatable', collect, [])
+      .option('--site-key <file>', "the site's private key: open encrypted objects (still showing Secret keys only); repeatable", collect, [])
+      .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
+      .option('--now <time>', 'verify as of this time (RFC 3339 or @epoch seconds)')
+      .option('--no-diff', 'list changed objects by name, without their YAML diffs')
+      .option('--exit-code', 'exit 3 when there are changes (0 when none)')
+      .option('--helm <path>', 'with --from: helm binary (default $SVELTOS_AIRGAP_HELM, then PATH)')
+      .option('--kustomize <path>', 'with --from: kustomize binary, or kubectl')
+      .option('--kube-version <v>', 'with --from: Kubernetes version charts are rendered for')
+      .option('--offline', 'with --from: use only the local caches')
+      .option('--cache-dir <dir>', 'with --from: remoteURL, chart and image cache directory'),
+  )
+    .addHelpText('after', `\nExamples:\n  sveltos-airgap diff new.tar --store /var/lib/sveltos-airgap --key signing.pub       # inside: what importing changes\n  sveltos-airgap diff last.tar next.tar --key signing.pub --no-diff                   # before carrying\n  sveltos-airgap diff --from fleet/ --against last.tar --exit-code                      # in CI: did the inputs change?\n  sveltos-airgap diff last.tar next.tar --output json | jq '.clusters[] | select(.change != "unchanged") | .cluster'\n${LIMITS_HELP}`)
+    .action(async (bundles: string[], o: Record<string, unknown>, cmd: Command) => {
+      const { diff } = await import('./commands/diff.js');
+      await run(diff({ ...globals(cmd), bundles, ...(o as object) } as Parameters<typeof diff>[0], io));
+    });
+
+  limitOptions(
+    program
       .command('import')
       .description('Verify a bundle, then ingest it atomically into a site store (refuses older or replayed bundles); parts of a split bundle can come in any order, over several runs')
       .argument('<bundle...>', 'bundle tar, or any parts of a split bundle in any order')
@@ -179,13 +206,15 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 70 in
       .option('--registry-credentials <file>', 'credentials for --to-registry: a Docker auth file (auths) or one line USER:PASSWORD')
       .option('--plain-http', 'talk http (not https) to --to-registry')
       .option('--apply', 'also write the served objects into the Kubernetes API server of --kubeconfig (with the Sveltos CRDs)')
-      .option('--kubeconfig <file>', 'kubeconfig of the API server for --apply'),
+      .option('--kubeconfig <file>', 'kubeconfig of the API server for --apply')
+      .option('--dry-run', 'verify, then print what importing would change on each cluster (as diff NEW.tar --store DIR does); write nothing')
+      .option('--no-diff', 'with --dry-run: changed objects by name, without their YAML diffs'),
   )
     .addHelpText(
       'after',
       `\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub\n  sveltos-airgap import bundle.part1-of-3.tar --store /var/lib/sveltos-airgap --key signing.pub   # later: the other parts\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --to-registry oci://harbor.site:443/sveltos --registry-credentials auth.json\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --apply --kubeconfig mgmt.kubeconfig\n\nAn import that is interrupted (killed, power cut, disk full) keeps what it verified; run it again to continue.\nExit code 1 with "incomplete" means parts are still missing: their verified blobs are kept.\n${LIMITS_HELP}`,
     )
-    .action(async (bundles: string[], o: LimitFlags & { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string; siteKey: string[]; siteKeyPassphraseEnv?: string; toRegistry?: string; registryCredentials?: string; plainHttp?: boolean; apply?: boolean; kubeconfig?: string }, cmd: Command) => {
+    .action(async (bundles: string[], o: LimitFlags & { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string; siteKey: string[]; siteKeyPassphraseEnv?: string; toRegistry?: string; registryCredentials?: string; plainHttp?: boolean; apply?: boolean; kubeconfig?: string; dryRun?: boolean; diff?: boolean }, cmd: Command) => {
       const { importCommand } = await import('./commands/import.js');
       await run(importCommand({ ...globals(cmd), bundles, ...o }, io));
     });

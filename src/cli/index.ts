@@ -41,7 +41,9 @@ export async function main(argv: string[], io: CommandIO = processIO()): Promise
   const json = argv.some((a, i) => a === '--output=json' || ((a === '--output' || a === '-o') && argv[i + 1] === 'json'));
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return { code: EXIT_OK, result };
+    // A command may ask for another code on success (diff --exit-code: 3 when there are changes).
+    const wanted = (result as { exitCode?: unknown } | undefined)?.exitCode;
+    return { code: typeof wanted === 'number' ? wanted : EXIT_OK, result };
   } catch (raw) {
     const err = usageFromCommander(raw);
     if (err === undefined) return { code: EXIT_OK };

@@ -1,7 +1,12 @@
 // import: verify a bundle (or parts of a split bundle), then ingest it atomically into a site store (DESIGN.md §5).
 import { applyStore, type ApplyResult } from '../../agent-api/apply.js';
-import { importBundle, type ImportResult } from '../../bundle/import.js';
-import { openSiteLayout, SiteView } from '../../bundle/site.js';
+import type { KeyObject } from 'node:crypto';
+import { bundleView, storeView } from '../../bundle/diff-read.js';
+import { importBundle, rollbackPolicy, type ImportResult } from '../../bundle/import.js';
+import { openSiteLayout, readState, SiteView } from '../../bundle/site.js';
+import { verifyBundle } from '../../bundle/verify.js';
+import { compareViews, type BundleDiff } from '../../diff/compare.js';
+import { renderDiff } from '../../diff/render.js';
 import { BundleParts } from '../../bundle/volumes.js';
 import { IncompleteError, ValidationError } from '../../errors.js';
 import { credentialsFromFile, parseRegistryTarget, RegistryClient } from '../../registry/client.js';
@@ -34,6 +39,10 @@ export interface ImportCommandOptions extends GlobalOptions, LimitFlags {
   /** Write the served objects into the API server of --kubeconfig. */
   apply?: boolean;
   kubeconfig?: string;
+  /** Verify and print what the import would change (diff against the store); write nothing. */
+  dryRun?: boolean;
+  /** With dryRun: names only, no YAML diffs. */
+  diff?: boolean;
 }
 
 export interface ImportCommandResult extends ImportResult {
@@ -41,7 +50,7 @@ export interface ImportCommandResult extends ImportResult {
   applied?: ApplyResult[];
 }
 
-export async function importCommand(opts: ImportCommandOptions, io: CommandIO): Promise<ImportCommandResult> {
+export async function importCommand(opts: ImportCommandOptions, io: CommandIO): Promise<ImportCommandResult | DryRunResult> {
   const reporter = new Reporter(io, opts);
   if (opts.apply && !opts.kubeconfig) throw new ValidationError('USAGE', '--apply needs --kubeconfig FILE (the API server to write the objects into)');
   if (opts.kubeconfig && !opts.apply) throw new ValidationError('USAGE', '--kubeconfig is used with --apply');
@@ -61,6 +70,10 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   const requireClusters = (opts.requireCluster ?? []).map((c) => parseClusterName(c, '--require-cluster'));
   const limits = parseLimits(opts);
   const src = await BundleParts.open(opts.bundles, limits);
+  if (opts.dryRun) {
+    if (registry || kube) throw new ValidationError('USAGE', '--dry-run writes nothing: it is not used with --to-registry or --apply');
+    return dryRun(src, opts, { trusted, siteKeys, now, requireClusters, limits }, io, reporter);
+  }
   reporter.info(`importing ${opts.bundles.join(', ')} (${formatBytes(src.size)}) into ${opts.store}`);
   const result = await importBundle(src, {
     storeDir: opts.store,
@@ -130,3 +143,37 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   return out;
 }
 
+
+/** DryRunResult is what `import --dry-run` found: the bundle verified, and what importing it would change. */
+export interface DryRunResult {
+  dryRun: true;
+  diff: BundleDiff;
+}
+
+// dryRun verifies the bundle as import would (signature, digests, rollback policy, required clusters) and prints
+// the diff against what the store serves; nothing is written, the store not even created.
+async function dryRun(
+  src: BundleParts,
+  o: ImportCommandOptions,
+  k: { trusted: KeyObject[]; siteKeys: KeyObject[]; now: Date; requireClusters: string[]; limits: ReturnType<typeof parseLimits> },
+  io: CommandIO,
+  reporter: Reporter,
+): Promise<DryRunResult> {
+  const state = await readState(o.store);
+  const held = Object.keys(state.clusters).length ? await openSiteLayout(o.store, false) : undefined;
+  reporter.info(`dry run: verifying ${o.bundles.join(', ')} (${formatBytes(src.size)}) against ${o.store}; nothing is written`);
+  await verifyBundle(src, {
+    trusted: k.trusted,
+    now: k.now,
+    siteKeys: k.siteKeys,
+    policy: rollbackPolicy(state, { allowDowngrade: Boolean(o.allowDowngrade), requireClusters: k.requireClusters }),
+    ...(held ? { held } : {}),
+    ...k.limits,
+    ...progressHooks(reporter, 'verify'),
+  });
+  reporter.done();
+  const viewOpts = k.siteKeys.length ? { siteKeys: k.siteKeys } : {};
+  const d = compareViews(await storeView(o.store, viewOpts), await bundleView(src, viewOpts, held), { diff: o.diff !== false });
+  printResult(io, o, { dryRun: true, verified: true, ...d }, () => renderDiff(d, true));
+  return { dryRun: true, diff: d };
+}

@@ -6,6 +6,8 @@ import { renderKustomize, renderPlan, type RenderFlags } from '../../export/rend
 import { defaultCacheDir } from '../../source/helm.js';
 import { imageReport, type ImageReport } from '../../resolve/images.js';
 import { clusterGroupsToYAML, type ClusterPlan, type ExportPlan } from '../../resolve/plan.js';
+import type { ConfigurationBundle } from '../../model/sveltos.js';
+import { redactResource } from '../../resolve/redact.js';
 import { displayURL } from '../../resolve/remote-url.js';
 import { printResult, Reporter, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { planSource } from '../live.js';
@@ -49,7 +51,7 @@ export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<Expo
   // kustomize runs here, on local input only: the Kustomize groups are shown like the others.
   const plan = await renderKustomize(loaded.plan, opts, io.env, reporter);
   if (opts.output === 'yaml') {
-    io.stdout.write(plan.clusters.flatMap((c) => c.groups.map((g) => clusterGroupsToYAML(g.group, g.bundles))).join(''));
+    io.stdout.write(plan.clusters.flatMap((c) => c.groups.map((g) => clusterGroupsToYAML(g.group, g.bundles.map(shownBundle)))).join(''));
     return plan;
   }
   printResult(io, opts, planToJSON(plan), () => plan.clusters.map(clusterText).join('\n\n') || 'no cluster in the input');
@@ -70,7 +72,7 @@ export function planToJSON(plan: ExportPlan): Record<string, unknown> {
         name,
         labels: c.labels,
         profiles: c.profiles,
-        objects: c.groups.flatMap((g) => [g.group, ...g.bundles]),
+        objects: c.groups.flatMap((g) => [g.group, ...g.bundles.map(shownBundle)]),
         helm: c.helm.map((h) => ({ profile: h.profile, releaseNamespace: h.chart.releaseNamespace, releaseName: h.chart.releaseName, chartName: h.chart.chartName, chartVersion: h.chart.chartVersion, repositoryURL: h.chart.repositoryURL })),
         notCarried: c.notCarried,
         conflicts: c.conflicts,
@@ -79,6 +81,12 @@ export function planToJSON(plan: ExportPlan): Record<string, unknown> {
     }),
     warnings: plan.warnings,
   };
+}
+
+// shownBundle is a bundle as resolve shows it: every Secret value it carries replaced by REDACTED.
+function shownBundle(b: ConfigurationBundle): ConfigurationBundle {
+  if (!b.spec.resources?.some((r) => /\bSecret\b/.test(r))) return b;
+  return { ...b, spec: { ...b.spec, resources: b.spec.resources.map(redactResource) } };
 }
 
 function clusterText(c: ClusterPlan): string {
