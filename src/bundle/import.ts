@@ -23,6 +23,8 @@ import { assertNoCollisions, readServedNames } from './served-names.js';
 import { orHeld, verifyBundle, verifyBundleHeader, type BundleSink, type LayoutSource, type MissingBlob, type VerifiedBundle, type VerifyLimits, type VerifyOptions } from './verify.js';
 
 export interface ImportOptions extends VerifyLimits {
+  /** How many distinct trusted keys must have signed (co-signatures). Default 1. */
+  threshold?: number;
   storeDir: string;
   trusted: KeyObject[];
   now: Date;

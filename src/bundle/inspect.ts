@@ -19,7 +19,9 @@ import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { chartAnnotationImages, objectLabel, parseImageReference, podSpecImages, profileLabel } from '../resolve/images.js';
 import { isObjectsLayer, parseObjects } from './objects.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
-import type { LayoutSource } from './verify.js';
+import { ANNOTATION_SIGNATURE_CREATED, ANNOTATION_SIGNATURE_NOTE, type LayoutSource } from './verify.js';
+import { isTrustedHint, readSignedEnvelope, verifySignedStatement } from './signature.js';
+import type { KeyObject } from 'node:crypto';
 import { volumeTableFromJSON } from './volumes.js';
 import { asRecord } from '../model/json.js';
 import { ANNOTATION_LICENSE_PAYLOAD, licenseFacts, type LicenseFacts } from '../resolve/license.js';
@@ -64,7 +66,19 @@ export interface InspectedImage {
   objects: string[];
 }
 
+/** InspectedSignature is one signature of a bundle, as inspect reads it. */
+export interface InspectedSignature {
+  digest: string;
+  keyHint: string;
+  note?: string;
+  signedAt?: string;
+  /** true: a trusted key verified it; false: it does not verify with the trusted key of its hint; undefined: no trusted key has its hint. */
+  checked?: boolean;
+}
+
 export interface InspectOptions {
+  /** Keys to check the signatures with (the others are listed unchecked). */
+  trusted?: KeyObject[];
   /** Also list every image the configuration names (reads every configuration layer). */
   images?: boolean;
 }
@@ -76,6 +90,11 @@ export interface Inspection {
   artifacts: InspectedArtifact[];
   images?: InspectedImage[];
   signature?: { keyHint?: string; sequence?: unknown; createdAt?: unknown; expiresAt?: unknown; source?: unknown; remoteSources?: unknown; verified: false };
+  /**
+   * Every signature over the bundle statement (the export's, then co-signatures): key hint, the note and time
+   * `sign` recorded (labels, not signed), and whether a trusted key (InspectOptions.trusted) checked it.
+   */
+  signatures: InspectedSignature[];
   /**
    * The Sveltos license the clusters carry: how many clusters carry it and what its payload says (not
    * verified; the agent verifies it). Absent when no cluster carries one.
@@ -96,11 +115,12 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: string; size: number }[]; parts?(): { part?: number }[] }, opts: InspectOptions = {}): Promise<Inspection> {
   const index = src.index();
   const all = src.blobs?.() ?? [];
-  const out: Inspection = { blobs: all.length, bytes: all.reduce((n, b) => n + b.size, 0), clusters: [], artifacts: [], problems: [] };
+  const out: Inspection = { blobs: all.length, bytes: all.reduce((n, b) => n + b.size, 0), clusters: [], artifacts: [], signatures: [], problems: [] };
   for (const d of index.manifests) {
     try {
       if (d.artifactType === MEDIA_TYPE_SIGSTORE_BUNDLE) {
-        out.signature = await signatureFacts(src, d);
+        out.signature ??= await signatureFacts(src, d);
+        out.signatures.push(await signatureOf(src, d, opts.trusted ?? []));
       } else if (d.artifactType === ARTIFACT_TYPE_VOLUMES) {
         out.volumes = await volumeFacts(src, d);
       } else if (d.artifactType === ARTIFACT_TYPE_CLUSTER) {
@@ -257,6 +277,28 @@ export async function artifactFacts(src: ReadOnlyStorage, d: Descriptor): Promis
   if (ann[ANNOTATION_CLUSTERS]) out.clusters = ann[ANNOTATION_CLUSTERS].split(',');
   if (ann[ANNOTATION_SOURCE]) out.source = ann[ANNOTATION_SOURCE];
   if (ann[ANNOTATION_PLATFORMS]) out.platforms = ann[ANNOTATION_PLATFORMS].split(',');
+  return out;
+}
+
+// signatureOf reads who signed, the labels `sign` recorded, and checks the signature when a trusted key has its hint.
+async function signatureOf(src: ReadOnlyStorage, d: Descriptor, trusted: KeyObject[]): Promise<InspectedSignature> {
+  const m = manifestFromJSON(await readJSON(src, d), d.digest);
+  const layer = m.layers[0];
+  if (!layer) throw new Error(`signature manifest ${d.digest}: no layer`);
+  const json = await readAll(await src.fetch(layer), layer, { limit: DEFAULT_MAX_METADATA_BYTES });
+  const { keyHint } = readSignedEnvelope(json, { source: `signature ${layer.digest}` });
+  const labels = m.annotations ?? {};
+  const out: InspectedSignature = { digest: d.digest, keyHint };
+  if (labels[ANNOTATION_SIGNATURE_NOTE] !== undefined) out.note = labels[ANNOTATION_SIGNATURE_NOTE];
+  if (labels[ANNOTATION_SIGNATURE_CREATED] !== undefined) out.signedAt = labels[ANNOTATION_SIGNATURE_CREATED];
+  if (isTrustedHint(trusted, keyHint)) {
+    try {
+      verifySignedStatement(json, trusted, { source: `signature ${layer.digest}` });
+      out.checked = true;
+    } catch {
+      out.checked = false;
+    }
+  }
   return out;
 }
 

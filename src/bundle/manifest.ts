@@ -128,7 +128,7 @@ export async function buildRootIndex(store: Pusher, manifests: Descriptor[], seq
 }
 
 /** buildSignatureReferrer stores the Sigstore bundle as an OCI referrer of the root. */
-export async function buildSignatureReferrer(store: Pusher, sigstoreBundle: Buffer, root: Descriptor): Promise<Descriptor> {
+export async function buildSignatureReferrer(store: Pusher, sigstoreBundle: Buffer, root: Descriptor, annotations?: Record<string, string>): Promise<Descriptor> {
   const layer = await pushBlob(store, MEDIA_TYPE_SIGSTORE_BUNDLE, sigstoreBundle);
   const subject: Descriptor = { mediaType: root.mediaType, digest: root.digest, size: root.size };
   const manifest: Manifest = {
@@ -138,6 +138,7 @@ export async function buildSignatureReferrer(store: Pusher, sigstoreBundle: Buff
     config: EMPTY_JSON_DESCRIPTOR,
     layers: [layer],
     subject,
+    ...(annotations ? { annotations } : {}),
   };
   await pushBlob(store, EMPTY_JSON_DESCRIPTOR.mediaType, Buffer.from('{}'));
   const desc = await pushJSON(store, MEDIA_TYPE_IMAGE_MANIFEST, manifest);

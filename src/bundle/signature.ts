@@ -55,18 +55,7 @@ const BUNDLE_FIELDS = new Set(['mediaType', 'verificationMaterial', 'dsseEnvelop
 export function verifySignedStatement(bundleJSON: Buffer, trusted: KeyObject[], opts: VerifySignedStatementOptions = {}): VerifiedStatement {
   const source = opts.source ?? 'signature';
   const max = opts.maxBytes ?? MAX_SIGNATURE_JSON_BYTES;
-  const raw = parseJSON(bundleJSON, source, 'Sigstore bundle', (msg, details) => new VerificationError('SIGNATURE_INVALID', msg, { details }), max);
-  const bundle = toBundle(raw, source);
-  const env = bundle.content.$case === 'dsseEnvelope' ? bundle.content.dsseEnvelope : undefined;
-  if (!env) throw invalidSig(source, 'content', 'dsseEnvelope', bundle.content.$case);
-  if (env.payloadType !== DSSE_PAYLOAD_TYPE) throw invalidSig(source, 'dsseEnvelope.payloadType', DSSE_PAYLOAD_TYPE, env.payloadType);
-  if (env.signatures.length !== 1) throw invalidSig(source, 'dsseEnvelope.signatures', '1 signature', `${env.signatures.length} signatures`);
-  const vmc = bundle.verificationMaterial.content;
-  if (vmc.$case !== 'publicKey') throw invalidSig(source, 'verificationMaterial', 'publicKey', vmc.$case);
-  const hint = vmc.publicKey.hint;
-  const keyid = env.signatures[0]!.keyid;
-  if (keyid && keyid !== hint) throw invalidSig(source, 'dsseEnvelope.signatures[0].keyid', hint, keyid);
-
+  const { bundle, hint } = readEnvelope(bundleJSON, source, max);
   const keys = trustedByHint(trusted);
   const key = keys.get(hint);
   if (!key) {
@@ -94,9 +83,45 @@ export function verifySignedStatement(bundleJSON: Buffer, trusted: KeyObject[], 
         : `${source}: signature verification failed for key ${hint}: ${errText(err)}`;
     throw new VerificationError('SIGNATURE_INVALID', msg, { cause: err, details: { file: source, keyHint: hint, reason: code } });
   }
-  const payload = Buffer.from(env.payload);
+  const payload = Buffer.from((bundle.content as { dsseEnvelope: { payload: Buffer } }).dsseEnvelope.payload);
   const statement = parseJSON(payload, source, 'statement payload', (msg, details) => new VerificationError('TAMPERED', msg, { details }), max);
   return { statement, payload, keyHint: hint };
+}
+
+/** SignedEnvelope is what a Sigstore bundle says before any key checks it: the signed payload and the key hint. */
+export interface SignedEnvelope {
+  payload: Buffer;
+  keyHint: string;
+}
+
+/**
+ * readSignedEnvelope checks a Sigstore bundle's structure (as verifySignedStatement does) and returns its
+ * payload and key hint without checking the signature: for signatures by keys the reader does not trust,
+ * which must still be well formed and over the same statement.
+ */
+export function readSignedEnvelope(bundleJSON: Buffer, opts: VerifySignedStatementOptions = {}): SignedEnvelope {
+  const { bundle, hint } = readEnvelope(bundleJSON, opts.source ?? 'signature', opts.maxBytes ?? MAX_SIGNATURE_JSON_BYTES);
+  return { payload: Buffer.from((bundle.content as { dsseEnvelope: { payload: Buffer } }).dsseEnvelope.payload), keyHint: hint };
+}
+
+/** isTrustedHint tells whether one of `trusted` has the key hint `hint`. */
+export function isTrustedHint(trusted: KeyObject[], hint: string): boolean {
+  return trustedByHint(trusted).has(hint);
+}
+
+function readEnvelope(bundleJSON: Buffer, source: string, max: number): { bundle: Bundle; hint: string } {
+  const raw = parseJSON(bundleJSON, source, 'Sigstore bundle', (msg, details) => new VerificationError('SIGNATURE_INVALID', msg, { details }), max);
+  const bundle = toBundle(raw, source);
+  const env = bundle.content.$case === 'dsseEnvelope' ? bundle.content.dsseEnvelope : undefined;
+  if (!env) throw invalidSig(source, 'content', 'dsseEnvelope', bundle.content.$case);
+  if (env.payloadType !== DSSE_PAYLOAD_TYPE) throw invalidSig(source, 'dsseEnvelope.payloadType', DSSE_PAYLOAD_TYPE, env.payloadType);
+  if (env.signatures.length !== 1) throw invalidSig(source, 'dsseEnvelope.signatures', '1 signature', `${env.signatures.length} signatures`);
+  const vmc = bundle.verificationMaterial.content;
+  if (vmc.$case !== 'publicKey') throw invalidSig(source, 'verificationMaterial', 'publicKey', vmc.$case);
+  const hint = vmc.publicKey.hint;
+  const keyid = env.signatures[0]!.keyid;
+  if (keyid && keyid !== hint) throw invalidSig(source, 'dsseEnvelope.signatures[0].keyid', hint, keyid);
+  return { bundle, hint };
 }
 
 function trustedByHint(trusted: KeyObject[]): Map<string, KeyObject> {

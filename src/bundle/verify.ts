@@ -32,7 +32,7 @@ import { subjectName } from './manifest.js';
 import { isObjectsLayer, objectsOfLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import { assertNoCollisions, servedNames, type ServedName } from './served-names.js';
-import { parseStatement, verifySignedStatement } from './signature.js';
+import { isTrustedHint, parseStatement, readSignedEnvelope, verifySignedStatement } from './signature.js';
 import { chunkDescriptor, partOf, volumeTableFromJSON, type VolumeTable } from './volumes.js';
 import type { JoinChunk } from '../content/oci-layout/join.js';
 
@@ -106,6 +106,8 @@ export interface BundleSink {
 export interface VerifyOptions extends VerifyLimits {
   /** Trusted public keys. */
   trusted: KeyObject[];
+  /** How many distinct trusted keys must have signed (co-signatures, `sign`). Default 1. */
+  threshold?: number;
   /** The clock, passed in. */
   now: Date;
   /** Tolerated clock skew for `createdAt` in the future. Default 300 s. */
@@ -150,6 +152,8 @@ export interface VerifiedBundle {
   keyHint: string;
   root: Descriptor;
   signature: Descriptor;
+  /** Every signature over the statement: the export's and the co-signatures, and whether a trusted key checked it. */
+  signatures: SignatureFact[];
   /** Signed index.json entries except the root and the volume set: cluster artifacts, charts, images. */
   manifests: Descriptor[];
   clusters: { cluster: string; manifest: Descriptor }[];
@@ -228,20 +232,33 @@ export function orHeld(src: ReadOnlyStorage, held: ReadOnlyStorage | undefined):
   return both;
 }
 
-// findSignature locates the single signature referrer listed in index.json.
-function findSignature(index: Index): Descriptor {
+// findSignatures lists the signature referrers in index.json: the export's, and any co-signatures.
+function findSignatures(index: Index): Descriptor[] {
   const sigs = index.manifests.filter((d) => d.artifactType === MEDIA_TYPE_SIGSTORE_BUNDLE);
   if (sigs.length === 0) {
     throw new VerificationError('SIGNATURE_INVALID', `index.json: no signature: expected one manifest with artifactType ${MEDIA_TYPE_SIGSTORE_BUNDLE}, found none (was the bundle exported by sveltos-airgap export?)`);
   }
-  if (sigs.length > 1) {
-    throw new VerificationError('SIGNATURE_INVALID', `index.json: expected exactly one signature manifest, found ${sigs.length}: ${sigs.map((s) => s.digest).join(', ')}`);
-  }
-  return sigs[0]!;
+  const twice = sigs.find((d, i) => sigs.findIndex((x) => x.digest === d.digest) !== i);
+  if (twice) throw new VerificationError('SIGNATURE_INVALID', `index.json: signature manifest ${twice.digest} is listed twice`, { details: { digest: twice.digest } });
+  return sigs;
 }
 
-// verifySignature reads the referrer and its Sigstore bundle (size-bounded, digest-verified) and checks the DSSE signature.
-async function verifySignature(src: ReadOnlyStorage, sigDesc: Descriptor, opts: VerifyOptions, limit: number) {
+/** SignatureFact is one signature over the bundle statement: who made it, the note and time `sign` recorded (unsigned labels), whether a trusted key checked it. */
+export interface SignatureFact {
+  digest: Digest;
+  keyHint: string;
+  checked: boolean;
+  note?: string;
+  signedAt?: string;
+}
+
+/** Labels `sign` puts on a co-signature's manifest: not covered by any signature, shown as recorded. */
+export const ANNOTATION_SIGNATURE_NOTE = 'io.projectsveltos.airgap.signature.note';
+export const ANNOTATION_SIGNATURE_CREATED = 'org.opencontainers.image.created';
+
+// readSignature reads a referrer and its Sigstore bundle (size-bounded, digest-verified) and checks the DSSE
+// signature when a trusted key has its hint; a signature by another key is read for its statement only.
+async function readSignature(src: ReadOnlyStorage, sigDesc: Descriptor, opts: VerifyOptions, limit: number) {
   if (!isManifestMediaType(sigDesc.mediaType)) throw tampered(`index.json: signature ${sigDesc.digest}: expected an image manifest, found media type ${sigDesc.mediaType}`);
   const manifest = manifestFromJSON(await readDoc(src, sigDesc, limit), `signature manifest ${sigDesc.digest}`);
   const layer = manifest.layers[0];
@@ -250,13 +267,50 @@ async function verifySignature(src: ReadOnlyStorage, sigDesc: Descriptor, opts: 
   }
   if (!manifest.subject) throw tampered(`signature manifest ${sigDesc.digest}: subject: expected the bundle root, found none`);
   const bundleJSON = await readDoc(src, layer, limit);
-  const { payload, keyHint } = verifySignedStatement(bundleJSON, opts.trusted, { source: `signature ${layer.digest}`, maxBytes: limit });
-  return { statement: parseStatement(payload, 'statement', limit), keyHint, subject: manifest.subject };
+  const source = `signature ${layer.digest}`;
+  const envelope = readSignedEnvelope(bundleJSON, { source, maxBytes: limit });
+  const checked = isTrustedHint(opts.trusted, envelope.keyHint);
+  const payload = checked ? verifySignedStatement(bundleJSON, opts.trusted, { source, maxBytes: limit }).payload : envelope.payload;
+  const labels = manifest.annotations ?? {};
+  const fact: SignatureFact = {
+    digest: sigDesc.digest,
+    keyHint: envelope.keyHint,
+    checked,
+    ...(labels[ANNOTATION_SIGNATURE_NOTE] !== undefined ? { note: labels[ANNOTATION_SIGNATURE_NOTE] } : {}),
+    ...(labels[ANNOTATION_SIGNATURE_CREATED] !== undefined ? { signedAt: labels[ANNOTATION_SIGNATURE_CREATED] } : {}),
+  };
+  return { payload, fact, subject: manifest.subject, source, bundleJSON };
+}
+
+// verifySignatures reads every signature: all must be well formed, name the same subject and sign the same
+// statement (byte for byte); at least `threshold` distinct trusted keys must have signed it. The first
+// signature a trusted key checked is the bundle's signature (its key hint is the signer reported).
+async function verifySignatures(src: ReadOnlyStorage, sigDescs: Descriptor[], opts: VerifyOptions, limit: number) {
+  const read = [];
+  for (const d of sigDescs) read.push(await readSignature(src, d, opts, limit));
+  const first = read[0]!;
+  for (const r of read.slice(1)) {
+    if (!r.payload.equals(first.payload)) throw tampered(`signature manifest ${r.fact.digest}: signs another statement than signature manifest ${first.fact.digest}: a co-signature must sign the bundle's own statement`, { digest: r.fact.digest });
+    if (r.subject.digest !== first.subject.digest) throw tampered(`signature manifest ${r.fact.digest}: subject: expected ${first.subject.digest}, found ${r.subject.digest}`, { digest: r.fact.digest });
+  }
+  const facts = read.map((r) => r.fact);
+  const signers = [...new Set(facts.filter((f) => f.checked).map((f) => f.keyHint))];
+  const threshold = opts.threshold ?? 1;
+  // No trusted key signed: the first signature's check says by whom it is signed and which keys are trusted.
+  if (signers.length === 0) verifySignedStatement(first.bundleJSON, opts.trusted, { source: first.source, maxBytes: limit });
+  if (signers.length < threshold) {
+    const others = [...new Set(facts.filter((f) => !f.checked).map((f) => f.keyHint))];
+    throw new VerificationError('POLICY', `--threshold ${threshold}: ${signers.length} trusted key${signers.length === 1 ? '' : 's'} signed (${signers.join(', ')})${others.length ? `; also signed by untrusted ${others.join(', ')}` : ''}: ${threshold - signers.length} more co-signature${threshold - signers.length === 1 ? '' : 's'} (sveltos-airgap sign) by trusted keys needed`, {
+      details: { expected: threshold, found: signers.length, signers, untrusted: others },
+    });
+  }
+  const primary = read.find((r) => r.fact.checked)!;
+  return { statement: parseStatement(primary.payload, 'statement', limit), keyHint: primary.fact.keyHint, subject: primary.subject, primary: sigDescs[read.indexOf(primary)]!, facts };
 }
 
 // verifySubjects checks index.json against the signed statement, both ways, by name and digest.
-function verifySubjects(index: Index, sigDesc: Descriptor, statement: Statement): Descriptor[] {
-  const signedEntries = index.manifests.filter((d) => d !== sigDesc);
+function verifySubjects(index: Index, sigDescs: Descriptor[], statement: Statement): Descriptor[] {
+  const signedEntries = index.manifests.filter((d) => !sigDescs.includes(d));
   const subjects = new Map(statement.subject.map((s) => [s.name, s.digest.sha256]));
   const seen = new Set<string>();
   for (const d of signedEntries) {
@@ -299,6 +353,9 @@ interface Header {
   statement: Statement;
   keyHint: string;
   sigDesc: Descriptor;
+  /** Every signature referrer (sigDesc, the one a trusted key checked first, among them). */
+  sigDescs: Descriptor[];
+  signatures: SignatureFact[];
   root: Descriptor;
   volumes?: Descriptor;
   manifests: Descriptor[];
@@ -308,9 +365,9 @@ interface Header {
 // verifyHeader runs steps 1-3 of DESIGN.md §4 on one tar: the signature and the signed index.json entries.
 async function verifyHeader(src: LayoutSource, opts: VerifyOptions, limit: number): Promise<Header> {
   const index = src.index();
-  const sigDesc = findSignature(index);
-  const { statement, keyHint, subject } = await verifySignature(src, sigDesc, opts, limit);
-  const signedEntries = verifySubjects(index, sigDesc, statement);
+  const sigDescs = findSignatures(index);
+  const { statement, keyHint, subject, primary: sigDesc, facts } = await verifySignatures(src, sigDescs, opts, limit);
+  const signedEntries = verifySubjects(index, sigDescs, statement);
   const root = signedEntries.find((d) => d.artifactType === ARTIFACT_TYPE_BUNDLE);
   if (!root) throw tampered(`index.json: no bundle root (artifactType ${ARTIFACT_TYPE_BUNDLE})`);
   if (subject.digest !== root.digest) {
@@ -337,7 +394,7 @@ async function verifyHeader(src: LayoutSource, opts: VerifyOptions, limit: numbe
   for (const c of statement.predicate.clusters) {
     if (!clusters.some((x) => x.cluster === c)) throw tampered(`index.json: signed cluster ${c} has no configuration artifact`);
   }
-  return { statement, keyHint, sigDesc, root, ...(volumeSets[0] ? { volumes: volumeSets[0] } : {}), manifests, clusters };
+  return { statement, keyHint, sigDesc, sigDescs, signatures: facts, root, ...(volumeSets[0] ? { volumes: volumeSets[0] } : {}), manifests, clusters };
 }
 
 // inPart names the part file in errors raised while checking it (a split bundle has several tars).
@@ -481,9 +538,10 @@ async function verifyHeaders(src: LayoutSource, opts: VerifyOptions, limit: numb
   const header = await inPart(first, split, () => verifyHeader(first.store, opts, limit));
   for (const p of parts.slice(1)) {
     const h = await inPart(p, true, () => verifyHeader(p.store, opts, limit));
-    if (h.sigDesc.digest !== header.sigDesc.digest) {
-      throw new ValidationError('USAGE', `${p.file} belongs to another bundle (sequence ${h.statement.predicate.sequence}, signature ${h.sigDesc.digest}) than ${first.file} (sequence ${header.statement.predicate.sequence}, signature ${header.sigDesc.digest}): give the parts of one bundle`, {
-        details: { files: [first.file, p.file], expected: header.sigDesc.digest, found: h.sigDesc.digest },
+    // Parts of one bundle share its root; each may carry co-signatures of its own.
+    if (h.root.digest !== header.root.digest) {
+      throw new ValidationError('USAGE', `${p.file} belongs to another bundle (sequence ${h.statement.predicate.sequence}, root ${h.root.digest}) than ${first.file} (sequence ${header.statement.predicate.sequence}, root ${header.root.digest}): give the parts of one bundle`, {
+        details: { files: [first.file, p.file], expected: header.root.digest, found: h.root.digest },
       });
     }
   }
@@ -492,7 +550,7 @@ async function verifyHeaders(src: LayoutSource, opts: VerifyOptions, limit: numb
 }
 
 /** SignedHeader is what steps 1-3 establish: who signed what, and the signed manifests. */
-export type SignedHeader = Pick<VerifiedBundle, 'statement' | 'predicate' | 'keyHint' | 'root' | 'signature' | 'manifests' | 'clusters'>;
+export type SignedHeader = Pick<VerifiedBundle, 'statement' | 'predicate' | 'keyHint' | 'root' | 'signature' | 'signatures' | 'manifests' | 'clusters'>;
 
 /**
  * verifyBundleHeader runs steps 1-3 of DESIGN.md §4 and the policy on every tar given, and reads no other blob:
@@ -500,8 +558,8 @@ export type SignedHeader = Pick<VerifiedBundle, 'statement' | 'predicate' | 'key
  */
 export async function verifyBundleHeader(src: LayoutSource, opts: VerifyOptions): Promise<SignedHeader> {
   const { header } = await verifyHeaders(src, opts, opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES);
-  const { statement, keyHint, root, sigDesc, manifests, clusters } = header;
-  return { statement, predicate: statement.predicate, keyHint, root, signature: sigDesc, manifests, clusters };
+  const { statement, keyHint, root, sigDesc, signatures, manifests, clusters } = header;
+  return { statement, predicate: statement.predicate, keyHint, root, signature: sigDesc, signatures, manifests, clusters };
 }
 
 /** verifyBundle performs the full offline verification of DESIGN.md §4 and returns what was verified. */
@@ -549,7 +607,7 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   // 4a: the signed graph, from the first tar (every part carries every manifest).
   const roots = [
     { desc: header.root, metadata: false, transport: false },
-    { desc: header.sigDesc, metadata: true, transport: false },
+    ...header.sigDescs.map((desc) => ({ desc, metadata: true, transport: false })),
     ...(header.volumes ? [{ desc: header.volumes, metadata: true, transport: true }] : []),
   ];
   // A delta leaves out what the site holds, manifests included: those are read from the store (`held`).
@@ -787,6 +845,7 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
     keyHint: header.keyHint,
     root: header.root,
     signature: header.sigDesc,
+    signatures: header.signatures,
     manifests: header.manifests,
     clusters: header.clusters,
     blobs,

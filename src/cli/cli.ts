@@ -139,10 +139,12 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 3 dif
     .description('List what a bundle holds: clusters, profiles, groups (and which are encrypted, to whom), charts, images, sizes, parts and signature facts (no trust decision)')
     .argument('<bundle...>', 'bundle tar, or parts of a split bundle')
     .option('--images', 'list every image the configuration names, with the clusters, profiles, releases and objects using it, and whether the bundle carries it')
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.tar --images\n  sveltos-airgap inspect bundle.part1-of-3.tar --output json | jq .clusters')
-    .action(async (bundles: string[], o: { images?: boolean }, cmd: Command) => {
+    .option('--signatures', 'list only the signatures: key hint, note and time recorded by sign, and whether --key checked it')
+    .option('--key <file>', 'check the signatures made by these public keys; repeatable', collect, [])
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.tar --signatures --key signing.pub --key officer.pub\n  sveltos-airgap inspect bundle.tar --images\n  sveltos-airgap inspect bundle.part1-of-3.tar --output json | jq .clusters')
+    .action(async (bundles: string[], o: { images?: boolean; signatures?: boolean; key: string[] }, cmd: Command) => {
       const { inspect } = await import('./commands/inspect.js');
-      await run(inspect({ ...globals(cmd), bundles, images: Boolean(o.images) }, io));
+      await run(inspect({ ...globals(cmd), bundles, images: Boolean(o.images), signatures: Boolean(o.signatures), key: o.key }, io));
     });
 
   limitOptions(
@@ -155,12 +157,27 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 3 dif
       .option('--strict', 'treat warnings (unreferenced blobs) as failures')
       .option('--site-key <file>', "the site's private key: also decrypt and check encrypted objects; repeatable", collect, [])
       .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
-      .option('--store <dir>', 'site store: blobs a delta bundle (export --since) leaves out are read from it, digest-verified (nothing is written)'),
+      .option('--store <dir>', 'site store: blobs a delta bundle (export --since) leaves out are read from it, digest-verified (nothing is written)')
+      .option('--threshold <n>', 'at least N distinct trusted keys (--key) must have signed (co-signatures: sign); default 1'),
   )
     .addHelpText('after', `\nExamples:\n  sveltos-airgap verify bundle.tar --key signing.pub\n  sveltos-airgap verify bundle.tar --key old.pub --key new.pub --output json\n  sveltos-airgap verify bundle.part2-of-3.tar --key signing.pub        # one part on its own\n  sveltos-airgap verify delta.tar --key signing.pub --store /var/lib/sveltos-airgap   # a delta, with the blobs the site holds\n${LIMITS_HELP}`)
-    .action(async (bundles: string[], o: LimitFlags & { key: string[]; now?: string; strict?: boolean; siteKey: string[]; siteKeyPassphraseEnv?: string; store?: string }, cmd: Command) => {
+    .action(async (bundles: string[], o: LimitFlags & { key: string[]; now?: string; strict?: boolean; siteKey: string[]; siteKeyPassphraseEnv?: string; store?: string; threshold?: string }, cmd: Command) => {
       const { verify } = await import('./commands/verify.js');
       await run(verify({ ...globals(cmd), bundles, ...o }, io));
+    });
+
+  program
+    .command('sign')
+    .description("Co-sign a bundle: add this key's signature over the statement it carries, in place and atomically (every part of a split bundle); sites require several with --threshold")
+    .argument('<bundle...>', 'bundle tar, or every part of a split bundle')
+    .requiredOption('--key <file>', "the officer's signing key (PREFIX.key from keygen)")
+    .option('--passphrase-env <var>', 'environment variable holding the signing key passphrase')
+    .option('--note <text>', 'a note recorded with the signature (shown by inspect; a label, not signed)')
+    .option('--now <time>', 'signing time recorded (RFC 3339 or @epoch seconds; default now)')
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap diff last.tar next.tar --key signing.pub     # review first\n  sveltos-airgap sign next.tar --key officer.key --note "CHG-1234 approved"\n  sveltos-airgap import next.tar --store DIR --key signing.pub --key officer.pub --threshold 2')
+    .action(async (bundles: string[], o: { key: string; passphraseEnv?: string; note?: string; now?: string }, cmd: Command) => {
+      const { sign } = await import('./commands/sign.js');
+      await run(sign({ ...globals(cmd), bundles, ...o }, io));
     });
 
   limitOptions(
@@ -207,6 +224,7 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 3 dif
       .option('--plain-http', 'talk http (not https) to --to-registry')
       .option('--apply', 'also write the served objects into the Kubernetes API server of --kubeconfig (with the Sveltos CRDs)')
       .option('--kubeconfig <file>', 'kubeconfig of the API server for --apply')
+      .option('--threshold <n>', 'at least N distinct trusted keys (--key) must have signed (co-signatures: sign); default 1')
       .option('--dry-run', 'verify, then print what importing would change on each cluster (as diff NEW.tar --store DIR does); write nothing')
       .option('--no-diff', 'with --dry-run: changed objects by name, without their YAML diffs'),
   )
@@ -214,7 +232,7 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 3 dif
       'after',
       `\nExamples:\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub\n  sveltos-airgap import bundle.part1-of-3.tar --store /var/lib/sveltos-airgap --key signing.pub   # later: the other parts\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --to-registry oci://harbor.site:443/sveltos --registry-credentials auth.json\n  sveltos-airgap import bundle.tar --store /var/lib/sveltos-airgap --key signing.pub --apply --kubeconfig mgmt.kubeconfig\n\nAn import that is interrupted (killed, power cut, disk full) keeps what it verified; run it again to continue.\nExit code 1 with "incomplete" means parts are still missing: their verified blobs are kept.\n${LIMITS_HELP}`,
     )
-    .action(async (bundles: string[], o: LimitFlags & { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string; siteKey: string[]; siteKeyPassphraseEnv?: string; toRegistry?: string; registryCredentials?: string; plainHttp?: boolean; apply?: boolean; kubeconfig?: string; dryRun?: boolean; diff?: boolean }, cmd: Command) => {
+    .action(async (bundles: string[], o: LimitFlags & { store: string; key: string[]; allowDowngrade?: boolean; requireCluster: string[]; now?: string; siteKey: string[]; siteKeyPassphraseEnv?: string; toRegistry?: string; registryCredentials?: string; plainHttp?: boolean; apply?: boolean; kubeconfig?: string; dryRun?: boolean; diff?: boolean; threshold?: string }, cmd: Command) => {
       const { importCommand } = await import('./commands/import.js');
       await run(importCommand({ ...globals(cmd), bundles, ...o }, io));
     });

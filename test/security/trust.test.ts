@@ -3,6 +3,8 @@
 import { describe } from 'vitest';
 import { MEDIA_TYPE_SIGSTORE_BUNDLE } from '../../src/model/bundle.js';
 import type { Descriptor, Index } from '../../src/model/oci.js';
+import { buildSignatureReferrer } from '../../src/bundle/manifest.js';
+import { signStatement } from '../../src/bundle/sign.js';
 import { DAY, T0 } from '../bundles.js';
 import { Forge, objects, tarOf } from './forge.js';
 import { runCorpus, type Ctx, type HostileCase } from './run.js';
@@ -14,6 +16,24 @@ const signed = (groups: string[], opts: Parameters<Forge['sign']>[1] = {}, by: (
   const f = by(ctx);
   return tarOf(await f.sign([await f.cluster('prod', 'c1', groups)], opts));
 };
+
+// coSigned is a good bundle with a second signature referrer: by the untrusted key over `change(statement)`,
+// or carrying `raw` bytes as its Sigstore bundle.
+async function coSigned(ctx: Ctx, change?: (s: Record<string, unknown>) => Record<string, unknown>, raw?: Buffer): Promise<Buffer> {
+  const f = ctx.forge();
+  const entries = await f.sign([await f.cluster('prod', 'c1', [cm('a')])]);
+  const index = JSON.parse(entries.get('index.json')!.toString()) as Index;
+  const sig = index.manifests.find((m) => m.artifactType === MEDIA_TYPE_SIGSTORE_BUNDLE)!;
+  const manifest = JSON.parse(f.raw.get(sig.digest)!.toString()) as { layers: Descriptor[]; subject: Descriptor };
+  const envelope = JSON.parse(f.raw.get(manifest.layers[0]!.digest)!.toString()) as { dsseEnvelope: { payload: string } };
+  const statement = JSON.parse(Buffer.from(envelope.dsseEnvelope.payload, 'base64').toString()) as Record<string, unknown>;
+  const bundle = raw ?? (await signStatement(change ? change(statement) : statement, ctx.untrusted.signer));
+  const second = await buildSignatureReferrer(f.store, bundle, manifest.subject);
+  index.manifests.push(second);
+  for (const [digest, data] of f.raw) entries.set(`blobs/sha256/${digest.slice(7)}`, data);
+  entries.set('index.json', Buffer.from(JSON.stringify(index)));
+  return tarOf(entries);
+}
 
 // billionLaughs is the classic: nine levels of nine aliases.
 function billionLaughs(): string {
@@ -81,8 +101,21 @@ const cases: HostileCase[] = [
   {
     slug: 'two-signatures',
     code: 'SIGNATURE_INVALID',
-    message: /index\.json: expected exactly one signature manifest, found 2/,
+    message: /index\.json: signature manifest sha256:[a-f0-9]{64} is listed twice/,
     build: signed([cm('a')], { index: (idx) => void idx.manifests.push({ ...idx.manifests.at(-1)!, annotations: { x: 'y' } }) }),
+  },
+  {
+    // A co-signature must sign the bundle's own statement, byte for byte; any key's signature of another one is refused.
+    slug: 'cosignature-other-statement',
+    code: 'TAMPERED',
+    message: /signature manifest sha256:[a-f0-9]{64}: signs another statement than signature manifest sha256:[a-f0-9]{64}/,
+    build: (ctx) => coSigned(ctx, (statement) => ({ ...statement, predicate: { ...(statement.predicate as object), sequence: 99 } })),
+  },
+  {
+    slug: 'cosignature-garbage',
+    code: 'SIGNATURE_INVALID',
+    message: /signature sha256:[a-f0-9]{64}: .*Sigstore bundle/,
+    build: (ctx) => coSigned(ctx, undefined, Buffer.from('{"not": "a sigstore bundle"')),
   },
   {
     slug: 'signature-removed',

@@ -15,7 +15,7 @@ import { applyResultsText, kubeClientFromFile } from './apply.js';
 import type { LimitFlags } from '../cli.js';
 import { formatBytes, printResult, Reporter, someOf, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadSiteKeys, loadTrustedKeys } from '../keys.js';
-import { parseClusterName, parseLimits, parseTime } from '../options.js';
+import { parseClusterName, parseLimits, parsePositiveInt, parseTime } from '../options.js';
 import { describeMissing, missingParts, progressHooks, summarizeVerified } from './verify.js';
 import { readArgText } from '../files.js';
 
@@ -39,6 +39,8 @@ export interface ImportCommandOptions extends GlobalOptions, LimitFlags {
   /** Write the served objects into the API server of --kubeconfig. */
   apply?: boolean;
   kubeconfig?: string;
+  /** At least this many distinct trusted keys must have signed. */
+  threshold?: string;
   /** Verify and print what the import would change (diff against the store); write nothing. */
   dryRun?: boolean;
   /** With dryRun: names only, no YAML diffs. */
@@ -69,15 +71,17 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   const now = opts.now ? parseTime(opts.now, '--now') : new Date();
   const requireClusters = (opts.requireCluster ?? []).map((c) => parseClusterName(c, '--require-cluster'));
   const limits = parseLimits(opts);
+  const threshold = opts.threshold !== undefined ? parsePositiveInt(opts.threshold, '--threshold') : 1;
   const src = await BundleParts.open(opts.bundles, limits);
   if (opts.dryRun) {
     if (registry || kube) throw new ValidationError('USAGE', '--dry-run writes nothing: it is not used with --to-registry or --apply');
-    return dryRun(src, opts, { trusted, siteKeys, now, requireClusters, limits }, io, reporter);
+    return dryRun(src, opts, { trusted, threshold, siteKeys, now, requireClusters, limits }, io, reporter);
   }
   reporter.info(`importing ${opts.bundles.join(', ')} (${formatBytes(src.size)}) into ${opts.store}`);
   const result = await importBundle(src, {
     storeDir: opts.store,
     trusted,
+    threshold,
     now,
     allowDowngrade: Boolean(opts.allowDowngrade),
     requireClusters,
@@ -155,7 +159,7 @@ export interface DryRunResult {
 async function dryRun(
   src: BundleParts,
   o: ImportCommandOptions,
-  k: { trusted: KeyObject[]; siteKeys: KeyObject[]; now: Date; requireClusters: string[]; limits: ReturnType<typeof parseLimits> },
+  k: { trusted: KeyObject[]; threshold: number; siteKeys: KeyObject[]; now: Date; requireClusters: string[]; limits: ReturnType<typeof parseLimits> },
   io: CommandIO,
   reporter: Reporter,
 ): Promise<DryRunResult> {
@@ -164,6 +168,7 @@ async function dryRun(
   reporter.info(`dry run: verifying ${o.bundles.join(', ')} (${formatBytes(src.size)}) against ${o.store}; nothing is written`);
   await verifyBundle(src, {
     trusted: k.trusted,
+    threshold: k.threshold,
     now: k.now,
     siteKeys: k.siteKeys,
     policy: rollbackPolicy(state, { allowDowngrade: Boolean(o.allowDowngrade), requireClusters: k.requireClusters }),

@@ -3,17 +3,28 @@ import { inspectBundle, type Inspection } from '../../bundle/inspect.js';
 import { BundleParts } from '../../bundle/volumes.js';
 import { describeLicense } from '../../resolve/license.js';
 import { formatBytes, printResult, table, type CommandIO, type GlobalOptions } from '../io.js';
+import { loadTrustedKeys } from '../keys.js';
+import type { InspectedSignature } from '../../bundle/inspect.js';
 
 export interface InspectCommandOptions extends GlobalOptions {
   bundles: string[];
   /** List every image the configuration names. */
   images?: boolean;
+  /** Show the signatures only. */
+  signatures?: boolean;
+  /** Trusted public keys to check the signatures with. */
+  key?: string[];
 }
 
 export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promise<Inspection> {
   const src = await BundleParts.open(opts.bundles);
-  const result = await inspectBundle(src, { images: Boolean(opts.images) });
+  const trusted = opts.key?.length ? await loadTrustedKeys(opts.key) : [];
+  const result = await inspectBundle(src, { images: Boolean(opts.images), trusted });
   const name = opts.bundles.join(', ');
+  if (opts.signatures) {
+    printResult(io, opts, { bundle: name, signatures: result.signatures }, () => signaturesTable(result.signatures));
+    return result;
+  }
   printResult(io, opts, { bundle: name, size: src.size, ...result }, () => {
     const s = result.signature;
     const v = result.volumes;
@@ -35,6 +46,7 @@ export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promi
         ]),
       ),
     ];
+    if (result.signatures.length > 1) lines.push('', signaturesTable(result.signatures));
     const encrypted = result.clusters.flatMap((c) => c.groups.filter((g) => g.encrypted).map((g) => [c.cluster, g.name, g.recipients.join(', ')]));
     if (encrypted.length) lines.push('', table(['CLUSTER', 'ENCRYPTED GROUP', 'RECIPIENTS (site key ids)'], encrypted));
     if (result.artifacts.length) {
@@ -69,4 +81,12 @@ function remoteSourceLines(sources: unknown): string[] {
     const rec = (typeof r === 'object' && r !== null ? r : {}) as { url?: unknown; digest?: unknown };
     return `${i === 0 ? 'remoteURL: ' : '           '}${String(rec.url)} ${String(rec.digest)}`;
   });
+}
+
+// signaturesTable lists who signed: key hint, when and with what note (as `sign` recorded them), and whether checked.
+function signaturesTable(sigs: InspectedSignature[]): string {
+  return table(
+    ['SIGNED BY (KEY HINT)', 'CHECKED', 'SIGNED AT', 'NOTE'],
+    sigs.map((s) => [s.keyHint, s.checked === true ? 'yes' : s.checked === false ? 'FAILED' : 'no (key not given)', s.signedAt ?? '-', s.note ?? '-']),
+  );
 }

@@ -5,7 +5,7 @@ import { BundleParts } from '../../bundle/volumes.js';
 import type { LimitFlags } from '../cli.js';
 import { formatBytes, printResult, Reporter, someOf, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadSiteKeys, loadTrustedKeys } from '../keys.js';
-import { parseLimits, parseTime } from '../options.js';
+import { parseLimits, parsePositiveInt, parseTime } from '../options.js';
 
 export interface VerifyCommandOptions extends GlobalOptions, LimitFlags {
   bundles: string[];
@@ -16,6 +16,8 @@ export interface VerifyCommandOptions extends GlobalOptions, LimitFlags {
   siteKeyPassphraseEnv?: string;
   /** A site store: blobs a delta bundle leaves out are read from it (verified, read-only). */
   store?: string;
+  /** At least this many distinct trusted keys must have signed. */
+  threshold?: string;
 }
 
 /** missingParts groups missing blobs by the part that holds them. */
@@ -40,6 +42,7 @@ export function summarizeVerified(v: VerifiedBundle): Record<string, unknown> {
     expiresAt: v.predicate.expiresAt,
     source: v.predicate.source,
     keyHint: v.keyHint,
+    signatures: v.signatures,
     root: v.root.digest,
     signature: v.signature.digest,
     clusters: v.clusters.map((c) => ({ cluster: c.cluster, manifest: c.manifest.digest })),
@@ -71,13 +74,15 @@ export async function verify(opts: VerifyCommandOptions, io: CommandIO): Promise
   const held = opts.store ? await openSiteLayout(opts.store, false) : undefined;
   const name = opts.bundles.join(', ');
   reporter.info(`verifying ${name} (${formatBytes(src.size)})${held ? `, reading what it leaves out from ${opts.store}` : ''}`);
-  const verified = await verifyBundle(src, { trusted, now, strict: Boolean(opts.strict), siteKeys, ...(held ? { held } : {}), ...limits, ...progressHooks(reporter, 'verify') });
+  const threshold = opts.threshold !== undefined ? parsePositiveInt(opts.threshold, '--threshold') : 1;
+  const verified = await verifyBundle(src, { trusted, threshold, now, strict: Boolean(opts.strict), siteKeys, ...(held ? { held } : {}), ...limits, ...progressHooks(reporter, 'verify') });
   reporter.done();
   if (!verified.complete) reporter.warn('INCOMPLETE', `the bundle is not complete without ${describeMissing(verified.missing)}`);
   printResult(io, opts, { verified: true, ...summarizeVerified(verified) }, () => {
     const v = verified.volumes;
     return [
       `OK: ${v ? `part${v.given.length === 1 ? '' : 's'} ${v.given.join(', ')} of ${v.table.parts}` : name} signed by key ${verified.keyHint.slice(0, 16)}… and every digest matches`,
+      ...(verified.signatures.length > 1 ? [`signers:   ${signersText(verified.signatures)}`] : []),
       `sequence:  ${verified.predicate.sequence}`,
       `created:   ${verified.predicate.createdAt}`,
       `expires:   ${verified.predicate.expiresAt}`,
@@ -88,4 +93,9 @@ export async function verify(opts: VerifyCommandOptions, io: CommandIO): Promise
     ].join('\n');
   });
   return verified;
+}
+
+/** signersText names each signature's key, whether a trusted key checked it, and its note. */
+export function signersText(sigs: VerifiedBundle['signatures']): string {
+  return sigs.map((s) => `${s.keyHint.slice(0, 16)}… (${s.checked ? 'trusted, checked' : 'not trusted'})${s.note ? ` "${s.note}"` : ''}`).join(', ');
 }
