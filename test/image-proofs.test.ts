@@ -56,7 +56,10 @@ beforeAll(async () => {
   const client = new RegistryClient({ registry: registry.host, repository: 'apps/signed', plainHTTP: true });
   const subject = await client.resolve('1');
   const att = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'https://slsa.dev/provenance/v1' }));
-  attestation = await pushArtifact(registry, 'apps/signed', 'att-upload', { mediaType: 'application/vnd.oci.empty.v1+json', data: Buffer.from('{}') }, [{ mediaType: 'application/vnd.in-toto+json', data: att }]);
+  attestation = await pushArtifact(registry, 'apps/signed', 'att-upload', { mediaType: 'application/vnd.oci.empty.v1+json', data: Buffer.from('{}') }, [{ mediaType: 'application/vnd.in-toto+json', data: att }], {
+    artifactType: 'application/vnd.in-toto+json',
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+  });
   const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: attestation, size: 0, artifactType: 'application/vnd.in-toto+json' }] }));
   // The size of the listed manifest, as the referrers index must give it.
   const attManifest = await client.resolve(attestation);
@@ -128,6 +131,9 @@ describe('image signatures and attestations', () => {
       expect((JSON.parse(body.toString()) as { manifests: { digest: string }[] }).manifests[0]!.digest).toBe(attestation);
       const att = await fetch(`${site.url}/v2/${served}/manifests/${attestation}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
       expect(att.status).toBe(200);
+      // The referrers API finds the same attestation by its subject, filtered by artifact type too.
+      const listed = (await (await fetch(`${site.url}/v2/${served}/referrers/${digests.signed}?artifactType=application/vnd.in-toto%2Bjson`)).json()) as { manifests: { digest: string; artifactType: string }[] };
+      expect(listed.manifests.map((m) => [m.digest, m.artifactType])).toEqual([[attestation, 'application/vnd.in-toto+json']]);
     } finally {
       await site.close();
     }
