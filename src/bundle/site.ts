@@ -7,6 +7,9 @@ import { writeFileAtomic } from '../content/oci-layout/ingest.js';
 import { isAlive } from '../content/file-lock.js';
 import { successors } from '../content/graph.js';
 import type { BlobFiles, Descriptor, OpOptions, PredecessorFinder, RangeFetcher, ReadOnlyTarget, TagLister } from '../content/storage.js';
+import { indexFromJSON } from '../content/descriptor.js';
+import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../content/verify.js';
+import { isIndexMediaType } from '../model/oci.js';
 import { isDigest } from '../content/digest.js';
 import { ContentError, ValidationError } from '../errors.js';
 import { STATE_FILE, emptyState, stateFromJSON, stateToJSON, type SiteState } from './state.js';
@@ -84,6 +87,7 @@ export async function acquireLock(lockPath: string, busy: (pid: number) => Error
  */
 export class SiteView implements ReadOnlyTarget, TagLister, PredecessorFinder, RangeFetcher, BlobFiles {
   #predecessors?: Map<string, Descriptor[]>;
+  readonly #fallback = new Map<string, Descriptor>();
   constructor(
     readonly layout: OciLayoutStore,
     readonly state: SiteState,
@@ -125,9 +129,16 @@ export class SiteView implements ReadOnlyTarget, TagLister, PredecessorFinder, R
         add(rec.root.digest, rec.signature);
         for (const m of rec.manifests) add(m.digest, rec.root);
       }
+      // Referrers carried with an image come in the referrers index of the tag-schema fallback (`sha256-<hex>`).
+      for (const [ref, d] of Object.entries(this.state.refs)) {
+        const tag = ref.slice(ref.lastIndexOf(':') + 1);
+        if (/^sha256-[0-9a-f]{64}$/.test(tag) && isIndexMediaType(d.mediaType)) this.#fallback.set(`sha256:${tag.slice('sha256-'.length)}`, d);
+      }
       this.#predecessors = map;
     }
-    return this.#predecessors.get(node.digest) ?? [];
+    const listed = this.#fallback.get(node.digest);
+    const referrers = listed ? indexFromJSON(await readAll(await this.layout.fetch(listed), listed, { limit: DEFAULT_MAX_METADATA_BYTES }), listed.digest).manifests : [];
+    return [...(this.#predecessors.get(node.digest) ?? []), ...referrers];
   }
 
   #known(): Descriptor[] {

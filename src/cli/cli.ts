@@ -112,6 +112,8 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 3 dif
     .option('--cache-dir <dir>', 'remoteURL, chart and image cache directory (default $SVELTOS_AIRGAP_CACHE, else ~/.cache/sveltos-airgap; safe to delete)')
     .option('--include-images', 'copy every image the rendered objects and charts name into the bundle')
     .option('--platform <os/arch>', 'with --include-images: only these platforms of multi-platform images; repeatable', collect, [])
+    .option('--no-referrers', "with --include-images: leave out what proves each image (cosign's sha256-<digest>.sig/.att/.sbom tags and the OCI referrers index tag), carried by default")
+    .option('--verify-images <key.pub>', "with --include-images: each image's cosign signature must verify with one of these public keys (ECDSA, RSA, Ed25519) before it is carried, else exit 2; repeatable", collect, [])
     .option('--registry-auth <file>', 'Docker config.json with registry credentials for charts and images')
     .option('--plain-http-registry <host>', 'reach this registry over plain HTTP; repeatable', collect, [])
     .option('--insecure-registry <host>', 'do not check this registry\'s TLS certificate; repeatable', collect, [])

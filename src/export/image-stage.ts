@@ -4,7 +4,9 @@
 import { setMaxListeners } from 'node:events';
 import type { ExtraArtifact } from '../bundle/pack.js';
 import { Limiter } from '../content/limiter.js';
-import { CopyError, isAbortError } from '../errors.js';
+import type { KeyObject } from 'node:crypto';
+import { CopyError, isAbortError, VerificationError } from '../errors.js';
+import { verifyCosign } from '../registry/cosign-verify.js';
 import { ANNOTATION_CLUSTERS } from '../model/bundle.js';
 import { isGraphNode } from '../content/graph.js';
 import { parseImageReference, type ImageRef, type ImageReport } from '../resolve/images.js';
@@ -20,6 +22,14 @@ export interface ImageStageOptions {
   offline?: boolean;
   /** Images staged at once. Default 4. */
   concurrency?: number;
+  /**
+   * Also carry what proves each image, as cosign and OCI 1.1 registries without the referrers API store it:
+   * the tags `sha256-<hex>.sig`, `.att`, `.sbom` and the referrers index `sha256-<hex>` (the tag-schema
+   * fallback). Default false.
+   */
+  proofs?: boolean;
+  /** Check each image's cosign signature with these public keys before it is carried (one must verify). */
+  verifyKeys?: KeyObject[];
   onEvent?: (event: ImageStageEvent) => void;
 }
 
@@ -35,8 +45,13 @@ export interface ImageStageEvent {
 }
 
 /** ImageStage stages images as they become known and hands them to packBundle once all are in. */
+/** PROOF_SUFFIXES are cosign's tags beside an image (`sha256-<hex>` + suffix); '' is the OCI 1.1 referrers index. */
+export const PROOF_SUFFIXES = ['.sig', '.att', '.sbom', ''] as const;
+
 export class ImageStage {
   readonly #started = new Map<string, Promise<CarriedImage>>();
+  /** The proofs carried with each image (its cosign tags and referrers index). */
+  readonly #proofs = new Map<string, Promise<CarriedImage[]>>();
   /** Where each image was first seen, for error messages. */
   readonly #usedBy = new Map<string, string>();
   readonly #limit: Limiter;
@@ -62,6 +77,14 @@ export class ImageStage {
         this.#abort.abort();
       });
       this.#started.set(image.reference, staged);
+      if (this.opts.proofs) {
+        const proofs = staged.then((carried) => this.#limit.run(() => this.#stageProofs(image, carried)));
+        proofs.catch((err: unknown) => {
+          this.#failure ??= this.#explain(image, err);
+          this.#abort.abort();
+        });
+        this.#proofs.set(image.reference, proofs);
+      }
     }
   }
 
@@ -80,14 +103,18 @@ export class ImageStage {
     const wanted = report.filter((r) => r.valid);
     this.add(wanted);
     const carried = await Promise.allSettled(wanted.map((r) => this.#started.get(r.image)!));
+    const proofs = await Promise.allSettled(wanted.map((r) => this.#proofs.get(r.image) ?? Promise.resolve([])));
     if (this.#failure !== undefined) throw this.#failure;
     // One artifact per served reference, annotated with every cluster using it (as charts are).
     const byRef = new Map<string, { image: CarriedImage; clusters: Set<string> }>();
-    carried.forEach((c, i) => {
-      const image = (c as PromiseFulfilledResult<CarriedImage>).value;
+    const add = (image: CarriedImage, clusters: string[]) => {
       const entry = byRef.get(image.ref) ?? { image, clusters: new Set<string>() };
-      for (const cluster of wanted[i]!.clusters) entry.clusters.add(cluster);
+      for (const cluster of clusters) entry.clusters.add(cluster);
       byRef.set(image.ref, entry);
+    };
+    carried.forEach((c, i) => {
+      add((c as PromiseFulfilledResult<CarriedImage>).value, wanted[i]!.clusters);
+      for (const p of (proofs[i] as PromiseFulfilledResult<CarriedImage[]>).value) add(p, wanted[i]!.clusters);
     });
     return [...byRef.values()].map(({ image, clusters }) => ({
       source: image.source,
@@ -100,6 +127,35 @@ export class ImageStage {
   async close(): Promise<void> {
     this.#abort.abort();
     await Promise.allSettled(this.#started.values());
+  }
+
+  // #verify checks the image's cosign signature before anything is copied: one signature by one of the keys.
+  async #verify(image: ImageRef, digest: string, signal: AbortSignal): Promise<void> {
+    const result = await verifyCosign(this.opts.resolver.client(image), digest, this.opts.verifyKeys!, { signal });
+    if (!result.verified) {
+      throw new VerificationError('SIGNATURE_INVALID', `--verify-images: no cosign signature of ${digest} verifies with the keys given: ${result.reasons.join('; ')}`, { details: { image: image.reference, digest } });
+    }
+  }
+
+  // #stageProofs copies the cosign tags and the referrers index found beside the image (none is fine), from its
+  // registry or, offline, from the cache.
+  async #stageProofs(image: ImageRef, carried: CarriedImage): Promise<CarriedImage[]> {
+    const signal = this.#abort.signal;
+    const out: CarriedImage[] = [];
+    for (const suffix of PROOF_SUFFIXES) {
+      const proof: ImageRef = { ...image, tag: `${carried.root.digest.replace(':', '-')}${suffix}`, reference: `${image.registry}/${image.repository}:${carried.root.digest.replace(':', '-')}${suffix}` };
+      delete (proof as { digest?: string }).digest;
+      try {
+        if (this.opts.offline) {
+          out.push(await this.opts.cache.lookup(proof, undefined, signal));
+          continue;
+        }
+        out.push(await this.opts.cache.add(await this.opts.resolver.prepare(proof, undefined, signal), { signal }));
+      } catch (err) {
+        if (isAbortError(err) || !isNotFound(err)) throw err;
+      }
+    }
+    return out;
   }
 
   // #explain names the image and one object using it; the cause keeps its code (and so the exit code).
@@ -120,6 +176,7 @@ export class ImageStage {
       return found;
     }
     const remote = await this.opts.resolver.prepare(image, platforms, signal);
+    if (this.opts.verifyKeys?.length) await this.#verify(image, remote.root.digest, signal);
     let copied = 0;
     let held = 0;
     const staged = await cache.add(remote, {
@@ -133,4 +190,10 @@ export class ImageStage {
     this.opts.onEvent?.({ image: image.reference, digest: remote.root.digest, ...(remote.platforms ? { platforms: remote.platforms } : {}), copied, held, offline: false });
     return staged;
   }
+}
+
+// isNotFound tells a proof that is not there (the registry has no such tag, or the cache no such image) from a failure.
+function isNotFound(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e.code === 'NOT_FOUND') return true;
+  return false;
 }

@@ -1,6 +1,10 @@
 // The Helm stage as export and `resolve --images` run it: charts fetched (cached) and rendered, the Helm
 // groups put into the plan, and the images every carried object names; with images asked for, each image
 // is copied into the image cache as soon as it is known.
+import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { ValidationError } from '../errors.js';
+import { readPublicKey } from '../registry/cosign-verify.js';
 import type { ExtraArtifact } from '../bundle/pack.js';
 import type { KubeObject } from '../model/sveltos.js';
 import { driftDetectionImageUses } from '../resolve/drift-detection.js';
@@ -92,6 +96,10 @@ export async function renderPlan(planned: ExportPlan, objects: KubeObject[], fla
 /** CarryFlags say how charts are rendered and whether, and how, the images they name are carried. */
 export interface CarryFlags extends RenderFlags {
   includeImages?: boolean;
+  /** With includeImages: carry each image's cosign tags and referrers index too (default true; --no-referrers). */
+  referrers?: boolean;
+  /** With includeImages: public key files; each image's cosign signature must verify with one of them. */
+  verifyImages?: string[];
   platform?: string[];
   registryAuth?: string;
   plainHttpRegistry?: string[];
@@ -112,8 +120,11 @@ export async function renderAndCarry(plan: ExportPlan, objects: KubeObject[], fl
     plainHTTP: flags.plainHttpRegistry ?? [],
     insecure: flags.insecureRegistry ?? [],
   });
+  const verifyKeys = await loadVerifyKeys(flags.verifyImages ?? []);
   const images = new ImageStage({
     resolver,
+    ...(flags.referrers !== false ? { proofs: true } : {}),
+    ...(verifyKeys.length ? { verifyKeys } : {}),
     cache: await ImageCache.open(flags.cacheDir ?? defaultCacheDir(env)),
     ...(flags.platform?.length ? { platforms: flags.platform } : {}),
     ...(flags.offline ? { offline: true } : {}),
@@ -132,4 +143,17 @@ export async function renderAndCarry(plan: ExportPlan, objects: KubeObject[], fl
     await images.close();
     await resolver.close();
   }
+}
+
+// loadVerifyKeys reads the --verify-images public keys (PEM: ECDSA, RSA or Ed25519).
+async function loadVerifyKeys(files: string[]): Promise<KeyObject[]> {
+  return Promise.all(
+    files.map(async (f) => {
+      const key = readPublicKey(await readFile(f, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new ValidationError('USAGE', `--verify-images ${f}: cannot read: ${err.message}`);
+      }));
+      if (!key) throw new ValidationError('USAGE', `--verify-images ${f}: expected a PEM public key (ECDSA, RSA or Ed25519), as cosign generate-key-pair writes cosign.pub`);
+      return key;
+    }),
+  );
 }

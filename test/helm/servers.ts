@@ -175,13 +175,15 @@ export async function pushArtifact(
   tag: string,
   config: { mediaType: string; data: Buffer },
   layers: { mediaType: string; data: Buffer; annotations?: Record<string, string> }[],
+  /** More manifest fields (an OCI 1.1 referrer's artifactType and subject). */
+  fields: Record<string, unknown> = {},
 ): Promise<string> {
   const credentials = registry.username ? { credentials: { username: registry.username, password: registry.password! } } : {};
   const client = new RegistryClient({ registry: registry.host, repository, plainHTTP: true, ...credentials });
   try {
     const desc = (mediaType: string, b: Buffer) => ({ mediaType, digest: sha256(b), size: b.length });
     const manifest = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: desc(config.mediaType, config.data), layers: layers.map((l) => ({ ...desc(l.mediaType, l.data), ...(l.annotations ? { annotations: l.annotations } : {}) })) }),
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', ...fields, config: desc(config.mediaType, config.data), layers: layers.map((l) => ({ ...desc(l.mediaType, l.data), ...(l.annotations ? { annotations: l.annotations } : {}) })) }),
     );
     for (const b of [config.data, ...layers.map((l) => l.data)]) {
       await client.push(desc('application/octet-stream', b), Readable.from([b])).catch((e: { code?: string }) => {
