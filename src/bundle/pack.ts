@@ -31,6 +31,7 @@ import {
 } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME, EMPTY_JSON_DESCRIPTOR, MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Digest, type Index, type Manifest } from '../model/oci.js';
 import {
+  buildArtifactManifest,
   buildClusterArtifact,
   buildRootIndex,
   buildSignatureReferrer,
@@ -310,15 +311,7 @@ async function buildVolumeSet(store: RecordingStore, source: ReadOnlyStorage, in
   for (const c of plan.chunked) chunkDigests.set(c.blob.digest, await hashChunks(source, c.blob, c.chunks.map((k) => k.chunk)));
   const table = tableOf(plan, chunkDigests, input.splitSize, input.held);
   const layer = await pushJSON(store, MEDIA_TYPE_VOLUME_TABLE, table);
-  await pushBlob(store, EMPTY_JSON_DESCRIPTOR.mediaType, Buffer.from('{}'));
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE_IMAGE_MANIFEST,
-    artifactType: ARTIFACT_TYPE_VOLUMES,
-    config: EMPTY_JSON_DESCRIPTOR,
-    layers: [layer],
-  };
-  const desc = await pushJSON(store, MEDIA_TYPE_IMAGE_MANIFEST, manifest);
+  const desc = await buildArtifactManifest(store, ARTIFACT_TYPE_VOLUMES, layer);
   return { manifest: { ...desc, artifactType: ARTIFACT_TYPE_VOLUMES, annotations: { [ANNOTATION_ROLE]: 'volumes' } }, table, plan, data };
 }
 
@@ -386,15 +379,6 @@ function sbomArtifact(extra: ExtraArtifact, chart: boolean): SbomArtifact {
 /** buildSbomReferrer stores the SBOM as a referrer of the root (its subject); the statement then names it. */
 async function buildSbomReferrer(store: Storage & Partial<BufferPusher>, doc: object, root: Descriptor): Promise<Descriptor> {
   const layer = await pushBlob(store, MEDIA_TYPE_SPDX, Buffer.from(canonicalJSON(doc)));
-  await pushBlob(store, EMPTY_JSON_DESCRIPTOR.mediaType, Buffer.from('{}'));
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE_IMAGE_MANIFEST,
-    artifactType: MEDIA_TYPE_SPDX,
-    config: EMPTY_JSON_DESCRIPTOR,
-    layers: [layer],
-    subject: { mediaType: root.mediaType, digest: root.digest, size: root.size },
-  };
-  const desc = await pushJSON(store, MEDIA_TYPE_IMAGE_MANIFEST, manifest);
+  const desc = await buildArtifactManifest(store, MEDIA_TYPE_SPDX, layer, root);
   return { ...desc, artifactType: MEDIA_TYPE_SPDX, annotations: { [ANNOTATION_ROLE]: 'sbom' } };
 }
