@@ -218,7 +218,7 @@ async function packSpooled(opts: PackOptions, memory: BlobSpool): Promise<PackRe
     inventory.push(sbomArtifact(extra, chart));
   }
   const root = await buildRootIndex(store, manifests, opts.sequence, createdAt);
-  const sbom = await buildSbomReferrer(store, buildSBOM({ sequence: opts.sequence, createdAt, clusters: built.map((b) => ({ cluster: b.key, manifest: b.manifest })), artifacts: inventory }), root);
+  const sbom = await buildSbomReferrer(store, buildSBOM({ sequence: opts.sequence, createdAt, clusters: built.map((b) => ({ cluster: b.key, manifest: b.manifest })), artifacts: inventory }), root, opts.sequence);
   const signed = [...manifests, root, sbom];
   const predicate: BundlePredicate = {
     sequence: opts.sequence,
@@ -377,8 +377,8 @@ function sbomArtifact(extra: ExtraArtifact, chart: boolean): SbomArtifact {
 }
 
 /** buildSbomReferrer stores the SBOM as a referrer of the root (its subject); the statement then names it. */
-async function buildSbomReferrer(store: Storage & Partial<BufferPusher>, doc: object, root: Descriptor): Promise<Descriptor> {
+async function buildSbomReferrer(store: Storage & Partial<BufferPusher>, doc: object, root: Descriptor, sequence: number): Promise<Descriptor> {
   const layer = await pushBlob(store, MEDIA_TYPE_SPDX, Buffer.from(canonicalJSON(doc)));
   const desc = await buildArtifactManifest(store, MEDIA_TYPE_SPDX, layer, root);
-  return { ...desc, artifactType: MEDIA_TYPE_SPDX, annotations: { [ANNOTATION_ROLE]: 'sbom' } };
+  return { ...desc, artifactType: MEDIA_TYPE_SPDX, annotations: { [ANNOTATION_ROLE]: 'sbom', [ANNOTATION_REF_NAME]: `sveltos-airgap/sbom:${sequence}` } };
 }

@@ -614,7 +614,7 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   const roots = [
     { desc: header.root, metadata: false, transport: false },
     ...header.sigDescs.map((desc) => ({ desc, metadata: true, transport: false })),
-    ...(header.sbom ? [{ desc: header.sbom, metadata: true, transport: false }] : []),
+    ...(header.sbom ? [{ desc: header.sbom, metadata: false, transport: false }] : []),
     ...(header.volumes ? [{ desc: header.volumes, metadata: true, transport: true }] : []),
   ];
   // A delta leaves out what the site holds, manifests included: those are read from the store (`held`).
