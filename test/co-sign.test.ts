@@ -63,7 +63,7 @@ describe('sign and --threshold', () => {
 
   it('co-signs every part of a split bundle; the parts still import in any order with --threshold 2', async () => {
     const dir = await tempDir();
-    const { exporter, files } = await exported(dir, ['--split-size', '32KB']);
+    const { exporter, files } = await exported(dir, ['--split-size', '40KB']);
     expect(files.length).toBeGreaterThan(1);
     const officer = await testKeys();
     expect((await cli(['sign', ...files, '--key', officer.keyPath])).code).toBe(0);

@@ -9,6 +9,7 @@ import { testKeys } from './bundles.js';
 import { cli } from './cli.js';
 import { helm, helmEnv, helmPath, packageChart } from './helm/helm-env.js';
 import { startStaticServer } from './helm/servers.js';
+import { spdxErrors } from './spdx.js';
 
 const SAMPLES = join(import.meta.dirname, '..', 'samples', 'fleet');
 const OLD_PASSWORD = 'mirror-s3cret-password';
@@ -185,5 +186,23 @@ describe('diff --from DIR --against OLD.tar', () => {
     expect(planned.code, planned.stderr).toBe(0);
     const exported = await cli(['diff', bundle('v1'), bundle('v2'), '--no-diff']);
     expect(planned.stdout).toBe(exported.stdout);
+  });
+});
+
+describe('the bundle SBOM', () => {
+  it('lists the carried chart and every cluster configuration with their digests, and validates against the SPDX 2.3 schema', async () => {
+    const r = await cli(['inspect', bundle('v1'), '--sbom']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { spdxVersion: string; packages: { name: string; primaryPackagePurpose: string; checksums: { checksumValue: string }[]; comment?: string }[] };
+    expect(spdxErrors(doc)).toEqual([]);
+    expect(doc.spdxVersion).toBe('SPDX-2.3');
+    const inspected = JSON.parse((await cli(['inspect', bundle('v1'), '--output', 'json'])).stdout) as { clusters: { cluster: string; manifest: string }[]; artifacts: { ref: string; kind: string; digest: string }[] };
+    const chart = inspected.artifacts.find((a) => a.kind === 'chart')!;
+    const listed = doc.packages.find((p) => p.name === chart.ref)!;
+    expect(listed).toMatchObject({ primaryPackagePurpose: 'APPLICATION', checksums: [{ checksumValue: chart.digest.slice(7) }] });
+    expect(listed.comment).toMatch(/used by clusters retail\/store-berlin,retail\/store-paris/);
+    for (const c of inspected.clusters) expect(doc.packages.find((p) => p.name === `configuration of ${c.cluster}`)?.checksums[0]?.checksumValue).toBe(c.manifest.slice(7));
+    // The validator does refuse what is not SPDX.
+    expect(spdxErrors({ ...doc, spdxVersion: undefined })).not.toEqual([]);
   });
 });

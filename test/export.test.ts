@@ -201,7 +201,7 @@ describe('export to media and sites', () => {
     const [keys, site] = [await testKeys(), await testKeys()];
     const dir = await tempDir();
     const out = join(dir, 'b.tar');
-    const r = await cli(['export', '--from', SAMPLES, '--key', keys.keyPath, '--out', out, '--split-size', '32KiB', '--encrypt-to', site.pubPath, '--output', 'json']);
+    const r = await cli(['export', '--from', SAMPLES, '--key', keys.keyPath, '--out', out, '--split-size', '40KiB', '--encrypt-to', site.pubPath, '--output', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.files.length).toBeGreaterThan(1);

@@ -278,6 +278,24 @@ describe('--from-cluster', () => {
     }
   });
 
+  it('only pull-mode SveltosClusters are targets: the management cluster deploys to the others itself', async () => {
+    const dir = await tempDir();
+    const cluster = (name: string, pullMode: boolean): Obj => ({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind: 'SveltosCluster', metadata: { name, namespace: 'fleet', labels: { env: 'prod' } }, spec: { pullMode } });
+    const profile: Obj = { apiVersion: 'config.projectsveltos.io/v1beta1', kind: 'ClusterProfile', metadata: { name: 'p' }, spec: { clusterSelector: { matchLabels: { env: 'prod' } } } };
+    const server = await startApiServer(dir, { objects: [cluster('edge-pull', true), cluster('dc-push', false), profile], tokens: { [TOKEN]: 'reader' } });
+    try {
+      const kc = await server.writeKubeconfig(join(dir, 'kc'), { token: TOKEN });
+      const r = await cli(['resolve', '--from-cluster', '--kubeconfig', kc, '--output', 'json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { clusters: { name: string }[] }).clusters.map((c) => c.name)).toEqual(['edge-pull']);
+      const push = await cli(['resolve', '--from-cluster', '--kubeconfig', kc, '--cluster', 'fleet/dc-push']);
+      expect(push.code).toBe(1);
+      expect(push.stderr).toMatch(/CLUSTER_NOT_PULL_MODE: --cluster fleet\/dc-push: SveltosCluster fleet\/dc-push is not in pull mode/);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('rbac prints the ClusterRole the reads above need, kubectl-valid YAML', async () => {
     const r = await cli(['rbac', '--service-account', 'tools/exporter', '--resource', 'services']);
     expect(r.code, r.stderr).toBe(0);

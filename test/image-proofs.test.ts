@@ -21,6 +21,7 @@ import { cli } from './cli.js';
 import { exec } from './helm/helm-env.js';
 import { buildImage, pushImage } from './helm/images.js';
 import { freePort, pushArtifact, startRegistry, type RunningRegistry } from './helm/servers.js';
+import { spdxErrors } from './spdx.js';
 
 let work: string;
 let registry: RunningRegistry;
@@ -117,6 +118,11 @@ describe('image signatures and attestations', () => {
     const refs = inspected.artifacts.map((a) => a.ref);
     expect(refs).toEqual(expect.arrayContaining([`${served}:1`, `${served}:${hex}.sig`, `${served}:${hex}`]));
     expect(refs.some((x) => x.includes('apps/unsigned:sha256-'))).toBe(false);
+    // The SBOM lists each carried image (and its proofs) with its digest, and is valid SPDX 2.3.
+    const sbom = JSON.parse((await cli(['inspect', out, '--sbom'])).stdout) as { packages: { name: string; primaryPackagePurpose: string; checksums: { checksumValue: string }[] }[] };
+    expect(spdxErrors(sbom)).toEqual([]);
+    expect(sbom.packages.find((p) => p.name === `${served}:1`)).toMatchObject({ primaryPackagePurpose: 'CONTAINER', checksums: [{ checksumValue: digests.signed!.slice(7) }] });
+    expect(sbom.packages.map((p) => p.name)).toEqual(expect.arrayContaining(inspected.artifacts.map((a) => a.ref)));
 
     const store = join(work, 'store');
     await importBundle(await TarLayoutStore.open(out), { storeDir: store, trusted: [loadPublicKey(await readFile(join(work, 'signing.pub'), 'utf8'))], now: new Date() });

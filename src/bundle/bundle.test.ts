@@ -50,7 +50,10 @@ describe('pack', () => {
     const sigManifest = manifestFromJSON(Buffer.concat(await (await store.fetch(sig)).toArray()));
     expect(sigManifest.subject?.digest).toBe(b.root.digest);
     expect(b.statement.predicate).toMatchObject({ sequence: 1, clusters: ['prod/c1'] });
-    expect(b.statement.subject.map((s) => s.name).sort()).toEqual(['sveltos-airgap/bundle:1', 'sveltos-airgap/clusters/prod/c1:latest']);
+    expect(b.statement.subject.map((s) => s.name).sort()).toEqual(['sveltos-airgap/bundle:1', 'sveltos-airgap/clusters/prod/c1:latest', 'sveltos-airgap/sbom:1']);
+    // The SBOM refers to the root, and is signed through the statement.
+    const sbom = index.manifests.find((d) => d.artifactType === 'application/spdx+json')!;
+    expect(manifestFromJSON(Buffer.concat(await (await store.fetch(sbom)).toArray())).subject?.digest).toBe(b.root.digest);
   });
 
   it('is readable by skopeo as an oci-archive', async () => {

@@ -21,6 +21,7 @@ import { isObjectsLayer, parseObjects } from './objects.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import { ANNOTATION_SIGNATURE_CREATED, ANNOTATION_SIGNATURE_NOTE, type LayoutSource } from './verify.js';
 import { isTrustedHint, readSignedEnvelope, verifySignedStatement } from './signature.js';
+import { MEDIA_TYPE_SPDX } from './sbom.js';
 import type { KeyObject } from 'node:crypto';
 import { volumeTableFromJSON } from './volumes.js';
 import { asRecord } from '../model/json.js';
@@ -95,6 +96,8 @@ export interface Inspection {
    * `sign` recorded (labels, not signed), and whether a trusted key (InspectOptions.trusted) checked it.
    */
   signatures: InspectedSignature[];
+  /** The bundle's SPDX 2.3 SBOM (signed with the bundle; not verified here), when it has one. */
+  sbom?: Record<string, unknown>;
   /**
    * The Sveltos license the clusters carry: how many clusters carry it and what its payload says (not
    * verified; the agent verifies it). Absent when no cluster carries one.
@@ -123,6 +126,8 @@ export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: st
         out.signatures.push(await signatureOf(src, d, opts.trusted ?? []));
       } else if (d.artifactType === ARTIFACT_TYPE_VOLUMES) {
         out.volumes = await volumeFacts(src, d);
+      } else if (d.artifactType === MEDIA_TYPE_SPDX) {
+        out.sbom = await sbomOf(src, d);
       } else if (d.artifactType === ARTIFACT_TYPE_CLUSTER) {
         out.clusters.push(await clusterFacts(src, d));
       } else if (d.artifactType !== ARTIFACT_TYPE_BUNDLE) {
@@ -278,6 +283,14 @@ export async function artifactFacts(src: ReadOnlyStorage, d: Descriptor): Promis
   if (ann[ANNOTATION_SOURCE]) out.source = ann[ANNOTATION_SOURCE];
   if (ann[ANNOTATION_PLATFORMS]) out.platforms = ann[ANNOTATION_PLATFORMS].split(',');
   return out;
+}
+
+// sbomOf reads the SBOM document the referrer holds (bounded: 64 MiB, a fleet's inventory).
+async function sbomOf(src: ReadOnlyStorage, d: Descriptor): Promise<Record<string, unknown>> {
+  const m = manifestFromJSON(await readJSON(src, d), d.digest);
+  const layer = m.layers.find((l) => l.mediaType === MEDIA_TYPE_SPDX);
+  if (!layer) throw new Error(`SBOM manifest ${d.digest}: no ${MEDIA_TYPE_SPDX} layer`);
+  return asRecord(JSON.parse((await readAll(await src.fetch(layer), layer, { limit: 64 * 1024 * 1024 })).toString('utf8')));
 }
 
 // signatureOf reads who signed, the labels `sign` recorded, and checks the signature when a trusted key has its hint.

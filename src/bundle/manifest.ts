@@ -130,19 +130,26 @@ export async function buildRootIndex(store: Pusher, manifests: Descriptor[], seq
 /** buildSignatureReferrer stores the Sigstore bundle as an OCI referrer of the root. */
 export async function buildSignatureReferrer(store: Pusher, sigstoreBundle: Buffer, root: Descriptor, annotations?: Record<string, string>): Promise<Descriptor> {
   const layer = await pushBlob(store, MEDIA_TYPE_SIGSTORE_BUNDLE, sigstoreBundle);
-  const subject: Descriptor = { mediaType: root.mediaType, digest: root.digest, size: root.size };
+  const desc = await buildArtifactManifest(store, MEDIA_TYPE_SIGSTORE_BUNDLE, layer, root, annotations);
+  return { ...desc, artifactType: MEDIA_TYPE_SIGSTORE_BUNDLE, annotations: { [ANNOTATION_ROLE]: 'signature' } };
+}
+
+/**
+ * buildArtifactManifest stores an OCI artifact manifest of `artifactType` over one stored `layer`, with the empty
+ * config, and `subject` (a referrer of it) and `annotations` when given.
+ */
+export async function buildArtifactManifest(store: Pusher, artifactType: string, layer: Descriptor, subject?: Descriptor, annotations?: Record<string, string>): Promise<Descriptor> {
   const manifest: Manifest = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPE_IMAGE_MANIFEST,
-    artifactType: MEDIA_TYPE_SIGSTORE_BUNDLE,
+    artifactType,
     config: EMPTY_JSON_DESCRIPTOR,
     layers: [layer],
-    subject,
+    ...(subject ? { subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size } } : {}),
     ...(annotations ? { annotations } : {}),
   };
   await pushBlob(store, EMPTY_JSON_DESCRIPTOR.mediaType, Buffer.from('{}'));
-  const desc = await pushJSON(store, MEDIA_TYPE_IMAGE_MANIFEST, manifest);
-  return { ...desc, artifactType: MEDIA_TYPE_SIGSTORE_BUNDLE, annotations: { [ANNOTATION_ROLE]: 'signature' } };
+  return pushJSON(store, MEDIA_TYPE_IMAGE_MANIFEST, manifest);
 }
 
 /** subjectName is the statement subject name of an index.json entry. */

@@ -18,6 +18,10 @@ import {
   ANNOTATION_ROLE,
   ARTIFACT_TYPE_VOLUMES,
   IN_TOTO_STATEMENT_TYPE,
+  ANNOTATION_CLUSTERS,
+  ANNOTATION_PLATFORMS,
+  ANNOTATION_SOURCE,
+  MEDIA_TYPE_HELM_CONFIG,
   MEDIA_TYPE_OBJECTS_ENCRYPTED,
   MEDIA_TYPE_VOLUME_TABLE,
   PREDICATE_TYPE_BUNDLE,
@@ -27,6 +31,7 @@ import {
 } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME, EMPTY_JSON_DESCRIPTOR, MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Digest, type Index, type Manifest } from '../model/oci.js';
 import {
+  buildArtifactManifest,
   buildClusterArtifact,
   buildRootIndex,
   buildSignatureReferrer,
@@ -37,6 +42,7 @@ import {
   type ClusterArtifactInput,
   type LayerSealer,
 } from './manifest.js';
+import { buildSBOM, MEDIA_TYPE_SPDX, type SbomArtifact } from './sbom.js';
 import { canonicalJSON, signStatement, type Signer } from './sign.js';
 import { fetchSlice, hashChunks, planVolumes, tableOf, tarFootprint, writeVolumes, type VolumePlan, type VolumeTable } from './volumes.js';
 import { carriesSecret, encryptedLayerAnnotations, encryptObjects, sealSeed, type RecipientKey } from './secrets.js';
@@ -189,10 +195,13 @@ async function packSpooled(opts: PackOptions, memory: BlobSpool): Promise<PackRe
   const encrypted = built.flatMap((b) => b.encrypted);
   // Carried charts and images: their graphs are recorded (not buffered) so the tar streams them from the source.
   const extraOrigin = new Map<string, ReadOnlyStorage>();
+  const inventory: SbomArtifact[] = [];
   for (const extra of opts.extras ?? []) {
+    let chart = false;
     const record = (d: Descriptor) => {
       extraOrigin.set(d.digest, extra.source);
       store.pushed.set(d.digest, { mediaType: d.mediaType, digest: d.digest, size: d.size });
+      if (d.mediaType === MEDIA_TYPE_HELM_CONFIG) chart = true;
     };
     // Only manifests and indexes are read here (to find their children); layers are recorded without
     // reading them and stream from the source once, into the tar.
@@ -206,9 +215,11 @@ async function packSpooled(opts: PackOptions, memory: BlobSpool): Promise<PackRe
     };
     await copyGraph(extra.source, recorder, extra.root, { onCopySkipped: (d) => { if (!isGraphNode(d)) record(d); } });
     manifests.push({ ...extra.root, annotations: { ...extra.root.annotations, [ANNOTATION_REF_NAME]: extra.ref } });
+    inventory.push(sbomArtifact(extra, chart));
   }
   const root = await buildRootIndex(store, manifests, opts.sequence, createdAt);
-  const signed = [...manifests, root];
+  const sbom = await buildSbomReferrer(store, buildSBOM({ sequence: opts.sequence, createdAt, clusters: built.map((b) => ({ cluster: b.key, manifest: b.manifest })), artifacts: inventory }), root, opts.sequence);
+  const signed = [...manifests, root, sbom];
   const predicate: BundlePredicate = {
     sequence: opts.sequence,
     createdAt,
@@ -300,15 +311,7 @@ async function buildVolumeSet(store: RecordingStore, source: ReadOnlyStorage, in
   for (const c of plan.chunked) chunkDigests.set(c.blob.digest, await hashChunks(source, c.blob, c.chunks.map((k) => k.chunk)));
   const table = tableOf(plan, chunkDigests, input.splitSize, input.held);
   const layer = await pushJSON(store, MEDIA_TYPE_VOLUME_TABLE, table);
-  await pushBlob(store, EMPTY_JSON_DESCRIPTOR.mediaType, Buffer.from('{}'));
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE_IMAGE_MANIFEST,
-    artifactType: ARTIFACT_TYPE_VOLUMES,
-    config: EMPTY_JSON_DESCRIPTOR,
-    layers: [layer],
-  };
-  const desc = await pushJSON(store, MEDIA_TYPE_IMAGE_MANIFEST, manifest);
+  const desc = await buildArtifactManifest(store, ARTIFACT_TYPE_VOLUMES, layer);
   return { manifest: { ...desc, artifactType: ARTIFACT_TYPE_VOLUMES, annotations: { [ANNOTATION_ROLE]: 'volumes' } }, table, plan, data };
 }
 
@@ -357,4 +360,25 @@ function remoteSourcesField(sources: RemoteSourceRecord[] | undefined): Pick<Bun
   if (!sources?.length) return {};
   const byURL = new Map(sources.map((s) => [s.url, s.digest]));
   return { remoteSources: [...byURL].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([url, digest]) => ({ url, digest })) };
+}
+
+// sbomArtifact is what the inventory says of a carried chart or image, from the annotations export put on it.
+function sbomArtifact(extra: ExtraArtifact, chart: boolean): SbomArtifact {
+  const ann = extra.root.annotations ?? {};
+  return {
+    kind: chart ? 'chart' : 'image',
+    ref: extra.ref,
+    root: extra.root,
+    ...(ann[ANNOTATION_SOURCE] ? { source: ann[ANNOTATION_SOURCE] } : {}),
+    ...(ann['org.opencontainers.image.version'] ? { version: ann['org.opencontainers.image.version'] } : {}),
+    ...(ann[ANNOTATION_PLATFORMS] ? { platforms: ann[ANNOTATION_PLATFORMS].split(',') } : {}),
+    clusters: ann[ANNOTATION_CLUSTERS] ? ann[ANNOTATION_CLUSTERS].split(',') : [],
+  };
+}
+
+/** buildSbomReferrer stores the SBOM as a referrer of the root (its subject); the statement then names it. */
+async function buildSbomReferrer(store: Storage & Partial<BufferPusher>, doc: object, root: Descriptor, sequence: number): Promise<Descriptor> {
+  const layer = await pushBlob(store, MEDIA_TYPE_SPDX, Buffer.from(canonicalJSON(doc)));
+  const desc = await buildArtifactManifest(store, MEDIA_TYPE_SPDX, layer, root);
+  return { ...desc, artifactType: MEDIA_TYPE_SPDX, annotations: { [ANNOTATION_ROLE]: 'sbom', [ANNOTATION_REF_NAME]: `sveltos-airgap/sbom:${sequence}` } };
 }

@@ -33,6 +33,7 @@ import { isObjectsLayer, objectsOfLayer, readObjectsLayer, type ObjectsLimits } 
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import { assertNoCollisions, servedNames, type ServedName } from './served-names.js';
 import { isTrustedHint, parseStatement, readSignedEnvelope, verifySignedStatement } from './signature.js';
+import { MEDIA_TYPE_SPDX } from './sbom.js';
 import { chunkDescriptor, partOf, volumeTableFromJSON, type VolumeTable } from './volumes.js';
 import type { JoinChunk } from '../content/oci-layout/join.js';
 
@@ -355,6 +356,8 @@ interface Header {
   sigDesc: Descriptor;
   /** Every signature referrer (sigDesc, the one a trusted key checked first, among them). */
   sigDescs: Descriptor[];
+  /** The signed SBOM referrer of the root, when the bundle has one. */
+  sbom?: Descriptor;
   signatures: SignatureFact[];
   root: Descriptor;
   volumes?: Descriptor;
@@ -375,7 +378,10 @@ async function verifyHeader(src: LayoutSource, opts: VerifyOptions, limit: numbe
   }
   const volumeSets = signedEntries.filter((d) => d.artifactType === ARTIFACT_TYPE_VOLUMES);
   if (volumeSets.length > 1) throw tampered(`index.json: expected at most one volume set, found ${volumeSets.length}: ${volumeSets.map((d) => d.digest).join(', ')}`);
-  const manifests = signedEntries.filter((d) => d !== root && d !== volumeSets[0]);
+  // The SBOM refers to the root (it cannot be listed by it): signed through the statement, walked as metadata.
+  const sboms = signedEntries.filter((d) => d.artifactType === MEDIA_TYPE_SPDX);
+  if (sboms.length > 1) throw tampered(`index.json: expected at most one SBOM, found ${sboms.length}: ${sboms.map((d) => d.digest).join(', ')}`);
+  const manifests = signedEntries.filter((d) => d !== root && d !== volumeSets[0] && d !== sboms[0]);
   const rootIndex = indexFromJSON(await readDoc(src, root, limit), `bundle root ${root.digest}`);
   // Entries are matched by name and digest: the same content may be listed under several names.
   const listed = new Set(rootIndex.manifests.map((d) => `${subjectName(d)}@${d.digest}`));
@@ -394,7 +400,7 @@ async function verifyHeader(src: LayoutSource, opts: VerifyOptions, limit: numbe
   for (const c of statement.predicate.clusters) {
     if (!clusters.some((x) => x.cluster === c)) throw tampered(`index.json: signed cluster ${c} has no configuration artifact`);
   }
-  return { statement, keyHint, sigDesc, sigDescs, signatures: facts, root, ...(volumeSets[0] ? { volumes: volumeSets[0] } : {}), manifests, clusters };
+  return { statement, keyHint, sigDesc, sigDescs, signatures: facts, root, ...(volumeSets[0] ? { volumes: volumeSets[0] } : {}), ...(sboms[0] ? { sbom: sboms[0] } : {}), manifests, clusters };
 }
 
 // inPart names the part file in errors raised while checking it (a split bundle has several tars).
@@ -608,6 +614,7 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   const roots = [
     { desc: header.root, metadata: false, transport: false },
     ...header.sigDescs.map((desc) => ({ desc, metadata: true, transport: false })),
+    ...(header.sbom ? [{ desc: header.sbom, metadata: false, transport: false }] : []),
     ...(header.volumes ? [{ desc: header.volumes, metadata: true, transport: true }] : []),
   ];
   // A delta leaves out what the site holds, manifests included: those are read from the store (`held`).

@@ -142,11 +142,12 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 3 dif
     .argument('<bundle...>', 'bundle tar, or parts of a split bundle')
     .option('--images', 'list every image the configuration names, with the clusters, profiles, releases and objects using it, and whether the bundle carries it')
     .option('--signatures', 'list only the signatures: key hint, note and time recorded by sign, and whether --key checked it')
+    .option('--sbom', "print the bundle's SBOM (SPDX 2.3 JSON: every carried chart and image, and each cluster's configuration)")
     .option('--key <file>', 'check the signatures made by these public keys; repeatable', collect, [])
     .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect bundle.tar\n  sveltos-airgap inspect bundle.tar --signatures --key signing.pub --key officer.pub\n  sveltos-airgap inspect bundle.tar --images\n  sveltos-airgap inspect bundle.part1-of-3.tar --output json | jq .clusters')
-    .action(async (bundles: string[], o: { images?: boolean; signatures?: boolean; key: string[] }, cmd: Command) => {
+    .action(async (bundles: string[], o: { images?: boolean; signatures?: boolean; sbom?: boolean; key: string[] }, cmd: Command) => {
       const { inspect } = await import('./commands/inspect.js');
-      await run(inspect({ ...globals(cmd), bundles, images: Boolean(o.images), signatures: Boolean(o.signatures), key: o.key }, io));
+      await run(inspect({ ...globals(cmd), bundles, images: Boolean(o.images), signatures: Boolean(o.signatures), sbom: Boolean(o.sbom), key: o.key }, io));
     });
 
   limitOptions(

@@ -103,7 +103,7 @@ export async function readLiveInput(live: LiveCluster, opts: LiveInputOptions): 
 
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const missing: ObjectRef[] = [];
-    const planner = planClusters({ objects: objects(byKey, opts.overrides), clusters: opts.clusters, now: opts.now, onMissing: (ref) => missing.push(ref) });
+    const planner = planClusters({ objects: objects(byKey, opts.overrides), clusters: opts.clusters, now: opts.now, pullModeOnly: true, onMissing: (ref) => missing.push(ref) });
     for (const _ of planner.clusters());
     const before = byKey.size;
     const asked = tried.size;

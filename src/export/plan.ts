@@ -60,7 +60,7 @@ export async function openPlan(source: string[] | PlanSource, clusters: string[]
   if (cluster) remote = { ...remote, fluxArtifactProxy: artifactProxy(cluster) };
   const objects = cluster ? await readLiveInput(cluster, { clusters, now, overrides: loaded.objects, ...(drift?.configMap ? { driftDetectionConfig: drift.configMap } : {}), log }) : loaded.objects;
   if (cluster) log.info(`read ${objects.length - loaded.objects.length} object(s) from ${cluster.server} (context ${cluster.context})`);
-  const input: PlanInput = { objects, clusters, now };
+  const input: PlanInput = { objects, clusters, now, ...(cluster ? { pullModeOnly: true } : {}) };
   let planner = planClusters(input);
   let again = false;
   if (planner.remote || planner.flux) {

@@ -154,6 +154,11 @@ export interface PlanInput {
   flux?: FluxContents;
   /** The drift-detection-manager manifests; without them a ContinuousWithDriftDetection profile is warned about. */
   driftDetection?: DriftDetectionInput;
+  /**
+   * Target pull-mode SveltosClusters only (the live management cluster manages the others itself); a
+   * `clusters` entry that is not in pull mode is a problem. Default: every cluster, a warning for the others.
+   */
+  pullModeOnly?: boolean;
   /** Told of every object the plan looked for and did not find (a reader of a live cluster fetches them). */
   onMissing?: (ref: ObjectRef) => void;
 }
@@ -232,6 +237,13 @@ export function planClusters(input: PlanInput): ClusterPlanner {
     }
     const want = new Set(input.clusters);
     targets = targets.filter((k) => want.has(k));
+  }
+  if (input.pullModeOnly) {
+    const pull = (k: string) => index.clusterByKey.get(k)!.spec?.pullMode === true;
+    for (const k of targets.filter((t) => !pull(t) && input.clusters?.includes(t))) {
+      problems.push({ code: 'CLUSTER_NOT_PULL_MODE', message: `--cluster ${k}: SveltosCluster ${k} is not in pull mode: the management cluster deploys to it itself; only pull-mode clusters are exported` });
+    }
+    targets = targets.filter(pull);
   }
   for (const key of perCluster.keys()) {
     if (!index.clusterByKey.has(key)) {

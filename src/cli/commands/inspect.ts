@@ -4,6 +4,7 @@ import { BundleParts } from '../../bundle/volumes.js';
 import { describeLicense } from '../../resolve/license.js';
 import { formatBytes, printResult, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadTrustedKeys } from '../keys.js';
+import { ValidationError } from '../../errors.js';
 import type { InspectedSignature } from '../../bundle/inspect.js';
 
 export interface InspectCommandOptions extends GlobalOptions {
@@ -12,6 +13,8 @@ export interface InspectCommandOptions extends GlobalOptions {
   images?: boolean;
   /** Show the signatures only. */
   signatures?: boolean;
+  /** Print the SBOM (SPDX 2.3 JSON) only. */
+  sbom?: boolean;
   /** Trusted public keys to check the signatures with. */
   key?: string[];
 }
@@ -21,6 +24,11 @@ export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promi
   const trusted = opts.key?.length ? await loadTrustedKeys(opts.key) : [];
   const result = await inspectBundle(src, { images: Boolean(opts.images), trusted });
   const name = opts.bundles.join(', ');
+  if (opts.sbom) {
+    if (!result.sbom) throw new ValidationError('INVALID', `${name}: the bundle carries no SBOM (bundles exported before SBOMs were written have none)`);
+    io.stdout.write(`${JSON.stringify(result.sbom, null, 2)}\n`);
+    return result;
+  }
   if (opts.signatures) {
     printResult(io, opts, { bundle: name, signatures: result.signatures }, () => signaturesTable(result.signatures));
     return result;
