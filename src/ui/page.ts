@@ -85,7 +85,7 @@ button:focus, a:focus, select:focus, input:focus { outline: 3px solid #1a56db; o
       var g = r.groups;
       body.appendChild(el('tr', { 'data-cluster': r.cluster }, [
         el('th', { scope: 'row' }, [link]),
-        el('td', { class: r.state }, [SYMBOL[r.state] + ' ' + r.state]),
+        el('td', { class: r.state }, [r.state === 'none' ? '- no agent report yet' : SYMBOL[r.state] + ' ' + r.state]),
         el('td', {}, [spark(r), ' ' + g.Provisioned + ' / ' + g.Provisioning + ' / ' + g.Failed + ' / ' + g.Removing]),
         el('td', {}, ['sequence ' + r.sequence + (r.importedAt ? ', imported ' + r.importedAt : '')]),
         el('td', r.stale ? { class: 'stale' } : {}, [(r.stale ? 'stale: ' : '') + age(r.heartbeatAgeSeconds)]),
