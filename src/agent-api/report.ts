@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { receiptStatement } from '../bundle/receipt.js';
 import { openSiteLayout, readState } from '../bundle/site.js';
-import { STATE_FILE } from '../bundle/state.js';
+import { STATE_FILE, type SiteState } from '../bundle/state.js';
 import { sha256 } from '../content/digest.js';
 import type { ReceiptCluster, ReceiptGroup, ReceiptStatement } from '../model/receipt.js';
 import { loadLedger } from './ledger.js';
@@ -38,13 +38,9 @@ function groupOf(e: Entry): ReceiptGroup {
   return g;
 }
 
-/** collectReceipt reads the store and the agent state into a receipt statement (not yet signed). */
-export async function collectReceipt(storeDir: string, opts: CollectReceiptOptions): Promise<ReceiptStatement> {
-  const layout = await openSiteLayout(storeDir, false);
-  const stateText = await readFile(join(storeDir, STATE_FILE), 'utf8').catch(() => '');
+/** collectClusters reads what each cluster runs and what its agent reported (the receipt's clusters), from the store and the agent state. */
+export async function collectClusters(storeDir: string): Promise<{ state: SiteState; clusters: ReceiptCluster[] }> {
   const state = await readState(storeDir);
-  const blobs: string[] = [];
-  for await (const b of layout.listBlobs()) blobs.push(b.digest);
   const ledger = await loadLedger(storeDir);
   const byOwner = new Map<string, Entry[]>();
   for (const e of ledger.entries) if (e.owner) byOwner.set(e.owner, [...(byOwner.get(e.owner) ?? []), e]);
@@ -70,6 +66,16 @@ export async function collectReceipt(storeDir: string, opts: CollectReceiptOptio
         .sort((a, b) => a.name.localeCompare(b.name)),
     });
   }
+  return { state, clusters };
+}
+
+/** collectReceipt reads the store and the agent state into a receipt statement (not yet signed). */
+export async function collectReceipt(storeDir: string, opts: CollectReceiptOptions): Promise<ReceiptStatement> {
+  const layout = await openSiteLayout(storeDir, false);
+  const stateText = await readFile(join(storeDir, STATE_FILE), 'utf8').catch(() => '');
+  const blobs: string[] = [];
+  for await (const b of layout.listBlobs()) blobs.push(b.digest);
+  const { state, clusters } = await collectClusters(storeDir);
   return receiptStatement({
     createdAt: opts.now,
     site: opts.site ?? '',

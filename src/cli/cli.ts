@@ -253,6 +253,8 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 3 dif
     .option('--tls-san <name>', 'extra DNS name or IP address for the self-signed certificate; repeatable', collect, [])
     .option('--site-key <file>', "the site's private key: encrypted objects (export --encrypt-to) are decrypted for the agents; repeatable", collect, [])
     .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
+    .option('--ui-listen <[host:]port>', 'also serve the read-only status page (clusters, groups, agent status) on its own address; a port alone listens on 127.0.0.1')
+    .option('--ui-token-file <file>', 'the status page requires this token (Authorization: Bearer TOKEN, or basic auth with TOKEN as the password)')
     .addHelpText(
       'after',
       `
@@ -270,7 +272,7 @@ Examples:
   skopeo copy --src-tls-verify=false docker://127.0.0.1:5000/docker.io/library/nginx:1.25 oci:nginx
   sveltos-airgap serve --store /var/lib/sveltos-airgap --print-mirror-config --advertise http://10.0.0.5:5000`,
     )
-    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; printMirrorConfig?: boolean; advertise?: string; tlsSelfSigned?: boolean; tlsSan: string[]; siteKey: string[]; siteKeyPassphraseEnv?: string }, cmd: Command) => {
+    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; printMirrorConfig?: boolean; advertise?: string; tlsSelfSigned?: boolean; tlsSan: string[]; siteKey: string[]; siteKeyPassphraseEnv?: string; uiListen?: string; uiTokenFile?: string }, cmd: Command) => {
       const { serve } = await import('./commands/serve.js');
       await run(serve({ ...globals(cmd), ...o }, io));
     });
@@ -340,8 +342,9 @@ Examples:
     .description('Verify a site receipt with the site public key and show it (exit 2 when the signature does not verify)')
     .argument('<receipt>', 'receipt file from report')
     .option('--key <file>', 'site public key (PREFIX.pub); repeat for several', collect, [])
-    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect-receipt receipt.json --key site.pub\n  sveltos-airgap inspect-receipt receipt.json --key site.pub --output json | jq .predicate.clusters')
-    .action(async (receipt: string, o: { key: string[] }, cmd: Command) => {
+    .option('--html <file>', "also write the site's status page as of the receipt: one self-contained HTML file that opens from file://")
+    .addHelpText('after', '\nExamples:\n  sveltos-airgap inspect-receipt receipt.json --key site.pub\n  sveltos-airgap inspect-receipt receipt.json --key site.pub --html site-status.html\n  sveltos-airgap inspect-receipt receipt.json --key site.pub --output json | jq .predicate.clusters')
+    .action(async (receipt: string, o: { key: string[]; html?: string }, cmd: Command) => {
       const { inspectReceipt } = await import('./commands/inspect-receipt.js');
       await run(inspectReceipt({ ...globals(cmd), receipt, ...o }, io));
     });

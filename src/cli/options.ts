@@ -52,12 +52,12 @@ export function parseTime(value: string, flag: string): Date {
 }
 
 /** parseListen parses HOST:PORT. */
-export function parseListen(value: string): { host: string; port: number } {
+export function parseListen(value: string, flag = '--listen'): { host: string; port: number } {
   const i = value.lastIndexOf(':');
   const host = i > 0 ? value.slice(0, i).replace(/^\[|\]$/g, '') : '127.0.0.1';
   const portText = i >= 0 ? value.slice(i + 1) : value;
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new ValidationError('USAGE', `--listen: expected HOST:PORT, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new ValidationError('USAGE', `${flag}: expected HOST:PORT, got ${JSON.stringify(value)}`);
   return { host, port };
 }
 

@@ -4,10 +4,15 @@ import type { ReceiptStatement } from '../../model/receipt.js';
 import { printResult, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadTrustedKeys } from '../keys.js';
 import { readArgFile } from '../files.js';
+import { writeFileAtomic } from '../../content/oci-layout/ingest.js';
+import { clusterView, overview } from '../../ui/model.js';
+import { statusPage } from '../../ui/page.js';
 
 export interface InspectReceiptOptions extends GlobalOptions {
   receipt: string;
   key: string[];
+  /** Also write the status page of the receipt, self-contained, to this file. */
+  html?: string;
 }
 
 /** summarizeReceipt is the receipt's content without the (long) blob list. */
@@ -21,6 +26,7 @@ export async function inspectReceipt(opts: InspectReceiptOptions, io: CommandIO)
   const bytes = await readArgFile(opts.receipt, '', 'receipt');
   const verified = verifyReceipt(bytes, trusted, opts.receipt);
   const p = verified.statement.predicate;
+  if (opts.html) await writeReceiptPage(opts.html, verified);
   printResult(io, opts, { verified: true, keyHint: verified.keyHint, predicate: p }, () => {
     const rows: string[][] = [];
     for (const c of p.clusters) {
@@ -43,4 +49,20 @@ export async function inspectReceipt(opts: InspectReceiptOptions, io: CommandIO)
     ].join('\n');
   });
   return verified;
+}
+
+// writeReceiptPage writes the site's status page as of the receipt, data inlined: it opens from file:// with no
+// server and no network. Written beside the target and renamed over it.
+async function writeReceiptPage(file: string, verified: VerifiedReceipt): Promise<void> {
+  const p = verified.statement.predicate;
+  const at = new Date(p.createdAt);
+  const html = statusPage({
+    data: {
+      title: `receipt of site ${p.site || '(unnamed)'} (key ${verified.keyHint.slice(0, 16)}…, verified), sequence ${p.highestSequence}`,
+      generatedAt: p.createdAt,
+      overview: overview(p.clusters, at),
+      clusters: Object.fromEntries(p.clusters.map((c) => [c.cluster, clusterView(c)])),
+    },
+  });
+  await writeFileAtomic(file, html);
 }

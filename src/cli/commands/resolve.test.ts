@@ -59,6 +59,21 @@ describe('resolve command', () => {
     expect(json.clusters[0]!.conflicts).toEqual([]);
   });
 
+  it('never prints a carried Secret value: every output shows <redacted> for each key', async () => {
+    const value = 'carried-secret-value-7731';
+    const dir = await testdir({
+      ...files,
+      'profiles/p.yaml': files['profiles/p.yaml'].replace('policyRefs: [{kind: ConfigMap, namespace: default, name: ns}]', 'policyRefs: [{kind: ConfigMap, namespace: default, name: ns}, {kind: Secret, namespace: default, name: creds}]'),
+      'config/creds.yaml': `apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: default}\ntype: addons.projectsveltos.io/cluster-profile\ndata:\n  creds.yaml: ${Buffer.from(`apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: apps\nstringData:\n  password: ${value}\n`).toString('base64')}\n`,
+    });
+    for (const output of ['text', 'json', 'yaml'] as const) {
+      const { io: cio, out } = io();
+      await resolve({ from: [dir], output, quiet: false }, cio);
+      for (const v of [value, Buffer.from(value).toString('base64')]) expect(out.text + out.err, output).not.toContain(v);
+      if (output !== 'text') expect(out.text, output).toContain('<redacted>');
+    }
+  });
+
   it('--output yaml prints the objects as a YAML stream, group then bundles', async () => {
     const dir = await testdir(files);
     const { io: cio, out } = io();

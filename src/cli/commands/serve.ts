@@ -9,6 +9,10 @@ import { printResult, Reporter, type CommandIO, type GlobalOptions } from '../io
 import { loadSiteKeys } from '../keys.js';
 import { parseListen } from '../options.js';
 import { readArgFile } from '../files.js';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { statusPageHandler } from '../../ui/server.js';
 
 export interface ServeCommandOptions extends GlobalOptions {
   store: string;
@@ -26,6 +30,10 @@ export interface ServeCommandOptions extends GlobalOptions {
   /** The site's private keys: encrypted objects are decrypted with them for the agents. */
   siteKey?: string[];
   siteKeyPassphraseEnv?: string;
+  /** Also serve the read-only status page on this address (`HOST:PORT`, or `PORT` for loopback). */
+  uiListen?: string;
+  /** A file holding the token the status page requires (bearer, or basic auth password). */
+  uiTokenFile?: string;
   /** Resolves to stop the server (tests); default: SIGINT or SIGTERM. */
   until?: Promise<void>;
 }
@@ -42,7 +50,30 @@ function signalled(): Promise<void> {
   });
 }
 
-export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{ url: string; mirrors?: MirrorEntry[] }> {
+// startStatusPage listens for the status page on its own address, with serve's TLS when it has some.
+async function startStatusPage(opts: ServeCommandOptions, tls: { cert: string | Buffer; key: string | Buffer } | undefined): Promise<{ url: string; close(): Promise<void> }> {
+  const value = opts.uiListen!;
+  const { host, port } = parseListen(/^\d+$/.test(value) ? `127.0.0.1:${value}` : value, '--ui-listen');
+  const token = opts.uiTokenFile ? (await readArgFile(opts.uiTokenFile, '--ui-token-file')).toString('utf8').trim() : undefined;
+  if (opts.uiTokenFile && !token) throw new ValidationError('USAGE', `--ui-token-file ${opts.uiTokenFile}: the file is empty`);
+  const handle = statusPageHandler({ storeDir: opts.store, ...(token ? { token } : {}) });
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handle) : createHttpServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ValidationError('USAGE', `--ui-listen ${value}: cannot listen (${err.code ?? err.message})`, { cause: err })));
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    url: `${tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{ url: string; mirrors?: MirrorEntry[]; statusPage?: string }> {
   const reporter = new Reporter(io, opts);
   const { host, port } = parseListen(opts.listen);
   if (opts.printMirrorConfig) {
@@ -76,10 +107,21 @@ export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{
     const code = (err as NodeJS.ErrnoException).code;
     throw new ValidationError('USAGE', `--listen ${opts.listen}: cannot listen (${code ?? (err as Error).message})${code === 'EADDRINUSE' ? ': the port is in use, choose another' : ''}`, { cause: err });
   }
-  printResult(io, opts, { url: running.url, registry: `${running.url}/v2/`, agentApi: running.url, store: opts.store }, () => `serving ${opts.store} on ${running.url} (agent API at ${running.url}, OCI registry at ${running.url}/v2/)`);
+  let ui: { url: string; close(): Promise<void> } | undefined;
+  try {
+    if (opts.uiListen !== undefined) ui = await startStatusPage(opts, tls);
+  } catch (err) {
+    await running.close();
+    await handler.close();
+    throw err;
+  }
+  printResult(io, opts, { url: running.url, registry: `${running.url}/v2/`, agentApi: running.url, store: opts.store, ...(ui ? { statusPage: ui.url } : {}) }, () =>
+    `serving ${opts.store} on ${running.url} (agent API at ${running.url}, OCI registry at ${running.url}/v2/)${ui ? `; status page at ${ui.url}/` : ''}`,
+  );
   reporter.info('press Ctrl-C to stop');
   await (opts.until ?? signalled());
+  await ui?.close();
   await running.close();
   await handler.close();
-  return { url: running.url };
+  return { url: running.url, ...(ui ? { statusPage: ui.url } : {}) };
 }

@@ -1,0 +1,69 @@
+// The status page's HTTP side, separate from the agent API and the registry (it may sit on another network):
+// the page, and JSON behind every view under /ui/api/. Read-only; a bearer token (or basic auth with the token
+// as password) when one is configured. The data is read from the store and the agent state on each request.
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { collectClusters } from '../agent-api/report.js';
+import { clusterView, overview } from './model.js';
+import { statusPage, type PageData } from './page.js';
+
+export interface StatusPageOptions {
+  storeDir: string;
+  /** Required credential: `Authorization: Bearer TOKEN`, or basic auth with TOKEN as the password. */
+  token?: string;
+  now?: () => Date;
+}
+
+/** pageData reads the views of a store now. */
+export async function pageData(storeDir: string, now: Date): Promise<PageData> {
+  const { state, clusters } = await collectClusters(storeDir);
+  const importedAt = new Map(state.history.map((h) => [h.sequence, h.importedAt]));
+  return {
+    title: `site store ${storeDir}, sequence ${state.highestSequence}`,
+    generatedAt: now.toISOString(),
+    overview: overview(clusters, now, importedAt),
+    clusters: Object.fromEntries(clusters.map((c) => [c.cluster, clusterView(c)])),
+  };
+}
+
+const HEADERS = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  // Everything is inline; nothing may load from anywhere else.
+  'Content-Security-Policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+};
+
+/** statusPageHandler answers the page and its JSON; anything else is 404. */
+export function statusPageHandler(opts: StatusPageOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const now = opts.now ?? (() => new Date());
+  const send = (res: ServerResponse, code: number, type: string, body: string, extra: Record<string, string> = {}) => res.writeHead(code, { ...HEADERS, 'Content-Type': type, ...extra }).end(body);
+  const json = (res: ServerResponse, code: number, v: unknown) => send(res, code, 'application/json', `${JSON.stringify(v, null, 2)}\n`);
+  return (req, res) => {
+    void (async () => {
+      if (opts.token && !authorized(req, opts.token)) return send(res, 401, 'text/plain', 'a token is required\n', { 'WWW-Authenticate': 'Basic realm="sveltos-airgap status", charset="UTF-8"' });
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'read-only\n', { Allow: 'GET, HEAD' });
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path === '/' || path === '/ui' || path === '/ui/') return send(res, 200, 'text/html; charset=utf-8', statusPage());
+      if (!path.startsWith('/ui/api/')) return json(res, 404, { error: `${path}: not found (the page is at /, its data under /ui/api/)` });
+      const data = await pageData(opts.storeDir, now());
+      if (path === '/ui/api/status') return json(res, 200, data);
+      if (path === '/ui/api/overview') return json(res, 200, data.overview);
+      const m = /^\/ui\/api\/clusters\/([^/]+)\/([^/]+)$/.exec(path);
+      const c = m ? data.clusters[`${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`] : undefined;
+      if (c) return json(res, 200, c);
+      return json(res, 404, { error: `${path}: no such view or cluster` });
+    })().catch((err: unknown) => {
+      if (!res.headersSent) json(res, 500, { error: (err as Error)?.message ?? String(err) });
+    });
+  };
+}
+
+// authorized compares in constant time: the bearer token, or the password of basic auth.
+function authorized(req: IncomingMessage, token: string): boolean {
+  const h = req.headers.authorization ?? '';
+  const given = h.startsWith('Bearer ') ? h.slice(7) : h.startsWith('Basic ') ? Buffer.from(h.slice(6), 'base64').toString().split(':').slice(1).join(':') : '';
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,125 @@
+// The status page in a real browser: Debian's chromium, driven headless by playwright-core. The site is served
+// by the agent API (status written with the real kubectl); the page has its own listener.
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { statusPageHandler } from '../src/ui/server.js';
+import { cli } from './cli.js';
+import { demoCluster, groupNameOf, kubeconfigFor, kubectl, makeSite, serveSite } from './agent/fixtures.js';
+
+const CHROMIUM = process.env.SVELTOS_AIRGAP_CHROMIUM ?? '/usr/bin/chromium';
+const TOKEN = 'ui-token-3391';
+const SECRET = 'db-pass-never-shown-5520';
+const axeSource = () => readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function listen(store: string, token?: string): Promise<{ url: string; server: Server }> {
+  const server = createServer(statusPageHandler({ storeDir: store, ...(token ? { token } : {}) }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+describe('the status page', () => {
+  it('lists every cluster; a Failed group written through the agent API shows within 5 s without reload; no Secret value anywhere; accessible', async () => {
+    const site = await makeSite();
+    const withSecret = { namespace: 'edge', name: 'store-7', labels: { env: 'prod' }, profiles: [{ profile: 'creds', bundles: { 'config-creds-b1': [`apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: default\ndata:\n  password: ${Buffer.from(SECRET).toString('base64')}\n`] } }] };
+    await site.importTar(await site.pack(1, [demoCluster('rke2', 'cluster01'), demoCluster('ships', 'aurora'), withSecret]));
+    const served = await serveSite(site.store);
+    const ui = await listen(site.store);
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const responses: string[] = [];
+      page.on('response', (r) => void r.text().then((t) => responses.push(t), () => undefined));
+      await page.goto(`${ui.url}/?cluster=rke2/cluster01`);
+      await page.waitForSelector('tr[data-cluster="edge/store-7"]');
+      expect(await page.$$eval('#overview tbody tr', (rows) => rows.map((r) => r.getAttribute('data-cluster')))).toEqual(['edge/store-7', 'rke2/cluster01', 'ships/aurora']);
+
+      // The agent reports a failure: kubectl replaces the group's status through the agent API.
+      const kc = await kubeconfigFor(site, 'rke2/cluster01', served);
+      const group = groupNameOf('rke2/cluster01', 'nginx');
+      const got = parse((await kubectl(kc.path, ['get', 'configurationgroup', group, '-n', 'rke2', '-o', 'yaml'])).stdout) as Record<string, any>;
+      got.status = { status: 'Failed', failureMessage: 'nginx: ImagePullBackOff', observedGeneration: got.metadata.generation };
+      const file = join(site.dir, 'failed.yaml');
+      await writeFile(file, JSON.stringify(got));
+      await kubectl(kc.path, ['replace', '--subresource=status', '-f', file]);
+      const t0 = Date.now();
+      await page.waitForSelector('#detail td:has-text("nginx: ImagePullBackOff")', { timeout: 5000 });
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(await page.textContent('tr[data-cluster="rke2/cluster01"] td:nth-child(2)')).toContain('Failed');
+      // The filter is kept in the URL, and reloading keeps it.
+      await page.selectOption('#state', 'Failed');
+      expect(new URL(page.url()).searchParams.get('state')).toBe('Failed');
+      await page.reload();
+      await page.waitForSelector('tr[data-cluster="rke2/cluster01"]');
+      expect(await page.$$eval('#overview tbody tr', (rows) => rows.length)).toBe(1);
+
+      // Accessibility basics, checked by axe-core in the page: no serious or critical violation.
+      await page.addScriptTag({ content: await axeSource() });
+      const violations = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as { id: string; impact: string }[];
+      expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+      // Keyboard: the filter, the sort buttons and the cluster links take focus in order.
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('q');
+
+      // The Secret edge/store-7 carries never reaches the page or its data, in any encoding.
+      await page.selectOption('#state', '');
+      await page.click('a[href="?cluster=edge%2Fstore-7"]');
+      await page.waitForSelector('#detail h2');
+      const dom = await page.content();
+      expect(responses.length).toBeGreaterThan(1);
+      for (const text of [dom, ...responses]) for (const v of [SECRET, Buffer.from(SECRET).toString('base64')]) expect(text).not.toContain(v);
+      await page.close();
+    } finally {
+      ui.server.close();
+    }
+  }, 60_000);
+
+  it('requires the token when one is set; the JSON views answer with it', async () => {
+    const site = await makeSite();
+    await site.importTar(await site.pack(1, [demoCluster('rke2', 'cluster01')]));
+    const ui = await listen(site.store, TOKEN);
+    try {
+      expect((await fetch(`${ui.url}/`)).status).toBe(401);
+      expect((await fetch(`${ui.url}/ui/api/overview`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      const ok = await fetch(`${ui.url}/ui/api/overview`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(((await ok.json()) as { cluster: string }[]).map((r) => r.cluster)).toEqual(['rke2/cluster01']);
+      const basic = await fetch(`${ui.url}/ui/api/clusters/rke2/cluster01`, { headers: { authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` } });
+      expect(((await basic.json()) as { cluster: string }).cluster).toBe('rke2/cluster01');
+      const res = await fetch(`${ui.url}/`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(Buffer.byteLength(await res.text())).toBeLessThan(300 * 1024);
+    } finally {
+      ui.server.close();
+    }
+  });
+
+  it('the page of a verified receipt opens from file:// and shows the same clusters', async () => {
+    const site = await makeSite();
+    await site.importTar(await site.pack(1, [demoCluster('rke2', 'cluster01'), demoCluster('edge', 'store-7')]));
+    await cli(['keygen', '--out', join(site.dir, 'site')]);
+    const receipt = join(site.dir, 'receipt.json');
+    const made = await cli(['report', '--store', site.store, '--out', receipt, '--key', join(site.dir, 'site.key')]);
+    expect(made.code, made.stderr).toBe(0);
+    const html = join(site.dir, 'status.html');
+    const shown = await cli(['inspect-receipt', receipt, '--key', join(site.dir, 'site.pub'), '--html', html]);
+    expect(shown.code, shown.stderr).toBe(0);
+    const page = await browser.newPage();
+    await page.goto(`file://${html}`);
+    await page.waitForSelector('tr[data-cluster]');
+    expect(await page.$$eval('#overview tbody tr', (rows) => rows.map((r) => r.getAttribute('data-cluster')))).toEqual(['edge/store-7', 'rke2/cluster01']);
+    expect(await page.textContent('#meta')).toMatch(/verified/);
+    await page.close();
+  });
+});
