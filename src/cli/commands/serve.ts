@@ -1,5 +1,5 @@
 // serve: the site's agent API and registry from a store, on one port, until SIGINT/SIGTERM.
-import { startServer, type RunningServer } from '../../registry/server/http.js';
+import { listen, startServer, type RunningServer } from '../../registry/server/http.js';
 import { createSiteHandler } from '../../serve/site-handler.js';
 import { mirrorConfig, type MirrorEntry } from '../../serve/mirror.js';
 import { SiteView } from '../../bundle/site.js';
@@ -9,9 +9,6 @@ import { printResult, Reporter, type CommandIO, type GlobalOptions } from '../io
 import { loadSiteKeys } from '../keys.js';
 import { parseListen } from '../options.js';
 import { readArgFile } from '../files.js';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { statusPageHandler } from '../../ui/server.js';
 
 export interface ServeCommandOptions extends GlobalOptions {
@@ -51,26 +48,15 @@ function signalled(): Promise<void> {
 }
 
 // startStatusPage listens for the status page on its own address, with serve's TLS when it has some.
-async function startStatusPage(opts: ServeCommandOptions, tls: { cert: string | Buffer; key: string | Buffer } | undefined): Promise<{ url: string; close(): Promise<void> }> {
+async function startStatusPage(opts: ServeCommandOptions, tls: { cert: string | Buffer; key: string | Buffer } | undefined): Promise<RunningServer> {
   const value = opts.uiListen!;
   const { host, port } = parseListen(/^\d+$/.test(value) ? `127.0.0.1:${value}` : value, '--ui-listen');
   const token = opts.uiTokenFile ? (await readArgFile(opts.uiTokenFile, '--ui-token-file')).toString('utf8').trim() : undefined;
   if (opts.uiTokenFile && !token) throw new ValidationError('USAGE', `--ui-token-file ${opts.uiTokenFile}: the file is empty`);
   const handle = statusPageHandler({ storeDir: opts.store, ...(token ? { token } : {}) });
-  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handle) : createHttpServer(handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new ValidationError('USAGE', `--ui-listen ${value}: cannot listen (${err.code ?? err.message})`, { cause: err })));
-    server.listen(port, host, () => resolve());
+  return listen(handle, { host, port, ...(tls ? { tls } : {}) }).catch((err: NodeJS.ErrnoException) => {
+    throw new ValidationError('USAGE', `--ui-listen ${value}: cannot listen (${err.code ?? err.message})`, { cause: err });
   });
-  const addr = server.address() as AddressInfo;
-  return {
-    url: `${tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{ url: string; mirrors?: MirrorEntry[]; statusPage?: string }> {
@@ -107,7 +93,7 @@ export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{
     const code = (err as NodeJS.ErrnoException).code;
     throw new ValidationError('USAGE', `--listen ${opts.listen}: cannot listen (${code ?? (err as Error).message})${code === 'EADDRINUSE' ? ': the port is in use, choose another' : ''}`, { cause: err });
   }
-  let ui: { url: string; close(): Promise<void> } | undefined;
+  let ui: RunningServer | undefined;
   try {
     if (opts.uiListen !== undefined) ui = await startStatusPage(opts, tls);
   } catch (err) {

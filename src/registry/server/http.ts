@@ -73,8 +73,12 @@ export interface RunningServer {
 }
 
 /** startServer listens with `handler` and resolves once the port is bound. */
-export async function startServer(handler: Handler, opts: ServeOptions): Promise<RunningServer> {
-  const listener = toRequestListener(handler, opts);
+export function startServer(handler: Handler, opts: ServeOptions): Promise<RunningServer> {
+  return listen(toRequestListener(handler, opts), opts);
+}
+
+/** listen serves a plain Node request listener (HTTPS with `tls`) and resolves once the port is bound. */
+export async function listen(listener: RequestListener, opts: Pick<ServeOptions, 'host' | 'port' | 'tls'>): Promise<RunningServer> {
   const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createHttpServer(listener);
   server.headersTimeout = 30_000;
   server.requestTimeout = 0; // long blob downloads and watches must not be cut
