@@ -19,7 +19,7 @@ import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { chartAnnotationImages, objectLabel, parseImageReference, podSpecImages, profileLabel } from '../resolve/images.js';
 import { isObjectsLayer, parseObjects } from './objects.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
-import { ANNOTATION_SIGNATURE_CREATED, ANNOTATION_SIGNATURE_NOTE, type LayoutSource } from './verify.js';
+import { signatureLabels, type LayoutSource } from './verify.js';
 import { isTrustedHint, readSignedEnvelope, verifySignedStatement } from './signature.js';
 import { MEDIA_TYPE_SPDX } from './sbom.js';
 import type { KeyObject } from 'node:crypto';
@@ -300,10 +300,7 @@ async function signatureOf(src: ReadOnlyStorage, d: Descriptor, trusted: KeyObje
   if (!layer) throw new Error(`signature manifest ${d.digest}: no layer`);
   const json = await readAll(await src.fetch(layer), layer, { limit: DEFAULT_MAX_METADATA_BYTES });
   const { keyHint } = readSignedEnvelope(json, { source: `signature ${layer.digest}` });
-  const labels = m.annotations ?? {};
-  const out: InspectedSignature = { digest: d.digest, keyHint };
-  if (labels[ANNOTATION_SIGNATURE_NOTE] !== undefined) out.note = labels[ANNOTATION_SIGNATURE_NOTE];
-  if (labels[ANNOTATION_SIGNATURE_CREATED] !== undefined) out.signedAt = labels[ANNOTATION_SIGNATURE_CREATED];
+  const out: InspectedSignature = { digest: d.digest, keyHint, ...signatureLabels(m.annotations) };
   if (isTrustedHint(trusted, keyHint)) {
     try {
       verifySignedStatement(json, trusted, { source: `signature ${layer.digest}` });

@@ -257,6 +257,15 @@ export interface SignatureFact {
 export const ANNOTATION_SIGNATURE_NOTE = 'io.projectsveltos.airgap.signature.note';
 export const ANNOTATION_SIGNATURE_CREATED = 'org.opencontainers.image.created';
 
+/** signatureLabels reads the note and signing time `sign` put on a signature manifest (unsigned labels). */
+export function signatureLabels(annotations: Record<string, string> | undefined): Pick<SignatureFact, 'note' | 'signedAt'> {
+  const a = annotations ?? {};
+  return {
+    ...(a[ANNOTATION_SIGNATURE_NOTE] !== undefined ? { note: a[ANNOTATION_SIGNATURE_NOTE] } : {}),
+    ...(a[ANNOTATION_SIGNATURE_CREATED] !== undefined ? { signedAt: a[ANNOTATION_SIGNATURE_CREATED] } : {}),
+  };
+}
+
 // readSignature reads a referrer and its Sigstore bundle (size-bounded, digest-verified) and checks the DSSE
 // signature when a trusted key has its hint; a signature by another key is read for its statement only.
 async function readSignature(src: ReadOnlyStorage, sigDesc: Descriptor, opts: VerifyOptions, limit: number) {
@@ -272,13 +281,11 @@ async function readSignature(src: ReadOnlyStorage, sigDesc: Descriptor, opts: Ve
   const envelope = readSignedEnvelope(bundleJSON, { source, maxBytes: limit });
   const checked = isTrustedHint(opts.trusted, envelope.keyHint);
   const payload = checked ? verifySignedStatement(bundleJSON, opts.trusted, { source, maxBytes: limit }).payload : envelope.payload;
-  const labels = manifest.annotations ?? {};
   const fact: SignatureFact = {
     digest: sigDesc.digest,
     keyHint: envelope.keyHint,
     checked,
-    ...(labels[ANNOTATION_SIGNATURE_NOTE] !== undefined ? { note: labels[ANNOTATION_SIGNATURE_NOTE] } : {}),
-    ...(labels[ANNOTATION_SIGNATURE_CREATED] !== undefined ? { signedAt: labels[ANNOTATION_SIGNATURE_CREATED] } : {}),
+    ...signatureLabels(manifest.annotations),
   };
   return { payload, fact, subject: manifest.subject, source, bundleJSON };
 }
