@@ -44,7 +44,9 @@ export async function coSign(files: string[], signer: Signer, opts: CoSignOption
 }
 
 async function coSignFile(file: string, signer: Signer, opts: CoSignOptions): Promise<CoSigned> {
-  const scan = await scanTarFile(file, { source: file });
+  const scan = await scanTarFile(file, { source: file }).catch((err: NodeJS.ErrnoException) => {
+    throw typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code) ? new ValidationError('USAGE', `${file}: cannot open the bundle (${err.code})`, { cause: err }) : err;
+  });
   const fh = await open(file, 'r');
   try {
     const read = async (e: TarEntry | undefined, what: string): Promise<Buffer> => {
