@@ -3,7 +3,7 @@
 // with tar; published artifacts (status.artifact) read from an artifact server given by --flux-artifact-host
 // and checked against their digest; kustomizationRefs built with the real kustomize from a fetched
 // OCIRepository and a GitRepository (file://).
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,10 +18,11 @@ import { loadPlan } from '../src/export/plan.js';
 import type { KubeObject } from '../src/model/sveltos.js';
 import { fluxRequest, type OCIRequest } from '../src/resolve/flux.js';
 import { fetchOCIRepository, MEDIA_TYPE_FLUX_CONFIG, MEDIA_TYPE_FLUX_CONTENT } from '../src/source/flux-oci.js';
-import { ANNOTATION_COSIGN_SIGNATURE, cosignSignatureTag, MEDIA_TYPE_SIMPLE_SIGNING } from '../src/registry/cosign-verify.js';
+import { cosignSignatureTag } from '../src/registry/cosign-verify.js';
 import { VerificationError } from '../src/errors.js';
 import { testKeys } from './bundles.js';
 import { cli } from './cli.js';
+import { cosignSign as signWithCosign, pem } from './helm/cosign.js';
 import { exec, helmEnv, helmPath } from './helm/helm-env.js';
 import { helmInputsFromPlan, renderHelmForPlan } from '../src/export/helm-stage.js';
 import { ChartCache } from '../src/source/helm.js';
@@ -231,15 +232,7 @@ describe('--flux-artifact-host: the artifact source-controller published', () =>
 
 describe('OCIRepository spec.verify (cosign public keys)', () => {
   const [ecdsa, rsa, ed] = [generateKeyPairSync('ec', { namedCurve: 'P-256' }), generateKeyPairSync('rsa', { modulusLength: 2048 }), generateKeyPairSync('ed25519')];
-  const pem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
-  // A signature as `cosign sign --key` stores it: a simple-signing payload layer, the signature in its annotation.
-  const cosignSign = (repository: string, digest: string, key: KeyObject, claimed = digest) => {
-    const payload = Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': `${registry.host}/${repository}` }, image: { 'docker-manifest-digest': claimed }, type: 'cosign container image signature' }, optional: null }));
-    const signature = sign(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', payload, key).toString('base64');
-    return pushArtifact(registry, repository, cosignSignatureTag(digest), { mediaType: 'application/vnd.oci.image.config.v1+json', data: Buffer.from('{}') }, [
-      { mediaType: MEDIA_TYPE_SIMPLE_SIGNING, data: payload, annotations: { [ANNOTATION_COSIGN_SIGNATURE]: signature } },
-    ]);
-  };
+  const cosignSign = (repository: string, digest: string, key: KeyObject, claimed = digest) => signWithCosign(registry, repository, digest, key, claimed);
   const keysSecret = (keys: Record<string, string>) =>
     `apiVersion: v1\nkind: Secret\nmetadata: {name: cosign-keys, namespace: flux-system}\ndata:\n${Object.entries(keys).map(([k, v]) => `  ${k}: ${Buffer.from(v).toString('base64')}\n`).join('')}`;
   const verified = (ref: string, verify = '  verify: {provider: cosign, secretRef: {name: cosign-keys}}\n') => ociRepository(`  ref: {${ref}}\n${verify}`);

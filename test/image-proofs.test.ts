@@ -3,24 +3,23 @@
 // dev.cosignproject.cosign/signature annotation, tagged sha256-<digest>.sig; cosign's specs/SIGNATURE_SPEC.md)
 // and given an attestation as an OCI 1.1 referrer through the tag-schema fallback (an index tagged
 // sha256-<digest>). After export, import and serve, skopeo and a plain HTTP client find them by tag, digests unchanged.
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBundle } from '../src/bundle/import.js';
 import { loadPublicKey } from '../src/bundle/keys.js';
 import { sha256 } from '../src/content/digest.js';
 import { TarLayoutStore } from '../src/content/tarfs.js';
 import { RegistryClient } from '../src/registry/client.js';
-import { ANNOTATION_COSIGN_SIGNATURE, cosignSignatureTag, MEDIA_TYPE_SIMPLE_SIGNING } from '../src/registry/cosign-verify.js';
 import { startServer } from '../src/registry/server/http.js';
 import { createSiteHandler } from '../src/serve/site-handler.js';
 import { cli } from './cli.js';
+import { cosignSign, pem, pushAttestation } from './helm/cosign.js';
 import { exec } from './helm/helm-env.js';
 import { buildImage, pushImage } from './helm/images.js';
-import { freePort, pushArtifact, startRegistry, type RunningRegistry } from './helm/servers.js';
+import { freePort, startRegistry, type RunningRegistry } from './helm/servers.js';
 import { spdxErrors } from './spdx.js';
 
 let work: string;
@@ -28,16 +27,6 @@ let registry: RunningRegistry;
 const digests: Record<string, string> = {};
 let attestation = '';
 const [good, other] = [generateKeyPairSync('ec', { namedCurve: 'P-256' }), generateKeyPairSync('ed25519')];
-
-const pem = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }).toString();
-
-async function cosignSign(repo: string, digest: string, key: KeyObject): Promise<string> {
-  const payload = Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': `${registry.host}/${repo}` }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' }, optional: null }));
-  const signature = sign(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', payload, key).toString('base64');
-  return pushArtifact(registry, repo, cosignSignatureTag(digest), { mediaType: 'application/vnd.oci.image.config.v1+json', data: Buffer.from('{}') }, [
-    { mediaType: MEDIA_TYPE_SIMPLE_SIGNING, data: payload, annotations: { [ANNOTATION_COSIGN_SIGNATURE]: signature } },
-  ]);
-}
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'image-proofs-'));
@@ -51,24 +40,9 @@ beforeAll(async () => {
     digests[name] = (await client.resolve('1')).digest;
     await client.close();
   }
-  await cosignSign('apps/signed', digests.signed!, good.privateKey);
-  await cosignSign('apps/other', digests.other!, other.privateKey);
-  // An in-toto attestation as an OCI 1.1 referrer of `signed`, listed in the fallback index sha256-<digest>.
-  const client = new RegistryClient({ registry: registry.host, repository: 'apps/signed', plainHTTP: true });
-  const subject = await client.resolve('1');
-  const att = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'https://slsa.dev/provenance/v1' }));
-  attestation = await pushArtifact(registry, 'apps/signed', 'att-upload', { mediaType: 'application/vnd.oci.empty.v1+json', data: Buffer.from('{}') }, [{ mediaType: 'application/vnd.in-toto+json', data: att }], {
-    artifactType: 'application/vnd.in-toto+json',
-    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
-  });
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: attestation, size: 0, artifactType: 'application/vnd.in-toto+json' }] }));
-  // The size of the listed manifest, as the referrers index must give it.
-  const attManifest = await client.resolve(attestation);
-  const fixed = Buffer.from(index.toString().replace('"size":0', `"size":${attManifest.size}`));
-  const d = { mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(fixed), size: fixed.length };
-  await client.push(d, Readable.from([fixed]));
-  await client.tag(d, subject.digest.replace(':', '-'));
-  await client.close();
+  await cosignSign(registry, 'apps/signed', digests.signed!, good.privateKey);
+  await cosignSign(registry, 'apps/other', digests.other!, other.privateKey);
+  attestation = await pushAttestation(registry, 'apps/signed', '1');
 }, 120_000);
 
 afterAll(async () => {
@@ -101,10 +75,39 @@ describe('image signatures and attestations', () => {
     expect(ok.code, ok.stderr).toBe(0);
     const unsigned = await exp(['unsigned'], 'u.tar');
     expect(unsigned.code).toBe(2);
-    expect(unsigned.stderr).toMatch(/image .*apps\/unsigned:1 .*no cosign signature of sha256:[0-9a-f]{64} verifies with the keys given: no signature: the repository has no tag sha256-[0-9a-f]{64}\.sig/);
+    expect(unsigned.stderr).toMatch(/image .*apps\/unsigned:1 .*no cosign signature of sha256:[0-9a-f]{64} verifies with the --verify-images keys: no signature: the repository has no tag sha256-[0-9a-f]{64}\.sig/);
     const wrong = await exp(['other'], 'w.tar');
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/apps\/other:1 .*the signature does not verify with the key/);
+  });
+
+  it('--verify-images-policy: the rule matching an image names its keys; an image no rule matches fails with noMatch deny (exit 2), is carried with a warning with warn', async () => {
+    await writeFile(join(work, 'good.pub'), pem(good.publicKey));
+    await cli(['keygen', '--out', join(work, 'signing')]);
+    const policy = join(work, 'policy.yaml');
+    const exp = (images: string[], out: string) =>
+      fleet(images).then((dir) => cli(['export', '--from', dir, '--key', join(work, 'signing.key'), '--out', join(work, out), '--include-images', '--plain-http-registry', registry.host, '--verify-images-policy', policy, '--cache-dir', join(work, 'cache')]));
+    await writeFile(policy, `rules:\n- images: ["${registry.host}/apps/signed", "${registry.host}/apps/other"]\n  keys: [good.pub]\n`);
+    const denied = await exp(['signed', 'unsigned'], 'deny.tar');
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toMatch(/no rule matches image .*apps\/unsigned:1 and noMatch is deny/);
+    const other = await exp(['other'], 'other.tar');
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/apps\/other:1 .*verifies with the keys of --verify-images-policy rule 1 .*the signature does not verify with the key/);
+    await writeFile(policy, `rules:\n- images: ["${registry.host}/apps/sig*"]\n  keys: [good.pub]\nnoMatch: warn\n`);
+    const warned = await exp(['signed', 'unsigned'], 'warn.tar');
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stderr).toMatch(/IMAGE_UNVERIFIED.*apps\/unsigned:1: no --verify-images-policy rule matches it/);
+    expect(warned.stderr).not.toMatch(/apps\/signed:1: no --verify-images-policy/);
+  });
+
+  it('--referrer-type keeps only the proofs of that media type', async () => {
+    const out = join(work, 'att-only.tar');
+    const dir = await fleet(['signed']);
+    const r = await cli(['export', '--from', dir, '--key', join(work, 'signing.key'), '--out', out, '--include-images', '--plain-http-registry', registry.host, '--cache-dir', join(work, 'cache'), '--referrer-type', 'application/vnd.in-toto+json']);
+    expect(r.code, r.stderr).toBe(0);
+    const images = JSON.parse((await cli(['inspect', out, '--images', '--output', 'json'])).stdout) as { images: { image: string; proofs?: string[] }[] };
+    expect(images.images.find((i) => i.image.endsWith('apps/signed:1'))?.proofs).toEqual(['referrers']);
   });
 
   it('carries the .sig tag and the referrers index with the image; served after import, skopeo and HTTP find them by tag, digests unchanged; --no-referrers leaves them out', async () => {
@@ -118,6 +121,9 @@ describe('image signatures and attestations', () => {
     const refs = inspected.artifacts.map((a) => a.ref);
     expect(refs).toEqual(expect.arrayContaining([`${served}:1`, `${served}:${hex}.sig`, `${served}:${hex}`]));
     expect(refs.some((x) => x.includes('apps/unsigned:sha256-'))).toBe(false);
+    const images = JSON.parse((await cli(['inspect', out, '--images', '--output', 'json'])).stdout) as { images: { image: string; proofs?: string[] }[] };
+    expect(images.images.map((i) => [i.image.replace(`${registry.host}/`, ''), i.proofs])).toEqual([['apps/signed:1', ['signature', 'referrers']], ['apps/unsigned:1', []]]);
+    expect((await cli(['inspect', out, '--images'])).stdout).toMatch(/apps\/signed:1\s+yes\s+signature,referrers\s/);
     // The SBOM lists each carried image (and its proofs) with its digest, and is valid SPDX 2.3.
     const sbom = JSON.parse((await cli(['inspect', out, '--sbom'])).stdout) as { packages: { name: string; primaryPackagePurpose: string; checksums: { checksumValue: string }[] }[] };
     expect(spdxErrors(sbom)).toEqual([]);

@@ -21,6 +21,7 @@ import { isObjectsLayer, parseObjects } from './objects.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import { signatureLabels, type LayoutSource } from './verify.js';
 import { isTrustedHint, readSignedEnvelope, verifySignedStatement } from './signature.js';
+import { proofsBySubject } from '../model/proofs.js';
 import { MEDIA_TYPE_SPDX } from './sbom.js';
 import type { KeyObject } from 'node:crypto';
 import { volumeTableFromJSON } from './volumes.js';
@@ -52,6 +53,10 @@ export interface InspectedArtifact {
   source?: string;
   /** Platforms carried, when an image index was filtered by platform. */
   platforms?: string[];
+  /** What proves it, carried beside it: signature, attestation, sbom, referrers (src/model/proofs.ts). */
+  proofs?: string[];
+  /** For a proof: the artifact it proves, and what kind of proof it is. */
+  proofOf?: { ref: string; kind: string };
 }
 
 /** InspectedImage is one image the bundle's configuration names, with its users and whether it is carried. */
@@ -61,6 +66,8 @@ export interface InspectedImage {
   /** Reference it is served under, when carried. */
   ref?: string;
   platforms?: string[];
+  /** When carried: the kinds of proof carried beside it (signature, attestation, sbom, referrers). */
+  proofs?: string[];
   clusters: string[];
   profiles: string[];
   releases: string[];
@@ -141,6 +148,7 @@ export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: st
   const license = licenseSummary(out.clusters);
   if (license) out.license = license;
   out.artifacts.sort((a, b) => a.ref.localeCompare(b.ref));
+  linkProofs(out.artifacts);
   if (opts.images) out.images = await imageFacts(src, index.manifests, out);
   return out;
 }
@@ -213,7 +221,7 @@ async function imageFacts(src: ReadOnlyStorage, entries: Descriptor[], found: In
     const ann = Object.fromEntries(Object.entries(asRecord(meta.annotations)).map(([k, v]) => [k, str(v)]));
     for (const im of chartAnnotationImages(ann)) for (const c of a.clusters ?? []) add(im.image, c, '', undefined, `chart ${str(meta.name)}`);
   }
-  const carried = new Map(found.artifacts.filter((x) => x.kind === 'image' && x.source).map((x) => [parseImageReference(x.source!)?.reference ?? x.source!, x]));
+  const carried = new Map(found.artifacts.filter((x) => x.kind === 'image' && x.source && !x.proofOf).map((x) => [parseImageReference(x.source!)?.reference ?? x.source!, x]));
   const keys = new Set([...by.keys(), ...carried.keys()]);
   return [...keys].sort().map((image) => {
     const a = by.get(image);
@@ -228,8 +236,18 @@ async function imageFacts(src: ReadOnlyStorage, entries: Descriptor[], found: In
     };
     if (c) out.ref = c.ref;
     if (c?.platforms) out.platforms = c.platforms;
+    if (c) out.proofs = c.proofs ?? [];
     return out;
   });
+}
+
+// linkProofs marks each carried proof with its subject, and each subject with the kinds of proof it has.
+function linkProofs(artifacts: InspectedArtifact[]): void {
+  const byRef = new Map(artifacts.map((a) => [a.ref, a]));
+  for (const [subject, proofs] of proofsBySubject(artifacts)) {
+    byRef.get(subject)!.proofs = proofs.map((p) => p.kind);
+    for (const p of proofs) byRef.get(p.ref)!.proofOf = { ref: subject, kind: p.kind };
+  }
 }
 
 // licenseSummary tells whether the clusters carry a license, how many distinct ones, and what the first says.

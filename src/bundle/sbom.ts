@@ -5,6 +5,7 @@
 // Reference: SPDX 2.3 (https://spdx.github.io/spdx-spec/v2.3/), schemas/spdx-schema.json.
 import { createHash } from 'node:crypto';
 import type { Descriptor } from '../model/oci.js';
+import { proofsBySubject } from '../model/proofs.js';
 import { VERSION } from '../version.js';
 
 export const MEDIA_TYPE_SPDX = 'application/spdx+json';
@@ -36,18 +37,24 @@ export function buildSBOM(input: SbomInput): Json {
   const id = (kind: string, name: string) => `SPDXRef-${kind}-${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
   const checksum = (d: Descriptor) => [{ algorithm: 'SHA256', checksumValue: d.digest.slice('sha256:'.length) }];
   const packages: Json[] = [];
+  const proves = new Map<string, { ref: string; kind: string }>();
+  for (const [subject, proofs] of proofsBySubject(input.artifacts.map((a) => ({ ref: a.ref, digest: a.root.digest })))) for (const p of proofs) proves.set(p.ref, { ref: subject, kind: p.kind });
+  const relationships: Json[] = [];
   for (const a of [...input.artifacts].sort((x, y) => x.ref.localeCompare(y.ref))) {
     const [repo, tag] = splitRef(a.ref);
+    const proof = proves.get(a.ref);
+    // A proof (cosign signature, attestation, SBOM, referrers index) is listed as what it is, beside its subject.
+    if (proof) relationships.push({ spdxElementId: id('Proof', a.ref), relationshipType: 'OTHER', relatedSpdxElement: id(input.artifacts.find((x) => x.ref === proof.ref)!.kind === 'chart' ? 'Chart' : 'Image', proof.ref), comment: `${proof.kind} of` });
     packages.push({
-      SPDXID: id(a.kind === 'chart' ? 'Chart' : 'Image', a.ref),
+      SPDXID: id(proof ? 'Proof' : a.kind === 'chart' ? 'Chart' : 'Image', a.ref),
       name: a.ref,
       ...(a.version ?? tag ? { versionInfo: a.version ?? tag } : {}),
       downloadLocation: a.source ?? 'NOASSERTION',
       filesAnalyzed: false,
       checksums: checksum(a.root),
-      primaryPackagePurpose: a.kind === 'chart' ? 'APPLICATION' : 'CONTAINER',
+      primaryPackagePurpose: proof ? 'OTHER' : a.kind === 'chart' ? 'APPLICATION' : 'CONTAINER',
       externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:oci/${encodeURIComponent(repo.split('/').pop() ?? repo)}@${encodeURIComponent(a.root.digest)}?repository_url=${encodeURIComponent(repo)}` }],
-      comment: [`media type ${a.root.mediaType}`, a.platforms?.length ? `platforms ${a.platforms.join(',')}` : '', a.clusters.length ? `used by clusters ${a.clusters.join(',')}` : 'used by no cluster'].filter(Boolean).join('; '),
+      comment: [proof ? `${proof.kind} of ${proof.ref}` : '', `media type ${a.root.mediaType}`, a.platforms?.length ? `platforms ${a.platforms.join(',')}` : '', a.clusters.length ? `used by clusters ${a.clusters.join(',')}` : 'used by no cluster'].filter(Boolean).join('; '),
     });
   }
   for (const c of [...input.clusters].sort((x, y) => x.cluster.localeCompare(y.cluster))) {
@@ -71,7 +78,7 @@ export function buildSBOM(input: SbomInput): Json {
     documentNamespace: `https://projectsveltos.io/sveltos-airgap/bundles/${namespace}`,
     creationInfo: { created: input.createdAt.replace(/\.\d+Z$/, 'Z'), creators: [`Tool: sveltos-airgap-${VERSION}`] },
     packages,
-    relationships: packages.map((p) => ({ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: p.SPDXID })),
+    relationships: [...packages.map((p) => ({ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: p.SPDXID })), ...relationships],
   };
 }
 

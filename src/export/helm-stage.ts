@@ -13,6 +13,7 @@ import { patchManifest, PatchFailure } from '../resolve/patch.js';
 import { stageHelmBundle, type StagedHelmBundle } from '../resolve/helm-groups.js';
 import { helmActionFor, helmBundles, type HelmAction, type HelmReleaseSpec } from '../resolve/helm-split.js';
 import { chartAnnotationImages, objectLabel, podSpecImages, profileLabel, type ImageUse } from '../resolve/images.js';
+import { chartVerifyKeys, type CosignVerification } from '../source/chart-proofs.js';
 import { chartAccess, ChartCache, fetchChart, type ChartRequest, type FetchedChart, type RegistryCredentialsConfig } from '../source/helm.js';
 import { DEFAULT_KUBE_VERSION, HelmError, helmTemplate, mergeHelmValues, parseTemplateOutput, TEMPLATE_FLAGS } from '../source/helm-render.js';
 import type { RenderCache } from '../source/render-cache.js';
@@ -31,6 +32,7 @@ export interface HelmChartSpec extends HelmReleaseSpec {
   values?: string;
   valuesFrom?: { kind?: string; name?: string; namespace?: string; optional?: boolean }[];
   registryCredentialsConfig?: RegistryCredentialsConfig;
+  signatureVerification?: CosignVerification;
 }
 
 /** ProfileIdentity names the profile a chart comes from. */
@@ -80,6 +82,10 @@ export interface HelmStageOptions {
   /** Called with the images of each result as soon as it is rendered and split (to start copying them early). */
   onImages?: (uses: ImageUse[]) => void;
   signal?: AbortSignal;
+  /** Carry what proves each OCI chart (its cosign tags and referrers index). */
+  proofs?: boolean;
+  /** With `proofs`: keep only proofs of these media types. */
+  referrerTypes?: string[];
 }
 
 /** HelmChartResult is one input's outcome: its chart, the bundles for the cluster and the images named. */
@@ -108,6 +114,9 @@ function request(input: HelmChartInput, objects: KubeObject[]): ChartRequest {
     chartName: c.chartName,
     ...(c.chartVersion ? { chartVersion: c.chartVersion } : {}),
     ...chartAccess(c.repositoryURL, c.registryCredentialsConfig, objects, input.cluster.namespace),
+    ...(c.repositoryURL.startsWith('oci://') && c.signatureVerification
+      ? { verifyKeys: chartVerifyKeys(`${profileLabel(input.profile)}: helm chart ${c.repositoryURL} ${c.chartName}`, c.signatureVerification, objects, input.cluster.namespace) }
+      : {}),
   };
 }
 
@@ -212,7 +221,8 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
   const renders = new Map<string, Promise<RenderedRelease>>();
   // One private helm home for every render of the stage (helm template writes nothing there).
   let home: Promise<string> | undefined;
-  const fetchKey = (r: ChartRequest) => JSON.stringify([r.repositoryURL, r.repositoryName ?? '', r.chartName, r.chartVersion ?? '']);
+  // Clusters may verify one chart with different keys: each set of keys is its own fetch.
+  const fetchKey = (r: ChartRequest) => JSON.stringify([r.repositoryURL, r.repositoryName ?? '', r.chartName, r.chartVersion ?? '', (r.verifyKeys ?? []).map((k) => sha256hex(k.export({ type: 'spki', format: 'der' }).toString('base64')))]);
   const fetchOnce = (r: ChartRequest): Promise<FetchedChart> => {
     const key = fetchKey(r);
     let p = fetches.get(key);
@@ -220,6 +230,7 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
       p = fetchLimit(() =>
         fetchChart(r, opts.cache, {
           ...(opts.offline ? { offline: true } : {}),
+          ...(opts.proofs ? { proofs: true, ...(opts.referrerTypes?.length ? { referrerTypes: opts.referrerTypes } : {}) } : {}),
           signal,
           sessions,
           onEvent: (e) => say(`chart ${e.chart}${e.version ? ` ${e.version}` : ''}: ${e.event === 'cached' ? 'from cache' : e.event === 'download' ? `downloaded (${e.bytes ?? 0} bytes)` : 'resolving'}`),
@@ -356,17 +367,19 @@ export function chartExtras(stage: HelmStageResult, cache: ChartCache): ExtraArt
     e.clusters.add(`${r.input.cluster.namespace}/${r.input.cluster.name}`);
     byRef.set(ref, e);
   }
-  return [...byRef.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([ref, e]) => ({
-    source: cache.store,
-    ref,
-    root: {
-      ...e.chart.manifest,
-      annotations: {
-        [ANNOTATION_KIND]: 'chart',
-        [ANNOTATION_SOURCE]: e.source,
-        [ANNOTATION_CLUSTERS]: [...e.clusters].sort().join(','),
-        'org.opencontainers.image.version': e.chart.version,
-      },
-    },
-  }));
+  return [...byRef.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).flatMap(([ref, e]) => {
+    const clusters = [...e.clusters].sort().join(',');
+    const chart = {
+      source: cache.store,
+      ref,
+      root: { ...e.chart.manifest, annotations: { [ANNOTATION_KIND]: 'chart', [ANNOTATION_SOURCE]: e.source, [ANNOTATION_CLUSTERS]: clusters, 'org.opencontainers.image.version': e.chart.version } },
+    };
+    // Its proofs, under their own tags in the chart's repository (as cosign and the referrers fallback name them).
+    const proofs = (e.chart.proofs ?? []).map((p) => ({
+      source: cache.store,
+      ref: `${e.chart.repository}:${p.tag}`,
+      root: { ...p.root, annotations: { [ANNOTATION_SOURCE]: `${e.source.slice(0, e.source.lastIndexOf(':'))}:${p.tag}`, [ANNOTATION_CLUSTERS]: clusters } },
+    }));
+    return [chart, ...proofs];
+  });
 }

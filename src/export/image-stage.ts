@@ -4,10 +4,13 @@
 import { setMaxListeners } from 'node:events';
 import type { ExtraArtifact } from '../bundle/pack.js';
 import { Limiter } from '../content/limiter.js';
-import type { KeyObject } from 'node:crypto';
+import type { ImagePolicy } from './image-policy.js';
 import { CopyError, isAbortError, VerificationError } from '../errors.js';
 import { verifyCosign } from '../registry/cosign-verify.js';
 import { ANNOTATION_CLUSTERS } from '../model/bundle.js';
+import { filterProof, PROOF_SUFFIXES, proofTag } from '../model/proofs.js';
+import { sha256 } from '../content/digest.js';
+import { readAll } from '../content/verify.js';
 import { isGraphNode } from '../content/graph.js';
 import { parseImageReference, type ImageRef, type ImageReport } from '../resolve/images.js';
 import type { CarriedImage, ImageCache, ImageResolver } from '../source/images.js';
@@ -28,8 +31,12 @@ export interface ImageStageOptions {
    * fallback). Default false.
    */
   proofs?: boolean;
-  /** Check each image's cosign signature with these public keys before it is carried (one must verify). */
-  verifyKeys?: KeyObject[];
+  /** With `proofs`: keep only proofs of these media types (a referrers index keeps only such entries). */
+  referrerTypes?: string[];
+  /** Which keys must have signed each image (`--verify-images`, `--verify-images-policy`): checked before it is carried. */
+  policy?: ImagePolicy;
+  /** An image carried without a check because no policy rule matches it and noMatch is warn. */
+  onUnverified?: (image: string) => void;
   onEvent?: (event: ImageStageEvent) => void;
 }
 
@@ -45,9 +52,6 @@ export interface ImageStageEvent {
 }
 
 /** ImageStage stages images as they become known and hands them to packBundle once all are in. */
-/** PROOF_SUFFIXES are cosign's tags beside an image (`sha256-<hex>` + suffix); '' is the OCI 1.1 referrers index. */
-export const PROOF_SUFFIXES = ['.sig', '.att', '.sbom', ''] as const;
-
 export class ImageStage {
   readonly #started = new Map<string, Promise<CarriedImage>>();
   /** The proofs carried with each image (its cosign tags and referrers index). */
@@ -129,11 +133,17 @@ export class ImageStage {
     await Promise.allSettled(this.#started.values());
   }
 
-  // #verify checks the image's cosign signature before anything is copied: one signature by one of the keys.
+  // #verify checks the image's cosign signature before anything is copied: one signature by one of the keys
+  // the policy names for it.
   async #verify(image: ImageRef, digest: string, signal: AbortSignal): Promise<void> {
-    const result = await verifyCosign(this.opts.resolver.client(image), digest, this.opts.verifyKeys!, { signal });
+    const { keys, rule } = this.opts.policy!.keysFor(image);
+    if (!keys) {
+      if (this.opts.policy!.warnsOnNoMatch) this.opts.onUnverified?.(image.reference);
+      return;
+    }
+    const result = await verifyCosign(this.opts.resolver.client(image), digest, keys, { signal });
     if (!result.verified) {
-      throw new VerificationError('SIGNATURE_INVALID', `--verify-images: no cosign signature of ${digest} verifies with the keys given: ${result.reasons.join('; ')}`, { details: { image: image.reference, digest } });
+      throw new VerificationError('SIGNATURE_INVALID', `no cosign signature of ${digest} verifies with ${rule}: ${result.reasons.join('; ')}`, { details: { image: image.reference, digest } });
     }
   }
 
@@ -143,14 +153,13 @@ export class ImageStage {
     const signal = this.#abort.signal;
     const out: CarriedImage[] = [];
     for (const suffix of PROOF_SUFFIXES) {
-      const proof: ImageRef = { ...image, tag: `${carried.root.digest.replace(':', '-')}${suffix}`, reference: `${image.registry}/${image.repository}:${carried.root.digest.replace(':', '-')}${suffix}` };
+      const tag = proofTag(carried.root.digest, suffix);
+      const proof: ImageRef = { ...image, tag, reference: `${image.registry}/${image.repository}:${tag}` };
       delete (proof as { digest?: string }).digest;
       try {
-        if (this.opts.offline) {
-          out.push(await this.opts.cache.lookup(proof, undefined, signal));
-          continue;
-        }
-        out.push(await this.opts.cache.add(await this.opts.resolver.prepare(proof, undefined, signal), { signal }));
+        const found = this.opts.offline ? await this.opts.cache.lookup(proof, undefined, signal) : await this.opts.resolver.prepare(proof, undefined, signal);
+        const kept = this.opts.referrerTypes?.length ? await keepTypes(found, this.opts.referrerTypes, signal) : found;
+        if (kept) out.push(this.opts.offline && kept === found ? found : await this.opts.cache.add(kept, { signal }));
       } catch (err) {
         if (isAbortError(err) || !isNotFound(err)) throw err;
       }
@@ -176,7 +185,7 @@ export class ImageStage {
       return found;
     }
     const remote = await this.opts.resolver.prepare(image, platforms, signal);
-    if (this.opts.verifyKeys?.length) await this.#verify(image, remote.root.digest, signal);
+    if (this.opts.policy) await this.#verify(image, remote.root.digest, signal);
     let copied = 0;
     let held = 0;
     const staged = await cache.add(remote, {
@@ -190,6 +199,16 @@ export class ImageStage {
     this.opts.onEvent?.({ image: image.reference, digest: remote.root.digest, ...(remote.platforms ? { platforms: remote.platforms } : {}), copied, held, offline: false });
     return staged;
   }
+}
+
+// keepTypes applies --referrer-type to a proof: undefined when it goes, a narrowed referrers index when only
+// some of its entries stay (its bytes are the new root's content).
+async function keepTypes(found: CarriedImage, types: readonly string[], signal: AbortSignal): Promise<CarriedImage | undefined> {
+  const content = found.rootContent ?? (await readAll(await found.source.fetch(found.root, { signal }), found.root));
+  const kept = filterProof(content, types);
+  if (!kept.keep) return undefined;
+  if (!kept.content) return found;
+  return { ...found, root: { ...found.root, digest: sha256(kept.content), size: kept.content.length }, rootContent: kept.content };
 }
 
 // isNotFound tells a proof that is not there (the registry has no such tag, or the cache no such image) from a failure.

@@ -1,10 +1,6 @@
 // The Helm stage as export and `resolve --images` run it: charts fetched (cached) and rendered, the Helm
 // groups put into the plan, and the images every carried object names; with images asked for, each image
 // is copied into the image cache as soon as it is known.
-import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { ValidationError } from '../errors.js';
-import { readPublicKey } from '../registry/cosign-verify.js';
 import type { ExtraArtifact } from '../bundle/pack.js';
 import type { KubeObject } from '../model/sveltos.js';
 import { driftDetectionImageUses } from '../resolve/drift-detection.js';
@@ -18,6 +14,7 @@ import { findKustomize } from '../source/kustomize.js';
 import { RenderCache } from '../source/render-cache.js';
 import { formatBytes } from '../model/size.js';
 import { chartExtras, helmInputsFromPlan, renderHelmForPlan } from './helm-stage.js';
+import { ImagePolicy } from './image-policy.js';
 import { ImageStage } from './image-stage.js';
 import { renderKustomizeForPlan } from './kustomize-stage.js';
 import type { ExportLog } from './log.js';
@@ -28,6 +25,10 @@ export interface HelmFlags {
   kubeVersion?: string;
   offline?: boolean;
   cacheDir?: string;
+  /** Carry what proves each OCI chart (and, with includeImages, each image): cosign tags and the referrers index. Default true (--no-referrers). */
+  referrers?: boolean;
+  /** `--referrer-type`: carry only proofs of these media types. */
+  referrerType?: string[];
 }
 
 /** RenderFlags are the Helm flags, the kustomize binary (`--kustomize`) and where Flux artifacts are read. */
@@ -83,6 +84,7 @@ export async function renderPlan(planned: ExportPlan, objects: KubeObject[], fla
     objects,
     ...(flags.kubeVersion ? { kubeVersion: flags.kubeVersion } : {}),
     ...(flags.offline ? { offline: true } : {}),
+    ...proofOptions(flags),
     onEvent: (m) => log.info(m),
     ...(images?.onImages ? { onImages: images.onImages } : {}),
     ...(images?.signal ? { signal: images.signal } : {}),
@@ -96,10 +98,10 @@ export async function renderPlan(planned: ExportPlan, objects: KubeObject[], fla
 /** CarryFlags say how charts are rendered and whether, and how, the images they name are carried. */
 export interface CarryFlags extends RenderFlags {
   includeImages?: boolean;
-  /** With includeImages: carry each image's cosign tags and referrers index too (default true; --no-referrers). */
-  referrers?: boolean;
   /** With includeImages: public key files; each image's cosign signature must verify with one of them. */
   verifyImages?: string[];
+  /** With includeImages: a policy file mapping image globs to public keys (src/export/image-policy.ts). */
+  verifyImagesPolicy?: string;
   platform?: string[];
   registryAuth?: string;
   plainHttpRegistry?: string[];
@@ -120,11 +122,11 @@ export async function renderAndCarry(plan: ExportPlan, objects: KubeObject[], fl
     plainHTTP: flags.plainHttpRegistry ?? [],
     insecure: flags.insecureRegistry ?? [],
   });
-  const verifyKeys = await loadVerifyKeys(flags.verifyImages ?? []);
+  const policy = await ImagePolicy.load(flags.verifyImagesPolicy, flags.verifyImages ?? []);
   const images = new ImageStage({
     resolver,
-    ...(flags.referrers !== false ? { proofs: true } : {}),
-    ...(verifyKeys.length ? { verifyKeys } : {}),
+    ...proofOptions(flags),
+    ...(policy ? { policy, onUnverified: (image: string) => log.warn('IMAGE_UNVERIFIED', `image ${image}: no --verify-images-policy rule matches it (noMatch: warn); carried without a signature check`) } : {}),
     cache: await ImageCache.open(flags.cacheDir ?? defaultCacheDir(env)),
     ...(flags.platform?.length ? { platforms: flags.platform } : {}),
     ...(flags.offline ? { offline: true } : {}),
@@ -145,15 +147,8 @@ export async function renderAndCarry(plan: ExportPlan, objects: KubeObject[], fl
   }
 }
 
-// loadVerifyKeys reads the --verify-images public keys (PEM: ECDSA, RSA or Ed25519).
-async function loadVerifyKeys(files: string[]): Promise<KeyObject[]> {
-  return Promise.all(
-    files.map(async (f) => {
-      const key = readPublicKey(await readFile(f, 'utf8').catch((err: NodeJS.ErrnoException) => {
-        throw new ValidationError('USAGE', `--verify-images ${f}: cannot read: ${err.message}`);
-      }));
-      if (!key) throw new ValidationError('USAGE', `--verify-images ${f}: expected a PEM public key (ECDSA, RSA or Ed25519), as cosign generate-key-pair writes cosign.pub`);
-      return key;
-    }),
-  );
+// proofOptions says whether proofs are carried (by default) and of which media types.
+function proofOptions(flags: HelmFlags): { proofs?: true; referrerTypes?: string[] } {
+  if (flags.referrers === false) return {};
+  return { proofs: true, ...(flags.referrerType?.length ? { referrerTypes: flags.referrerType } : {}) };
 }

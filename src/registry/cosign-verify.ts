@@ -9,7 +9,8 @@
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { manifestFromJSON } from '../content/descriptor.js';
 import type { Descriptor } from '../content/storage.js';
-import type { RegistryClient } from './client.js';
+import { proofTag } from '../model/proofs.js';
+import type { ResolvedContent } from '../content/storage.js';
 
 export const MEDIA_TYPE_SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const ANNOTATION_COSIGN_SIGNATURE = 'dev.cosignproject.cosign/signature';
@@ -19,7 +20,16 @@ const MAX_SIGNATURE_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** cosignSignatureTag is the tag cosign stores the signatures of `digest` under. */
 export function cosignSignatureTag(digest: string): string {
-  return `${digest.replace(':', '-')}.sig`;
+  return proofTag(digest, '.sig');
+}
+
+/**
+ * SignatureSource is where signatures are read: a registry repository, or a cache holding what was copied
+ * from it. A tag it lacks fails with code NOT_FOUND; fetch checks size and digest as it streams.
+ */
+export interface SignatureSource {
+  resolveContent(reference: string, op?: { signal?: AbortSignal }): Promise<ResolvedContent>;
+  fetch(d: Descriptor, op?: { signal?: AbortSignal }): Promise<AsyncIterable<unknown>>;
 }
 
 /** readPublicKey reads a PEM public key (ECDSA, RSA or Ed25519); undefined when it is not one. */
@@ -56,8 +66,8 @@ export function checkSimpleSigning(payload: Buffer, signature: string, key: KeyO
 /** CosignResult is which key verified a signature of the artifact, or why none did (every signature's reason). */
 export type CosignResult = { verified: true; key: number } | { verified: false; reasons: string[] };
 
-/** verifyCosign looks for a signature of `digest` in `client`'s repository that one of `keys` made. */
-export async function verifyCosign(client: RegistryClient, digest: string, keys: KeyObject[], op: { signal?: AbortSignal } = {}): Promise<CosignResult> {
+/** verifyCosign looks for a signature of `digest` in `client` (a repository, or a cache of one) that one of `keys` made. */
+export async function verifyCosign(client: SignatureSource, digest: string, keys: KeyObject[], op: { signal?: AbortSignal } = {}): Promise<CosignResult> {
   const tag = cosignSignatureTag(digest);
   let content: Buffer;
   try {

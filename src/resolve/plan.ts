@@ -1009,6 +1009,7 @@ class ProfileContext {
       }
       const fluxChart = isFluxChartURL(chart.repositoryURL) ? this.fluxChart(String(chart.repositoryURL), `${field}.repositoryURL`) : undefined;
       if (fluxChart === 'failed') continue;
+      if (!fluxChart && !this.chartAccess(chart, field)) continue;
       const values = this.helmValues(chart, field, typeof raw.values === 'string' ? raw.values : '');
       if (!values) continue;
       out.push({
@@ -1025,6 +1026,28 @@ class ProfileContext {
       });
     }
     return out;
+  }
+
+  // chartAccess looks up the Secrets a chart's registryCredentialsConfig and signatureVerification name (so a
+  // live read fetches them), and refuses the verification this exporter cannot do rather than skip it:
+  // Keyless cosign (it needs Sigstore's Fulcio and Rekor) and Helm GPG provenance. addon-controller applies
+  // signatureVerification to OCI charts only and provenanceVerification to HTTP ones (source_integrity.go).
+  chartAccess(chart: Record<string, unknown>, field: string): boolean {
+    const oci = String(chart.repositoryURL ?? '').startsWith('oci://');
+    const cns = this.cluster.metadata.namespace;
+    const ref = (v: unknown) => (isPlainObject(v) && typeof v.name === 'string' && v.name ? { ns: typeof v.namespace === 'string' && v.namespace ? v.namespace : cns, name: v.name } : undefined);
+    const creds = isPlainObject(chart.registryCredentialsConfig) ? chart.registryCredentialsConfig : {};
+    const sv = oci && isPlainObject(chart.signatureVerification) ? chart.signatureVerification : undefined;
+    for (const r of [ref(creds.credentials), ref(creds.ca), ref(sv?.secretRef)]) if (r) this.lookup.get('v1', 'Secret', r.ns, r.name);
+    if (sv?.provider === 'Keyless') {
+      this.problem('UNSUPPORTED', `${field}.signatureVerification: provider Keyless is UNSUPPORTED by this exporter (it needs Sigstore's Fulcio and Rekor); sign the chart with a key and use provider PublicKey with a Secret holding cosign.pub`, `${field}.signatureVerification`);
+      return false;
+    }
+    if (!oci && isPlainObject(chart.provenanceVerification)) {
+      this.problem('UNSUPPORTED', `${field}.provenanceVerification: Helm GPG provenance (.prov) is UNSUPPORTED by this exporter; check the chart's provenance before export (helm verify) and remove the field, or serve the chart from an OCI registry with a cosign signature`, `${field}.provenanceVerification`);
+      return false;
+    }
+    return true;
   }
 
   // fluxChart reads a chart from a Flux source as addon-controller's getHelmChartAndRepoName: the directory

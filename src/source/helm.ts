@@ -2,7 +2,7 @@
 // cache that is an OCI layout keyed by digest. Every chart ends up as a standard Helm OCI artifact
 // (config application/vnd.cncf.helm.config.v1+json, layer …chart.content.v1.tar+gzip): charts from OCI
 // keep the digests upstream published; charts from HTTP repositories are wrapped deterministically.
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,6 +20,8 @@ import { isAbortError, ValidationError } from '../errors.js';
 import { MEDIA_TYPE_HELM_CHART, MEDIA_TYPE_HELM_CONFIG } from '../model/bundle.js';
 import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Manifest } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
+import { parseProofTag } from '../model/proofs.js';
+import { cachedChartProofs, cachedSignatures, copyChartProofs, verifyChartSignature, type ChartProof } from './chart-proofs.js';
 import { RegistryClient, RegistryError, type RegistryCredentials, type RegistrySessions } from '../registry/client.js';
 import { connectionHint, failureText, HttpPool, isPermanentFailure, readBounded, send, sleep } from '../registry/http.js';
 import { entryCredentials, findAuthEntry } from '../registry/docker-config.js';
@@ -40,6 +42,8 @@ export interface ChartRequest {
   ca?: string | Buffer;
   plainHTTP?: boolean;
   insecureSkipTLSVerify?: boolean;
+  /** signatureVerification's keys (OCI charts): a cosign signature of the chart by one of them is required. */
+  verifyKeys?: KeyObject[];
 }
 
 /** FetchedChart is a chart held in the cache as a Helm OCI artifact. */
@@ -62,6 +66,8 @@ export interface FetchedChart {
   origin: 'oci' | 'http' | 'flux';
   /** True when nothing had to be fetched. */
   cached: boolean;
+  /** With `proofs` (OCI charts): its cosign tags and referrers index held in the cache, to carry beside it. */
+  proofs?: ChartProof[];
 }
 
 export interface ChartFetchOptions {
@@ -72,6 +78,10 @@ export interface ChartFetchOptions {
   onEvent?: (e: { chart: string; event: 'resolve' | 'download' | 'cached'; version?: string; bytes?: number }) => void;
   /** Share connections and tokens with other fetches from the same registry. Unset: a session of this fetch's own. */
   sessions?: RegistrySessions;
+  /** OCI charts: also copy what proves the chart (src/model/proofs.ts) and list it in `proofs`. */
+  proofs?: boolean;
+  /** With `proofs`: keep only proofs of these media types (`--referrer-type`). */
+  referrerTypes?: string[];
 }
 
 /** defaultCacheDir is `$SVELTOS_AIRGAP_CACHE`, else `$XDG_CACHE_HOME/sveltos-airgap`, else `~/.cache/sveltos-airgap`. */
@@ -174,12 +184,12 @@ export async function fetchChart(req: ChartRequest, cache: ChartCache, opts: Cha
   const versionPart = requested.replace(/@?sha256:[a-f0-9]{64}$/, '');
 
   // Cache first: an exact version (or a digest pin) already held is used without any network access.
-  const cachedTags = (await cache.store.tags()).filter((t) => t.startsWith(`${key}:`)).map((t) => t.slice(key.length + 1));
+  const cachedTags = (await cache.store.tags()).filter((t) => t.startsWith(`${key}:`)).map((t) => t.slice(key.length + 1)).filter((t) => !parseProofTag(t));
   const fromCache = async (tag: string) => {
     const manifest = await cache.store.resolve(`${key}:${tag}`);
     if (digestPin && manifest.digest !== digestPin) return undefined;
     opts.onEvent?.({ chart: label, event: 'cached', version: tag });
-    return describeCached(cache, manifest, loc, true);
+    return withProofs(req, loc, key, label, await describeCached(cache, manifest, loc, true), cache, opts);
   };
   if (digestPin) {
     for (const t of cachedTags) {
@@ -198,13 +208,33 @@ export async function fetchChart(req: ChartRequest, cache: ChartCache, opts: Cha
   }
 
   opts.onEvent?.({ chart: label, event: 'resolve', version: requested });
-  const manifest = loc.kind === 'oci' ? await fetchOci(req, loc, versionPart, digestPin, cache, opts, label) : await fetchHttp(req, loc, versionPart, cache, opts, label);
+  const manifest = loc.kind === 'oci' ? await fetchOci(req, loc, versionPart, digestPin, cache, opts, label, key) : await fetchHttp(req, loc, versionPart, cache, opts, label);
   const fetched = await describeCached(cache, manifest, loc, false);
   await cache.store.tag(manifest, `${key}:${fetched.tag}`);
-  return fetched;
+  return withProofs(req, loc, key, label, fetched, cache, opts);
 }
 
-async function fetchOci(req: ChartRequest, loc: { registry: string; path: string }, version: string, digestPin: string | undefined, cache: ChartCache, opts: ChartFetchOptions, label: string): Promise<Descriptor> {
+// withProofs checks signatureVerification against the signature the cache holds beside an OCI chart (copied
+// anew from the registry when a cached chart has none that verifies, unless offline) and lists the proofs
+// to carry with it.
+async function withProofs(req: ChartRequest, loc: ReturnType<typeof chartLocation>, key: string, label: string, chart: FetchedChart, cache: ChartCache, opts: ChartFetchOptions): Promise<FetchedChart> {
+  if (loc.kind !== 'oci') return chart;
+  const digest = chart.manifest.digest;
+  const op = opts.signal ? { signal: opts.signal } : {};
+  // A chart fetched now was checked before it was copied (fetchOci).
+  if (req.verifyKeys?.length && chart.cached) {
+    const check = () => verifyChartSignature(label, cachedSignatures(cache.store, key), digest, req.verifyKeys!, op);
+    if (opts.offline) await check();
+    else await check().catch(async () => {
+      await withClient(req, loc, opts, (client) => copyChartProofs(client, cache.store, key, digest, op));
+      await check();
+    });
+  }
+  return opts.proofs ? { ...chart, proofs: await cachedChartProofs(cache.store, key, digest, opts.referrerTypes) } : chart;
+}
+
+// withClient runs `work` with a client of the chart's OCI repository, closed after.
+async function withClient<T>(req: ChartRequest, loc: { registry: string; path: string }, opts: ChartFetchOptions, work: (client: RegistryClient) => Promise<T>): Promise<T> {
   const tls = { ...(req.ca ? { ca: req.ca } : {}), insecureSkipTLSVerify: Boolean(req.insecureSkipTLSVerify) };
   const client = new RegistryClient({
     registry: loc.registry,
@@ -215,6 +245,14 @@ async function fetchOci(req: ChartRequest, loc: { registry: string; path: string
     plainHTTP: Boolean(req.plainHTTP),
   });
   try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
+
+async function fetchOci(req: ChartRequest, loc: { registry: string; path: string }, version: string, digestPin: string | undefined, cache: ChartCache, opts: ChartFetchOptions, label: string, key: string): Promise<Descriptor> {
+  return withClient(req, loc, opts, async (client) => {
     let ref = digestPin;
     if (!ref) {
       if (version && isExactVersion(version)) ref = ociTag(version);
@@ -245,12 +283,14 @@ async function fetchOci(req: ChartRequest, loc: { registry: string; path: string
     if (m.config.mediaType !== MEDIA_TYPE_HELM_CONFIG || !m.layers.some((l) => l.mediaType === MEDIA_TYPE_HELM_CHART)) {
       throw new ChartError('INVALID', `${label}@${root.digest}: not a Helm chart artifact (config ${m.config.mediaType})`);
     }
+    const op = opts.signal ? { signal: opts.signal } : {};
+    // The proofs first: a chart whose signature does not verify is never copied.
+    if (opts.proofs || req.verifyKeys?.length) await copyChartProofs(client, cache.store, key, root.digest, op);
+    if (req.verifyKeys?.length) await verifyChartSignature(label, cachedSignatures(cache.store, key), root.digest, req.verifyKeys, op);
     opts.onEvent?.({ chart: label, event: 'download', version: ref, bytes: m.layers.reduce((n, l) => n + l.size, 0) });
-    await copyGraph(client, cache.store, root, { rootContent: body, ...(opts.signal ? { signal: opts.signal } : {}) });
+    await copyGraph(client, cache.store, root, { rootContent: body, ...op });
     return root;
-  } finally {
-    await client.close();
-  }
+  });
 }
 
 interface IndexEntry {

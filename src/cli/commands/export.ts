@@ -37,7 +37,9 @@ export interface ExportCommandOptions extends GlobalOptions, DriftDetectionOptio
   cacheDir?: string;
   includeImages?: boolean;
   referrers?: boolean;
+  referrerType?: string[];
   verifyImages?: string[];
+  verifyImagesPolicy?: string;
   platform?: string[];
   registryAuth?: string;
   plainHttpRegistry?: string[];
@@ -86,7 +88,7 @@ export async function exportCommand(opts: ExportCommandOptions, io: CommandIO): 
   const sequence = opts.sequence ? parsePositiveInt(opts.sequence, '--sequence') : Math.floor(createdAt.getTime() / 1000);
   const epochText = opts.sourceDateEpoch ?? io.env.SOURCE_DATE_EPOCH;
   const sourceDateEpoch = epochText ? parseEpochSeconds(epochText, opts.sourceDateEpoch ? '--source-date-epoch' : 'SOURCE_DATE_EPOCH') : 0;
-  if (opts.verifyImages?.length && !opts.includeImages) throw new ValidationError('USAGE', '--verify-images checks the images export carries: give --include-images too');
+  if ((opts.verifyImages?.length || opts.verifyImagesPolicy) && !opts.includeImages) throw new ValidationError('USAGE', `${opts.verifyImagesPolicy ? '--verify-images-policy' : '--verify-images'} checks the images export carries: give --include-images too`);
   const clusters = (opts.cluster ?? []).map((c) => parseClusterName(c));
   await checkWritableDir(opts.out);
   const signer = new KeySigner(await loadSigningKey(opts.key, opts.passphraseEnv, io.env));

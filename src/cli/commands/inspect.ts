@@ -60,7 +60,7 @@ export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promi
     if (result.artifacts.length) {
       lines.push('', table(['ARTIFACT', 'KIND', 'VERSION', 'CLUSTERS', 'DIGEST', 'SIZE'], result.artifacts.map((a) => [
         a.ref,
-        a.kind,
+        a.proofOf ? `${a.proofOf.kind} of ${a.proofOf.ref.slice(a.proofOf.ref.lastIndexOf(':') + 1)}` : a.kind,
         a.version ?? (a.platforms ? a.platforms.join(',') : '-'),
         a.clusters?.join(',') ?? '-',
         a.digest.slice(0, 19),
@@ -68,9 +68,10 @@ export async function inspect(opts: InspectCommandOptions, io: CommandIO): Promi
       ])));
     }
     if (result.images) {
-      lines.push('', table(['IMAGE', 'CARRIED', 'CLUSTERS', 'PROFILES', 'OBJECTS'], result.images.map((i) => [
+      lines.push('', table(['IMAGE', 'CARRIED', 'PROOFS', 'CLUSTERS', 'PROFILES', 'OBJECTS'], result.images.map((i) => [
         i.image,
         i.carried ? (i.platforms ? `yes (${i.platforms.join(',')})` : 'yes') : 'no',
+        i.carried ? i.proofs?.join(',') || 'none' : '-',
         i.clusters.join(',') || '-',
         i.profiles.join(',') || '-',
         String(i.objects.length),
