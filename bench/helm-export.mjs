@@ -4,7 +4,8 @@
 //
 // The measured export is the real CLI (`sveltos-airgap export --include-images` on a generated profile set,
 // whole process, cold cache), run with the baseline and reference rows in interleaved rounds: the same export
-// with warm caches (charts, images, renders); its two halves apart, cold (the images alone, named by a policyRefs Deployment, and the
+// with warm caches (charts, images, renders); the same export with --no-referrers (every image and chart is
+// signed in cosign's format, so this is what carrying their signatures costs); its two halves apart, cold (the images alone, named by a policyRefs Deployment, and the
 // charts alone, without --include-images); and `helm template` of the charts alone (what rendering costs here).
 // A second baseline is the script users run instead of this tool (as Zarf does it), one step after the
 // other: per release `helm pull` of the chart then `helm template` of it to a file, per image `skopeo copy`
@@ -13,14 +14,14 @@
 // Usage: npm run build && node bench/helm-export.mjs [--charts 20] [--images 10] [--layer-mib 200] [--runs 3] [--keep]
 // Needs: docker-registry, skopeo, umoci (Debian packages); /usr/bin/time (package `time`) for peak RSS.
 // Prints one JSON object on stdout (logs on stderr), times per round:
-//   { scenario, charts, images, rounds, layerBytes, bundleBytes, exportSeconds, warmExportSeconds,
+//   { scenario, charts, images, rounds, layerBytes, bundleBytes, exportSeconds, warmExportSeconds, noReferrersSeconds,
 //     imagesAloneSeconds, chartsAloneSeconds, renderFloorSeconds, skopeoSeconds, scriptSeconds, ratio,
-//     warmRatio, imagesAloneRatio, chartsAloneRatio, renderFloorRatio, scriptRatio, warmScriptRatio,
+//     warmRatio, referrersRatio, imagesAloneRatio, chartsAloneRatio, renderFloorRatio, scriptRatio, warmScriptRatio,
 //     peakRssMiB, targets, ok }
 // Exit code 0 when the run completed (whether or not the targets were met), 1 when it could not run.
 // BENCH_LAPS=1 also prints the export's log lines on stderr, each with the seconds since it started.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -123,7 +124,34 @@ async function prepare(work, o, helm, registry) {
     await rm(file);
     await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${registry.host}/bench/${tag}:1`]);
   }
+  // Every image and chart is signed as `cosign sign --key` stores it, so the export carries a proof of each.
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  for (let i = 0; i < o.images; i++) await cosignSign(registry.host, `bench/img-${i}`, '1', key);
+  for (let i = 0; i < o.charts; i++) await cosignSign(registry.host, `charts/bench-${i}`, `1.0.${i}`, key);
   return layerBytes * o.images;
+}
+
+// cosignSign pushes a cosign signature of the manifest tagged `tag`: a simple-signing payload layer with the
+// signature in its dev.cosignproject.cosign/signature annotation, tagged sha256-<hex>.sig.
+async function cosignSign(host, repository, tag, key) {
+  const { RegistryClient } = await import('../dist/registry/client.js');
+  const { ANNOTATION_COSIGN_SIGNATURE, MEDIA_TYPE_SIMPLE_SIGNING, cosignSignatureTag } = await import('../dist/registry/cosign-verify.js');
+  const { sha256 } = await import('../dist/content/digest.js');
+  const { Readable } = await import('node:stream');
+  const client = new RegistryClient({ registry: host, repository, plainHTTP: true });
+  try {
+    const subject = await client.resolve(tag);
+    const payload = Buffer.from(JSON.stringify({ critical: { identity: { 'docker-reference': `${host}/${repository}` }, image: { 'docker-manifest-digest': subject.digest }, type: 'cosign container image signature' }, optional: null }));
+    const config = Buffer.from('{}');
+    const d = (mediaType, b) => ({ mediaType, digest: sha256(b), size: b.length });
+    for (const b of [config, payload]) await client.push(d('application/octet-stream', b), Readable.from([b]));
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: d('application/vnd.oci.image.config.v1+json', config), layers: [{ ...d(MEDIA_TYPE_SIMPLE_SIGNING, payload), annotations: { [ANNOTATION_COSIGN_SIGNATURE]: sign('sha256', payload, key).toString('base64') } }] }));
+    const m = d('application/vnd.oci.image.manifest.v1+json', manifest);
+    await client.push(m, Readable.from([manifest]));
+    await client.tag(m, cosignSignatureTag(subject.digest));
+  } finally {
+    await client.close();
+  }
 }
 
 // writeFleet writes the profile set the measured export reads: one SveltosCluster and one ClusterProfile
@@ -161,10 +189,11 @@ async function writeImagesFleet(dir, o, registry) {
 
 // exportArgs is the measured command: the real CLI, as a user runs it, with a cold cache.
 // `what` picks the profile set and whether images are carried: 'both' (the measured row), 'images' or 'charts'.
+// 'bare' is 'both' with --no-referrers: the signatures are left behind.
 function exportArgs(work, registry, what = 'both') {
   return [
     join(root, 'bin', 'sveltos-airgap'), 'export', '--from', join(work, what === 'images' ? 'fleet-images' : 'fleet'), '--key', join(work, 'signing.key'), '--out', join(work, 'bundle.tar'),
-    '--sequence', '1', ...(what === 'charts' ? [] : ['--include-images']), '--plain-http-registry', registry, '--cache-dir', join(work, 'cache'), ...(process.env.BENCH_LAPS ? [] : ['--quiet']),
+    '--sequence', '1', ...(what === 'charts' ? [] : ['--include-images']), ...(what === 'bare' ? ['--no-referrers'] : []), '--plain-http-registry', registry, '--cache-dir', join(work, 'cache'), ...(process.env.BENCH_LAPS ? [] : ['--quiet']),
   ];
 }
 
@@ -246,14 +275,15 @@ async function main() {
     await run(process.execPath, [join(root, 'bin', 'sveltos-airgap'), 'keygen', '--out', join(work, 'signing'), '--quiet']);
 
     // Rounds interleave the four measurements, so a busy moment on a shared machine hits all of them.
-    const m = { cold: [], warm: [], images: [], charts: [], floor: [], skopeo: [], script: [] };
+    const m = { cold: [], bare: [], warm: [], images: [], charts: [], floor: [], skopeo: [], script: [] };
     let bytes = 0;
     for (let round = 0; round < o.runs; round++) {
-      log(`round ${round + 1}/${o.runs}: export (cold cache), export (warm cache), images alone, charts alone, helm template alone, skopeo copy, helm pull + helm template + skopeo copy script`);
+      log(`round ${round + 1}/${o.runs}: export (cold cache), export (warm cache), export --no-referrers, images alone, charts alone, helm template alone, skopeo copy, helm pull + helm template + skopeo copy script`);
       const cold = await measureExport(work, registry, helm, false);
       bytes = cold.bytes;
       m.cold.push(cold);
       m.warm.push(await measureExport(work, registry, helm, true));
+      m.bare.push(await measureExport(work, registry, helm, false, 'bare'));
       m.images.push(await measureExport(work, registry, helm, false, 'images'));
       m.charts.push(await measureExport(work, registry, helm, false, 'charts'));
       m.floor.push(await renderFloor(work, o, helm));
@@ -268,6 +298,8 @@ async function main() {
       { row: `export again (warm caches) of ${what}, vs the script users run instead`, unit: 's', better: 'lower', baselineName: scriptName, target: { max: 0.25 }, ours: m.warm.map((x) => x.seconds), baseline: m.script, oursRss: m.warm.map((x) => x.rss) },
       { row: `export of ${what}`, unit: 's', better: 'lower', baselineName, target: { max: 1.2 }, ours: m.cold.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.cold.map((x) => x.rss) },
       { row: `export again, nothing to fetch or render (warm chart, image and render caches): ${what}`, unit: 's', better: 'lower', baselineName, ours: m.warm.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.warm.map((x) => x.rss) },
+      // What carrying the proofs costs: the same cold export with --no-referrers is the baseline.
+      { row: `export of ${what}, each signed with cosign: carrying the signatures (default), vs --no-referrers`, unit: 's', better: 'lower', baselineName: 'the same export with --no-referrers', ours: m.cold.map((x) => x.seconds), baseline: m.bare.map((x) => x.seconds), oursRss: m.cold.map((x) => x.rss) },
       { row: `export of the ${o.images} images alone (a policyRefs Deployment names them; cold cache)`, unit: 's', better: 'lower', baselineName, ours: m.images.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.images.map((x) => x.rss) },
       { row: `export of the ${o.charts} charts alone (no --include-images; cold cache)`, unit: 's', better: 'lower', baselineName, ours: m.charts.map((x) => x.seconds), baseline: m.skopeo, oursRss: m.charts.map((x) => x.rss) },
       // No RSS of its own: an empty list keeps the harness from reporting this script's.
@@ -293,6 +325,8 @@ async function main() {
       bundleBytes: bytes,
       exportSeconds: m.cold.map((x) => Math.round(x.seconds * 1000) / 1000),
       warmExportSeconds: m.warm.map((x) => Math.round(x.seconds * 1000) / 1000),
+      noReferrersSeconds: m.bare.map((x) => Math.round(x.seconds * 1000) / 1000),
+      referrersRatio: ratio(m.cold.map((x) => x.seconds), m.bare.map((x) => x.seconds)),
       imagesAloneSeconds: m.images.map((x) => Math.round(x.seconds * 1000) / 1000),
       chartsAloneSeconds: m.charts.map((x) => Math.round(x.seconds * 1000) / 1000),
       renderFloorSeconds: m.floor.map((x) => Math.round(x * 1000) / 1000),

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Screenshots of the status page for the README (docs/status-overview.png, docs/status-cluster.png) at
+// Screenshots of the status page for the README (docs/status-overview.png, status-cluster.png, status-store.png) at
 // 1280x800: the bundled samples exported and imported, one agent reporting through the agent API (one group
 // provisioned, one failed), the page served and captured in Debian's chromium. Run with `npm run screenshots`.
 import { spawnSync } from 'node:child_process';
@@ -50,11 +50,16 @@ try {
   await page.waitForSelector('tr[data-cluster]');
   await page.screenshot({ path: join(root, 'docs', 'status-overview.png') });
   await page.goto(`${url}/?cluster=retail%2Fstore-berlin`);
-  await page.waitForSelector('#detail h2');
+  await page.waitForSelector('#content details');
+  await page.click('#content details summary');
+  await page.locator('#detail h2').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(root, 'docs', 'status-cluster.png') });
+  await page.goto(`${url}/?view=store`);
+  await page.waitForSelector('#store table');
+  await page.screenshot({ path: join(root, 'docs', 'status-store.png') });
   await browser.close();
   ui.close();
-  process.stderr.write('wrote docs/status-overview.png and docs/status-cluster.png\n');
+  process.stderr.write('wrote docs/status-overview.png, docs/status-cluster.png and docs/status-store.png\n');
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -1,5 +1,6 @@
 // The status page in a real browser: Debian's chromium, driven headless by playwright-core. The site is served
 // by the agent API (status written with the real kubectl); the page has its own listener.
+import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { statusPageHandler } from '../src/ui/server.js';
 import { cli } from './cli.js';
-import { demoCluster, groupNameOf, kubeconfigFor, kubectl, makeSite, serveSite } from './agent/fixtures.js';
+import { demoCluster, groupNameOf, type ClusterSpec, kubeconfigFor, kubectl, makeSite, serveSite } from './agent/fixtures.js';
 
 const CHROMIUM = process.env.SVELTOS_AIRGAP_CHROMIUM ?? '/usr/bin/chromium';
 const TOKEN = 'ui-token-3391';
@@ -57,10 +58,10 @@ describe('the status page', () => {
       const t0 = Date.now();
       await page.waitForSelector('#detail td:has-text("nginx: ImagePullBackOff")', { timeout: 5000 });
       expect(Date.now() - t0).toBeLessThan(5000);
-      expect(await page.textContent('tr[data-cluster="rke2/cluster01"] td:nth-child(2)')).toContain('Failed');
+      expect(await page.textContent('tr[data-cluster="rke2/cluster01"] td:nth-child(3)')).toContain('Failed');
       // The filter is kept in the URL, and reloading keeps it.
       await page.selectOption('#state', 'Failed');
-      expect(new URL(page.url()).searchParams.get('state')).toBe('Failed');
+      expect(await page.evaluate('new URLSearchParams(location.search).get("state")')).toBe('Failed');
       await page.reload();
       await page.waitForSelector('tr[data-cluster="rke2/cluster01"]');
       expect(await page.$$eval('#overview tbody tr', (rows) => rows.length)).toBe(1);
@@ -69,9 +70,13 @@ describe('the status page', () => {
       await page.addScriptTag({ content: await axeSource() });
       const violations = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as { id: string; impact: string }[];
       expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
-      // Keyboard: the filter, the sort buttons and the cluster links take focus in order.
-      await page.keyboard.press('Tab');
-      expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('q');
+      // Keyboard: the views, the filters, the sort buttons and the cluster links take focus in order.
+      const focused: unknown[] = [];
+      for (let i = 0; i < 5; i++) {
+        await page.keyboard.press('Tab');
+        focused.push(await page.evaluate('document.activeElement && document.activeElement.id'));
+      }
+      expect(focused).toEqual(['nav-clusters', 'nav-store', 'q', 'label', 'state']);
 
       // The Secret edge/store-7 carries never reaches the page or its data, in any encoding.
       await page.selectOption('#state', '');
@@ -79,6 +84,73 @@ describe('the status page', () => {
       await page.waitForSelector('#detail h2');
       const dom = await page.content();
       expect(responses.length).toBeGreaterThan(1);
+      for (const text of [dom, ...responses]) for (const v of [SECRET, Buffer.from(SECRET).toString('base64')]) expect(text).not.toContain(v);
+      await page.close();
+    } finally {
+      ui.server.close();
+    }
+  }, 60_000);
+
+  it('a cluster page: labels, a timeline, each group\'s objects (YAML on click, a Secret\'s keys only), Helm releases, images; encrypted groups say so; the store page lists imports, disk and carried charts', async () => {
+    const site = await makeSite();
+    const secret = `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: default\ndata:\n  password: ${Buffer.from(SECRET).toString('base64')}\n`;
+    const web: ClusterSpec = {
+      namespace: 'edge',
+      name: 'store-7',
+      labels: { env: 'prod', tier: 'gold' },
+      profiles: [
+        { profile: 'web', feature: 'Helm', bundles: { 'config-web-b1': ['apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: apps}\nspec:\n  template:\n    spec:\n      containers: [{name: w, image: "nginx:1.27"}]\n'] }, bundleSpec: { helmReleaseName: 'web', helmReleaseNamespace: 'apps', helmChartVersion: '1.2.3', helmRepoURL: 'oci://reg.example.com/charts' } },
+        { profile: 'creds', bundles: { 'config-creds-b1': [secret] } },
+      ],
+    };
+    await site.importTar(await site.pack(1, [web, demoCluster('rke2', 'cluster01', ['nginx'], { env: 'dev' })]));
+    await site.importTar(await site.pack(2, [{ namespace: 'edge', name: 'sealed', labels: { env: 'prod' }, profiles: [{ profile: 'vault', bundles: { 'config-vault-b1': [secret] } }] }], { encryptTo: [generateKeyPairSync('x25519').publicKey] }));
+    // serve's agent API reads a cluster's import when its agent first asks; the page shows what it serves.
+    const served = await serveSite(site.store);
+    await kubectl((await kubeconfigFor(site, 'edge/store-7', served)).path, ['get', 'configurationgroups', '-n', 'edge']);
+    const ui = await listen(site.store);
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      const responses: string[] = [];
+      page.on('response', (r) => void r.text().then((t) => responses.push(t), () => undefined));
+      await page.goto(`${ui.url}/?label=tier%3Dgold`);
+      await page.waitForSelector('tr[data-cluster="edge/store-7"]');
+      expect(await page.$$eval('#overview tbody tr', (rows) => rows.map((r) => r.getAttribute('data-cluster')))).toEqual(['edge/store-7']);
+      expect(await page.textContent('tr[data-cluster="edge/store-7"] td:nth-child(2)')).toBe('env=prod, tier=gold');
+      await page.fill('#label', 'env=dev');
+      expect(await page.evaluate('new URLSearchParams(location.search).get("label")')).toBe('env=dev');
+      expect(await page.$$eval('#overview tbody tr', (rows) => rows.map((r) => r.getAttribute('data-cluster')))).toEqual(['rke2/cluster01']);
+      await page.fill('#label', '');
+
+      await page.click('a[href="?cluster=edge%2Fstore-7"]');
+      await page.waitForSelector('#content details[data-group]');
+      expect(await page.textContent('#detail')).toContain('Labels: env=prod, tier=gold');
+      expect(await page.$$eval('#timeline svg g title', (t) => t.map((x) => x.textContent))).toEqual([expect.stringMatching(/: bundle sequence 1 imported$/)]);
+      expect(await page.textContent('#detail table')).toContain('ClusterProfile web');
+      const creds = page.locator('#content details', { hasText: 'Secret default/db' });
+      await creds.locator('summary').click();
+      expect(await creds.textContent()).toContain('keys: password');
+      await creds.locator('button').click();
+      await creds.locator('pre').waitFor();
+      expect(await creds.locator('pre').textContent()).toContain('password: <redacted>');
+      const tables = await page.$$eval('#content table', (ts) => ts.map((t) => t.textContent));
+      expect(tables[0]).toMatch(/apps\/web.*oci:\/\/reg\.example\.com\/charts.*1\.2\.3/);
+      expect(tables[1]).toMatch(/docker\.io\/library\/nginx:1\.27.*no.*Deployment apps\/web/);
+
+      await page.goto(`${ui.url}/?cluster=edge%2Fsealed`);
+      await page.waitForSelector('#content details[data-group]');
+      expect(await page.textContent('#content details')).toMatch(/— encrypted/);
+
+      await page.click('#nav-store');
+      await page.waitForSelector('#store table');
+      expect(await page.evaluate('new URLSearchParams(location.search).get("view")')).toBe('store');
+      const store = await page.textContent('#store');
+      expect(store).toMatch(/Highest sequence 2 — disk used \d/);
+      expect(await page.$$eval('#store table:first-of-type tbody tr th', (t) => t.map((x) => x.textContent))).toEqual(['2', '1']);
+      await page.addScriptTag({ content: await axeSource() });
+      const violations = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as { id: string; impact: string }[];
+      expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+      const dom = await page.content();
       for (const text of [dom, ...responses]) for (const v of [SECRET, Buffer.from(SECRET).toString('base64')]) expect(text).not.toContain(v);
       await page.close();
     } finally {

@@ -12,6 +12,10 @@ import type { Entry } from './objects.js';
 import { CONFIGURATION_GROUPS, RESOURCE_SUMMARIES, SVELTOS_CLUSTERS } from './resources.js';
 import { requestorOf } from './served.js';
 import { asRecord } from '../model/json.js';
+import { manifestFromJSON } from '../content/descriptor.js';
+import type { Fetcher } from '../content/storage.js';
+import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../content/verify.js';
+import type { Descriptor } from '../model/oci.js';
 
 export interface CollectReceiptOptions {
   now: Date;
@@ -35,13 +39,33 @@ function groupOf(e: Entry): ReceiptGroup {
   if (Number.isSafeInteger(status.observedGeneration)) g.observedGeneration = status.observedGeneration as number;
   if (str(status.lastAppliedTime)) g.lastAppliedTime = str(status.lastAppliedTime)!;
   if (e.object.metadata.deletionTimestamp) g.deleting = true;
+  if (Number.isSafeInteger(spec.tier)) g.tier = spec.tier as number;
+  const source = asRecord(spec.sourceRef);
+  if (str(source.kind) && str(source.name)) g.profile = `${str(source.kind)!} ${str(source.namespace) ? `${str(source.namespace)!}/` : ''}${str(source.name)!}`;
   return g;
+}
+
+// The labels each cluster configuration artifact carries, by manifest digest (content-addressed, so they
+// never change): a cluster whose agent has not asked yet is not read by serve, but has its labels.
+const LABELS_CACHE_MAX = 100_000;
+const labelsByManifest = new Map<string, Record<string, string>>();
+
+async function artifactLabels(layout: Fetcher, manifest: Descriptor): Promise<Record<string, string>> {
+  const known = labelsByManifest.get(manifest.digest);
+  if (known) return known;
+  const m = manifestFromJSON(await readAll(await layout.fetch(manifest), manifest), manifest.digest);
+  const config = asRecord(JSON.parse((await readAll(await layout.fetch(m.config), m.config, { limit: DEFAULT_MAX_METADATA_BYTES })).toString('utf8')));
+  const labels = Object.fromEntries(Object.entries(asRecord(config.labels)).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  if (labelsByManifest.size >= LABELS_CACHE_MAX) labelsByManifest.clear();
+  labelsByManifest.set(manifest.digest, labels);
+  return labels;
 }
 
 /** collectClusters reads what each cluster runs and what its agent reported (the receipt's clusters), from the store and the agent state. */
 export async function collectClusters(storeDir: string): Promise<{ state: SiteState; clusters: ReceiptCluster[] }> {
   const state = await readState(storeDir);
   const ledger = await loadLedger(storeDir);
+  let layout: Fetcher | undefined;
   const byOwner = new Map<string, Entry[]>();
   for (const e of ledger.entries) if (e.owner) byOwner.set(e.owner, [...(byOwner.get(e.owner) ?? []), e]);
   const clusters: ReceiptCluster[] = [];
@@ -54,11 +78,13 @@ export async function collectClusters(storeDir: string): Promise<{ state: SiteSt
     if (str(hb.version)) heartbeat.version = str(hb.version)!;
     if (str(hb.agentLastReportTime)) heartbeat.agentLastReportTime = str(hb.agentLastReportTime)!;
     if (str(hb.failureMessage)) heartbeat.failureMessage = str(hb.failureMessage)!;
+    const labels = sc ? sc.object.metadata.labels ?? {} : await artifactLabels((layout ??= await openSiteLayout(storeDir, false)), st.manifest);
     clusters.push({
       cluster,
       sequence: st.sequence,
       manifest: st.manifest.digest,
       ...(Object.keys(heartbeat).length ? { heartbeat } : {}),
+      ...(Object.keys(labels).length ? { labels: { ...labels } } : {}),
       groups: entries.filter((e) => e.resource === CONFIGURATION_GROUPS).map(groupOf).sort((a, b) => a.name.localeCompare(b.name)),
       driftReports: entries
         .filter((e) => e.resource === RESOURCE_SUMMARIES)

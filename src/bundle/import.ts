@@ -319,6 +319,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
         importedAt: opts.now.toISOString(),
         clusters: verified.predicate.clusters,
         manifests: verified.manifests,
+        bytes: verified.totalBytes,
       };
       state = applyImport(state, record, verified.clusters);
       const pending: Journal = { sequence: record.sequence, root: record.root.digest, signature: record.signature.digest };

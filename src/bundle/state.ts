@@ -20,6 +20,8 @@ export interface ImportRecord {
   clusters: string[];
   /** Signed manifests with their reference names (cluster artifacts, charts, images). */
   manifests: Descriptor[];
+  /** Bytes of the bundle's blobs (absent in records of earlier versions). */
+  bytes?: number;
 }
 
 export interface ClusterState {

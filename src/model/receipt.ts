@@ -16,6 +16,10 @@ export interface ReceiptGroup {
   lastAppliedTime?: string;
   /** The group is deleted and waits for the agent's finalizer. */
   deleting?: boolean;
+  /** spec.tier (Sveltos's default is 100). */
+  tier?: number;
+  /** spec.sourceRef: the profile that deploys it, `Kind [namespace/]name`. */
+  profile?: string;
 }
 
 /** ReceiptDrift is a ResourceSummary the agent wrote (drift detection). */
@@ -32,6 +36,8 @@ export interface ReceiptCluster {
   sequence: number;
   manifest: string;
   heartbeat?: { ready?: boolean; version?: string; agentLastReportTime?: string; failureMessage?: string };
+  /** The labels of its SveltosCluster, as served. */
+  labels?: Record<string, string>;
   groups: ReceiptGroup[];
   driftReports: ReceiptDrift[];
 }

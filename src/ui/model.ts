@@ -11,6 +11,7 @@ export type GroupState = (typeof STATES)[number];
 
 export interface OverviewRow {
   cluster: string;
+  labels: Record<string, string>;
   sequence: number;
   importedAt?: string;
   groups: Record<GroupState, number>;
@@ -26,9 +27,26 @@ export interface OverviewRow {
 export interface ClusterView {
   cluster: string;
   sequence: number;
+  labels: Record<string, string>;
   heartbeat?: ReceiptCluster['heartbeat'];
-  groups: { name: string; requestor: string; action: string; state: GroupState; failureMessage?: string; lastAppliedTime?: string }[];
+  groups: { name: string; requestor: string; profile: string; feature: string; tier: number; action: string; state: GroupState; failureMessage?: string; lastAppliedTime?: string }[];
   driftReports: { name: string }[];
+  /** Imports and agent reports in time order, for the timeline. */
+  timeline: TimelineEvent[];
+}
+
+/** TimelineEvent is one point of a cluster's timeline: an import of its configuration, or what its agent reported. */
+export interface TimelineEvent {
+  time: string;
+  kind: 'import' | 'applied' | 'failed' | 'heartbeat';
+  label: string;
+}
+
+/** ImportFact is what the timeline needs of an import: when, which sequence, which clusters. */
+export interface ImportFact {
+  sequence: number;
+  importedAt: string;
+  clusters: string[];
 }
 
 /** groupState is what a group's status says, as the overview counts it. */
@@ -52,6 +70,7 @@ export function overview(clusters: ReceiptCluster[], now: Date, importedAt: Map<
       const at = importedAt.get(c.sequence);
       return {
         cluster: c.cluster,
+        labels: c.labels ?? {},
         sequence: c.sequence,
         ...(at ? { importedAt: at } : {}),
         groups,
@@ -64,15 +83,33 @@ export function overview(clusters: ReceiptCluster[], now: Date, importedAt: Map<
     });
 }
 
-/** clusterView is one cluster's groups with their agent status and failure message. */
-export function clusterView(c: ReceiptCluster): ClusterView {
+/**
+ * clusterView is one cluster's groups with their agent status and failure message, and its timeline: the
+ * imports that carried its configuration (`imports`; none from a receipt), when each group was last applied
+ * (or failed), and the last heartbeat.
+ */
+export function clusterView(c: ReceiptCluster, imports: ImportFact[] = []): ClusterView {
+  const timeline: TimelineEvent[] = imports.filter((i) => i.clusters.includes(c.cluster)).map((i) => ({ time: i.importedAt, kind: 'import', label: `bundle sequence ${i.sequence} imported` }));
+  for (const g of c.groups) {
+    if (!g.lastAppliedTime) continue;
+    const failed = groupState(g) === 'Failed';
+    timeline.push({ time: g.lastAppliedTime, kind: failed ? 'failed' : 'applied', label: `${g.name}: ${failed ? `failed${g.failureMessage ? `: ${g.failureMessage}` : ''}` : 'applied'}` });
+  }
+  const beat = c.heartbeat?.agentLastReportTime;
+  if (beat) timeline.push({ time: beat, kind: 'heartbeat', label: `agent heartbeat${c.heartbeat?.version ? ` (${c.heartbeat.version})` : ''}` });
+  timeline.sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || a.kind.localeCompare(b.kind));
   return {
     cluster: c.cluster,
     sequence: c.sequence,
+    labels: c.labels ?? {},
     ...(c.heartbeat ? { heartbeat: c.heartbeat } : {}),
+    timeline,
     groups: c.groups.map((g) => ({
       name: g.name,
       requestor: g.requestor,
+      profile: g.profile ?? requestorPart(g.requestor, 0, 1),
+      feature: requestorPart(g.requestor, 2),
+      tier: g.tier ?? 100,
       action: g.action,
       state: groupState(g),
       ...(g.failureMessage ? { failureMessage: g.failureMessage } : {}),
@@ -80,4 +117,9 @@ export function clusterView(c: ReceiptCluster): ClusterView {
     })),
     driftReports: c.driftReports.map((d) => ({ name: d.name })),
   };
+}
+
+// requestorPart reads `kind|name|feature`: parts [from, to) joined by a space (the profile is `kind name`).
+function requestorPart(requestor: string, from: number, to = from): string {
+  return requestor.split('|').slice(from, to + 1).filter(Boolean).join(' ');
 }

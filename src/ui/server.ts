@@ -5,6 +5,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectClusters } from '../agent-api/report.js';
 import { clusterView, overview } from './model.js';
+import { readState } from '../bundle/site.js';
+import { carriedImages, contentView, diskUsage, objectYAML, readClusterContent, storeView } from './content.js';
 import { statusPage, type PageData } from './page.js';
 
 export interface StatusPageOptions {
@@ -18,13 +20,18 @@ export interface StatusPageOptions {
 export async function pageData(storeDir: string, now: Date): Promise<PageData> {
   const { state, clusters } = await collectClusters(storeDir);
   const importedAt = new Map(state.history.map((h) => [h.sequence, h.importedAt]));
+  const imports = state.history.map((h) => ({ sequence: h.sequence, importedAt: h.importedAt, clusters: h.clusters }));
   return {
     title: `site store ${storeDir}, sequence ${state.highestSequence}`,
     generatedAt: now.toISOString(),
+    live: true,
     overview: overview(clusters, now, importedAt),
-    clusters: Object.fromEntries(clusters.map((c) => [c.cluster, clusterView(c)])),
+    clusters: Object.fromEntries(clusters.map((c) => [c.cluster, clusterView(c, imports)])),
   };
 }
+
+/** DISK_TTL_MS: the store's disk use is walked at most this often (a large store has many files). */
+const DISK_TTL_MS = 30_000;
 
 const HEADERS = {
   'Cache-Control': 'no-store',
@@ -39,6 +46,11 @@ export function statusPageHandler(opts: StatusPageOptions): (req: IncomingMessag
   const now = opts.now ?? (() => new Date());
   const send = (res: ServerResponse, code: number, type: string, body: string, extra: Record<string, string> = {}) => res.writeHead(code, { ...HEADERS, 'Content-Type': type, ...extra }).end(body);
   const json = (res: ServerResponse, code: number, v: unknown) => send(res, code, 'application/json', `${JSON.stringify(v, null, 2)}\n`);
+  let disk: { at: number; bytes: Promise<number> } | undefined;
+  const diskBytes = () => {
+    if (!disk || Date.now() - disk.at > DISK_TTL_MS) disk = { at: Date.now(), bytes: diskUsage(opts.storeDir) };
+    return disk.bytes;
+  };
   return (req, res) => {
     void (async () => {
       if (opts.token && !authorized(req, opts.token)) return send(res, 401, 'text/plain', 'a token is required\n', { 'WWW-Authenticate': 'Basic realm="sveltos-airgap status", charset="UTF-8"' });
@@ -46,6 +58,18 @@ export function statusPageHandler(opts: StatusPageOptions): (req: IncomingMessag
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       if (path === '/' || path === '/ui' || path === '/ui/') return send(res, 200, 'text/html; charset=utf-8', statusPage());
       if (!path.startsWith('/ui/api/')) return json(res, 404, { error: `${path}: not found (the page is at /, its data under /ui/api/)` });
+      if (path === '/ui/api/store') return json(res, 200, storeView(await readState(opts.storeDir), await diskBytes()));
+      const served = /^\/ui\/api\/clusters\/([^/]+)\/([^/]+)\/(content|objects\/([^/]+)\/(\d{1,6}))$/.exec(path);
+      if (served) {
+        const cluster = `${decodeURIComponent(served[1]!)}/${decodeURIComponent(served[2]!)}`;
+        const state = await readState(opts.storeDir);
+        const read = await readClusterContent(opts.storeDir, state, cluster);
+        if (!read) return json(res, 404, { error: `${cluster}: the store serves no such cluster` });
+        if (served[3] === 'content') return json(res, 200, contentView(read.desired, read.encrypted, carriedImages(state)));
+        const yaml = objectYAML(read.desired, decodeURIComponent(served[4]!), Number(served[5]));
+        if (yaml === undefined) return json(res, 404, { error: `${cluster}: group ${decodeURIComponent(served[4]!)} has no object ${served[5]}` });
+        return send(res, 200, 'text/plain; charset=utf-8', yaml);
+      }
       const data = await pageData(opts.storeDir, now());
       if (path === '/ui/api/status') return json(res, 200, data);
       if (path === '/ui/api/overview') return json(res, 200, data.overview);

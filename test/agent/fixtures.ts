@@ -29,6 +29,8 @@ export interface ProfileSpec {
   feature?: 'Resources' | 'Helm' | 'Kustomize';
   /** Bundle name -> rendered objects (YAML strings). */
   bundles: Record<string, string[]>;
+  /** More bundle spec fields (a Helm release's helmReleaseName, helmChartVersion, …), on every bundle. */
+  bundleSpec?: Record<string, unknown>;
   /** Group name; default derived from the cluster, the profile and the feature as the resolver derives it (groupNameOf). */
   group?: string;
 }
@@ -65,7 +67,7 @@ export function groupYaml(c: ClusterSpec, p: ProfileSpec): { name: string; featu
     apiVersion: 'lib.projectsveltos.io/v1beta1',
     kind: 'ConfigurationBundle',
     metadata: { name: bname, namespace: c.namespace, labels, annotations: { 'pullmode.projectsveltos.io/requestorname': requestor, 'pullmode.projectsveltos.io/index': bname } },
-    spec: { resources },
+    spec: { ...p.bundleSpec, resources },
     status: { hash: hashOf(resources.join('')) },
   }));
   const group = {
