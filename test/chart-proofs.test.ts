@@ -146,5 +146,10 @@ describe('OCI chart signatures (signatureVerification) and proofs', () => {
     expect((await cli(exportArgs(await fleet('charts', undefined), 'none.tar', 'cache-d', '--offline', '--no-referrers'))).code).toBe(0);
     const plain = JSON.parse((await cli(['inspect', none, '--output', 'json'])).stdout) as { artifacts: { ref: string }[] };
     expect(plain.artifacts.map((a) => a.ref)).toEqual([`${served}:1.2.3`]);
+    // A chart cached without its proofs gets them on the next export online.
+    expect((await cli(exportArgs(await fleet('charts', undefined), 'bare.tar', 'cache-e', '--no-referrers'))).code).toBe(0);
+    expect((await cli(exportArgs(await fleet('charts', undefined), 'later.tar', 'cache-e'))).code).toBe(0);
+    const later = JSON.parse((await cli(['inspect', join(work, 'later.tar'), '--output', 'json'])).stdout) as { artifacts: { ref: string; proofs?: string[] }[] };
+    expect(later.artifacts.find((a) => a.ref === `${served}:1.2.3`)?.proofs).toEqual(['signature', 'referrers']);
   });
 });

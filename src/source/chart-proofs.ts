@@ -73,6 +73,23 @@ export async function copyChartProofs(client: RegistryClient, store: OciLayoutSt
   }
 }
 
+// A tag beside the chart saying its proofs were copied (it names the chart's own manifest): a chart cached
+// before proofs were carried gets them on its next online export.
+const copiedTag = (key: string, digest: string) => `${key}:proofs-copied-${digest.replace(':', '-')}`;
+
+/** isProofsCopiedTag tells the marker tag (`proofs-copied-sha256-<hex>`, after the source key) from versions. */
+export const isProofsCopiedTag = (tag: string): boolean => tag.startsWith('proofs-copied-');
+
+/** markProofsCopied records that the proofs of the chart `manifest` (held in the cache) were copied. */
+export async function markProofsCopied(store: OciLayoutStore, key: string, manifest: Descriptor): Promise<void> {
+  await store.tag({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size }, copiedTag(key, manifest.digest));
+}
+
+/** proofsCopied tells whether the proofs of the chart `digest` were copied into the cache. */
+export async function proofsCopied(store: OciLayoutStore, key: string, digest: string): Promise<boolean> {
+  return (await store.tags()).includes(copiedTag(key, digest));
+}
+
 /** cachedSignatures reads the cosign signatures the cache holds beside the chart `key`. */
 export function cachedSignatures(store: OciLayoutStore, key: string): SignatureSource {
   return {

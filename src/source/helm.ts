@@ -16,12 +16,12 @@ import { OciLayoutStore } from '../content/oci-layout/store.js';
 import { blobPath } from '../content/oci-layout/ingest.js';
 import { readAll } from '../content/verify.js';
 import { tarEntries } from '../content/tar-header.js';
-import { isAbortError, ValidationError } from '../errors.js';
+import { isAbortError, ValidationError, VerificationError } from '../errors.js';
 import { MEDIA_TYPE_HELM_CHART, MEDIA_TYPE_HELM_CONFIG } from '../model/bundle.js';
 import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Manifest } from '../model/oci.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
 import { parseProofTag } from '../model/proofs.js';
-import { cachedChartProofs, cachedSignatures, copyChartProofs, verifyChartSignature, type ChartProof } from './chart-proofs.js';
+import { cachedChartProofs, cachedSignatures, copyChartProofs, isProofsCopiedTag, markProofsCopied, proofsCopied, verifyChartSignature, type ChartProof } from './chart-proofs.js';
 import { RegistryClient, RegistryError, type RegistryCredentials, type RegistrySessions } from '../registry/client.js';
 import { connectionHint, failureText, HttpPool, isPermanentFailure, readBounded, send, sleep } from '../registry/http.js';
 import { entryCredentials, findAuthEntry } from '../registry/docker-config.js';
@@ -184,7 +184,7 @@ export async function fetchChart(req: ChartRequest, cache: ChartCache, opts: Cha
   const versionPart = requested.replace(/@?sha256:[a-f0-9]{64}$/, '');
 
   // Cache first: an exact version (or a digest pin) already held is used without any network access.
-  const cachedTags = (await cache.store.tags()).filter((t) => t.startsWith(`${key}:`)).map((t) => t.slice(key.length + 1)).filter((t) => !parseProofTag(t));
+  const cachedTags = (await cache.store.tags()).filter((t) => t.startsWith(`${key}:`)).map((t) => t.slice(key.length + 1)).filter((t) => !parseProofTag(t) && !isProofsCopiedTag(t));
   const fromCache = async (tag: string) => {
     const manifest = await cache.store.resolve(`${key}:${tag}`);
     if (digestPin && manifest.digest !== digestPin) return undefined;
@@ -221,14 +221,24 @@ async function withProofs(req: ChartRequest, loc: ReturnType<typeof chartLocatio
   if (loc.kind !== 'oci') return chart;
   const digest = chart.manifest.digest;
   const op = opts.signal ? { signal: opts.signal } : {};
-  // A chart fetched now was checked before it was copied (fetchOci).
+  const copy = async () => {
+    await withClient(req, loc, opts, (client) => copyChartProofs(client, cache.store, key, digest, op));
+    await markProofsCopied(cache.store, key, chart.manifest);
+  };
+  // A chart cached before its proofs were carried gets them now (a chart fetched now has them: fetchOci).
+  if ((opts.proofs || req.verifyKeys?.length) && !opts.offline && !(await proofsCopied(cache.store, key, digest))) await copy();
+  // A chart fetched now was checked before it was copied (fetchOci); a cached one is checked against the
+  // signature the cache holds, copied anew when it does not verify (a signature added since), unless offline.
   if (req.verifyKeys?.length && chart.cached) {
     const check = () => verifyChartSignature(label, cachedSignatures(cache.store, key), digest, req.verifyKeys!, op);
     if (opts.offline) await check();
-    else await check().catch(async () => {
-      await withClient(req, loc, opts, (client) => copyChartProofs(client, cache.store, key, digest, op));
-      await check();
-    });
+    else {
+      await check().catch(async (err: unknown) => {
+        if (!(err instanceof VerificationError)) throw err;
+        await copy();
+        await check();
+      });
+    }
   }
   return opts.proofs ? { ...chart, proofs: await cachedChartProofs(cache.store, key, digest, opts.referrerTypes) } : chart;
 }
@@ -289,6 +299,7 @@ async function fetchOci(req: ChartRequest, loc: { registry: string; path: string
     if (req.verifyKeys?.length) await verifyChartSignature(label, cachedSignatures(cache.store, key), root.digest, req.verifyKeys, op);
     opts.onEvent?.({ chart: label, event: 'download', version: ref, bytes: m.layers.reduce((n, l) => n + l.size, 0) });
     await copyGraph(client, cache.store, root, { rootContent: body, ...op });
+    if (opts.proofs || req.verifyKeys?.length) await markProofsCopied(cache.store, key, root);
     return root;
   });
 }
