@@ -148,23 +148,26 @@ export class ImageStage {
   }
 
   // #stageProofs copies the cosign tags and the referrers index found beside the image (none is fine), from its
-  // registry or, offline, from the cache.
+  // registry or, offline, from the cache; the tags are looked up at once.
   async #stageProofs(image: ImageRef, carried: CarriedImage): Promise<CarriedImage[]> {
     const signal = this.#abort.signal;
-    const out: CarriedImage[] = [];
-    for (const suffix of PROOF_SUFFIXES) {
-      const tag = proofTag(carried.root.digest, suffix);
-      const proof: ImageRef = { ...image, tag, reference: `${image.registry}/${image.repository}:${tag}` };
-      delete (proof as { digest?: string }).digest;
-      try {
-        const found = this.opts.offline ? await this.opts.cache.lookup(proof, undefined, signal) : await this.opts.resolver.prepare(proof, undefined, signal);
-        const kept = this.opts.referrerTypes?.length ? await keepTypes(found, this.opts.referrerTypes, signal) : found;
-        if (kept) out.push(this.opts.offline && kept === found ? found : await this.opts.cache.add(kept, { signal }));
-      } catch (err) {
-        if (isAbortError(err) || !isNotFound(err)) throw err;
-      }
-    }
-    return out;
+    const staged = await Promise.all(
+      PROOF_SUFFIXES.map(async (suffix): Promise<CarriedImage | undefined> => {
+        const tag = proofTag(carried.root.digest, suffix);
+        const proof: ImageRef = { ...image, tag, reference: `${image.registry}/${image.repository}:${tag}` };
+        delete (proof as { digest?: string }).digest;
+        try {
+          const found = this.opts.offline ? await this.opts.cache.lookup(proof, undefined, signal) : await this.opts.resolver.prepare(proof, undefined, signal);
+          const kept = this.opts.referrerTypes?.length ? await keepTypes(found, this.opts.referrerTypes, signal) : found;
+          if (!kept) return undefined;
+          return this.opts.offline && kept === found ? found : await this.opts.cache.add(kept, { signal });
+        } catch (err) {
+          if (isAbortError(err) || !isNotFound(err)) throw err;
+          return undefined;
+        }
+      }),
+    );
+    return staged.filter((p): p is CarriedImage => p !== undefined);
   }
 
   // #explain names the image and one object using it; the cause keeps its code (and so the exit code).

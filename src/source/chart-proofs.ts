@@ -54,23 +54,33 @@ export function chartVerifyKeys(where: string, sv: CosignVerification | undefine
 }
 
 /**
- * copyChartProofs copies every proof of `digest` the repository holds into the cache, tagged beside the
- * chart; a proof the repository no longer has is untagged.
+ * copyChartProofs copies every proof of the chart `manifest` the repository holds into the cache, tagged
+ * beside the chart with one index write (with the tag that says they were copied); a proof the repository
+ * no longer has is untagged. The tags are looked up at once.
  */
-export async function copyChartProofs(client: RegistryClient, store: OciLayoutStore, key: string, digest: string, op: { signal?: AbortSignal } = {}): Promise<void> {
-  for (const suffix of PROOF_SUFFIXES) {
-    const tag = proofTag(digest, suffix);
-    let resolved;
-    try {
-      resolved = await client.resolveContent(tag, op);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      await store.untag(`${key}:${tag}`).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+export async function copyChartProofs(client: RegistryClient, store: OciLayoutStore, key: string, manifest: Descriptor, op: { signal?: AbortSignal } = {}): Promise<void> {
+  const found = await Promise.all(
+    PROOF_SUFFIXES.map(async (suffix) => {
+      const tag = proofTag(manifest.digest, suffix);
+      try {
+        return { tag, ...(await client.resolveContent(tag, op)) };
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        return { tag };
+      }
+    }),
+  );
+  const tags: { desc: Descriptor; reference: string }[] = [];
+  for (const f of found) {
+    if (!('descriptor' in f)) {
+      await store.untag(`${key}:${f.tag}`).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
       continue;
     }
-    await copyGraph(client, store, resolved.descriptor, { rootContent: resolved.content, ...(op.signal ? { signal: op.signal } : {}) });
-    await store.tag(resolved.descriptor, `${key}:${tag}`);
+    await copyGraph(client, store, f.descriptor, { rootContent: f.content, ...(op.signal ? { signal: op.signal } : {}) });
+    tags.push({ desc: f.descriptor, reference: `${key}:${f.tag}` });
   }
+  if (await store.exists(manifest)) tags.push({ desc: manifest, reference: copiedTag(key, manifest.digest) });
+  await store.tagAll(tags);
 }
 
 // A tag beside the chart saying its proofs were copied (it names the chart's own manifest): a chart cached
@@ -82,7 +92,7 @@ export const isProofsCopiedTag = (tag: string): boolean => tag.startsWith('proof
 
 /** markProofsCopied records that the proofs of the chart `manifest` (held in the cache) were copied. */
 export async function markProofsCopied(store: OciLayoutStore, key: string, manifest: Descriptor): Promise<void> {
-  await store.tag({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size }, copiedTag(key, manifest.digest));
+  await store.tag(manifest, copiedTag(key, manifest.digest));
 }
 
 /** proofsCopied tells whether the proofs of the chart `digest` were copied into the cache. */

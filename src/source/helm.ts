@@ -221,10 +221,7 @@ async function withProofs(req: ChartRequest, loc: ReturnType<typeof chartLocatio
   if (loc.kind !== 'oci') return chart;
   const digest = chart.manifest.digest;
   const op = opts.signal ? { signal: opts.signal } : {};
-  const copy = async () => {
-    await withClient(req, loc, opts, (client) => copyChartProofs(client, cache.store, key, digest, op));
-    await markProofsCopied(cache.store, key, chart.manifest);
-  };
+  const copy = () => withClient(req, loc, opts, (client) => copyChartProofs(client, cache.store, key, chart.manifest, op));
   // A chart cached before its proofs were carried gets them now (a chart fetched now has them: fetchOci).
   if ((opts.proofs || req.verifyKeys?.length) && !opts.offline && !(await proofsCopied(cache.store, key, digest))) await copy();
   // A chart fetched now was checked before it was copied (fetchOci); a cached one is checked against the
@@ -294,12 +291,17 @@ async function fetchOci(req: ChartRequest, loc: { registry: string; path: string
       throw new ChartError('INVALID', `${label}@${root.digest}: not a Helm chart artifact (config ${m.config.mediaType})`);
     }
     const op = opts.signal ? { signal: opts.signal } : {};
-    // The proofs first: a chart whose signature does not verify is never copied.
-    if (opts.proofs || req.verifyKeys?.length) await copyChartProofs(client, cache.store, key, root.digest, op);
-    if (req.verifyKeys?.length) await verifyChartSignature(label, cachedSignatures(cache.store, key), root.digest, req.verifyKeys, op);
+    // With signatureVerification the proofs come first: a chart whose signature does not verify is never
+    // copied (it is marked as having its proofs once it is in). Otherwise they follow the chart.
+    const verify = Boolean(req.verifyKeys?.length);
+    if (verify) {
+      await copyChartProofs(client, cache.store, key, root, op);
+      await verifyChartSignature(label, cachedSignatures(cache.store, key), root.digest, req.verifyKeys!, op);
+    }
     opts.onEvent?.({ chart: label, event: 'download', version: ref, bytes: m.layers.reduce((n, l) => n + l.size, 0) });
     await copyGraph(client, cache.store, root, { rootContent: body, ...op });
-    if (opts.proofs || req.verifyKeys?.length) await markProofsCopied(cache.store, key, root);
+    if (verify) await markProofsCopied(cache.store, key, root);
+    else if (opts.proofs) await copyChartProofs(client, cache.store, key, root, op);
     return root;
   });
 }
