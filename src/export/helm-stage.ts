@@ -13,8 +13,8 @@ import { patchManifest, PatchFailure } from '../resolve/patch.js';
 import { stageHelmBundle, type StagedHelmBundle } from '../resolve/helm-groups.js';
 import { helmActionFor, helmBundles, type HelmAction, type HelmReleaseSpec } from '../resolve/helm-split.js';
 import { chartAnnotationImages, objectLabel, podSpecImages, profileLabel, type ImageUse } from '../resolve/images.js';
-import { chartVerifyKeys, type CosignVerification } from '../source/chart-proofs.js';
-import { chartAccess, ChartCache, fetchChart, type ChartRequest, type FetchedChart, type RegistryCredentialsConfig } from '../source/helm.js';
+import { chartVerifyKeys, type ChartProof, type CosignVerification } from '../source/chart-proofs.js';
+import { chartAccess, ChartCache, fetchChart, fetchChartProofs, type ChartRequest, type FetchedChart, type RegistryCredentialsConfig } from '../source/helm.js';
 import { DEFAULT_KUBE_VERSION, HelmError, helmTemplate, mergeHelmValues, parseTemplateOutput, TEMPLATE_FLAGS } from '../source/helm-render.js';
 import type { RenderCache } from '../source/render-cache.js';
 import type { FluxChart } from '../resolve/flux.js';
@@ -230,7 +230,6 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
       p = fetchLimit(() =>
         fetchChart(r, opts.cache, {
           ...(opts.offline ? { offline: true } : {}),
-          ...(opts.proofs ? { proofs: true, ...(opts.referrerTypes?.length ? { referrerTypes: opts.referrerTypes } : {}) } : {}),
           signal,
           sessions,
           onEvent: (e) => say(`chart ${e.chart}${e.version ? ` ${e.version}` : ''}: ${e.event === 'cached' ? 'from cache' : e.event === 'download' ? `downloaded (${e.bytes ?? 0} bytes)` : 'resolving'}`),
@@ -252,6 +251,19 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
       fetches.set(c.key, p);
     }
     return p;
+  };
+  // proofsOnce copies (and lists) what proves each distinct OCI chart, apart from its fetch: renders need not
+  // wait for it, only the packing does.
+  const proofs = new Map<string, Promise<ChartProof[]>>();
+  const proofsOf = new Map<HelmChartInput, string>();
+  const proofsOnce = (input: HelmChartInput, r: ChartRequest, chart: FetchedChart) => {
+    const key = fetchKey(r);
+    proofsOf.set(input, key);
+    if (!proofs.has(key)) {
+      const p = fetchChartProofs(r, chart, opts.cache, { ...(opts.offline ? { offline: true } : {}), signal, sessions, ...(opts.referrerTypes?.length ? { referrerTypes: opts.referrerTypes } : {}) });
+      p.catch(() => undefined);
+      proofs.set(key, p);
+    }
   };
   const staged = new Map<string, Promise<StagedRelease>>();
   // renderOnce renders (or reads from the render cache) and parses each distinct render once.
@@ -302,14 +314,25 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
   };
   try {
     const results = await stage.all(inputs, async (input): Promise<HelmChartResult> => {
-      const chart = await (input.fluxChart ? packageOnce(input.fluxChart) : fetchOnce(request(input, objects)));
+      const req = input.fluxChart ? undefined : request(input, objects);
+      const chart = await (req ? fetchOnce(req) : packageOnce(input.fluxChart!));
+      if (req && opts.proofs) proofsOnce(input, req, chart);
       const r = releaseInputs(input, chart, objects, opts.kubeVersion);
       const action = helmActionFor(input.chart, chart.version, input.previousVersion, compareVersions);
       const result = chartResult(input, chart, r.kubeVersion, action, await stagedOnce(input, chart, r, action));
       opts.onImages?.(result.images);
       return result;
     });
-    return { results, renders: renders.size };
+    if (!opts.proofs) return { results, renders: renders.size };
+    const held = new Map<string, ChartProof[]>();
+    for (const [key, p] of proofs) held.set(key, await p);
+    return {
+      results: results.map((r) => {
+        const found = held.get(proofsOf.get(r.input) ?? '');
+        return found ? { ...r, chart: { ...r.chart, proofs: found } } : r;
+      }),
+      renders: renders.size,
+    };
   } finally {
     await sessions.close();
     if (home) await rm(await home, { recursive: true, force: true });

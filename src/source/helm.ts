@@ -214,30 +214,43 @@ export async function fetchChart(req: ChartRequest, cache: ChartCache, opts: Cha
   return withProofs(req, loc, key, label, fetched, cache, opts);
 }
 
-// withProofs checks signatureVerification against the signature the cache holds beside an OCI chart (copied
-// anew from the registry when a cached chart has none that verifies, unless offline) and lists the proofs
-// to carry with it.
+// withProofs checks signatureVerification (OCI charts) and, with `proofs`, lists what proves the chart.
 async function withProofs(req: ChartRequest, loc: ReturnType<typeof chartLocation>, key: string, label: string, chart: FetchedChart, cache: ChartCache, opts: ChartFetchOptions): Promise<FetchedChart> {
   if (loc.kind !== 'oci') return chart;
+  if (req.verifyKeys?.length) await checkSignature(req, loc, key, label, chart, cache, opts);
+  return opts.proofs ? { ...chart, proofs: await fetchChartProofs(req, chart, cache, opts) } : chart;
+}
+
+/**
+ * fetchChartProofs returns what proves an OCI chart the cache holds (its cosign tags and referrers index),
+ * with `referrerTypes` applied; they are copied from its registry first when they were not yet (a chart
+ * cached before proofs were carried), unless offline. None for other charts.
+ */
+export async function fetchChartProofs(req: ChartRequest, chart: FetchedChart, cache: ChartCache, opts: ChartFetchOptions): Promise<ChartProof[]> {
+  const loc = chartLocation(req);
+  if (loc.kind !== 'oci') return [];
+  const key = sourceKey(req);
+  if (!opts.offline && !(await proofsCopied(cache.store, key, chart.manifest.digest))) await copyProofsOf(req, loc, key, chart, cache, opts);
+  return cachedChartProofs(cache.store, key, chart.manifest.digest, opts.referrerTypes);
+}
+
+const copyProofsOf = (req: ChartRequest, loc: { registry: string; path: string }, key: string, chart: FetchedChart, cache: ChartCache, opts: ChartFetchOptions) =>
+  withClient(req, loc, opts, (client) => copyChartProofs(client, cache.store, key, chart.manifest, opts.signal ? { signal: opts.signal } : {}));
+
+// checkSignature checks signatureVerification. A chart fetched now was checked before it was copied
+// (fetchOci); a cached one is checked against the signature the cache holds, copied anew when it does not
+// verify (a signature added since) or was never copied, unless offline.
+async function checkSignature(req: ChartRequest, loc: { registry: string; path: string }, key: string, label: string, chart: FetchedChart, cache: ChartCache, opts: ChartFetchOptions): Promise<void> {
+  if (!chart.cached) return;
   const digest = chart.manifest.digest;
-  const op = opts.signal ? { signal: opts.signal } : {};
-  const copy = () => withClient(req, loc, opts, (client) => copyChartProofs(client, cache.store, key, chart.manifest, op));
-  // A chart cached before its proofs were carried gets them now (a chart fetched now has them: fetchOci).
-  if ((opts.proofs || req.verifyKeys?.length) && !opts.offline && !(await proofsCopied(cache.store, key, digest))) await copy();
-  // A chart fetched now was checked before it was copied (fetchOci); a cached one is checked against the
-  // signature the cache holds, copied anew when it does not verify (a signature added since), unless offline.
-  if (req.verifyKeys?.length && chart.cached) {
-    const check = () => verifyChartSignature(label, cachedSignatures(cache.store, key), digest, req.verifyKeys!, op);
-    if (opts.offline) await check();
-    else {
-      await check().catch(async (err: unknown) => {
-        if (!(err instanceof VerificationError)) throw err;
-        await copy();
-        await check();
-      });
-    }
-  }
-  return opts.proofs ? { ...chart, proofs: await cachedChartProofs(cache.store, key, digest, opts.referrerTypes) } : chart;
+  const check = () => verifyChartSignature(label, cachedSignatures(cache.store, key), digest, req.verifyKeys!, opts.signal ? { signal: opts.signal } : {});
+  if (opts.offline) return check();
+  if (!(await proofsCopied(cache.store, key, digest))) await copyProofsOf(req, loc, key, chart, cache, opts);
+  await check().catch(async (err: unknown) => {
+    if (!(err instanceof VerificationError)) throw err;
+    await copyProofsOf(req, loc, key, chart, cache, opts);
+    await check();
+  });
 }
 
 // withClient runs `work` with a client of the chart's OCI repository, closed after.
