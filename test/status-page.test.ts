@@ -169,6 +169,12 @@ describe('the status page', () => {
       expect(((await ok.json()) as { cluster: string }[]).map((r) => r.cluster)).toEqual(['rke2/cluster01']);
       const basic = await fetch(`${ui.url}/ui/api/clusters/rke2/cluster01`, { headers: { authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` } });
       expect(((await basic.json()) as { cluster: string }).cluster).toBe('rke2/cluster01');
+      // The live page asks for the shown cluster's view only; a bad percent-encoding is a clear 400.
+      const one = (await (await fetch(`${ui.url}/ui/api/status?cluster=rke2/cluster01`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { overview: unknown[]; clusters: Record<string, unknown> };
+      expect([one.overview.length, Object.keys(one.clusters)]).toEqual([1, ['rke2/cluster01']]);
+      const none = (await (await fetch(`${ui.url}/ui/api/status?cluster=`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { clusters: Record<string, unknown> };
+      expect(none.clusters).toEqual({});
+      expect((await fetch(`${ui.url}/ui/api/clusters/rke2/%E0%A4%A`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(400);
       const res = await fetch(`${ui.url}/`, { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
       expect(Buffer.byteLength(await res.text())).toBeLessThan(300 * 1024);

@@ -138,7 +138,7 @@ details { margin: .4rem 0; } summary { cursor: pointer; font-weight: 600; } pre 
     var body = document.querySelector('#overview tbody'); body.textContent = '';
     rows.forEach(function (r) {
       var link = el('a', { href: '?cluster=' + encodeURIComponent(r.cluster) }, [r.cluster]);
-      link.addEventListener('click', function (ev) { ev.preventDefault(); params.set('cluster', r.cluster); keep(); detail(); });
+      link.addEventListener('click', function (ev) { ev.preventDefault(); params.set('cluster', r.cluster); keep(); if (data.live && !data.clusters[r.cluster]) refresh(); else detail(); });
       var g = r.groups;
       body.appendChild(el('tr', { 'data-cluster': r.cluster }, [
         el('th', { scope: 'row' }, [link]),
@@ -207,10 +207,12 @@ details { margin: .4rem 0; } summary { cursor: pointer; font-weight: 600; } pre 
   ['nav-clusters', 'nav-store'].forEach(function (id) {
     document.getElementById(id).addEventListener('click', function (ev) { ev.preventDefault(); if (id === 'nav-store') params.set('view', 'store'); else params.delete('view'); keep(); render(); });
   });
-  function poll() {
-    get('ui/api/status').then(function (d) { data = d; render(); }, function (e) { document.getElementById('meta').textContent = 'cannot read the status: ' + e.message; })
-      .then(function () { setTimeout(poll, POLL); });
+  // refresh reads the overview and the shown cluster's view (a fleet's views are megabytes: only one is asked for).
+  function refresh() {
+    var c = params.get('cluster');
+    return get('ui/api/status' + (c ? '?cluster=' + encodeURIComponent(c) : '?cluster=')).then(function (d) { data = d; render(); }, function (e) { document.getElementById('meta').textContent = 'cannot read the status: ' + e.message; });
   }
+  function poll() { refresh().then(function () { setTimeout(poll, POLL); }); }
   if (INLINE) render(); else poll();
 })();
 </script>
