@@ -5,7 +5,7 @@
 // .sig tag and the referrers index beside the chart, and after import `serve` and `import --to-registry`
 // hand them out by tag, digests unchanged.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,11 +89,20 @@ describe('OCI chart signatures (signatureVerification) and proofs', () => {
     expect(keyless.stderr).toMatch(/spec\.helmCharts\[0\]\.signatureVerification: provider Keyless is UNSUPPORTED/);
     const dir = await fleet('charts', undefined);
     const file = join(dir, 'in.yaml');
-    const { readFile } = await import('node:fs/promises');
     await writeFile(file, (await readFile(file, 'utf8')).replace(`oci://${registry.host}/charts`, 'https://charts.example.com').concat('    provenanceVerification: {keyringSecretRef: {name: keyring}}\n'));
     const prov = await cli(exportArgs(dir, 'p.tar', 'cache-c'));
     expect(prov.code).not.toBe(0);
     expect(prov.stderr).toMatch(/spec\.helmCharts\[0\]\.provenanceVerification: Helm GPG provenance \(\.prov\) is UNSUPPORTED/);
+  });
+
+  it('asks helm its version while charts are fetched, and renders nothing with a helm it refuses', async () => {
+    const helm2 = join(work, 'helm2');
+    await writeFile(helm2, `#!/bin/sh\necho "$1" >> ${join(work, 'helm2.log')}\nprintf v2.17.0\n`);
+    await chmod(helm2, 0o755);
+    const r = await cli([...exportArgs(await fleet('charts', undefined), 'h2.tar', 'cache-f'), '--helm', helm2]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/helm2: expected helm v3 or v4, found "v2\.17\.0"/);
+    expect((await readFile(join(work, 'helm2.log'), 'utf8')).trim().split('\n')).toEqual(['version']);
   });
 
   it('carries the .sig tag and the referrers index beside the chart; served and pushed by import --to-registry with digests unchanged; --referrer-type and --no-referrers narrow them', async () => {

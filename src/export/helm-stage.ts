@@ -68,6 +68,8 @@ export interface HelmChartInput {
 
 export interface HelmStageOptions {
   helm: string;
+  /** Settles once the helm binary is known to be usable (its version asked); renders wait for it, fetches do not. */
+  helmReady?: Promise<unknown>;
   cache: ChartCache;
   /** `--from` objects: Secrets for registry credentials and ConfigMaps/Secrets for valuesFrom. */
   objects?: KubeObject[];
@@ -276,6 +278,7 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
         const hit = cacheKey ? await opts.renderCache!.get(cacheKey) : undefined;
         say(renderEvent(input, chart, r.kubeVersion, hit !== undefined));
         if (hit !== undefined) return parseTemplateOutput(hit, `helm template ${releaseName}`);
+        await opts.helmReady;
         home ??= mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
         const text = await helmTemplate({ helm: opts.helm, chart: chart.archive, releaseName, releaseNamespace, values: r.values, kubeVersion: r.kubeVersion, home: await home, signal }).catch((err: unknown) =>
           Promise.reject(renderFailure(err, input, chart, r.kubeVersion)),

@@ -75,10 +75,12 @@ export async function renderPlan(planned: ExportPlan, objects: KubeObject[], fla
   const cache = await ChartCache.open(cacheDir);
   const helm = await findHelm(flags.helm, env);
   const renderCache = await RenderCache.open(cacheDir);
-  const version = await knownHelmVersion(helm, renderCache);
-  log.info(`helm ${version.version} (${helm})`);
+  // helm is asked its version while the charts are fetched; no render runs before the answer.
+  const version = knownHelmVersion(helm, renderCache).then((v) => log.info(`helm ${v.version} (${helm})`));
+  version.catch(() => undefined);
   const stage = await renderHelmForPlan(helmInputsFromPlan(plan.clusters), {
     helm,
+    helmReady: version,
     cache,
     renderCache,
     objects,
@@ -89,6 +91,7 @@ export async function renderPlan(planned: ExportPlan, objects: KubeObject[], fla
     ...(images?.onImages ? { onImages: images.onImages } : {}),
     ...(images?.signal ? { signal: images.signal } : {}),
   });
+  await version;
   // Results come in plan order: one per planned helmCharts entry.
   let i = 0;
   const clusters = plan.clusters.map((c) => withHelmGroups(c, c.helm.map((planned) => ({ planned, bundles: stage.results[i++]!.bundles }))));
