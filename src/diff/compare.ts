@@ -86,9 +86,7 @@ export function compareViews(before: BundleView, after: BundleView, opts: { diff
 
 function compareCluster(a: ClusterView, b: ClusterView, withDiff: boolean): Omit<ClusterDiff, 'cluster' | 'change'> {
   const objects: ObjectChange[] = [];
-  for (const key of [...new Set([...a.objects.keys(), ...b.objects.keys()])].sort()) {
-    const x = a.objects.get(key);
-    const y = b.objects.get(key);
+  for (const [, x, y] of pairs(a.objects, b.objects)) {
     const id = (e: ObjectEntry) => ({ apiVersion: e.apiVersion, kind: e.kind, namespace: e.namespace, name: e.name });
     if (!x) objects.push({ ...id(y!), change: 'added' });
     else if (!y) objects.push({ ...id(x), change: 'removed' });
@@ -100,9 +98,7 @@ function compareCluster(a: ClusterView, b: ClusterView, withDiff: boolean): Omit
     }
   }
   const helm: HelmChange[] = [];
-  for (const key of [...new Set([...a.helm.keys(), ...b.helm.keys()])].sort()) {
-    const x = a.helm.get(key);
-    const y = b.helm.get(key);
+  for (const [, x, y] of pairs(a.helm, b.helm)) {
     const base = (e: HelmEntry) => ({ namespace: e.namespace, name: e.name, chart: e.chart, version: e.version });
     if (!x) helm.push({ ...base(y!), change: 'added' });
     else if (!y) helm.push({ ...base(x), change: 'removed' });
@@ -112,9 +108,7 @@ function compareCluster(a: ClusterView, b: ClusterView, withDiff: boolean): Omit
     }
   }
   const encrypted: EncryptedChange[] = [];
-  for (const key of [...new Set([...a.encrypted.keys(), ...b.encrypted.keys()])].sort()) {
-    const x = a.encrypted.get(key);
-    const y = b.encrypted.get(key);
+  for (const [key, x, y] of pairs(a.encrypted, b.encrypted)) {
     if (!x) encrypted.push({ requestor: key, change: 'added' });
     else if (!y) encrypted.push({ requestor: key, change: 'removed' });
     else if (x.digest !== y.digest) encrypted.push({ requestor: key, change: 'changed' });
@@ -123,21 +117,29 @@ function compareCluster(a: ClusterView, b: ClusterView, withDiff: boolean): Omit
   return { objects, helm, encrypted, summary: { added: n('added'), removed: n('removed'), changed: n('changed') } };
 }
 
+// pairs walks the keys of both maps in order, with each side's value (undefined where that side lacks the key).
+function pairs<V>(a: Map<string, V>, b: Map<string, V>): [string, V | undefined, V | undefined][] {
+  return [...new Set([...a.keys(), ...b.keys()])].sort().map((k) => [k, a.get(k), b.get(k)]);
+}
+
+// split sorts the keys of two maps into added, removed and changed (`same` tells values apart).
+function split<V>(a: Map<string, V>, b: Map<string, V>, same: (x: V, y: V) => boolean): { added: [string, V][]; removed: [string, V][]; changed: [string, V, V][] } {
+  const out = { added: [] as [string, V][], removed: [] as [string, V][], changed: [] as [string, V, V][] };
+  for (const [k, x, y] of pairs(a, b)) {
+    if (x === undefined) out.added.push([k, y!]);
+    else if (y === undefined) out.removed.push([k, x]);
+    else if (!same(x, y)) out.changed.push([k, x, y]);
+  }
+  return out;
+}
+
 function secretKeys(a: Map<string, string>, b: Map<string, string>): NonNullable<ObjectChange['keys']> {
-  const keys = [...new Set([...a.keys(), ...b.keys()])].sort();
-  return {
-    added: keys.filter((k) => !a.has(k)),
-    removed: keys.filter((k) => !b.has(k)),
-    changed: keys.filter((k) => a.has(k) && b.has(k) && a.get(k) !== b.get(k)),
-  };
+  const { added, removed, changed } = split(a, b, (x, y) => x === y);
+  return { added: added.map(([k]) => k), removed: removed.map(([k]) => k), changed: changed.map(([k]) => k) };
 }
 
 function compareArtifacts(a: Map<string, ArtifactEntry>, b: Map<string, ArtifactEntry>): ArtifactChanges {
-  const refs = [...new Set([...a.keys(), ...b.keys()])].sort();
-  return {
-    added: refs.filter((r) => !a.has(r)).map((r) => b.get(r)!),
-    removed: refs.filter((r) => !b.has(r)).map((r) => a.get(r)!),
-    changed: refs.filter((r) => a.has(r) && b.has(r) && a.get(r)!.digest !== b.get(r)!.digest).map((r) => ({ ref: r, from: a.get(r)!.digest, to: b.get(r)!.digest, bytes: b.get(r)!.bytes })),
-  };
+  const { added, removed, changed } = split(a, b, (x, y) => x.digest === y.digest);
+  return { added: added.map(([, e]) => e), removed: removed.map(([, e]) => e), changed: changed.map(([ref, x, y]) => ({ ref, from: x.digest, to: y.digest, bytes: y.bytes })) };
 }
 
