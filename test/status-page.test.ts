@@ -198,6 +198,14 @@ describe('the status page', () => {
     await page.waitForSelector('tr[data-cluster]');
     expect(await page.$$eval('#overview tbody tr', (rows) => rows.map((r) => r.getAttribute('data-cluster')))).toEqual(['edge/store-7', 'rke2/cluster01']);
     expect(await page.textContent('#meta')).toMatch(/verified/);
+    // The receipt carries the site's imports: the timeline and the store page show them offline too.
+    await page.click('a[href="?cluster=rke2%2Fcluster01"]');
+    await page.waitForSelector('#timeline svg');
+    expect(await page.$$eval('#timeline svg g title', (t) => t.map((x) => x.textContent))).toEqual([expect.stringMatching(/: bundle sequence 1 imported$/)]);
+    expect(await page.textContent('#content')).toMatch(/a receipt holds the agents' status only/);
+    await page.click('#nav-store');
+    await page.waitForSelector('#store table');
+    expect(await page.$$eval('#store table:first-of-type tbody tr th', (t) => t.map((x) => x.textContent))).toEqual(['1']);
     await page.close();
   });
 });

@@ -6,7 +6,7 @@ import { receiptStatement } from '../bundle/receipt.js';
 import { openSiteLayout, readState } from '../bundle/site.js';
 import { STATE_FILE, type SiteState } from '../bundle/state.js';
 import { sha256 } from '../content/digest.js';
-import type { ReceiptCluster, ReceiptGroup, ReceiptStatement } from '../model/receipt.js';
+import type { ReceiptCluster, ReceiptGroup, ReceiptImport, ReceiptStatement } from '../model/receipt.js';
 import { loadLedger } from './ledger.js';
 import type { Entry } from './objects.js';
 import { CONFIGURATION_GROUPS, RESOURCE_SUMMARIES, SVELTOS_CLUSTERS } from './resources.js';
@@ -95,6 +95,11 @@ export async function collectClusters(storeDir: string): Promise<{ state: SiteSt
   return { state, clusters };
 }
 
+/** importsOf is the site's import history as the status page shows it (a receipt keeps the last ones). */
+export function importsOf(state: SiteState): ReceiptImport[] {
+  return state.history.map((r) => ({ sequence: r.sequence, importedAt: r.importedAt, createdAt: r.createdAt, signer: r.keyHint, source: r.source, ...(r.bytes !== undefined ? { bytes: r.bytes } : {}), clusters: r.clusters }));
+}
+
 /** collectReceipt reads the store and the agent state into a receipt statement (not yet signed). */
 export async function collectReceipt(storeDir: string, opts: CollectReceiptOptions): Promise<ReceiptStatement> {
   const layout = await openSiteLayout(storeDir, false);
@@ -108,6 +113,7 @@ export async function collectReceipt(storeDir: string, opts: CollectReceiptOptio
     highestSequence: state.highestSequence,
     blobs,
     clusters,
+    imports: importsOf(state),
     subjects: [{ name: STATE_FILE, digest: sha256(stateText) }, ...state.history.map((h) => ({ name: `sveltos-airgap/bundle:${h.sequence}`, digest: h.root.digest }))],
   });
 }

@@ -4,7 +4,7 @@ import type { KeyObject } from 'node:crypto';
 import { isDigest } from '../content/digest.js';
 import { VerificationError } from '../errors.js';
 import { IN_TOTO_STATEMENT_TYPE } from '../model/bundle.js';
-import { PREDICATE_TYPE_RECEIPT, type ReceiptCluster, type ReceiptStatement } from '../model/receipt.js';
+import { PREDICATE_TYPE_RECEIPT, RECEIPT_IMPORTS_MAX, type ReceiptCluster, type ReceiptImport, type ReceiptStatement } from '../model/receipt.js';
 import { signStatement, type Signer } from './sign.js';
 import { verifySignedStatement } from './signature.js';
 import { isPlainObject } from '../model/json.js';
@@ -43,6 +43,11 @@ function parseReceipt(v: unknown, source: string): ReceiptStatement {
   if (!Array.isArray(p.clusters) || p.clusters.some((c) => !isPlainObject(c) || typeof c.cluster !== 'string' || !Array.isArray(c.groups))) {
     throw bad('predicate.clusters', 'an array of {cluster, groups, …}');
   }
+  if (p.imports !== undefined) {
+    const ok = (i: unknown) =>
+      isPlainObject(i) && Number.isSafeInteger(i.sequence) && typeof i.importedAt === 'string' && typeof i.createdAt === 'string' && typeof i.signer === 'string' && typeof i.source === 'string' && Array.isArray(i.clusters) && i.clusters.every((c) => typeof c === 'string');
+    if (!Array.isArray(p.imports) || !p.imports.every(ok)) throw bad('predicate.imports', 'an array of {sequence, importedAt, createdAt, signer, source, clusters}');
+  }
   return v as unknown as ReceiptStatement;
 }
 
@@ -53,6 +58,7 @@ export function receiptStatement(input: {
   highestSequence: number;
   blobs: string[];
   clusters: ReceiptCluster[];
+  imports?: ReceiptImport[];
   subjects: { name: string; digest: string }[];
 }): ReceiptStatement {
   return {
@@ -65,6 +71,7 @@ export function receiptStatement(input: {
       highestSequence: input.highestSequence,
       blobs: [...new Set(input.blobs)].sort(),
       clusters: [...input.clusters].sort((a, b) => a.cluster.localeCompare(b.cluster)),
+      ...(input.imports?.length ? { imports: input.imports.slice(-RECEIPT_IMPORTS_MAX) } : {}),
     },
   };
 }

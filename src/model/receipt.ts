@@ -42,6 +42,21 @@ export interface ReceiptCluster {
   driftReports: ReceiptDrift[];
 }
 
+/** ReceiptImport is one import of the site's history, as its status page shows it. */
+export interface ReceiptImport {
+  sequence: number;
+  importedAt: string;
+  createdAt: string;
+  /** Key hint of the bundle's signer. */
+  signer: string;
+  source: string;
+  bytes?: number;
+  clusters: string[];
+}
+
+/** RECEIPT_IMPORTS_MAX: a receipt carries the site's last imports, at most this many. */
+export const RECEIPT_IMPORTS_MAX = 50;
+
 export interface ReceiptPredicate {
   createdAt: string;
   /** Free text naming the site (`report --site`). */
@@ -50,6 +65,8 @@ export interface ReceiptPredicate {
   /** Every blob digest the store holds, sorted: the next export leaves these out. */
   blobs: string[];
   clusters: ReceiptCluster[];
+  /** The last imports, oldest first (absent in receipts of earlier versions). */
+  imports?: ReceiptImport[];
 }
 
 export interface ReceiptStatement {

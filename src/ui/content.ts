@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { manifestFromJSON } from '../content/descriptor.js';
 import { readAll } from '../content/verify.js';
+import { importsOf } from '../agent-api/report.js';
 import { readDesiredCluster, type DesiredCluster } from '../agent-api/served.js';
 import { envelopeRecipients } from '../bundle/secrets.js';
 import { openSiteLayout } from '../bundle/site.js';
@@ -40,7 +41,8 @@ export interface ContentView {
 /** StoreView is the store page: imports in order, disk used, and what is carried with its users. */
 export interface StoreView {
   highestSequence: number;
-  diskBytes: number;
+  /** Bytes under the store (not known offline, from a receipt). */
+  diskBytes?: number;
   imports: { sequence: number; importedAt: string; createdAt: string; signer: string; source: string; bytes?: number; clusters: number }[];
   artifacts: { ref: string; kind: string; source?: string; version?: string; clusters: string[]; proofs: string[] }[];
 }
@@ -133,7 +135,7 @@ export function storeView(state: SiteState, diskBytes: number): StoreView {
   return {
     highestSequence: state.highestSequence,
     diskBytes,
-    imports: state.history.map((r) => ({ sequence: r.sequence, importedAt: r.importedAt, createdAt: r.createdAt, signer: r.keyHint, source: r.source, ...(r.bytes !== undefined ? { bytes: r.bytes } : {}), clusters: r.clusters.length })),
+    imports: importsOf(state).map((i) => ({ ...i, clusters: i.clusters.length })),
     artifacts: [...latest]
       .filter(([ref]) => !isProof.has(ref))
       .sort(([a], [b]) => a.localeCompare(b))

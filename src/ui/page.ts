@@ -2,12 +2,16 @@
 // Live (`serve --ui-listen`) it polls /ui/api/status every 2 s; offline (`inspect-receipt --html`) the data is
 // inlined. The filter and the sort are kept in the URL. States read as text and symbol, not colour alone.
 
+import type { StoreView } from './content.js';
+
 /** PageData is what the page shows: the overview rows and each cluster's groups. */
 export interface PageData {
   title: string;
   generatedAt: string;
   /** True on `serve`: objects, images and the store page are read from the store on request. */
   live?: boolean;
+  /** The store page inlined (offline, from a receipt: its imports). */
+  store?: StoreView;
   overview: unknown[];
   clusters: Record<string, unknown>;
 }
@@ -113,7 +117,7 @@ details { margin: .4rem 0; } summary { cursor: pointer; font-weight: 600; } pre 
   function render() {
     if (!data) return;
     var onStore = params.get('view') === 'store';
-    document.getElementById('nav-store').hidden = !data.live;
+    document.getElementById('nav-store').hidden = !data.live && !data.store;
     document.getElementById('nav-clusters').setAttribute('aria-current', onStore ? 'false' : 'page');
     document.getElementById('nav-store').setAttribute('aria-current', onStore ? 'page' : 'false');
     document.getElementById('clusters-view').hidden = onStore;
@@ -193,10 +197,10 @@ details { margin: .4rem 0; } summary { cursor: pointer; font-weight: 600; } pre 
   function renderStore() {
     var box = document.getElementById('store');
     if (!store) { box.textContent = 'loading the store\\u2026'; }
-    get('ui/api/store').then(function (s) {
+    (data.store ? Promise.resolve(data.store) : get('ui/api/store')).then(function (s) {
       store = s; box.textContent = '';
       box.appendChild(el('h2', {}, ['Store']));
-      box.appendChild(el('p', {}, ['Highest sequence ' + s.highestSequence + ' \\u2014 disk used ' + bytes(s.diskBytes)]));
+      box.appendChild(el('p', {}, ['Highest sequence ' + s.highestSequence + (s.diskBytes == null ? '' : ' \\u2014 disk used ' + bytes(s.diskBytes))]));
       box.appendChild(table('Imports', ['Sequence', 'Imported', 'Created', 'Signer (key hint)', 'Size', 'Clusters', 'Exporter'], s.imports.slice().reverse().map(function (i) { return [String(i.sequence), i.importedAt, i.createdAt, i.signer, bytes(i.bytes), String(i.clusters), i.source]; })));
       box.appendChild(table('Carried charts and images', ['Reference', 'Kind', 'Version', 'Proofs', 'Used by clusters'], s.artifacts.map(function (a) { return [a.ref, a.kind, a.version || '-', a.proofs.join(', ') || '-', a.clusters.join(', ') || '-']; })));
     }, function (e) { box.textContent = 'cannot read the store: ' + e.message; });

@@ -56,6 +56,7 @@ describe('receipts and delta exports', () => {
     expect(out.verified).toBe(true);
     expect(out.predicate).toMatchObject({ site: 'ship-7', highestSequence: 1 });
     expect(out.predicate.blobs.length).toBeGreaterThan(5);
+    expect(out.predicate.imports).toEqual([expect.objectContaining({ sequence: 1, clusters: expect.arrayContaining(['rke2/cluster01']), bytes: expect.any(Number) })]);
     const c = out.predicate.clusters[0];
     expect(c).toMatchObject({ cluster: 'rke2/cluster01', sequence: 1, heartbeat: { ready: true, agentLastReportTime: '2026-09-01T12:05:00Z' } });
     expect(c.groups.find((g: { name: string }) => g.name === groupOf('nginx'))).toMatchObject({ action: 'Deploy', status: 'Provisioned', observedGeneration: 1, generation: 1, lastAppliedTime: '2026-09-01T12:00:00Z' });

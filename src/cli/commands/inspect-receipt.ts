@@ -56,12 +56,15 @@ export async function inspectReceipt(opts: InspectReceiptOptions, io: CommandIO)
 async function writeReceiptPage(file: string, verified: VerifiedReceipt): Promise<void> {
   const p = verified.statement.predicate;
   const at = new Date(p.createdAt);
+  const imports = p.imports ?? [];
   const html = statusPage({
     data: {
       title: `receipt of site ${p.site || '(unnamed)'} (key ${verified.keyHint.slice(0, 16)}…, verified), sequence ${p.highestSequence}`,
       generatedAt: p.createdAt,
-      overview: overview(p.clusters, at),
-      clusters: Object.fromEntries(p.clusters.map((c) => [c.cluster, clusterView(c)])),
+      overview: overview(p.clusters, at, new Map(imports.map((i) => [i.sequence, i.importedAt]))),
+      clusters: Object.fromEntries(p.clusters.map((c) => [c.cluster, clusterView(c, imports)])),
+      // The receipt's imports; the store's disk use and artifacts are not in a receipt.
+      store: { highestSequence: p.highestSequence, imports: imports.map((i) => ({ ...i, clusters: i.clusters.length })), artifacts: [] },
     },
   });
   await writeFileAtomic(file, html);
