@@ -122,6 +122,11 @@ describe('OCI chart signatures (signatureVerification) and proofs', () => {
     expect(spdxErrors(sbom)).toEqual([]);
     expect(sbom.packages.find((p) => p.name === `${served}:${hex}.sig`)).toMatchObject({ primaryPackagePurpose: 'OTHER', comment: expect.stringContaining(`signature of ${served}:1.2.3`) });
 
+    // The next export of the same inputs changes nothing, its proofs included (a chart's signature is no chart).
+    const dir = await fleet('charts', PUBLIC_KEY);
+    const same = await cli(['diff', '--from', dir, '--against', out, '--exit-code', '--cache-dir', join(work, 'cache-d'), '--helm', helmPath()]);
+    expect(same.code, same.stdout + same.stderr).toBe(0);
+
     const store = join(work, 'store');
     const imported = await cli(['import', out, '--store', store, '--key', join(work, 'signing.pub')]);
     expect(imported.code, imported.stderr).toBe(0);

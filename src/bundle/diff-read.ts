@@ -45,7 +45,8 @@ export async function storeView(dir: string, opts: ViewOptions = {}): Promise<Bu
   return view;
 }
 
-async function addArtifact(view: BundleView, src: ReadOnlyStorage, d: Descriptor): Promise<void> {
+/** addArtifact puts a carried artifact (its descriptor named with its reference) into the view as what it is. */
+export async function addArtifact(view: BundleView, src: ReadOnlyStorage, d: Descriptor): Promise<void> {
   const a = await artifactFacts(src, d);
   const entry: ArtifactEntry = { ref: a.ref, digest: a.digest, bytes: a.bytes };
   if (a.kind === 'chart') view.charts.set(a.ref, entry);

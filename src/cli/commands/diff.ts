@@ -3,8 +3,7 @@
 //   diff OLD.tar NEW.tar              between two bundles (NEW may be a delta of OLD);
 //   diff --from DIR… --against OLD    what the next export would change, without packing.
 import type { KeyObject } from 'node:crypto';
-import { bundleContents, bundleView, storeView, type ViewOptions } from '../../bundle/diff-read.js';
-import { artifactFacts } from '../../bundle/inspect.js';
+import { addArtifact, bundleContents, bundleView, storeView, type ViewOptions } from '../../bundle/diff-read.js';
 import { openSiteLayout } from '../../bundle/site.js';
 import { verifyBundle } from '../../bundle/verify.js';
 import { BundleParts } from '../../bundle/volumes.js';
@@ -110,9 +109,7 @@ async function planView(opts: DiffOptions, io: CommandIO, reporter: Reporter): P
     const bundles = c.groups.flatMap((g) => g.bundles.map((b) => bundleContents(b as unknown as Record<string, unknown>, `the plan of ${c.cluster}`)));
     view.clusters.set(c.cluster, clusterView([{ bundles }], []));
   }
-  for (const ch of rendered.charts) {
-    const a = await artifactFacts(ch.source, { ...ch.root, annotations: { ...ch.root.annotations, [ANNOTATION_REF_NAME]: ch.ref } });
-    view.charts.set(ch.ref, { ref: ch.ref, digest: a.digest, bytes: a.bytes });
-  }
+  // Charts and what proves them, each as a bundle's reader sees it (a chart's signature is not a chart).
+  for (const ch of rendered.charts) await addArtifact(view, ch.source, { ...ch.root, annotations: { ...ch.root.annotations, [ANNOTATION_REF_NAME]: ch.ref } });
   return view;
 }

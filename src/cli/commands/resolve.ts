@@ -43,7 +43,8 @@ export async function resolve(opts: ResolveOptions, io: CommandIO): Promise<Expo
     ...(opts.fluxArtifactHost ? { fluxArtifactHost: opts.fluxArtifactHost } : {}),
   }, { ...driftDetectionFlags(opts), env: io.env });
   if (opts.images) {
-    const rendered = await renderPlan(loaded.plan, loaded.objects, opts, io.env, reporter, {});
+    // Only the images are listed: what proves the charts is not fetched.
+    const rendered = await renderPlan(loaded.plan, loaded.objects, { ...opts, referrers: false }, io.env, reporter, {});
     const images = imageReport(rendered.images);
     printResult(io, opts, { images }, () => imagesText(images));
     return rendered.plan;
