@@ -141,6 +141,9 @@ describe('the status page', () => {
       await page.waitForSelector('#content details[data-group]');
       expect(await page.textContent('#content details')).toMatch(/— encrypted/);
 
+      // The page also answers at /ui/, and finds its data from there.
+      await page.goto(`${ui.url}/ui/`);
+      await page.waitForSelector('tr[data-cluster="edge/sealed"]');
       await page.click('#nav-store');
       await page.waitForSelector('#store table');
       expect(await page.evaluate('new URLSearchParams(location.search).get("view")')).toBe('store');

@@ -80,7 +80,9 @@ details { margin: .4rem 0; } summary { cursor: pointer; font-weight: 600; } pre 
     if (q.value) p.set('q', q.value); if (lf.value) p.set('label', lf.value); if (st.value) p.set('state', st.value);
     params = p; history.replaceState(null, '', '?' + p.toString());
   }
-  function get(path, as) { return fetch(path, { credentials: 'same-origin' }).then(function (r) { return r.ok ? (as === 'text' ? r.text() : r.json()) : Promise.reject(new Error('HTTP ' + r.status)); }); }
+  // The data sits beside the page: at /ui/api/ when the page is /, /ui or /ui/ (under any prefix a proxy adds).
+  var BASE = location.pathname.replace(new RegExp('ui/?$'), '').replace(/[^/]*$/, '');
+  function get(path, as) { return fetch(BASE + path, { credentials: 'same-origin' }).then(function (r) { return r.ok ? (as === 'text' ? r.text() : r.json()) : Promise.reject(new Error('HTTP ' + r.status)); }); }
   function age(s) { return s == null ? 'never' : s < 120 ? s + ' s ago' : s < 7200 ? Math.round(s / 60) + ' min ago' : Math.round(s / 3600) + ' h ago'; }
   function bytes(n) { return n == null ? '-' : n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' KiB' : n < 1073741824 ? (n / 1048576).toFixed(1) + ' MiB' : (n / 1073741824).toFixed(2) + ' GiB'; }
   function labelText(l) { return Object.keys(l || {}).sort().map(function (k) { return k + '=' + l[k]; }).join(', '); }
