@@ -2,7 +2,7 @@
 // bundle referrer of the root, so a site can require several officers (`verify`/`import --threshold N`).
 // The tar is rewritten beside itself (its blobs copied as they are, the new blobs and index.json added),
 // flushed, and renamed over the original: a failure at any point leaves the original as it was.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -10,7 +10,7 @@ import { manifestFromJSON, indexFromJSON } from '../content/descriptor.js';
 import { fsyncDir } from '../content/oci-layout/ingest.js';
 import type { Pusher } from '../content/storage.js';
 import { scanTarFile, type TarEntry } from '../content/tar-scan.js';
-import { TarWriter } from '../content/tar-writer.js';
+import { abandonOutput, TarWriter } from '../content/tar-writer.js';
 import { ValidationError, VerificationError } from '../errors.js';
 import { MEDIA_TYPE_SIGSTORE_BUNDLE } from '../model/bundle.js';
 import type { Descriptor, Index } from '../model/oci.js';
@@ -101,9 +101,12 @@ async function coSignFile(file: string, signer: Signer, opts: CoSignOptions): Pr
 // it and renames it over `file`; on any failure the temporary file goes and `file` is untouched.
 async function rewrite(file: string, fh: Awaited<ReturnType<typeof open>>, scan: Awaited<ReturnType<typeof scanTarFile>>, added: Map<string, Buffer>, indexJSON: Buffer, layout: Buffer): Promise<void> {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.cosign.tmp`);
+  let stream: WriteStream | undefined;
   try {
-    const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
-    const written = new Promise<void>((resolve, reject) => stream.on('close', resolve).on('error', reject));
+    stream = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+    const written = new Promise<void>((resolve, reject) => stream!.on('close', resolve).on('error', reject));
+    // Awaited below once the archive is complete; a failure before that is the one thrown.
+    written.catch(() => undefined);
     const tar = new TarWriter(stream);
     await tar.addDirectory('blobs/');
     await tar.addDirectory('blobs/sha256/');
@@ -125,6 +128,7 @@ async function rewrite(file: string, fh: Awaited<ReturnType<typeof open>>, scan:
     await rename(tmp, file);
     await fsyncDir(dirname(file));
   } catch (err) {
+    if (stream) await abandonOutput(stream);
     await rm(tmp, { force: true });
     throw err;
   }

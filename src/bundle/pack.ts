@@ -10,7 +10,7 @@ import { hasVerifiedBlobFiles, type RangeFetcher, type ReadOnlyStorage, type Sto
 import { BLOCK } from '../content/tar-header.js';
 import { fetchVerified } from '../content/verify.js';
 import { BlobSpool } from '../content/spool.js';
-import { TarWriter } from '../content/tar-writer.js';
+import { abandonOutput, TarWriter } from '../content/tar-writer.js';
 import { ValidationError } from '../errors.js';
 import {
   ANNOTATION_PART,
@@ -348,7 +348,7 @@ export async function writeLayoutTar(
     await finished(file);
     await rename(tmp, out);
   } catch (err) {
-    file.destroy();
+    await abandonOutput(file);
     await rm(tmp, { force: true });
     throw err;
   }

@@ -12,7 +12,7 @@ import { canFetchRange, type ReadOnlyStorage } from '../content/storage.js';
 import { fetchVerified, verifiedStream } from '../content/verify.js';
 import { BLOCK, padding } from '../content/tar-header.js';
 import { TarLayoutStore, type TarLayoutOpenOptions } from '../content/tarfs.js';
-import { TarWriter } from '../content/tar-writer.js';
+import { abandonOutput, TarWriter } from '../content/tar-writer.js';
 import { ContentError, InternalError, ValidationError } from '../errors.js';
 import { ANNOTATION_PART, ANNOTATION_PARTS, MEDIA_TYPE_CHUNK } from '../model/bundle.js';
 import type { Descriptor, Digest, Index } from '../model/oci.js';
@@ -339,7 +339,7 @@ export async function writeVolumes(input: WriteVolumesInput): Promise<{ file: st
         await tar.finish();
         await finished(stream);
       } catch (err) {
-        stream.destroy();
+        await abandonOutput(stream);
         await rm(tmp, { force: true });
         throw err;
       }

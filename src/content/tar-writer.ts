@@ -90,6 +90,19 @@ export class TarWriter {
   }
 }
 
+/**
+ * abandonOutput destroys an output whose archive is being discarded and waits until it is closed. A file
+ * stream destroyed while a write is in flight waits for that write and then reports ERR_STREAM_DESTROYED as
+ * an 'error' event: expected here, so it is caught instead of crashing the process.
+ */
+export async function abandonOutput(out: Writable): Promise<void> {
+  out.on('error', () => undefined);
+  if (out.closed) return;
+  const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
+  out.destroy();
+  await closed;
+}
+
 // drained waits for 'drain' and rejects on 'error', removing both listeners either way: racing two
 // once() promises would leave one listener behind per wait (thousands on a multi-GB archive).
 function drained(out: Writable): Promise<void> {
