@@ -129,8 +129,9 @@ export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: st
   for (const d of index.manifests) {
     try {
       if (d.artifactType === MEDIA_TYPE_SIGSTORE_BUNDLE) {
-        out.signature ??= await signatureFacts(src, d);
-        out.signatures.push(await signatureOf(src, d, opts.trusted ?? []));
+        const read = await readSignature(src, d);
+        out.signature ??= signatureFacts(read.json);
+        out.signatures.push(signatureOf(d, read, opts.trusted ?? []));
       } else if (d.artifactType === ARTIFACT_TYPE_VOLUMES) {
         out.volumes = await volumeFacts(src, d);
       } else if (d.artifactType === MEDIA_TYPE_SPDX) {
@@ -311,17 +312,24 @@ async function sbomOf(src: ReadOnlyStorage, d: Descriptor): Promise<Record<strin
   return asRecord(JSON.parse((await readAll(await src.fetch(layer), layer, { limit: 64 * 1024 * 1024 })).toString('utf8')));
 }
 
-// signatureOf reads who signed, the labels `sign` recorded, and checks the signature when a trusted key has its hint.
-async function signatureOf(src: ReadOnlyStorage, d: Descriptor, trusted: KeyObject[]): Promise<InspectedSignature> {
+// readSignature reads a signature manifest and its Sigstore bundle (absent when the manifest has no layer), once
+// for both the facts of the first signature and the list of signatures.
+async function readSignature(src: ReadOnlyStorage, d: Descriptor): Promise<{ annotations?: Record<string, string>; layer?: Descriptor; json?: Buffer }> {
   const m = manifestFromJSON(await readJSON(src, d), d.digest);
   const layer = m.layers[0];
-  if (!layer) throw new Error(`signature manifest ${d.digest}: no layer`);
-  const json = await readAll(await src.fetch(layer), layer, { limit: DEFAULT_MAX_METADATA_BYTES });
-  const { keyHint } = readSignedEnvelope(json, { source: `signature ${layer.digest}` });
-  const out: InspectedSignature = { digest: d.digest, keyHint, ...signatureLabels(m.annotations) };
+  if (!layer) return m.annotations ? { annotations: m.annotations } : {};
+  return { ...(m.annotations ? { annotations: m.annotations } : {}), layer, json: await readAll(await src.fetch(layer), layer, { limit: DEFAULT_MAX_METADATA_BYTES }) };
+}
+
+// signatureOf tells who signed, the labels `sign` recorded, and checks the signature when a trusted key has its hint.
+function signatureOf(d: Descriptor, read: Awaited<ReturnType<typeof readSignature>>, trusted: KeyObject[]): InspectedSignature {
+  if (!read.layer || !read.json) throw new Error(`signature manifest ${d.digest}: no layer`);
+  const source = `signature ${read.layer.digest}`;
+  const { keyHint } = readSignedEnvelope(read.json, { source });
+  const out: InspectedSignature = { digest: d.digest, keyHint, ...signatureLabels(read.annotations) };
   if (isTrustedHint(trusted, keyHint)) {
     try {
-      verifySignedStatement(json, trusted, { source: `signature ${layer.digest}` });
+      verifySignedStatement(read.json, trusted, { source });
       out.checked = true;
     } catch {
       out.checked = false;
@@ -330,11 +338,10 @@ async function signatureOf(src: ReadOnlyStorage, d: Descriptor, trusted: KeyObje
   return out;
 }
 
-async function signatureFacts(src: ReadOnlyStorage, d: Descriptor): Promise<Inspection['signature']> {
-  const m = manifestFromJSON(await readJSON(src, d), d.digest);
-  const layer = m.layers[0];
-  if (!layer) return { verified: false };
-  const bundle = asRecord(await readJSON(src, layer));
+// signatureFacts reads what the first signature's statement says, leniently (inspect does not verify).
+function signatureFacts(json: Buffer | undefined): Inspection['signature'] {
+  if (!json) return { verified: false };
+  const bundle = asRecord(JSON.parse(json.toString('utf8')));
   const hint = str(asRecord(asRecord(bundle.verificationMaterial).publicKey).hint);
   const payload = str(asRecord(bundle.dsseEnvelope).payload);
   const predicate = asRecord(asRecord(JSON.parse(Buffer.from(payload, 'base64').toString('utf8') || '{}')).predicate);

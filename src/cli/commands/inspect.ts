@@ -1,11 +1,10 @@
 // inspect: list what a bundle (or parts of a split bundle) holds (no trust decision; use verify for that).
-import { inspectBundle, type Inspection } from '../../bundle/inspect.js';
+import { inspectBundle, type InspectedSignature, type Inspection } from '../../bundle/inspect.js';
 import { BundleParts } from '../../bundle/volumes.js';
 import { describeLicense } from '../../resolve/license.js';
 import { formatBytes, printResult, table, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadTrustedKeys } from '../keys.js';
 import { ValidationError } from '../../errors.js';
-import type { InspectedSignature } from '../../bundle/inspect.js';
 
 export interface InspectCommandOptions extends GlobalOptions {
   bundles: string[];
