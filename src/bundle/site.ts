@@ -10,6 +10,7 @@ import type { BlobFiles, Descriptor, OpOptions, PredecessorFinder, RangeFetcher,
 import { indexFromJSON } from '../content/descriptor.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../content/verify.js';
 import { isIndexMediaType } from '../model/oci.js';
+import { parseProofTag } from '../model/proofs.js';
 import { isDigest } from '../content/digest.js';
 import { ContentError, ValidationError } from '../errors.js';
 import { STATE_FILE, emptyState, stateFromJSON, stateToJSON, type SiteState } from './state.js';
@@ -131,8 +132,8 @@ export class SiteView implements ReadOnlyTarget, TagLister, PredecessorFinder, R
       }
       // Referrers carried with an image come in the referrers index of the tag-schema fallback (`sha256-<hex>`).
       for (const [ref, d] of Object.entries(this.state.refs)) {
-        const tag = ref.slice(ref.lastIndexOf(':') + 1);
-        if (/^sha256-[0-9a-f]{64}$/.test(tag) && isIndexMediaType(d.mediaType)) this.#fallback.set(`sha256:${tag.slice('sha256-'.length)}`, d);
+        const proof = parseProofTag(ref.slice(ref.lastIndexOf(':') + 1));
+        if (proof?.suffix === '' && isIndexMediaType(d.mediaType)) this.#fallback.set(proof.subject, d);
       }
       this.#predecessors = map;
     }

@@ -18,7 +18,7 @@ import { ANNOTATION_REF_NAME } from '../model/oci.js';
 import { proofsBySubject } from '../model/proofs.js';
 import type { KubeObject } from '../model/sveltos.js';
 import { parseImageReference, podSpecImages } from '../resolve/images.js';
-import { REDACTED } from '../resolve/redact.js';
+import { redactSecret } from '../resolve/redact.js';
 
 /** ObjectRow is one object a group deploys; a Secret lists its keys, never its values. */
 export interface ObjectRow {
@@ -47,7 +47,6 @@ export interface StoreView {
   artifacts: { ref: string; kind: string; source?: string; version?: string; clusters: string[]; proofs: string[] }[];
 }
 
-const isSecret = (o: Record<string, unknown>) => o.kind === 'Secret' && (o.apiVersion === 'v1' || !o.apiVersion);
 
 // objectsOf lists a group's objects in deploy order: its bundles' resources, each one YAML document.
 function objectsOf(group: DesiredCluster['groups'][number]): Record<string, unknown>[] {
@@ -90,7 +89,8 @@ export function contentView(desired: DesiredCluster, encrypted: { group: string;
         const m = meta(o);
         const row: ObjectRow = { apiVersion: String(o.apiVersion ?? ''), kind: String(o.kind ?? ''), name: String(m.name ?? '') };
         if (typeof m.namespace === 'string' && m.namespace) row.namespace = m.namespace;
-        if (isSecret(o)) row.secretKeys = [...new Set([...Object.keys(isPlainObject(o.data) ? o.data : {}), ...Object.keys(isPlainObject(o.stringData) ? o.stringData : {})])].sort();
+        const secret = redactSecret(o).values;
+        if (secret) row.secretKeys = [...secret.keys()].sort();
         return row;
       }),
     });
@@ -119,11 +119,7 @@ export function contentView(desired: DesiredCluster, encrypted: { group: string;
 export function objectYAML(desired: DesiredCluster, group: string, index: number): string | undefined {
   const g = desired.groups.find((x) => x.group.metadata.name === group);
   const o = g ? objectsOf(g)[index] : undefined;
-  if (!o) return undefined;
-  if (!isSecret(o)) return stringify(o);
-  const shown: Record<string, unknown> = { ...o };
-  for (const f of ['data', 'stringData']) if (isPlainObject(o[f])) shown[f] = Object.fromEntries(Object.keys(o[f]).map((k) => [k, REDACTED]));
-  return stringify(shown);
+  return o && stringify(redactSecret(o).shown);
 }
 
 /** storeView is the store page (pure): every import, and each carried chart and image with its users. */

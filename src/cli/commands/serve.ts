@@ -50,7 +50,7 @@ function signalled(): Promise<void> {
 // startStatusPage listens for the status page on its own address, with serve's TLS when it has some.
 async function startStatusPage(opts: ServeCommandOptions, tls: { cert: string | Buffer; key: string | Buffer } | undefined): Promise<RunningServer> {
   const value = opts.uiListen!;
-  const { host, port } = parseListen(/^\d+$/.test(value) ? `127.0.0.1:${value}` : value, '--ui-listen');
+  const { host, port } = parseListen(value, '--ui-listen');
   const token = opts.uiTokenFile ? (await readArgFile(opts.uiTokenFile, '--ui-token-file')).toString('utf8').trim() : undefined;
   if (opts.uiTokenFile && !token) throw new ValidationError('USAGE', `--ui-token-file ${opts.uiTokenFile}: the file is empty`);
   const handle = statusPageHandler({ storeDir: opts.store, ...(token ? { token } : {}) });
