@@ -61,11 +61,12 @@ async function artifactLabels(layout: Fetcher, manifest: Descriptor): Promise<Re
   return labels;
 }
 
-/** collectClusters reads what each cluster runs and what its agent reported (the receipt's clusters), from the store and the agent state. */
-export async function collectClusters(storeDir: string): Promise<{ state: SiteState; clusters: ReceiptCluster[] }> {
+/** collectClusters reads what each cluster runs and what its agent reported (the receipt's clusters), from the store (`opened`, when the caller has it open) and the agent state. */
+export async function collectClusters(storeDir: string, opened?: Fetcher): Promise<{ state: SiteState; clusters: ReceiptCluster[] }> {
   const state = await readState(storeDir);
   const ledger = await loadLedger(storeDir);
-  let layout: Fetcher | undefined;
+  // The store's layout, opened only when a cluster's labels must be read from its artifact.
+  let layout = opened;
   const byOwner = new Map<string, Entry[]>();
   for (const e of ledger.entries) if (e.owner) byOwner.set(e.owner, [...(byOwner.get(e.owner) ?? []), e]);
   const clusters: ReceiptCluster[] = [];
@@ -106,7 +107,7 @@ export async function collectReceipt(storeDir: string, opts: CollectReceiptOptio
   const stateText = await readFile(join(storeDir, STATE_FILE), 'utf8').catch(() => '');
   const blobs: string[] = [];
   for await (const b of layout.listBlobs()) blobs.push(b.digest);
-  const { state, clusters } = await collectClusters(storeDir);
+  const { state, clusters } = await collectClusters(storeDir, layout);
   return receiptStatement({
     createdAt: opts.now,
     site: opts.site ?? '',
