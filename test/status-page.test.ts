@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { statusPageHandler } from '../src/ui/server.js';
@@ -17,6 +17,18 @@ const CHROMIUM = process.env.SVELTOS_AIRGAP_CHROMIUM ?? '/usr/bin/chromium';
 const TOKEN = 'ui-token-3391';
 const SECRET = 'db-pass-never-shown-5520';
 const axeSource = () => readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// expectAccessible runs axe-core in the page: no serious or critical violation.
+async function expectAccessible(page: Page): Promise<void> {
+  await page.addScriptTag({ content: await axeSource() });
+  const violations = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as { id: string; impact: string }[];
+  expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+}
+
+// expectNoSecret checks that the carried Secret's value is in none of the texts, plain or base64.
+function expectNoSecret(texts: string[]): void {
+  for (const text of texts) for (const v of [SECRET, Buffer.from(SECRET).toString('base64')]) expect(text).not.toContain(v);
+}
 
 let browser: Browser;
 beforeAll(async () => {
@@ -67,9 +79,7 @@ describe('the status page', () => {
       expect(await page.$$eval('#overview tbody tr', (rows) => rows.length)).toBe(1);
 
       // Accessibility basics, checked by axe-core in the page: no serious or critical violation.
-      await page.addScriptTag({ content: await axeSource() });
-      const violations = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as { id: string; impact: string }[];
-      expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+      await expectAccessible(page);
       // Keyboard: the views, the filters, the sort buttons and the cluster links take focus in order.
       const focused: unknown[] = [];
       for (let i = 0; i < 5; i++) {
@@ -84,7 +94,7 @@ describe('the status page', () => {
       await page.waitForSelector('#detail h2');
       const dom = await page.content();
       expect(responses.length).toBeGreaterThan(1);
-      for (const text of [dom, ...responses]) for (const v of [SECRET, Buffer.from(SECRET).toString('base64')]) expect(text).not.toContain(v);
+      expectNoSecret([dom, ...responses]);
       await page.close();
     } finally {
       ui.server.close();
@@ -150,11 +160,9 @@ describe('the status page', () => {
       const store = await page.textContent('#store');
       expect(store).toMatch(/Highest sequence 2 — disk used \d/);
       expect(await page.$$eval('#store table:first-of-type tbody tr th', (t) => t.map((x) => x.textContent))).toEqual(['2', '1']);
-      await page.addScriptTag({ content: await axeSource() });
-      const violations = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact })))')) as { id: string; impact: string }[];
-      expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+      await expectAccessible(page);
       const dom = await page.content();
-      for (const text of [dom, ...responses]) for (const v of [SECRET, Buffer.from(SECRET).toString('base64')]) expect(text).not.toContain(v);
+      expectNoSecret([dom, ...responses]);
       await page.close();
     } finally {
       ui.server.close();
