@@ -48,7 +48,8 @@ export function fileSource(fh: FileHandle, readAhead = READ_AHEAD): ByteSource {
   let window: Buffer = Buffer.alloc(0);
   let windowPos = 0;
   const direct = async (pos: number, len: number): Promise<Buffer> => {
-    const buf = Buffer.alloc(len);
+    // Not zeroed: only the bytes read are handed out.
+    const buf = Buffer.allocUnsafe(len);
     let got = 0;
     while (got < len) {
       const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
