@@ -8,7 +8,7 @@ import { readAll } from '../content/verify.js';
 import { VerificationError } from '../errors.js';
 import { MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
 import { expansionLimit, expansionUnits } from '../model/expansion.js';
-import { blockYAMLReader, type BlockYAMLOptions } from '../model/yaml-block.js';
+import { KUBERNETES_YAML, readKubernetesYAML } from '../model/yaml-block.js';
 import type { Descriptor } from '../model/oci.js';
 import { decryptObjects } from './secrets.js';
 
@@ -25,10 +25,6 @@ export const DEFAULT_MAX_OBJECTS_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_ALIAS_COUNT = 1000;
 const DEFAULT_MAX_DOCUMENTS = 10_000;
 
-// YAML 1.1 as Kubernetes reads it; timestamps stay strings.
-const YAML_OPTIONS: BlockYAMLOptions = { version: '1.1', customTags: (tags) => tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp') };
-// The plain block YAML exports write is read without the library (no aliases: nothing to expand).
-const readBlockYAML = blockYAMLReader(YAML_OPTIONS);
 
 /** isObjectsLayer tells whether a layer carries objects (in the clear or encrypted). */
 export function isObjectsLayer(layer: Descriptor): boolean {
@@ -53,9 +49,10 @@ export function parseObjects(data: Buffer, where: string, limits: ObjectsLimits 
     throw invalid(where, 'objects are not valid UTF-8');
   }
   const maxDocs = limits.maxDocuments ?? DEFAULT_MAX_DOCUMENTS;
-  const block = readBlockYAML(text);
+  // The plain block YAML exports write is read without the library (no aliases: nothing to expand).
+  const block = readKubernetesYAML(text);
   if (block && block.length <= maxDocs) return block.filter((v): v is Record<string, unknown> => v !== null);
-  const docs = parseAllDocuments(text, YAML_OPTIONS);
+  const docs = parseAllDocuments(text, KUBERNETES_YAML);
   const list = Array.isArray(docs) ? docs : [docs];
   if (list.length > maxDocs) throw invalid(where, `${list.length} YAML documents, more than the limit of ${maxDocs}`, { expected: `<= ${maxDocs}`, found: list.length });
   const out: Record<string, unknown>[] = [];

@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { sigsYAMLMarshal } from '../resolve/goyaml.js';
-import { blockYAMLReader, MAYBE_TAGGED_FIRST, type BlockYAMLOptions } from './yaml-block.js';
+import { KUBERNETES_YAML, MAYBE_TAGGED_FIRST, readKubernetesYAML } from './yaml-block.js';
 
-const options: BlockYAMLOptions = { version: '1.1', customTags: (tags) => tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp') };
-const read = blockYAMLReader(options);
+const options = KUBERNETES_YAML;
+const read = readKubernetesYAML;
 
 // library reads `text` as parseObjects does; undefined when it reports an error.
 function library(text: string): unknown[] | undefined {
@@ -52,6 +52,8 @@ function value(r: () => number, depth: number): unknown {
     if (k < 0.8) return r() < 0.5;
     if (k < 0.85) return null;
     if (k < 0.9) return r() * 100;
+    // Long text of words: go-yaml wraps it over several lines.
+    if (k < 0.95) return Array.from({ length: 5 + Math.floor(r() * 40) }, () => WORDS[Math.floor(r() * WORDS.length)]).join(' ');
     return 'x'.repeat(Math.floor(r() * 120));
   }
   if (pick < 0.7) return Array.from({ length: Math.floor(r() * 4) }, () => value(r, depth + 1));
@@ -97,6 +99,55 @@ describe('blockYAMLReader', () => {
     }
     // Many of them (the words are chosen to be awkward); what it declines the library reads.
     expect(accepted).toBeGreaterThan(total * 0.4);
+  });
+
+  it('reads plain text go-yaml wraps over several lines (CRD descriptions), as the library does', () => {
+    const r = random(4);
+    const plain = ['the', 'resources', 'which', 'will', 'be', 'cleaned', 'up.', 'Equals,', 'NotEquals', '`apiGroups`', '-x', 'a-b', '1.5', 'yes', 'null', '"q"', "it's", '(e.g.', 'JMESPath)', 'x:y', 'a#b', '[x]', '{y}', '&a', '*b', '!t', '|p', '>q', '%r', '@s', '`t`', ',v', '--flag', '-', '?', ':', '?x', ':x', '-1'];
+    let wrapped = 0;
+    for (let i = 0; i < 200; i++) {
+      const text = Array.from({ length: 10 + Math.floor(r() * 60) }, () => plain[Math.floor(r() * plain.length)]).join(' ');
+      const yaml = `---\n${sigsYAMLMarshal({ spec: { description: text, items: [text, { description: text }] } })}`;
+      // Only documents where the first description goes on below its key (indented deeper than `description:`).
+      const lines = yaml.split('\n');
+      if (!lines.some((l, k) => l.startsWith('  description: ') && lines[k + 1]?.startsWith('    '))) continue;
+      if (expectAgreement(yaml)) wrapped++;
+    }
+    expect(wrapped).toBeGreaterThan(20);
+    // Text with a space before a line break go-yaml double-quotes (a literal block cannot hold it), and wraps too.
+    let quoted = 0;
+    for (let i = 0; i < 200; i++) {
+      const text = Array.from({ length: 10 + Math.floor(r() * 60) }, () => plain[Math.floor(r() * plain.length)] + (r() < 0.1 ? ' \n' : r() < 0.05 ? ':' : '')).join(r() < 0.1 ? '  ' : ' ');
+      const yaml = `---\n${sigsYAMLMarshal({ spec: { description: text, items: [text, { description: text }] } })}`;
+      const lines = yaml.split('\n');
+      if (!lines.some((l, k) => l.startsWith('  description: "') && lines[k + 1]?.startsWith('    '))) continue;
+      if (expectAgreement(yaml)) quoted++;
+    }
+    expect(quoted).toBeGreaterThan(20);
+    expect(read('a: "one\n  two\\\n  three"\n')).toEqual([{ a: 'one twothree' }]);
+    expect(read('a: "one\n\n  two"\n')).toBeUndefined();
+    expect(read('a: "one\ntwo"\n')).toBeUndefined();
+    // Continued below a sequence item and a mapping value; a blank line or a comment ends the text, which then
+    // reads as something the subset does not take.
+    expect(read('a: one\n  two\n  three\nb:\n- four\n  five\n')).toEqual([{ a: 'one two three', b: ['four five'] }]);
+    expect(read('a: one\n\n  two\n')).toBeUndefined();
+    expect(read('a: one\n  # two\n')).toBeUndefined();
+    expect(read('a: one\n  two: three\n')).toBeUndefined();
+  });
+
+  it('skips the comments and blank lines before a document, as `helm template` prints them, as the library does', () => {
+    const r = random(3);
+    const heads = ['', '\n', '# Source: chart/templates/cm.yaml\n', '\n# Source: chart/templates/cm.yaml\n', '  # indented\n\n#\n', '   \n# a\n', '#no newline'];
+    let accepted = 0;
+    for (let i = 0; i < 300; i++) {
+      const head = heads[i % heads.length]!;
+      const body = i % 5 === 0 ? '' : sigsYAMLMarshal({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `n${i}` }, data: value(r, 0) });
+      if (expectAgreement(head + body)) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(100);
+    // A comment that ends the text, or a `#` after the content starts, is left to the library.
+    expect(read('# only a comment')).toEqual([]);
+    expect(read('a: b\n# trailing\n')).toBeUndefined();
   });
 
   it('never reads damaged YAML otherwise than the library (or accepts what it refuses)', () => {

@@ -1,8 +1,9 @@
 // A fast reader for the plain block-style YAML that sigs.k8s.io/yaml (go-yaml v2) writes: the objects layers of
 // a bundle. Reading thousands of them with the `yaml` library costs most of a verify; this reader takes the
-// common shape (block mappings and sequences, one-line plain and quoted scalars, literal blocks) in one pass
-// over the lines and gives up on anything else (aliases, tags, flow collections, comments, folded scalars,
-// multi-line plain scalars, odd indentation, duplicate keys...), which the caller then reads with the library.
+// common shape (block mappings and sequences, plain scalars (wrapped over lines too), one-line quoted scalars,
+// literal blocks) in one pass over the lines and gives up on anything else (aliases, tags, flow collections,
+// comments inside a document, folded scalars, odd indentation, duplicate keys...), which the caller then reads
+// with the library.
 // What it accepts it reads exactly as the library does: plain scalars are resolved by the library's own tags.
 import { Document, isScalar, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
 
@@ -50,17 +51,25 @@ function resolverFor(options: DocumentOptions & SchemaOptions & ParseOptions): S
 
 const ESCAPES: Record<string, string> = { '0': '\0', a: '\x07', b: '\b', t: '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', '"': '"', '/': '/', '\\': '\\', ' ': ' ' };
 
-// doubleQuoted reads a one-line double-quoted scalar starting at `at`; returns its value and the index after it.
-function doubleQuoted(line: string, at: number): [string, number] {
+// Where quotedLine stopped when a line ended inside a double-quoted scalar: plainly (the break folds to a space),
+// or after a `\` (an escaped line break: nothing is added).
+const LINE_END = -1;
+const ESCAPED_BREAK = -2;
+
+/**
+ * quotedLine reads double-quoted content from `i` of `line`: its value up to the closing quote and the index
+ * after that quote, or its value up to the end of the line and LINE_END or ESCAPED_BREAK.
+ */
+function quotedLine(line: string, from: number): [string, number] {
   let out = '';
-  let i = at + 1;
+  let i = from;
   for (;;) {
     const q = line.indexOf('"', i);
     const b = line.indexOf('\\', i);
-    if (q < 0) unsupported();
-    if (b < 0 || q < b) return [out + line.slice(i, q), q + 1];
+    if (b < 0 || (q >= 0 && q < b)) return q < 0 ? [out + line.slice(i), LINE_END] : [out + line.slice(i, q), q + 1];
     out += line.slice(i, b);
     const c = line[b + 1];
+    if (c === undefined) return [out, ESCAPED_BREAK];
     if (c === 'x' || c === 'u') {
       const n = c === 'x' ? 2 : 4;
       const hex = line.slice(b + 2, b + 2 + n);
@@ -70,12 +79,19 @@ function doubleQuoted(line: string, at: number): [string, number] {
       out += String.fromCharCode(code);
       i = b + 2 + n;
     } else {
-      const e = c === undefined ? undefined : ESCAPES[c];
+      const e = ESCAPES[c];
       if (e === undefined) unsupported();
       out += e;
       i = b + 2;
     }
   }
+}
+
+// doubleQuoted reads a one-line double-quoted scalar starting at `at`; returns its value and the index after it.
+function doubleQuoted(line: string, at: number): [string, number] {
+  const [value, end] = quotedLine(line, at + 1);
+  if (end < 0) unsupported();
+  return [value, end];
 }
 
 // singleQuoted reads a one-line single-quoted scalar starting at `at`; returns its value and the index after it.
@@ -110,6 +126,21 @@ function scanPlain(line: string, from: number, key: boolean): number {
     if (c === 9 || (c === 35 && line.charCodeAt(i - 1) === 32)) unsupported();
   }
   return key ? unsupported() : line.length;
+}
+
+/**
+ * scanContinuation checks a line that continues a plain scalar from `from`: any character may start it (a quote
+ * too: only the first line of a plain scalar may not start with an indicator) but `#` (a comment) and a `-`, `?`
+ * or `:` before a space; no ": " or " #" inside, no tab, no ":" last.
+ */
+function scanContinuation(line: string, from: number): void {
+  const c0 = line.charCodeAt(from);
+  const c1 = line.charCodeAt(from + 1);
+  if (c0 === 35 || ((c0 === 45 || c0 === 63 || c0 === 58) && (Number.isNaN(c1) || c1 === 32))) unsupported();
+  for (let i = from + 1; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 9 || (c === 35 && line.charCodeAt(i - 1) === 32) || (c === 58 && (i + 1 === line.length || line.charCodeAt(i + 1) === 32))) unsupported();
+  }
 }
 
 // Lines of a text that ends with a newline, by position: line i runs from starts[i] to starts[i + 1] - 1.
@@ -229,7 +260,8 @@ class BlockReader {
         continue;
       }
       const rest = line.slice(n + 2);
-      if (rest[0] === ' ' || rest[0] === '-' || rest[0] === '?') unsupported();
+      // A nested sequence or a complex key on the dash's line are outside the subset (`- --flag` is a string).
+      if (rest[0] === ' ' || ((rest[0] === '-' || rest[0] === '?') && (rest.length === 1 || rest[1] === ' '))) unsupported();
       if (this.isEntry(rest)) {
         const into: Record<string, unknown> = {};
         this.entry(line, n + 2, n + 2, into);
@@ -242,7 +274,11 @@ class BlockReader {
 
   // isEntry tells whether the text after `- ` starts a compact mapping (`- key: value`).
   isEntry(rest: string): boolean {
-    if (rest[0] === '"') return rest[doubleQuoted(rest, 0)[1]] === ':';
+    // A quoted key ends on its line; a quoted value may go on below.
+    if (rest[0] === '"') {
+      const end = quotedLine(rest, 1)[1];
+      return end >= 0 && rest[end] === ':';
+    }
     if (rest[0] === "'") return singleQuoted(rest, 0)[1] !== rest.length ? unsupported() : false;
     return rest.includes(': ') || rest.endsWith(':');
   }
@@ -254,13 +290,56 @@ class BlockReader {
     if (v === '{}') return {};
     if (v === '[]') return [];
     const c = v[0];
-    if (c === '"' || c === "'") {
-      const [s, end] = c === '"' ? doubleQuoted(v, 0) : singleQuoted(v, 0);
+    if (c === '"') return this.quoted(v, parent);
+    if (c === "'") {
+      const [s, end] = singleQuoted(v, 0);
       if (end !== v.length) unsupported();
       return s;
     }
     scanPlain(v, 0, false);
-    return this.resolve(v, false);
+    return this.resolve(this.continued(v, parent), false);
+  }
+
+  // quoted reads a double-quoted scalar that starts `v` and may go on over the next lines (indented more than
+  // `parent`, no blank line: go-yaml wraps long strings so): a line break folds to a space, an escaped one to
+  // nothing, and the indentation of the next line is not content.
+  quoted(v: string, parent: number): string {
+    const lines = this.lines;
+    let [value, end] = quotedLine(v, 1);
+    while (end < 0) {
+      if (this.i >= this.end) unsupported();
+      const len = lines.length(this.i);
+      const n = lines.indent(this.i);
+      const line = lines.line(this.i);
+      if (len === 0 || n <= parent || n === len || line.charCodeAt(n) === 9 || line.charCodeAt(len - 1) === 32) unsupported();
+      const [more, after] = quotedLine(line, n);
+      value += (end === LINE_END ? ' ' : '') + more;
+      end = after;
+      v = line;
+      this.i++;
+    }
+    if (end !== v.length) unsupported();
+    return value;
+  }
+
+  // continued folds the lines that continue a plain scalar (indented more than `parent`, right below it: go-yaml
+  // wraps long strings so) into one line each joined by a space, as YAML folds them. A blank line, a comment, or
+  // a line that is not a plain scalar of the subset ends the reading (the caller then declines or reads on).
+  continued(first: string, parent: number): string {
+    const lines = this.lines;
+    let value = first;
+    while (this.i < this.end) {
+      const len = lines.length(this.i);
+      if (len === 0) break;
+      const n = lines.indent(this.i);
+      if (n <= parent) break;
+      const line = lines.line(this.i);
+      if (n === len || line.charCodeAt(len - 1) === 32) unsupported();
+      scanContinuation(line, n);
+      value += ` ${line.slice(n)}`;
+      this.i++;
+    }
+    return value;
   }
 
   // literal reads a `|` or `|-` block scalar whose lines are indented more than `parent` (at least `minContent`).
@@ -323,4 +402,28 @@ export function blockYAMLReader(options: BlockYAMLOptions): (text: string) => un
       throw err;
     }
   };
+}
+
+/** KUBERNETES_YAML are the `yaml` library options that read YAML as Kubernetes does: YAML 1.1, timestamps kept as strings. */
+export const KUBERNETES_YAML: BlockYAMLOptions = { version: '1.1', customTags: (tags) => tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp') };
+
+const readKubernetesBlock = blockYAMLReader(KUBERNETES_YAML);
+
+/**
+ * readKubernetesYAML reads a stream with KUBERNETES_YAML options as blockYAMLReader does (undefined outside the
+ * subset). Comment and blank lines before the first document's content are skipped first, as YAML ignores them:
+ * `helm template` starts every document with a `# Source:` comment.
+ */
+export function readKubernetesYAML(text: string): unknown[] | undefined {
+  let at = 0;
+  for (;;) {
+    let i = at;
+    while (text.charCodeAt(i) === 32) i++;
+    const c = text.charCodeAt(i);
+    if (c !== 35 && c !== 10) break;
+    const end = text.indexOf('\n', i);
+    if (end < 0) return text.slice(i).startsWith('#') ? [] : undefined;
+    at = end + 1;
+  }
+  return readKubernetesBlock(at === 0 ? text : text.slice(at));
 }

@@ -4,9 +4,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments, type Tags } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { ValidationError } from '../errors.js';
 import { isPlainObject, type KubeObject } from '../model/sveltos.js';
+import { KUBERNETES_YAML, readKubernetesYAML } from '../model/yaml-block.js';
 import { ANNOTATION_HOOK, type HelmHook, type RenderedRelease } from '../resolve/helm-split.js';
 import { defaultRunner, findOnPath, isExecutable, type ProcessRunner } from './process-runner.js';
 import type { RenderCache } from './render-cache.js';
@@ -164,12 +165,15 @@ export async function helmTemplate(opts: RenderOptions): Promise<string> {
   return result.stdout;
 }
 
-// YAML 1.1 as sigs.k8s.io/yaml reads it; timestamps stay strings (goyaml keeps them so in interface{} values).
-const withoutTimestamp = (tags: Tags): Tags => tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp');
-
-/** parseYamlStream parses a YAML stream as Kubernetes reads it; empty documents are skipped. */
+/**
+ * parseYamlStream parses a YAML stream as Kubernetes reads it (YAML 1.1 as sigs.k8s.io/yaml reads it; timestamps
+ * stay strings, as goyaml keeps them in interface{} values); empty documents are skipped. Plain block YAML, what
+ * most templates print, is read by the fast reader; anything else by the library, which also reports errors.
+ */
 export function parseYamlStream(text: string, where: string): unknown[] {
-  const docs = parseAllDocuments(text, { version: '1.1', customTags: withoutTimestamp });
+  const fast = readKubernetesYAML(text);
+  if (fast) return fast.filter((v) => v !== null && v !== undefined);
+  const docs = parseAllDocuments(text, KUBERNETES_YAML);
   const list = Array.isArray(docs) ? docs : [docs];
   const out: unknown[] = [];
   for (const doc of list) {

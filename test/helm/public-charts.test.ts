@@ -11,6 +11,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { TarLayoutStore } from '../../src/content/tarfs.js';
 import { manifestFromJSON } from '../../src/content/descriptor.js';
 import { ARTIFACT_TYPE_CLUSTER } from '../../src/model/bundle.js';
+import { KUBERNETES_YAML, readKubernetesYAML } from '../../src/model/yaml-block.js';
 import { testKeys } from '../bundles.js';
 import { cli } from '../cli.js';
 import { helm, helmEnv, helmOtherPath, helmPath } from './helm-env.js';
@@ -122,6 +123,24 @@ describe('real public charts', () => {
       expect(a.length, `${c.chart} ${c.version}`).toBeGreaterThan(1000);
       expect(a, `${c.chart} ${c.version}: helm template differs between v3 and v4`).toBe(b);
     }
+  });
+
+  it('reads what helm template prints with the fast block reader exactly as the yaml library reads it', async () => {
+    let read = 0;
+    let chunks = 0;
+    for (const c of charts) {
+      for (const chunk of (await helmTemplate(c)).split(/^---[ \t]*$/m)) {
+        chunks++;
+        const fast = readKubernetesYAML(chunk);
+        if (fast === undefined) continue;
+        read++;
+        const library = parseAllDocuments(chunk, KUBERNETES_YAML);
+        expect(library.flatMap((d) => d.errors), `${c.chart}: ${chunk.slice(0, 120)}`).toEqual([]);
+        expect(fast, `${c.chart}: ${chunk.slice(0, 120)}`).toEqual(library.map((d) => d.toJS() as unknown));
+      }
+    }
+    // Most documents real charts print are in the reader's subset (what it declines, the library reads).
+    expect(read, `${read} of ${chunks} documents`).toBeGreaterThan(chunks / 2);
   });
 
   it('carries, per release, exactly the objects helm template prints', async () => {
