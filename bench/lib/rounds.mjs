@@ -8,22 +8,26 @@ export function extractScript(file, out) {
   return `mkdir -p ${sq(out)} && tar xf ${sq(file)} -C ${sq(out)} && find ${sq(join(out, 'blobs'))} -type f -exec openssl dgst -sha256 -r {} + >/dev/null && sync`;
 }
 
-/** importRound imports `file` into a fresh store (ours) and extracts + hashes + syncs it (baseline), interleaved. */
-export async function importRound(ctx, round, file, pub, name, { keep = false } = {}) {
+/**
+ * importRound imports `file` into a fresh store (ours) and extracts + hashes + syncs it (baseline), interleaved.
+ * With `many` (a bundle of thousands of blobs), outputs are set aside instead of removed (see ctx.setAside).
+ */
+export async function importRound(ctx, round, file, pub, name, { keep = false, many = false } = {}) {
   const store = join(ctx.work, `${name}-ours`);
   // With `keep`, the store stays for the caller (`store` in the result); it is replaced by the next round.
   const out = join(ctx.work, `${name}-baseline`);
-  ctx.settle(store, out);
+  const dispose = (...paths) => (many ? ctx.setAside(...paths) : ctx.settle(...paths));
+  dispose(store, out);
   const r = await ctx.interleave(
     round,
     async () => {
       const res = await timed(process.execPath, [ctx.cli, 'import', file, '--store', store, '--key', pub, '--quiet']);
-      if (!keep) ctx.settle(store);
+      if (!keep) dispose(store);
       return res;
     },
     async () => {
       const res = await timed(...bash(extractScript(file, out)));
-      ctx.settle(out);
+      dispose(out);
       return res;
     },
   );

@@ -55,18 +55,19 @@ export default {
         () => timed(process.execPath, [ctx.cli, 'verify', file, '--key', pub, '--quiet']),
         async () => {
           const res = await timed(...bash(extractScript(file, out)));
-          ctx.settle(out);
+          ctx.setAside(out);
           return res;
         },
       );
       rows.push({ row: `fleet: verify ${label(n)}`, ours: v.ours.seconds, baseline: v.baseline.seconds, baselineName: EXTRACT, target: { max: 1.5 }, oursRss: v.ours.rss, baselineRss: v.baseline.rss });
-      const i = await importRound(ctx, round, file, pub, `fleet-import-${n}`, { keep: true });
+      const i = await importRound(ctx, round, file, pub, `fleet-import-${n}`, { keep: true, many: true });
       rows.push({ row: `fleet: import ${label(n)}`, ours: i.ours.seconds, baseline: i.baseline.seconds, baselineName: EXTRACT, target: { max: 2 }, oursRss: i.ours.rss, baselineRss: i.baseline.rss });
       const s = await serveStart(ctx, i.store, n);
       rows.push({ row: `fleet: serve ${label(n)}, start until /v2/ answers (target ≤ 2 s)`, ours: s.registry, oursRss: s.rss });
       rows.push({ row: `fleet: serve ${label(n)}, start until an agent's list answers (target ≤ 2 s)`, ours: s.list, oursRss: s.rss });
       rows.push({ row: `fleet: serve ${label(n)}, one agent's list afterwards (median of 20)`, unit: 'ms', ours: s.listMs, oursRss: s.rss });
-      ctx.settle(i.store, file);
+      ctx.setAside(i.store);
+      ctx.settle(file);
     }
     return rows;
   },
