@@ -8,6 +8,7 @@ import { readAll } from '../content/verify.js';
 import { VerificationError } from '../errors.js';
 import { MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
 import { expansionLimit, expansionUnits } from '../model/expansion.js';
+import { isPlainObject } from '../model/json.js';
 import { KUBERNETES_YAML, readKubernetesYAML } from '../model/yaml-block.js';
 import type { Descriptor } from '../model/oci.js';
 import { decryptObjects } from './secrets.js';
@@ -25,6 +26,16 @@ export const DEFAULT_MAX_OBJECTS_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_ALIAS_COUNT = 1000;
 const DEFAULT_MAX_DOCUMENTS = 10_000;
 
+
+/**
+ * nameFields keeps what names a parsed document in an API: its apiVersion, kind, and metadata's name and
+ * namespace. A field of another type becomes null (it names nothing); metadata that is not a mapping, null.
+ */
+export function nameFields(doc: Record<string, unknown>): Record<string, unknown> {
+  const text = (v: unknown) => (typeof v === 'string' || v === undefined ? v : null);
+  const meta = doc.metadata;
+  return { apiVersion: text(doc.apiVersion), kind: text(doc.kind), metadata: isPlainObject(meta) ? { name: text(meta.name), namespace: text(meta.namespace) } : null };
+}
 
 /** isObjectsLayer tells whether a layer carries objects (in the clear or encrypted). */
 export function isObjectsLayer(layer: Descriptor): boolean {

@@ -30,6 +30,7 @@ import {
 import { isManifestMediaType, type Descriptor, type Digest, type Index } from '../model/oci.js';
 import { subjectName } from './manifest.js';
 import { isObjectsLayer, objectsOfLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
+import { ObjectsPool, type LayerRead } from './objects-pool.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import { assertNoCollisions, servedNames, type ServedName } from './served-names.js';
 import { isTrustedHint, parseStatement, readSignedEnvelope, verifySignedStatement } from './signature.js';
@@ -134,6 +135,11 @@ export interface VerifyOptions extends VerifyLimits {
   warn?: (code: string, message: string) => void;
   onProgress?: (event: { bytes: number; totalBytes: number; blobs: number; totalBlobs: number }) => void;
   signal?: AbortSignal;
+  /**
+   * With at least this many objects layers in the clear to read, they are parsed in a worker thread
+   * (ObjectsPool) while blobs are read and stored. Default 256. Running from sources there is no worker.
+   */
+  objectsWorkerMin?: number;
 }
 
 /** MissingBlob is a blob of a split bundle that is in none of the parts given (and not already held). */
@@ -485,6 +491,8 @@ async function walkGraph(src: ReadOnlyStorage, roots: { desc: Descriptor; metada
 
 // Blobs smaller than this are verified as a stream: handing them to a worker costs more than hashing them.
 const POOL_MIN_BYTES = 1 << 20;
+// Objects layers are parsed in a worker thread from this many on (below, starting it costs more than it saves).
+const OBJECTS_WORKER_MIN = 256;
 
 type Locatable = { locate(d: Descriptor): { file: string; offset: number; size: number } | undefined };
 const canLocate = (s: object): s is Locatable => typeof (s as Partial<Locatable>).locate === 'function';
@@ -659,7 +667,6 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
     const m = manifestFromJSON(await readDoc(meta, c.manifest, limit, first.file, lacks), c.manifest.digest);
     carried.push({ cluster: c.cluster, layers: m.layers.filter(isObjectsLayer) });
   }
-  const parseCarried = carriedParser(carried, opts);
 
   // 4b: every blob, through the sink.
   const sink = opts.sink ?? drain();
@@ -776,12 +783,18 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   }
   const inOrder = [...located].sort(([, a], [, b]) => (a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1));
   const rest = toRead.filter((s) => !fromStaging(s) && !(s.kind === 'read' && located.has(s)));
+  // The objects layers are parsed as they are read: in a worker thread when there are many.
+  // Only the numbers: they go to the worker.
+  const objectsLimits: ObjectsLimits = { maxObjectsBytes: opts.maxObjectsBytes, maxAliasCount: opts.maxAliasCount, maxDocuments: opts.maxDocuments };
+  const clearLayers = new Set(carried.flatMap((c) => c.layers.filter((l) => l.mediaType === MEDIA_TYPE_OBJECTS).map((l) => l.digest))).size;
+  const objectsPool = clearLayers >= (opts.objectsWorkerMin ?? OBJECTS_WORKER_MIN) && inOrder.length > 0 ? ObjectsPool.start(objectsLimits) : undefined;
+  const parseCarried = carriedParser(carried, objectsLimits, objectsPool);
   const readInOrder = async (signal: AbortSignal) => {
     for (const [s, loc] of inOrder) {
       signal.throwIfAborted();
       const data = await reader.next(loc);
       await inPart(s.from, split, async () => checkDigest(s.d, data.length, `sha256:${hash('sha256', data, 'hex')}`));
-      parseCarried(s.d, data);
+      await parseCarried(s.d, data);
       if (sink.write) await sink.write(s.d, data);
       else if (opts.sink) await sink.push(s.d, Readable.from([data]));
       progress(s.d.size);
@@ -806,8 +819,10 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
         progress(s.d.size);
       }, signal).catch(fail),
     ]);
+    if (failed === undefined) await parseCarried.settle();
   } finally {
     await hashes?.close();
+    await objectsPool?.close();
   }
   if (failed !== undefined) throw failed;
   await sink.flush?.();
@@ -881,7 +896,7 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
  * (thrown when step 5 comes to it, so every blob is verified first). `names` gives undefined for layers not
  * parsed that way.
  */
-function carriedParser(carried: { cluster: string; layers: Descriptor[] }[], opts: ObjectsLimits) {
+function carriedParser(carried: { cluster: string; layers: Descriptor[] }[], limits: ObjectsLimits, pool?: ObjectsPool) {
   const clear = new Map<string, { layer: Descriptor; clusters: Set<string> } | undefined>();
   for (const { cluster, layers } of carried) {
     for (const layer of layers) {
@@ -893,23 +908,42 @@ function carriedParser(carried: { cluster: string; layers: Descriptor[] }[], opt
     }
   }
   const parsed = new Map<string, { names: Map<string, ServedName[]> } | { error: unknown }>();
-  const parse = (d: Descriptor, data: Buffer): void => {
+  const reading: Promise<void>[] = [];
+  const record = (c: { layer: Descriptor; clusters: Set<string> }, read: LayerRead): void => {
+    if ('error' in read) {
+      parsed.set(c.layer.digest, { error: read.error });
+      return;
+    }
+    // Names copied out of the layer's text: a slice of it would keep all of it in memory.
+    const own = (n: ServedName): ServedName => ({ ...n, kind: Buffer.from(n.kind).toString(), name: Buffer.from(n.name).toString() });
+    parsed.set(c.layer.digest, { names: new Map([...c.clusters].map((cluster) => [cluster, servedNames(cluster, c.layer, read.docs).map(own)])) });
+  };
+  const parse = async (d: Descriptor, data: Buffer): Promise<void> => {
     const c = clear.get(d.digest);
     if (!c) return;
-    try {
-      const docs = objectsOfLayer(c.layer, data, opts);
-      // Names copied out of the layer's text: a slice of it would keep all of it in memory.
-      const own = (n: ServedName): ServedName => ({ ...n, kind: Buffer.from(n.kind).toString(), name: Buffer.from(n.name).toString() });
-      parsed.set(d.digest, { names: new Map([...c.clusters].map((cluster) => [cluster, servedNames(cluster, c.layer, docs).map(own)])) });
-    } catch (error) {
-      parsed.set(d.digest, { error });
+    if (pool) {
+      reading.push(pool.read(c.layer, data).then((read) => record(c, read)));
+      await pool.room();
+      return;
     }
+    let read: LayerRead;
+    try {
+      read = { docs: objectsOfLayer(c.layer, data, limits) };
+    } catch (error) {
+      read = { error };
+    }
+    record(c, read);
   };
   return Object.assign(parse, {
     names(cluster: string, layer: Descriptor): ServedName[] | undefined {
       const p = parsed.get(layer.digest);
       if (p && 'error' in p) throw p.error;
       return p?.names.get(cluster);
+    },
+    /** settle waits for the layers handed to the worker. */
+    async settle(): Promise<void> {
+      pool?.flush();
+      await Promise.all(reading);
     },
   });
 }

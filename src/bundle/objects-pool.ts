@@ -1,0 +1,140 @@
+// ObjectsPool reads objects layers in a worker thread while the caller goes on reading and storing blobs: on a
+// fleet bundle the YAML of thousands of layers is most of what verify and import do on their main thread. The
+// worker parses each layer exactly as objectsOfLayer does (it runs the same module) and returns only what the
+// served-name check reads of each document, or the error the layer raised.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { VerificationError } from '../errors.js';
+import type { Descriptor } from '../model/oci.js';
+import type { ObjectsLimits } from './objects.js';
+
+// The worker is plain CommonJS evaluated from a string; it imports the built objects module named in its
+// workerData. Layers come in batches: one transferred buffer and where each layer lies in it.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const loaded = import(workerData.objects);
+parentPort.on('message', async ({ seq, buf, items, limits }) => {
+  const { objectsOfLayer, nameFields } = await loaded;
+  const bytes = Buffer.from(buf);
+  const results = items.map(({ layer, start, end }) => {
+    try {
+      return { docs: objectsOfLayer(layer, bytes.subarray(start, end), limits).map(nameFields) };
+    } catch (err) {
+      return { error: { name: err && err.name, code: err && err.code, message: String((err && err.message) || err), details: err && err.details } };
+    }
+  });
+  parentPort.postMessage({ seq, results });
+});
+`;
+
+// A batch goes to the worker at this many layers or bytes; the caller waits while more bytes are in flight.
+const BATCH_LAYERS = 64;
+const BATCH_BYTES = 512 * 1024;
+const MAX_IN_FLIGHT = 16 << 20;
+
+/** LayerRead is what the pool gives for one layer: its documents' name fields, or the error reading it raised. */
+export type LayerRead = { docs: Record<string, unknown>[] } | { error: unknown };
+
+interface Pending {
+  layer: Descriptor;
+  done: (r: LayerRead) => void;
+}
+
+// The built objects module beside this one; running from TypeScript sources there is none (then no pool).
+const OBJECTS_MODULE = new URL('./objects.js', import.meta.url);
+
+export class ObjectsPool {
+  readonly #worker: Worker;
+  #items: { layer: Descriptor; start: number; end: number }[] = [];
+  #chunks: Buffer[] = [];
+  #pending: Pending[] = [];
+  #bytes = 0;
+  #seq = 0;
+  readonly #sent = new Map<number, { pending: Pending[]; bytes: number }>();
+  #inFlight = 0;
+  #waiters: (() => void)[] = [];
+  #failure: Error | undefined;
+
+  private constructor(readonly limits: ObjectsLimits) {
+    // The stack of a main thread (V8's default, 984 KiB), not a worker's 4 MiB: nesting too deep for one is too deep for both.
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { objects: OBJECTS_MODULE.href }, resourceLimits: { stackSizeMb: 984 / 1024 } });
+    this.#worker.on('message', (m: { seq: number; results: LayerRead[] }) => {
+      const sent = this.#sent.get(m.seq);
+      this.#sent.delete(m.seq);
+      if (!sent) return;
+      this.#inFlight -= sent.bytes;
+      sent.pending.forEach((p, i) => p.done(revive(m.results[i]!)));
+      this.#wake();
+    });
+    this.#worker.on('error', (err) => {
+      this.#failure = new Error(`objects reader stopped: ${err.message}`);
+      for (const sent of this.#sent.values()) for (const p of sent.pending) p.done({ error: this.#failure });
+      this.#sent.clear();
+      this.#inFlight = 0;
+      this.#wake();
+    });
+  }
+
+  /** start returns a pool, or undefined where the built module it runs is not at hand (from sources). */
+  static start(limits: ObjectsLimits): ObjectsPool | undefined {
+    if (OBJECTS_MODULE.protocol !== 'file:' || !existsSync(fileURLToPath(OBJECTS_MODULE))) return undefined;
+    return new ObjectsPool(limits);
+  }
+
+  /** read queues `data` (the verified bytes of `layer`) and resolves with what the worker read of it. */
+  read(layer: Descriptor, data: Buffer): Promise<LayerRead> {
+    if (this.#failure) return Promise.resolve({ error: this.#failure });
+    return new Promise((done) => {
+      this.#items.push({ layer, start: this.#bytes, end: this.#bytes + data.length });
+      this.#chunks.push(data);
+      this.#pending.push({ layer, done });
+      this.#bytes += data.length;
+      if (this.#items.length >= BATCH_LAYERS || this.#bytes >= BATCH_BYTES) this.#send();
+    });
+  }
+
+  /** room resolves once the bytes handed over and not yet read are few enough to hand over more. */
+  async room(): Promise<void> {
+    while (this.#inFlight > MAX_IN_FLIGHT && !this.#failure) await new Promise<void>((r) => this.#waiters.push(r));
+  }
+
+  /** flush hands over what is queued. */
+  flush(): void {
+    this.#send();
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
+  #send(): void {
+    if (this.#items.length === 0) return;
+    // One copy into a buffer of its own, transferred: the layers' bytes may be views of a larger read buffer.
+    const buf = new ArrayBuffer(this.#bytes);
+    const view = new Uint8Array(buf);
+    for (const [i, c] of this.#chunks.entries()) view.set(c, this.#items[i]!.start);
+    const seq = this.#seq++;
+    this.#sent.set(seq, { pending: this.#pending, bytes: this.#bytes });
+    this.#inFlight += this.#bytes;
+    this.#worker.postMessage({ seq, buf, items: this.#items, limits: this.limits }, [buf]);
+    this.#items = [];
+    this.#chunks = [];
+    this.#pending = [];
+    this.#bytes = 0;
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+// revive turns an error the worker sent back into the error objectsOfLayer threw in this thread.
+function revive(r: LayerRead): LayerRead {
+  if (!('error' in r)) return r;
+  const e = r.error as { name?: string; code?: string; message: string; details?: Record<string, unknown> };
+  if (e.name === 'VerificationError' && e.code) return { error: new VerificationError(e.code as VerificationError['code'], e.message, e.details ? { details: e.details } : {}) };
+  return { error: new Error(e.message) };
+}

@@ -1,0 +1,76 @@
+// Objects layers of a large bundle are parsed in a worker thread (src/bundle/objects-pool.ts). The worker runs the
+// built modules, so this test verifies with dist/ (built by `npm test` first) and holds every outcome to the
+// in-process parse of the sources: the same served names for a good bundle, the same error (class, code,
+// message) for each hostile objects layer.
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { verifyBundle } from '../../src/bundle/verify.js';
+import { TarLayoutStore } from '../../src/content/tarfs.js';
+import { tempDir } from '../helpers.js';
+import { Forge, newSigner, tarOf } from './forge.js';
+import { NOW } from './run.js';
+
+const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;
+const group = (name: string, ns?: string) => `apiVersion: lib.projectsveltos.io/v1beta1\nkind: ConfigurationGroup\nmetadata:\n  name: ${name}\n${ns ? `  namespace: ${ns}\n` : ''}spec: {}\n`;
+
+function billionLaughs(): string {
+  let y = `${cm('lol')}data:\n  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n`;
+  for (let i = 1; i < 9; i++) y += `  ${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]\n`;
+  return y;
+}
+
+// Each case: the objects layers of one cluster's artifact.
+const cases: [string, (f: Forge) => Promise<string[]> | string[]][] = [
+  ['good: groups and objects, one of them in another namespace', () => [group('config-a') + '---\n' + cm('x'), group('config-b', 'other'), `${cm('y')}data:\n  k: "v"\n`]],
+  ['an alias bomb', () => [`${cm('bomb')}items: &a [${Array(20_000).fill('1').join(',')}]\ncopies: [${Array(900).fill('*a').join(',')}]\n`]],
+  ['a billion laughs', () => [billionLaughs()]],
+  ['deep nesting', () => [`${cm('ok')}---\nx: ${'['.repeat(30_000)}${']'.repeat(30_000)}\n`]],
+  ['a list, not an object', () => ['- rm\n- -rf\n- /\n']],
+  ['invalid YAML', () => [`${cm('a')}data: [unclosed\n`]],
+];
+
+describe('objects layers parsed in a worker thread', () => {
+  it.each(cases)('%s: the worker and this thread agree', async (_name, layers) => {
+    expect(existsSync(join(DIST, 'bundle', 'objects-pool.js')), 'dist/ is built (npm run build)').toBe(true);
+    const signer = newSigner();
+    const f = new Forge(signer.signer);
+    const file = join(await tempDir('sveltos-airgap-objects-worker-'), 'bundle.tar');
+    await writeFile(file, tarOf(await f.sign([await f.cluster('prod', 'c1', await layers(f))])));
+    const opts = { trusted: [signer.publicKey], now: NOW };
+
+    const here = await verifyBundle(await TarLayoutStore.open(file), opts).then(
+      (v) => ({ served: v.served }),
+      (err: { name: string; code: string; message: string }) => ({ error: { name: err.name, code: err.code, message: err.message } }),
+    );
+    const dist = (await import(pathToFileURL(join(DIST, 'bundle', 'verify.js')).href)) as typeof import('../../src/bundle/verify.js');
+    const tarfs = (await import(pathToFileURL(join(DIST, 'content', 'tarfs.js')).href)) as typeof import('../../src/content/tarfs.js');
+    const there = await dist.verifyBundle(await tarfs.TarLayoutStore.open(file), { ...opts, objectsWorkerMin: 0 }).then(
+      (v) => ({ served: v.served }),
+      (err: { name: string; code: string; message: string }) => ({ error: { name: err.name, code: err.code, message: err.message } }),
+    );
+    // How deep a parse gets before the stack runs out depends on the thread's stack: the same error, at another column.
+    const depthless = (r: typeof here) => JSON.parse(JSON.stringify(r).replace(/(Maximum call stack size exceeded) at line \d+, column \d+/, '$1')) as unknown;
+    expect(depthless(there)).toEqual(depthless(here));
+  });
+
+  it('a good bundle serves its names, and a hostile layer fails verify with INVALID_OBJECTS, through the worker', async () => {
+    // The cases above compare; these pin what they compare.
+    const signer = newSigner();
+    const f = new Forge(signer.signer);
+    const dir = await tempDir('sveltos-airgap-objects-worker-');
+    const dist = (await import(pathToFileURL(join(DIST, 'bundle', 'verify.js')).href)) as typeof import('../../src/bundle/verify.js');
+    const tarfs = (await import(pathToFileURL(join(DIST, 'content', 'tarfs.js')).href)) as typeof import('../../src/content/tarfs.js');
+    const verify = async (layers: string[]) => {
+      const file = join(dir, `b${Math.random()}.tar`);
+      await writeFile(file, tarOf(await f.sign([await f.cluster('prod', 'c1', layers)])));
+      return dist.verifyBundle(await tarfs.TarLayoutStore.open(file), { trusted: [signer.publicKey], now: NOW, objectsWorkerMin: 0 });
+    };
+    const good = await verify([group('config-a'), cm('x')]);
+    expect(good.served.map((n) => `${n.kind} ${n.namespace}/${n.name} ${n.cluster}`)).toContain('ConfigurationGroup prod/config-a prod/c1');
+    await expect(verify(['- rm\n'])).rejects.toMatchObject({ name: 'VerificationError', code: 'INVALID_OBJECTS', message: expect.stringMatching(/document 1: expected a mapping/) });
+  });
+});
