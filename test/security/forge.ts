@@ -132,3 +132,14 @@ export function objects(f: Forge, yaml: string | Buffer): Descriptor {
 export function hex64(seed: string | number): string {
   return createHash('sha256').update(String(seed)).digest('hex');
 }
+
+/** billionLaughs is a ConfigMap whose nine levels of aliases expand to 9^9 strings. */
+export function billionLaughs(): string {
+  let y = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\ndata:\n  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n`;
+  for (let i = 1; i < 9; i++) {
+    const k = String.fromCharCode(97 + i);
+    const prev = String.fromCharCode(96 + i);
+    y += `  ${k}: &${k} [${Array(9).fill(`*${prev}`).join(',')}]\n`;
+  }
+  return y;
+}

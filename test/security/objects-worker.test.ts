@@ -10,21 +10,15 @@ import { describe, expect, it } from 'vitest';
 import { verifyBundle } from '../../src/bundle/verify.js';
 import { TarLayoutStore } from '../../src/content/tarfs.js';
 import { tempDir } from '../helpers.js';
-import { Forge, newSigner, tarOf } from './forge.js';
+import { billionLaughs, Forge, newSigner, tarOf } from './forge.js';
 import { NOW } from './run.js';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;
 const group = (name: string, ns?: string) => `apiVersion: lib.projectsveltos.io/v1beta1\nkind: ConfigurationGroup\nmetadata:\n  name: ${name}\n${ns ? `  namespace: ${ns}\n` : ''}spec: {}\n`;
 
-function billionLaughs(): string {
-  let y = `${cm('lol')}data:\n  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n`;
-  for (let i = 1; i < 9; i++) y += `  ${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]\n`;
-  return y;
-}
-
 // Each case: the objects layers of one cluster's artifact.
-const cases: [string, (f: Forge) => Promise<string[]> | string[]][] = [
+const cases: [string, () => string[]][] = [
   ['good: groups and objects, one of them in another namespace', () => [group('config-a') + '---\n' + cm('x'), group('config-b', 'other'), `${cm('y')}data:\n  k: "v"\n`]],
   ['an alias bomb', () => [`${cm('bomb')}items: &a [${Array(20_000).fill('1').join(',')}]\ncopies: [${Array(900).fill('*a').join(',')}]\n`]],
   ['a billion laughs', () => [billionLaughs()]],
@@ -33,22 +27,27 @@ const cases: [string, (f: Forge) => Promise<string[]> | string[]][] = [
   ['invalid YAML', () => [`${cm('a')}data: [unclosed\n`]],
 ];
 
+// distVerify is verifyBundle of the built modules (whose worker runs), on a tar file.
+async function distVerify(file: string, opts: Parameters<typeof verifyBundle>[1]) {
+  expect(existsSync(join(DIST, 'bundle', 'objects-pool.js')), 'dist/ is built (npm run build)').toBe(true);
+  const dist = (await import(pathToFileURL(join(DIST, 'bundle', 'verify.js')).href)) as typeof import('../../src/bundle/verify.js');
+  const tarfs = (await import(pathToFileURL(join(DIST, 'content', 'tarfs.js')).href)) as typeof import('../../src/content/tarfs.js');
+  return dist.verifyBundle(await tarfs.TarLayoutStore.open(file), { ...opts, objectsWorkerMin: 0 });
+}
+
 describe('objects layers parsed in a worker thread', () => {
   it.each(cases)('%s: the worker and this thread agree', async (_name, layers) => {
-    expect(existsSync(join(DIST, 'bundle', 'objects-pool.js')), 'dist/ is built (npm run build)').toBe(true);
     const signer = newSigner();
     const f = new Forge(signer.signer);
     const file = join(await tempDir('sveltos-airgap-objects-worker-'), 'bundle.tar');
-    await writeFile(file, tarOf(await f.sign([await f.cluster('prod', 'c1', await layers(f))])));
+    await writeFile(file, tarOf(await f.sign([await f.cluster('prod', 'c1', layers())])));
     const opts = { trusted: [signer.publicKey], now: NOW };
 
     const here = await verifyBundle(await TarLayoutStore.open(file), opts).then(
       (v) => ({ served: v.served }),
       (err: { name: string; code: string; message: string }) => ({ error: { name: err.name, code: err.code, message: err.message } }),
     );
-    const dist = (await import(pathToFileURL(join(DIST, 'bundle', 'verify.js')).href)) as typeof import('../../src/bundle/verify.js');
-    const tarfs = (await import(pathToFileURL(join(DIST, 'content', 'tarfs.js')).href)) as typeof import('../../src/content/tarfs.js');
-    const there = await dist.verifyBundle(await tarfs.TarLayoutStore.open(file), { ...opts, objectsWorkerMin: 0 }).then(
+    const there = await distVerify(file, opts).then(
       (v) => ({ served: v.served }),
       (err: { name: string; code: string; message: string }) => ({ error: { name: err.name, code: err.code, message: err.message } }),
     );
@@ -62,12 +61,11 @@ describe('objects layers parsed in a worker thread', () => {
     const signer = newSigner();
     const f = new Forge(signer.signer);
     const dir = await tempDir('sveltos-airgap-objects-worker-');
-    const dist = (await import(pathToFileURL(join(DIST, 'bundle', 'verify.js')).href)) as typeof import('../../src/bundle/verify.js');
-    const tarfs = (await import(pathToFileURL(join(DIST, 'content', 'tarfs.js')).href)) as typeof import('../../src/content/tarfs.js');
+    let n = 0;
     const verify = async (layers: string[]) => {
-      const file = join(dir, `b${Math.random()}.tar`);
+      const file = join(dir, `b${n++}.tar`);
       await writeFile(file, tarOf(await f.sign([await f.cluster('prod', 'c1', layers)])));
-      return dist.verifyBundle(await tarfs.TarLayoutStore.open(file), { trusted: [signer.publicKey], now: NOW, objectsWorkerMin: 0 });
+      return distVerify(file, { trusted: [signer.publicKey], now: NOW });
     };
     const good = await verify([group('config-a'), cm('x')]);
     expect(good.served.map((n) => `${n.kind} ${n.namespace}/${n.name} ${n.cluster}`)).toContain('ConfigurationGroup prod/config-a prod/c1');

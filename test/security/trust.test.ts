@@ -6,7 +6,7 @@ import type { Descriptor, Index } from '../../src/model/oci.js';
 import { buildSignatureReferrer } from '../../src/bundle/manifest.js';
 import { signStatement } from '../../src/bundle/sign.js';
 import { DAY, T0 } from '../bundles.js';
-import { Forge, objects, tarOf } from './forge.js';
+import { billionLaughs, Forge, objects, tarOf } from './forge.js';
 import { runCorpus, type Ctx, type HostileCase } from './run.js';
 
 const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;
@@ -33,17 +33,6 @@ async function coSigned(ctx: Ctx, change?: (s: Record<string, unknown>) => Recor
   for (const [digest, data] of f.raw) entries.set(`blobs/sha256/${digest.slice(7)}`, data);
   entries.set('index.json', Buffer.from(JSON.stringify(index)));
   return tarOf(entries);
-}
-
-// billionLaughs is the classic: nine levels of nine aliases.
-function billionLaughs(): string {
-  let y = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\ndata:\n  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n`;
-  for (let i = 1; i < 9; i++) {
-    const k = String.fromCharCode(97 + i);
-    const prev = String.fromCharCode(96 + i);
-    y += `  ${k}: &${k} [${Array(9).fill(`*${prev}`).join(',')}]\n`;
-  }
-  return y;
 }
 
 const cases: HostileCase[] = [
