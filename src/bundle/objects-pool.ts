@@ -86,7 +86,8 @@ export class ObjectsPool {
   read(layer: Descriptor, data: Buffer): Promise<LayerRead> {
     if (this.#failure) return Promise.resolve({ error: this.#failure });
     return new Promise((done) => {
-      this.#items.push({ layer, start: this.#bytes, end: this.#bytes + data.length });
+      // What objectsOfLayer reads of the descriptor, and no more (it is copied to the worker).
+      this.#items.push({ layer: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, start: this.#bytes, end: this.#bytes + data.length });
       this.#chunks.push(data);
       this.#pending.push({ layer, done });
       this.#bytes += data.length;
@@ -110,9 +111,10 @@ export class ObjectsPool {
 
   #send(): void {
     if (this.#items.length === 0) return;
-    // One copy into a buffer of its own, transferred: the layers' bytes may be views of a larger read buffer.
-    const buf = new ArrayBuffer(this.#bytes);
-    const view = new Uint8Array(buf);
+    // One copy into a buffer of its own (not zeroed first: every byte is copied over), transferred: the layers'
+    // bytes may be views of a larger read buffer.
+    const view = Buffer.allocUnsafeSlow(this.#bytes);
+    const buf = view.buffer;
     for (const [i, c] of this.#chunks.entries()) view.set(c, this.#items[i]!.start);
     const seq = this.#seq++;
     this.#sent.set(seq, { pending: this.#pending, bytes: this.#bytes });
