@@ -783,8 +783,8 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   }
   const inOrder = [...located].sort(([, a], [, b]) => (a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1));
   const rest = toRead.filter((s) => !fromStaging(s) && !(s.kind === 'read' && located.has(s)));
-  // The objects layers are parsed as they are read: in a worker thread when there are many.
-  // Only the numbers: they go to the worker.
+  // The objects layers are parsed as they are read: in a worker thread when there are many (the limits are
+  // copied to it, so only the numbers).
   const objectsLimits: ObjectsLimits = { maxObjectsBytes: opts.maxObjectsBytes, maxAliasCount: opts.maxAliasCount, maxDocuments: opts.maxDocuments };
   const clearLayers = new Set(carried.flatMap((c) => c.layers.filter((l) => l.mediaType === MEDIA_TYPE_OBJECTS).map((l) => l.digest))).size;
   const objectsPool = clearLayers >= (opts.objectsWorkerMin ?? OBJECTS_WORKER_MIN) && inOrder.length > 0 ? ObjectsPool.start(objectsLimits) : undefined;
