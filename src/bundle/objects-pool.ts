@@ -36,10 +36,8 @@ const MAX_IN_FLIGHT = 16 << 20;
 /** LayerRead is what the pool gives for one layer: its documents' name fields, or the error reading it raised. */
 export type LayerRead = { docs: Record<string, unknown>[] } | { error: unknown };
 
-interface Pending {
-  layer: Descriptor;
-  done: (r: LayerRead) => void;
-}
+// Pending resolves one read() with what the worker read of its layer.
+type Pending = (r: LayerRead) => void;
 
 // The built objects module beside this one; running from TypeScript sources there is none (then no pool).
 const OBJECTS_MODULE = new URL('./objects.js', import.meta.url);
@@ -64,12 +62,12 @@ export class ObjectsPool {
       this.#sent.delete(m.seq);
       if (!sent) return;
       this.#inFlight -= sent.bytes;
-      sent.pending.forEach((p, i) => p.done(revive(m.results[i]!)));
+      sent.pending.forEach((done, i) => done(revive(m.results[i]!)));
       this.#wake();
     });
     this.#worker.on('error', (err) => {
       this.#failure = new Error(`objects reader stopped: ${err.message}`);
-      for (const sent of this.#sent.values()) for (const p of sent.pending) p.done({ error: this.#failure });
+      for (const sent of this.#sent.values()) for (const done of sent.pending) done({ error: this.#failure });
       this.#sent.clear();
       this.#inFlight = 0;
       this.#wake();
@@ -89,7 +87,7 @@ export class ObjectsPool {
       // What objectsOfLayer reads of the descriptor, and no more (it is copied to the worker).
       this.#items.push({ layer: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, start: this.#bytes, end: this.#bytes + data.length });
       this.#chunks.push(data);
-      this.#pending.push({ layer, done });
+      this.#pending.push(done);
       this.#bytes += data.length;
       if (this.#items.length >= BATCH_LAYERS || this.#bytes >= BATCH_BYTES) this.#send();
     });

@@ -26,7 +26,6 @@ export const DEFAULT_MAX_OBJECTS_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_ALIAS_COUNT = 1000;
 const DEFAULT_MAX_DOCUMENTS = 10_000;
 
-
 /**
  * nameFields keeps what names a parsed document in an API: its apiVersion, kind, and metadata's name and
  * namespace. A field of another type becomes null (it names nothing); metadata that is not a mapping, null.

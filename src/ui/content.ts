@@ -16,6 +16,7 @@ import { ANNOTATION_CLUSTER, ANNOTATION_CLUSTERS, ANNOTATION_GROUP, ANNOTATION_K
 import { isPlainObject } from '../model/json.js';
 import { ANNOTATION_REF_NAME } from '../model/oci.js';
 import { proofsBySubject } from '../model/proofs.js';
+import type { ReceiptImport } from '../model/receipt.js';
 import type { KubeObject } from '../model/sveltos.js';
 import { parseImageReference, podSpecImages } from '../resolve/images.js';
 import { redactSecret } from '../resolve/redact.js';
@@ -47,6 +48,10 @@ export interface StoreView {
   artifacts: { ref: string; kind: string; source?: string; version?: string; clusters: string[]; proofs: string[] }[];
 }
 
+/** importRows are a site's imports as the store page lists them: each with how many clusters it carried. */
+export function importRows(imports: ReceiptImport[]): StoreView['imports'] {
+  return imports.map((i) => ({ ...i, clusters: i.clusters.length }));
+}
 
 // objectsOf lists a group's objects in deploy order: its bundles' resources, each one YAML document.
 function objectsOf(group: DesiredCluster['groups'][number]): Record<string, unknown>[] {
@@ -131,7 +136,7 @@ export function storeView(state: SiteState, diskBytes: number): StoreView {
   return {
     highestSequence: state.highestSequence,
     diskBytes,
-    imports: importsOf(state).map((i) => ({ ...i, clusters: i.clusters.length })),
+    imports: importRows(importsOf(state)),
     artifacts: [...latest]
       .filter(([ref]) => !isProof.has(ref))
       .sort(([a], [b]) => a.localeCompare(b))

@@ -4,7 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { collectClusters } from '../agent-api/report.js';
+import { collectClusters, importsOf } from '../agent-api/report.js';
 import { clusterView, overview } from './model.js';
 import { readState } from '../bundle/site.js';
 import { carriedImages, contentView, diskUsage, objectYAML, readClusterContent, storeView } from './content.js';
@@ -24,7 +24,7 @@ export interface StatusPageOptions {
 export async function pageData(storeDir: string, now: Date, only?: string[]): Promise<PageData> {
   const { state, clusters } = await collectClusters(storeDir);
   const importedAt = new Map(state.history.map((h) => [h.sequence, h.importedAt]));
-  const imports = state.history.map((h) => ({ sequence: h.sequence, importedAt: h.importedAt, clusters: h.clusters }));
+  const imports = importsOf(state);
   return {
     title: `site store ${storeDir}, sequence ${state.highestSequence}`,
     generatedAt: now.toISOString(),
@@ -74,17 +74,17 @@ export function statusPageHandler(opts: StatusPageOptions): (req: IncomingMessag
       if (path === '/ui/api/store') return json(res, 200, storeView(await readState(opts.storeDir), await diskBytes()));
       const served = /^\/ui\/api\/clusters\/([^/]+)\/([^/]+)\/(content|objects\/([^/]+)\/(\d{1,6}))$/.exec(path);
       if (served) {
-        const cluster = `${decode(served[1]!)}/${decode(served[2]!)}`;
+        const cluster = `${decodeURIComponent(served[1]!)}/${decodeURIComponent(served[2]!)}`;
         const state = await readState(opts.storeDir);
         const read = await readClusterContent(opts.storeDir, state, cluster);
         if (!read) return json(res, 404, { error: `${cluster}: the store serves no such cluster` });
         if (served[3] === 'content') return json(res, 200, contentView(read.desired, read.encrypted, carriedImages(state)));
-        const yaml = objectYAML(read.desired, decode(served[4]!), Number(served[5]));
-        if (yaml === undefined) return json(res, 404, { error: `${cluster}: group ${decode(served[4]!)} has no object ${served[5]}` });
+        const yaml = objectYAML(read.desired, decodeURIComponent(served[4]!), Number(served[5]));
+        if (yaml === undefined) return json(res, 404, { error: `${cluster}: group ${decodeURIComponent(served[4]!)} has no object ${served[5]}` });
         return send(res, 200, 'text/plain; charset=utf-8', yaml);
       }
       const m = /^\/ui\/api\/clusters\/([^/]+)\/([^/]+)$/.exec(path);
-      const one = m ? `${decode(m[1]!)}/${decode(m[2]!)}` : undefined;
+      const one = m ? `${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}` : undefined;
       // /ui/api/status?cluster=NS/NAME (repeatable) holds only those clusters' views; without it, all.
       const wanted = path === '/ui/api/status' ? (url.searchParams.has('cluster') ? url.searchParams.getAll('cluster') : undefined) : one ? [one] : [];
       const data = await pageData(opts.storeDir, now(), wanted);
@@ -100,8 +100,6 @@ export function statusPageHandler(opts: StatusPageOptions): (req: IncomingMessag
     });
   };
 }
-
-const decode = (part: string) => decodeURIComponent(part);
 
 // authorized compares in constant time: the bearer token, or the password of basic auth.
 function authorized(req: IncomingMessage, token: string): boolean {

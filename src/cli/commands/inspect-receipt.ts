@@ -5,6 +5,7 @@ import { printResult, table, type CommandIO, type GlobalOptions } from '../io.js
 import { loadTrustedKeys } from '../keys.js';
 import { readArgFile } from '../files.js';
 import { writeFileAtomic } from '../../content/oci-layout/ingest.js';
+import { importRows } from '../../ui/content.js';
 import { clusterView, overview } from '../../ui/model.js';
 import { statusPage } from '../../ui/page.js';
 
@@ -64,7 +65,7 @@ async function writeReceiptPage(file: string, verified: VerifiedReceipt): Promis
       overview: overview(p.clusters, at, new Map(imports.map((i) => [i.sequence, i.importedAt]))),
       clusters: Object.fromEntries(p.clusters.map((c) => [c.cluster, clusterView(c, imports)])),
       // The receipt's imports; the store's disk use and artifacts are not in a receipt.
-      store: { highestSequence: p.highestSequence, imports: imports.map((i) => ({ ...i, clusters: i.clusters.length })), artifacts: [] },
+      store: { highestSequence: p.highestSequence, imports: importRows(imports), artifacts: [] },
     },
   });
   await writeFileAtomic(file, html);
