@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { copyGraph } from '../content/copy.js';
 import { digestHex, sha256 } from '../content/digest.js';
 import { isGraphNode } from '../content/graph.js';
-import { hasVerifiedBlobFiles, type RangeFetcher, type ReadOnlyStorage, type Storage, type VerifiedBlobFiles } from '../content/storage.js';
+import { hasVerifiedBlobFiles, hasVerifiedBlobReads, type RangeFetcher, type ReadOnlyStorage, type Storage, type VerifiedBlobFiles, type VerifiedBlobReads } from '../content/storage.js';
 import { BLOCK } from '../content/tar-header.js';
 import { fetchVerified } from '../content/verify.js';
 import { BlobSpool } from '../content/spool.js';
@@ -133,11 +133,13 @@ class RecordingStore implements Storage, BufferPusher {
 }
 
 /**
- * blobSource reads the bundle's own blobs from the spool and carried artifacts from their sources (by range
- * when they can); whole blobs come through one digest verifier.
+ * blobSource reads the bundle's own blobs from the spool (straight into the tar writer's buffers when it
+ * asks) and carried artifacts from their sources (by range when they can); whole blobs come through one
+ * digest verifier.
  */
-function blobSource(memory: BlobSpool, extraOrigin: Map<string, ReadOnlyStorage>): ReadOnlyStorage & RangeFetcher & VerifiedBlobFiles {
+function blobSource(memory: BlobSpool, extraOrigin: Map<string, ReadOnlyStorage>): ReadOnlyStorage & RangeFetcher & VerifiedBlobFiles & VerifiedBlobReads {
   return {
+    verifiedReader: (d) => (extraOrigin.has(d.digest) ? undefined : (into) => memory.readVerifiedInto(d, into)),
     verifiedBlobFile(d) {
       const origin = extraOrigin.get(d.digest);
       return origin && hasVerifiedBlobFiles(origin) ? origin.verifiedBlobFile(d) : undefined;
@@ -337,7 +339,9 @@ export async function writeLayoutTar(
     for (const b of sorted) {
       const name = `blobs/sha256/${digestHex(b.digest)}`;
       const file = hasVerifiedBlobFiles(source) ? source.verifiedBlobFile(b) : undefined;
+      const reader = file || !hasVerifiedBlobReads(source) ? undefined : source.verifiedReader(b);
       if (file) await tar.addFileFrom(name, b.size, file);
+      else if (reader) await tar.addFileInto(name, b.size, reader);
       else await tar.addFile(name, b.size, await fetchVerified(source, b));
       done += b.size;
       opts.onProgress?.(done, total);

@@ -59,6 +59,8 @@ describe('BlobSpool', () => {
     const err = await spool.readVerified(blob(data)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ContentError);
     expect(err).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await expect(spool.readVerifiedInto(blob(data), Buffer.alloc(4096))).rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await expect(spool.readVerifiedInto(blob(data), Buffer.alloc(4097))).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
     await spool.close();
   });
 

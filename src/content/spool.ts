@@ -76,26 +76,47 @@ export class BlobSpool implements Storage, RangeFetcher {
    * small and were just written (in the page cache), and one thread-pool round trip each costs more.
    */
   async read(desc: Descriptor): Promise<Buffer> {
-    const at = this.#at.get(desc.digest);
-    if (!at || at.size !== desc.size) throw notFound(desc, 'spool');
-    await (at.offset + at.size > this.#flushed ? this.#flush() : this.#written);
-    const buf = Buffer.allocUnsafe(at.size);
-    let done = 0;
-    while (done < at.size) {
-      const bytesRead = readSync(this.#fh.fd, buf, done, at.size - done, at.offset + done);
-      if (bytesRead === 0) throw new ContentError('SIZE_MISMATCH', `${this.#path}: spool ends early`, { details: { expected: at.offset + at.size } });
-      done += bytesRead;
-    }
+    const buf = Buffer.allocUnsafe(this.#located(desc).size);
+    await this.#readInto(desc, buf);
     return buf;
   }
 
   /** readVerified returns a spooled blob's bytes, checked against its digest. */
   async readVerified(desc: Descriptor): Promise<Buffer> {
     const data = await this.read(desc);
-    if (sha256(data) !== desc.digest) {
-      throw new ContentError('DIGEST_MISMATCH', `${desc.digest}: spooled bytes in ${this.#path} do not match the digest`, { details: { expected: desc.digest, found: sha256(data) } });
-    }
+    this.#check(desc, data);
     return data;
+  }
+
+  /** readVerifiedInto reads a spooled blob into `into` (exactly its size), checked against its digest. */
+  async readVerifiedInto(desc: Descriptor, into: Buffer): Promise<void> {
+    await this.#readInto(desc, into);
+    this.#check(desc, into);
+  }
+
+  #located(desc: Descriptor): { offset: number; size: number } {
+    const at = this.#at.get(desc.digest);
+    if (!at || at.size !== desc.size) throw notFound(desc, 'spool');
+    return at;
+  }
+
+  async #readInto(desc: Descriptor, buf: Buffer): Promise<void> {
+    const at = this.#located(desc);
+    if (buf.length !== at.size) throw new ContentError('SIZE_MISMATCH', `${desc.digest}: a buffer of ${buf.length} bytes cannot hold the spooled ${at.size}`, { details: { expected: at.size, found: buf.length } });
+    await (at.offset + at.size > this.#flushed ? this.#flush() : this.#written);
+    let done = 0;
+    while (done < at.size) {
+      const bytesRead = readSync(this.#fh.fd, buf, done, at.size - done, at.offset + done);
+      if (bytesRead === 0) throw new ContentError('SIZE_MISMATCH', `${this.#path}: spool ends early`, { details: { expected: at.offset + at.size } });
+      done += bytesRead;
+    }
+  }
+
+  #check(desc: Descriptor, data: Buffer): void {
+    const found = sha256(data);
+    if (found !== desc.digest) {
+      throw new ContentError('DIGEST_MISMATCH', `${desc.digest}: spooled bytes in ${this.#path} do not match the digest`, { details: { expected: desc.digest, found } });
+    }
   }
 
   async exists(desc: Descriptor): Promise<boolean> {

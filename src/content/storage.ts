@@ -75,6 +75,14 @@ export interface VerifiedBlobFiles {
 }
 
 /**
+ * VerifiedBlobReads is a source that can read some whole blobs straight into a buffer the caller owns,
+ * checked against their digest: `verifiedReader` gives the reader for such a blob, undefined for any other.
+ */
+export interface VerifiedBlobReads {
+  verifiedReader(target: Descriptor): ((into: Buffer) => Promise<void>) | undefined;
+}
+
+/**
  * BlobFiles is a source that keeps each blob in a file of its own: `blobFile` names it (the blob may be
  * missing or damaged; whoever reads the file checks it), so its digest can be taken off the main thread.
  */
@@ -84,6 +92,7 @@ export interface BlobFiles {
 
 export const hasBlobFiles = (s: object): s is BlobFiles => typeof (s as Partial<BlobFiles>).blobFile === 'function';
 export const hasVerifiedBlobFiles = (s: object): s is VerifiedBlobFiles => typeof (s as Partial<VerifiedBlobFiles>).verifiedBlobFile === 'function';
+export const hasVerifiedBlobReads = (s: object): s is VerifiedBlobReads => typeof (s as Partial<VerifiedBlobReads>).verifiedReader === 'function';
 export const canFetchRange = (s: object): s is RangeFetcher => typeof (s as Partial<RangeFetcher>).fetchRange === 'function';
 export const canResolveContent = (s: object): s is ContentResolver => typeof (s as Partial<ContentResolver>).resolveContent === 'function';
 export const canListTags = (s: object): s is TagLister => typeof (s as Partial<TagLister>).tags === 'function';

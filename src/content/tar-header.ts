@@ -183,9 +183,17 @@ export interface EncodeHeaderInput {
 
 /** encodeHeader writes a deterministic ustar header: uid/gid 0, empty owner names, modes 0644/0755. */
 export function encodeHeader(input: EncodeHeaderInput): Buffer {
+  const block = Buffer.alloc(BLOCK);
+  encodeHeaderInto(block, 0, input);
+  return block;
+}
+
+/** encodeHeaderInto writes encodeHeader's block into `target` at `at` (BLOCK bytes, zeroed first). */
+export function encodeHeaderInto(target: Buffer, at: number, input: EncodeHeaderInput): void {
   const nameBytes = Buffer.byteLength(input.name);
   if (nameBytes > 100) throw invalid(`${input.name}: tar entry name longer than 100 bytes`, { found: nameBytes });
-  const block = Buffer.alloc(BLOCK);
+  const block = target.subarray(at, at + BLOCK);
+  block.fill(0);
   block.write(input.name, 0, 100, 'utf8');
   writeNumber(block, 100, 8, input.type === 'directory' ? 0o755 : 0o644);
   writeNumber(block, 108, 8, 0);
@@ -200,7 +208,6 @@ export function encodeHeader(input: EncodeHeaderInput): Buffer {
   block.write(sum.toString(8).padStart(6, '0'), 148, 6, 'latin1');
   block[154] = 0;
   block[155] = 0x20;
-  return block;
 }
 
 /** padding is the number of zero bytes after `size` bytes of data to reach a block boundary. */

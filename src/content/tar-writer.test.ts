@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers.js';
 import { digestFile, FILE_CHUNK } from './file-chunks.js';
 import { sha256 } from './digest.js';
-import { abandonOutput, TarWriter } from './tar-writer.js';
+import { abandonOutput, BATCH, TarWriter } from './tar-writer.js';
 
 // collect is a Writable that keeps everything written (copies: writers may reuse their buffers).
 function collect(): { out: Writable; bytes: () => Buffer } {
@@ -88,5 +88,46 @@ describe('TarWriter', () => {
     const tar = new TarWriter(collect().out);
     await expect(tar.addFileFrom('blobs/sha256/x', 101, path)).rejects.toMatchObject({ code: 'SIZE_MISMATCH', message: expect.stringContaining(path) });
     await expect(digestFile(path, 99)).rejects.toMatchObject({ code: 'SIZE_MISMATCH' });
+  });
+
+  it('gathers small entries read into its buffers and writes the same archive as entry by entry, in order with the others', async () => {
+    const dir = await tempDir();
+    const big = randomBytes(FILE_CHUNK + 5);
+    await writeFile(join(dir, 'big'), big);
+    // Sizes that cross batch boundaries, a zero-length file, one exactly a block, and one larger than a batch.
+    const sizes = [0, 1, 511, 512, 513, 3000, ...Array.from({ length: 700 }, (_, i) => 1000 + ((i * 7919) % 5000)), BATCH + 1, 70];
+    const datas = sizes.map((n) => randomBytes(n));
+    const write = async (tar: TarWriter, gathered: boolean) => {
+      await tar.addDirectory('blobs/');
+      for (const [i, d] of datas.entries()) {
+        if (gathered) await tar.addFileInto(`blobs/sha256/${i}`, d.length, (into) => void d.copy(into));
+        else await tar.addFile(`blobs/sha256/${i}`, d.length, d);
+        if (i === 300) await tar.addFileFrom('blobs/sha256/big', big.length, join(dir, 'big'));
+        if (i === 400) await tar.addFile('blobs/sha256/stream', 3, Readable.from([Buffer.from('abc')]));
+      }
+      await tar.finish();
+    };
+    const plain = collect();
+    const a = new TarWriter(plain.out, { mtime: 3 });
+    await write(a, false);
+    await finished(plain.out);
+    const batched = collect();
+    const b = new TarWriter(batched.out, { mtime: 3 });
+    await write(b, true);
+    await finished(batched.out);
+    expect(batched.bytes().equals(plain.bytes())).toBe(true);
+    expect(b.bytesWritten).toBe(a.bytesWritten);
+  });
+
+  it('reports a failed read or write of gathered entries', async () => {
+    const failing = new Writable({ write: (_c, _e, done) => setImmediate(() => done(new Error('disk full'))) });
+    failing.on('error', () => undefined);
+    const tar = new TarWriter(failing);
+    await expect(tar.addFileInto('a', 3, () => { throw new Error('read failed'); })).rejects.toThrow('read failed');
+    const adds = (async () => {
+      for (let i = 0; i < 1000; i++) await tar.addFileInto(`blobs/${i}`, 4000, (into) => void into.fill(1));
+      await tar.finish();
+    })();
+    await expect(adds).rejects.toThrow('disk full');
   });
 });
