@@ -63,10 +63,21 @@ function readNumber(block: Buffer, off: number, len: number, field: string, at: 
     }
     return n;
   }
-  const text = block.toString('latin1', off, off + len).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw invalid(`tar header at offset ${at}: ${field}: expected an octal number, found ${JSON.stringify(text)}`, { offset: at, field, found: text });
-  const n = parseInt(text, 8);
+  // Octal digits, after leading spaces and before trailing NULs or spaces; read byte by byte (every header
+  // has several such fields, and a bundle tens of thousands of headers).
+  let end = off + len;
+  while (end > off && (block[end - 1] === 0 || block[end - 1] === 0x20)) end--;
+  let start = off;
+  while (start < end && block[start] === 0x20) start++;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const digit = block[i]! - 0x30;
+    if (digit < 0 || digit > 7) {
+      const text = block.toString('latin1', start, end);
+      throw invalid(`tar header at offset ${at}: ${field}: expected an octal number, found ${JSON.stringify(text)}`, { offset: at, field, found: text });
+    }
+    n = n * 8 + digit;
+  }
   if (!Number.isSafeInteger(n)) throw invalid(`tar header at offset ${at}: ${field}: number too large`, { offset: at, field });
   return n;
 }

@@ -40,8 +40,8 @@ export interface ByteSource {
 }
 
 // READ_AHEAD is how much fileSource reads at once: headers are 512 bytes each, and a tar of many small
-// entries would otherwise cost one system call per header.
-const READ_AHEAD = 64 * 1024;
+// entries would otherwise cost one system call (a thread-pool round trip) per header.
+const READ_AHEAD = 1024 * 1024;
 
 /** fileSource reads a file by position, through a read-ahead window of `readAhead` bytes (0: none). */
 export function fileSource(fh: FileHandle, readAhead = READ_AHEAD): ByteSource {
@@ -61,8 +61,9 @@ export function fileSource(fh: FileHandle, readAhead = READ_AHEAD): ByteSource {
   return {
     async read(pos, len) {
       if (pos >= windowPos && pos + len <= windowPos + window.length) return window.subarray(pos - windowPos, pos - windowPos + len);
-      // Large reads and single-byte probes (the end of a skipped blob) go straight to the file.
-      if (len >= readAhead || len === 1) return direct(pos, len);
+      // Large reads go straight to the file. A window read for a probe of a skipped blob's last byte also
+      // holds the header after it, which is read next.
+      if (len >= readAhead) return direct(pos, len);
       window = await direct(pos, readAhead);
       windowPos = pos;
       return window.subarray(0, Math.min(len, window.length));

@@ -1,7 +1,7 @@
 // TarLayoutStore: a read-only view of an OCI layout tar that serves blobs straight from the archive by
 // offset, with no extraction (after oras tarfs). Opening it scans and checks every header (tar-scan.ts)
 // and reads `oci-layout` and `index.json` under size limits; blob bytes are verified by their readers.
-import { createReadStream } from 'node:fs';
+import { createReadStream, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { ContentError } from '../errors.js';
@@ -125,6 +125,8 @@ export interface BlobLocation {
 // SEQUENTIAL_WINDOW is how much TarBlobReader.next reads at once: blobs of a few KB each cost one read per
 // window instead of one open, read and close each.
 const SEQUENTIAL_WINDOW = 4 * 1024 * 1024;
+// SYNC_READ_MAX is the largest read TarBlobReader.read makes without the thread pool.
+const SYNC_READ_MAX = 256 * 1024;
 
 /**
  * TarBlobReader reads blobs of archives by position through one open handle per archive: `read` exactly what
@@ -145,14 +147,25 @@ export class TarBlobReader {
 
   async #read(loc: BlobLocation, how: 'exact' | 'ahead'): Promise<Buffer> {
     if (loc.size === 0) return Buffer.alloc(0);
-    const buf = await (await this.#open(loc.file))[how].read(loc.offset, loc.size);
+    return this.#whole(loc, await (await this.#open(loc.file))[how].read(loc.offset, loc.size));
+  }
+
+  #whole(loc: BlobLocation, buf: Buffer): Buffer {
     if (buf.length !== loc.size) throw new ContentError('INVALID_TAR', `${loc.file}: ends inside a blob at byte ${loc.offset + buf.length} (the file changed while it was read)`, { details: { file: loc.file, offset: loc.offset } });
     return buf;
   }
 
-  /** read returns the bytes at `loc` (a buffer of its own). */
-  read(loc: BlobLocation): Promise<Buffer> {
-    return this.#read(loc, 'exact');
+  /**
+   * read returns the bytes at `loc` (a buffer of its own). Small reads (a manifest) are made at once: a graph
+   * walk reads thousands of them one after another, and a thread-pool round trip each costs more than the read.
+   */
+  async read(loc: BlobLocation): Promise<Buffer> {
+    if (loc.size > SYNC_READ_MAX) return this.#read(loc, 'exact');
+    const { fh } = await this.#open(loc.file);
+    const buf = Buffer.allocUnsafe(loc.size);
+    let got = 0;
+    for (let n = -1; got < loc.size && n !== 0; got += n) n = readSync(fh.fd, buf, got, loc.size - got, loc.offset + got);
+    return this.#whole(loc, buf.subarray(0, got));
   }
 
   /** next returns the bytes at `loc` from the read-ahead window: cheap when locations come in archive order. */
