@@ -9,10 +9,12 @@ import { VerificationError } from '../errors.js';
 import type { Descriptor } from '../model/oci.js';
 import type { ObjectsLimits } from './objects.js';
 
-// The worker is plain CommonJS evaluated from a string; it imports the built objects module named in its
-// workerData. Layers come in batches: one transferred buffer and where each layer lies in it.
+// The worker is evaluated from a string, as CommonJS or as a module (node --input-type=module applies to it
+// too), so it only uses import(); it imports the built objects module named in its workerData. Layers come in
+// batches: one transferred buffer and where each layer lies in it.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+const { parentPort, workerData } = await import('node:worker_threads');
 const loaded = import(workerData.objects);
 parentPort.on('message', async ({ seq, buf, items, limits }) => {
   const { objectsOfLayer, nameFields } = await loaded;
@@ -26,6 +28,7 @@ parentPort.on('message', async ({ seq, buf, items, limits }) => {
   });
   parentPort.postMessage({ seq, results });
 });
+})();
 `;
 
 // A batch goes to the worker at this many layers or bytes; the caller waits while more bytes are in flight.

@@ -2,10 +2,12 @@
 // built modules, so this test verifies with dist/ (built by `npm test` first) and holds every outcome to the
 // in-process parse of the sources: the same served names for a good bundle, the same error (class, code,
 // message) for each hostile objects layer.
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { verifyBundle } from '../../src/bundle/verify.js';
 import { TarLayoutStore } from '../../src/content/tarfs.js';
@@ -70,5 +72,22 @@ describe('objects layers parsed in a worker thread', () => {
     const good = await verify([group('config-a'), cm('x')]);
     expect(good.served.map((n) => `${n.kind} ${n.namespace}/${n.name} ${n.cluster}`)).toContain('ConfigurationGroup prod/config-a prod/c1');
     await expect(verify(['- rm\n'])).rejects.toMatchObject({ name: 'VerificationError', code: 'INVALID_OBJECTS', message: expect.stringMatching(/document 1: expected a mapping/) });
+  });
+
+  it('runs in a process whose code is evaluated as modules (node --input-type=module): its own source works either way', async () => {
+    const signer = newSigner();
+    const f = new Forge(signer.signer);
+    const file = join(await tempDir('sveltos-airgap-objects-worker-'), 'bundle.tar');
+    await writeFile(file, tarOf(await f.sign([await f.cluster('prod', 'c1', [group('config-a'), cm('x')])])));
+    const script = `
+      import { createPublicKey } from 'node:crypto';
+      const { verifyBundle } = await import(${JSON.stringify(pathToFileURL(join(DIST, 'bundle', 'verify.js')).href)});
+      const { TarLayoutStore } = await import(${JSON.stringify(pathToFileURL(join(DIST, 'content', 'tarfs.js')).href)});
+      const v = await verifyBundle(await TarLayoutStore.open(process.env.BUNDLE), { trusted: [createPublicKey(process.env.PUB)], now: new Date(${NOW.getTime()}), objectsWorkerMin: 0 });
+      console.log(v.served.map((n) => n.kind + ' ' + n.namespace + '/' + n.name).join(','));
+    `;
+    const pub = signer.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, BUNDLE: file, PUB: pub } });
+    expect(stdout).toContain('ConfigurationGroup prod/config-a');
   });
 });
