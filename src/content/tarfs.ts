@@ -61,6 +61,14 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
     }
   }
 
+  // entry finds a blob's entry; a digest the archive holds was checked when its name was scanned, any other is
+  // parsed (and refused when malformed).
+  #entry(target: Descriptor): TarEntry | undefined {
+    const entry = this.#blobs.get(target.digest as Digest);
+    if (!entry) parseDigest(target.digest, 'descriptor.digest');
+    return entry;
+  }
+
   /** index returns the parsed `index.json`. */
   index(): Index {
     return this.#index;
@@ -74,7 +82,7 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
   /** fetch streams a blob's bytes from the archive; the stream is unverified. */
   async fetch(target: Descriptor, opts?: OpOptions): Promise<Readable> {
     opts?.signal?.throwIfAborted();
-    const entry = this.#blobs.get(parseDigest(target.digest, 'descriptor.digest'));
+    const entry = this.#entry(target);
     if (!entry) throw notFound(target, this.file);
     // A hostile descriptor may claim another size; read the stored bytes and let the verifier judge.
     if (entry.size === 0) return Readable.from([]);
@@ -83,7 +91,7 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
 
   /** fetchRange streams bytes `start`..`end` (inclusive) of a blob; the stream is unverified. */
   async fetchRange(target: Descriptor, start: number, end: number): Promise<Readable> {
-    const entry = this.#blobs.get(parseDigest(target.digest, 'descriptor.digest'));
+    const entry = this.#entry(target);
     if (!entry) throw notFound(target, this.file);
     if (start < 0 || end >= entry.size || start > end) throw new ContentError('SIZE_MISMATCH', `${target.digest}: range ${start}-${end} is outside the blob's ${entry.size} bytes`, { details: { digest: target.digest, found: `${start}-${end}` } });
     return createReadStream(this.file, { start: entry.offset + start, end: entry.offset + end, highWaterMark: BLOB_READ_CHUNK });
@@ -91,13 +99,13 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
 
   /** locate says where a blob's bytes are in the archive (for readers that hash by position), or undefined. */
   locate(target: Descriptor): BlobLocation | undefined {
-    const entry = this.#blobs.get(parseDigest(target.digest, 'descriptor.digest'));
+    const entry = this.#entry(target);
     return entry ? { file: this.file, offset: entry.offset, size: entry.size } : undefined;
   }
 
   /** exists tells whether the archive holds the blob. */
   async exists(target: Descriptor): Promise<boolean> {
-    return this.#blobs.has(parseDigest(target.digest, 'descriptor.digest'));
+    return this.#entry(target) !== undefined;
   }
 
   /** resolve finds an `index.json` entry by ref name or digest. */
