@@ -118,6 +118,20 @@ async function filled<T extends Target>(store: T): Promise<T> {
   return store;
 }
 
+describe('oci-layout: tagAll', () => {
+  it('tags every reference with one index write, or none when one names absent content (the first such named)', async () => {
+    const store = await OciLayoutStore.open(join(await tempDir(), 'layout'), { create: true });
+    for (const b of all) await store.push(b.desc, Readable.from([b.data]));
+    const many = Array.from({ length: 300 }, (_, i) => ({ desc: i % 2 ? manifest.desc : referrer.desc, reference: `app:v${i}` }));
+    const err = await store.tagAll([...many, { desc: missing.desc, reference: 'gone:1' }, { desc: { ...missing.desc, digest: sha256('also gone') }, reference: 'gone:2' }]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining(missing.desc.digest) });
+    expect(await store.tags()).toEqual([]);
+    await store.tagAll(many);
+    expect((await store.tags()).length).toBe(300);
+    expect((await store.resolve('app:v1')).digest).toBe(manifest.desc.digest);
+  });
+});
+
 describeStorage('memory', async () => new MemoryTarget());
 describeStorage('oci-layout', async () => OciLayoutStore.open(join(await tempDir(), 'layout'), { create: true }));
 describeReadOnly('memory', async () => filled(new MemoryTarget()));

@@ -202,7 +202,12 @@ export class OciLayoutStore implements Target, TagLister, PredecessorFinder, Ran
       assertReference(reference);
       parseDigest(desc.digest, 'descriptor.digest');
       checkSize(desc);
-      if (!(await this.exists(desc))) throw notFound(desc, this.root);
+    }
+    // Looked up together: one after another, a fleet's thousands of references wait for as many round trips.
+    const held = await Promise.allSettled(entries.map((e) => this.exists(e.desc)));
+    for (const [i, h] of held.entries()) {
+      if (h.status === 'rejected') throw h.reason;
+      if (!h.value) throw notFound(entries[i]!.desc, this.root);
     }
     if (!entries.length) return;
     await this.#serial(async () => {
