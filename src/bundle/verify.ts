@@ -27,7 +27,7 @@ import {
   type BundlePredicate,
   type Statement,
 } from '../model/bundle.js';
-import { isManifestMediaType, type Descriptor, type Digest, type Index } from '../model/oci.js';
+import { isManifestMediaType, type Descriptor, type Digest, type Index, type Manifest } from '../model/oci.js';
 import { subjectName } from './manifest.js';
 import { isObjectsLayer, objectsOfLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
 import { ObjectsPool, type LayerRead } from './objects-pool.js';
@@ -437,13 +437,15 @@ interface Graph {
   metadata: Set<Digest>;
   /** The volume set's own blobs: verified here, never imported. */
   transport: Set<Digest>;
+  /** Each manifest's objects layers, kept from the walk's parse for step 5. */
+  objectsLayers: Map<Digest, Descriptor[]>;
 }
 
 // walkGraph reads every manifest and index reachable from `roots` (verified, bounded) and lists every blob,
 // enforcing the blob count, total size and depth limits before any large blob is read. A digest declared
 // with two different sizes is refused: a forged size must not decide how much is read.
 async function walkGraph(src: ReadOnlyStorage, roots: { desc: Descriptor; metadata: boolean; transport: boolean }[], limits: Required<Pick<VerifyLimits, 'maxMetadataBytes' | 'maxBlobs' | 'maxTotalBytes' | 'maxDepth'>>, file?: string, why = LACKS): Promise<Graph> {
-  const g: Graph = { nodes: new Map(), leaves: new Map(), metadata: new Set(), transport: new Set() };
+  const g: Graph = { nodes: new Map(), leaves: new Map(), metadata: new Set(), transport: new Set(), objectsLayers: new Map() };
   const sizes = new Map<Digest, { size: number; by: string }>();
   // Roots are walked in order and the transport root (the volume set) last: what the bundle itself
   // references is never transport-only.
@@ -482,7 +484,8 @@ async function walkGraph(src: ReadOnlyStorage, roots: { desc: Descriptor; metada
       if (depth >= limits.maxDepth) {
         throw new ContentError('SIZE_EXCEEDS_LIMIT', `${desc.digest}: ${desc.mediaType}: manifests nested deeper than ${limits.maxDepth} levels`, { details: { digest: desc.digest, expected: `<= ${limits.maxDepth}`, found: depth + 1 } });
       }
-      const children = successorsOf(desc, await readDoc(src, desc, limits.maxMetadataBytes, file, why));
+      const keep = (m: Manifest) => g.objectsLayers.set(desc.digest, m.layers.filter(isObjectsLayer));
+      const children = successorsOf(desc, await readDoc(src, desc, limits.maxMetadataBytes, file, why), keep);
       for (const c of children) queue.push({ desc: c, depth: depth + 1, by: desc.digest });
     }
   }
@@ -664,8 +667,8 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   // Step 5 needs the objects layers each cluster carries (the graph walk has verified every manifest).
   const carried: { cluster: string; layers: Descriptor[] }[] = [];
   for (const c of header.clusters) {
-    const m = manifestFromJSON(await readDoc(meta, c.manifest, limit, first.file, lacks), c.manifest.digest);
-    carried.push({ cluster: c.cluster, layers: m.layers.filter(isObjectsLayer) });
+    const layers = graph.objectsLayers.get(c.manifest.digest) ?? manifestFromJSON(await readDoc(meta, c.manifest, limit, first.file, lacks), c.manifest.digest).layers.filter(isObjectsLayer);
+    carried.push({ cluster: c.cluster, layers });
   }
 
   // 4b: every blob, through the sink.

@@ -1,6 +1,6 @@
 // Graph walking: the successors of a node are what it points at (layers, config, manifests, subject).
 import { ANNOTATION_PLATFORMS } from '../model/bundle.js';
-import { isIndexMediaType, isManifestMediaType, type Descriptor, type Platform } from '../model/oci.js';
+import { isIndexMediaType, isManifestMediaType, type Descriptor, type Manifest, type Platform } from '../model/oci.js';
 import { indexFromJSON, manifestFromJSON } from './descriptor.js';
 import type { Fetcher, OpOptions } from './storage.js';
 import { readAll, DEFAULT_MAX_METADATA_BYTES } from './verify.js';
@@ -29,10 +29,12 @@ export function platformMatches(p: Platform | undefined, wanted: string[]): bool
 /**
  * successorsOf parses already-verified manifest/index bytes and lists the children. An index annotated
  * with ANNOTATION_PLATFORMS (carried for some platforms only) lists only the manifests of those platforms.
+ * `onManifest` is given a manifest once parsed, for a caller that needs more of it than its children.
  */
-export function successorsOf(desc: Descriptor, content: Buffer): Descriptor[] {
+export function successorsOf(desc: Descriptor, content: Buffer, onManifest?: (m: Manifest) => void): Descriptor[] {
   if (isManifestMediaType(desc.mediaType)) {
     const m = manifestFromJSON(content, desc.digest);
+    onManifest?.(m);
     return [...(m.subject ? [m.subject] : []), m.config, ...m.layers];
   }
   if (isIndexMediaType(desc.mediaType)) {
