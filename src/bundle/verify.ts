@@ -421,11 +421,16 @@ async function inPart<T>(part: Pick<PartSource, 'file'>, named: boolean, fn: () 
   try {
     return await fn();
   } catch (err) {
-    const rewrap = err instanceof VerificationError || err instanceof ContentError || err instanceof ValidationError;
-    if (!named || !part.file || !rewrap || err.message.includes(part.file)) throw err;
-    const Ctor = err.constructor as new (code: string, message: string, opts?: ErrorOptions & { details?: Record<string, unknown> }) => BaseError;
-    throw new Ctor(err.code, `${part.file}: ${err.message}`, { cause: err.cause, details: { file: part.file, ...err.details } });
+    throw partError(part, named, err);
   }
+}
+
+// partError is `err` as inPart reports it: named after the part's file when `named` and not named yet.
+function partError(part: Pick<PartSource, 'file'>, named: boolean, err: unknown): unknown {
+  const rewrap = err instanceof VerificationError || err instanceof ContentError || err instanceof ValidationError;
+  if (!named || !part.file || !rewrap || err.message.includes(part.file)) return err;
+  const Ctor = err.constructor as new (code: string, message: string, opts?: ErrorOptions & { details?: Record<string, unknown> }) => BaseError;
+  return new Ctor(err.code, `${part.file}: ${err.message}`, { cause: err.cause, details: { file: part.file, ...err.details } });
 }
 
 interface Graph {
@@ -796,7 +801,12 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
     for (const [s, loc] of inOrder) {
       signal.throwIfAborted();
       const data = await reader.next(loc);
-      await inPart(s.from, split, async () => checkDigest(s.d, data.length, `sha256:${hash('sha256', data, 'hex')}`));
+      // Checked in line (no closure or promise per blob: there may be tens of thousands).
+      try {
+        checkDigest(s.d, data.length, `sha256:${hash('sha256', data, 'hex')}`);
+      } catch (err) {
+        throw partError(s.from, split, err);
+      }
       await parseCarried(s.d, data);
       if (sink.write) await sink.write(s.d, data);
       else if (opts.sink) await sink.push(s.d, Readable.from([data]));

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +20,19 @@ import { faultBudget, faultPoint, faultTrip } from '../fault.js';
 /** INGEST_DIR is the folder under a layout root that holds blobs being written. */
 export const INGEST_DIR = 'ingest';
 
+// blobDir is `<root>/blobs/sha256/`, normalized once per root: an import names tens of thousands of blob
+// paths, and path.join builds each one character by character.
+const blobDirs = new Map<string, string>();
+function blobDir(root: string): string {
+  let dir = blobDirs.get(root);
+  if (dir === undefined) {
+    if (blobDirs.size >= 64) blobDirs.clear();
+    dir = join(root, 'blobs', 'sha256') + sep;
+    blobDirs.set(root, dir);
+  }
+  return dir;
+}
+
 /**
  * blobPath maps a digest to `<root>/blobs/sha256/<hex>`. The digest is validated before any path
  * join, so nothing outside the blob folder can be named: separators or `..` fail with UNSAFE_PATH,
@@ -32,7 +45,7 @@ export function blobPath(root: string, digest: unknown): string {
     });
   }
   const d = parseDigest(digest);
-  return join(root, 'blobs', 'sha256', d.slice('sha256:'.length));
+  return blobDir(root) + d.slice('sha256:'.length);
 }
 
 function tempName(base: string): string {
@@ -268,11 +281,14 @@ async function syncFileSystem(dir: string, files: string[]): Promise<void> {
 export class StagedBatch {
   readonly #pending: { tmp: string; target: string; d: Descriptor }[] = [];
   #bytes = 0;
-  // Temp names: the blob's, and a suffix unique to this batch (no random bytes per blob).
+  // Temp names: the blob's, and a suffix unique to this batch (no random bytes per blob), in `<root>/ingest/`.
   readonly #suffix = tempName('');
+  readonly #ingest: string;
   #dirMade = false;
 
-  constructor(readonly root: string) {}
+  constructor(readonly root: string) {
+    this.#ingest = join(root, INGEST_DIR) + sep;
+  }
 
   /** bytes is the size of the blobs written since the last commit. */
   get bytes(): number {
@@ -282,10 +298,10 @@ export class StagedBatch {
   /** add writes `data`, which must match `d` (the caller verified it), as a temp file of the batch. */
   add(d: Descriptor, data: Buffer): void {
     const target = blobPath(this.root, d.digest);
-    const dir = join(this.root, INGEST_DIR);
-    const tmp = join(dir, `${basename(target)}${this.#suffix}`);
+    // The digest is valid once blobPath took it: the path ends with its 64 hex digits.
+    const tmp = `${this.#ingest}${target.slice(target.length - 64)}${this.#suffix}`;
     try {
-      if (!this.#dirMade) mkdirSync(dir, { recursive: true });
+      if (!this.#dirMade) mkdirSync(join(this.root, INGEST_DIR), { recursive: true });
       this.#dirMade = true;
       writeFileSyncCounted(tmp, data);
     } catch (err) {
