@@ -1,7 +1,6 @@
 // Crash-safe writes into an OCI layout: ingest -> verify -> fsync -> chmod 0o444 -> rename (DESIGN.md §5).
 // A crash at any point leaves either no blob or the whole verified blob under its digest; temp files
 // live under `<root>/ingest/` and are never visible as content.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
@@ -16,6 +15,7 @@ import type { OpOptions } from '../storage.js';
 import { FILE_CHUNK } from '../file-chunks.js';
 import { checkDigest, isVerifying, verifier } from '../verify.js';
 import { faultBudget, faultPoint, faultTrip } from '../fault.js';
+import { syncfs } from './syncfs.js';
 
 /** INGEST_DIR is the folder under a layout root that holds blobs being written. */
 export const INGEST_DIR = 'ingest';
@@ -253,12 +253,11 @@ function writeFileSyncCounted(path: string, data: Buffer): void {
 }
 
 /**
- * syncFileSystem makes every write to the file system holding `dir` durable with one syncfs(2) (through
- * `sync -f`, as Node has no binding for it); where that fails (no such command or option), each of `files` is
- * fsynced instead.
+ * syncFileSystem makes every write to the file system holding `dir` durable with one syncfs(2) (syncfs.ts);
+ * where that fails (no such command or option), each of `files` is fsynced instead.
  */
 async function syncFileSystem(dir: string, files: string[]): Promise<void> {
-  const ok = await new Promise<boolean>((resolve) => execFile('sync', ['-f', dir], (err) => resolve(!err)));
+  const ok = await syncfs(dir);
   if (ok) return;
   for (const f of files) {
     const fh = await open(f, 'r');
