@@ -76,8 +76,9 @@ export class BlobSpool implements Storage, RangeFetcher {
    * small and were just written (in the page cache), and one thread-pool round trip each costs more.
    */
   async read(desc: Descriptor): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(this.#located(desc).size);
-    await this.#readInto(desc, buf);
+    const at = this.#located(desc);
+    const buf = Buffer.allocUnsafe(at.size);
+    await this.#readInto(at, buf);
     return buf;
   }
 
@@ -90,7 +91,9 @@ export class BlobSpool implements Storage, RangeFetcher {
 
   /** readVerifiedInto reads a spooled blob into `into` (exactly its size), checked against its digest. */
   async readVerifiedInto(desc: Descriptor, into: Buffer): Promise<void> {
-    await this.#readInto(desc, into);
+    const at = this.#located(desc);
+    if (into.length !== at.size) throw new ContentError('SIZE_MISMATCH', `${desc.digest}: a buffer of ${into.length} bytes cannot hold the spooled ${at.size}`, { details: { expected: at.size, found: into.length } });
+    await this.#readInto(at, into);
     this.#check(desc, into);
   }
 
@@ -100,9 +103,8 @@ export class BlobSpool implements Storage, RangeFetcher {
     return at;
   }
 
-  async #readInto(desc: Descriptor, buf: Buffer): Promise<void> {
-    const at = this.#located(desc);
-    if (buf.length !== at.size) throw new ContentError('SIZE_MISMATCH', `${desc.digest}: a buffer of ${buf.length} bytes cannot hold the spooled ${at.size}`, { details: { expected: at.size, found: buf.length } });
+  // readInto reads the spooled bytes at `at` into `buf` (of their size), once the writes before them are done.
+  async #readInto(at: { offset: number; size: number }, buf: Buffer): Promise<void> {
     await (at.offset + at.size > this.#flushed ? this.#flush() : this.#written);
     let done = 0;
     while (done < at.size) {

@@ -300,7 +300,7 @@ export class StagedBatch {
     // The digest is valid once blobPath took it: the path ends with its 64 hex digits.
     const tmp = `${this.#ingest}${target.slice(target.length - 64)}${this.#suffix}`;
     try {
-      if (!this.#dirMade) mkdirSync(join(this.root, INGEST_DIR), { recursive: true });
+      if (!this.#dirMade) mkdirSync(this.#ingest, { recursive: true });
       this.#dirMade = true;
       writeFileSyncCounted(tmp, data);
     } catch (err) {
