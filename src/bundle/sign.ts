@@ -2,11 +2,11 @@
 // Reference: https://github.com/secure-systems-lab/dsse/blob/v1.0.2/protocol.md
 // Reference: https://github.com/sigstore/protobuf-specs/blob/v0.5.0/protos/sigstore_bundle.proto
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { p256 } from '@noble/curves/nist.js';
 import { bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import { InternalError, ValidationError } from '../errors.js';
 import { DSSE_PAYLOAD_TYPE } from '../model/bundle.js';
+import { signP256 } from './ecdsa.js';
 import { assertP256, keyHint } from './keys.js';
 
 /** KeyMaterial names the public key that verifies a Signature (sigstore's `$case` union, key-based arm). */
@@ -61,8 +61,7 @@ export class KeySigner implements Signer {
   /** sign returns an ASN.1 DER ECDSA signature over SHA-256(data). */
   async sign(data: Buffer): Promise<Signature> {
     const digest = createHash('sha256').update(data).digest();
-    const sig = p256.sign(digest, this.#scalar, { prehash: false, lowS: true, extraEntropy: false });
-    return { signature: Buffer.from(sig.toBytes('der')), key: { ...this.#key } };
+    return { signature: signP256(digest, this.#scalar), key: { ...this.#key } };
   }
 }
 
