@@ -268,24 +268,31 @@ export async function renderHelmForPlan(inputs: HelmChartInput[], opts: HelmStag
     }
   };
   const staged = new Map<string, Promise<StagedRelease>>();
-  // renderOnce renders (or reads from the render cache) and parses each distinct render once.
+  // renderOnce renders (or reads from the render cache) and parses each distinct render once. A render slot is
+  // held only while helm runs: writing the cache and parsing the output let the next helm start.
   const renderOnce = (input: HelmChartInput, chart: FetchedChart, r: ReleaseInputs, cacheKey: string | undefined): Promise<RenderedRelease> => {
     let release = renders.get(r.key);
     if (!release) {
       const { releaseName, releaseNamespace } = input.chart;
-      release = renderLimit(async () => {
+      release = (async () => {
         signal.throwIfAborted();
         const hit = cacheKey ? await opts.renderCache!.get(cacheKey) : undefined;
-        say(renderEvent(input, chart, r.kubeVersion, hit !== undefined));
-        if (hit !== undefined) return parseTemplateOutput(hit, `helm template ${releaseName}`);
-        await opts.helmReady;
-        home ??= mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
-        const text = await helmTemplate({ helm: opts.helm, chart: chart.archive, releaseName, releaseNamespace, values: r.values, kubeVersion: r.kubeVersion, home: await home, signal }).catch((err: unknown) =>
-          Promise.reject(renderFailure(err, input, chart, r.kubeVersion)),
-        );
+        if (hit !== undefined) {
+          say(renderEvent(input, chart, r.kubeVersion, true));
+          return parseTemplateOutput(hit, `helm template ${releaseName}`);
+        }
+        const text = await renderLimit(async () => {
+          signal.throwIfAborted();
+          say(renderEvent(input, chart, r.kubeVersion, false));
+          await opts.helmReady;
+          home ??= mkdtemp(join(tmpdir(), 'sveltos-airgap-helm-'));
+          return helmTemplate({ helm: opts.helm, chart: chart.archive, releaseName, releaseNamespace, values: r.values, kubeVersion: r.kubeVersion, home: await home, signal }).catch((err: unknown) =>
+            Promise.reject(renderFailure(err, input, chart, r.kubeVersion)),
+          );
+        });
         if (cacheKey) await opts.renderCache!.put(cacheKey, text);
         return parseTemplateOutput(text, `helm template ${releaseName}`);
-      });
+      })();
       renders.set(r.key, release);
     }
     return release;

@@ -77,9 +77,12 @@ export class RenderCache {
     return doc.output;
   }
 
-  /** put stores `output` under `key` (atomically: readers see the whole file or none). */
+  /**
+   * put stores `output` under `key` (atomically: readers see the whole file or none). Not synced to disk: an
+   * entry cut short by a crash fails its checks in `get` and is rendered again.
+   */
   async put(key: string, output: string): Promise<void> {
-    await writeFileAtomic(this.#file(key), `${JSON.stringify({ key, sha256: sha256hex(output), output })}\n`);
+    await writeFileAtomic(this.#file(key), `${JSON.stringify({ key, sha256: sha256hex(output), output })}\n`, { durable: false });
   }
 
   #file(key: string): string {

@@ -357,8 +357,11 @@ export async function isFile(path: string): Promise<boolean> {
 /**
  * writeFileAtomic replaces `path` with `data`: a temp file in the same folder is written, fsynced and
  * renamed over `path`, then the folder is fsynced. Readers see the old or the new content, never a mix.
+ * `durable: false` skips both syncs, for caches whose entries prove themselves when read: after a crash such a
+ * file may be empty or short, never another file's content, and its reader counts it as missing.
  */
-export async function writeFileAtomic(path: string, data: Buffer | string): Promise<void> {
+export async function writeFileAtomic(path: string, data: Buffer | string, opts: { durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   const dir = dirname(path);
   const tmp = join(dir, tempName(`.${basename(path)}`));
   let created = false;
@@ -367,14 +370,14 @@ export async function writeFileAtomic(path: string, data: Buffer | string): Prom
     created = true;
     try {
       await writeCounted(fh, [Buffer.isBuffer(data) ? data : Buffer.from(data)]);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }
     faultPoint();
     await rename(tmp, path);
     created = false;
-    await fsyncDir(dir);
+    if (durable) await fsyncDir(dir);
   } catch (err) {
     if (created) await rm(tmp, { force: true }).catch(() => undefined);
     throw mapFsError(err, path, dir);
