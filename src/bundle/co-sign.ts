@@ -2,7 +2,7 @@
 // bundle referrer of the root, so a site can require several officers (`verify`/`import --threshold N`).
 // The tar is rewritten beside itself (its blobs copied as they are, the new blobs and index.json added),
 // flushed, and renamed over the original: a failure at any point leaves the original as it was.
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -101,10 +101,10 @@ async function coSignFile(file: string, signer: Signer, opts: CoSignOptions): Pr
 // it and renames it over `file`; on any failure the temporary file goes and `file` is untouched.
 async function rewrite(file: string, fh: Awaited<ReturnType<typeof open>>, scan: Awaited<ReturnType<typeof scanTarFile>>, added: Map<string, Buffer>, indexJSON: Buffer, layout: Buffer): Promise<void> {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.cosign.tmp`);
-  let stream: WriteStream | undefined;
+  // Opening errors (the temp file exists, no permission) arrive as the stream's 'error', awaited below.
+  const stream = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
   try {
-    stream = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
-    const written = new Promise<void>((resolve, reject) => stream!.on('close', resolve).on('error', reject));
+    const written = new Promise<void>((resolve, reject) => stream.on('close', resolve).on('error', reject));
     // Awaited below once the archive is complete; a failure before that is the one thrown.
     written.catch(() => undefined);
     const tar = new TarWriter(stream);
@@ -128,7 +128,7 @@ async function rewrite(file: string, fh: Awaited<ReturnType<typeof open>>, scan:
     await rename(tmp, file);
     await fsyncDir(dirname(file));
   } catch (err) {
-    if (stream) await abandonOutput(stream);
+    await abandonOutput(stream);
     await rm(tmp, { force: true });
     throw err;
   }

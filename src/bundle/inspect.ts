@@ -130,7 +130,7 @@ export async function inspectBundle(src: LayoutSource & { blobs?(): { digest: st
     try {
       if (d.artifactType === MEDIA_TYPE_SIGSTORE_BUNDLE) {
         const read = await readSignature(src, d);
-        out.signature ??= signatureFacts(read.json);
+        out.signature ??= signatureFacts(read.body?.json);
         out.signatures.push(signatureOf(d, read, opts.trusted ?? []));
       } else if (d.artifactType === ARTIFACT_TYPE_VOLUMES) {
         out.volumes = await volumeFacts(src, d);
@@ -312,24 +312,26 @@ async function sbomOf(src: ReadOnlyStorage, d: Descriptor): Promise<Record<strin
   return asRecord(JSON.parse((await readAll(await src.fetch(layer), layer, { limit: 64 * 1024 * 1024 })).toString('utf8')));
 }
 
-// readSignature reads a signature manifest and its Sigstore bundle (absent when the manifest has no layer), once
+// readSignature reads a signature manifest and its Sigstore bundle (no body when the manifest has no layer), once
 // for both the facts of the first signature and the list of signatures.
-async function readSignature(src: ReadOnlyStorage, d: Descriptor): Promise<{ annotations?: Record<string, string>; layer?: Descriptor; json?: Buffer }> {
+async function readSignature(src: ReadOnlyStorage, d: Descriptor): Promise<{ annotations?: Record<string, string>; body?: { layer: Descriptor; json: Buffer } }> {
   const m = manifestFromJSON(await readJSON(src, d), d.digest);
+  const annotations = m.annotations ? { annotations: m.annotations } : {};
   const layer = m.layers[0];
-  if (!layer) return m.annotations ? { annotations: m.annotations } : {};
-  return { ...(m.annotations ? { annotations: m.annotations } : {}), layer, json: await readAll(await src.fetch(layer), layer, { limit: DEFAULT_MAX_METADATA_BYTES }) };
+  if (!layer) return annotations;
+  return { ...annotations, body: { layer, json: await readAll(await src.fetch(layer), layer, { limit: DEFAULT_MAX_METADATA_BYTES }) } };
 }
 
 // signatureOf tells who signed, the labels `sign` recorded, and checks the signature when a trusted key has its hint.
 function signatureOf(d: Descriptor, read: Awaited<ReturnType<typeof readSignature>>, trusted: KeyObject[]): InspectedSignature {
-  if (!read.layer || !read.json) throw new Error(`signature manifest ${d.digest}: no layer`);
-  const source = `signature ${read.layer.digest}`;
-  const { keyHint } = readSignedEnvelope(read.json, { source });
+  if (!read.body) throw new Error(`signature manifest ${d.digest}: no layer`);
+  const { layer, json } = read.body;
+  const source = `signature ${layer.digest}`;
+  const { keyHint } = readSignedEnvelope(json, { source });
   const out: InspectedSignature = { digest: d.digest, keyHint, ...signatureLabels(read.annotations) };
   if (isTrustedHint(trusted, keyHint)) {
     try {
-      verifySignedStatement(read.json, trusted, { source });
+      verifySignedStatement(json, trusted, { source });
       out.checked = true;
     } catch {
       out.checked = false;
