@@ -20,6 +20,15 @@ describe('version', () => {
   });
 });
 
+describe('serve flags', () => {
+  it('refuses a --blob-memory that is not a size, before opening the store', async () => {
+    const dir = await tempDir();
+    const r = await cli(['serve', '--store', join(dir, 'missing'), '--listen', '127.0.0.1:0', '--blob-memory', 'lots']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--blob-memory: expected a size like 4G .* got "lots"/);
+  });
+});
+
 describe('keygen', () => {
   it('writes a 0600 private key and a public key, and never overwrites them', async () => {
     const dir = await tempDir();

@@ -257,6 +257,7 @@ Exit codes: 0 ok, 1 usage or input error, 2 verification or trust failure, 3 dif
     .option('--site-key-passphrase-env <var>', 'passphrase of an encrypted --site-key, from this environment variable')
     .option('--ui-listen <[host:]port>', 'also serve the read-only status page (clusters, groups, agent status) on its own address; a port alone listens on 127.0.0.1')
     .option('--ui-token-file <file>', 'the status page requires this token (Authorization: Bearer TOKEN, or basic auth with TOKEN as the password)')
+    .option('--blob-memory <size>', 'memory for blobs several clients download at once, written from memory instead of read from disk per download (e.g. 512M; 0 turns it off)', '128M')
     .addHelpText(
       'after',
       `
@@ -274,7 +275,7 @@ Examples:
   skopeo copy --src-tls-verify=false docker://127.0.0.1:5000/docker.io/library/nginx:1.25 oci:nginx
   sveltos-airgap serve --store /var/lib/sveltos-airgap --print-mirror-config --advertise http://10.0.0.5:5000`,
     )
-    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; printMirrorConfig?: boolean; advertise?: string; tlsSelfSigned?: boolean; tlsSan: string[]; siteKey: string[]; siteKeyPassphraseEnv?: string; uiListen?: string; uiTokenFile?: string }, cmd: Command) => {
+    .action(async (o: { store: string; listen: string; tlsCert?: string; tlsKey?: string; printMirrorConfig?: boolean; advertise?: string; tlsSelfSigned?: boolean; tlsSan: string[]; siteKey: string[]; siteKeyPassphraseEnv?: string; uiListen?: string; uiTokenFile?: string; blobMemory: string }, cmd: Command) => {
       const { serve } = await import('./commands/serve.js');
       await run(serve({ ...globals(cmd), ...o }, io));
     });

@@ -7,7 +7,7 @@ import { ensureSelfSignedTLS, tlsDir } from '../../serve/tls.js';
 import { ValidationError } from '../../errors.js';
 import { printResult, Reporter, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadSiteKeys } from '../keys.js';
-import { parseListen } from '../options.js';
+import { parseListen, parseSize } from '../options.js';
 import { readArgFile } from '../files.js';
 import { statusPageHandler } from '../../ui/server.js';
 
@@ -31,6 +31,8 @@ export interface ServeCommandOptions extends GlobalOptions {
   uiListen?: string;
   /** A file holding the token the status page requires (bearer, or basic auth password). */
   uiTokenFile?: string;
+  /** `--blob-memory`: memory for blobs several clients download at once (a size; `0` turns it off). Default 128M. */
+  blobMemory?: string;
   /** Resolves to stop the server (tests); default: SIGINT or SIGTERM. */
   until?: Promise<void>;
 }
@@ -72,12 +74,15 @@ export async function serve(opts: ServeCommandOptions, io: CommandIO): Promise<{
   if (opts.tlsSelfSigned && opts.tlsCert) throw new ValidationError('USAGE', '--tls-self-signed and --tls-cert exclude each other');
   let tls: { cert: string | Buffer; key: string | Buffer } | undefined;
   if (opts.tlsCert && opts.tlsKey) tls = { cert: await readArgFile(opts.tlsCert, '--tls-cert'), key: await readArgFile(opts.tlsKey, '--tls-key') };
+  // `--blob-memory 0` holds no blobs in memory; any other value is a size.
+  const hotBlobBytes = opts.blobMemory === undefined ? undefined : opts.blobMemory.trim() === '0' ? 0 : parseSize(opts.blobMemory, '--blob-memory');
   const siteKeys = await loadSiteKeys(opts.siteKey ?? [], opts.siteKeyPassphraseEnv, io.env);
   // The store is opened first: a wrong --store fails before anything is written into it.
   const handler = await createSiteHandler(opts.store, {
     onInternalError: (e) => reporter.warn('INTERNAL', String((e as Error)?.stack ?? e)),
     warn: (message) => reporter.warn('AGENT_API', message),
     siteKeys,
+    ...(hotBlobBytes !== undefined ? { hotBlobBytes } : {}),
   });
   let running: RunningServer;
   try {

@@ -23,20 +23,26 @@ export class FileBody {
   readonly #path: string;
   readonly start: number;
   readonly length: number;
+  readonly #onClose: (() => void) | undefined;
   #closed: Promise<void> | undefined;
 
-  private constructor(fh: FileHandle, path: string, start: number, length: number) {
+  private constructor(fh: FileHandle, path: string, start: number, length: number, onClose?: () => void) {
     this.#fh = fh;
     this.#path = path;
     this.start = start;
     this.length = length;
+    this.#onClose = onClose;
   }
 
-  /** open opens `path` for the body; a missing file is `missing()` (for the caller's NOT_FOUND). */
-  static async open(path: string, start: number, length: number, missing: () => Error): Promise<FileBody> {
+  /**
+   * open opens `path` for the body; a missing file is `missing()` (for the caller's NOT_FOUND). `onClose` is
+   * called once, when the body is closed or could not be opened.
+   */
+  static async open(path: string, start: number, length: number, missing: () => Error, onClose?: () => void): Promise<FileBody> {
     try {
-      return new FileBody(await open(path, 'r'), path, start, length);
+      return new FileBody(await open(path, 'r'), path, start, length, onClose);
     } catch (err) {
+      onClose?.();
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missing();
       throw err;
     }
@@ -82,6 +88,7 @@ export class FileBody {
 
   /** close releases the file (idempotent). */
   close(): Promise<void> {
+    if (this.#closed === undefined) this.#onClose?.();
     return (this.#closed ??= this.#fh.close().catch(() => undefined));
   }
 

@@ -30,6 +30,8 @@ export type RegistryStore = ReadOnlyTarget & Partial<TagLister> & Partial<Predec
 export interface RegistryHandlerOptions {
   /** Largest manifest or index read into memory. Default 4 MiB (DEFAULT_MAX_METADATA_BYTES). */
   maxMetadataBytes?: number;
+  /** Memory for blobs that several clients download at once (hot-blobs.ts). Default 128 MiB; 0 holds none. */
+  hotBlobBytes?: number;
   /** Called with every unexpected error turned into a 500 reply (for logging). Unset: errors are only replied. */
   onInternalError?: (error: unknown, req: IncomingMessage) => void;
 }

@@ -167,15 +167,20 @@ describe('concurrent blob downloads from a layout on disk', () => {
   let good: Descriptor;
   let rotten: Descriptor;
   let shrunk: Descriptor;
+  let hot: Descriptor[];
+  let store: OciLayoutStore;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'oci-routes-'));
-    const store = await OciLayoutStore.open(dir, { create: true });
+    store = await OciLayoutStore.open(dir, { create: true });
     good = await put(store, 'application/octet-stream', big);
     rotten = await put(store, 'application/octet-stream', Buffer.concat([big, Buffer.from('other')]));
     shrunk = await put(store, 'application/octet-stream', Buffer.concat([big, Buffer.from('third')]));
+    hot = [];
+    // Larger than what the kernel buffers on a loopback connection whose reader pauses.
+    for (const tail of ['hot-0', 'hot-1', 'hot-2']) hot.push(await put(store, 'application/octet-stream', Buffer.concat([Buffer.alloc(24 * 1024 * 1024, 'sveltos'), Buffer.from(tail)])));
     const config = await put(store, 'application/vnd.oci.image.config.v1+json', '{}');
-    const m = await put(store, MEDIA_TYPE_IMAGE_MANIFEST, JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config, layers: [good, rotten, shrunk] }));
+    const m = await put(store, MEDIA_TYPE_IMAGE_MANIFEST, JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE_IMAGE_MANIFEST, config, layers: [good, rotten, shrunk, ...hot] }));
     await store.tag(m, 'disk/app:v1');
     // Bit rot in one stored blob after it was verified and stored: one byte in the middle flips.
     const path = store.blobFile(rotten);
@@ -275,6 +280,44 @@ describe('concurrent blob downloads from a layout on disk', () => {
     await chmod(path, 0o644);
     await truncate(path, 3_000_000);
     await expect(download(shrunk)).rejects.toThrow();
+  });
+
+  // A blob several clients download at once is read into memory once (hot-blobs.ts): later downloads are
+  // written from there, so they are whole even after its file is cut short. Without the memory
+  // (--blob-memory 0), or for a blob larger than half of it, every download reads the file.
+  it('writes a blob several clients download at once from memory, within the memory it is given', async () => {
+    const servers = [s, await startServer(createRegistryHandler(store, { hotBlobBytes: 0 }), { host: '127.0.0.1', port: 0 }), await startServer(createRegistryHandler(store, { hotBlobBytes: 32 * 1024 * 1024 }), { host: '127.0.0.1', port: 0 })];
+    const from = (server: RunningServer, d: Descriptor) => fetch(`${server.url}/v2/disk/app/blobs/${d.digest}`).then(async (r) => Buffer.from(await r.arrayBuffer()));
+    // hold starts a download and stops reading it after its first bytes: it stays under way meanwhile.
+    const hold = (server: RunningServer, d: Descriptor) =>
+      new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+        const sock = connect(Number(new URL(server.url).port), '127.0.0.1');
+        sock.on('error', reject);
+        sock.once('data', () => resolve(sock.pause()));
+        sock.write(`GET /v2/disk/app/blobs/${d.digest} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      });
+    try {
+      for (const [i, server] of servers.entries()) {
+        const d = hot[i]!;
+        expect(sha256(await from(server, d))).toBe(d.digest); // checked
+        const held = await hold(server, d);
+        try {
+          const got = await Promise.all(Array.from({ length: 4 }, () => from(server, d)));
+          for (const b of got) expect(sha256(b)).toBe(d.digest);
+        } finally {
+          held.destroy();
+        }
+        const path = join(dir, 'blobs', 'sha256', d.digest.slice(7));
+        await chmod(path, 0o644);
+        await truncate(path, 3_000_000);
+      }
+      expect(sha256(await from(s, hot[0]!))).toBe(hot[0]!.digest);
+      await expect(from(servers[1]!, hot[1]!)).rejects.toThrow();
+      await expect(from(servers[2]!, hot[2]!)).rejects.toThrow();
+    } finally {
+      await servers[1]!.close();
+      await servers[2]!.close();
+    }
   });
 
   it('serves ranges of a blob as stored', async () => {

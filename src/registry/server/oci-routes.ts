@@ -15,6 +15,7 @@ import { isManifestMediaType, MEDIA_TYPE_IMAGE_INDEX, type Descriptor, type Inde
 import { BlobChecks } from './blob-checks.js';
 import { DocumentCache } from './document-cache.js';
 import { FileBody } from './file-body.js';
+import { HotBlobs } from './hot-blobs.js';
 import { err } from './errors.js';
 import type { PartialHandler, RegistryHandlerOptions, RegistryStore, Reply } from './handler.js';
 
@@ -65,6 +66,8 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
   // Where blobs are files of their own, downloads read them straight from the file (file-body.ts).
   const files = hasBlobFiles(store) ? store : undefined;
   const docs = new DocumentCache(DOCUMENT_CACHE_BYTES);
+  // Blobs several clients download at once are written from memory (hot-blobs.ts).
+  const hot = new HotBlobs(opts.hotBlobBytes);
 
   // Manifests and indexes are read, verified, once: later reads (every pull asks again) come from memory.
   const readDoc = (d: Descriptor): Promise<Buffer> => docs.get(d, async () => readAll(await store.fetch(d), d, { limit }));
@@ -183,14 +186,18 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     // Stored blobs are checked against their digest once per server (see blob-checks.ts): until a check
     // has passed, a download holds back its last chunk for it, so damaged bytes are never served complete.
     const headers = { ...base, 'Content-Length': String(desc.size) };
-    if (files && checks.passed(desc)) return { status: 200, headers, body: await fileBody(files, desc, 0, desc.size) };
+    if (files && checks.passed(desc)) {
+      const held = hot.bytes(desc, files.blobFile(desc));
+      if (held) return { status: 200, headers, body: await held.catch((e: unknown) => Promise.reject((e as NodeJS.ErrnoException).code === 'ENOENT' ? notFound(desc, 'the store') : e)) };
+      return { status: 200, headers, body: await fileBody(files, desc, 0, desc.size, hot.track(desc)) };
+    }
     const raw = await store.fetch(desc, { readSize: BLOB_SERVE_CHUNK });
     return { status: 200, headers, body: checks.passed(desc) ? raw : checks.guard(raw, desc) };
   };
 
   // fileBody reads a stored blob's bytes straight from its file (a store that keeps blobs in files).
-  const fileBody = (from: BlobFiles, desc: Descriptor, start: number, length: number): Promise<FileBody> =>
-    FileBody.open(from.blobFile(desc), start, length, () => notFound(desc, 'the store'));
+  const fileBody = (from: BlobFiles, desc: Descriptor, start: number, length: number, onClose?: () => void): Promise<FileBody> =>
+    FileBody.open(from.blobFile(desc), start, length, () => notFound(desc, 'the store'), onClose);
 
   const tagsList = async (req: IncomingMessage, name: string): Promise<Reply> => {
     const v = await view(name);
