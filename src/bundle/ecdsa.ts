@@ -2,6 +2,8 @@
 // RFC 6979 §3.2 derives it, the point k·G from the platform's native curve code (an ECDH key whose private
 // key is k), and the rest is arithmetic modulo the group order. The same key and digest always give the same
 // signature bytes, so bundles stay reproducible, without a JavaScript curve library to load and warm up.
+// The big-integer steps are not constant-time (nor were the JavaScript library's): signing runs offline, once
+// per bundle or receipt, where no one can time it.
 // Reference: https://www.rfc-editor.org/rfc/rfc6979#section-3.2
 import { createECDH, createHmac } from 'node:crypto';
 
