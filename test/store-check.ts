@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { FileBody } from '../src/registry/server/file-body.js';
+import { FileBody, MemoryBody } from '../src/registry/server/file-body.js';
 import type { Reply } from '../src/registry/server/handler.js';
 import { readState } from '../src/bundle/site.js';
 import { successorsOf, isGraphNode } from '../src/content/graph.js';
@@ -69,8 +69,8 @@ function request(url: string, token: string): IncomingMessage {
 
 async function bodyOf(body: Reply['body']): Promise<Buffer> {
   if (!body) return Buffer.alloc(0);
-  if (body instanceof FileBody) {
-    // The body's buffers are reused once a write is done: keep copies.
+  if (body instanceof FileBody || body instanceof MemoryBody) {
+    // A file body's buffers are reused once a write is done: keep copies.
     const chunks: Buffer[] = [];
     await body.writeTo(
       new Writable({

@@ -18,11 +18,6 @@ export class DocumentCache {
     this.#maxBytes = maxBytes;
   }
 
-  /** has tells whether `d` is kept (or being read). */
-  has(d: Descriptor): boolean {
-    return this.#docs.has(d.digest);
-  }
-
   /** get returns the document of `d`, reading it with `read` (which verifies it) when it is not cached. */
   get(d: Descriptor, read: () => Promise<Buffer>): Promise<Buffer> {
     const hit = this.#docs.get(d.digest);

@@ -55,12 +55,7 @@ export class FileBody {
   async writeTo(out: Writable): Promise<void> {
     const bufs = [take(), take()];
     const written: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
-    const gone = new Promise<never>((_, reject) => {
-      const onClose = (): void => reject(new Error('the client closed the connection'));
-      out.once('close', onClose);
-      this.#detach = () => out.off('close', onClose);
-    });
-    gone.catch(() => undefined);
+    const { gone, detach } = clientGone(out);
     try {
       let pos = 0;
       for (let i = 0; pos < this.length; i ^= 1) {
@@ -80,11 +75,9 @@ export class FileBody {
       // Only buffers whose writes finished go back: a write still queued on a dead socket may hold one.
       for (const b of bufs) give(b);
     } finally {
-      this.#detach();
+      detach();
     }
   }
-
-  #detach: () => void = () => undefined;
 
   /** close releases the file (idempotent). */
   close(): Promise<void> {
@@ -96,4 +89,60 @@ export class FileBody {
   destroy(): void {
     void this.close();
   }
+}
+
+/** MemoryBody is a blob's bytes held in memory (hot-blobs.ts), written to the socket at once. */
+export class MemoryBody {
+  readonly #data: Buffer;
+  readonly #onClose: () => void;
+  #closed = false;
+
+  /** `onClose` is called once, when the body is closed (written, failed, or dropped unwritten). */
+  constructor(data: Buffer, onClose: () => void) {
+    this.#data = data;
+    this.#onClose = onClose;
+  }
+
+  get length(): number {
+    return this.#data.length;
+  }
+
+  /** writeTo writes the bytes to `out`; it settles once they are handed to the system or the client left. */
+  async writeTo(out: Writable): Promise<void> {
+    const { gone, detach } = clientGone(out);
+    try {
+      await Promise.race([new Promise<void>((resolve, reject) => out.write(this.#data, (e) => (e ? reject(e) : resolve()))), gone]);
+    } finally {
+      detach();
+    }
+  }
+
+  /** close releases the bytes to their holder (idempotent). */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#onClose();
+    }
+    return Promise.resolve();
+  }
+
+  /** destroy is close for callers that drop a body unwritten (HEAD replies). */
+  destroy(): void {
+    void this.close();
+  }
+}
+
+/** DirectBody is a reply body written straight to the connection's socket (http.ts), then closed. */
+export type DirectBody = FileBody | MemoryBody;
+
+// clientGone rejects once `out` closes (the client left); `detach` stops listening.
+function clientGone(out: Writable): { gone: Promise<never>; detach: () => void } {
+  let detach = (): void => undefined;
+  const gone = new Promise<never>((_, reject) => {
+    const onClose = (): void => reject(new Error('the client closed the connection'));
+    out.once('close', onClose);
+    detach = () => out.off('close', onClose);
+  });
+  gone.catch(() => undefined);
+  return { gone, detach };
 }

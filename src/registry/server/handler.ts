@@ -5,14 +5,14 @@ import type { Readable } from 'node:stream';
 import { BaseError } from '../../errors.js';
 import type { PredecessorFinder, ReadOnlyTarget, TagLister } from '../../content/storage.js';
 import { err } from './errors.js';
-import type { FileBody } from './file-body.js';
+import type { DirectBody } from './file-body.js';
 import { createOciRoutes } from './oci-routes.js';
 
 /**
  * Reply is a complete HTTP response: status, headers and an optional body (a stream is written with
- * `pipeline`, a FileBody straight from its file).
+ * `pipeline`, a FileBody straight from its file, a MemoryBody from memory).
  */
-export type Reply = { status: number; headers: Record<string, string>; body?: Readable | Buffer | FileBody };
+export type Reply = { status: number; headers: Record<string, string>; body?: Readable | Buffer | DirectBody };
 
 /** Handler answers every request. */
 export type Handler = (req: IncomingMessage) => Promise<Reply>;

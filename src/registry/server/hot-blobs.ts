@@ -1,44 +1,79 @@
 // Blobs that several clients download at once, kept in memory: when a fleet's nodes pull the same image,
 // each download of a layer would read the same file again. The second download of a blob that starts while
 // another is still running reads the file once into memory, and it and every later download are written
-// from there (a socket write, no file read), until the least recently used blobs make room for others.
-// Only blobs whose stored bytes were already checked against their digest (blob-checks.ts) come here, so
-// loading one is a plain read; a blob read alone, one client at a time, never takes memory.
+// from there (a socket write, no file read). Only blobs whose stored bytes were already checked against
+// their digest (blob-checks.ts) come here, so loading one is a plain read; a blob read alone, one client at
+// a time, never takes memory.
+//
+// The memory is a hard bound: a blob is taken in only when the least recently used blobs that no download
+// is writing can make room for it; otherwise it is served from its file, as if it were not hot.
 import { readFile } from 'node:fs/promises';
 import { ContentError } from '../../errors.js';
 import type { Descriptor } from '../../model/oci.js';
-import { DocumentCache } from './document-cache.js';
+import { MemoryBody } from './file-body.js';
 
-/** Default memory for hot blobs (the least recently used go first beyond it). */
+/** Default memory for hot blobs. */
 export const HOT_BLOB_BYTES = 128 * 1024 * 1024;
 
-/** HotBlobs tracks downloads per blob and holds the bytes of those downloaded concurrently. */
+interface Held {
+  size: number;
+  data: Promise<Buffer>;
+  /** Downloads writing (or waiting for) these bytes: while there are any, the blob stays. */
+  readers: number;
+}
+
+/** HotBlobs counts the downloads of each blob from its file and holds the bytes of those downloaded at once. */
 export class HotBlobs {
-  readonly #cache: DocumentCache | undefined;
+  readonly #maxBytes: number;
   readonly #maxBlob: number;
+  // Least recently used first.
+  readonly #held = new Map<string, Held>();
   readonly #active = new Map<string, number>();
+  #bytes = 0;
 
   /** `maxBytes` bounds the memory held (0: nothing is held); one blob may take at most half of it. */
   constructor(maxBytes = HOT_BLOB_BYTES) {
-    this.#cache = maxBytes > 0 ? new DocumentCache(maxBytes) : undefined;
-    this.#maxBlob = Math.floor(maxBytes / 2);
+    this.#maxBytes = Math.max(0, maxBytes);
+    this.#maxBlob = Math.floor(this.#maxBytes / 2);
+  }
+
+  /** bytesHeld is the memory the held blobs take now (at most `maxBytes`). */
+  get bytesHeld(): number {
+    return this.#bytes;
   }
 
   /**
-   * bytes returns the blob's bytes from memory when it is held, or when another download of it is running
-   * (then it is read from `file` once and held); undefined means: serve it from the file, as `track` counts.
+   * body returns the blob as a MemoryBody when it is held, or when another download of it is running and
+   * there is room (then it is read from `file` once); undefined means: serve it from the file (see `track`).
+   * The body must be closed (http.ts does) so that its blob can make room for others.
    */
-  bytes(desc: Descriptor, file: string): Promise<Buffer> | undefined {
-    const cache = this.#cache;
-    if (!cache || desc.size > this.#maxBlob) return undefined;
-    if (!cache.has(desc) && !this.#active.get(desc.digest)) return undefined;
-    return cache.get(desc, async () => {
-      const data = await readFile(file);
-      if (data.length !== desc.size) {
-        throw new ContentError('SIZE_MISMATCH', `${file}: the stored blob ${desc.digest} is ${data.length} bytes, expected ${desc.size}`, { details: { digest: desc.digest, path: file } });
-      }
-      return data;
-    });
+  body(desc: Descriptor, file: string): Promise<MemoryBody> | undefined {
+    let held = this.#held.get(desc.digest);
+    if (held) {
+      this.#held.delete(desc.digest);
+      this.#held.set(desc.digest, held);
+    } else {
+      if (!this.#active.get(desc.digest) || desc.size > this.#maxBlob || !this.#makeRoom(desc.size)) return undefined;
+      held = { size: desc.size, data: load(desc, file), readers: 0 };
+      this.#held.set(desc.digest, held);
+      this.#bytes += desc.size;
+      const entry = held;
+      // A failed read is not kept: the next download tries again.
+      entry.data.catch(() => {
+        if (this.#held.get(desc.digest) !== entry) return;
+        this.#held.delete(desc.digest);
+        this.#bytes -= entry.size;
+      });
+    }
+    const entry = held;
+    entry.readers++;
+    return entry.data.then(
+      (data) => new MemoryBody(data, () => entry.readers--),
+      (err: unknown) => {
+        entry.readers--;
+        throw err;
+      },
+    );
   }
 
   /** track counts a download of `desc` from its file until the returned function is called (once). */
@@ -53,4 +88,24 @@ export class HotBlobs {
       else this.#active.delete(desc.digest);
     };
   }
+
+  // makeRoom drops the least recently used blobs no download is writing until `size` more bytes fit; it
+  // tells whether they do.
+  #makeRoom(size: number): boolean {
+    for (const [digest, h] of this.#held) {
+      if (this.#bytes + size <= this.#maxBytes) break;
+      if (h.readers > 0) continue;
+      this.#held.delete(digest);
+      this.#bytes -= h.size;
+    }
+    return this.#bytes + size <= this.#maxBytes;
+  }
+}
+
+async function load(desc: Descriptor, file: string): Promise<Buffer> {
+  const data = await readFile(file);
+  if (data.length !== desc.size) {
+    throw new ContentError('SIZE_MISMATCH', `${file}: the stored blob ${desc.digest} is ${data.length} bytes, expected ${desc.size}`, { details: { digest: desc.digest, path: file } });
+  }
+  return data;
 }

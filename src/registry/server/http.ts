@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type RequestLis
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { FileBody } from './file-body.js';
+import { FileBody, MemoryBody, type DirectBody } from './file-body.js';
 import type { Handler, Reply } from './handler.js';
 
 /** writeReply writes a Reply; a stream body that fails midway cuts the connection (the client sees a short read). */
@@ -13,8 +13,8 @@ export async function writeReply(res: ServerResponse, reply: Reply): Promise<voi
     res.end();
   } else if (Buffer.isBuffer(reply.body)) {
     res.end(reply.body);
-  } else if (reply.body instanceof FileBody) {
-    await writeFileBody(res, reply.body);
+  } else if (reply.body instanceof FileBody || reply.body instanceof MemoryBody) {
+    await writeDirectBody(res, reply.body);
   } else {
     // Send the headers now: a watch may stay silent for a long time, and clients wait for the status line.
     res.flushHeaders();
@@ -26,9 +26,9 @@ export async function writeReply(res: ServerResponse, reply: Reply): Promise<voi
   }
 }
 
-// writeFileBody writes the body to the connection's socket once the headers are out; while the response
+// writeDirectBody writes the body to the connection's socket once the headers are out; while the response
 // waits behind a pipelined one (no socket yet), through the response itself.
-async function writeFileBody(res: ServerResponse, body: FileBody): Promise<void> {
+async function writeDirectBody(res: ServerResponse, body: DirectBody): Promise<void> {
   res.flushHeaders();
   try {
     await body.writeTo(res.socket ?? res);

@@ -187,7 +187,7 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     // has passed, a download holds back its last chunk for it, so damaged bytes are never served complete.
     const headers = { ...base, 'Content-Length': String(desc.size) };
     if (files && checks.passed(desc)) {
-      const held = hot.bytes(desc, files.blobFile(desc));
+      const held = hot.body(desc, files.blobFile(desc));
       if (held) return { status: 200, headers, body: await held.catch((e: unknown) => Promise.reject((e as NodeJS.ErrnoException).code === 'ENOENT' ? notFound(desc, 'the store') : e)) };
       return { status: 200, headers, body: await fileBody(files, desc, 0, desc.size, hot.track(desc)) };
     }
