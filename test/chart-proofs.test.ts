@@ -4,7 +4,6 @@
 // cosign.pub of the Secret the profile names (as addon-controller's source_integrity.go does), carries the
 // .sig tag and the referrers index beside the chart, and after import `serve` and `import --to-registry`
 // hand them out by tag, digests unchanged.
-import { generateKeyPairSync } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,12 +17,13 @@ import { cosignSign, pem, pushAttestation } from './helm/cosign.js';
 import { exec, helm, helmPath, packageChart } from './helm/helm-env.js';
 import { freePort, startRegistry, type RunningRegistry } from './helm/servers.js';
 import { spdxErrors } from './spdx.js';
+import { keyPair } from './helpers.js';
 
 let work: string;
 let registry: RunningRegistry;
 let chartDigest = '';
 let attestation = '';
-const [good, other] = [generateKeyPairSync('ec', { namedCurve: 'P-256' }), generateKeyPairSync('rsa', { modulusLength: 2048 })];
+const [good, other] = [keyPair('ec', { namedCurve: 'P-256' }), keyPair('rsa', { modulusLength: 2048 })];
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 beforeAll(async () => {

@@ -3,7 +3,7 @@
 // with tar; published artifacts (status.artifact) read from an artifact server given by --flux-artifact-host
 // and checked against their digest; kustomizationRefs built with the real kustomize from a fetched
 // OCIRepository and a GitRepository (file://).
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,7 +27,7 @@ import { exec, helmEnv, helmPath } from './helm/helm-env.js';
 import { helmInputsFromPlan, renderHelmForPlan } from '../src/export/helm-stage.js';
 import { ChartCache } from '../src/source/helm.js';
 import { pushArtifact, startRegistry, type RunningRegistry } from './helm/servers.js';
-import { tempDir } from './helpers.js';
+import { keyPair, tempDir } from './helpers.js';
 
 const cm = (name: string, value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: web\ndata:\n  value: "${value}"\n`;
 
@@ -231,7 +231,7 @@ describe('--flux-artifact-host: the artifact source-controller published', () =>
 });
 
 describe('OCIRepository spec.verify (cosign public keys)', () => {
-  const [ecdsa, rsa, ed] = [generateKeyPairSync('ec', { namedCurve: 'P-256' }), generateKeyPairSync('rsa', { modulusLength: 2048 }), generateKeyPairSync('ed25519')];
+  const [ecdsa, rsa, ed] = [keyPair('ec', { namedCurve: 'P-256' }), keyPair('rsa', { modulusLength: 2048 }), keyPair('ed25519')];
   const cosignSign = (repository: string, digest: string, key: KeyObject, claimed = digest) => signWithCosign(registry, repository, digest, key, claimed);
   const keysSecret = (keys: Record<string, string>) =>
     `apiVersion: v1\nkind: Secret\nmetadata: {name: cosign-keys, namespace: flux-system}\ndata:\n${Object.entries(keys).map(([k, v]) => `  ${k}: ${Buffer.from(v).toString('base64')}\n`).join('')}`;

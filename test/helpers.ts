@@ -1,4 +1,5 @@
 // Shared test helpers: temp dirs and loopback servers, cleaned up after each test.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -65,4 +66,16 @@ export async function loopbackServer(handler: (req: IncomingMessage, res: Server
     server.closeAllConnections();
   });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+// generateKeyPairSync's overloads, by what this file passes: PEM text out.
+const generatePem = generateKeyPairSync as (type: string, options: object) => { privateKey: string; publicKey: string };
+
+/**
+ * keyPair makes a fresh key pair as KeyObjects parsed from PEM, not the ones generateKeyPairSync returns:
+ * exporting those as JWK can deadlock Node 20 (see KeySigner in src/bundle/sign.ts).
+ */
+export function keyPair(type: 'ec' | 'x25519' | 'ed25519' | 'rsa', options: { namedCurve?: string; modulusLength?: number } = {}): { privateKey: KeyObject; publicKey: KeyObject } {
+  const pem = generatePem(type, { ...options, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  return { privateKey: createPrivateKey(pem.privateKey), publicKey: createPublicKey(pem.publicKey) };
 }

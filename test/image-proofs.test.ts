@@ -3,7 +3,6 @@
 // dev.cosignproject.cosign/signature annotation, tagged sha256-<digest>.sig; cosign's specs/SIGNATURE_SPEC.md)
 // and given an attestation as an OCI 1.1 referrer through the tag-schema fallback (an index tagged
 // sha256-<digest>). After export, import and serve, skopeo and a plain HTTP client find them by tag, digests unchanged.
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,12 +20,13 @@ import { exec } from './helm/helm-env.js';
 import { buildImage, pushImage } from './helm/images.js';
 import { freePort, startRegistry, type RunningRegistry } from './helm/servers.js';
 import { spdxErrors } from './spdx.js';
+import { keyPair } from './helpers.js';
 
 let work: string;
 let registry: RunningRegistry;
 const digests: Record<string, string> = {};
 let attestation = '';
-const [good, other] = [generateKeyPairSync('ec', { namedCurve: 'P-256' }), generateKeyPairSync('ed25519')];
+const [good, other] = [keyPair('ec', { namedCurve: 'P-256' }), keyPair('ed25519')];
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'image-proofs-'));

@@ -1,7 +1,7 @@
 // The Sveltos license pull mode checks: read from the sveltos-license Secret (--license FILE or --from),
 // carried in every cluster's configuration, served on each SveltosCluster as sveltoscluster-manager relays
 // it, shown by inspect, and warned about when missing, expired, or too small for the bundle.
-import { constants, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
+import { constants, createPrivateKey, sign } from 'node:crypto';
 import { access, cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,14 +12,14 @@ import { ANNOTATION_LICENSE_PAYLOAD, ANNOTATION_LICENSE_SIGNATURE, licenseFromSe
 import { kubeconfigFor, kubectl, serveSite, type Site } from './agent/fixtures.js';
 import { testKeys } from './bundles.js';
 import { cli } from './cli.js';
-import { tempDir } from './helpers.js';
+import { keyPair, tempDir } from './helpers.js';
 
 const SAMPLES = fileURLToPath(new URL('../samples/fleet/', import.meta.url));
 const NOW = new Date('2026-11-01T00:00:00Z');
 
 /** licenseSecret signs `payload` as a license issuer does (RSA-PSS over SHA-256) and returns the Secret. */
 function licenseSecret(payload: Record<string, unknown>, name = 'sveltos-license', namespace = 'projectsveltos'): Secret {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey } = keyPair('rsa', { modulusLength: 2048 });
   const data = Buffer.from(JSON.stringify(payload));
   const signature = sign('sha256', data, { key: createPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' })), padding: constants.RSA_PKCS1_PSS_PADDING });
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, type: 'Opaque', data: { licenseData: data.toString('base64'), licenseSignature: signature.toString('base64') } };

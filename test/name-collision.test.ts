@@ -1,14 +1,13 @@
 // Two objects of one kind cannot share a namespace and name in the agent API: verify and import refuse a bundle
 // (or a bundle beside the clusters a store keeps serving) that would serve one name twice, with exit 2, naming
 // the kind, namespace/name and both clusters, and the store is left as it was.
-import { generateKeyPairSync } from 'node:crypto';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './cli.js';
 import { kubeconfigFor, makeSite, NOW, serveSite, type ClusterSpec, type Site } from './agent/fixtures.js';
 import { customApi, LIB, type Obj } from './agent/kube-client.js';
-import { treeDigest } from './helpers.js';
+import { keyPair, treeDigest } from './helpers.js';
 
 const configMap = (cluster: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  cluster: ${cluster}\n`;
 const secret = (cluster: string) => `apiVersion: v1\nkind: Secret\nmetadata:\n  name: pull-secret\n  namespace: default\nstringData:\n  password: ${cluster}-only\n`;
@@ -80,7 +79,7 @@ describe('names served twice', () => {
 
   it('an encrypted layer the importer cannot open is known by its signed group name', async () => {
     const site = await makeSite();
-    const siteKey = generateKeyPairSync('x25519');
+    const siteKey = keyPair('x25519');
     const bad = await site.pack(1, [cluster('a', 'config-secret', 'config-a-1', secret('a')), cluster('b', 'config-secret', 'config-b-1', secret('b'))], { encryptTo: [siteKey.publicKey] });
     const blind = await importCli(site, bad);
     expect(blind.code).toBe(2);
@@ -102,7 +101,7 @@ describe('names served twice', () => {
   it('serve gives a name two stored clusters claim to the first cluster by name, on every start, and says so', async () => {
     // Such a store can only come from an import that could not open the layers (no site key) or an older release.
     const site = await makeSite();
-    const siteKey = generateKeyPairSync('x25519');
+    const siteKey = keyPair('x25519');
     await site.importTar(await site.pack(1, [cluster('b', 'config-b', 'config-pull', secret('b')), cluster('a', 'config-a', 'config-pull', secret('a'))], { encryptTo: [siteKey.publicKey] }));
     for (let start = 0; start < 5; start++) {
       const copy = join(site.dir, `copy-${start}`);

@@ -1,6 +1,5 @@
 // The status page in a real browser: Debian's chromium, driven headless by playwright-core. The site is served
 // by the agent API (status written with the real kubectl); the page has its own listener.
-import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +11,7 @@ import { parse } from 'yaml';
 import { statusPageHandler } from '../src/ui/server.js';
 import { cli } from './cli.js';
 import { demoCluster, groupNameOf, type ClusterSpec, kubeconfigFor, kubectl, makeSite, serveSite } from './agent/fixtures.js';
+import { keyPair } from './helpers.js';
 
 const CHROMIUM = process.env.SVELTOS_AIRGAP_CHROMIUM ?? '/usr/bin/chromium';
 const TOKEN = 'ui-token-3391';
@@ -114,7 +114,7 @@ describe('the status page', () => {
       ],
     };
     await site.importTar(await site.pack(1, [web, demoCluster('rke2', 'cluster01', ['nginx'], { env: 'dev' })]));
-    await site.importTar(await site.pack(2, [{ namespace: 'edge', name: 'sealed', labels: { env: 'prod' }, profiles: [{ profile: 'vault', bundles: { 'config-vault-b1': [secret] } }] }], { encryptTo: [generateKeyPairSync('x25519').publicKey] }));
+    await site.importTar(await site.pack(2, [{ namespace: 'edge', name: 'sealed', labels: { env: 'prod' }, profiles: [{ profile: 'vault', bundles: { 'config-vault-b1': [secret] } }] }], { encryptTo: [keyPair('x25519').publicKey] }));
     // serve's agent API reads a cluster's import when its agent first asks; the page shows what it serves.
     const served = await serveSite(site.store);
     await kubectl((await kubeconfigFor(site, 'edge/store-7', served)).path, ['get', 'configurationgroups', '-n', 'edge']);

@@ -1,10 +1,11 @@
 // The native deterministic ECDSA P-256 signer against RFC 6979's own test vectors, against an independent
 // implementation (@noble/curves, RFC 6979 with low S) on random keys and digests, and against node:crypto's
 // verifier.
-import { createHash, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
 import { signP256 } from './ecdsa.js';
+import { keyPair } from '../../test/helpers.js';
 
 const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest();
@@ -48,7 +49,7 @@ describe('signP256 (RFC 6979 nonces, low S)', () => {
 
   it('gives the same bytes as an independent RFC 6979 implementation, and node:crypto verifies them', () => {
     for (let i = 0; i < 200; i++) {
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const { privateKey, publicKey } = keyPair('ec', { namedCurve: 'P-256' });
       const data = randomBytes(i % 7 === 0 ? 0 : 1 + (i % 300));
       const digest = sha256(data);
       const ours = signP256(digest, scalarOf(privateKey));
@@ -60,7 +61,7 @@ describe('signP256 (RFC 6979 nonces, low S)', () => {
   });
 
   it('is deterministic: the same key and digest give the same signature', () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey } = keyPair('ec', { namedCurve: 'P-256' });
     const digest = sha256('bundle');
     expect(signP256(digest, scalarOf(privateKey)).equals(signP256(digest, scalarOf(privateKey)))).toBe(true);
   });

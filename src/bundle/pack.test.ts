@@ -1,9 +1,8 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/helpers.js';
+import { keyPair, tempDir } from '../../test/helpers.js';
 import { sha256 } from '../content/digest.js';
 import { MemoryTarget } from '../content/memory.js';
 import type { ReadOnlyStorage } from '../content/storage.js';
@@ -24,7 +23,7 @@ async function image(store: MemoryTarget, layers: Buffer[]): Promise<Descriptor>
 }
 
 function options(out: string, extras: PackOptions['extras']): PackOptions {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = keyPair('ec', { namedCurve: 'P-256' });
   return {
     clusters: [],
     extras,

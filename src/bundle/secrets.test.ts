@@ -1,14 +1,14 @@
 // Encrypted objects layers (docs/format.md "Encrypted objects"): only the site's private key reads them, the
 // signature covers the ciphertext, and inspect says to whom they are encrypted.
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { blobEntry, clusterInput, configMapYAML, DAY, makeBundle, T0, tamper, testKeys } from '../../test/bundles.js';
 import { cli } from '../../test/cli.js';
-import { tempDir } from '../../test/helpers.js';
+import { keyPair, tempDir } from '../../test/helpers.js';
 import { TarLayoutStore } from '../content/tarfs.js';
 import { ANNOTATION_RECIPIENTS, MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
 import { manifestFromJSON } from '../content/descriptor.js';
@@ -34,8 +34,8 @@ spec:
     type: kubernetes.io/dockerconfigjson
 `;
 
-const x25519 = () => generateKeyPairSync('x25519');
-const p256 = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const x25519 = () => keyPair('x25519');
+const p256 = () => keyPair('ec', { namedCurve: 'P-256' });
 
 async function failure(fn: () => unknown): Promise<{ code: string; message: string }> {
   try {
@@ -121,7 +121,7 @@ describe('encryptObjects / decryptObjects', () => {
     const key = loadSitePrivateKey(await readFile(join(dir, 'site.key'), 'utf8'), 'site.key');
     const [pub] = loadSitePublicKeys(await readFile(join(dir, 'site.pub'), 'utf8'), 'site.pub');
     expect(recipientId(key)).toBe(recipientId(pub!));
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const rsa = keyPair('rsa', { modulusLength: 1024 });
     expect(() => loadSitePublicKeys(String(rsa.publicKey.export({ type: 'spki', format: 'pem' })), 'rsa.pub')).toThrow(/rsa.pub: expected an X25519 or P-256 site key, found a rsa key/);
     expect(() => loadSitePublicKeys(String(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' })), 'x.pub')).toThrow(/found a private key/);
   });

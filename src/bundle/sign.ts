@@ -1,7 +1,7 @@
 // Offline signing: a deterministic ECDSA P-256 Signer and DSSE statements wrapped in Sigstore bundles v0.3.
 // Reference: https://github.com/secure-systems-lab/dsse/blob/v1.0.2/protocol.md
 // Reference: https://github.com/sigstore/protobuf-specs/blob/v0.5.0/protos/sigstore_bundle.proto
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import { InternalError, ValidationError } from '../errors.js';
@@ -39,7 +39,10 @@ export class KeySigner implements Signer {
       });
     }
     assertP256(privateKey, 'signing key');
-    const d = privateKey.export({ format: 'jwk' }).d;
+    // Read from a copy parsed from DER: exporting as JWK a key object that generateKeyPairSync returned can
+    // deadlock Node 20 (the export holds the key's lock while it allocates; a garbage collection may then
+    // finalize the finished generation job, whose destructor takes the same lock).
+    const d = createPrivateKey({ key: privateKey.export({ type: 'pkcs8', format: 'der' }), format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }).d;
     if (!d) throw new InternalError('INTERNAL', 'signing key: JWK export has no private scalar');
     const raw = Buffer.from(d, 'base64url');
     if (raw.length > 32) throw new InternalError('INTERNAL', `signing key: private scalar is ${raw.length} bytes, expected 32`);

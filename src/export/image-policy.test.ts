@@ -1,10 +1,10 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseImageReference } from '../resolve/images.js';
 import { globPattern, ImagePolicy, parsePolicy } from './image-policy.js';
+import { keyPair } from '../../test/helpers.js';
 
 describe('--verify-images-policy', () => {
   it('globs: * and ? stay within a segment, ** crosses them', () => {
@@ -25,7 +25,7 @@ describe('--verify-images-policy', () => {
   it('the first matching rule decides; unmatched images take the --verify-images keys, else noMatch', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'policy-'));
     try {
-      const [a, b, c] = [0, 1, 2].map(() => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey);
+      const [a, b, c] = [0, 1, 2].map(() => keyPair('ec', { namedCurve: 'P-256' }).publicKey);
       for (const [name, k] of [['a.pub', a], ['b.pub', b], ['c.pub', c]] as const) await writeFile(join(dir, name), k!.export({ type: 'spki', format: 'pem' }));
       const file = join(dir, 'policy.yaml');
       await writeFile(file, 'rules:\n- images: ["docker.io/library/*"]\n  keys: [a.pub]\n- images: ["docker.io/**"]\n  keys: [b.pub, c.pub]\n');

@@ -1,9 +1,9 @@
 // Encrypted Secrets end to end: a bundle exported with encryptTo the site's key is served to the agent only
 // by a server that holds the site's private key; without it the layer is skipped with a warning.
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { kubeconfigFor, makeSite, serveSite, type ClusterSpec } from './fixtures.js';
 import { customApi, LIB, type Obj } from './kube-client.js';
+import { keyPair } from '../helpers.js';
 
 const secretYaml = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: pull-secret\n  namespace: default\nstringData:\n  password: only-for-the-site\n';
 const cluster: ClusterSpec = { namespace: 'edge', name: 'c1', labels: { site: 'c1' }, profiles: [{ profile: 'secrets', bundles: { 'config-c1-secret': [secretYaml] } }] };
@@ -11,7 +11,7 @@ const cluster: ClusterSpec = { namespace: 'edge', name: 'c1', labels: { site: 'c
 describe('encrypted objects in serve', () => {
   it('serves the Secret-bearing bundle with the site key, and skips it (warning) without', async () => {
     const site = await makeSite();
-    const siteKey = generateKeyPairSync('x25519');
+    const siteKey = keyPair('x25519');
     const tar = await site.pack(1, [cluster], { encryptTo: [siteKey.publicKey] });
     await site.importTar(tar);
 

@@ -1,7 +1,7 @@
 // Forging bundles in memory for the hostile corpus: any blobs, manifests and index.json, signed (or not) by
 // any key, so each attack reaches the check it targets (a hostile graph needs a valid signature to get past
 // step 2; in real life that is a stolen key or a compromised exporter).
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
 import { sha256 } from '../../src/content/digest.js';
 import type { Pusher } from '../../src/content/storage.js';
@@ -12,12 +12,13 @@ import { IN_TOTO_STATEMENT_TYPE, PREDICATE_TYPE_BUNDLE, MEDIA_TYPE_OBJECTS } fro
 import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor, type Index } from '../../src/model/oci.js';
 import { rawTar, type RawEntry } from '../tar.js';
 import { T0, DAY } from '../bundles.js';
+import { keyPair } from '../helpers.js';
 
 export const LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
 
 /** newSigner makes a P-256 signing key in memory, with its public key as PEM. */
 export function newSigner(): { signer: KeySigner; publicKey: KeyObject; publicPem: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = keyPair('ec', { namedCurve: 'P-256' });
   return { signer: new KeySigner(loadPrivateKey(String(privateKey.export({ type: 'pkcs8', format: 'pem' })))), publicKey, publicPem: String(publicKey.export({ type: 'spki', format: 'pem' })) };
 }
 
