@@ -32,11 +32,11 @@ function inverse(a: bigint): bigint {
   return t0 < 0n ? t0 + N : t0;
 }
 
-// nonces yields RFC 6979 §3.2 candidates k for private scalar `d` and hash `h1` (qlen = hlen = 256 bits).
-function* nonces(d: bigint, h1: Buffer): Generator<bigint> {
+// nonces yields RFC 6979 §3.2 candidates k for private scalar `d` and the hash as an integer mod n, `z`
+// (qlen = hlen = 256 bits, so bits2octets of the hash is z's 32 bytes).
+function* nonces(d: bigint, z: bigint): Generator<bigint> {
   const x = toBytes(d);
-  const z = toInt(h1);
-  const h = toBytes(z >= N ? z - N : z);
+  const h = toBytes(z);
   let v: Buffer = Buffer.alloc(SIZE, 0x01);
   let k: Buffer = Buffer.alloc(SIZE, 0x00);
   k = hmac(k, v, Buffer.of(0x00), x, h);
@@ -68,10 +68,9 @@ export function signP256(digest: Uint8Array, scalar: Uint8Array): Buffer {
   if (digest.length !== SIZE) throw new RangeError(`ECDSA P-256: expected a ${SIZE}-byte SHA-256 digest, found ${digest.length} bytes`);
   const d = toInt(scalar);
   if (scalar.length !== SIZE || d < 1n || d >= N) throw new RangeError('ECDSA P-256: the private scalar is out of range');
-  const h1 = Buffer.from(digest);
-  const z = toInt(h1) % N;
+  const z = toInt(digest) % N;
   const point = createECDH('prime256v1');
-  for (const k of nonces(d, h1)) {
+  for (const k of nonces(d, z)) {
     point.setPrivateKey(toBytes(k));
     const r = toInt(point.getPublicKey().subarray(1, 1 + SIZE)) % N;
     if (r === 0n) continue;
