@@ -104,10 +104,6 @@ export class MemoryBody {
     this.#onClose = onClose;
   }
 
-  get length(): number {
-    return this.#data.length;
-  }
-
   /** writeTo writes the bytes to `out`; it settles once they are handed to the system or the client left. */
   async writeTo(out: Writable): Promise<void> {
     const { gone, detach } = clientGone(out);
