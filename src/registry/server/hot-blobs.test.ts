@@ -1,5 +1,5 @@
 // HotBlobs: what it holds, when, and within what memory, on real files (the HTTP side is in oci-routes.test.ts).
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,8 @@ async function blob(data: Buffer): Promise<{ d: Descriptor; file: string }> {
   return { d: { mediaType: 'application/octet-stream', digest: sha256(data), size: data.length }, file };
 }
 
+const missing = () => new Error('missing');
+
 // written is what a body writes to a connection.
 async function written(body: MemoryBody): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -26,7 +28,7 @@ async function written(body: MemoryBody): Promise<Buffer> {
 function hot(hot: HotBlobs, d: Descriptor, file: string): Promise<MemoryBody> | undefined {
   const done = hot.track(d);
   try {
-    return hot.body(d, file);
+    return hot.body(d, file, missing);
   } finally {
     done();
   }
@@ -36,13 +38,13 @@ describe('HotBlobs', () => {
   it('holds nothing for a blob read one download at a time, and holds it once another download runs', async () => {
     const { d, file } = await blob(Buffer.alloc(1000, 'a'));
     const blobs = new HotBlobs(1024 * 1024);
-    expect(blobs.body(d, file)).toBeUndefined();
+    expect(blobs.body(d, file, missing)).toBeUndefined();
     const first = await hot(blobs, d, file)!;
     expect((await written(first)).equals(Buffer.alloc(1000, 'a'))).toBe(true);
     await first.close();
     // Held from now on, with no download running: the file is not read again.
     await writeFile(file, 'changed');
-    const again = await blobs.body(d, file)!;
+    const again = await blobs.body(d, file, missing)!;
     expect((await written(again)).equals(Buffer.alloc(1000, 'a'))).toBe(true);
     await again.close();
     expect(blobs.bytesHeld).toBe(1000);
@@ -62,8 +64,8 @@ describe('HotBlobs', () => {
     await bodyA.close(); // once only
     const bodyC = await hot(blobs, c.d, c.file)!;
     expect(blobs.bytesHeld).toBe(800);
-    expect(blobs.body(a.d, a.file)).toBeUndefined(); // a made room for c
-    expect((await written(await blobs.body(b.d, b.file)!)).equals(Buffer.alloc(400, 'b'))).toBe(true);
+    expect(blobs.body(a.d, a.file, missing)).toBeUndefined(); // a made room for c
+    expect((await written(await blobs.body(b.d, b.file, missing)!)).equals(Buffer.alloc(400, 'b'))).toBe(true);
     await bodyB.close();
     await bodyC.close();
   });
@@ -88,17 +90,21 @@ describe('HotBlobs', () => {
     expect(hot(blobs, c.d, c.file)).toBeUndefined(); // a and b are still being written: no room
     await bodyA.close(); // as http.ts does after every write, failed or not
     const bodyC = await hot(blobs, c.d, c.file)!;
-    expect(blobs.body(a.d, a.file)).toBeUndefined(); // a made room for c
+    expect(blobs.body(a.d, a.file, missing)).toBeUndefined(); // a made room for c
     await bodyB.close();
     await bodyC.close();
   });
 
-  it("refuses a file whose size is not the blob's, and holds nothing for it", async () => {
+  it("refuses a file whose size is not the blob's or that is gone, and holds nothing for it", async () => {
     const { d, file } = await blob(Buffer.alloc(100, 'd'));
     await writeFile(file, Buffer.alloc(50, 'd'));
     const blobs = new HotBlobs(1024);
     await expect(hot(blobs, d, file)!).rejects.toThrow(new RegExp(`the stored blob ${d.digest} is 50 bytes, expected 100`));
     expect(blobs.bytesHeld).toBe(0);
-    expect(blobs.body(d, file)).toBeUndefined();
+    expect(blobs.body(d, file, missing)).toBeUndefined();
+    // A file gone from the store is the caller's `missing()` (NOT_FOUND), as for a download from the file.
+    await rm(file);
+    await expect(hot(blobs, d, file)!).rejects.toThrow(/^missing$/);
+    expect(blobs.bytesHeld).toBe(0);
   });
 });

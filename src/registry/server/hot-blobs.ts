@@ -44,17 +44,18 @@ export class HotBlobs {
 
   /**
    * body returns the blob as a MemoryBody when it is held, or when another download of it is running and
-   * there is room (then it is read from `file` once); undefined means: serve it from the file (see `track`).
-   * The body must be closed (http.ts does) so that its blob can make room for others.
+   * there is room (then it is read from `file` once; a missing file is `missing()`, as FileBody.open has it);
+   * undefined means: serve it from the file (see `track`). The body must be closed (http.ts does) so that its
+   * blob can make room for others.
    */
-  body(desc: Descriptor, file: string): Promise<MemoryBody> | undefined {
+  body(desc: Descriptor, file: string, missing: () => Error): Promise<MemoryBody> | undefined {
     let held = this.#held.get(desc.digest);
     if (held) {
       this.#held.delete(desc.digest);
       this.#held.set(desc.digest, held);
     } else {
       if (!this.#active.get(desc.digest) || desc.size > this.#maxBlob || !this.#makeRoom(desc.size)) return undefined;
-      held = { size: desc.size, data: load(desc, file), readers: 0 };
+      held = { size: desc.size, data: load(desc, file, missing), readers: 0 };
       this.#held.set(desc.digest, held);
       this.#bytes += desc.size;
       const entry = held;
@@ -102,8 +103,8 @@ export class HotBlobs {
   }
 }
 
-async function load(desc: Descriptor, file: string): Promise<Buffer> {
-  const data = await readFile(file);
+async function load(desc: Descriptor, file: string, missing: () => Error): Promise<Buffer> {
+  const data = await readFile(file).catch((err: unknown) => Promise.reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? missing() : err));
   if (data.length !== desc.size) {
     throw new ContentError('SIZE_MISMATCH', `${file}: the stored blob ${desc.digest} is ${data.length} bytes, expected ${desc.size}`, { details: { digest: desc.digest, path: file } });
   }

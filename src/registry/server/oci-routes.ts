@@ -187,9 +187,8 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     // has passed, a download holds back its last chunk for it, so damaged bytes are never served complete.
     const headers = { ...base, 'Content-Length': String(desc.size) };
     if (files && checks.passed(desc)) {
-      const held = hot.body(desc, files.blobFile(desc));
-      if (held) return { status: 200, headers, body: await held.catch((e: unknown) => Promise.reject((e as NodeJS.ErrnoException).code === 'ENOENT' ? notFound(desc, 'the store') : e)) };
-      return { status: 200, headers, body: await fileBody(files, desc, 0, desc.size, hot.track(desc)) };
+      const held = hot.body(desc, files.blobFile(desc), () => notFound(desc, 'the store'));
+      return { status: 200, headers, body: await (held ?? fileBody(files, desc, 0, desc.size, hot.track(desc))) };
     }
     const raw = await store.fetch(desc, { readSize: BLOB_SERVE_CHUNK });
     return { status: 200, headers, body: checks.passed(desc) ? raw : checks.guard(raw, desc) };
