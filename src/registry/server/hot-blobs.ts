@@ -49,24 +49,8 @@ export class HotBlobs {
    * blob can make room for others.
    */
   body(desc: Descriptor, file: string, missing: () => Error): Promise<MemoryBody> | undefined {
-    let held = this.#held.get(desc.digest);
-    if (held) {
-      this.#held.delete(desc.digest);
-      this.#held.set(desc.digest, held);
-    } else {
-      if (!this.#active.get(desc.digest) || desc.size > this.#maxBlob || !this.#makeRoom(desc.size)) return undefined;
-      held = { size: desc.size, data: load(desc, file, missing), readers: 0 };
-      this.#held.set(desc.digest, held);
-      this.#bytes += desc.size;
-      const entry = held;
-      // A failed read is not kept: the next download tries again.
-      entry.data.catch(() => {
-        if (this.#held.get(desc.digest) !== entry) return;
-        this.#held.delete(desc.digest);
-        this.#bytes -= entry.size;
-      });
-    }
-    const entry = held;
+    const entry = this.#touch(desc.digest) ?? this.#admit(desc, file, missing);
+    if (!entry) return undefined;
     entry.readers++;
     return entry.data.then(
       (data) => new MemoryBody(data, () => entry.readers--),
@@ -75,6 +59,31 @@ export class HotBlobs {
         throw err;
       },
     );
+  }
+
+  // touch returns the held blob `digest`, made the most recently used; undefined when it is not held.
+  #touch(digest: string): Held | undefined {
+    const held = this.#held.get(digest);
+    if (held) {
+      this.#held.delete(digest);
+      this.#held.set(digest, held);
+    }
+    return held;
+  }
+
+  // admit starts reading `desc` into memory when another download of it runs and there is room for it.
+  #admit(desc: Descriptor, file: string, missing: () => Error): Held | undefined {
+    if (!this.#active.get(desc.digest) || desc.size > this.#maxBlob || !this.#makeRoom(desc.size)) return undefined;
+    const entry: Held = { size: desc.size, data: load(desc, file, missing), readers: 0 };
+    this.#held.set(desc.digest, entry);
+    this.#bytes += desc.size;
+    // A failed read is not kept: the next download tries again.
+    entry.data.catch(() => {
+      if (this.#held.get(desc.digest) !== entry) return;
+      this.#held.delete(desc.digest);
+      this.#bytes -= entry.size;
+    });
+    return entry;
   }
 
   /** track counts a download of `desc` from its file until the returned function is called (once). */
