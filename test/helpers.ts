@@ -1,4 +1,4 @@
-// Shared test helpers: temp dirs and loopback servers, cleaned up after each test.
+// Shared test helpers: temp dirs, loopback servers (cleaned up after each test) and fresh key pairs.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
