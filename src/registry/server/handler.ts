@@ -6,6 +6,7 @@ import { BaseError } from '../../errors.js';
 import type { PredecessorFinder, ReadOnlyTarget, TagLister } from '../../content/storage.js';
 import { err } from './errors.js';
 import type { DirectBody } from './file-body.js';
+import type { HotBlobs } from './hot-blobs.js';
 import { createOciRoutes } from './oci-routes.js';
 
 /**
@@ -32,6 +33,8 @@ export interface RegistryHandlerOptions {
   maxMetadataBytes?: number;
   /** Memory for blobs that several clients download at once (hot-blobs.ts). Default 128 MiB; 0 holds none. */
   hotBlobBytes?: number;
+  /** The hot blobs to use (one shared by several handlers, or watched); wins over `hotBlobBytes`. */
+  hotBlobs?: HotBlobs;
   /** Called with every unexpected error turned into a 500 reply (for logging). Unset: errors are only replied. */
   onInternalError?: (error: unknown, req: IncomingMessage) => void;
 }

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../content/digest.js';
 import { MemoryTarget } from '../../content/memory.js';
+import { HotBlobs } from './hot-blobs.js';
 import { OciLayoutStore } from '../../content/oci-layout/store.js';
 import { MEDIA_TYPE_IMAGE_MANIFEST, type Descriptor } from '../../model/oci.js';
 import { createRegistryHandler } from './handler.js';
@@ -282,11 +283,14 @@ describe('concurrent blob downloads from a layout on disk', () => {
     await expect(download(shrunk)).rejects.toThrow();
   });
 
-  // A blob several clients download at once is read into memory once (hot-blobs.ts): later downloads are
-  // written from there, so they are whole even after its file is cut short. Without the memory
-  // (--blob-memory 0), or for a blob larger than half of it, every download reads the file.
+  // A blob several clients download at once is read into memory once (hot-blobs.ts), while they are written
+  // from its file: later downloads are written from memory, so they are whole even after its file is cut
+  // short. Without the memory (--blob-memory 0), or for a blob larger than half of it, every download reads
+  // the file.
   it('writes a blob several clients download at once from memory, within the memory it is given', async () => {
-    const servers = [s, await startServer(createRegistryHandler(store, { hotBlobBytes: 0 }), { host: '127.0.0.1', port: 0 }), await startServer(createRegistryHandler(store, { hotBlobBytes: 32 * 1024 * 1024 }), { host: '127.0.0.1', port: 0 })];
+    const memory = new HotBlobs();
+    const handlers = [createRegistryHandler(store, { hotBlobs: memory }), createRegistryHandler(store, { hotBlobBytes: 0 }), createRegistryHandler(store, { hotBlobBytes: 32 * 1024 * 1024 })];
+    const servers = await Promise.all(handlers.map((h) => startServer(h, { host: '127.0.0.1', port: 0 })));
     const from = (server: RunningServer, d: Descriptor) => fetch(`${server.url}/v2/disk/app/blobs/${d.digest}`).then(async (r) => Buffer.from(await r.arrayBuffer()));
     // hold starts a download and stops reading it after its first bytes: it stays under way meanwhile.
     const hold = (server: RunningServer, d: Descriptor) =>
@@ -307,16 +311,17 @@ describe('concurrent blob downloads from a layout on disk', () => {
         } finally {
           held.destroy();
         }
+        await memory.settled();
         const path = join(dir, 'blobs', 'sha256', d.digest.slice(7));
         await chmod(path, 0o644);
         await truncate(path, 3_000_000);
       }
-      expect(sha256(await from(s, hot[0]!))).toBe(hot[0]!.digest);
+      expect(memory.bytesHeld).toBe(hot[0]!.size);
+      expect(sha256(await from(servers[0]!, hot[0]!))).toBe(hot[0]!.digest);
       await expect(from(servers[1]!, hot[1]!)).rejects.toThrow();
       await expect(from(servers[2]!, hot[2]!)).rejects.toThrow();
     } finally {
-      await servers[1]!.close();
-      await servers[2]!.close();
+      await Promise.all(servers.map((x) => x.close()));
     }
   });
 

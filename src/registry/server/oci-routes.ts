@@ -67,7 +67,7 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
   const files = hasBlobFiles(store) ? store : undefined;
   const docs = new DocumentCache(DOCUMENT_CACHE_BYTES);
   // Blobs several clients download at once are written from memory (hot-blobs.ts).
-  const hot = new HotBlobs(opts.hotBlobBytes);
+  const hot = opts.hotBlobs ?? new HotBlobs(opts.hotBlobBytes);
 
   // Manifests and indexes are read, verified, once: later reads (every pull asks again) come from memory.
   const readDoc = (d: Descriptor): Promise<Buffer> => docs.get(d, async () => readAll(await store.fetch(d), d, { limit }));
@@ -187,8 +187,8 @@ export function createOciRoutes(store: RegistryStore, opts: RegistryHandlerOptio
     // has passed, a download holds back its last chunk for it, so damaged bytes are never served complete.
     const headers = { ...base, 'Content-Length': String(desc.size) };
     if (files && checks.passed(desc)) {
-      const held = hot.body(desc, files.blobFile(desc), () => notFound(desc, 'the store'));
-      return { status: 200, headers, body: await (held ?? fileBody(files, desc, 0, desc.size, hot.track(desc))) };
+      const held = hot.body(desc, files.blobFile(desc));
+      return { status: 200, headers, body: held ?? (await fileBody(files, desc, 0, desc.size, hot.track(desc))) };
     }
     const raw = await store.fetch(desc, { readSize: BLOB_SERVE_CHUNK });
     return { status: 200, headers, body: checks.passed(desc) ? raw : checks.guard(raw, desc) };
