@@ -62,6 +62,9 @@ const cases: OracleCase[] = [
   { name: 'scalar edge cases as values', template: '{{ toYaml .v }}', data: { v: VALUES } },
   { name: 'scalar edge cases as keys', template: '{{ toYaml .k }}', data: { k: Object.fromEntries(Object.entries(VALUES).map(([k, v]) => [v, k])) } },
   { name: 'scalar edge cases in a list under keys', template: '{{ toYaml .d }}', data: { d: { a: { b: [{ c: Object.values(VALUES) }] } } } },
+  // Keys of letters only sort in string order; any other character brings in yaml.v2's natural order.
+  { name: 'keys of letters only, mixed case and prefixes', template: '{{ toYaml .k }}', data: { k: Object.fromEntries(['b', 'a', 'B', 'A', 'ab', 'aB', 'Ab', 'abc', 'Z', 'zz', 'z', ''].map((k, i) => [k, i])) } },
+  { name: 'keys of letters beside keys with digits and punctuation', template: '{{ toYaml .k }}', data: { k: Object.fromEntries(['a10', 'a9', 'a', 'a-b', 'aB', 'a.b', 'a_b', 'b2', 'B', '1', '01'].map((k, i) => [k, i])) } },
   ...Object.entries(VALUES).map(([name, v]) => ({ name: `scalar ${name} alone`, template: '{{ toYaml .v }}', data: { v } })),
   ...Object.entries(VALUES).map(([name, v]) => ({ name: `scalar ${name} as a key alone`, template: '{{ toYaml .v }}', data: { v: { [v]: 1 } } })),
 ];

@@ -114,9 +114,20 @@ function fromJson(n: JsonNode): Node {
     return { kind: 'scalar', value: text, style: 'plain' };
   }
   const byKey = new Map(n.entries.map(([k, v]) => [flowKey(readable(k)), v]));
-  const keys = [...byKey.keys()].map((k) => ({ k, cps: codePoints(k) }));
-  keys.sort((a, b) => (keyLess(a.cps, b.cps) ? -1 : keyLess(b.cps, a.cps) ? 1 : 0));
-  return { kind: 'map', entries: keys.map(({ k }) => [stringNode(k), fromJson(byKey.get(k)!)]) };
+  return { kind: 'map', entries: sortedKeys([...byKey.keys()]).map((k) => [stringNode(k), fromJson(byKey.get(k)!)]) };
+}
+
+// LETTERS are keys of ASCII letters only (most Kubernetes field names): for them keyLess is plain string
+// order, as every character is a letter and a shorter prefix comes first.
+const LETTERS = /^[A-Za-z]*$/;
+
+// sortedKeys orders a map's keys as yaml.v2 does (keyLess).
+function sortedKeys(keys: string[]): string[] {
+  if (keys.every((k) => LETTERS.test(k))) return keys.sort();
+  return keys
+    .map((k) => ({ k, cps: codePoints(k) }))
+    .sort((a, b) => (keyLess(a.cps, b.cps) ? -1 : keyLess(b.cps, a.cps) ? 1 : 0))
+    .map(({ k }) => k);
 }
 
 function codePoints(s: string): number[] {
