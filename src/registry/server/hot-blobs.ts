@@ -92,6 +92,7 @@ export class HotBlobs {
     void load.finally(() => this.#loads.delete(load));
   }
 
+  // drop lets `entry` go and its memory with it, unless another entry has taken its place since.
   #drop(digest: string, entry: Held): void {
     if (this.#held.get(digest) !== entry) return;
     this.#held.delete(digest);
