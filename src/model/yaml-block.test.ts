@@ -145,9 +145,65 @@ describe('blockYAMLReader', () => {
       if (expectAgreement(head + body)) accepted++;
     }
     expect(accepted).toBeGreaterThan(100);
-    // A comment that ends the text, or a `#` after the content starts, is left to the library.
     expect(read('# only a comment')).toEqual([]);
-    expect(read('a: b\n# trailing\n')).toBeUndefined();
+    expect(read('a: b\n# trailing\n')).toEqual([{ a: 'b' }]);
+  });
+
+  it('skips comment lines, lines of spaces and spaces after a key, as templates leave them, as the library does', () => {
+    const r = random(4);
+    // What templates leave between the lines of a document: a comment at any depth, a line of spaces, spaces
+    // after a key whose value is below (or empty), two spaces after a key's colon.
+    const litter = (line: string): string[] => {
+      const k = r();
+      const depth = ' '.repeat(Math.floor(r() * 8));
+      if (k < 0.05) return [`${depth}# ${WORDS[Math.floor(r() * WORDS.length)]}`, line];
+      if (k < 0.1) return [depth, line];
+      if (k < 0.2 && line.endsWith(':')) return [`${line}${' '.repeat(1 + Math.floor(r() * 4))}`];
+      if (k < 0.25) return [line.replace(/^(\s*(?:- )?[a-zA-Z.]+:) (?=\S)/, '$1  ')];
+      return [line];
+    };
+    let accepted = 0;
+    let littered = 0;
+    for (let i = 0; i < 600; i++) {
+      const plain = sigsYAMLMarshal({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `n${i}`, labels: { app: 'x' } }, data: value(r, 0) });
+      const text = plain.split('\n').slice(0, -1).flatMap(litter).join('\n') + '\n';
+      if (expectAgreement(`---\n${text}`)) {
+        accepted++;
+        if (text !== plain) littered++;
+      }
+    }
+    expect(littered).toBeGreaterThan(180);
+    expect(accepted).toBeGreaterThan(250);
+    // In a literal block a line of spaces is content (deeper than the block) or an empty line: left to the library.
+    expect(read('a: |\n  x\n    \n  y\nb: c\n')).toBeUndefined();
+    expect(read('a: |\n  x\n \n  y\nb: c\n')).toBeUndefined();
+    expect(read('a: |\n  x\n \nb: c\n')).toEqual([{ a: 'x\n', b: 'c' }]);
+    // After a plain value a comment ends it; a deeper comment line is left to the library (above: the ones
+    // inside a document).
+    expect(read('a: one\n# two\nb: c\n')).toEqual([{ a: 'one', b: 'c' }]);
+    expect(read('a: one\n  # two\n')).toBeUndefined();
+  });
+
+  it('reads one-line flow sequences of quoted and plain words, as RBAC rules are printed, as the library does', () => {
+    const r = random(5);
+    const item = () => {
+      const w = WORDS[Math.floor(r() * WORDS.length)]!;
+      return r() < 0.5 ? JSON.stringify(w) : w;
+    };
+    let accepted = 0;
+    for (let i = 0; i < 600; i++) {
+      const items = Array.from({ length: Math.floor(r() * 4) }, item);
+      const sep = [', ', ',', ' , ', ',  '][Math.floor(r() * 4)]!;
+      const seq = `[${r() < 0.2 ? ' ' : ''}${items.join(sep)}${r() < 0.2 ? ' ' : ''}]`;
+      if (expectAgreement(`rules:\n- apiGroups: ${seq}\n  verbs: ${seq}\nlist: ${seq}\n`)) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(100);
+    expect(read('rules:\n- apiGroups: ["", "apps"]\n  verbs: [get, list, watch]\n')).toEqual([{ rules: [{ apiGroups: ['', 'apps'], verbs: ['get', 'list', 'watch'] }] }]);
+    // An empty one alone below its key, as `toYaml` of nothing prints it.
+    expect(read('resources:\n  {}\nargs:\n  []\nitems:\n-\n  {}\n')).toEqual([{ resources: {}, args: [], items: [{}] }]);
+    for (const t of ['a:\n{}\n', 'a:\n  {}\n  b: c\n', 'a:\n  {} \n', 'a:\n  {x}\n']) expectAgreement(t);
+    // Nesting, a flow mapping, a comment after it, or a sequence going on below: left to the library.
+    for (const t of ['a: [[x]]\n', 'a: [{b: c}]\n', 'a: [x] # c\n', 'a: [x,\n  y]\n', 'a: [x: y]\n', 'a: [-x]\n']) expect(read(t)).toBeUndefined();
   });
 
   it('never reads damaged YAML otherwise than the library (or accepts what it refuses)', () => {

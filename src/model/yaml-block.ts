@@ -1,11 +1,19 @@
 // A fast reader for the plain block-style YAML that go-yaml writes: the objects layers of a bundle, and most of
 // what `helm template` prints (CRDs above all). Reading it with the `yaml` library costs most of a verify and
 // of a cold chart export; this reader takes the common shape (block mappings and sequences, plain and
-// double-quoted scalars, wrapped over lines too, one-line single-quoted scalars, literal blocks) in one pass over
-// the lines and gives up on anything else (aliases, tags, flow collections, comments inside a document, folded
-// scalars, odd indentation, duplicate keys...), which the caller then reads with the library.
+// double-quoted scalars, wrapped over lines too, one-line single-quoted scalars, literal blocks, one-line flow
+// sequences of words, and the comment lines, lines of spaces and spaces after keys templates leave) in one pass
+// over the lines and gives up on anything else (aliases, tags, other flow collections, comments after content,
+// folded scalars, odd indentation, duplicate keys...), which the caller then reads with the library.
 // What it accepts it reads exactly as the library does: plain scalars are resolved by the library's own tags.
 import { Document, isScalar, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+
+// A line that ends with a key's `:` and spaces (a template's `key: {{ ... }}` that printed nothing, or
+// indentation left after it). The key is checked as any other; the spaces are no part of the value.
+const KEY_THEN_SPACES = /: +$/;
+
+// A plain item of a flow sequence the subset takes: a word no flow indicator, blank or `:` can be part of.
+const FLOW_WORD = /^[A-Za-z0-9_./][A-Za-z0-9_./-]*/;
 
 // Thrown for anything outside the subset; never escapes readBlockDocuments.
 class Unsupported extends Error {}
@@ -177,19 +185,23 @@ class BlockReader {
     this.i = from;
   }
 
-  // next returns the indentation of the next non-empty line, or -1 at the end of the document. A line of
-  // spaces, a tab, a comment or trailing spaces are outside the subset.
+  // next returns the indentation of the next line with content, or -1 at the end of the document. Empty lines,
+  // lines of spaces and comment lines are skipped, as YAML skips them between block nodes (templates leave
+  // them). A tab first, or trailing spaces after anything but a key's `:`, are outside the subset.
   next(): number {
     const lines = this.lines;
     const text = lines.text;
-    while (this.i < this.end && lines.length(this.i) === 0) this.i++;
-    if (this.i >= this.end) return -1;
-    const n = lines.indent(this.i);
-    const len = lines.length(this.i);
-    const start = lines.starts[this.i]!;
-    const c = text.charCodeAt(start + n);
-    if (n === len || c === 35 || c === 9 || text.charCodeAt(start + len - 1) === 32) unsupported();
-    return n;
+    for (; this.i < this.end; this.i++) {
+      const len = lines.length(this.i);
+      if (len === 0) continue;
+      const n = lines.indent(this.i);
+      const start = lines.starts[this.i]!;
+      const c = text.charCodeAt(start + n);
+      if (n === len || c === 35) continue;
+      if (c === 9 || (text.charCodeAt(start + len - 1) === 32 && !KEY_THEN_SPACES.test(lines.line(this.i)))) unsupported();
+      return n;
+    }
+    return -1;
   }
 
   document(): unknown {
@@ -224,14 +236,17 @@ class BlockReader {
       key = this.resolve(line.slice(col, after), true) as string;
     }
     if (key.length > 1000 || key === '__proto__' || Object.prototype.hasOwnProperty.call(into, key)) unsupported();
+    // Spaces after the `:` separate the value (templates leave two, or some before the line's end).
     const rest = line.slice(after + 1);
-    if (rest === '') {
+    let at = 0;
+    while (rest.charCodeAt(at) === 32) at++;
+    if (at === rest.length) {
       this.i++;
       into[key] = this.nested(indent, true);
       return;
     }
-    if (rest[0] !== ' ' || rest[1] === ' ') unsupported();
-    into[key] = this.inline(rest.slice(1), indent, indent + 1);
+    if (at === 0) unsupported();
+    into[key] = this.inline(rest.slice(at), indent, indent + 1);
   }
 
   // nested reads the node on the lines after a `key:` or a lone `-` (the current line is the next one).
@@ -239,6 +254,11 @@ class BlockReader {
     const n = this.next();
     if (n < 0 || n < parent) return null;
     const line = this.lines.line(this.i);
+    // An empty flow mapping or sequence alone on the line below (`resources:` then `{}`: toYaml of nothing).
+    if (n > parent && line.length === n + 2 && (line.endsWith('{}') || line.endsWith('[]'))) {
+      this.i++;
+      return line.endsWith('{}') ? {} : [];
+    }
     const dash = line[n] === '-' && (line.length === n + 1 || line[n + 1] === ' ');
     if (dash && (n > parent || seqAtParent)) return this.sequence(n);
     if (n === parent) return null;
@@ -290,6 +310,7 @@ class BlockReader {
     if (v === '{}') return {};
     if (v === '[]') return [];
     const c = v[0];
+    if (c === '[') return this.flowSequence(v);
     if (c === '"') return this.quoted(v, parent);
     if (c === "'") {
       const [s, end] = singleQuoted(v, 0);
@@ -298,6 +319,36 @@ class BlockReader {
     }
     scanPlain(v, 0, false);
     return this.resolve(this.continued(v, parent), false);
+  }
+
+  // flowSequence reads a flow sequence on one line, `["a", "b"]` as templates print RBAC rules: its items are
+  // double-quoted scalars or plain words (letters, digits, `.`, `_`, `/`, `-`, not `-` first), separated by a
+  // comma and spaces. Anything else (nesting, other plain scalars, a comment, a line more) is left to the library.
+  flowSequence(v: string): unknown[] {
+    const out: unknown[] = [];
+    let i = 1;
+    const spaces = () => {
+      while (v.charCodeAt(i) === 32) i++;
+    };
+    spaces();
+    if (v[i] === ']' && i + 1 === v.length) return out;
+    for (;;) {
+      if (v[i] === '"') {
+        const [s, end] = quotedLine(v, i + 1);
+        if (end < 0) unsupported();
+        out.push(s);
+        i = end;
+      } else {
+        const word = FLOW_WORD.exec(v.slice(i))?.[0] ?? unsupported();
+        out.push(this.resolve(word, false));
+        i += word.length;
+      }
+      spaces();
+      if (v[i] === ']' && i + 1 === v.length) return out;
+      if (v[i] !== ',') unsupported();
+      i++;
+      spaces();
+    }
   }
 
   // quoted reads a double-quoted scalar that starts `v` and may go on over the next lines (indented more than
@@ -350,6 +401,9 @@ class BlockReader {
     if (indent <= parent || indent < minContent || indent === lines.length(this.i)) unsupported();
     const from = lines.starts[this.i]! + indent;
     let last = this.i;
+    // A line of spaces no deeper than the block is an empty line; after the last line of the block it is
+    // skipped, inside the block it is left to the library (the text is sliced below, not rebuilt).
+    let spaces = false;
     while (this.i < this.end) {
       const len = lines.length(this.i);
       if (len === 0) {
@@ -357,8 +411,14 @@ class BlockReader {
         continue;
       }
       const n = lines.indent(this.i);
-      if (n === len) unsupported();
+      if (n === len) {
+        if (n > indent) unsupported();
+        spaces = true;
+        this.i++;
+        continue;
+      }
       if (n < indent) break;
+      if (spaces) unsupported();
       last = this.i++;
     }
     // Every line from the first to the last is empty or indented by `indent` at least: drop that indentation.

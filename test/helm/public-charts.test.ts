@@ -139,8 +139,10 @@ describe('real public charts', () => {
         expect(fast, `${c.chart}: ${chunk.slice(0, 120)}`).toEqual(library.map((d) => d.toJS() as unknown));
       }
     }
-    // Most documents real charts print are in the reader's subset (what it declines, the library reads).
-    expect(read, `${read} of ${chunks} documents`).toBeGreaterThan(chunks / 2);
+    // All but one of the documents these charts print are in the reader's subset (kyverno's ConfigMap has a
+    // folded scalar, `>-`, which the library reads): comment lines, lines of spaces, spaces after keys, one-line
+    // flow sequences of words and `{}` below a key are in it.
+    expect(chunks - read, `${read} of ${chunks} documents`).toBeLessThanOrEqual(1);
   });
 
   it('carries, per release, exactly the objects helm template prints', async () => {
