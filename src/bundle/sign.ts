@@ -2,8 +2,6 @@
 // Reference: https://github.com/secure-systems-lab/dsse/blob/v1.0.2/protocol.md
 // Reference: https://github.com/sigstore/protobuf-specs/blob/v0.5.0/protos/sigstore_bundle.proto
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { bundleToJSON, toDSSEBundle } from '@sigstore/bundle';
-import { dsse } from '@sigstore/core';
 import { InternalError, ValidationError } from '../errors.js';
 import { DSSE_PAYLOAD_TYPE } from '../model/bundle.js';
 import { signP256 } from './ecdsa.js';
@@ -70,7 +68,25 @@ export class KeySigner implements Signer {
 
 /** preAuthEncoding is the DSSE v1 PAE: `DSSEv1 <len(type)> <type> <len(body)> <body>`; the bytes actually signed. */
 export function preAuthEncoding(payloadType: string, payload: Buffer): Buffer {
-  return dsse.preAuthEncoding(payloadType, payload);
+  const type = Buffer.from(payloadType, 'utf8');
+  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'ascii'), type, Buffer.from(` ${payload.length} `, 'ascii'), payload]);
+}
+
+/** SIGSTORE_BUNDLE_V03 is the media type of the Sigstore bundles signatures are written as. */
+export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+/**
+ * dsseBundleJSON is the JSON form (protobuf JSON mapping: bytes in base64) of a Sigstore bundle v0.3 holding one
+ * DSSE envelope signed by a public key named by `hint`, with no transparency-log entries or timestamps, which
+ * are stated as empty lists. `payload`, `signature` and `hint` are never empty here (protobuf JSON would drop
+ * them). Written here rather than with the Sigstore libraries, which cost every export their load.
+ */
+export function dsseBundleJSON(payload: Buffer, signature: Buffer, hint: string): object {
+  return {
+    mediaType: SIGSTORE_BUNDLE_V03,
+    verificationMaterial: { publicKey: { hint }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+    dsseEnvelope: { payload: payload.toString('base64'), payloadType: DSSE_PAYLOAD_TYPE, signatures: [{ sig: signature.toString('base64'), keyid: hint }] },
+  };
 }
 
 /** canonicalJSON serialises plain JSON data with object keys sorted and no whitespace, so equal data gives equal bytes. */
@@ -126,11 +142,6 @@ export async function signStatement(statement: object, signer: Signer): Promise<
     });
   }
   const hint = sig.key.hint || keyHint(createPublicKey(sig.key.publicKey));
-  const bundle = toDSSEBundle({ artifact: payload, artifactType: DSSE_PAYLOAD_TYPE, signature: sig.signature, keyHint: hint });
-  const json = bundleToJSON(bundle) as { verificationMaterial?: Record<string, unknown> };
-  // protobuf JSON drops empty lists; state them so every reader sees "no tlog entries, no timestamps".
-  const vm = (json.verificationMaterial ??= {});
-  vm.tlogEntries ??= [];
-  vm.timestampVerificationData = { rfc3161Timestamps: [] };
-  return Buffer.from(canonicalJSON(json), 'utf8');
+  if (sig.signature.length === 0) throw new InternalError('INTERNAL', 'signer: returned an empty signature');
+  return Buffer.from(canonicalJSON(dsseBundleJSON(payload, sig.signature, hint)), 'utf8');
 }
