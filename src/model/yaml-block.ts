@@ -8,9 +8,10 @@
 // What it accepts it reads exactly as the library does: plain scalars are resolved by the library's own tags.
 import { Document, isScalar, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
 
-// A line that ends with a key's `:` and spaces (a template's `key: {{ ... }}` that printed nothing, or
-// indentation left after it). The key is checked as any other; the spaces are no part of the value.
-const KEY_THEN_SPACES = /: +$/;
+// A line that is a plain key, its `:` and spaces, maybe after a sequence's dash (a template's `key: {{ ... }}`
+// that printed nothing, or indentation left after it); the key is checked as any other. Nothing else may end
+// in spaces: in a quoted scalar going on below, for one, they would be folded away.
+const KEY_THEN_SPACES = /^ *(?:- )?[^ :#"'][^:#]*: +$/;
 
 // A plain item of a flow sequence the subset takes: a word no flow indicator, blank or `:` can be part of.
 const FLOW_WORD = /^[A-Za-z0-9_./][A-Za-z0-9_./-]*/;
