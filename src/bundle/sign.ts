@@ -3,7 +3,7 @@
 // Reference: https://github.com/sigstore/protobuf-specs/blob/v0.5.0/protos/sigstore_bundle.proto
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { InternalError, ValidationError } from '../errors.js';
-import { DSSE_PAYLOAD_TYPE } from '../model/bundle.js';
+import { DSSE_PAYLOAD_TYPE, MEDIA_TYPE_SIGSTORE_BUNDLE } from '../model/bundle.js';
 import { signP256 } from './ecdsa.js';
 import { assertP256, keyHint } from './keys.js';
 
@@ -72,9 +72,6 @@ export function preAuthEncoding(payloadType: string, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'ascii'), type, Buffer.from(` ${payload.length} `, 'ascii'), payload]);
 }
 
-/** SIGSTORE_BUNDLE_V03 is the media type of the Sigstore bundles signatures are written as. */
-export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-
 /**
  * dsseBundleJSON is the JSON form (protobuf JSON mapping: bytes in base64) of a Sigstore bundle v0.3 holding one
  * DSSE envelope signed by a public key named by `hint`, with no transparency-log entries or timestamps, which
@@ -83,7 +80,7 @@ export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+jso
  */
 export function dsseBundleJSON(payload: Buffer, signature: Buffer, hint: string): object {
   return {
-    mediaType: SIGSTORE_BUNDLE_V03,
+    mediaType: MEDIA_TYPE_SIGSTORE_BUNDLE,
     verificationMaterial: { publicKey: { hint }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
     dsseEnvelope: { payload: payload.toString('base64'), payloadType: DSSE_PAYLOAD_TYPE, signatures: [{ sig: signature.toString('base64'), keyid: hint }] },
   };
