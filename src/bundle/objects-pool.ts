@@ -48,7 +48,8 @@ const OBJECTS_MODULE = new URL('./objects.js', import.meta.url);
 export class ObjectsPool {
   readonly #worker: Worker;
   #items: { layer: Descriptor; start: number; end: number }[] = [];
-  #chunks: Buffer[] = [];
+  // The batch being filled: each layer's bytes are copied in as it is queued (the caller may reuse its buffer).
+  #batch: Buffer | undefined;
   #pending: Pending[] = [];
   #bytes = 0;
   #seq = 0;
@@ -83,13 +84,19 @@ export class ObjectsPool {
     return new ObjectsPool(limits);
   }
 
-  /** read queues `data` (the verified bytes of `layer`) and resolves with what the worker read of it. */
+  /**
+   * read queues `data` (the verified bytes of `layer`, copied: the caller may reuse its buffer once read returns)
+   * and resolves with what the worker read of it.
+   */
   read(layer: Descriptor, data: Buffer): Promise<LayerRead> {
     if (this.#failure) return Promise.resolve({ error: this.#failure });
+    if (this.#batch && this.#bytes + data.length > this.#batch.length) this.#send();
+    // Not zeroed first: the worker reads only the bytes copied in.
+    this.#batch ??= Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, data.length));
+    data.copy(this.#batch, this.#bytes);
     return new Promise((done) => {
       // What objectsOfLayer reads of the descriptor, and no more (it is copied to the worker).
       this.#items.push({ layer: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, start: this.#bytes, end: this.#bytes + data.length });
-      this.#chunks.push(data);
       this.#pending.push(done);
       this.#bytes += data.length;
       if (this.#items.length >= BATCH_LAYERS || this.#bytes >= BATCH_BYTES) this.#send();
@@ -111,18 +118,15 @@ export class ObjectsPool {
   }
 
   #send(): void {
-    if (this.#items.length === 0) return;
-    // One copy into a buffer of its own (not zeroed first: every byte is copied over), transferred: the layers'
-    // bytes may be views of a larger read buffer.
-    const view = Buffer.allocUnsafeSlow(this.#bytes);
-    const buf = view.buffer;
-    for (const [i, c] of this.#chunks.entries()) view.set(c, this.#items[i]!.start);
+    if (this.#items.length === 0 || !this.#batch) return;
+    // The batch's buffer is its own (allocUnsafeSlow: not a slice of a shared pool), so it is transferred.
+    const buf = this.#batch.buffer as ArrayBuffer;
+    this.#batch = undefined;
     const seq = this.#seq++;
     this.#sent.set(seq, { pending: this.#pending, bytes: this.#bytes });
     this.#inFlight += this.#bytes;
     this.#worker.postMessage({ seq, buf, items: this.#items, limits: this.limits }, [buf]);
     this.#items = [];
-    this.#chunks = [];
     this.#pending = [];
     this.#bytes = 0;
   }

@@ -81,7 +81,8 @@ export interface BundleSink {
   push(d: Descriptor, content: Readable): Promise<void>;
   /**
    * write stores a blob whose bytes were verified against `d` (small blobs, read in archive order). What it
-   * stores need not be durable or visible before `flush`. Unset: those blobs are pushed as streams.
+   * stores need not be durable or visible before `flush`. `data` is reused once the returned promise settles:
+   * copy what must live longer. Unset: those blobs are pushed as streams.
    */
   write?(d: Descriptor, data: Buffer): Promise<void>;
   /** flush makes what `write` stored durable and visible; called once, when every blob was read. */
@@ -594,14 +595,31 @@ export async function verifyBundleHeader(src: LayoutSource, opts: VerifyOptions)
 /** verifyBundle performs the full offline verification of DESIGN.md §4 and returns what was verified. */
 export async function verifyBundle(src: LayoutSource, opts: VerifyOptions): Promise<VerifiedBundle> {
   const reader = new TarBlobReader();
+  // A bundle of many small blobs (a fleet's objects layers) starts the objects reader now: the worker loads
+  // while the signature and the graph are checked, and is closed unused if few layers turn out to be objects.
+  const objects = smallBlobs(src) >= (opts.objectsWorkerMin ?? OBJECTS_WORKER_MIN) ? ObjectsPool.start(objectsLimitsOf(opts)) : undefined;
   try {
-    return await verifyReading(src, opts, reader);
+    return await verifyReading(src, opts, reader, objects);
   } finally {
     await reader.close();
+    await objects?.close();
   }
 }
 
-async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: TarBlobReader): Promise<VerifiedBundle> {
+// smallBlobs counts the blobs of the tars given under POOL_MIN_BYTES (0 when the source cannot list them).
+function smallBlobs(src: LayoutSource): number {
+  const stores = isPartSet(src) ? src.parts().map((p) => p.store) : [src as PartSource['store']];
+  let n = 0;
+  for (const s of stores) for (const b of s.blobs?.() ?? []) if (b.size < POOL_MIN_BYTES) n++;
+  return n;
+}
+
+// objectsLimitsOf is what the objects reader needs of the options (copied to its worker: only the numbers).
+function objectsLimitsOf(opts: VerifyOptions): ObjectsLimits {
+  return { maxObjectsBytes: opts.maxObjectsBytes, maxAliasCount: opts.maxAliasCount, maxDocuments: opts.maxDocuments };
+}
+
+async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: TarBlobReader, objects: ObjectsPool | undefined): Promise<VerifiedBundle> {
   const limits = {
     maxMetadataBytes: opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES,
     maxBlobs: opts.maxBlobs ?? DEFAULT_MAX_BLOBS,
@@ -791,12 +809,10 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   }
   const inOrder = [...located].sort(([, a], [, b]) => (a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1));
   const rest = toRead.filter((s) => !fromStaging(s) && !(s.kind === 'read' && located.has(s)));
-  // The objects layers are parsed as they are read: in a worker thread when there are many (the limits are
-  // copied to it, so only the numbers).
-  const objectsLimits: ObjectsLimits = { maxObjectsBytes: opts.maxObjectsBytes, maxAliasCount: opts.maxAliasCount, maxDocuments: opts.maxDocuments };
+  // The objects layers are parsed as they are read: in the worker thread when there are many.
   const clearLayers = new Set(carried.flatMap((c) => c.layers.filter((l) => l.mediaType === MEDIA_TYPE_OBJECTS).map((l) => l.digest))).size;
-  const objectsPool = clearLayers >= (opts.objectsWorkerMin ?? OBJECTS_WORKER_MIN) && inOrder.length > 0 ? ObjectsPool.start(objectsLimits) : undefined;
-  const parseCarried = carriedParser(carried, objectsLimits, objectsPool);
+  const objectsPool = clearLayers >= (opts.objectsWorkerMin ?? OBJECTS_WORKER_MIN) && inOrder.length > 0 ? objects : undefined;
+  const parseCarried = carriedParser(carried, objectsLimitsOf(opts), objectsPool);
   const readInOrder = async (signal: AbortSignal) => {
     for (const [s, loc] of inOrder) {
       signal.throwIfAborted();
@@ -809,7 +825,8 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
       }
       await parseCarried(s.d, data);
       if (sink.write) await sink.write(s.d, data);
-      else if (opts.sink) await sink.push(s.d, Readable.from([data]));
+      // A copy: the stream is read after the next blob overwrote the reader's window.
+      else if (opts.sink) await sink.push(s.d, Readable.from([Buffer.from(data)]));
       progress(s.d.size);
     }
   };
@@ -835,7 +852,6 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
     if (failed === undefined) await parseCarried.settle();
   } finally {
     await hashes?.close();
-    await objectsPool?.close();
   }
   if (failed !== undefined) throw failed;
   await sink.flush?.();

@@ -43,13 +43,18 @@ export interface ByteSource {
 // entries would otherwise cost one system call (a thread-pool round trip) per header.
 const READ_AHEAD = 1024 * 1024;
 
-/** fileSource reads a file by position, through a read-ahead window of `readAhead` bytes (0: none). */
-export function fileSource(fh: FileHandle, readAhead = READ_AHEAD): ByteSource {
+/**
+ * fileSource reads a file by position, through a read-ahead window of `readAhead` bytes (0: none). With
+ * `reuse`, one window buffer serves every read (fresh memory costs page faults on each window), and what a
+ * read returns from the window is valid only until the next read.
+ */
+export function fileSource(fh: FileHandle, readAhead = READ_AHEAD, opts: { reuse?: boolean } = {}): ByteSource {
   let window: Buffer = Buffer.alloc(0);
   let windowPos = 0;
-  const direct = async (pos: number, len: number): Promise<Buffer> => {
+  let spare: Buffer | undefined;
+  const direct = async (pos: number, len: number, into?: Buffer): Promise<Buffer> => {
     // Not zeroed: only the bytes read are handed out.
-    const buf = Buffer.allocUnsafe(len);
+    const buf = into ?? Buffer.allocUnsafe(len);
     let got = 0;
     while (got < len) {
       const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
@@ -64,7 +69,8 @@ export function fileSource(fh: FileHandle, readAhead = READ_AHEAD): ByteSource {
       // Large reads go straight to the file. A window read for a probe of a skipped blob's last byte also
       // holds the header after it, which is read next.
       if (len >= readAhead) return direct(pos, len);
-      window = await direct(pos, readAhead);
+      if (opts.reuse) spare ??= Buffer.allocUnsafeSlow(readAhead);
+      window = await direct(pos, readAhead, spare);
       windowPos = pos;
       return window.subarray(0, Math.min(len, window.length));
     },
@@ -240,7 +246,7 @@ async function checkTrailer(src: ByteSource, start: number, source: string): Pro
 export async function scanTarFile(path: string, opts: TarScanOptions = {}): Promise<TarScanResult> {
   const fh = await open(path, 'r');
   try {
-    return await scanTar(fileSource(fh), { source: path, ...opts });
+    return await scanTar(fileSource(fh, READ_AHEAD, { reuse: true }), { source: path, ...opts });
   } finally {
     await fh.close();
   }

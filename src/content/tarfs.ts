@@ -46,7 +46,8 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new ContentError('INVALID_TAR', `${file}: expected a bundle file (tar), found a directory or special file`, { details: { file } });
-      const src = fileSource(fh);
+      // The scan and the two documents use each read before making the next.
+      const src = fileSource(fh, undefined, { reuse: true });
       const scan = await scanTar(src, { source: file, ...opts });
       const limit = opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
       const layout = scan.files.get('oci-layout');
@@ -147,7 +148,7 @@ export class TarBlobReader {
   #open(file: string) {
     let f = this.#files.get(file);
     if (!f) {
-      f = open(file, 'r').then((fh) => ({ fh, exact: fileSource(fh, 0), ahead: fileSource(fh, SEQUENTIAL_WINDOW) }));
+      f = open(file, 'r').then((fh) => ({ fh, exact: fileSource(fh, 0), ahead: fileSource(fh, SEQUENTIAL_WINDOW, { reuse: true }) }));
       this.#files.set(file, f);
     }
     return f;
@@ -176,7 +177,10 @@ export class TarBlobReader {
     return this.#whole(loc, buf.subarray(0, got));
   }
 
-  /** next returns the bytes at `loc` from the read-ahead window: cheap when locations come in archive order. */
+  /**
+   * next returns the bytes at `loc` from the read-ahead window: cheap when locations come in archive order. The
+   * window is reused: what next returns is valid until the next call (copy what must live longer).
+   */
   next(loc: BlobLocation): Promise<Buffer> {
     return this.#read(loc, 'ahead');
   }
