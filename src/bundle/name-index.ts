@@ -3,7 +3,8 @@
 // any layer, whether a cluster's objects could contend for a name with another cluster's. Derived data keyed
 // by the manifest digest: a missing or damaged index file only means the slow path (the artifact is read).
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Descriptor } from '../model/oci.js';
 import type { ServedName } from './served-names.js';
@@ -28,6 +29,8 @@ function indexPath(storeDir: string, manifest: string): string | undefined {
  * writeNameIndexes records the names each cluster artifact serves. A cluster with an objects layer whose
  * names are not all known (encrypted, not opened) gets no index. Not fsynced: written once the import has
  * committed, and a file lost or torn by a crash is ignored by `readNameIndex` (the artifact is read instead).
+ * Written with synchronous calls: a fleet has thousands of these small files, and a thread-pool round trip
+ * per call costs more than the call.
  */
 export async function writeNameIndexes(storeDir: string, clusters: { cluster: string; manifest: Descriptor }[], served: ServedName[], unopened: ReadonlySet<string>): Promise<void> {
   const byCluster = new Map<string, Set<string>>();
@@ -43,10 +46,10 @@ export async function writeNameIndexes(storeDir: string, clusters: { cluster: st
     const file: NameIndexFile = { version: 1, manifest: manifest.digest, names: [...(byCluster.get(cluster) ?? [])].sort() };
     const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      await writeFile(tmp, JSON.stringify(file));
-      await rename(tmp, path);
+      writeFileSync(tmp, JSON.stringify(file));
+      renameSync(tmp, path);
     } catch (err) {
-      await rm(tmp, { force: true });
+      rmSync(tmp, { force: true });
       throw err;
     }
   }

@@ -2,7 +2,6 @@
 // agent API reads them to serve the objects, so hostile YAML (alias bombs, deep nesting, oversized or
 // non-mapping documents) fails here with the layer's digest, the document number and what is wrong.
 import type { KeyObject } from 'node:crypto';
-import { parseAllDocuments } from 'yaml';
 import type { Fetcher } from '../content/storage.js';
 import { readAll } from '../content/verify.js';
 import { VerificationError } from '../errors.js';
@@ -10,6 +9,7 @@ import { MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundl
 import { expansionLimit, expansionUnits } from '../model/expansion.js';
 import { isPlainObject } from '../model/json.js';
 import { KUBERNETES_YAML, readKubernetesYAML } from '../model/yaml-block.js';
+import { yamlLib } from '../model/yaml-lib.js';
 import type { Descriptor } from '../model/oci.js';
 import { decryptObjects } from './secrets.js';
 
@@ -62,7 +62,7 @@ export function parseObjects(data: Buffer, where: string, limits: ObjectsLimits 
   // The plain block YAML exports write is read without the library (no aliases: nothing to expand).
   const block = readKubernetesYAML(text);
   if (block && block.length <= maxDocs) return block.filter((v): v is Record<string, unknown> => v !== null);
-  const docs = parseAllDocuments(text, KUBERNETES_YAML);
+  const docs = yamlLib().parseAllDocuments(text, KUBERNETES_YAML);
   const list = Array.isArray(docs) ? docs : [docs];
   if (list.length > maxDocs) throw invalid(where, `${list.length} YAML documents, more than the limit of ${maxDocs}`, { expected: `<= ${maxDocs}`, found: list.length });
   const out: Record<string, unknown>[] = [];

@@ -14,10 +14,10 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { parseAllDocuments } from 'yaml';
 import { ContentError, ValidationError, VerificationError } from '../errors.js';
 import { ANNOTATION_ENCRYPTION, ANNOTATION_RECIPIENTS, MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
 import type { Descriptor } from '../model/oci.js';
+import { yamlLib } from '../model/yaml-lib.js';
 import type { Signer } from './sign.js';
 
 /** RecipientKey is a site public key: X25519 or ECDH P-256 (an ECDSA P-256 key pair works for both). */
@@ -268,6 +268,7 @@ export function isEncryptedObjects(layer: Descriptor): boolean {
  */
 export function carriesSecret(yaml: string): boolean {
   const kindOf = (v: unknown) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>).kind : undefined);
+  const { parseAllDocuments } = yamlLib();
   for (const doc of parseAllDocuments(yaml, { version: '1.1' })) {
     const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
     if (kindOf(value) === 'Secret') return true;

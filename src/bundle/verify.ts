@@ -705,8 +705,9 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
     if (loc && sink.copy) return sink.copy(s.d, loc);
     return sink.push(s.d, await store.fetch(s.d));
   };
+  // A tar says at once whether it holds a blob (by position): no promise per blob and part.
   const holder = async (d: Descriptor): Promise<PartSource | undefined> => {
-    for (const p of parts) if (await p.store.exists(d)) return p;
+    for (const p of parts) if (canLocate(p.store) ? p.store.locate(d) !== undefined : await p.store.exists(d)) return p;
     return undefined;
   };
   const store: BlobHolder | undefined = opts.held ? { store: opts.held, file: 'the store' } : undefined;
@@ -807,7 +808,7 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
     // A stored size other than the declared one is left to the stream verifier to report.
     if (loc && loc.size === s.d.size) located.set(s, loc);
   }
-  const inOrder = [...located].sort(([, a], [, b]) => (a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1));
+  const inOrder = [...located].sort((x, y) => (x[1].file === y[1].file ? x[1].offset - y[1].offset : x[1].file < y[1].file ? -1 : 1));
   const rest = toRead.filter((s) => !fromStaging(s) && !(s.kind === 'read' && located.has(s)));
   // The objects layers are parsed as they are read: in the worker thread when there are many.
   const clearLayers = new Set(carried.flatMap((c) => c.layers.filter((l) => l.mediaType === MEDIA_TYPE_OBJECTS).map((l) => l.digest))).size;

@@ -1,7 +1,7 @@
 // Output plumbing for commands: results on stdout (text or JSON), logs and progress on stderr.
 import type { Writable } from 'node:stream';
-import { stringify } from 'yaml';
 import { formatBytes } from '../model/size.js';
+import { yamlLib } from '../model/yaml-lib.js';
 
 export { formatBytes };
 
@@ -75,7 +75,7 @@ export class Reporter {
 /** printResult writes the command result: JSON when asked, else the text rendering. */
 export function printResult(io: CommandIO, opts: GlobalOptions, json: unknown, text: () => string): void {
   if (opts.output === 'json') io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-  else if (opts.output === 'yaml') io.stdout.write(stringify(json));
+  else if (opts.output === 'yaml') io.stdout.write(yamlLib().stringify(json));
   else {
     const t = text();
     if (t) io.stdout.write(t.endsWith('\n') ? t : `${t}\n`);

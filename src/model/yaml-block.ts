@@ -6,7 +6,8 @@
 // over the lines and gives up on anything else (aliases, tags, other flow collections, comments after content,
 // folded scalars, odd indentation, duplicate keys...), which the caller then reads with the library.
 // What it accepts it reads exactly as the library does: plain scalars are resolved by the library's own tags.
-import { Document, isScalar, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import type { DocumentOptions, ParseOptions, SchemaOptions } from 'yaml';
+import { yamlLib } from './yaml-lib.js';
 
 // A line that is a plain key, its `:` and spaces, maybe after a sequence's dash (a template's `key: {{ ... }}`
 // that printed nothing, or indentation left after it); the key is checked as any other. Nothing else may end
@@ -42,6 +43,7 @@ type ScalarResolver = (plain: string, atKey: boolean) => unknown;
 
 /** resolverFor resolves plain scalars with the tags the `yaml` library uses for `options`. */
 function resolverFor(options: DocumentOptions & SchemaOptions & ParseOptions): ScalarResolver {
+  const { Document, isScalar } = yamlLib();
   const doc = new Document(null, null, options);
   const tags = doc.schema.tags.filter((t) => !('collection' in t && t.collection) && (t.default === true || t.default === 'key') && t.test);
   return (plain, atKey) => {
@@ -437,10 +439,13 @@ export type BlockYAMLOptions = DocumentOptions & SchemaOptions & ParseOptions;
  * when the text is outside the subset (then read it with the library: it reports errors precisely).
  */
 export function blockYAMLReader(options: BlockYAMLOptions): (text: string) => unknown[] | undefined {
-  const resolve = resolverFor(options);
+  // Made at the first text (it loads the library): a module may make readers it never uses.
+  let resolve: ScalarResolver | undefined;
   return (text) => {
     if (text === '') return [];
     if (!text.endsWith('\n') || EXCLUDED.test(text)) return undefined;
+    resolve ??= resolverFor(options);
+    const resolveScalar = resolve;
     const lines = new Lines(text);
     // Documents: what precedes the first `---` (when not blank), then one per `---` line.
     const starts: number[] = [];
@@ -457,7 +462,7 @@ export function blockYAMLReader(options: BlockYAMLOptions): (text: string) => un
     if (lines.starts[firstStart]! > firstStart) bounds.push([0, firstStart]);
     for (const [k, s] of starts.entries()) bounds.push([s, k + 1 < starts.length ? starts[k + 1]! - 1 : lines.count]);
     try {
-      return bounds.map(([from, to]) => new BlockReader(lines, from, to, resolve).document());
+      return bounds.map(([from, to]) => new BlockReader(lines, from, to, resolveScalar).document());
     } catch (err) {
       if (err instanceof Unsupported || err instanceof RangeError) return undefined;
       throw err;

@@ -74,6 +74,22 @@ describe('objects layers parsed in a worker thread', () => {
     await expect(verify(['- rm\n'])).rejects.toMatchObject({ name: 'VerificationError', code: 'INVALID_OBJECTS', message: expect.stringMatching(/document 1: expected a mapping/) });
   });
 
+  it('reads layers over several read windows of the tar (the reader reuses its window: each layer is copied as it is handed over)', async () => {
+    const signer = newSigner();
+    const f = new Forge(signer.signer);
+    const file = join(await tempDir('sveltos-airgap-objects-worker-'), 'bundle.tar');
+    // 4 clusters of 120 layers of about 20 KB, each naming its own object: about 10 MB, more than two 4 MiB windows.
+    const padding = `data:\n  pad: "${'x'.repeat(20_000)}"\n`;
+    const clusters = [];
+    for (let c = 0; c < 4; c++) clusters.push(await f.cluster('prod', `c${c}`, Array.from({ length: 120 }, (_, i) => `${group(`config-${c}-${i}`)}${padding}`)));
+    await writeFile(file, tarOf(await f.sign(clusters)));
+    const opts = { trusted: [signer.publicKey], now: NOW };
+    const names = (v: { served: { cluster: string; name: string }[] }) => v.served.map((n) => `${n.cluster} ${n.name}`).sort();
+    const here = names(await verifyBundle(await TarLayoutStore.open(file), opts));
+    expect(here).toHaveLength(480);
+    expect(names(await distVerify(file, opts))).toEqual(here);
+  });
+
   it('runs in a process whose code is evaluated as modules (node --input-type=module): its own source works either way', async () => {
     const signer = newSigner();
     const f = new Forge(signer.signer);
