@@ -1,10 +1,11 @@
 // Offline verification of a signed bundle statement: a Sigstore bundle v0.3 over a DSSE in-toto Statement.
-// Pure: no network imports. Keys come from the caller; the trusted root is empty (no tlogs, CAs, TSAs).
+// Pure: no network imports. Keys come from the caller; there is no transparency log, CA or timestamp authority
+// to check anything against, so a bundle that carries log entries or timestamps is refused. The bundle's shape is
+// checked by @sigstore/bundle; the signature over the DSSE pre-authentication encoding is checked here, as
+// @sigstore/verify checks it (sign.test.ts holds the two to the same verdicts), without loading that library.
 // Reference: https://github.com/in-toto/attestation/blob/v1.1.0/spec/v1/statement.md
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
-import type { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { ContentError, VerificationError } from '../errors.js';
 import {
   DSSE_PAYLOAD_TYPE,
@@ -15,6 +16,7 @@ import {
   type StatementSubject,
 } from '../model/bundle.js';
 import { assertP256, keyHint } from './keys.js';
+import { preAuthEncoding } from './sign.js';
 import { isPlainObject } from '../model/json.js';
 
 /** MAX_SIGNATURE_JSON_BYTES bounds the Sigstore bundle and the statement read into memory (DESIGN.md §4). */
@@ -36,15 +38,6 @@ export interface VerifiedStatement {
   keyHint: string;
 }
 
-// An empty trusted root: key-based bundles need no transparency log, CA or timestamp authority.
-const EMPTY_TRUSTED_ROOT: TrustedRoot = {
-  mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-  tlogs: [],
-  certificateAuthorities: [],
-  ctlogs: [],
-  timestampAuthorities: [],
-};
-
 const BUNDLE_FIELDS = new Set(['mediaType', 'verificationMaterial', 'dsseEnvelope']);
 
 /**
@@ -65,27 +58,32 @@ export function verifySignedStatement(bundleJSON: Buffer, trusted: KeyObject[], 
     });
   }
 
-  const material = toTrustMaterial(EMPTY_TRUSTED_ROOT, (h: string) => {
-    const k = keys.get(h);
-    if (!k) throw new VerificationError('UNTRUSTED_SIGNER', `${source}: no trusted key with hint ${h}`);
-    return { publicKey: k, validFor: () => true };
-  });
-  // No transparency log, SCT or timestamp is required: trust comes from the pinned key alone.
-  const verifier = new Verifier(material, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
-  try {
-    verifier.verify(toSignedEntity(bundle));
-  } catch (err) {
-    if (err instanceof VerificationError) throw err;
-    const code = (err as { code?: string }).code;
-    const msg =
-      code === 'SIGNATURE_ERROR'
-        ? `${source}: the DSSE signature does not match the payload for key ${hint}`
-        : `${source}: signature verification failed for key ${hint}: ${errText(err)}`;
-    throw new VerificationError('SIGNATURE_INVALID', msg, { cause: err, details: { file: source, keyHint: hint, reason: code } });
+  // No transparency log, SCT or timestamp is required: trust comes from the pinned key alone. One that is there
+  // could not be checked offline (no log or authority is trusted), and is refused rather than ignored.
+  const { tlogEntries, timestampVerificationData } = bundle.verificationMaterial;
+  const timestamps = timestampVerificationData?.rfc3161Timestamps.length ?? 0;
+  if (tlogEntries.length > 0 || timestamps > 0) {
+    const what = tlogEntries.length > 0 ? 'TLOG_ERROR' : 'TIMESTAMP_ERROR';
+    throw new VerificationError('SIGNATURE_INVALID', `${source}: signature verification failed for key ${hint}: ${tlogEntries.length} transparency-log entries and ${timestamps} timestamps: expected none (an offline key-signed bundle)`, {
+      details: { file: source, keyHint: hint, reason: what },
+    });
   }
-  const payload = Buffer.from((bundle.content as { dsseEnvelope: { payload: Buffer } }).dsseEnvelope.payload);
+  const env = (bundle.content as { dsseEnvelope: { payloadType: string; payload: Buffer; signatures: { sig: Buffer }[] } }).dsseEnvelope;
+  if (!signatureMatches(preAuthEncoding(env.payloadType, env.payload), key, env.signatures[0]!.sig)) {
+    throw new VerificationError('SIGNATURE_INVALID', `${source}: the DSSE signature does not match the payload for key ${hint}`, { details: { file: source, keyHint: hint, reason: 'SIGNATURE_ERROR' } });
+  }
+  const payload = Buffer.from(env.payload);
   const statement = parseJSON(payload, source, 'statement payload', (msg, details) => new VerificationError('TAMPERED', msg, { details }), max);
   return { statement, payload, keyHint: hint };
+}
+
+// signatureMatches checks an ECDSA P-256 signature (ASN.1 DER) over SHA-256 of `data`; a malformed one does not match.
+function signatureMatches(data: Buffer, key: KeyObject, signature: Buffer): boolean {
+  try {
+    return verify('sha256', data, key, signature);
+  } catch {
+    return false;
+  }
 }
 
 /** SignedEnvelope is what a Sigstore bundle says before any key checks it: the signed payload and the key hint. */
