@@ -23,6 +23,8 @@ export interface ObjectsLimits {
 }
 
 export const DEFAULT_MAX_OBJECTS_BYTES = 16 * 1024 * 1024;
+// One decoder for every layer (decoding whole texts keeps no state between calls).
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const DEFAULT_MAX_ALIAS_COUNT = 1000;
 const DEFAULT_MAX_DOCUMENTS = 10_000;
 
@@ -54,7 +56,7 @@ export function parseObjects(data: Buffer, where: string, limits: ObjectsLimits 
   if (data.length > max) throw invalid(where, `${data.length} bytes of objects, more than the limit of ${max} (--max-objects-bytes)`, { expected: `<= ${max}`, found: data.length });
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+    text = UTF8.decode(data);
   } catch {
     throw invalid(where, 'objects are not valid UTF-8');
   }
