@@ -1,17 +1,14 @@
 // import: verify a bundle (or parts of a split bundle), then ingest it atomically into a site store (DESIGN.md §5).
-import { applyStore, type ApplyResult } from '../../agent-api/apply.js';
+// What only --to-registry, --apply or --dry-run use is loaded when they are given: an import starts without it.
+import type { ApplyResult } from '../../agent-api/apply.js';
 import type { KeyObject } from 'node:crypto';
-import { bundleView, storeView } from '../../bundle/diff-read.js';
 import { importBundle, rollbackPolicy, type ImportResult } from '../../bundle/import.js';
 import { openSiteLayout, readState, SiteView } from '../../bundle/site.js';
 import { verifyBundle } from '../../bundle/verify.js';
-import { compareViews, type BundleDiff } from '../../diff/compare.js';
-import { renderDiff } from '../../diff/render.js';
+import type { BundleDiff } from '../../diff/compare.js';
 import { BundleParts } from '../../bundle/volumes.js';
 import { IncompleteError, ValidationError } from '../../errors.js';
-import { credentialsFromFile, parseRegistryTarget, RegistryClient } from '../../registry/client.js';
-import { pushArtifacts, type PushedArtifact } from '../../registry/push.js';
-import { applyResultsText, kubeClientFromFile } from './apply.js';
+import type { PushedArtifact } from '../../registry/push.js';
 import type { LimitFlags } from '../cli.js';
 import { formatBytes, printResult, Reporter, someOf, type CommandIO, type GlobalOptions } from '../io.js';
 import { loadSiteKeys, loadTrustedKeys } from '../keys.js';
@@ -56,16 +53,18 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   const reporter = new Reporter(io, opts);
   if (opts.apply && !opts.kubeconfig) throw new ValidationError('USAGE', '--apply needs --kubeconfig FILE (the API server to write the objects into)');
   if (opts.kubeconfig && !opts.apply) throw new ValidationError('USAGE', '--kubeconfig is used with --apply');
-  const target = opts.toRegistry ? parseRegistryTarget(opts.toRegistry) : undefined;
+  const registries = opts.toRegistry ? await import('../../registry/client.js') : undefined;
+  const target = opts.toRegistry ? registries!.parseRegistryTarget(opts.toRegistry) : undefined;
   const registry = target
-    ? new RegistryClient({
+    ? new registries!.RegistryClient({
         registry: target.registry,
         repository: target.prefix,
         plainHTTP: Boolean(opts.plainHttp),
-        ...(opts.registryCredentials ? { credentials: credentialsFromFile(await readArgText(opts.registryCredentials, '--registry-credentials'), target.registry, opts.registryCredentials) } : {}),
+        ...(opts.registryCredentials ? { credentials: registries!.credentialsFromFile(await readArgText(opts.registryCredentials, '--registry-credentials'), target.registry, opts.registryCredentials) } : {}),
       })
     : undefined;
-  const kube = opts.apply && opts.kubeconfig ? await kubeClientFromFile(opts.kubeconfig) : undefined;
+  const applying = opts.apply && opts.kubeconfig ? await import('./apply.js') : undefined;
+  const kube = applying && opts.kubeconfig ? await applying.kubeClientFromFile(opts.kubeconfig) : undefined;
   const trusted = await loadTrustedKeys(opts.key);
   const siteKeys = await loadSiteKeys(opts.siteKey ?? [], opts.siteKeyPassphraseEnv, io.env);
   const now = opts.now ? parseTime(opts.now, '--now') : new Date();
@@ -109,6 +108,7 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   const out: ImportCommandResult = { ...result };
   if (registry && target) {
     const layout = await openSiteLayout(opts.store, false);
+    const { pushArtifacts } = await import('../../registry/push.js');
     try {
       out.pushed = await pushArtifacts(layout, result.verified.manifests, registry, target.prefix, (p) =>
         reporter.info(`pushed ${p.source} -> ${p.target}${p.copied ? '' : ' (the registry had it already)'}`),
@@ -119,6 +119,7 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
     }
   }
   if (kube) {
+    const { applyStore } = await import('../../agent-api/apply.js');
     out.applied = await applyStore(await SiteView.open(opts.store), kube, result.verified.clusters.map((c) => c.cluster), (m) => reporter.warn('SKIPPED', m), siteKeys);
   }
   printResult(
@@ -141,7 +142,7 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
         `clusters:  ${someOf(result.verified.clusters.map((c) => c.cluster))}`,
         ...(again ? [] : [`blobs:     ${result.added} added, ${result.reused} already held${result.resumed ? `, ${result.resumed} kept from an earlier run` : ''}`]),
         ...(out.pushed ? [`pushed:    ${out.pushed.length} chart(s)/image(s) to ${opts.toRegistry} (${out.pushed.filter((p) => p.copied === 0).length} already there)`] : []),
-        ...(out.applied ? [`applied to ${kube!.server}:`, applyResultsText(out.applied)] : []),
+        ...(out.applied ? [`applied to ${kube!.server}:`, applying!.applyResultsText(out.applied)] : []),
       ].join('\n'),
   );
   return out;
@@ -177,6 +178,7 @@ async function dryRun(
     ...progressHooks(reporter, 'verify'),
   });
   reporter.done();
+  const [{ bundleView, storeView }, { compareViews }, { renderDiff }] = await Promise.all([import('../../bundle/diff-read.js'), import('../../diff/compare.js'), import('../../diff/render.js')]);
   const viewOpts = k.siteKeys.length ? { siteKeys: k.siteKeys } : {};
   const d = compareViews(await storeView(o.store, viewOpts), await bundleView(src, viewOpts, held), { diff: o.diff !== false });
   printResult(io, o, { dryRun: true, verified: true, ...d }, () => renderDiff(d, true));
