@@ -30,6 +30,11 @@ export interface TarScanOptions {
   maxEntries?: number;
   /** Name of the archive in errors. */
   source?: string;
+  /**
+   * The archive's size, when it is known (a file): each entry is held to it instead of by reading its last
+   * byte (one read fewer per entry). Unset: the last byte of each entry is read.
+   */
+  size?: number;
 }
 
 export const DEFAULT_MAX_TAR_ENTRIES = 100_000;
@@ -205,18 +210,19 @@ export async function scanTar(src: ByteSource, opts: TarScanOptions = {}): Promi
       fail('INVALID_TAR', `${source}: tar entry ${JSON.stringify(h.name.slice(0, 300))}: type ${h.type} (flag ${JSON.stringify(h.typeflag)}) is not allowed: only regular files and directories`, { file: source, entry: h.name.slice(0, 300), offset: at, found: h.type });
     }
     const place = checkEntryName(h.name, h.type, source, at);
-    const key = h.name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+    // Most names need no trimming (the regular expressions cost more than the test).
+    const key = h.name.startsWith('./') || h.name.endsWith('/') ? h.name.replace(/^(\.\/)+/, '').replace(/\/+$/, '') : h.name;
     if (seen.has(key)) fail('INVALID_TAR', `${source}: tar entry ${JSON.stringify(key)} appears twice`, { file: source, entry: key, offset: at });
     seen.add(key);
     const entry: TarEntry = { name: key, offset: pos, size: h.type === 'directory' ? 0 : h.size };
     if (place.kind === 'blob') blobs.set(place.digest, entry);
     else if (place.kind === 'file') files.set(place.name, entry);
     else if (h.size !== 0) fail('INVALID_TAR', `${source}: directory entry ${JSON.stringify(key)} has data`, { file: source, entry: key, offset: at });
-    // Skip the data; the last byte is read so a truncated archive is caught here, not later.
+    // Skip the data; a truncated archive is caught here, not later: by its size, or by reading the last byte.
     if (entry.size > 0) {
       const skip = entry.size + padding(entry.size);
-      const last = await src.read(pos + skip - 1, 1);
-      if (last.length < 1) fail('INVALID_TAR', `${source}: truncated inside ${JSON.stringify(key)}: its ${entry.size} bytes end past the end of the file (the copy is incomplete: copy the bundle again)`, { file: source, entry: key, offset: pos, expected: entry.size });
+      const whole = opts.size !== undefined ? pos + skip <= opts.size : (await src.read(pos + skip - 1, 1)).length === 1;
+      if (!whole) fail('INVALID_TAR', `${source}: truncated inside ${JSON.stringify(key)}: its ${entry.size} bytes end past the end of the file (the copy is incomplete: copy the bundle again)`, { file: source, entry: key, offset: pos, expected: entry.size });
       pos += skip;
     }
   }
@@ -246,7 +252,8 @@ async function checkTrailer(src: ByteSource, start: number, source: string): Pro
 export async function scanTarFile(path: string, opts: TarScanOptions = {}): Promise<TarScanResult> {
   const fh = await open(path, 'r');
   try {
-    return await scanTar(fileSource(fh, READ_AHEAD, { reuse: true }), { source: path, ...opts });
+    const { size } = await fh.stat();
+    return await scanTar(fileSource(fh, READ_AHEAD, { reuse: true }), { source: path, size, ...opts });
   } finally {
     await fh.close();
   }

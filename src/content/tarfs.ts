@@ -48,7 +48,7 @@ export class TarLayoutStore implements ReadOnlyTarget, TagLister, RangeFetcher {
       if (!st.isFile()) throw new ContentError('INVALID_TAR', `${file}: expected a bundle file (tar), found a directory or special file`, { details: { file } });
       // The scan and the two documents use each read before making the next.
       const src = fileSource(fh, undefined, { reuse: true });
-      const scan = await scanTar(src, { source: file, ...opts });
+      const scan = await scanTar(src, { source: file, size: st.size, ...opts });
       const limit = opts.maxMetadataBytes ?? DEFAULT_MAX_METADATA_BYTES;
       const layout = scan.files.get('oci-layout');
       if (!layout) throw new ContentError('INVALID_LAYOUT', `${file}: no oci-layout entry: not an OCI image layout tar`, { details: { file, entry: 'oci-layout' } });
