@@ -54,13 +54,13 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
   if (opts.apply && !opts.kubeconfig) throw new ValidationError('USAGE', '--apply needs --kubeconfig FILE (the API server to write the objects into)');
   if (opts.kubeconfig && !opts.apply) throw new ValidationError('USAGE', '--kubeconfig is used with --apply');
   const registries = opts.toRegistry ? await import('../../registry/client.js') : undefined;
-  const target = opts.toRegistry ? registries!.parseRegistryTarget(opts.toRegistry) : undefined;
-  const registry = target
-    ? new registries!.RegistryClient({
+  const target = registries && opts.toRegistry ? registries.parseRegistryTarget(opts.toRegistry) : undefined;
+  const registry = registries && target
+    ? new registries.RegistryClient({
         registry: target.registry,
         repository: target.prefix,
         plainHTTP: Boolean(opts.plainHttp),
-        ...(opts.registryCredentials ? { credentials: registries!.credentialsFromFile(await readArgText(opts.registryCredentials, '--registry-credentials'), target.registry, opts.registryCredentials) } : {}),
+        ...(opts.registryCredentials ? { credentials: registries.credentialsFromFile(await readArgText(opts.registryCredentials, '--registry-credentials'), target.registry, opts.registryCredentials) } : {}),
       })
     : undefined;
   const applying = opts.apply && opts.kubeconfig ? await import('./apply.js') : undefined;
@@ -142,7 +142,7 @@ export async function importCommand(opts: ImportCommandOptions, io: CommandIO): 
         `clusters:  ${someOf(result.verified.clusters.map((c) => c.cluster))}`,
         ...(again ? [] : [`blobs:     ${result.added} added, ${result.reused} already held${result.resumed ? `, ${result.resumed} kept from an earlier run` : ''}`]),
         ...(out.pushed ? [`pushed:    ${out.pushed.length} chart(s)/image(s) to ${opts.toRegistry} (${out.pushed.filter((p) => p.copied === 0).length} already there)`] : []),
-        ...(out.applied ? [`applied to ${kube!.server}:`, applying!.applyResultsText(out.applied)] : []),
+        ...(out.applied && kube && applying ? [`applied to ${kube.server}:`, applying.applyResultsText(out.applied)] : []),
       ].join('\n'),
   );
   return out;
