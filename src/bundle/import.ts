@@ -230,7 +230,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       staged.add(hexOf(d));
     };
     const sink: BundleSink = {
-      exists: async (d) => {
+      exists: (d) => {
         if (stored.has(hexOf(d))) {
           inStore++;
           return true;

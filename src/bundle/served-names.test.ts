@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { VerificationError } from '../errors.js';
 import { ANNOTATION_GROUP, MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
 import type { Descriptor } from '../model/oci.js';
-import { assertNoCollisions, findCollisions, servedNames, type ServedName } from './served-names.js';
+import { assertNoCollisions, findCollisions, NameIndex, servedNames, type ServedName } from './served-names.js';
 
 const layer = (n: number, extra: Partial<Descriptor> = {}): Descriptor => ({ mediaType: MEDIA_TYPE_OBJECTS, digest: `sha256:${String(n).repeat(64).slice(0, 64)}`, size: 1, ...extra });
 const lib = (kind: string, name: string, namespace?: string) => ({ apiVersion: 'lib.projectsveltos.io/v1beta1', kind, metadata: { name, ...(namespace === undefined ? {} : { namespace }) } });
@@ -56,5 +56,43 @@ describe('findCollisions', () => {
     expect((err as VerificationError).message).toMatch(/^bundle: 12 object name\(s\) would be served more than once: ConfigurationGroup ns\/g0 is served for clusters ns\/a/);
     expect((err as VerificationError).message).toMatch(/; and 2 more: two objects of one kind cannot share/);
     expect(((err as VerificationError).details!.collisions as unknown[]).length).toBe(12);
+  });
+});
+
+describe('NameIndex', () => {
+  const n = (cluster: string, l: number, name: string, kind = 'ConfigurationGroup'): ServedName => ({ kind, namespace: 'ns', name, cluster, layer: layer(l).digest });
+
+  it('is clean exactly when findCollisions finds nothing, whatever the order and the chunks the names come in', () => {
+    // Few clusters, layers and names, so that sets with and without collisions both come up often.
+    let seed = 7;
+    const next = (k: number) => {
+      seed = (seed * 48271) % 2147483647;
+      return Math.floor(seed / 65536) % k;
+    };
+    let clean = 0;
+    for (let round = 0; round < 400; round++) {
+      const names = Array.from({ length: 1 + next(8) }, () => n(`ns/c${next(3)}`, 1 + next(3), `g${next(6)}`, next(4) ? 'ConfigurationGroup' : 'ConfigurationBundle'));
+      const index = new NameIndex();
+      for (let i = 0; i < names.length; ) {
+        const k = 1 + next(3);
+        index.add(names.slice(i, i + k));
+        i += k;
+      }
+      expect(index.clean, JSON.stringify(names)).toBe(findCollisions(names).length === 0);
+      if (index.clean) clean++;
+    }
+    expect(clean).toBeGreaterThan(50);
+    expect(clean).toBeLessThan(350);
+  });
+
+  it('takes one layer that one cluster lists twice as one object, and another layer or cluster as a second', () => {
+    const index = new NameIndex();
+    index.add([n('ns/a', 1, 'g'), n('ns/a', 1, 'g')]);
+    expect(index.clean).toBe(true);
+    index.add([n('ns/a', 2, 'g')]);
+    expect(index.clean).toBe(false);
+    const other = new NameIndex();
+    other.add([n('ns/a', 1, 'g'), n('ns/b', 1, 'g')]);
+    expect(other.clean).toBe(false);
   });
 });

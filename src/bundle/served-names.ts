@@ -57,11 +57,37 @@ export function servedNames(cluster: string, layer: Descriptor, docs: Record<str
   return out;
 }
 
+const nameKey = (n: ServedName): string => `${n.kind}\0${n.namespace}\0${n.name}`;
+
+/**
+ * NameIndex tells whether names are free of collisions, taking them a few at a time (a caller indexes them as they
+ * come, while it waits for more); findCollisions lists the collisions of names that are not.
+ */
+export class NameIndex {
+  readonly #first = new Map<string, ServedName>();
+  #clean = true;
+
+  /** add indexes `names`; the same name served twice by one layer for one cluster is one object. */
+  add(names: Iterable<ServedName>): void {
+    for (const n of names) {
+      const key = nameKey(n);
+      const first = this.#first.get(key);
+      if (!first) this.#first.set(key, n);
+      else if (first.cluster !== n.cluster || first.layer !== n.layer) this.#clean = false;
+    }
+  }
+
+  /** clean is true while no name indexed is served by two layers or for two clusters. */
+  get clean(): boolean {
+    return this.#clean;
+  }
+}
+
 /** findCollisions returns every kind/namespace/name served by more than one layer, sorted. */
 export function findCollisions(names: Iterable<ServedName>): NameCollision[] {
   const byKey = new Map<string, NameCollision>();
   for (const n of names) {
-    const key = `${n.kind}\0${n.namespace}\0${n.name}`;
+    const key = nameKey(n);
     const c = byKey.get(key);
     if (!c) byKey.set(key, { kind: n.kind, namespace: n.namespace, name: n.name, holders: [{ cluster: n.cluster, layer: n.layer }] });
     // The same layer listed twice by one cluster is one object; anything else is a second holder.

@@ -32,7 +32,7 @@ import { subjectName } from './manifest.js';
 import { isObjectsLayer, objectsOfLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
 import { ObjectsPool, type LayerRead } from './objects-pool.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
-import { assertNoCollisions, servedNames, type ServedName } from './served-names.js';
+import { assertNoCollisions, NameIndex, servedNames, type ServedName } from './served-names.js';
 import { isTrustedHint, parseStatement, readSignedEnvelope, verifySignedStatement } from './signature.js';
 import { MEDIA_TYPE_SPDX } from './sbom.js';
 import { chunkDescriptor, partOf, volumeTableFromJSON, type VolumeTable } from './volumes.js';
@@ -76,8 +76,8 @@ export const DEFAULT_MAX_TOTAL_BYTES = 256 * 1024 ** 3;
  * stream and must verify it against the descriptor, as every Pusher does.
  */
 export interface BundleSink {
-  /** exists: blobs the sink already holds are not read again. */
-  exists(d: Descriptor): Promise<boolean>;
+  /** exists: blobs the sink already holds are not read again (a sink that knows at once may answer at once). */
+  exists(d: Descriptor): Promise<boolean> | boolean;
   push(d: Descriptor, content: Readable): Promise<void>;
   /**
    * write stores a blob whose bytes were verified against `d` (small blobs, read in archive order). What it
@@ -710,26 +710,39 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
     for (const p of parts) if (canLocate(p.store) ? p.store.locate(d) !== undefined : await p.store.exists(d)) return p;
     return undefined;
   };
+  // When every part is such a tar, the part and the position are found here with no promise at all.
+  const tars = parts.flatMap((p) => (canLocate(p.store) ? [{ part: p, store: p.store }] : []));
+  const tarsOnly = tars.length === parts.length;
+  const locateIn = (d: Descriptor): { from: PartSource; at: BlobLocation } | undefined => {
+    for (const t of tars) {
+      const at = t.store.locate(d);
+      if (at) return { from: t.part, at };
+    }
+    return undefined;
+  };
   const store: BlobHolder | undefined = opts.held ? { store: opts.held, file: 'the store' } : undefined;
   const missing: MissingBlob[] = [];
-  type Step = { kind: 'held' } | { kind: 'read'; d: Descriptor; from: BlobHolder } | { kind: 'join'; d: Descriptor; chunks: { c: Descriptor; from?: PartSource; held: boolean }[] };
+  // A read from a tar keeps where the tar holds the blob (`at`), found when the step was made.
+  type Step = { kind: 'held' } | { kind: 'read'; d: Descriptor; from: BlobHolder; at?: BlobLocation } | { kind: 'join'; d: Descriptor; chunks: { c: Descriptor; from?: PartSource; held: boolean }[] };
   const steps: Step[] = [];
   const users = new Map<string, number>();
   const staging = new Set<string>();
   let pendingBytes = 0;
   const bundleBlobs = [...graph.nodes.values(), ...graph.leaves.values()].filter((d) => !graph.transport.has(d.digest));
   for (const d of bundleBlobs) {
-    // verify's own sink holds nothing: no promise per blob to ask it.
-    if (opts.sink && (await sink.exists(d))) {
+    // verify's own sink holds nothing: it is not asked; a sink that answers at once costs no promise.
+    const held = opts.sink ? sink.exists(d) : false;
+    if (held === true || (held !== false && (await held))) {
       steps.push({ kind: 'held' });
       continue;
     }
     const entry = chunksOf.get(d.digest);
     if (!entry) {
       // The bundle's own copy first; what a delta leaves out, from the store (a sink that holds it reads nothing).
-      const from = (await holder(d)) ?? (store && (await store.store.exists(d)) ? store : undefined);
+      const inTar = tarsOnly ? locateIn(d) : undefined;
+      const from = inTar?.from ?? (tarsOnly ? undefined : await holder(d)) ?? (store && (await store.store.exists(d)) ? store : undefined);
       if (from) {
-        steps.push({ kind: 'read', d, from });
+        steps.push(inTar ? { kind: 'read', d, from, at: inTar.at } : { kind: 'read', d, from });
         pendingBytes += d.size;
       } else if (table && !table.held?.includes(d.digest)) {
         missing.push({ digest: d.digest, size: d.size, mediaType: d.mediaType, part: partOf(table, d.digest) ?? 0 });
@@ -805,7 +818,7 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   const located = new Map<Extract<Step, { kind: 'read' }>, BlobLocation>();
   for (const s of toRead) {
     if (s.kind !== 'read' || s.d.size >= POOL_MIN_BYTES || !canLocate(s.from.store)) continue;
-    const loc = s.from.store.locate(s.d);
+    const loc = s.at ?? s.from.store.locate(s.d);
     // A stored size other than the declared one is left to the stream verifier to report.
     if (loc && loc.size === s.d.size) located.set(s, loc);
   }
@@ -879,11 +892,15 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   // Every name they serve must be unique (served-names.ts).
   const encrypted: VerifiedBundle['encrypted'] = [];
   const served: ServedName[] = [];
+  // The names parsed as layers were read are indexed already (parseCarried.index); the rest join them here.
+  const index = parseCarried.index;
   for (const { cluster, layers } of carried) {
     for (const layer of layers) {
       if (isEncryptedObjects(layer)) encrypted.push({ cluster, layer, recipients: envelopeRecipients(layer) });
       if (isEncryptedObjects(layer) && !opts.siteKeys?.length) {
-        served.push(...servedNames(cluster, layer, undefined));
+        const names = servedNames(cluster, layer, undefined);
+        served.push(...names);
+        index.add(names);
         continue;
       }
       // Parsed as it was read, or read now (staged by an earlier run, held by the store, or streamed).
@@ -893,10 +910,14 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
         continue;
       }
       const from = (await holder(layer))?.store ?? ((await sink.exists(layer)) ? sink : (await opts.held?.exists(layer)) ? opts.held : undefined);
-      if (from) served.push(...servedNames(cluster, layer, await readObjectsLayer(from, layer, opts)));
+      if (!from) continue;
+      const read = servedNames(cluster, layer, await readObjectsLayer(from, layer, opts));
+      served.push(...read);
+      index.add(read);
     }
   }
-  assertNoCollisions(served, 'bundle');
+  // Only names that collide are worth listing (the index saw every one of them).
+  if (!index.clean) assertNoCollisions(served, 'bundle');
 
   const blobs = bundleBlobs;
   return {
@@ -939,15 +960,19 @@ function carriedParser(carried: { cluster: string; layers: Descriptor[] }[], lim
     }
   }
   const parsed = new Map<string, { names: Map<string, ServedName[]> } | { error: unknown }>();
+  const index = new NameIndex();
   const reading: Promise<void>[] = [];
   const record = (c: { layer: Descriptor; clusters: Set<string> }, read: LayerRead): void => {
     if ('error' in read) {
       parsed.set(c.layer.digest, { error: read.error });
       return;
     }
-    // Names copied out of the layer's text: a slice of it would keep all of it in memory.
+    // Names parsed here are copied out of the layer's text: a slice of it would keep all of it in memory. The
+    // worker's came over as strings of their own.
     const own = (n: ServedName): ServedName => ({ ...n, kind: Buffer.from(n.kind).toString(), name: Buffer.from(n.name).toString() });
-    parsed.set(c.layer.digest, { names: new Map([...c.clusters].map((cluster) => [cluster, servedNames(cluster, c.layer, read.docs).map(own)])) });
+    const names = new Map([...c.clusters].map((cluster) => [cluster, pool ? servedNames(cluster, c.layer, read.docs) : servedNames(cluster, c.layer, read.docs).map(own)]));
+    for (const list of names.values()) index.add(list);
+    parsed.set(c.layer.digest, { names });
   };
   const parse = async (d: Descriptor, data: Buffer): Promise<void> => {
     const c = clear.get(d.digest);
@@ -966,6 +991,8 @@ function carriedParser(carried: { cluster: string; layers: Descriptor[] }[], lim
     record(c, read);
   };
   return Object.assign(parse, {
+    /** The names of every layer parsed so far, indexed as they came. */
+    index,
     names(cluster: string, layer: Descriptor): ServedName[] | undefined {
       const p = parsed.get(layer.digest);
       if (p && 'error' in p) throw p.error;

@@ -74,6 +74,17 @@ describe('objects layers parsed in a worker thread', () => {
     await expect(verify(['- rm\n'])).rejects.toMatchObject({ name: 'VerificationError', code: 'INVALID_OBJECTS', message: expect.stringMatching(/document 1: expected a mapping/) });
   });
 
+  it('refuses names two clusters would both serve, through the worker as in this thread', async () => {
+    const signer = newSigner();
+    const f = new Forge(signer.signer);
+    const file = join(await tempDir('sveltos-airgap-objects-worker-'), 'bundle.tar');
+    await writeFile(file, tarOf(await f.sign([await f.cluster('prod', 'c1', [group('shared'), group('own-1')]), await f.cluster('prod', 'c2', [group('own-2'), group('shared')])])));
+    const opts = { trusted: [signer.publicKey], now: NOW };
+    const refused = { name: 'VerificationError', code: 'NAME_COLLISION', message: expect.stringMatching(/^bundle: 1 object name\(s\) would be served more than once: ConfigurationGroup prod\/shared is served for clusters prod\/c1 .* and prod\/c2/) };
+    await expect(verifyBundle(await TarLayoutStore.open(file), opts)).rejects.toMatchObject(refused);
+    await expect(distVerify(file, opts)).rejects.toMatchObject(refused);
+  });
+
   it('reads layers over several read windows of the tar (the reader reuses its window: each layer is copied as it is handed over)', async () => {
     const signer = newSigner();
     const f = new Forge(signer.signer);
