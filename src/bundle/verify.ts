@@ -740,7 +740,7 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
     if (!entry) {
       // The bundle's own copy first; what a delta leaves out, from the store (a sink that holds it reads nothing).
       const inTar = tarsOnly ? locateIn(d) : undefined;
-      const from = inTar?.from ?? (tarsOnly ? undefined : await holder(d)) ?? (store && (await store.store.exists(d)) ? store : undefined);
+      const from = (tarsOnly ? inTar?.from : await holder(d)) ?? (store && (await store.store.exists(d)) ? store : undefined);
       if (from) {
         steps.push(inTar ? { kind: 'read', d, from, at: inTar.at } : { kind: 'read', d, from });
         pendingBytes += d.size;
@@ -970,7 +970,11 @@ function carriedParser(carried: { cluster: string; layers: Descriptor[] }[], lim
     // Names parsed here are copied out of the layer's text: a slice of it would keep all of it in memory. The
     // worker's came over as strings of their own.
     const own = (n: ServedName): ServedName => ({ ...n, kind: Buffer.from(n.kind).toString(), name: Buffer.from(n.name).toString() });
-    const names = new Map([...c.clusters].map((cluster) => [cluster, pool ? servedNames(cluster, c.layer, read.docs) : servedNames(cluster, c.layer, read.docs).map(own)]));
+    const namesOf = (cluster: string) => {
+      const list = servedNames(cluster, c.layer, read.docs);
+      return pool ? list : list.map(own);
+    };
+    const names = new Map([...c.clusters].map((cluster) => [cluster, namesOf(cluster)]));
     for (const list of names.values()) index.add(list);
     parsed.set(c.layer.digest, { names });
   };
