@@ -1,7 +1,7 @@
 // ObjectsPool reads objects layers in a worker thread while the caller goes on reading and storing blobs: on a
 // fleet bundle the YAML of thousands of layers is most of what verify and import do on their main thread. The
-// worker parses each layer exactly as objectsOfLayer does (it runs the same module) and returns only what the
-// served-name check reads of each document, or the error the layer raised.
+// worker reads each layer with namesOfLayer (it runs the same module): what the served-name check reads of each
+// document, or the error the layer raised.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -16,12 +16,14 @@ const WORKER_SOURCE = `
 (async () => {
 const { parentPort, workerData } = await import('node:worker_threads');
 const loaded = import(workerData.objects);
+// What the first layer needs is loaded while the first batch is being read.
+loaded.then(({ prepareNamesReader }) => prepareNamesReader(), () => undefined);
 parentPort.on('message', async ({ seq, buf, items, limits }) => {
-  const { objectsOfLayer, nameFields } = await loaded;
+  const { namesOfLayer } = await loaded;
   const bytes = Buffer.from(buf);
   const results = items.map(({ layer, start, end }) => {
     try {
-      return { docs: objectsOfLayer(layer, bytes.subarray(start, end), limits).map(nameFields) };
+      return { docs: namesOfLayer(layer, bytes.subarray(start, end), limits) };
     } catch (err) {
       return { error: { name: err && err.name, code: err && err.code, message: String((err && err.message) || err), details: err && err.details } };
     }
@@ -95,7 +97,7 @@ export class ObjectsPool {
     this.#batch ??= Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, data.length));
     data.copy(this.#batch, this.#bytes);
     return new Promise((done) => {
-      // What objectsOfLayer reads of the descriptor, and no more (it is copied to the worker).
+      // What namesOfLayer reads of the descriptor, and no more (it is copied to the worker).
       this.#items.push({ layer: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, start: this.#bytes, end: this.#bytes + data.length });
       this.#pending.push(done);
       this.#bytes += data.length;
@@ -138,7 +140,7 @@ export class ObjectsPool {
   }
 }
 
-// revive turns an error the worker sent back into the error objectsOfLayer threw in this thread.
+// revive turns an error the worker sent back into the error namesOfLayer threw in this thread.
 function revive(r: LayerRead): LayerRead {
   if (!('error' in r)) return r;
   const e = r.error as { name?: string; code?: string; message: string; details?: Record<string, unknown> };

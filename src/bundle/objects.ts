@@ -8,7 +8,7 @@ import { VerificationError } from '../errors.js';
 import { MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
 import { expansionLimit, expansionUnits } from '../model/expansion.js';
 import { isPlainObject } from '../model/json.js';
-import { KUBERNETES_YAML, readKubernetesYAML } from '../model/yaml-block.js';
+import { KUBERNETES_YAML, readKubernetesNames, readKubernetesYAML } from '../model/yaml-block.js';
 import { yamlLib } from '../model/yaml-lib.js';
 import type { Descriptor } from '../model/oci.js';
 import { decryptObjects } from './secrets.js';
@@ -52,6 +52,12 @@ function invalid(where: string, message: string, details: Record<string, unknown
  * mapping; empty documents are skipped. `where` names the layer in errors.
  */
 export function parseObjects(data: Buffer, where: string, limits: ObjectsLimits = {}): Record<string, unknown>[] {
+  return readObjects(data, where, limits, readKubernetesYAML);
+}
+
+// readObjects is parseObjects with `block` as the reader of the plain block YAML exports write: a document it
+// gives may hold less than the whole object (readKubernetesNames); the library reads what it declines.
+function readObjects(data: Buffer, where: string, limits: ObjectsLimits, block: (text: string) => unknown[] | undefined): Record<string, unknown>[] {
   const max = limits.maxObjectsBytes ?? DEFAULT_MAX_OBJECTS_BYTES;
   if (data.length > max) throw invalid(where, `${data.length} bytes of objects, more than the limit of ${max} (--max-objects-bytes)`, { expected: `<= ${max}`, found: data.length });
   let text: string;
@@ -62,8 +68,8 @@ export function parseObjects(data: Buffer, where: string, limits: ObjectsLimits 
   }
   const maxDocs = limits.maxDocuments ?? DEFAULT_MAX_DOCUMENTS;
   // The plain block YAML exports write is read without the library (no aliases: nothing to expand).
-  const block = readKubernetesYAML(text);
-  if (block && block.length <= maxDocs) return block.filter((v): v is Record<string, unknown> => v !== null);
+  const fast = block(text);
+  if (fast && fast.length <= maxDocs) return fast.filter((v): v is Record<string, unknown> => v !== null);
   const docs = yamlLib().parseAllDocuments(text, KUBERNETES_YAML);
   const list = Array.isArray(docs) ? docs : [docs];
   if (list.length > maxDocs) throw invalid(where, `${list.length} YAML documents, more than the limit of ${maxDocs}`, { expected: `<= ${maxDocs}`, found: list.length });
@@ -108,10 +114,33 @@ function objectsLayerLimit(layer: Descriptor, opts: ObjectsLimits): number {
  * readObjectsLayer does (decrypting an encrypted one).
  */
 export function objectsOfLayer(layer: Descriptor, data: Buffer, opts: ReadObjectsOptions = {}): Record<string, unknown>[] {
+  const [plain, where] = layerYAML(layer, data, opts);
+  return parseObjects(plain, where, opts);
+}
+
+/**
+ * namesOfLayer reads the bytes of an objects layer as objectsOfLayer does (the same checks, the same errors) and
+ * gives each document's nameFields; it spares building the rest of each object where it can.
+ */
+export function namesOfLayer(layer: Descriptor, data: Buffer, opts: ReadObjectsOptions = {}): Record<string, unknown>[] {
+  const [plain, where] = layerYAML(layer, data, opts);
+  return readObjects(plain, where, opts, readKubernetesNames).map(nameFields);
+}
+
+/**
+ * prepareNamesReader loads what namesOfLayer needs on its first layer (the `yaml` library, whose tags resolve
+ * scalars): a worker calls it while it waits for layers.
+ */
+export function prepareNamesReader(): void {
+  readKubernetesNames('kind: Prepared\n');
+}
+
+// layerYAML checks the size of an objects layer and decrypts it when it is encrypted: its YAML, and how errors
+// name the layer.
+function layerYAML(layer: Descriptor, data: Buffer, opts: ReadObjectsOptions): [Buffer, string] {
   const where = `objects layer ${layer.digest}`;
   objectsLayerLimit(layer, opts);
-  const plain = layer.mediaType === MEDIA_TYPE_OBJECTS_ENCRYPTED ? decryptObjects(data, opts.siteKeys ?? [], where) : data;
-  return parseObjects(plain, where, opts);
+  return [layer.mediaType === MEDIA_TYPE_OBJECTS_ENCRYPTED ? decryptObjects(data, opts.siteKeys ?? [], where) : data, where];
 }
 
 /**

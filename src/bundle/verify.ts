@@ -29,7 +29,7 @@ import {
 } from '../model/bundle.js';
 import { isManifestMediaType, type Descriptor, type Digest, type Index, type Manifest } from '../model/oci.js';
 import { subjectName } from './manifest.js';
-import { isObjectsLayer, objectsOfLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
+import { isObjectsLayer, namesOfLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
 import { ObjectsPool, type LayerRead } from './objects-pool.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import { assertNoCollisions, NameIndex, servedNames, type ServedName } from './served-names.js';
@@ -988,7 +988,7 @@ function carriedParser(carried: { cluster: string; layers: Descriptor[] }[], lim
     }
     let read: LayerRead;
     try {
-      read = { docs: objectsOfLayer(c.layer, data, limits) };
+      read = { docs: namesOfLayer(c.layer, data, limits) };
     } catch (error) {
       read = { error };
     }

@@ -41,15 +41,28 @@ for (const c of '?:,[]{}#&*!|>\'"%@` \t') INDICATOR[c.charCodeAt(0)] = 1;
 
 type ScalarResolver = (plain: string, atKey: boolean) => unknown;
 
+// How many scalars a resolver remembers the tag of, and of what length at most: a shorter slice of a text is a
+// copy, a longer one may keep the whole text alive (V8 copies substrings of fewer than 13 characters).
+const RESOLVED_MEMO = 4096;
+const RESOLVED_MEMO_LENGTH = 12;
+
 /** resolverFor resolves plain scalars with the tags the `yaml` library uses for `options`. */
 function resolverFor(options: DocumentOptions & SchemaOptions & ParseOptions): ScalarResolver {
   const { Document, isScalar } = yamlLib();
   const doc = new Document(null, null, options);
   const tags = doc.schema.tags.filter((t) => !('collection' in t && t.collection) && (t.default === true || t.default === 'key') && t.test);
+  // Which tag each scalar tested so far resolves to (null: none), for keys and for values: the same few (`name`,
+  // `namespace`, `true`, small numbers) come back on every line. Bounded: hostile text cannot grow it.
+  const seen = [new Map<string, (typeof tags)[number] | null>(), new Map<string, (typeof tags)[number] | null>()];
   return (plain, atKey) => {
     const c = plain.charCodeAt(0);
     if (plain !== '' && c < 128 && !MAYBE_TAGGED[c]) return plain;
-    const tag = tags.find((t) => (t.default === true || atKey) && t.test!.test(plain));
+    const memo = seen[atKey ? 1 : 0]!;
+    let tag = memo.get(plain);
+    if (tag === undefined) {
+      tag = tags.find((t) => (t.default === true || atKey) && t.test!.test(plain)) ?? null;
+      if (memo.size < RESOLVED_MEMO && plain.length <= RESOLVED_MEMO_LENGTH) memo.set(plain, tag);
+    }
     if (!tag) return plain;
     // Keys of the subset are strings; a tagged key (a number, `<<`) is left to the library.
     if (atKey) unsupported();
@@ -177,6 +190,45 @@ class Lines {
   }
 }
 
+// What a node is read for: its whole value; nothing but whether it is in the subset (then its value is not
+// built); or, of a document and of its metadata, only the fields that name the object (readKubernetesNames).
+const ALL = 0;
+const CHECK = 1;
+const DOCUMENT = 2;
+const METADATA = 3;
+type Want = typeof ALL | typeof CHECK | typeof DOCUMENT | typeof METADATA;
+
+// wantOf tells what the value of `key` is read for in a mapping read for `want`.
+function wantOf(want: Want, key: string): Want {
+  if (want === DOCUMENT) return key === 'apiVersion' || key === 'kind' ? ALL : key === 'metadata' ? METADATA : CHECK;
+  if (want === METADATA) return key === 'name' || key === 'namespace' ? ALL : CHECK;
+  return want;
+}
+
+// A mapping being read: the values kept (none when only checked) and, unless every value is kept, the keys seen
+// so far (a key twice is outside the subset). Comparing a key with the few before it costs less than making it
+// a property name or hashing it; past SMALL_MAPPING keys they go in a Set (no quadratic time on hostile input).
+interface Into {
+  values: Record<string, unknown> | undefined;
+  keys: string[] | undefined;
+  many: Set<string> | undefined;
+}
+
+const SMALL_MAPPING = 16;
+
+const into = (want: Want): Into => ({ values: want === CHECK ? undefined : {}, keys: want === ALL ? undefined : [], many: undefined });
+
+// seenBefore tells whether `key` is in the mapping already, and notes it.
+function seenBefore(into: Into, key: string): boolean {
+  const keys = into.keys;
+  if (!keys) return Object.prototype.hasOwnProperty.call(into.values, key);
+  if (into.many) return into.many.has(key) || (into.many.add(key), false);
+  if (keys.includes(key)) return true;
+  keys.push(key);
+  if (keys.length > SMALL_MAPPING) into.many = new Set(keys);
+  return false;
+}
+
 class BlockReader {
   i: number;
   constructor(
@@ -207,28 +259,28 @@ class BlockReader {
     return -1;
   }
 
-  document(): unknown {
+  document(want: Want): unknown {
     const n = this.next();
     if (n < 0) return null;
     if (n !== 0) unsupported();
-    const v = this.mapping(0, {});
+    const v = this.mapping(0, into(want), want);
     if (this.next() >= 0) unsupported();
     return v;
   }
 
-  mapping(indent: number, into: Record<string, unknown>): Record<string, unknown> {
+  mapping(indent: number, into: Into, want: Want): Record<string, unknown> | undefined {
     for (;;) {
       const n = this.next();
-      if (n < indent) return into;
+      if (n < indent) return into.values;
       if (n > indent) unsupported();
       const line = this.lines.line(this.i);
-      if (line[n] === '-' && (line.length === n + 1 || line[n + 1] === ' ')) return into;
-      this.entry(line, n, indent, into);
+      if (line[n] === '-' && (line.length === n + 1 || line[n + 1] === ' ')) return into.values;
+      this.entry(line, n, indent, into, want);
     }
   }
 
   // entry reads `key: value` (or `key:` and a nested node) at column `col` of a mapping indented `indent`.
-  entry(line: string, col: number, indent: number, into: Record<string, unknown>): void {
+  entry(line: string, col: number, indent: number, into: Into, want: Want): void {
     let key: string;
     let after: number;
     if (line[col] === '"') {
@@ -238,22 +290,25 @@ class BlockReader {
       after = scanPlain(line, col, true);
       key = this.resolve(line.slice(col, after), true) as string;
     }
-    if (key.length > 1000 || key === '__proto__' || Object.prototype.hasOwnProperty.call(into, key)) unsupported();
+    if (key.length > 1000 || key === '__proto__' || seenBefore(into, key)) unsupported();
+    const child = wantOf(want, key);
     // Spaces after the `:` separate the value (templates leave two, or some before the line's end).
     const rest = line.slice(after + 1);
     let at = 0;
     while (rest.charCodeAt(at) === 32) at++;
+    let value: unknown;
     if (at === rest.length) {
       this.i++;
-      into[key] = this.nested(indent, true);
-      return;
+      value = this.nested(indent, true, child);
+    } else {
+      if (at === 0) unsupported();
+      value = this.inline(rest.slice(at), indent, indent + 1, child);
     }
-    if (at === 0) unsupported();
-    into[key] = this.inline(rest.slice(at), indent, indent + 1);
+    if (into.values && child !== CHECK) into.values[key] = value;
   }
 
   // nested reads the node on the lines after a `key:` or a lone `-` (the current line is the next one).
-  nested(parent: number, seqAtParent: boolean): unknown {
+  nested(parent: number, seqAtParent: boolean, want: Want): unknown {
     const n = this.next();
     if (n < 0 || n < parent) return null;
     const line = this.lines.line(this.i);
@@ -263,14 +318,15 @@ class BlockReader {
       return line.endsWith('{}') ? {} : [];
     }
     const dash = line[n] === '-' && (line.length === n + 1 || line[n + 1] === ' ');
-    if (dash && (n > parent || seqAtParent)) return this.sequence(n);
+    // Only a mapping is read for the name fields it holds: any other node is read whole, or only checked.
+    if (dash && (n > parent || seqAtParent)) return this.sequence(n, want === CHECK ? CHECK : ALL);
     if (n === parent) return null;
     if (dash) unsupported();
-    return this.mapping(n, {});
+    return this.mapping(n, into(want), want);
   }
 
-  sequence(indent: number): unknown[] {
-    const out: unknown[] = [];
+  sequence(indent: number, want: typeof ALL | typeof CHECK): unknown[] | undefined {
+    const out: unknown[] | undefined = want === ALL ? [] : undefined;
     for (;;) {
       const n = this.next();
       if (n < indent) return out;
@@ -279,19 +335,22 @@ class BlockReader {
       if (line[n] !== '-' || (line.length !== n + 1 && line[n + 1] !== ' ')) return out;
       if (line.length === n + 1) {
         this.i++;
-        out.push(this.nested(indent, false));
+        const item = this.nested(indent, false, want);
+        out?.push(item);
         continue;
       }
       const rest = line.slice(n + 2);
       // A nested sequence or a complex key on the dash's line are outside the subset (`- --flag` is a string).
       if (rest[0] === ' ' || ((rest[0] === '-' || rest[0] === '?') && (rest.length === 1 || rest[1] === ' '))) unsupported();
+      let item: unknown;
       if (this.isEntry(rest)) {
-        const into: Record<string, unknown> = {};
-        this.entry(line, n + 2, n + 2, into);
-        out.push(this.mapping(n + 2, into));
+        const compact = into(want);
+        this.entry(line, n + 2, n + 2, compact, want);
+        item = this.mapping(n + 2, compact, want);
       } else {
-        out.push(this.inline(rest, indent, indent + 2));
+        item = this.inline(rest, indent, indent + 2, want);
       }
+      out?.push(item);
     }
   }
 
@@ -307,9 +366,9 @@ class BlockReader {
   }
 
   // inline reads a value written on the current line (`v`), or a literal block below it; then moves on.
-  inline(v: string, parent: number, minContent: number): unknown {
+  inline(v: string, parent: number, minContent: number, want: Want): unknown {
     this.i++;
-    if (v === '|' || v === '|-') return this.literal(parent, minContent, v === '|-');
+    if (v === '|' || v === '|-') return this.literal(parent, minContent, v === '|-', want === CHECK);
     if (v === '{}') return {};
     if (v === '[]') return [];
     const c = v[0];
@@ -397,7 +456,7 @@ class BlockReader {
   }
 
   // literal reads a `|` or `|-` block scalar whose lines are indented more than `parent` (at least `minContent`).
-  literal(parent: number, minContent: number, strip: boolean): string {
+  literal(parent: number, minContent: number, strip: boolean, checkOnly: boolean): string | undefined {
     const lines = this.lines;
     if (this.i >= this.end || lines.length(this.i) === 0) unsupported();
     const indent = lines.indent(this.i);
@@ -424,6 +483,7 @@ class BlockReader {
       if (spaces) unsupported();
       last = this.i++;
     }
+    if (checkOnly) return undefined;
     // Every line from the first to the last is empty or indented by `indent` at least: drop that indentation.
     const body = lines.text.slice(from, lines.starts[last + 1]! - 1).replaceAll(`\n${' '.repeat(indent)}`, '\n');
     return strip ? body : `${body}\n`;
@@ -436,9 +496,10 @@ export type BlockYAMLOptions = DocumentOptions & SchemaOptions & ParseOptions;
 /**
  * blockYAMLReader returns a reader of multi-document YAML streams in the subset: the value of each document
  * (null for an empty one), exactly as `parseAllDocuments(text, options)` and `toJS()` give them, or undefined
- * when the text is outside the subset (then read it with the library: it reports errors precisely).
+ * when the text is outside the subset (then read it with the library: it reports errors precisely). With
+ * `names`, it checks the same and keeps of each document only what names it (see readKubernetesNames).
  */
-export function blockYAMLReader(options: BlockYAMLOptions): (text: string) => unknown[] | undefined {
+export function blockYAMLReader(options: BlockYAMLOptions, names = false): (text: string) => unknown[] | undefined {
   // Made at the first text (it loads the library): a module may make readers it never uses.
   let resolve: ScalarResolver | undefined;
   return (text) => {
@@ -462,7 +523,7 @@ export function blockYAMLReader(options: BlockYAMLOptions): (text: string) => un
     if (lines.starts[firstStart]! > firstStart) bounds.push([0, firstStart]);
     for (const [k, s] of starts.entries()) bounds.push([s, k + 1 < starts.length ? starts[k + 1]! - 1 : lines.count]);
     try {
-      return bounds.map(([from, to]) => new BlockReader(lines, from, to, resolveScalar).document());
+      return bounds.map(([from, to]) => new BlockReader(lines, from, to, resolveScalar).document(names ? DOCUMENT : ALL));
     } catch (err) {
       if (err instanceof Unsupported || err instanceof RangeError) return undefined;
       throw err;
@@ -474,6 +535,7 @@ export function blockYAMLReader(options: BlockYAMLOptions): (text: string) => un
 export const KUBERNETES_YAML: BlockYAMLOptions = { version: '1.1', customTags: (tags) => tags.filter((t) => typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:timestamp') };
 
 const readKubernetesBlock = blockYAMLReader(KUBERNETES_YAML);
+const readKubernetesBlockNames = blockYAMLReader(KUBERNETES_YAML, true);
 
 /**
  * readKubernetesYAML reads a stream with KUBERNETES_YAML options as blockYAMLReader does (undefined outside the
@@ -481,6 +543,22 @@ const readKubernetesBlock = blockYAMLReader(KUBERNETES_YAML);
  * `helm template` starts every document with a `# Source:` comment.
  */
 export function readKubernetesYAML(text: string): unknown[] | undefined {
+  return readKubernetesBlock(afterLeadingComments(text));
+}
+
+/**
+ * readKubernetesNames accepts exactly what readKubernetesYAML accepts, but keeps of each document only its
+ * `apiVersion` and `kind`, and its `metadata`: of a mapping only `name` and `namespace`, any other value whole.
+ * Each is there only where the document has it, with the value readKubernetesYAML gives; what is not kept is
+ * checked, not built (a fleet's objects layers are read for their names far more often than for their values).
+ */
+export function readKubernetesNames(text: string): unknown[] | undefined {
+  return readKubernetesBlockNames(afterLeadingComments(text));
+}
+
+// afterLeadingComments skips the comment and blank lines before a stream's first content (a stream of nothing
+// else becomes empty: no document).
+function afterLeadingComments(text: string): string {
   let at = 0;
   for (;;) {
     let i = at;
@@ -488,8 +566,8 @@ export function readKubernetesYAML(text: string): unknown[] | undefined {
     const c = text.charCodeAt(i);
     if (c !== 35 && c !== 10) break;
     const end = text.indexOf('\n', i);
-    if (end < 0) return text.slice(i).startsWith('#') ? [] : undefined;
+    if (end < 0) return '';
     at = end + 1;
   }
-  return readKubernetesBlock(at === 0 ? text : text.slice(at));
+  return at === 0 ? text : text.slice(at);
 }
