@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { sigsYAMLMarshal } from '../resolve/goyaml.js';
-import { KUBERNETES_YAML, MAYBE_TAGGED_FIRST, readKubernetesYAML } from './yaml-block.js';
+import { KUBERNETES_YAML, MAYBE_TAGGED_FIRST, readKubernetesNames, readKubernetesYAML } from './yaml-block.js';
 
 const options = KUBERNETES_YAML;
 const read = readKubernetesYAML;
@@ -18,9 +18,23 @@ function library(text: string): unknown[] | undefined {
   return list.map((d) => d.toJS({ maxAliasCount: 1000 }) as unknown);
 }
 
-// agrees: the reader either declines, or reads what the library reads (and the library finds no error).
+// nameFieldsOf is what readKubernetesNames keeps of a document read whole: apiVersion, kind and metadata where
+// present, and of a metadata mapping only name and namespace.
+function nameFieldsOf(doc: unknown): unknown {
+  if (doc === null || typeof doc !== 'object') return doc;
+  const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.filter((k) => Object.hasOwn(o, k)).map((k) => [k, o[k]]));
+  const d = doc as Record<string, unknown>;
+  const out = pick(d, ['apiVersion', 'kind']);
+  const meta = d.metadata;
+  if (Object.hasOwn(d, 'metadata')) out.metadata = meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? pick(meta as Record<string, unknown>, ['name', 'namespace']) : meta;
+  return out;
+}
+
+// agrees: the reader either declines, or reads what the library reads (and the library finds no error); the
+// names reader declines the same texts and keeps the name fields of the same documents.
 function expectAgreement(text: string): boolean {
   const fast = read(text);
+  expect({ text, names: readKubernetesNames(text) }).toEqual({ text, names: fast?.map(nameFieldsOf) });
   if (fast === undefined) return false;
   expect({ text, value: library(text) }).toEqual({ text, value: fast });
   return true;
@@ -99,6 +113,55 @@ describe('blockYAMLReader', () => {
     }
     // Many of them (the words are chosen to be awkward); what it declines the library reads.
     expect(accepted).toBeGreaterThan(total * 0.4);
+  });
+
+  it('reads objects for their names as it reads them whole, and declines the same texts', () => {
+    const r = random(3);
+    const meta = () => {
+      const m: Record<string, unknown> = { name: r() < 0.8 ? `n${Math.floor(r() * 100)}` : value(r, 2) };
+      if (r() < 0.5) m.namespace = r() < 0.8 ? 'fleet-0' : value(r, 2);
+      if (r() < 0.5) m.labels = value(r, 1);
+      if (r() < 0.3) m.annotations = Object.fromEntries(Array.from({ length: Math.floor(r() * 30) }, (_, i) => [`k${i}.example.io/${WORDS[i % WORDS.length]}`, value(r, 3)]));
+      return m;
+    };
+    let accepted = 0;
+    const total = 400;
+    for (let i = 0; i < total; i++) {
+      const docs = Array.from({ length: 1 + Math.floor(r() * 3) }, () => ({
+        apiVersion: r() < 0.9 ? 'lib.projectsveltos.io/v1beta1' : value(r, 2),
+        kind: r() < 0.9 ? 'ConfigurationGroup' : value(r, 2),
+        metadata: r() < 0.9 ? meta() : value(r, 1),
+        spec: value(r, 0),
+      }));
+      if (expectAgreement(docs.map((d) => `---\n${sigsYAMLMarshal(d)}`).join(''))) accepted++;
+    }
+    // Fewer are accepted than above (up to three awkward values a document, each may be declined); every
+    // outcome is checked.
+    expect(accepted).toBeGreaterThan(total * 0.15);
+  });
+
+  it.each([
+    ['a key twice deep in what is not kept', 'kind: A\nspec:\n  x:\n    b: 1\n    b: 2\n'],
+    ['a key twice in labels', 'kind: A\nmetadata:\n  name: a\n  labels:\n    a: b\n    a: c\n'],
+    ['a key twice among many', `kind: A\nspec:\n${Array.from({ length: 40 }, (_, i) => `  k${i % 30 === 29 ? 3 : i}: v\n`).join('')}`],
+    ['an alias in what is not kept', 'kind: A\nspec:\n  a: &x 1\n  b: *x\n'],
+    ['__proto__ in what is not kept', 'kind: A\nspec:\n  __proto__: 1\n'],
+    ['a tagged key in what is not kept', 'kind: A\nspec:\n  1: a\n'],
+    ['a comment after content in what is not kept', 'kind: A\nspec:\n  a: 1 # c\n'],
+  ])('declines %s, as the whole reader does', (_name, text) => {
+    expect(read(text)).toBeUndefined();
+    expect(readKubernetesNames(text)).toBeUndefined();
+  });
+
+  it.each([
+    ['many keys, none twice', `kind: A\nmetadata:\n  name: a\nspec:\n${Array.from({ length: 40 }, (_, i) => `  k${i}: v\n`).join('')}`, [{ kind: 'A', metadata: { name: 'a' } }]],
+    ['metadata as a list', 'kind: A\nmetadata:\n- name: a\n', [{ kind: 'A', metadata: [{ name: 'a' }] }]],
+    ['metadata as text', 'kind: A\nmetadata: a\n', [{ kind: 'A', metadata: 'a' }]],
+    ['metadata empty', 'kind: A\nmetadata:\nspec: |\n  x\n', [{ kind: 'A', metadata: null }]],
+    ['a mapping for apiVersion, a number for the name', 'apiVersion:\n  a: [b]\nmetadata:\n  name: 12\n  namespace: "x"\n  labels: {}\n', [{ apiVersion: { a: ['b'] }, metadata: { name: 12, namespace: 'x' } }]],
+  ] as [string, string, unknown[]][])('keeps the names of %s', (_name, text, want) => {
+    expect(readKubernetesNames(text)).toEqual(want);
+    expect(read(text)?.map(nameFieldsOf)).toEqual(want);
   });
 
   it('reads plain text go-yaml wraps over several lines (CRD descriptions), as the library does', () => {

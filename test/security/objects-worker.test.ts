@@ -3,14 +3,17 @@
 // in-process parse of the sources: the same served names for a good bundle, the same error (class, code,
 // message) for each hostile objects layer.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { nameFields, namesOfLayer, objectsOfLayer } from '../../src/bundle/objects.js';
 import { verifyBundle } from '../../src/bundle/verify.js';
 import { TarLayoutStore } from '../../src/content/tarfs.js';
+import { MEDIA_TYPE_OBJECTS } from '../../src/model/bundle.js';
 import { tempDir } from '../helpers.js';
 import { billionLaughs, Forge, newSigner, tarOf } from './forge.js';
 import { NOW } from './run.js';
@@ -18,6 +21,10 @@ import { NOW } from './run.js';
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;
 const group = (name: string, ns?: string) => `apiVersion: lib.projectsveltos.io/v1beta1\nkind: ConfigurationGroup\nmetadata:\n  name: ${name}\n${ns ? `  namespace: ${ns}\n` : ''}spec: {}\n`;
+
+// How deep a parse gets before the stack runs out depends on the thread's stack and how much of it is in use: the
+// same error, at another column.
+const depthless = (r: unknown) => JSON.parse(JSON.stringify(r).replace(/(Maximum call stack size exceeded) at line \d+, column \d+/, '$1')) as unknown;
 
 // Each case: the objects layers of one cluster's artifact.
 const cases: [string, () => string[]][] = [
@@ -53,9 +60,24 @@ describe('objects layers parsed in a worker thread', () => {
       (v) => ({ served: v.served }),
       (err: { name: string; code: string; message: string }) => ({ error: { name: err.name, code: err.code, message: err.message } }),
     );
-    // How deep a parse gets before the stack runs out depends on the thread's stack: the same error, at another column.
-    const depthless = (r: typeof here) => JSON.parse(JSON.stringify(r).replace(/(Maximum call stack size exceeded) at line \d+, column \d+/, '$1')) as unknown;
     expect(depthless(there)).toEqual(depthless(here));
+  });
+
+  it.each(cases)('%s: the names are read as the whole objects are (the same names, or the same error)', (_name, layers) => {
+    // Verify and import read a layer for its names only; the agent API reads it whole.
+    for (const text of layers()) {
+      const data = Buffer.from(text);
+      const layer = { mediaType: MEDIA_TYPE_OBJECTS, digest: `sha256:${createHash('sha256').update(data).digest('hex')}` as const, size: data.length };
+      const outcome = (read: () => unknown) => {
+        try {
+          return { names: read() };
+        } catch (err) {
+          const e = err as { name: string; code: string; message: string };
+          return { error: { name: e.name, code: e.code, message: e.message } };
+        }
+      };
+      expect(depthless(outcome(() => namesOfLayer(layer, data)))).toEqual(depthless(outcome(() => objectsOfLayer(layer, data).map(nameFields))));
+    }
   });
 
   it('a good bundle serves its names, and a hostile layer fails verify with INVALID_OBJECTS, through the worker', async () => {
