@@ -8,7 +8,7 @@ import { createReadStream, renameSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, statfs } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { faultMark, faultPoint } from '../content/fault.js';
-import { blobPath, fsyncDir, ingest, INGEST_DIR, ingestRange, isFile, StagedBatch, writeFileAtomic, type IngestResult } from '../content/oci-layout/ingest.js';
+import { blobPath, fsyncDir, ingest, INGEST_DIR, ingestRange, isFile, readSmallBlob, StagedBatch, writeFileAtomic, type IngestResult } from '../content/oci-layout/ingest.js';
 import { JOIN_DIR, joinChunks, joinedCount, removeStaleJoins } from '../content/oci-layout/join.js';
 import type { OciLayoutStore } from '../content/oci-layout/store.js';
 import type { Descriptor } from '../content/storage.js';
@@ -255,6 +255,11 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       fetch: async (d) => {
         const staged = blobPath(staging, d.digest);
         return createReadStream((await isFile(staged)) ? staged : blobPath(opts.storeDir, d.digest), { highWaterMark: 1 << 20 });
+      },
+      // The same, at once for a small blob: a delta's unchanged clusters are thousands of small layers to check.
+      readBlob: async (d, limit) => {
+        const staged = readSmallBlob(blobPath(staging, d.digest), d, limit);
+        return (staged === null ? readSmallBlob(blobPath(opts.storeDir, d.digest), d, limit) : staged) ?? undefined;
       },
       discard: (d) => removeFile(blobPath(staging, d.digest)),
       // A blob joined from chunks that earlier runs staged is kept if this import fails later (those chunks are

@@ -3,7 +3,7 @@
 // non-mapping documents) fails here with the layer's digest, the document number and what is wrong.
 import type { KeyObject } from 'node:crypto';
 import type { Fetcher } from '../content/storage.js';
-import { readAll } from '../content/verify.js';
+import { readDocument } from '../content/verify.js';
 import { VerificationError } from '../errors.js';
 import { MEDIA_TYPE_OBJECTS, MEDIA_TYPE_OBJECTS_ENCRYPTED } from '../model/bundle.js';
 import { expansionLimit, expansionUnits } from '../model/expansion.js';
@@ -148,6 +148,15 @@ function layerYAML(layer: Descriptor, data: Buffer, opts: ReadObjectsOptions): [
  * encrypted, and parses it. Encrypted layers need `siteKeys`; without a matching key this fails with POLICY.
  */
 export async function readObjectsLayer(src: Fetcher, layer: Descriptor, opts: ReadObjectsOptions = {}): Promise<Record<string, unknown>[]> {
-  const limit = objectsLayerLimit(layer, opts);
-  return objectsOfLayer(layer, await readAll(await src.fetch(layer), layer, { limit }), opts);
+  return objectsOfLayer(layer, await fetchObjectsLayer(src, layer, opts), opts);
+}
+
+/** readLayerNames fetches an objects layer as readObjectsLayer does and reads it as namesOfLayer does. */
+export async function readLayerNames(src: Fetcher, layer: Descriptor, opts: ReadObjectsOptions = {}): Promise<Record<string, unknown>[]> {
+  return namesOfLayer(layer, await fetchObjectsLayer(src, layer, opts), opts);
+}
+
+// fetchObjectsLayer reads the bytes of an objects layer, verified against its digest, failing past the size limit.
+async function fetchObjectsLayer(src: Fetcher, layer: Descriptor, opts: ReadObjectsOptions): Promise<Buffer> {
+  return readDocument(src, layer, { limit: objectsLayerLimit(layer, opts) });
 }

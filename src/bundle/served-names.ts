@@ -10,7 +10,7 @@ import { ANNOTATION_GROUP } from '../model/bundle.js';
 import { isPlainObject } from '../model/json.js';
 import type { Descriptor } from '../model/oci.js';
 import { LIB_API_VERSION } from '../model/sveltos.js';
-import { isObjectsLayer, readObjectsLayer, type ReadObjectsOptions } from './objects.js';
+import { isObjectsLayer, readLayerNames, type ReadObjectsOptions } from './objects.js';
 import { isEncryptedObjects } from './secrets.js';
 
 const SERVED_KINDS: ReadonlySet<unknown> = new Set(['ConfigurationGroup', 'ConfigurationBundle']);
@@ -139,9 +139,9 @@ export async function readServedNames(src: Fetcher, cluster: string, manifestDes
   const out: ServedName[] = [];
   for (const layer of manifest.layers.filter(isObjectsLayer)) {
     let docs: Record<string, unknown>[] | undefined;
-    if (!isEncryptedObjects(layer)) docs = await readObjectsLayer(src, layer, opts);
+    if (!isEncryptedObjects(layer)) docs = await readLayerNames(src, layer, opts);
     // A stored layer encrypted to another site key than those given is known by its group name alone.
-    else if (opts.siteKeys?.length) docs = await readObjectsLayer(src, layer, opts).catch(() => undefined);
+    else if (opts.siteKeys?.length) docs = await readLayerNames(src, layer, opts).catch(() => undefined);
     out.push(...servedNames(cluster, layer, docs));
   }
   return out;

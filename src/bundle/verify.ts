@@ -11,10 +11,10 @@ import { digestHex } from '../content/digest.js';
 import { indexFromJSON, manifestFromJSON } from '../content/descriptor.js';
 import { DEFAULT_MAX_GRAPH_DEPTH } from '../content/copy.js';
 import { isGraphNode, successorsOf } from '../content/graph.js';
-import type { ReadOnlyStorage } from '../content/storage.js';
+import { canReadBlob, type BlobReading, type ReadOnlyStorage } from '../content/storage.js';
 import { HashPool } from '../content/hash-pool.js';
 import { TarBlobReader, type BlobLocation } from '../content/tarfs.js';
-import { checkDigest, DEFAULT_MAX_METADATA_BYTES, readAll, verifier, verifyDocument } from '../content/verify.js';
+import { checkDigest, DEFAULT_MAX_METADATA_BYTES, readDocument, verifier } from '../content/verify.js';
 import { ContentError, ValidationError, VerificationError, type BaseError } from '../errors.js';
 import {
   ANNOTATION_CLUSTER,
@@ -29,7 +29,7 @@ import {
 } from '../model/bundle.js';
 import { isManifestMediaType, type Descriptor, type Digest, type Index, type Manifest } from '../model/oci.js';
 import { subjectName } from './manifest.js';
-import { isObjectsLayer, namesOfLayer, readObjectsLayer, type ObjectsLimits } from './objects.js';
+import { isObjectsLayer, namesOfLayer, readLayerNames, type ObjectsLimits } from './objects.js';
 import { ObjectsPool, type LayerRead } from './objects-pool.js';
 import { envelopeRecipients, isEncryptedObjects } from './secrets.js';
 import { assertNoCollisions, NameIndex, servedNames, type ServedName } from './served-names.js';
@@ -94,6 +94,8 @@ export interface BundleSink {
   copy?(d: Descriptor, loc: BlobLocation): Promise<void>;
   /** fetch reads a blob the sink holds (staged chunks being joined, layers being checked). */
   fetch(d: Descriptor): Promise<Readable>;
+  /** readBlob, where given, reads a small blob the sink holds at once (BlobReading). */
+  readBlob?(d: Descriptor, limit: number): Promise<Buffer | undefined>;
   /** discard drops a blob the sink holds and no longer needs (chunks once joined). */
   discard?(d: Descriptor): Promise<void>;
   /**
@@ -200,14 +202,9 @@ const LACKS_HELD = `${LACKS}; the store does not hold it either (a delta bundle 
 
 async function readDoc(src: ReadOnlyStorage, desc: Descriptor, limit: number, file?: string, why = LACKS): Promise<Buffer> {
   if (!(await src.exists(desc))) throw missingBlob(desc, file, why);
-  const held = canReadBlob(src) ? await src.readBlob(desc, limit) : undefined;
-  if (held) return verifyDocument(held, desc, { limit });
-  return readAll(await src.fetch(desc), desc, { limit });
+  return readDocument(src, desc, { limit });
 }
 
-/** BlobReading is a store that can hand over a small blob's stored bytes at once (or undefined: stream it). */
-type BlobReading = { readBlob(d: Descriptor, limit: number): Promise<Buffer | undefined> };
-const canReadBlob = (s: object): s is BlobReading => typeof (s as Partial<BlobReading>).readBlob === 'function';
 
 // readingBy lets a part read its documents through `reader` (one open handle per tar) instead of a stream each.
 function readingBy(store: PartSource['store'], reader: TarBlobReader): PartSource['store'] {
@@ -235,8 +232,13 @@ export function orHeld(src: ReadOnlyStorage, held: ReadOnlyStorage | undefined):
     exists: async (d, o) => (await src.exists(d, o)) || held.exists(d, o),
     fetch: async (d, o) => ((await src.exists(d, o)) ? src : held).fetch(d, o),
   };
-  // What the bundle holds is still read at once where it can be.
-  if (canReadBlob(src)) both.readBlob = async (d, limit) => ((await src.exists(d)) ? src.readBlob(d, limit) : undefined);
+  // Read at once where it can be, from the bundle or from the store.
+  if (canReadBlob(src) || canReadBlob(held)) {
+    both.readBlob = async (d, limit) => {
+      const from = (await src.exists(d)) ? src : held;
+      return canReadBlob(from) ? from.readBlob(d, limit) : undefined;
+    };
+  }
   return both;
 }
 
@@ -500,6 +502,8 @@ async function walkGraph(src: ReadOnlyStorage, roots: { desc: Descriptor; metada
 
 // Blobs smaller than this are verified as a stream: handing them to a worker costs more than hashing them.
 const POOL_MIN_BYTES = 1 << 20;
+// Objects layers read after the others (held by the store, staged by an earlier run) are read this many at once.
+const HELD_READS = 16;
 // Objects layers are parsed in a worker thread from this many on (below, starting it costs more than it saves).
 const OBJECTS_WORKER_MIN = 256;
 
@@ -703,7 +707,14 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
     const loc = canLocate(store) && s.d.size >= POOL_MIN_BYTES ? store.locate(s.d) : undefined;
     if (loc && hashes && canLocate(store)) return hashInPlace(hashes, store, s.d);
     if (loc && sink.copy) return sink.copy(s.d, loc);
-    return sink.push(s.d, await store.fetch(s.d));
+    // A small blob the store hands over at once (a delta's blobs held by the store): checked and parsed as the
+    // tar's are, with no stream.
+    const small = store === opts.held && canReadBlob(store) ? await store.readBlob(s.d, s.d.size) : undefined;
+    if (!small) return sink.push(s.d, await store.fetch(s.d));
+    checkDigest(s.d, small.length, `sha256:${hash('sha256', small, 'hex')}`);
+    await parseCarried(s.d, small);
+    if (sink.write) await sink.write(s.d, small);
+    else if (opts.sink) await sink.push(s.d, Readable.from([small]));
   };
   // A tar says at once whether it holds a blob (by position): no promise per blob and part.
   const holder = async (d: Descriptor): Promise<PartSource | undefined> => {
@@ -891,31 +902,32 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   // 5: the carried objects, where their bytes are at hand (a layer of a missing part is checked when it arrives).
   // Every name they serve must be unique (served-names.ts).
   const encrypted: VerifiedBundle['encrypted'] = [];
-  const served: ServedName[] = [];
-  // The names parsed as layers were read are indexed already (parseCarried.index); the rest join them here.
-  const index = parseCarried.index;
+  // The names of each carried layer, in order: parsed as it was read (indexed already, parseCarried.index), known
+  // by its group annotation alone, or read below.
+  const named: ServedName[][] = [];
+  const unread: { at: number; cluster: string; layer: Descriptor }[] = [];
   for (const { cluster, layers } of carried) {
     for (const layer of layers) {
       if (isEncryptedObjects(layer)) encrypted.push({ cluster, layer, recipients: envelopeRecipients(layer) });
+      let names = parseCarried.names(cluster, layer);
       if (isEncryptedObjects(layer) && !opts.siteKeys?.length) {
-        const names = servedNames(cluster, layer, undefined);
-        served.push(...names);
-        index.add(names);
-        continue;
+        names = servedNames(cluster, layer, undefined);
+        parseCarried.index.add(names);
       }
-      // Parsed as it was read, or read now (staged by an earlier run, held by the store, or streamed).
-      const names = parseCarried.names(cluster, layer);
-      if (names) {
-        served.push(...names);
-        continue;
-      }
-      const from = (await holder(layer))?.store ?? ((await sink.exists(layer)) ? sink : (await opts.held?.exists(layer)) ? opts.held : undefined);
-      if (!from) continue;
-      const read = servedNames(cluster, layer, await readObjectsLayer(from, layer, opts));
-      served.push(...read);
-      index.add(read);
+      if (!names) unread.push({ at: named.length, cluster, layer });
+      named.push(names ?? []);
     }
   }
+  // The rest are read now, a few at once: staged by an earlier run, or held by the store (a delta leaves out
+  // the layers of every cluster that did not change: thousands of small files).
+  await pool(unread, HELD_READS, async ({ at, cluster, layer }) => {
+    const from = (await holder(layer))?.store ?? ((await sink.exists(layer)) ? sink : (await opts.held?.exists(layer)) ? opts.held : undefined);
+    if (!from) return;
+    named[at] = servedNames(cluster, layer, await readLayerNames(from, layer, opts));
+  }, opts.signal);
+  for (const { at } of unread) parseCarried.index.add(named[at]!);
+  const served = named.flat();
+  const index = parseCarried.index;
   // Only names that collide are worth listing (the index saw every one of them).
   if (!index.clean) assertNoCollisions(served, 'bundle');
 

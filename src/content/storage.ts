@@ -7,6 +7,16 @@ export type { Descriptor };
 /** OpOptions carries cancellation and, for stores that read from disk, a read size hint for the stream. */
 export type OpOptions = { signal?: AbortSignal; readSize?: number };
 
+/**
+ * BlobReading is a store that can hand over a small blob's stored bytes at once (unverified), or undefined: stream
+ * it. Thousands of small blobs read one stream each cost far more than the reads.
+ */
+export interface BlobReading {
+  readBlob(target: Descriptor, limit: number): Promise<Buffer | undefined>;
+}
+
+export const canReadBlob = (s: object): s is BlobReading => typeof (s as Partial<BlobReading>).readBlob === 'function';
+
 /** Fetcher fetches content. The stream is unverified; pipe it through verifier(target). */
 export interface Fetcher {
   fetch(target: Descriptor, opts?: OpOptions): Promise<Readable>;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { ContentError } from '../errors.js';
 import type { Descriptor } from '../model/oci.js';
-import type { Fetcher, OpOptions } from './storage.js';
+import { canReadBlob, type Fetcher, type OpOptions } from './storage.js';
 
 /**
  * BLOB_READ_CHUNK is the read size of blob streams from disk: small enough that a chunk is still in the
@@ -131,6 +131,15 @@ export function verifyDocument(data: Buffer, desc: Descriptor, opts: ReadAllOpti
   checkDocumentSize(desc, opts);
   verifyBuffer(data, desc);
   return data;
+}
+
+/**
+ * readDocument reads a blob into memory, verified and bounded as readAll does: at once where the store can hand
+ * it over so (BlobReading), else as a stream.
+ */
+export async function readDocument(src: Fetcher, desc: Descriptor, opts: ReadAllOptions = {}): Promise<Buffer> {
+  const held = canReadBlob(src) ? await src.readBlob(desc, opts.limit ?? DEFAULT_MAX_METADATA_BYTES) : undefined;
+  return held ? verifyDocument(held, desc, opts) : readAll(await src.fetch(desc), desc, opts);
 }
 
 /** verifyBuffer checks an in-memory buffer against a descriptor. */

@@ -2,7 +2,7 @@
 // A crash at any point leaves either no blob or the whole verified blob under its digest; temp files
 // live under `<root>/ingest/` and are never visible as content.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -341,6 +341,36 @@ export class StagedBatch {
   discard(): void {
     for (const p of this.#pending.splice(0)) rmSync(p.tmp, { force: true });
     this.#bytes = 0;
+  }
+}
+
+// Blobs of up to this many bytes are read at once with synchronous calls (readSmallBlob).
+const SMALL_BLOB = 64 * 1024;
+
+/**
+ * readSmallBlob reads the blob file `path` of `target` at once when the blob is small: its bytes (unverified),
+ * null when there is no such file, undefined for a blob too large (stream it). A file other than a regular one
+ * fails; one longer than the blob is read one byte past it, for the caller's size check to refuse. Synchronous:
+ * a small file is in the page cache or one read away, and a thread-pool round trip costs more.
+ */
+export function readSmallBlob(path: string, target: Descriptor, limit: number): Buffer | null | undefined {
+  if (target.size > Math.min(limit, SMALL_BLOB)) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ContentError('INVALID_LAYOUT', `${path}: expected a regular file for ${target.digest}`, { details: { path, digest: target.digest } });
+    const buf = Buffer.allocUnsafe(Math.min(st.size, target.size + 1));
+    let got = 0;
+    for (let n = -1; got < buf.length && n !== 0; got += n) n = readSync(fd, buf, got, buf.length - got, got);
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -16,9 +16,9 @@ import { indexFromJSON } from '../descriptor.js';
 import { parseDigest } from '../digest.js';
 import { isGraphNode, successorsOf } from '../graph.js';
 import { alreadyExists, assertReference, checkSize, isDigestReference, notFound, referenceNotFound } from '../memory.js';
-import type { OpOptions, PredecessorFinder, RangeFetcher, TagLister, Target } from '../storage.js';
+import type { BlobReading, OpOptions, PredecessorFinder, RangeFetcher, TagLister, Target } from '../storage.js';
 import { BLOB_READ_CHUNK, DEFAULT_MAX_METADATA_BYTES, readAll, verifyBuffer } from '../verify.js';
-import { blobPath, ingest, isFile, writeFileAtomic } from './ingest.js';
+import { blobPath, ingest, isFile, readSmallBlob, writeFileAtomic } from './ingest.js';
 
 /** OCI_LAYOUT_VERSION is the only `imageLayoutVersion` this store reads and writes. */
 export const OCI_LAYOUT_VERSION = '1.0.0';
@@ -46,7 +46,7 @@ const OCTET_STREAM = 'application/octet-stream';
  * `index.json` entries; one reference names one entry. Writers are serialized within a process; the
  * store does not lock against other processes writing the same directory.
  */
-export class OciLayoutStore implements Target, TagLister, PredecessorFinder, RangeFetcher {
+export class OciLayoutStore implements Target, TagLister, PredecessorFinder, RangeFetcher, BlobReading {
   readonly root: string;
   #manifests: Descriptor[];
   #indexAnnotations: Record<string, string> | undefined;
@@ -102,6 +102,13 @@ export class OciLayoutStore implements Target, TagLister, PredecessorFinder, Ran
   async fetch(target: Descriptor, opts?: OpOptions): Promise<Readable> {
     opts?.signal?.throwIfAborted();
     return (await this.#openBlob(target)).createReadStream({ highWaterMark: opts?.readSize ?? BLOB_READ_CHUNK });
+  }
+
+  /** readBlob reads a small blob at once (unverified); undefined for a larger one (stream it). Missing blobs fail with NOT_FOUND. */
+  async readBlob(target: Descriptor, limit: number): Promise<Buffer | undefined> {
+    const data = readSmallBlob(blobPath(this.root, target.digest), target, limit);
+    if (data === null) throw notFound(target, this.root);
+    return data;
   }
 
   /** fetchRange streams bytes `start`..`end` (inclusive) of a blob; the stream is unverified. */
