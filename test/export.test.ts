@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { TarLayoutStore } from '../src/content/tarfs.js';
 import { manifestFromJSON } from '../src/content/descriptor.js';
-import { ARTIFACT_TYPE_CLUSTER } from '../src/model/bundle.js';
+import { ARTIFACT_TYPE_CLUSTER, MEDIA_TYPE_OBJECTS } from '../src/model/bundle.js';
 import { testKeys } from './bundles.js';
 import { cli } from './cli.js';
 import { helm, helmEnv, helmPath, packageChart } from './helm/helm-env.js';
@@ -179,6 +179,23 @@ describe('delta export', () => {
     const damaged = await cli(['verify', delta, '--key', keys.pubPath, '--store', scratch, '--output', 'json']);
     expect(damaged.code).toBe(2);
     expect(damaged.stderr).toContain(`sha256:${held}`);
+    // So does a damaged objects layer the store holds (read at once, for its names), for verify and for import;
+    // the import changes nothing.
+    const layers = join(dir, 'layers');
+    await cp(store, layers, { recursive: true });
+    const manifest = JSON.parse(await readFile(join(layers, 'blobs', 'sha256', held), 'utf8')) as { layers: { mediaType: string; digest: string }[] };
+    const objects = manifest.layers.find((l) => l.mediaType === MEDIA_TYPE_OBJECTS)!.digest.slice(7);
+    const layer = join(layers, 'blobs', 'sha256', objects);
+    await chmod(layer, 0o644);
+    await writeFile(layer, (await readFile(layer, 'utf8')).replace('name:', 'name:  '));
+    const badLayer = await cli(['verify', delta, '--key', keys.pubPath, '--store', layers, '--output', 'json']);
+    expect(badLayer.code).toBe(2);
+    expect(badLayer.stderr).toContain(`sha256:${objects}`);
+    const untouched = await treeDigest(layers);
+    const badImport = await cli(['import', delta, '--key', keys.pubPath, '--store', layers]);
+    expect(badImport.code).toBe(2);
+    expect(badImport.stderr).toContain(`sha256:${objects}`);
+    expect(await treeDigest(layers)).toBe(untouched);
     const imp = await cli(['import', delta, '--store', store, '--key', keys.pubPath]);
     expect(imp.code, imp.stderr).toBe(0);
 
