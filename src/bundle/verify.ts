@@ -205,7 +205,6 @@ async function readDoc(src: ReadOnlyStorage, desc: Descriptor, limit: number, fi
   return readDocument(src, desc, { limit });
 }
 
-
 // readingBy lets a part read its documents through `reader` (one open handle per tar) instead of a stream each.
 function readingBy(store: PartSource['store'], reader: TarBlobReader): PartSource['store'] {
   if (!canLocate(store)) return store;
@@ -909,11 +908,10 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   for (const { cluster, layers } of carried) {
     for (const layer of layers) {
       if (isEncryptedObjects(layer)) encrypted.push({ cluster, layer, recipients: envelopeRecipients(layer) });
-      let names = parseCarried.names(cluster, layer);
-      if (isEncryptedObjects(layer) && !opts.siteKeys?.length) {
-        names = servedNames(cluster, layer, undefined);
-        parseCarried.index.add(names);
-      }
+      // An encrypted layer no site key opens here serves its group, by its annotation.
+      const sealed = isEncryptedObjects(layer) && !opts.siteKeys?.length;
+      const names = sealed ? servedNames(cluster, layer, undefined) : parseCarried.names(cluster, layer);
+      if (sealed) parseCarried.index.add(names!);
       if (!names) unread.push({ at: named.length, cluster, layer });
       named.push(names ?? []);
     }
