@@ -5,6 +5,9 @@ import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleView, storeView } from '../src/bundle/diff-read.js';
+import { TarLayoutStore } from '../src/content/tarfs.js';
+import type { ClusterView } from '../src/diff/view.js';
 import { testKeys } from './bundles.js';
 import { cli } from './cli.js';
 import { helm, helmEnv, helmPath, packageChart } from './helm/helm-env.js';
@@ -154,6 +157,20 @@ describe('diff NEW.tar --store DIR and import --dry-run', () => {
     await walk(dir);
     return h.digest('hex');
   }
+
+  it('reads a cluster artifact both sides share once, and sees the same as reading it on each side', async () => {
+    const store = join(work, 'shared-store');
+    expect((await cli(['import', bundle('v1'), '--store', store, '--key', keys.pubPath])).code).toBe(0);
+    const read = new Map<string, Promise<ClusterView>>();
+    const before = await storeView(store, { read });
+    const after = await bundleView(await TarLayoutStore.open(bundle('v1')), { read });
+    // One read per cluster artifact, the same view on both sides.
+    expect(read.size).toBe(before.clusters.size);
+    for (const [cluster, view] of after.clusters) expect(view, cluster).toBe(before.clusters.get(cluster));
+    // What each side reads alone is the same.
+    expect(await storeView(store)).toEqual(before);
+    expect(await bundleView(await TarLayoutStore.open(bundle('v1')))).toEqual(after);
+  });
 
   it('import --dry-run verifies, prints what the store would change, and leaves the store byte for byte as it was', async () => {
     const store = join(work, 'store');

@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { manifestFromJSON } from '../content/descriptor.js';
 import type { ReadOnlyStorage } from '../content/storage.js';
 import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../content/verify.js';
-import { clusterView, emptyView, type ArtifactEntry, type BundleView, type EncryptedEntry, type ParsedLayer } from '../diff/view.js';
+import { clusterView, emptyView, type ArtifactEntry, type BundleView, type ClusterView, type EncryptedEntry, type ParsedLayer } from '../diff/view.js';
 import { ANNOTATION_CLUSTER, ARTIFACT_TYPE_BUNDLE, ARTIFACT_TYPE_CLUSTER, ARTIFACT_TYPE_VOLUMES, MEDIA_TYPE_SIGSTORE_BUNDLE } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME, type Descriptor, type Index } from '../model/oci.js';
 import { isPlainObject } from '../model/sveltos.js';
@@ -18,6 +18,12 @@ import { openSiteLayout, readState } from './site.js';
 export interface ViewOptions {
   /** Site private keys that open encrypted objects layers. */
   siteKeys?: KeyObject[];
+  /**
+   * Cluster views read so far, by the digest of the cluster's manifest: given to both sides of a comparison, a
+   * cluster artifact they share (every unchanged cluster of a delta) is read once. Each layer is read verified
+   * against its digest, so equal digests are equal views.
+   */
+  read?: Map<string, Promise<ClusterView>>;
 }
 
 /** bundleView reads what the bundle `bundle` deploys per cluster; the blobs a delta leaves out are read from `held`. */
@@ -53,7 +59,17 @@ export async function addArtifact(view: BundleView, src: ReadOnlyStorage, d: Des
   else if (a.kind === 'image') view.images.set(a.ref, entry);
 }
 
-async function readCluster(src: ReadOnlyStorage, d: Descriptor, opts: ViewOptions) {
+// readCluster reads what a cluster artifact deploys (once per manifest digest, where opts.read is given).
+function readCluster(src: ReadOnlyStorage, d: Descriptor, opts: ViewOptions): Promise<ClusterView> {
+  let view = opts.read?.get(d.digest);
+  if (!view) {
+    view = readClusterOnce(src, d, opts);
+    opts.read?.set(d.digest, view);
+  }
+  return view;
+}
+
+async function readClusterOnce(src: ReadOnlyStorage, d: Descriptor, opts: ViewOptions): Promise<ClusterView> {
   const m = manifestFromJSON(await readAll(await src.fetch(d), d, { limit: DEFAULT_MAX_METADATA_BYTES }), d.digest);
   const layers: ParsedLayer[] = [];
   const encrypted: EncryptedEntry[] = [];

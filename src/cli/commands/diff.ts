@@ -57,7 +57,7 @@ export async function diff(opts: DiffOptions, io: CommandIO): Promise<DiffResult
   const siteKeys = await loadSiteKeys(opts.siteKey ?? [], opts.siteKeyPassphraseEnv, io.env);
   const trusted = opts.key?.length ? await loadTrustedKeys(opts.key) : undefined;
   const check = { trusted, now: opts.now ? parseTime(opts.now, '--now') : new Date(), limits: parseLimits(opts), siteKeys };
-  const viewOpts: ViewOptions = siteKeys.length ? { siteKeys } : {};
+  const viewOpts: ViewOptions = { ...(siteKeys.length ? { siteKeys } : {}), read: new Map() };
 
   let before: BundleView;
   let after: BundleView;

@@ -179,7 +179,7 @@ async function dryRun(
   });
   reporter.done();
   const [{ bundleView, storeView }, { compareViews }, { renderDiff }] = await Promise.all([import('../../bundle/diff-read.js'), import('../../diff/compare.js'), import('../../diff/render.js')]);
-  const viewOpts = k.siteKeys.length ? { siteKeys: k.siteKeys } : {};
+  const viewOpts = { ...(k.siteKeys.length ? { siteKeys: k.siteKeys } : {}), read: new Map() };
   const d = compareViews(await storeView(o.store, viewOpts), await bundleView(src, viewOpts, held), { diff: o.diff !== false });
   printResult(io, o, { dryRun: true, verified: true, ...d }, () => renderDiff(d, true));
   return { dryRun: true, diff: d };
