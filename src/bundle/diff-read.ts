@@ -4,7 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import { manifestFromJSON } from '../content/descriptor.js';
 import type { ReadOnlyStorage } from '../content/storage.js';
-import { DEFAULT_MAX_METADATA_BYTES, readAll } from '../content/verify.js';
+import { DEFAULT_MAX_METADATA_BYTES, readDocument } from '../content/verify.js';
 import { clusterView, emptyView, type ArtifactEntry, type BundleView, type ClusterView, type EncryptedEntry, type ParsedLayer } from '../diff/view.js';
 import { ANNOTATION_CLUSTER, ARTIFACT_TYPE_BUNDLE, ARTIFACT_TYPE_CLUSTER, ARTIFACT_TYPE_VOLUMES, MEDIA_TYPE_SIGSTORE_BUNDLE } from '../model/bundle.js';
 import { ANNOTATION_REF_NAME, type Descriptor, type Index } from '../model/oci.js';
@@ -70,7 +70,7 @@ function readCluster(src: ReadOnlyStorage, d: Descriptor, opts: ViewOptions): Pr
 }
 
 async function readClusterOnce(src: ReadOnlyStorage, d: Descriptor, opts: ViewOptions): Promise<ClusterView> {
-  const m = manifestFromJSON(await readAll(await src.fetch(d), d, { limit: DEFAULT_MAX_METADATA_BYTES }), d.digest);
+  const m = manifestFromJSON(await readDocument(src, d, { limit: DEFAULT_MAX_METADATA_BYTES }), d.digest);
   const layers: ParsedLayer[] = [];
   const encrypted: EncryptedEntry[] = [];
   for (const layer of m.layers.filter(isObjectsLayer)) {

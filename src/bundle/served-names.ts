@@ -4,7 +4,7 @@
 // two is refused before anything is served: which cluster got the name would otherwise depend on load order.
 import { manifestFromJSON } from '../content/descriptor.js';
 import type { Fetcher } from '../content/storage.js';
-import { readAll } from '../content/verify.js';
+import { readDocument } from '../content/verify.js';
 import { VerificationError } from '../errors.js';
 import { ANNOTATION_GROUP } from '../model/bundle.js';
 import { isPlainObject } from '../model/json.js';
@@ -135,7 +135,7 @@ export function assertNoCollisions(names: Iterable<ServedName>, what: string): v
  * are opened with `siteKeys` when given; otherwise only their group name is known.
  */
 export async function readServedNames(src: Fetcher, cluster: string, manifestDesc: Descriptor, opts: ReadObjectsOptions & { maxMetadataBytes?: number }): Promise<ServedName[]> {
-  const manifest = manifestFromJSON(await readAll(await src.fetch(manifestDesc), manifestDesc, opts.maxMetadataBytes ? { limit: opts.maxMetadataBytes } : {}), `cluster ${cluster} manifest ${manifestDesc.digest}`);
+  const manifest = manifestFromJSON(await readDocument(src, manifestDesc, opts.maxMetadataBytes ? { limit: opts.maxMetadataBytes } : {}), `cluster ${cluster} manifest ${manifestDesc.digest}`);
   const out: ServedName[] = [];
   for (const layer of manifest.layers.filter(isObjectsLayer)) {
     let docs: Record<string, unknown>[] | undefined;

@@ -14,7 +14,7 @@ import { isGraphNode, successorsOf } from '../content/graph.js';
 import { canReadBlob, type BlobReading, type ReadOnlyStorage } from '../content/storage.js';
 import { HashPool } from '../content/hash-pool.js';
 import { TarBlobReader, type BlobLocation } from '../content/tarfs.js';
-import { checkDigest, DEFAULT_MAX_METADATA_BYTES, readDocument, verifier } from '../content/verify.js';
+import { checkDigest, DEFAULT_MAX_METADATA_BYTES, readDocument, verifier, verifyBuffer } from '../content/verify.js';
 import { ContentError, ValidationError, VerificationError, type BaseError } from '../errors.js';
 import {
   ANNOTATION_CLUSTER,
@@ -706,11 +706,12 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
     const loc = canLocate(store) && s.d.size >= POOL_MIN_BYTES ? store.locate(s.d) : undefined;
     if (loc && hashes && canLocate(store)) return hashInPlace(hashes, store, s.d);
     if (loc && sink.copy) return sink.copy(s.d, loc);
-    // A small blob the store hands over at once (a delta's blobs held by the store): checked and parsed as the
-    // tar's are, with no stream.
-    const small = store === opts.held && canReadBlob(store) ? await store.readBlob(s.d, s.d.size) : undefined;
+    // A small blob a store other than a tar hands over at once (a delta's blobs held by the store): checked and
+    // parsed as the tar's are, with no stream. A tar's are read in order above, or streamed (a size it stores
+    // otherwise than declared is reported by the stream verifier).
+    const small = !canLocate(store) && canReadBlob(store) ? await store.readBlob(s.d, s.d.size) : undefined;
     if (!small) return sink.push(s.d, await store.fetch(s.d));
-    checkDigest(s.d, small.length, `sha256:${hash('sha256', small, 'hex')}`);
+    verifyBuffer(small, s.d);
     await parseCarried(s.d, small);
     if (sink.write) await sink.write(s.d, small);
     else if (opts.sink) await sink.push(s.d, Readable.from([small]));
@@ -925,9 +926,8 @@ async function verifyReading(src: LayoutSource, opts: VerifyOptions, reader: Tar
   }, opts.signal);
   for (const { at } of unread) parseCarried.index.add(named[at]!);
   const served = named.flat();
-  const index = parseCarried.index;
   // Only names that collide are worth listing (the index saw every one of them).
-  if (!index.clean) assertNoCollisions(served, 'bundle');
+  if (!parseCarried.index.clean) assertNoCollisions(served, 'bundle');
 
   const blobs = bundleBlobs;
   return {
