@@ -4,7 +4,7 @@
 // matches its digest, state.json parses and references only complete content, the previous bundle is still
 // served, and a rerun completes (reusing what the killed run verified).
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../src/agent-api/tokens.js';
@@ -226,9 +226,10 @@ describe('staged batch crash safety', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it('killed at each step of a batch (while writing each blob, before and after each rename), shows only complete blobs', { timeout: 120_000 }, async () => {
+  it('killed at each step of a batch (while writing each blob, at the move of its folder or before and after each rename), shows only complete blobs', { timeout: 120_000 }, async () => {
     const work = await tempDir('sveltos-airgap-batch-crash-');
-    // Three blobs (1000, 1 and 2500 bytes) staged as one batch: 3501 byte units, then a rename each.
+    // Three blobs (1000, 1 and 2500 bytes) staged as one batch: 3501 byte units, then one move of the batch's
+    // folder into an empty layout, or a rename each into a layout holding a blob already.
     const script = `
       import { createHash } from 'node:crypto';
       import { StagedBatch } from ${JSON.stringify(join(BUILD, 'dist', 'content', 'oci-layout', 'ingest.js'))};
@@ -239,19 +240,36 @@ describe('staged batch crash safety', () => {
       }
       await batch.commit();
     `;
+    const held = Buffer.from('held before');
+    const heldHex = createHash('sha256').update(held).digest('hex');
+    const prepare = async (root: string, holding: boolean) => {
+      await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
+      if (holding) await writeFile(join(root, 'blobs', 'sha256', heldHex), held);
+    };
     const run = (root: string, fault: string) => runNode(['--input-type=module', '-e', script], { env: { ...process.env, ROOT: root, SVELTOS_AIRGAP_TEST_FAULT: fault } });
-    const counted = await run(join(work, 'counted'), 'count');
-    expect(counted.code, counted.stderr).toBe(0);
-    expect(Number(/fault-count: (\d+)/.exec(counted.stderr)![1])).toBe(3504);
-    for (const point of [0, 1, 999, 1000, 1001, 2000, 3500, 3501, 3502, 3503]) {
-      const root = join(work, `p${point}`);
-      const killed = await run(root, `kill-after:${point}`);
-      expect(killed.signal, `kill after ${point}: ${killed.stderr}`).toBe('SIGKILL');
-      // Nothing is visible before the renames; each rename shows one whole blob.
+    const visible = async (root: string, where: string) => {
       const dir = join(root, 'blobs', 'sha256');
-      const names = await readdir(dir).catch(() => [] as string[]);
-      expect(names.length, `kill after ${point}`).toBe(Math.max(0, point - 3501));
-      for (const n of names) expect(createHash('sha256').update(await readFile(join(dir, n))).digest('hex'), `kill after ${point}`).toBe(n);
+      const names = await readdir(dir);
+      for (const n of names) expect(createHash('sha256').update(await readFile(join(dir, n))).digest('hex'), where).toBe(n);
+      return names.length;
+    };
+    for (const holding of [false, true]) {
+      const renames = holding ? 3 : 1;
+      const counted = join(work, `counted-${holding}`);
+      await prepare(counted, holding);
+      const count = await run(counted, 'count');
+      expect(count.code, count.stderr).toBe(0);
+      expect(Number(/fault-count: (\d+)/.exec(count.stderr)![1])).toBe(3501 + renames);
+      expect(await visible(counted, 'counted')).toBe(holding ? 4 : 3);
+      for (const point of [0, 1, 999, 1000, 1001, 2000, 3500, 3501, 3502, 3503].filter((p) => p < 3501 + renames)) {
+        const where = `${holding ? 'holding a blob' : 'empty'}, kill after ${point}`;
+        const root = join(work, `p${point}-${holding}`);
+        await prepare(root, holding);
+        const killed = await run(root, `kill-after:${point}`);
+        expect(killed.signal, `${where}: ${killed.stderr}`).toBe('SIGKILL');
+        // Nothing is visible before the move or the renames; each rename shows one whole blob.
+        expect(await visible(root, where), where).toBe((holding ? 1 : 0) + Math.max(0, point - 3501));
+      }
     }
     await rm(work, { recursive: true, force: true });
   });

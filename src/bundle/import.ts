@@ -67,8 +67,11 @@ export interface ImportResult {
 export const STAGING_DIR = 'staging';
 // The pending commit: written before state.json is replaced, removed when the import is finished.
 const JOURNAL_FILE = 'commit.json';
-// Staged small blobs are made durable and visible every this many bytes (and when every blob was read).
-const STAGED_BATCH_BYTES = 16 * 1024 * 1024;
+// Staged small blobs are made durable and visible every this many bytes or files (and when every blob was read).
+// Large batches: the first one of an import moves into staging by one rename (StagedBatch), and the files each
+// later one renames cost more than a flush; the batch flushes in the background as it grows anyway.
+const STAGED_BATCH_BYTES = 1024 * 1024 * 1024;
+const STAGED_BATCH_FILES = 65_536;
 const HEX_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 interface Journal {
@@ -210,8 +213,8 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
     const staged = await blobNames(staging);
     const hexOf = (d: Descriptor) => (HEX_DIGEST.test(d.digest) ? d.digest.slice(7) : basename(blobPath(staging, d.digest)));
     // Small blobs are staged in batches made durable with one flush each (StagedBatch). A full batch is
-    // committed in the background while the next one is written (the disk writes while blobs are read); the
-    // last one when every blob was read, after those.
+    // committed in the background while the next one is written; the last one when every blob was read, after
+    // those.
     const batch = new StagedBatch(staging);
     const commits: Promise<void>[] = [];
     const commitBatch = () => {
@@ -245,7 +248,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       copy: async (d, loc) => ingested(d, await ingestRange(staging, d, loc)),
       write: async (d, data) => {
         batch.add(d, data);
-        if (batch.bytes >= STAGED_BATCH_BYTES) commitBatch();
+        if (batch.bytes >= STAGED_BATCH_BYTES || batch.files >= STAGED_BATCH_FILES) commitBatch();
       },
       flush: async () => {
         commitBatch();

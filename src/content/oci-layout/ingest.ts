@@ -2,8 +2,8 @@
 // A crash at any point leaves either no blob or the whole verified blob under its digest; temp files
 // live under `<root>/ingest/` and are never visible as content.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmod, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import type { FileHandle } from 'node:fs/promises';
@@ -269,24 +269,33 @@ async function syncFileSystem(dir: string, files: string[]): Promise<void> {
   }
 }
 
+// While a batch is written, what it wrote is flushed to disk in the background every this many bytes, so the
+// disk writes while blobs are read and the commit's flush has little left to do.
+const BATCH_FLUSH_EVERY = 16 * 1024 * 1024;
+
 /**
  * StagedBatch writes verified blobs into a layout with one flush to disk for all of them instead of an fsync
- * each: `add` writes a read-only temp file under `<root>/ingest/`; `commit` makes the file system durable, then
- * renames every file to its blob path and fsyncs the blob folder. No blob is visible before its bytes are
- * durable: a crash leaves only temp files (removed by the next import). A failed commit removes what it renamed.
- * Files are written with synchronous calls: for thousands of blobs of a few KB, a round trip through the
- * thread pool costs more than the system calls themselves.
+ * each: `add` writes a read-only file in a folder of the batch under `<root>/ingest/`; `commit` makes the file
+ * system durable, then moves the files to `<root>/blobs/sha256/` and fsyncs what it changed. Into an empty blob
+ * folder (an import's staging, as a rule) the batch's folder is moved whole, by one rename; otherwise each file
+ * is renamed. No blob is visible before its bytes are durable: a crash leaves only files under `ingest/`
+ * (removed by the next import). A failed commit removes what it moved. Files are written with synchronous calls:
+ * for thousands of blobs of a few KB, a round trip through the thread pool costs more than the system calls.
  */
 export class StagedBatch {
   readonly #pending: { tmp: string; target: string; d: Descriptor }[] = [];
   #bytes = 0;
-  // Temp names: the blob's, and a suffix unique to this batch (no random bytes per blob), in `<root>/ingest/`.
-  readonly #suffix = tempName('');
-  readonly #ingest: string;
-  #dirMade = false;
+  // The folder of the batch being written, under `<root>/ingest/`, named uniquely (a new one after each commit);
+  // each file in it is named as its blob.
+  readonly #prefix: string;
+  #commits = 0;
+  #folder: string | undefined;
+  // Bytes written since the last background flush, and that flush while it runs.
+  #unflushed = 0;
+  #flushing: Promise<boolean> | undefined;
 
   constructor(readonly root: string) {
-    this.#ingest = join(root, INGEST_DIR) + sep;
+    this.#prefix = join(root, INGEST_DIR, tempName('batch'));
   }
 
   /** bytes is the size of the blobs written since the last commit. */
@@ -294,36 +303,61 @@ export class StagedBatch {
     return this.#bytes;
   }
 
-  /** add writes `data`, which must match `d` (the caller verified it), as a temp file of the batch. */
+  /** files is how many blobs were written since the last commit. */
+  get files(): number {
+    return this.#pending.length;
+  }
+
+  /** add writes `data`, which must match `d` (the caller verified it), as a file of the batch. */
   add(d: Descriptor, data: Buffer): void {
     const target = blobPath(this.root, d.digest);
     // The digest is valid once blobPath took it: the path ends with its 64 hex digits.
-    const tmp = `${this.#ingest}${target.slice(target.length - 64)}${this.#suffix}`;
+    let tmp = '';
     try {
-      if (!this.#dirMade) mkdirSync(this.#ingest, { recursive: true });
-      this.#dirMade = true;
+      if (this.#folder === undefined) {
+        const folder = `${this.#prefix}-${this.#commits}`;
+        mkdirSync(folder, { recursive: true });
+        this.#folder = folder + sep;
+      }
+      tmp = this.#folder + target.slice(target.length - 64);
       writeFileSyncCounted(tmp, data);
     } catch (err) {
-      rmSync(tmp, { force: true });
+      if (tmp) rmSync(tmp, { force: true });
       throw mapFsError(err, d.digest, this.root);
     }
     this.#pending.push({ tmp, target, d });
     this.#bytes += data.length;
+    this.#unflushed += data.length;
+    if (this.#unflushed >= BATCH_FLUSH_EVERY && !this.#flushing) {
+      this.#unflushed = 0;
+      // Only an early start of what the commit makes sure of: its outcome does not matter.
+      this.#flushing = syncfs(this.root).finally(() => (this.#flushing = undefined));
+    }
   }
 
   /** commit makes the batch durable and visible, and returns the blobs it added (not those already there). */
   async commit(): Promise<Descriptor[]> {
     const pending = this.#pending.splice(0);
+    const folder = this.#folder;
+    this.#folder = undefined;
+    this.#commits++;
     this.#bytes = 0;
-    if (!pending.length) return [];
+    if (!pending.length || folder === undefined) return [];
     const dir = join(this.root, 'blobs', 'sha256');
     const created = new Set<(typeof pending)[number]>();
     try {
+      await this.#flushing;
       await syncFileSystem(this.root, pending.map((p) => p.tmp));
       mkdirSync(dir, { recursive: true });
-      const present = new Set(await readdir(dir));
+      const present = readdirSync(dir);
+      if (present.length === 0 && moveFolder(folder, dir)) {
+        for (const p of pending) created.add(p);
+        await fsyncDir(dirname(dir));
+        return pending.map((p) => p.d);
+      }
+      const held = new Set(present);
       for (const p of pending) {
-        if (present.has(basename(p.target))) continue;
+        if (held.has(basename(p.target))) continue;
         faultPoint();
         renameSync(p.tmp, p.target);
         created.add(p);
@@ -331,16 +365,33 @@ export class StagedBatch {
       await fsyncDir(dir);
     } catch (err) {
       for (const p of pending) rmSync(created.has(p) ? p.target : p.tmp, { force: true });
+      rmSync(folder, { recursive: true, force: true });
       throw mapFsError(err, 'staged blobs', this.root);
     }
-    for (const p of pending) if (!created.has(p)) rmSync(p.tmp, { force: true });
+    rmSync(folder, { recursive: true, force: true });
     return [...created].map((p) => p.d);
   }
 
-  /** discard removes the temp files not committed. */
+  /** discard removes the files not committed. */
   discard(): void {
-    for (const p of this.#pending.splice(0)) rmSync(p.tmp, { force: true });
+    this.#pending.splice(0);
+    if (this.#folder !== undefined) rmSync(this.#folder, { recursive: true, force: true });
+    this.#folder = undefined;
     this.#bytes = 0;
+  }
+}
+
+// moveFolder moves the folder `from` onto the empty folder `to` with one rename; false when `to` is not empty
+// after all (the caller then renames each file).
+function moveFolder(from: string, to: string): boolean {
+  faultPoint();
+  try {
+    renameSync(from, to);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    throw err;
   }
 }
 
