@@ -226,6 +226,25 @@ describe('staged batch crash safety', () => {
     await rm(work, { recursive: true, force: true });
   });
 
+  it('a first import whose large blob is staged before the small ones takes it along: the small blobs go into staging in one move, not a rename each', { timeout: 120_000 }, async () => {
+    const keys = await testKeys();
+    const work = await tempDir('sveltos-airgap-first-large-');
+    const clusters = Array.from({ length: 6 }, (_, i) => clusterInput('prod', `c${i}`, { env: 'prod' }, [configMapYAML(`m${i}`, 500), configMapYAML(`n${i}`, 700)]));
+    const bundle = await makeBundle(keys, { sequence: 1, clusters, extras: [await chartExtra('charts/big:1.0.0', 2 * 1024 * 1024)], out: join(work, 'first.tar') });
+    const empty = join(work, 'empty');
+    await mkdir(empty);
+    const { marks } = await countUnits(empty, work, (store) => ['import', bundle.path, '--store', store, '--key', keys.pubPath, '--now', NOW, '--output', 'json', '--quiet']);
+    const dir = join(work, 'counted', 'blobs', 'sha256');
+    const sizes = await Promise.all((await readdir(dir)).map(async (n) => (await stat(join(dir, n))).size));
+    const large = sizes.filter((n) => n >= 1024 * 1024).length;
+    expect(large).toBe(1);
+    expect(sizes.length).toBeGreaterThan(20);
+    // From staging to publishing: every byte of every blob, the large blob's rename, then the batch's two (the
+    // large blob into its folder, the folder into staging) where there would be a rename per small blob.
+    expect(marks.publish! - marks.stage!).toBe(sizes.reduce((a, b) => a + b, 0) + large + 2);
+    await rm(work, { recursive: true, force: true });
+  });
+
   it('killed at each step of a batch (while writing each blob, at the move of its folder or before and after each rename), shows only complete blobs', { timeout: 120_000 }, async () => {
     const work = await tempDir('sveltos-airgap-batch-crash-');
     // Three blobs (1000, 1 and 2500 bytes) staged as one batch: 3501 byte units, then one move of the batch's
@@ -238,7 +257,7 @@ describe('staged batch crash safety', () => {
         const data = Buffer.alloc(n, 97 + i);
         batch.add({ mediaType: 'application/octet-stream', digest: 'sha256:' + createHash('sha256').update(data).digest('hex'), size: n }, data);
       }
-      await batch.commit();
+      await batch.commit(process.env.ADOPT ? (hex) => hex === process.env.ADOPT : undefined);
     `;
     const held = Buffer.from('held before');
     const heldHex = createHash('sha256').update(held).digest('hex');
@@ -246,29 +265,36 @@ describe('staged batch crash safety', () => {
       await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
       if (holding) await writeFile(join(root, 'blobs', 'sha256', heldHex), held);
     };
-    const run = (root: string, fault: string) => runNode(['--input-type=module', '-e', script], { env: { ...process.env, ROOT: root, SVELTOS_AIRGAP_TEST_FAULT: fault } });
+    const run = (root: string, fault: string, adopt: boolean) =>
+      runNode(['--input-type=module', '-e', script], { env: { ...process.env, ROOT: root, SVELTOS_AIRGAP_TEST_FAULT: fault, ADOPT: adopt ? heldHex : '' } });
     const visible = async (root: string, where: string) => {
       const dir = join(root, 'blobs', 'sha256');
       const names = await readdir(dir);
       for (const n of names) expect(createHash('sha256').update(await readFile(join(dir, n))).digest('hex'), where).toBe(n);
       return names.length;
     };
-    for (const holding of [false, true]) {
-      const renames = holding ? 3 : 1;
-      const counted = join(work, `counted-${holding}`);
+    // Into an empty layout: one move. Into one holding a blob: a rename each, or, when the batch may take that
+    // blob along, a rename of it into the batch's folder and one move (killed in between, that blob is under
+    // ingest/: visible nowhere, as a blob its import staged and will stage again).
+    for (const [label, holding, adopt, renames, visibleAt] of [
+      ['empty', false, false, 1, (point: number) => Math.max(0, point - 3501)],
+      ['holding a blob', true, false, 3, (point: number) => 1 + Math.max(0, point - 3501)],
+      ['holding a blob it may take along', true, true, 2, (point: number) => (point === 3502 ? 0 : 1)],
+    ] as const) {
+      const counted = join(work, `counted-${label}`);
       await prepare(counted, holding);
-      const count = await run(counted, 'count');
+      const count = await run(counted, 'count', adopt);
       expect(count.code, count.stderr).toBe(0);
-      expect(Number(/fault-count: (\d+)/.exec(count.stderr)![1])).toBe(3501 + renames);
-      expect(await visible(counted, 'counted')).toBe(holding ? 4 : 3);
+      expect(Number(/fault-count: (\d+)/.exec(count.stderr)![1]), label).toBe(3501 + renames);
+      expect(await visible(counted, label)).toBe(holding ? 4 : 3);
       for (const point of [0, 1, 999, 1000, 1001, 2000, 3500, 3501, 3502, 3503].filter((p) => p < 3501 + renames)) {
-        const where = `${holding ? 'holding a blob' : 'empty'}, kill after ${point}`;
-        const root = join(work, `p${point}-${holding}`);
+        const where = `${label}, kill after ${point}`;
+        const root = join(work, `p${point}-${label.replaceAll(' ', '-')}`);
         await prepare(root, holding);
-        const killed = await run(root, `kill-after:${point}`);
+        const killed = await run(root, `kill-after:${point}`, adopt);
         expect(killed.signal, `${where}: ${killed.stderr}`).toBe('SIGKILL');
-        // Nothing is visible before the move or the renames; each rename shows one whole blob.
-        expect(await visible(root, where), where).toBe((holding ? 1 : 0) + Math.max(0, point - 3501));
+        // Nothing of the batch is visible before the move or the renames; each rename shows one whole blob.
+        expect(await visible(root, where), where).toBe(visibleAt(point));
       }
     }
     await rm(work, { recursive: true, force: true });

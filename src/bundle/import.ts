@@ -217,20 +217,23 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
     // those.
     const batch = new StagedBatch(staging);
     const commits: Promise<void>[] = [];
+    // Blobs this run staged: after a crash the rerun reads them from the bundle again. The batch may take them
+    // along when it moves its folder into staging whole (a large blob staged before it, such as the SBOM).
+    const ownStaged = new Set<string>();
+    const stagedByThisRun = (d: Descriptor) => {
+      stagedNow.push(d);
+      staged.add(hexOf(d));
+      ownStaged.add(hexOf(d));
+    };
     const commitBatch = () => {
-      const commit = batch.commit().then((created) => {
-        for (const d of created) {
-          stagedNow.push(d);
-          staged.add(hexOf(d));
-        }
+      const commit = batch.commit((hex) => ownStaged.has(hex)).then((created) => {
+        for (const d of created) stagedByThisRun(d);
       });
       commit.catch(() => undefined);
       commits.push(commit);
     };
     const ingested = (d: Descriptor, result: IngestResult) => {
-      if (result !== 'created') return;
-      stagedNow.push(d);
-      staged.add(hexOf(d));
+      if (result === 'created') stagedByThisRun(d);
     };
     const sink: BundleSink = {
       exists: (d) => {
@@ -277,6 +280,7 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       joinedCount: (d, chunks) => joinedCount(staging, d, chunks),
     };
     const policy = rollbackPolicy(state, opts);
+    faultMark('stage');
     try {
       let verified: VerifiedBundle;
       try {

@@ -15,7 +15,7 @@ import type { OpOptions } from '../storage.js';
 import { FILE_CHUNK } from '../file-chunks.js';
 import { checkDigest, isVerifying, verifier } from '../verify.js';
 import { faultBudget, faultPoint, faultTrip } from '../fault.js';
-import { syncfs } from './syncfs.js';
+import { prepareSyncfs, syncfs } from './syncfs.js';
 
 /** INGEST_DIR is the folder under a layout root that holds blobs being written. */
 export const INGEST_DIR = 'ingest';
@@ -277,8 +277,8 @@ const BATCH_FLUSH_EVERY = 16 * 1024 * 1024;
  * StagedBatch writes verified blobs into a layout with one flush to disk for all of them instead of an fsync
  * each: `add` writes a read-only file in a folder of the batch under `<root>/ingest/`; `commit` makes the file
  * system durable, then moves the files to `<root>/blobs/sha256/` and fsyncs what it changed. Into an empty blob
- * folder (an import's staging, as a rule) the batch's folder is moved whole, by one rename; otherwise each file
- * is renamed. No blob is visible before its bytes are durable: a crash leaves only files under `ingest/`
+ * folder (an import's staging, as a rule, or one holding only blobs the caller lets it take along) the batch's
+ * folder is moved whole, by one rename; otherwise each file is renamed. No blob is visible before its bytes are durable: a crash leaves only files under `ingest/`
  * (removed by the next import). A failed commit removes what it moved. Files are written with synchronous calls:
  * for thousands of blobs of a few KB, a round trip through the thread pool costs more than the system calls.
  */
@@ -296,6 +296,7 @@ export class StagedBatch {
 
   constructor(readonly root: string) {
     this.#prefix = join(root, INGEST_DIR, tempName('batch'));
+    prepareSyncfs();
   }
 
   /** bytes is the size of the blobs written since the last commit. */
@@ -335,8 +336,12 @@ export class StagedBatch {
     }
   }
 
-  /** commit makes the batch durable and visible, and returns the blobs it added (not those already there). */
-  async commit(): Promise<Descriptor[]> {
+  /**
+   * commit makes the batch durable and visible, and returns the blobs it added (not those already there). Blobs
+   * the blob folder holds already for which `adoptable` is true move out and back in with the batch's folder; a
+   * failed commit may remove them.
+   */
+  async commit(adoptable?: (hex: string) => boolean): Promise<Descriptor[]> {
     const pending = this.#pending.splice(0);
     const folder = this.#folder;
     this.#folder = undefined;
@@ -350,16 +355,22 @@ export class StagedBatch {
       await syncFileSystem(this.root, pending.map((p) => p.tmp));
       mkdirSync(dir, { recursive: true });
       const present = readdirSync(dir);
-      if (present.length === 0 && moveFolder(folder, dir)) {
-        for (const p of pending) created.add(p);
-        await fsyncDir(dirname(dir));
-        return pending.map((p) => p.d);
+      // What the blob folder holds already goes into the batch's folder first, if the caller may lose it for a
+      // moment (a crash then leaves it under ingest/), so that the folder moves whole.
+      const ours = new Set(pending.map((p) => basename(p.target)));
+      if (present.every((name) => !ours.has(name) && adoptable?.(name))) {
+        for (const name of present) moveFile(join(dir, name), folder + name);
+        if (moveFolder(folder, dir)) {
+          for (const p of pending) created.add(p);
+          await fsyncDir(dirname(dir));
+          return pending.map((p) => p.d);
+        }
+        for (const name of present) moveFile(folder + name, join(dir, name));
       }
       const held = new Set(present);
       for (const p of pending) {
         if (held.has(basename(p.target))) continue;
-        faultPoint();
-        renameSync(p.tmp, p.target);
+        moveFile(p.tmp, p.target);
         created.add(p);
       }
       await fsyncDir(dir);
@@ -379,6 +390,12 @@ export class StagedBatch {
     this.#folder = undefined;
     this.#bytes = 0;
   }
+}
+
+// moveFile renames one file, as one counted operation.
+function moveFile(from: string, to: string): void {
+  faultPoint();
+  renameSync(from, to);
 }
 
 // moveFolder moves the folder `from` onto the empty folder `to` with one rename; false when `to` is not empty

@@ -17,6 +17,14 @@ export function syncfs(dir: string): Promise<boolean> {
   return runner.sync(dir);
 }
 
+/**
+ * prepareSyncfs starts the shell now, while this process is small, for a caller that will sync later (when the
+ * fork would copy the page tables of a few hundred MiB).
+ */
+export function prepareSyncfs(): void {
+  if (!runner?.alive) runner = new Runner();
+}
+
 function once(dir: string): Promise<boolean> {
   return new Promise((resolve) => execFile('sync', ['-f', '--', dir], (err) => resolve(!err)));
 }
