@@ -277,10 +277,11 @@ const BATCH_FLUSH_EVERY = 16 * 1024 * 1024;
  * StagedBatch writes verified blobs into a layout with one flush to disk for all of them instead of an fsync
  * each: `add` writes a read-only file in a folder of the batch under `<root>/ingest/`; `commit` makes the file
  * system durable, then moves the files to `<root>/blobs/sha256/` and fsyncs what it changed. Into an empty blob
- * folder (an import's staging, as a rule, or one holding only blobs the caller lets it take along) the batch's
- * folder is moved whole, by one rename; otherwise each file is renamed. No blob is visible before its bytes are durable: a crash leaves only files under `ingest/`
- * (removed by the next import). A failed commit removes what it moved. Files are written with synchronous calls:
- * for thousands of blobs of a few KB, a round trip through the thread pool costs more than the system calls.
+ * folder (an import's staging, as a rule, or one holding a few blobs the caller lets it take along) the batch's
+ * folder is moved whole, by one rename; otherwise each file is renamed. No blob is visible before its bytes are
+ * durable: a crash leaves only files under `ingest/` (removed by the next import). A failed commit removes what
+ * it moved. Files are written with synchronous calls: for thousands of blobs of a few KB, a round trip through
+ * the thread pool costs more than the system calls.
  */
 export class StagedBatch {
   readonly #pending: { tmp: string; target: string; d: Descriptor }[] = [];
@@ -356,9 +357,10 @@ export class StagedBatch {
       mkdirSync(dir, { recursive: true });
       const present = readdirSync(dir);
       // What the blob folder holds already goes into the batch's folder first, if the caller may lose it for a
-      // moment (a crash then leaves it under ingest/), so that the folder moves whole.
+      // moment (a crash then leaves it under ingest/) and it is fewer files than the batch's, so that the folder
+      // moves whole: fewer renames than one per file of the batch.
       const ours = new Set(pending.map((p) => basename(p.target)));
-      if (present.every((name) => !ours.has(name) && adoptable?.(name))) {
+      if (present.length + 1 < pending.length && present.every((name) => !ours.has(name) && adoptable?.(name))) {
         for (const name of present) moveFile(join(dir, name), folder + name);
         if (moveFolder(folder, dir)) {
           for (const p of pending) created.add(p);

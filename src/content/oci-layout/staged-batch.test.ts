@@ -42,6 +42,15 @@ async function holdingOther(root: string): Promise<void> {
   batch.add(other.d, other.data);
   await batch.commit();
 }
+// Three unrelated blobs, as many as the batch's.
+async function holdingThree(root: string): Promise<void> {
+  const batch = new StagedBatch(root);
+  for (const text of ['one', 'two', 'three']) {
+    const data = Buffer.from(text);
+    batch.add({ mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(data).digest('hex')}`, size: data.length }, data);
+  }
+  await batch.commit();
+}
 
 // visible returns the blobs in root/blobs/sha256, failing if one does not match its name.
 async function visible(root: string): Promise<string[]> {
@@ -59,6 +68,7 @@ describe('StagedBatch', () => {
     ['into an empty layout (the batch folder moved whole)', async () => undefined, 1, undefined],
     ['into a layout holding blobs (a rename each)', holdingOther, 3, undefined],
     ['into a layout holding a blob it may take along (moved into the folder, then the folder moved whole)', holdingOther, 2, lets],
+    ['into a layout holding as many blobs as it writes, which it may take along (a rename each: fewer)', holdingThree, 3, () => true],
   ] as const) {
     it(`${name}: makes nothing visible before commit, every blob (read-only) after it, and leaves no temp file`, async () => {
       const root = await mkdtemp(join(tmpdir(), 'staged-batch-'));
