@@ -221,9 +221,10 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
     // along when it moves its folder into staging whole (a large blob staged before it, such as the SBOM).
     const ownStaged = new Set<string>();
     const stagedByThisRun = (d: Descriptor) => {
+      const hex = hexOf(d);
       stagedNow.push(d);
-      staged.add(hexOf(d));
-      ownStaged.add(hexOf(d));
+      staged.add(hex);
+      ownStaged.add(hex);
     };
     const commitBatch = () => {
       const commit = batch.commit((hex) => ownStaged.has(hex)).then((created) => {
@@ -307,15 +308,16 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
       const blobsDir = join(opts.storeDir, 'blobs', 'sha256');
       await mkdir(blobsDir, { recursive: true });
       if (stored.size === 0 && (await publishWhole(staging, opts.storeDir, verified.blobs))) {
-        for (const d of verified.blobs) stored.add(hexOf(d));
         added = verified.blobs.length;
-      }
-      for (const d of verified.blobs) {
-        if (stored.has(hexOf(d))) continue;
-        faultPoint();
-        renameSync(blobPath(staging, d.digest), blobPath(opts.storeDir, d.digest));
-        stored.add(hexOf(d));
-        added++;
+      } else {
+        for (const d of verified.blobs) {
+          const hex = hexOf(d);
+          if (stored.has(hex)) continue;
+          faultPoint();
+          renameSync(blobPath(staging, d.digest), blobPath(opts.storeDir, d.digest));
+          stored.add(hex);
+          added++;
+        }
       }
       faultMark('published');
       await fsyncDir(blobsDir);
