@@ -64,15 +64,20 @@ const nameKey = (n: ServedName): string => `${n.kind}\0${n.namespace}\0${n.name}
  * come, while it waits for more); findCollisions lists the collisions of names that are not.
  */
 export class NameIndex {
-  readonly #first = new Map<string, ServedName>();
+  // The first holder of each name, by kind, namespace and name: maps keyed by the strings the names carry (their
+  // hashes are kept with them), not by a key string made per name, as a fleet has hundreds of thousands.
+  readonly #first = new Map<string, Map<string, Map<string, ServedName>>>();
   #clean = true;
 
   /** add indexes `names`; the same name served twice by one layer for one cluster is one object. */
   add(names: Iterable<ServedName>): void {
     for (const n of names) {
-      const key = nameKey(n);
-      const first = this.#first.get(key);
-      if (!first) this.#first.set(key, n);
+      let byNamespace = this.#first.get(n.kind);
+      if (!byNamespace) this.#first.set(n.kind, (byNamespace = new Map()));
+      let byName = byNamespace.get(n.namespace);
+      if (!byName) byNamespace.set(n.namespace, (byName = new Map()));
+      const first = byName.get(n.name);
+      if (!first) byName.set(n.name, n);
       else if (first.cluster !== n.cluster || first.layer !== n.layer) this.#clean = false;
     }
   }
