@@ -238,11 +238,12 @@ export async function importBundle(bundle: LayoutSource, opts: ImportOptions): P
     };
     const sink: BundleSink = {
       exists: (d) => {
-        if (stored.has(hexOf(d))) {
+        const hex = hexOf(d);
+        if (stored.has(hex)) {
           inStore++;
           return true;
         }
-        if (staged.has(hexOf(d))) {
+        if (staged.has(hex)) {
           resumed++;
           return true;
         }
