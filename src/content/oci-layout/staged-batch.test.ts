@@ -17,11 +17,12 @@ vi.mock('./syncfs.js', async (original) => {
   return { ...real, syncfs: vi.fn(real.syncfs) };
 });
 
-const blobs = [1000, 1, 2500].map((n, i) => {
-  const data = Buffer.alloc(n, 97 + i);
-  const d: Descriptor = { mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(data).digest('hex')}`, size: n };
-  return { d, data };
-});
+// blobOf is `data` with its descriptor.
+function blobOf(data: Buffer): { d: Descriptor; data: Buffer } {
+  return { d: { mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(data).digest('hex')}`, size: data.length }, data };
+}
+
+const blobs = [1000, 1, 2500].map((n, i) => blobOf(Buffer.alloc(n, 97 + i)));
 
 const list = (dir: string) => readdir(dir).catch(() => [] as string[]);
 
@@ -33,10 +34,7 @@ async function staged(root: string): Promise<string[]> {
 }
 
 // An unrelated blob already in the layout: the batch then renames each of its files.
-const other = (() => {
-  const data = Buffer.from('already there');
-  return { d: { mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(data).digest('hex')}`, size: data.length } as Descriptor, data };
-})();
+const other = blobOf(Buffer.from('already there'));
 async function holdingOther(root: string): Promise<void> {
   const batch = new StagedBatch(root);
   batch.add(other.d, other.data);
@@ -46,8 +44,8 @@ async function holdingOther(root: string): Promise<void> {
 async function holdingThree(root: string): Promise<void> {
   const batch = new StagedBatch(root);
   for (const text of ['one', 'two', 'three']) {
-    const data = Buffer.from(text);
-    batch.add({ mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(data).digest('hex')}`, size: data.length }, data);
+    const { d, data } = blobOf(Buffer.from(text));
+    batch.add(d, data);
   }
   await batch.commit();
 }
@@ -131,10 +129,7 @@ describe('StagedBatch', () => {
     const batch = new StagedBatch(root);
     vi.mocked(syncfs).mockClear();
     // 20 blobs of 1 MiB: past the 16 MiB at which a flush starts.
-    const big = Array.from({ length: 20 }, (_, i) => {
-      const data = Buffer.alloc(1 << 20, i);
-      return { d: { mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(data).digest('hex')}`, size: data.length } as Descriptor, data };
-    });
+    const big = Array.from({ length: 20 }, (_, i) => blobOf(Buffer.alloc(1 << 20, i)));
     for (const { d, data } of big.slice(0, 16)) batch.add(d, data);
     expect(vi.mocked(syncfs)).toHaveBeenCalledTimes(1);
     for (const { d, data } of big.slice(16)) batch.add(d, data);
