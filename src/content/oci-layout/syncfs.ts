@@ -13,8 +13,7 @@ let runner: Runner | undefined;
 export function syncfs(dir: string): Promise<boolean> {
   // A folder name with a line break cannot go over the shell's line protocol.
   if (dir.includes('\n')) return once(dir);
-  if (!runner?.alive) runner = new Runner();
-  return runner.sync(dir);
+  return started().sync(dir);
 }
 
 /**
@@ -22,7 +21,13 @@ export function syncfs(dir: string): Promise<boolean> {
  * fork would copy the page tables of a few hundred MiB).
  */
 export function prepareSyncfs(): void {
+  started();
+}
+
+// started is the shell, started anew when there is none or it is gone.
+function started(): Runner {
   if (!runner?.alive) runner = new Runner();
+  return runner;
 }
 
 function once(dir: string): Promise<boolean> {
