@@ -359,8 +359,7 @@ export class StagedBatch {
       // What the blob folder holds already goes into the batch's folder first, if the caller may lose it for a
       // moment (a crash then leaves it under ingest/) and it is fewer files than the batch's, so that the folder
       // moves whole: fewer renames than one per file of the batch.
-      const ours = new Set(pending.map((p) => basename(p.target)));
-      if (present.length + 1 < pending.length && present.every((name) => !ours.has(name) && adoptable?.(name))) {
+      if (present.length + 1 < pending.length && mayTakeAlong(present, pending, adoptable)) {
         for (const name of present) moveFile(join(dir, name), folder + name);
         if (moveFolder(folder, dir)) {
           for (const p of pending) created.add(p);
@@ -392,6 +391,15 @@ export class StagedBatch {
     this.#folder = undefined;
     this.#bytes = 0;
   }
+}
+
+// mayTakeAlong tells whether every blob `present` names may go into the batch's folder: one the caller lets go,
+// and not one of the batch's own. Nothing to take along (the usual case) is no work.
+function mayTakeAlong(present: string[], pending: { target: string }[], adoptable: ((hex: string) => boolean) | undefined): boolean {
+  if (present.length === 0) return true;
+  if (!adoptable || !present.every((name) => adoptable(name))) return false;
+  const ours = new Set(pending.map((p) => basename(p.target)));
+  return present.every((name) => !ours.has(name));
 }
 
 // moveFile renames one file, as one counted operation.
