@@ -348,6 +348,7 @@ export class StagedBatch {
     this.#folder = undefined;
     this.#commits++;
     this.#bytes = 0;
+    this.#unflushed = 0;
     if (!pending.length || folder === undefined) return [];
     const dir = join(this.root, 'blobs', 'sha256');
     const created = new Set<(typeof pending)[number]>();
@@ -376,7 +377,8 @@ export class StagedBatch {
       }
       await fsyncDir(dir);
     } catch (err) {
-      for (const p of pending) rmSync(created.has(p) ? p.target : p.tmp, { force: true });
+      // The blobs this commit made visible are removed; the rest of the batch goes with its folder.
+      for (const p of created) rmSync(p.target, { force: true });
       rmSync(folder, { recursive: true, force: true });
       throw mapFsError(err, 'staged blobs', this.root);
     }
@@ -390,6 +392,7 @@ export class StagedBatch {
     if (this.#folder !== undefined) rmSync(this.#folder, { recursive: true, force: true });
     this.#folder = undefined;
     this.#bytes = 0;
+    this.#unflushed = 0;
   }
 }
 

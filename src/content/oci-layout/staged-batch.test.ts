@@ -33,22 +33,17 @@ async function staged(root: string): Promise<string[]> {
   return files.sort();
 }
 
+// holding prepares a layout that already holds `held` (unrelated blobs).
+const holding = (held: { d: Descriptor; data: Buffer }[]) => async (root: string) => {
+  const batch = new StagedBatch(root);
+  for (const { d, data } of held) batch.add(d, data);
+  await batch.commit();
+};
 // An unrelated blob already in the layout: the batch then renames each of its files.
 const other = blobOf(Buffer.from('already there'));
-async function holdingOther(root: string): Promise<void> {
-  const batch = new StagedBatch(root);
-  batch.add(other.d, other.data);
-  await batch.commit();
-}
+const holdingOther = holding([other]);
 // Three unrelated blobs, as many as the batch's.
-async function holdingThree(root: string): Promise<void> {
-  const batch = new StagedBatch(root);
-  for (const text of ['one', 'two', 'three']) {
-    const { d, data } = blobOf(Buffer.from(text));
-    batch.add(d, data);
-  }
-  await batch.commit();
-}
+const holdingThree = holding(['one', 'two', 'three'].map((text) => blobOf(Buffer.from(text))));
 
 // visible returns the blobs in root/blobs/sha256, failing if one does not match its name.
 async function visible(root: string): Promise<string[]> {
